@@ -1,0 +1,1 @@
+//! UDF 1.02 + ISO 9660 bridge disc images.

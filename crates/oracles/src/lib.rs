@@ -1,0 +1,1 @@
+//! Independent readers as test oracles.
