@@ -1,1 +1,110 @@
-fn main() {}
+//! The `odarchive` command: parses arguments, calls the library, prints, and decides the exit
+//! code — in one place, [`exit_code`].
+
+mod commands;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Archive a file system onto optical discs and bring it back decades later.
+#[derive(Debug, Parser)]
+#[command(name = "odarchive", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, clap::Args)]
+struct Global {
+    /// The catalogue file.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "ODARCHIVE_CATALOGUE",
+        default_value = "odarchive.db"
+    )]
+    catalogue: PathBuf,
+
+    /// Machine-readable output: JSON on stdout (progress as one event per line, then a summary
+    /// object).
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan a drive into the catalogue: record every entry and hash every file. A rescan
+    /// re-reads only what changed; an interrupted scan resumes.
+    #[command(visible_aliases = ["init", "create_db"])]
+    Scan(commands::scan::Args),
+    /// Summarise the latest complete snapshot: counts, sizes, dedupe savings, errors.
+    #[command(visible_alias = "get_info")]
+    Info,
+    /// Say what the current or last job is doing, how far it got, and whether it is alive.
+    Status,
+}
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Everything went well.
+    Success,
+    /// The job finished, but some files had problems (reported and recorded).
+    CompletedWithErrors,
+}
+
+/// Exit codes: 0 success, 1 error, 2 usage error, 3 completed with errors, 130 interrupted.
+fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
+    match result {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::CompletedWithErrors) => 3,
+        Err(e) if matches!(e.downcast_ref(), Some(odarchive::Error::Interrupted)) => 130,
+        Err(_) => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap: 0 for --help/--version, 2 for usage errors.
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    let result = match &cli.command {
+        Command::Scan(args) => commands::scan::run(args, &cli.global),
+        Command::Info => commands::info::run(&cli.global),
+        Command::Status => commands::status::run(&cli.global),
+    };
+    if let Err(e) = &result {
+        eprintln!("odarchive: {}", render::error_chain(e));
+    }
+    ExitCode::from(exit_code(&result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_distinct() {
+        assert_eq!(exit_code(&Ok(Outcome::Success)), 0);
+        assert_eq!(exit_code(&Ok(Outcome::CompletedWithErrors)), 3);
+        assert_eq!(exit_code(&Err(anyhow::anyhow!("x"))), 1);
+        assert_eq!(exit_code(&Err(odarchive::Error::Interrupted.into())), 130);
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

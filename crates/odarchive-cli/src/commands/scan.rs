@@ -1,0 +1,119 @@
+//! `odarchive scan DRIVE_PATH`: record a snapshot of a drive.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use indicatif::HumanBytes;
+use odarchive::{Catalogue, ScanOptions, ScanSummary};
+
+use crate::render::{Reporter, count};
+use crate::{Global, Outcome};
+
+/// Test-only: milliseconds to pause in each hash worker after opening each file, so tests can
+/// interrupt or disturb a scan at a known point.
+const TEST_HASH_DELAY_ENV: &str = "ODARCHIVE_TEST_HASH_DELAY_MS";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The directory to scan (the root of the drive).
+    drive_path: PathBuf,
+
+    /// Leave out paths matching GLOB (relative to the drive root, e.g. `**/node_modules`,
+    /// `*.tmp`); repeatable. An excluded directory is left out with its contents.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    excludes: Vec<String>,
+
+    /// Number of hashing threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_interrupt_handler(Arc::clone(&cancel))?;
+    let hash_delay = match std::env::var(TEST_HASH_DELAY_ENV) {
+        Ok(ms) => Some(Duration::from_millis(
+            ms.parse()
+                .with_context(|| format!("{TEST_HASH_DELAY_ENV}={ms:?}"))?,
+        )),
+        Err(_) => None,
+    };
+    let options = ScanOptions {
+        excludes: args.excludes.clone(),
+        threads: args.threads,
+        cancel: Some(cancel),
+        opener: None,
+        hash_delay,
+    };
+    let mut catalogue = Catalogue::create_or_open(&global.catalogue)?;
+    let reporter = Reporter::new(global.json);
+    let result = odarchive::scan(&mut catalogue, &args.drive_path, &options, &reporter);
+    reporter.finish();
+    let summary = result?;
+    if global.json {
+        crate::render::print_json_summary(&summary)?;
+    } else {
+        print!("{}", human(&summary));
+    }
+    Ok(if summary.info.errors > 0 {
+        Outcome::CompletedWithErrors
+    } else {
+        Outcome::Success
+    })
+}
+
+/// First Ctrl-C (or SIGTERM): stop gracefully, committing what is done. Second: exit now; the
+/// catalogue stays consistent either way.
+fn install_interrupt_handler(cancel: Arc<AtomicBool>) -> Result<()> {
+    ctrlc::set_handler(move || {
+        if cancel.swap(true, Ordering::SeqCst) {
+            eprintln!("odarchive: interrupted again, stopping now");
+            std::process::exit(130);
+        }
+        eprintln!("odarchive: stopping after saving what is done (Ctrl-C again to stop at once)");
+    })
+    .context("cannot install the Ctrl-C handler")
+}
+
+fn human(s: &ScanSummary) -> String {
+    let i = &s.info;
+    let mut out = format!(
+        "{} snapshot {} of {} in {:.1} s\n",
+        if s.resumed {
+            "Resumed and completed"
+        } else {
+            "Completed"
+        },
+        i.snapshot,
+        i.drive_path,
+        s.elapsed_seconds
+    );
+    out.push_str(&format!(
+        "  {} files ({}), {} directories, {} symlinks; {} unique contents ({})\n",
+        count(i.files),
+        HumanBytes(i.total_bytes),
+        count(i.directories),
+        count(i.symlinks),
+        count(i.unique_contents),
+        HumanBytes(i.unique_bytes),
+    ));
+    out.push_str(&format!(
+        "  read and hashed {} files ({}), {} unchanged files not read again\n",
+        count(s.hashed_files),
+        HumanBytes(s.hashed_bytes),
+        count(s.reused_files),
+    ));
+    if s.skipped > 0 {
+        out.push_str(&format!("  skipped {} special files\n", count(s.skipped)));
+    }
+    if i.errors > 0 {
+        out.push_str(&format!(
+            "  {} errors (reported above and recorded; the next scan retries those files)\n",
+            count(i.errors)
+        ));
+    }
+    out
+}

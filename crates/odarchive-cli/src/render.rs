@@ -1,0 +1,152 @@
+//! Turning library events and errors into terminal output: progress bars on stderr when it is
+//! a terminal, JSON lines on stdout with `--json`, problems always on stderr.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use odarchive::{Event, Progress, ScanSummary};
+
+/// Renders scan events.
+#[derive(Debug)]
+pub struct Reporter {
+    json: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl Reporter {
+    /// A reporter for JSON output (`json`) or for humans.
+    pub fn new(json: bool) -> Reporter {
+        let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} \
+                     {binary_bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Reporter { json, bar }
+    }
+
+    /// Removes the progress bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn warn(&self, message: String) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{message}")),
+            None => eprintln!("{message}"),
+        }
+    }
+}
+
+impl Progress for Reporter {
+    fn event(&self, event: &Event) {
+        match event {
+            Event::Skipped { path, kind } => {
+                self.warn(format!("warning: skipping {kind} {}", path.display()))
+            }
+            Event::FileProblem { path, cause } => {
+                self.warn(format!("error: {}: {cause}", path.display()))
+            }
+            Event::ScanProgress(p) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_length(p.bytes_found);
+                    bar.set_position(p.bytes_done);
+                    let total = if p.walk_finished { "" } else { "+" };
+                    bar.set_message(format!(
+                        "{}/{}{total} files",
+                        count(p.files_done),
+                        count(p.files_found)
+                    ));
+                }
+            }
+            Event::ScanStarted {
+                snapshot,
+                resumed,
+                drive,
+            } => {
+                if let Some(bar) = &self.bar {
+                    let verb = if *resumed { "resuming" } else { "scanning" };
+                    bar.println(format!(
+                        "{verb} {} into snapshot {snapshot}",
+                        drive.display()
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if self.json {
+            if let Ok(line) = serde_json::to_string(event) {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+}
+
+/// Prints the final summary object of `scan --json`.
+pub fn print_json_summary(summary: &ScanSummary) -> anyhow::Result<()> {
+    let mut value = serde_json::to_value(summary)?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("event".into(), "summary".into());
+    }
+    println!("{}", serde_json::to_string(&value)?);
+    Ok(())
+}
+
+/// `1234567` as `1,234,567`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An error and its causes on one line, leaving out causes the message already includes.
+pub fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn error_chain_does_not_repeat_causes() {
+        let io = std::io::Error::other("disk on fire");
+        let e = anyhow::Error::new(io).context("cannot scan /x: disk on fire");
+        assert_eq!(error_chain(&e), "cannot scan /x: disk on fire");
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_chain(&e), "outer: inner");
+    }
+}

@@ -1,0 +1,259 @@
+//! Snapshots and the entries in them.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{OptionalExtension, Row};
+
+use super::{Catalogue, InCatalogue};
+use crate::error::Result;
+use crate::time::now_ns;
+
+/// What kind of file system object an entry is. The numbers are stored in the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// A regular file.
+    File = 1,
+    /// A directory.
+    Directory = 2,
+    /// A symbolic link; its target is recorded, never followed.
+    Symlink = 3,
+}
+
+impl EntryKind {
+    /// The code stored in `entry.kind`.
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    /// The kind for a stored code.
+    pub fn from_code(code: i64) -> Option<EntryKind> {
+        match code {
+            1 => Some(EntryKind::File),
+            2 => Some(EntryKind::Directory),
+            3 => Some(EntryKind::Symlink),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a snapshot's scan has finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotState {
+    /// The scan has not finished (it runs, or it was interrupted and the next scan resumes it).
+    Scanning,
+    /// The scan finished; the snapshot is the drive as it was then.
+    Complete,
+}
+
+/// One scan of a drive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Snapshot number, increasing with time.
+    pub id: i64,
+    /// The absolute path of the scanned drive root.
+    pub drive_path: PathBuf,
+    /// When the scan started, in nanoseconds since the Unix epoch.
+    pub started_ns: i64,
+    /// When it finished, if it has.
+    pub finished_ns: Option<i64>,
+    /// Whether it finished.
+    pub state: SnapshotState,
+}
+
+/// One version of a path, as recorded by a scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Row id.
+    pub id: i64,
+    /// Path relative to the drive root: raw name bytes joined by `/`.
+    pub path: Vec<u8>,
+    /// What it is.
+    pub kind: EntryKind,
+    /// The content row of a hashed file; `None` for directories, symlinks, and files that could
+    /// not be read.
+    pub content_id: Option<i64>,
+    /// The content hash (SHA-256) when there is a content.
+    pub hash: Option<[u8; 32]>,
+    /// Size in bytes (of a symlink: the length of its target).
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch (negative before 1970).
+    pub mtime_ns: i64,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+    /// A symlink's target, raw bytes.
+    pub link_target: Option<Vec<u8>>,
+    /// Device number at scan time.
+    pub dev: u64,
+    /// Inode number at scan time.
+    pub inode: u64,
+    /// First snapshot this version is in.
+    pub first_snapshot: i64,
+    /// Last snapshot this version is in.
+    pub last_snapshot: i64,
+}
+
+impl Entry {
+    /// The relative path as a `Path` (exact bytes, also when they are not UTF-8).
+    pub fn relative_path(&self) -> &Path {
+        Path::new(std::ffi::OsStr::from_bytes(&self.path))
+    }
+
+    const COLUMNS: &'static str = "e.id, e.path, e.kind, e.content_id, c.hash, e.size, \
+         e.mtime_ns, e.mode, e.link_target, e.dev, e.inode, e.first_snapshot, e.last_snapshot";
+
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
+        let kind: i64 = row.get(2)?;
+        let hash: Option<Vec<u8>> = row.get(4)?;
+        Ok(Entry {
+            id: row.get(0)?,
+            path: row.get(1)?,
+            kind: EntryKind::from_code(kind)
+                .ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(2, kind))?,
+            content_id: row.get(3)?,
+            hash: hash.and_then(|h| h.try_into().ok()),
+            size: row.get::<_, i64>(5)? as u64,
+            mtime_ns: row.get(6)?,
+            mode: row.get::<_, i64>(7)? as u32,
+            link_target: row.get(8)?,
+            dev: row.get::<_, i64>(9)? as u64,
+            inode: row.get::<_, i64>(10)? as u64,
+            first_snapshot: row.get(11)?,
+            last_snapshot: row.get(12)?,
+        })
+    }
+}
+
+fn snapshot_from_row(row: &Row<'_>) -> rusqlite::Result<Snapshot> {
+    let drive: Vec<u8> = row.get(1)?;
+    let state: String = row.get(4)?;
+    Ok(Snapshot {
+        id: row.get(0)?,
+        drive_path: PathBuf::from(OsString::from_vec(drive)),
+        started_ns: row.get(2)?,
+        finished_ns: row.get(3)?,
+        state: if state == "complete" {
+            SnapshotState::Complete
+        } else {
+            SnapshotState::Scanning
+        },
+    })
+}
+
+const SNAPSHOT_COLUMNS: &str = "id, drive_path, started_ns, finished_ns, state";
+
+impl Catalogue {
+    /// All snapshots, oldest first.
+    pub fn snapshots(&self) -> Result<Vec<Snapshot>> {
+        let sql = format!("SELECT {SNAPSHOT_COLUMNS} FROM snapshot ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql).in_catalogue(&self.path)?;
+        let rows = stmt
+            .query_map([], snapshot_from_row)
+            .in_catalogue(&self.path)?;
+        rows.collect::<rusqlite::Result<_>>()
+            .in_catalogue(&self.path)
+    }
+
+    /// The newest snapshot whose scan completed.
+    pub fn latest_complete_snapshot(&self) -> Result<Option<Snapshot>> {
+        let sql = format!(
+            "SELECT {SNAPSHOT_COLUMNS} FROM snapshot WHERE state = 'complete' \
+             ORDER BY id DESC LIMIT 1"
+        );
+        self.conn
+            .query_row(&sql, [], snapshot_from_row)
+            .optional()
+            .in_catalogue(&self.path)
+    }
+
+    /// Calls `visit` for every entry in `snapshot`, in path byte order, streaming from the
+    /// database (memory does not grow with the number of entries).
+    pub fn for_each_entry(
+        &self,
+        snapshot: i64,
+        mut visit: impl FnMut(Entry) -> Result<()>,
+    ) -> Result<()> {
+        let sql = format!(
+            "SELECT {} FROM entry e LEFT JOIN content c ON c.id = e.content_id \
+             WHERE e.first_snapshot <= ?1 AND e.last_snapshot >= ?1 ORDER BY e.path",
+            Entry::COLUMNS
+        );
+        let mut stmt = self.conn.prepare(&sql).in_catalogue(&self.path)?;
+        let mut rows = stmt.query([snapshot]).in_catalogue(&self.path)?;
+        while let Some(row) = rows.next().in_catalogue(&self.path)? {
+            visit(Entry::from_row(row).in_catalogue(&self.path)?)?;
+        }
+        Ok(())
+    }
+
+    /// The newest recorded version of `path` (relative, raw bytes), in any snapshot.
+    pub fn latest_version(&self, path: &[u8]) -> Result<Option<Entry>> {
+        let sql = format!(
+            "SELECT {} FROM entry e LEFT JOIN content c ON c.id = e.content_id \
+             WHERE e.path = ?1 ORDER BY e.last_snapshot DESC LIMIT 1",
+            Entry::COLUMNS
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).in_catalogue(&self.path)?;
+        stmt.query_row([path], Entry::from_row)
+            .optional()
+            .in_catalogue(&self.path)
+    }
+
+    /// Calls `visit(path, cause)` for every error recorded in `snapshot`.
+    pub fn for_each_scan_error(
+        &self,
+        snapshot: i64,
+        mut visit: impl FnMut(&[u8], &str),
+    ) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, cause FROM scan_error WHERE snapshot = ?1 ORDER BY path")
+            .in_catalogue(&self.path)?;
+        let mut rows = stmt.query([snapshot]).in_catalogue(&self.path)?;
+        while let Some(row) = rows.next().in_catalogue(&self.path)? {
+            let path: Vec<u8> = row.get(0).in_catalogue(&self.path)?;
+            let cause: String = row.get(1).in_catalogue(&self.path)?;
+            visit(&path, &cause);
+        }
+        Ok(())
+    }
+
+    /// Finds the unfinished snapshot of `drive` to resume, or starts a new one.
+    /// Returns the snapshot and whether it is resumed.
+    pub(crate) fn begin_snapshot(&mut self, drive: &Path) -> Result<(Snapshot, bool)> {
+        let path = self.path.clone();
+        let drive_bytes = drive.as_os_str().as_bytes();
+        let tx = self.conn.transaction().in_catalogue(&path)?;
+        let sql = format!(
+            "SELECT {SNAPSHOT_COLUMNS} FROM snapshot WHERE state = 'scanning' AND drive_path = ?1 \
+             ORDER BY id DESC LIMIT 1"
+        );
+        let unfinished = tx
+            .query_row(&sql, [drive_bytes], snapshot_from_row)
+            .optional()
+            .in_catalogue(&path)?;
+        if let Some(snapshot) = unfinished {
+            tx.commit().in_catalogue(&path)?;
+            return Ok((snapshot, true));
+        }
+        let started_ns = now_ns();
+        tx.execute(
+            "INSERT INTO snapshot (drive_path, started_ns, state) VALUES (?1, ?2, 'scanning')",
+            (drive_bytes, started_ns),
+        )
+        .in_catalogue(&path)?;
+        let id = tx.last_insert_rowid();
+        tx.commit().in_catalogue(&path)?;
+        let snapshot = Snapshot {
+            id,
+            drive_path: drive.to_path_buf(),
+            started_ns,
+            finished_ns: None,
+            state: SnapshotState::Scanning,
+        };
+        Ok((snapshot, false))
+    }
+}

@@ -1,0 +1,313 @@
+//! The catalogue: an SQLite database that records snapshots of drives, their entries and the
+//! unique contents behind them, plus the jobs that work on it.
+//!
+//! [`Catalogue`] is the handle. It opens the file in WAL mode (readers such as `odarchive
+//! status` are never blocked by a running scan), applies forward [`schema`] migrations, and
+//! refuses a catalogue from a newer odarchive with [`Error::NewerSchema`]. Every change happens
+//! in a transaction.
+//!
+//! The table layout is described in [`schema`].
+
+mod entries;
+mod job;
+pub mod schema;
+
+pub use entries::{Entry, EntryKind, Snapshot, SnapshotState};
+pub use job::{Job, JobState};
+pub(crate) use job::{JobCounters, finish_job, update_job};
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use crate::error::{Error, Result};
+use crate::time::now_ns;
+
+/// The hash algorithm this version records for file contents.
+pub const HASH_ALGORITHM: &str = "sha256";
+
+/// How long a connection waits for another one's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An open catalogue.
+#[derive(Debug)]
+pub struct Catalogue {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// The catalogue's single `archive` row: what this disc set is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ArchiveRecord {
+    /// Random 128-bit identifier of the disc set, as 32 hex digits.
+    pub set_id: String,
+    /// Hash algorithm of the `content` table, e.g. `sha256`.
+    pub hash_algorithm: String,
+    /// When the catalogue was created, in nanoseconds since the Unix epoch.
+    pub created_ns: i64,
+    /// Version of odarchive that created it.
+    pub tool_version: String,
+}
+
+impl Catalogue {
+    /// Opens the catalogue at `path` for reading and writing, creating it if it does not exist,
+    /// and brings its schema up to date.
+    pub fn create_or_open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path.as_ref(), OpenFlags::default())
+    }
+
+    /// Opens an existing catalogue for reading and writing and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::NoCatalogue {
+                path: path.to_path_buf(),
+            });
+        }
+        Self::open_with(path, OpenFlags::default())
+    }
+
+    /// Opens an existing catalogue for reading only. Works while another process writes it.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::NoCatalogue {
+                path: path.to_path_buf(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).in_catalogue(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT).in_catalogue(path)?;
+        let catalogue = Catalogue {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let version = catalogue.schema_version()?;
+        if version > schema::SCHEMA_VERSION {
+            return Err(catalogue.newer_schema(version));
+        }
+        if version < schema::SCHEMA_VERSION {
+            return Err(Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "schema version {version} needs an upgrade to {}; open it read-write first \
+                     (any `odarchive scan` does)",
+                    schema::SCHEMA_VERSION
+                ),
+            });
+        }
+        Ok(catalogue)
+    }
+
+    fn open_with(path: &Path, flags: OpenFlags) -> Result<Self> {
+        let conn = Connection::open_with_flags(path, flags).in_catalogue(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT).in_catalogue(path)?;
+        let mut catalogue = Catalogue {
+            conn,
+            path: path.to_path_buf(),
+        };
+        // Check the version before touching anything a newer schema might use differently.
+        let version = catalogue.schema_version()?;
+        if version > schema::SCHEMA_VERSION {
+            return Err(catalogue.newer_schema(version));
+        }
+        catalogue
+            .conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA cache_size = -65536;
+                 PRAGMA temp_store = MEMORY;",
+            )
+            .in_catalogue(path)?;
+        catalogue.migrate()?;
+        Ok(catalogue)
+    }
+
+    /// Opens a second, read-only connection to the same file, e.g. for a thread that looks
+    /// things up while this handle writes.
+    pub fn reader(&self) -> Result<Catalogue> {
+        Catalogue::open_read_only(&self.path)
+    }
+
+    /// The catalogue file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying SQLite connection, for queries this API does not cover yet.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The schema version recorded in the file (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .in_catalogue(&self.path)
+    }
+
+    /// The catalogue's `archive` row.
+    pub fn archive(&self) -> Result<ArchiveRecord> {
+        self.conn
+            .query_row(
+                "SELECT set_id, hash_algorithm, created_ns, tool_version FROM archive",
+                [],
+                |r| {
+                    Ok(ArchiveRecord {
+                        set_id: r.get(0)?,
+                        hash_algorithm: r.get(1)?,
+                        created_ns: r.get(2)?,
+                        tool_version: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .in_catalogue(&self.path)?
+            .ok_or_else(|| self.corrupt("the archive row is missing"))
+    }
+
+    fn newer_schema(&self, found: i64) -> Error {
+        Error::NewerSchema {
+            path: self.path.clone(),
+            found,
+            supported: schema::SCHEMA_VERSION,
+        }
+    }
+
+    pub(crate) fn corrupt(&self, reason: impl Into<String>) -> Error {
+        Error::Corrupt {
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Applies the migrations this file lacks, each in its own transaction. Taking the write
+    /// lock first (`BEGIN IMMEDIATE`) and re-reading the version inside makes two processes
+    /// opening a new catalogue at once safe.
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .in_catalogue(&path)?;
+            let version: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .in_catalogue(&path)?;
+            if version >= schema::SCHEMA_VERSION {
+                return Ok(());
+            }
+            let step = schema::MIGRATIONS[version as usize];
+            tx.execute_batch(step).in_catalogue(&path)?;
+            if version == 0 {
+                tx.execute(
+                    "INSERT INTO archive (id, set_id, hash_algorithm, created_ns, tool_version)
+                     VALUES (1, ?1, ?2, ?3, ?4)",
+                    (
+                        new_set_id(),
+                        HASH_ALGORITHM,
+                        now_ns(),
+                        env!("CARGO_PKG_VERSION"),
+                    ),
+                )
+                .in_catalogue(&path)?;
+            }
+            tx.pragma_update(None, "user_version", version + 1)
+                .in_catalogue(&path)?;
+            tx.commit().in_catalogue(&path)?;
+        }
+    }
+}
+
+/// A fresh random disc-set identifier: 128 bits from the kernel, as hex. Falls back to the
+/// clock and process id where `/dev/urandom` is missing (uniqueness, not secrecy, matters).
+fn new_set_id() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
+        let seed = (now_ns() as u128) << 32 | u128::from(std::process::id());
+        bytes = seed.to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Attaches the catalogue path to SQLite errors.
+pub(crate) trait InCatalogue<T> {
+    fn in_catalogue(self, path: &Path) -> Result<T>;
+}
+
+impl<T> InCatalogue<T> for rusqlite::Result<T> {
+    fn in_catalogue(self, path: &Path) -> Result<T> {
+        self.map_err(|source| Error::Catalogue {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_catalogue_is_at_the_current_version_with_an_archive_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let catalogue = Catalogue::create_or_open(&path).unwrap();
+        assert_eq!(catalogue.schema_version().unwrap(), schema::SCHEMA_VERSION);
+        let archive = catalogue.archive().unwrap();
+        assert_eq!(archive.set_id.len(), 32);
+        assert_eq!(archive.hash_algorithm, "sha256");
+        drop(catalogue);
+        // Reopening keeps the same set id.
+        let again = Catalogue::open(&path).unwrap();
+        assert_eq!(again.archive().unwrap(), archive);
+    }
+
+    #[test]
+    fn set_ids_differ() {
+        assert_ne!(new_set_id(), new_set_id());
+    }
+
+    #[test]
+    fn newer_schema_is_refused_with_both_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        for result in [Catalogue::open(&path), Catalogue::open_read_only(&path)] {
+            match result {
+                Err(Error::NewerSchema {
+                    found: 99,
+                    supported,
+                    ..
+                }) => {
+                    assert_eq!(supported, schema::SCHEMA_VERSION)
+                }
+                other => panic!("expected NewerSchema, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn missing_catalogue_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nope.db");
+        assert!(matches!(
+            Catalogue::open_read_only(&path),
+            Err(Error::NoCatalogue { .. })
+        ));
+        assert!(
+            !path.exists(),
+            "opening for reading must not create the file"
+        );
+    }
+}

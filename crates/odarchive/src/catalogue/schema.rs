@@ -1,0 +1,145 @@
+//! The catalogue's schema and its forward migrations.
+//!
+//! `PRAGMA user_version` holds the schema version. [`MIGRATIONS`]`[i]` takes a catalogue from
+//! version `i` to `i + 1`; each runs in its own transaction together with the version bump, so a
+//! crash leaves the catalogue at a version it really has. Migrations are append-only: once
+//! released, a step is never edited, a later step changes it.
+//!
+//! ## Version 1
+//!
+//! - `archive`: one row. `set_id` names the disc set (random, 128 bits, hex), `hash_algorithm`
+//!   (`sha256`), when and by which version the catalogue was made.
+//! - `snapshot`: one scan of a drive. `state` is `scanning` until the scan completes, then
+//!   `complete` with its summary counters.
+//! - `content`: a unique file content (hash and size). Identical files share one row.
+//! - `entry`: one *version* of a path, valid from `first_snapshot` to `last_snapshot`
+//!   (inclusive). A rescan that finds a path unchanged only moves `last_snapshot` on, so a
+//!   drive that barely changes costs one row per path, not one per path and snapshot. `path` is
+//!   relative to the drive root, the raw bytes of the name components joined by `/`. `kind` is a
+//!   [`crate::EntryKind`] code. `content_id` is NULL for directories, symlinks and files that
+//!   could not be hashed (the next scan retries those).
+//! - `scan_error`: what went wrong with which path in which snapshot.
+//! - `job`: long-running operations (`scan`, later `write`, ...), with counters, so that
+//!   `odarchive status` can tell a slow job from a dead one.
+//!
+//! Foreign keys are declared for documentation; they are not enforced (`PRAGMA foreign_keys` is
+//! off) because the writer is the only one who inserts and enforcement costs a lookup per row.
+
+/// The schema steps: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const V1: &str = r#"
+CREATE TABLE archive (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    set_id         TEXT    NOT NULL,
+    hash_algorithm TEXT    NOT NULL,
+    created_ns     INTEGER NOT NULL,
+    tool_version   TEXT    NOT NULL
+);
+
+CREATE TABLE snapshot (
+    id              INTEGER PRIMARY KEY,
+    drive_path      BLOB    NOT NULL,
+    started_ns      INTEGER NOT NULL,
+    finished_ns     INTEGER,
+    state           TEXT    NOT NULL CHECK (state IN ('scanning', 'complete')),
+    files           INTEGER,
+    directories     INTEGER,
+    symlinks        INTEGER,
+    total_bytes     INTEGER,
+    unique_contents INTEGER,
+    unique_bytes    INTEGER,
+    errors          INTEGER
+);
+
+CREATE TABLE content (
+    id   INTEGER PRIMARY KEY,
+    hash BLOB    NOT NULL UNIQUE,
+    size INTEGER NOT NULL
+);
+
+CREATE TABLE entry (
+    id             INTEGER PRIMARY KEY,
+    path           BLOB    NOT NULL,
+    kind           INTEGER NOT NULL,
+    content_id     INTEGER REFERENCES content(id),
+    size           INTEGER NOT NULL,
+    mtime_ns       INTEGER NOT NULL,
+    mode           INTEGER NOT NULL,
+    link_target    BLOB,
+    dev            INTEGER NOT NULL,
+    inode          INTEGER NOT NULL,
+    first_snapshot INTEGER NOT NULL REFERENCES snapshot(id),
+    last_snapshot  INTEGER NOT NULL REFERENCES snapshot(id)
+);
+CREATE INDEX entry_by_path ON entry(path, last_snapshot);
+CREATE INDEX entry_by_content ON entry(content_id);
+
+CREATE TABLE scan_error (
+    id       INTEGER PRIMARY KEY,
+    snapshot INTEGER NOT NULL REFERENCES snapshot(id),
+    path     BLOB    NOT NULL,
+    cause    TEXT    NOT NULL,
+    at_ns    INTEGER NOT NULL
+);
+CREATE INDEX scan_error_by_snapshot ON scan_error(snapshot, path);
+
+CREATE TABLE job (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT    NOT NULL,
+    state       TEXT    NOT NULL CHECK (state IN
+                    ('running', 'completed', 'completed_with_errors', 'failed', 'interrupted')),
+    pid         INTEGER NOT NULL,
+    hostname    TEXT    NOT NULL,
+    snapshot    INTEGER REFERENCES snapshot(id),
+    started_ns  INTEGER NOT NULL,
+    updated_ns  INTEGER NOT NULL,
+    finished_ns INTEGER,
+    phase       TEXT    NOT NULL,
+    files_done  INTEGER NOT NULL DEFAULT 0,
+    bytes_done  INTEGER NOT NULL DEFAULT 0,
+    files_total INTEGER NOT NULL DEFAULT 0,
+    bytes_total INTEGER NOT NULL DEFAULT 0,
+    message     TEXT
+);
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    #[test]
+    fn every_migration_applies_to_an_empty_database() {
+        let conn = Connection::open_in_memory().unwrap();
+        for step in MIGRATIONS {
+            conn.execute_batch(step).unwrap();
+        }
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 6);
+    }
+
+    #[test]
+    fn path_lookup_uses_the_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM entry WHERE path = ?1 \
+                 ORDER BY last_snapshot DESC LIMIT 1",
+                [b"a".as_slice()],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("entry_by_path"), "{plan}");
+    }
+}

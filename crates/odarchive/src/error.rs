@@ -1,0 +1,169 @@
+//! Errors of the odarchive library.
+//!
+//! Policy:
+//! - Every fallible public function returns [`Result<T>`] with this crate's [`Error`]. No
+//!   `anyhow`, no panics on I/O: a panic is a bug.
+//! - An error names what it concerns (the catalogue file, the drive path, the pattern) and keeps
+//!   its cause as `source`, so a caller can print the whole chain.
+//! - Problems with *single files* during a scan (unreadable, vanished, changed while read) are not
+//!   errors of the operation: the scan records them as [`FileProblem`]s, reports them through
+//!   [`crate::progress::Progress`] and goes on. The summary says how many there were.
+//! - Deciding what an error means to a user (exit codes, hints) is the caller's business.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Something that stopped an operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The catalogue file does not exist and the operation does not create one.
+    #[error("catalogue {path} does not exist (create it with `odarchive scan DRIVE_PATH`)")]
+    NoCatalogue {
+        /// The catalogue file asked for.
+        path: PathBuf,
+    },
+
+    /// The catalogue was written by a newer odarchive whose schema this one does not know.
+    #[error(
+        "catalogue {path} has schema version {found}, but this odarchive knows versions up to \
+         {supported}; use a newer odarchive"
+    )]
+    NewerSchema {
+        /// The catalogue file.
+        path: PathBuf,
+        /// Schema version found in the file.
+        found: i64,
+        /// Newest schema version this build knows.
+        supported: i64,
+    },
+
+    /// SQLite failed on the catalogue.
+    #[error("catalogue {path}: {source}")]
+    Catalogue {
+        /// The catalogue file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The catalogue holds data this version cannot make sense of.
+    #[error("catalogue {path} is damaged: {reason}")]
+    Corrupt {
+        /// The catalogue file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The drive path to scan could not be used.
+    #[error("cannot scan {path}: {source}")]
+    DrivePath {
+        /// The drive path as given.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The drive path is not a directory.
+    #[error("cannot scan {path}: not a directory")]
+    NotADirectory {
+        /// The drive path as given.
+        path: PathBuf,
+    },
+
+    /// An `--exclude` pattern is not a valid glob.
+    #[error("invalid exclude pattern {pattern:?}: {source}")]
+    ExcludePattern {
+        /// The pattern as given.
+        pattern: String,
+        /// Why globset refused it.
+        #[source]
+        source: globset::Error,
+    },
+
+    /// Another process is running a job on the same catalogue.
+    #[error("catalogue {path} is busy: job {job} ({kind}) is running as pid {pid} on {hostname}")]
+    Busy {
+        /// The catalogue file.
+        path: PathBuf,
+        /// The running job's id.
+        job: i64,
+        /// The running job's kind, e.g. `scan`.
+        kind: String,
+        /// Its process id.
+        pid: i64,
+        /// The host it runs on.
+        hostname: String,
+    },
+
+    /// The catalogue holds no complete snapshot yet.
+    #[error("catalogue {path} holds no complete snapshot yet (run `odarchive scan DRIVE_PATH`)")]
+    NoSnapshot {
+        /// The catalogue file.
+        path: PathBuf,
+    },
+
+    /// The operation was cancelled (Ctrl-C); everything done so far is committed.
+    #[error("interrupted; what was done so far is saved and the next run resumes it")]
+    Interrupted,
+
+    /// A worker thread panicked. This is a bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What went wrong with one file during a scan. The scan records it and goes on.
+#[derive(Debug)]
+pub struct FileProblem {
+    /// The file, as an absolute path.
+    pub path: PathBuf,
+    /// What happened.
+    pub cause: FileProblemCause,
+}
+
+/// The cause of a [`FileProblem`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FileProblemCause {
+    /// The file could not be opened.
+    Open(io::Error),
+    /// Reading or stat-ing the open file failed.
+    Read(io::Error),
+    /// The file disappeared between listing and reading.
+    Vanished,
+    /// Size, mtime or identity differed between listing and the end of reading.
+    Changed {
+        /// What differed, e.g. `size 10 -> 25`.
+        what: String,
+    },
+    /// A directory could not be listed; its contents are missing from the snapshot.
+    ListDirectory(io::Error),
+    /// Metadata of a directory entry could not be read.
+    Stat(io::Error),
+}
+
+impl fmt::Display for FileProblemCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileProblemCause::Open(e) => write!(f, "cannot open: {e}"),
+            FileProblemCause::Read(e) => write!(f, "cannot read: {e}"),
+            FileProblemCause::Vanished => write!(f, "vanished before it could be read"),
+            FileProblemCause::Changed { what } => write!(f, "changed while being read ({what})"),
+            FileProblemCause::ListDirectory(e) => write!(f, "cannot list directory: {e}"),
+            FileProblemCause::Stat(e) => write!(f, "cannot read metadata: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.cause)
+    }
+}

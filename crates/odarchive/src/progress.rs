@@ -1,0 +1,86 @@
+//! Progress as events.
+//!
+//! Long operations report what they do through a [`Progress`] implementation: the CLI draws
+//! progress bars or prints JSON lines; a service could forward them. Events are plain data and
+//! serialize to JSON objects tagged by `"event"`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// Receives events from a running operation. Called from worker threads, so it must be cheap and
+/// thread-safe.
+pub trait Progress: Send + Sync {
+    /// Handles one event.
+    fn event(&self, event: &Event);
+}
+
+/// Ignores every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&self, _event: &Event) {}
+}
+
+/// Something that happened during an operation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A scan started.
+    ScanStarted {
+        /// The snapshot it fills.
+        snapshot: i64,
+        /// Whether it resumes an interrupted scan of the same snapshot.
+        resumed: bool,
+        /// The drive root.
+        #[serde(serialize_with = "lossy")]
+        drive: PathBuf,
+    },
+    /// Counters of a running scan, sent a few times a second.
+    ScanProgress(ScanProgress),
+    /// An entry that is not a file, directory or symlink was skipped.
+    Skipped {
+        /// The entry.
+        #[serde(serialize_with = "lossy")]
+        path: PathBuf,
+        /// What it is: `fifo`, `socket`, `block device`, `character device`.
+        kind: &'static str,
+    },
+    /// A file could not be read; it is recorded as an error and the scan goes on.
+    FileProblem {
+        /// The file.
+        #[serde(serialize_with = "lossy")]
+        path: PathBuf,
+        /// What went wrong.
+        cause: String,
+    },
+}
+
+/// Counters of a running scan. `*_found` grow while the walk goes on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ScanProgress {
+    /// Regular files recorded so far.
+    pub files_done: u64,
+    /// Their bytes.
+    pub bytes_done: u64,
+    /// Regular files found by the walk so far.
+    pub files_found: u64,
+    /// Their bytes.
+    pub bytes_found: u64,
+    /// Whether the walk has finished (then `*_found` are the totals).
+    pub walk_finished: bool,
+    /// Files read and hashed so far.
+    pub hashed_files: u64,
+    /// Bytes read and hashed so far.
+    pub hashed_bytes: u64,
+    /// Files recognised as unchanged or already recorded, so not read.
+    pub reused_files: u64,
+    /// Problems recorded so far.
+    pub errors: u64,
+}
+
+fn lossy<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}

@@ -1,0 +1,200 @@
+//! Hash workers: read each file once with a reused buffer, SHA-256 it, and make sure it did
+//! not change meanwhile.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use sha2::{Digest, Sha256};
+
+use super::{Content, Found, Record, Shared};
+use crate::error::{FileProblem, FileProblemCause};
+use crate::time::mtime_ns;
+
+/// Read buffer per worker. Large enough that big files go in few system calls, small enough
+/// that memory stays a few MiB whatever the number of workers.
+const BUFFER_SIZE: usize = 1 << 20;
+
+/// Opens files for reading. The scan uses [`StdOpener`]; tests use implementations that fail.
+pub trait FileOpener: Send + Sync + fmt::Debug {
+    /// Opens `path` for reading.
+    fn open(&self, path: &Path) -> io::Result<File>;
+}
+
+/// Opens files with [`File::open`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdOpener;
+
+impl FileOpener for StdOpener {
+    fn open(&self, path: &Path) -> io::Result<File> {
+        File::open(path)
+    }
+}
+
+/// A hash worker: takes files from `jobs` until it is closed, sends a record for each.
+pub(crate) fn work(
+    jobs: &Receiver<Found>,
+    records: &Sender<Record>,
+    opener: &dyn FileOpener,
+    delay: Option<Duration>,
+    shared: &Shared,
+    cancel: &AtomicBool,
+) {
+    let mut buffer = vec![0u8; BUFFER_SIZE];
+    for found in jobs {
+        if cancel.load(Ordering::Relaxed) || shared.stop.load(Ordering::Relaxed) {
+            // Drain without work so the walker is not blocked; nothing more is recorded.
+            continue;
+        }
+        let record = match hash_file(&found, opener, &mut buffer, delay) {
+            Ok((hash, size)) => Record::New {
+                found,
+                content: Content::Hashed { hash, size },
+                problem: None,
+            },
+            Err(cause) => {
+                let problem = FileProblem {
+                    path: found.abs.clone(),
+                    cause,
+                };
+                Record::New {
+                    found,
+                    content: Content::None,
+                    problem: Some(problem),
+                }
+            }
+        };
+        if records.send(record).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads and hashes one file. The walk's `lstat` is the "before" picture: after reading, an
+/// `fstat` of the open file must show the same inode, size and mtime, and exactly `size` bytes
+/// must have been read. Otherwise the file changed while being read (or was replaced after
+/// being listed) and the hash would describe no version of it.
+fn hash_file(
+    found: &Found,
+    opener: &dyn FileOpener,
+    buffer: &mut [u8],
+    delay: Option<Duration>,
+) -> Result<([u8; 32], u64), FileProblemCause> {
+    let mut file = opener.open(&found.abs).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => FileProblemCause::Vanished,
+        _ => FileProblemCause::Open(e),
+    })?;
+    if let Some(delay) = delay {
+        std::thread::sleep(delay);
+    }
+    let expected = found.stat.size;
+    let mut hasher = Sha256::new();
+    let mut read = 0u64;
+    // Stop at the expected size: a small file takes one read call, and growth shows in fstat.
+    while read < expected {
+        let want = (expected - read).min(buffer.len() as u64) as usize;
+        let n = match file.read(&mut buffer[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(FileProblemCause::Read(e)),
+        };
+        hasher.update(&buffer[..n]);
+        read += n as u64;
+    }
+    let after = file.metadata().map_err(FileProblemCause::Read)?;
+    let mut changes = Vec::new();
+    if after.ino() != found.stat.inode {
+        changes.push(format!(
+            "replaced: inode {} -> {}",
+            found.stat.inode,
+            after.ino()
+        ));
+    }
+    if after.size() != expected {
+        changes.push(format!("size {} -> {}", expected, after.size()));
+    } else if read != expected {
+        changes.push(format!("read {read} of {expected} bytes"));
+    }
+    let mtime = mtime_ns(&after);
+    if mtime != found.stat.mtime_ns {
+        changes.push(format!("mtime {} -> {}", found.stat.mtime_ns, mtime));
+    }
+    if !changes.is_empty() {
+        return Err(FileProblemCause::Changed {
+            what: changes.join(", "),
+        });
+    }
+    Ok((hasher.finalize().into(), read))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::EntryKind;
+    use crate::scan::Stat;
+
+    fn found(path: &Path) -> Found {
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        Found {
+            rel: b"f".to_vec(),
+            abs: path.to_path_buf(),
+            stat: Stat {
+                kind: EntryKind::File,
+                size: meta.size(),
+                mtime_ns: mtime_ns(&meta),
+                mode: meta.mode() & 0o7777,
+                dev: meta.dev(),
+                inode: meta.ino(),
+            },
+            link_target: None,
+            replaces: None,
+        }
+    }
+
+    #[test]
+    fn hashes_files_larger_than_the_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..(3 * BUFFER_SIZE + 17))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        std::fs::write(&path, &data).unwrap();
+        let mut buffer = vec![0u8; BUFFER_SIZE];
+        let (hash, size) = hash_file(&found(&path), &StdOpener, &mut buffer, None).unwrap();
+        assert_eq!(size, data.len() as u64);
+        assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&data)));
+    }
+
+    #[test]
+    fn a_file_that_grew_since_listing_is_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"hello").unwrap();
+        let listed = found(&path);
+        std::fs::write(&path, b"hello, world").unwrap();
+        let mut buffer = vec![0u8; 64];
+        let err = hash_file(&listed, &StdOpener, &mut buffer, None).unwrap_err();
+        assert!(
+            matches!(&err, FileProblemCause::Changed { what } if what.contains("size 5 -> 12")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_vanished_is_reported_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"x").unwrap();
+        let listed = found(&path);
+        std::fs::remove_file(&path).unwrap();
+        let mut buffer = vec![0u8; 64];
+        let err = hash_file(&listed, &StdOpener, &mut buffer, None).unwrap_err();
+        assert!(matches!(err, FileProblemCause::Vanished), "{err}");
+    }
+}

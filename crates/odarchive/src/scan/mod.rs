@@ -1,0 +1,294 @@
+//! Scanning a drive into a snapshot.
+//!
+//! A bounded pipeline keeps memory flat whatever the number or size of files:
+//!
+//! ```text
+//! walker ──(files to hash, bounded)──▶ N hash workers ──┐
+//!    │                                                  ├──(records, bounded)──▶ writer
+//!    └──(directories, symlinks, unchanged files)────────┘
+//! ```
+//!
+//! - The **walker** ([`walk`]) lists the tree depth-first in byte order of names, never
+//!   following symlinks, and looks up the previous version of each path through its own
+//!   read-only connection. A file whose kind, size, mtime, inode, mode are unchanged is not read
+//!   again; in a resumed snapshot, what is already recorded is skipped.
+//! - **Hash workers** ([`hash`]) read files with one buffer each and SHA-256 them, checking that
+//!   the file did not change while being read.
+//! - The **writer** ([`writer`]) owns the write connection and commits batches (about once a
+//!   second), updating the job row in the same transaction. A kill -9 loses at most the last
+//!   uncommitted second; the next scan of the same drive resumes the snapshot.
+
+mod hash;
+mod walk;
+mod writer;
+
+pub use hash::{FileOpener, StdOpener};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::catalogue::{Catalogue, EntryKind, InCatalogue, JobState};
+use crate::error::{Error, FileProblem, Result};
+use crate::info::{self, Info};
+use crate::progress::{Event, Progress};
+
+/// How to scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Glob patterns of paths (relative to the drive root) to leave out; an excluded directory
+    /// is left out with everything below it.
+    pub excludes: Vec<String>,
+    /// Number of hash workers; `None` for one per available core.
+    pub threads: Option<usize>,
+    /// Set to `true` (e.g. from a Ctrl-C handler) to stop the scan; what is done is committed
+    /// and the scan returns [`Error::Interrupted`].
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Opens files for hashing; `None` for [`StdOpener`]. Tests inject failures here.
+    pub opener: Option<Arc<dyn FileOpener>>,
+    /// Test-only: sleep this long after opening each file, before reading it, so that tests
+    /// can kill or disturb a scan at a known point.
+    #[doc(hidden)]
+    pub hash_delay: Option<Duration>,
+}
+
+/// What a finished scan did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanSummary {
+    /// Whether it resumed an interrupted scan of the same snapshot.
+    pub resumed: bool,
+    /// Files read and hashed by this run.
+    pub hashed_files: u64,
+    /// Bytes read and hashed by this run.
+    pub hashed_bytes: u64,
+    /// Files not read because they were unchanged or already recorded.
+    pub reused_files: u64,
+    /// Entries skipped because they are not files, directories or symlinks.
+    pub skipped: u64,
+    /// Wall-clock seconds this run took.
+    pub elapsed_seconds: f64,
+    /// The completed snapshot (its `errors` counts problems of the whole snapshot).
+    #[serde(flatten)]
+    pub info: Info,
+}
+
+/// Counters shared by the pipeline's threads.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    files_found: AtomicU64,
+    bytes_found: AtomicU64,
+    skipped: AtomicU64,
+    walk_finished: AtomicBool,
+    /// Set when the pipeline must stop: cancelled, or the writer failed.
+    stop: AtomicBool,
+}
+
+/// File system facts of one entry, from `lstat` at walk time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub kind: EntryKind,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub mode: u32,
+    pub dev: u64,
+    pub inode: u64,
+}
+
+/// An entry found by the walk.
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// Path relative to the drive root, raw bytes, `/`-separated.
+    pub rel: Vec<u8>,
+    /// Absolute path for opening.
+    pub abs: PathBuf,
+    pub stat: Stat,
+    pub link_target: Option<Vec<u8>>,
+    /// The previous version's row when it is part of the snapshot being scanned (a resumed
+    /// scan recorded it, but it must be redone): the writer replaces it.
+    pub replaces: Option<writer::Replaced>,
+}
+
+/// The content to record with a new entry.
+#[derive(Debug)]
+pub(crate) enum Content {
+    /// None: directory, symlink, or a file that could not be read.
+    None,
+    /// A content row already in the catalogue (the file is unchanged since an older snapshot).
+    Known(i64),
+    /// Freshly hashed.
+    Hashed { hash: [u8; 32], size: u64 },
+}
+
+/// What the writer is asked to record.
+#[derive(Debug)]
+pub(crate) enum Record {
+    /// A new entry version (new or changed path, or a retry), possibly with a problem.
+    New {
+        found: Found,
+        content: Content,
+        problem: Option<FileProblem>,
+    },
+    /// The path is unchanged since the previous snapshot: extend that row to this snapshot.
+    Unchanged {
+        entry_id: i64,
+        kind: EntryKind,
+        size: u64,
+    },
+    /// Recorded in this snapshot by an earlier, interrupted run: only count it.
+    AlreadyRecorded { kind: EntryKind, size: u64 },
+    /// A problem not tied to a new entry (a directory that cannot be listed).
+    Problem {
+        /// Relative path of what the problem concerns.
+        rel: Vec<u8>,
+        problem: FileProblem,
+    },
+}
+
+/// Scans `drive` into `catalogue`: resumes the unfinished snapshot of the same drive or starts a
+/// new one, and completes it. Problems with single files are recorded and reported through
+/// `progress`; the summary's `info.errors` counts them.
+pub fn scan(
+    catalogue: &mut Catalogue,
+    drive: &Path,
+    options: &ScanOptions,
+    progress: &dyn Progress,
+) -> Result<ScanSummary> {
+    let started = Instant::now();
+    let root = drive_root(drive)?;
+    let excludes = walk::exclude_set(&options.excludes)?;
+    let (snapshot, resumed) = catalogue.begin_snapshot(&root)?;
+    let job = catalogue.start_job("scan", Some(snapshot.id))?;
+    progress.event(&Event::ScanStarted {
+        snapshot: snapshot.id,
+        resumed,
+        drive: root.clone(),
+    });
+
+    let shared = Shared::default();
+    let cancel = options.cancel.clone().unwrap_or_default();
+    let opener: Arc<dyn FileOpener> = options
+        .opener
+        .clone()
+        .unwrap_or_else(|| Arc::new(StdOpener));
+    let workers = options
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    let walker = walk::Walker::new(&root, catalogue, snapshot.id, excludes)?;
+    let (hash_tx, hash_rx) = crossbeam_channel::bounded::<Found>(1024);
+    let (record_tx, record_rx) = crossbeam_channel::bounded::<Record>(4096);
+
+    let outcome = std::thread::scope(|scope| {
+        let shared = &shared;
+        let cancel = &*cancel;
+        let walk_records = record_tx.clone();
+        let walking = scope.spawn(move || {
+            let result = walker.run(&hash_tx, &walk_records, shared, cancel, progress);
+            shared.walk_finished.store(true, Ordering::Relaxed);
+            result
+        });
+        for _ in 0..workers {
+            let jobs = hash_rx.clone();
+            let records = record_tx.clone();
+            let opener = Arc::clone(&opener);
+            let delay = options.hash_delay;
+            scope
+                .spawn(move || hash::work(&jobs, &records, opener.as_ref(), delay, shared, cancel));
+        }
+        drop(hash_rx);
+        drop(record_tx);
+        let written = writer::write(catalogue, snapshot.id, job, &record_rx, shared, progress);
+        if written.is_err() {
+            shared.stop.store(true, Ordering::Relaxed);
+        }
+        drop(record_rx);
+        let walked = walking
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the walker thread panicked".into())));
+        (written, walked)
+    });
+    let (written, walked) = outcome;
+    let tally = match (written, walked) {
+        (Ok(tally), Ok(())) => tally,
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = crate::catalogue::finish_job(
+                catalogue.connection(),
+                job,
+                JobState::Failed,
+                Some(&e.to_string()),
+            );
+            return Err(e);
+        }
+    };
+    if cancel.load(Ordering::Relaxed) {
+        crate::catalogue::finish_job(catalogue.connection(), job, JobState::Interrupted, None)
+            .in_catalogue(catalogue.path())?;
+        return Err(Error::Interrupted);
+    }
+    let mut info = complete(catalogue, snapshot.id, job)?;
+    info.drive_path = root.to_string_lossy().into_owned();
+    Ok(ScanSummary {
+        resumed,
+        hashed_files: tally.hashed_files,
+        hashed_bytes: tally.hashed_bytes,
+        reused_files: tally.reused_files,
+        skipped: shared.skipped.load(Ordering::Relaxed),
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        info,
+    })
+}
+
+/// Marks the snapshot complete with its summary counters and closes the job, in one
+/// transaction.
+fn complete(catalogue: &mut Catalogue, snapshot: i64, job: i64) -> Result<Info> {
+    let path = catalogue.path().to_path_buf();
+    let tx = catalogue.conn_mut().transaction().in_catalogue(&path)?;
+    let info = info::of_snapshot(&tx, snapshot).in_catalogue(&path)?;
+    tx.execute(
+        "UPDATE snapshot SET state = 'complete', finished_ns = ?2, files = ?3, directories = ?4,
+             symlinks = ?5, total_bytes = ?6, unique_contents = ?7, unique_bytes = ?8,
+             errors = ?9
+         WHERE id = ?1",
+        (
+            snapshot,
+            crate::time::now_ns(),
+            info.files as i64,
+            info.directories as i64,
+            info.symlinks as i64,
+            info.total_bytes as i64,
+            info.unique_contents as i64,
+            info.unique_bytes as i64,
+            info.errors as i64,
+        ),
+    )
+    .in_catalogue(&path)?;
+    let state = if info.errors > 0 {
+        JobState::CompletedWithErrors
+    } else {
+        JobState::Completed
+    };
+    crate::catalogue::finish_job(&tx, job, state, None).in_catalogue(&path)?;
+    tx.commit().in_catalogue(&path)?;
+    Ok(info)
+}
+
+/// The absolute, symlink-free drive root; it must be a directory.
+fn drive_root(drive: &Path) -> Result<PathBuf> {
+    let root = drive.canonicalize().map_err(|source| Error::DrivePath {
+        path: drive.to_path_buf(),
+        source,
+    })?;
+    let meta = std::fs::metadata(&root).map_err(|source| Error::DrivePath {
+        path: drive.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::NotADirectory {
+            path: drive.to_path_buf(),
+        });
+    }
+    Ok(root)
+}

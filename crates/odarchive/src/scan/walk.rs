@@ -1,0 +1,431 @@
+//! The walker: lists the drive depth-first in byte order of names, decides for each entry
+//! whether it must be read, and feeds the hash workers and the writer.
+//!
+//! Memory: the pending directories (relative paths) and one directory's listing at a time; no
+//! collection grows with the number of files in the tree.
+
+use std::ffi::OsStr;
+use std::fs::{self, DirEntry, Metadata};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::Sender;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rusqlite::OptionalExtension;
+
+use super::writer::Replaced;
+use super::{Content, Found, Record, Shared, Stat};
+use crate::catalogue::{Catalogue, EntryKind, InCatalogue};
+use crate::error::{Error, FileProblem, FileProblemCause, Result};
+use crate::progress::{Event, Progress};
+use crate::time::mtime_ns;
+
+/// Builds the matcher for `--exclude` patterns.
+pub(crate) fn exclude_set(patterns: &[String]) -> Result<GlobSet> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = Glob::new(pattern).map_err(|source| Error::ExcludePattern {
+            pattern: pattern.clone(),
+            source,
+        })?;
+        builder.add(glob);
+    }
+    builder.build().map_err(|source| Error::ExcludePattern {
+        pattern: patterns.join(" "),
+        source,
+    })
+}
+
+/// The previous version of a path, as far as deciding about re-reading goes.
+#[derive(Debug)]
+struct Previous {
+    id: i64,
+    kind: i64,
+    content_id: Option<i64>,
+    size: u64,
+    mtime_ns: i64,
+    mode: u32,
+    link_target: Option<Vec<u8>>,
+    inode: u64,
+    first_snapshot: i64,
+    last_snapshot: i64,
+}
+
+impl Previous {
+    /// Same object, same version: kind, size, mtime, inode, mode and link target are equal,
+    /// and a file has a content (one recorded without, after a problem, is read again). The
+    /// device number is not compared: removable drives get a new one at each mount.
+    fn is_current(&self, found: &Found) -> bool {
+        self.kind == found.stat.kind.code()
+            && self.size == found.stat.size
+            && self.mtime_ns == found.stat.mtime_ns
+            && self.inode == found.stat.inode
+            && self.mode == found.stat.mode
+            && self.link_target == found.link_target
+            && (found.stat.kind != EntryKind::File || self.content_id.is_some())
+    }
+}
+
+/// The walking half of a scan; runs on its own thread with its own read-only connection.
+#[derive(Debug)]
+pub(crate) struct Walker {
+    root: PathBuf,
+    reader: Catalogue,
+    snapshot: i64,
+    excludes: GlobSet,
+    /// Device and inode of the catalogue file, and the absolute paths of the catalogue and its
+    /// SQLite side files: never catalogued.
+    catalogue_id: (u64, u64),
+    catalogue_files: Vec<PathBuf>,
+    /// The catalogue has no entries at all: no previous versions to look up.
+    first_scan: bool,
+}
+
+impl Walker {
+    pub(crate) fn new(
+        root: &Path,
+        catalogue: &Catalogue,
+        snapshot: i64,
+        excludes: GlobSet,
+    ) -> Result<Walker> {
+        let reader = catalogue.reader()?;
+        let own = catalogue.path();
+        let canonical = own.canonicalize().map_err(|source| Error::DrivePath {
+            path: own.to_path_buf(),
+            source,
+        })?;
+        let meta = fs::metadata(&canonical).map_err(|source| Error::DrivePath {
+            path: own.to_path_buf(),
+            source,
+        })?;
+        let catalogue_files = ["", "-wal", "-shm", "-journal"]
+            .iter()
+            .map(|suffix| {
+                let mut name = canonical.as_os_str().to_os_string();
+                name.push(suffix);
+                PathBuf::from(name)
+            })
+            .collect();
+        let first_scan: bool = reader
+            .connection()
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM entry)", [], |r| r.get(0))
+            .in_catalogue(reader.path())?;
+        Ok(Walker {
+            root: root.to_path_buf(),
+            reader,
+            snapshot,
+            excludes,
+            catalogue_id: (meta.dev(), meta.ino()),
+            catalogue_files,
+            first_scan,
+        })
+    }
+
+    /// Walks the whole tree, sending files to hash to `to_hash` and everything else to
+    /// `to_writer`. Returns early, without error, when the scan is stopped or the writer has
+    /// gone away (the writer reports its own error).
+    pub(crate) fn run(
+        &self,
+        to_hash: &Sender<Found>,
+        to_writer: &Sender<Record>,
+        shared: &Shared,
+        cancel: &AtomicBool,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let mut pending: Vec<Vec<u8>> = vec![Vec::new()];
+        while let Some(dir) = pending.pop() {
+            if cancel.load(Ordering::Relaxed) || shared.stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let dir_abs = self.absolute(&dir);
+            let children = match list(&dir_abs) {
+                Ok(children) => children,
+                Err(e) => {
+                    let problem = FileProblem {
+                        path: dir_abs,
+                        cause: FileProblemCause::ListDirectory(e),
+                    };
+                    if to_writer
+                        .send(Record::Problem { rel: dir, problem })
+                        .is_err()
+                    {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            let mut subdirs = Vec::new();
+            for child in children {
+                let rel = join(&dir, child.file_name().as_bytes());
+                if self.excludes.is_match(Path::new(OsStr::from_bytes(&rel))) {
+                    continue;
+                }
+                let Some(found) = self.inspect(child, rel, to_writer, shared, progress) else {
+                    continue;
+                };
+                if found.stat.kind == EntryKind::Directory {
+                    subdirs.push(found.rel.clone());
+                }
+                if !self.dispatch(found, to_hash, to_writer)? {
+                    return Ok(());
+                }
+            }
+            pending.extend(subdirs.into_iter().rev());
+        }
+        Ok(())
+    }
+
+    /// Reads an entry's metadata; `None` for what is not catalogued (special files, the
+    /// catalogue itself, entries that vanished or cannot be read, which are reported).
+    fn inspect(
+        &self,
+        child: DirEntry,
+        rel: Vec<u8>,
+        to_writer: &Sender<Record>,
+        shared: &Shared,
+        progress: &dyn Progress,
+    ) -> Option<Found> {
+        let abs = child.path();
+        let problem = |cause| {
+            let problem = FileProblem {
+                path: abs.clone(),
+                cause,
+            };
+            let _ = to_writer.send(Record::Problem {
+                rel: rel.clone(),
+                problem,
+            });
+        };
+        let meta: Metadata = match child.metadata() {
+            Ok(meta) => meta,
+            // Gone between listing and stat: it is simply not part of this snapshot.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                problem(FileProblemCause::Stat(e));
+                return None;
+            }
+        };
+        let file_type = meta.file_type();
+        let kind = if file_type.is_file() {
+            EntryKind::File
+        } else if file_type.is_dir() {
+            EntryKind::Directory
+        } else if file_type.is_symlink() {
+            EntryKind::Symlink
+        } else {
+            shared.skipped.fetch_add(1, Ordering::Relaxed);
+            progress.event(&Event::Skipped {
+                path: abs.clone(),
+                kind: special_kind(&meta),
+            });
+            return None;
+        };
+        if kind == EntryKind::File && self.is_catalogue(&abs, &meta) {
+            return None;
+        }
+        let link_target = if kind == EntryKind::Symlink {
+            match fs::read_link(&abs) {
+                Ok(target) => Some(target.into_os_string().into_encoded_bytes()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+                Err(e) => {
+                    problem(FileProblemCause::Stat(e));
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        let size = if kind == EntryKind::Directory {
+            0
+        } else {
+            meta.size()
+        };
+        if kind == EntryKind::File {
+            shared.files_found.fetch_add(1, Ordering::Relaxed);
+            shared.bytes_found.fetch_add(size, Ordering::Relaxed);
+        }
+        Some(Found {
+            rel,
+            abs,
+            stat: Stat {
+                kind,
+                size,
+                mtime_ns: mtime_ns(&meta),
+                mode: meta.mode() & 0o7777,
+                dev: meta.dev(),
+                inode: meta.ino(),
+            },
+            link_target,
+            replaces: None,
+        })
+    }
+
+    /// Decides what happens to `found` and sends it on. Returns `false` when the pipeline has
+    /// shut down.
+    fn dispatch(
+        &self,
+        mut found: Found,
+        to_hash: &Sender<Found>,
+        to_writer: &Sender<Record>,
+    ) -> Result<bool> {
+        let previous = if self.first_scan {
+            None
+        } else {
+            self.previous(&found.rel)?
+        };
+        let kind = found.stat.kind;
+        let size = found.stat.size;
+        let record = match previous {
+            Some(p) if p.last_snapshot == self.snapshot => {
+                if p.is_current(&found) {
+                    Record::AlreadyRecorded { kind, size }
+                } else {
+                    // Recorded by an interrupted run, but changed or failed since: redo it.
+                    found.replaces = Some(Replaced {
+                        id: p.id,
+                        first_snapshot: p.first_snapshot,
+                    });
+                    return self.send_new(found, to_hash, to_writer);
+                }
+            }
+            Some(p) if p.is_current(&found) => {
+                if p.last_snapshot == self.snapshot - 1 {
+                    Record::Unchanged {
+                        entry_id: p.id,
+                        kind,
+                        size,
+                    }
+                } else {
+                    // Same version, but absent from the snapshots in between: a new row that
+                    // reuses the content.
+                    let content = p.content_id.map_or(Content::None, Content::Known);
+                    Record::New {
+                        found,
+                        content,
+                        problem: None,
+                    }
+                }
+            }
+            _ => return self.send_new(found, to_hash, to_writer),
+        };
+        Ok(to_writer.send(record).is_ok())
+    }
+
+    fn send_new(
+        &self,
+        found: Found,
+        to_hash: &Sender<Found>,
+        to_writer: &Sender<Record>,
+    ) -> Result<bool> {
+        Ok(if found.stat.kind == EntryKind::File {
+            to_hash.send(found).is_ok()
+        } else {
+            to_writer
+                .send(Record::New {
+                    found,
+                    content: Content::None,
+                    problem: None,
+                })
+                .is_ok()
+        })
+    }
+
+    /// The newest recorded version of `rel`.
+    fn previous(&self, rel: &[u8]) -> Result<Option<Previous>> {
+        let path = self.reader.path();
+        let mut stmt = self
+            .reader
+            .connection()
+            .prepare_cached(
+                "SELECT id, kind, content_id, size, mtime_ns, mode, link_target, inode,
+                        first_snapshot, last_snapshot
+                 FROM entry WHERE path = ?1 ORDER BY last_snapshot DESC LIMIT 1",
+            )
+            .in_catalogue(path)?;
+        stmt.query_row([rel], |r| {
+            Ok(Previous {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                content_id: r.get(2)?,
+                size: r.get::<_, i64>(3)? as u64,
+                mtime_ns: r.get(4)?,
+                mode: r.get::<_, i64>(5)? as u32,
+                link_target: r.get(6)?,
+                inode: r.get::<_, i64>(7)? as u64,
+                first_snapshot: r.get(8)?,
+                last_snapshot: r.get(9)?,
+            })
+        })
+        .optional()
+        .in_catalogue(path)
+    }
+
+    fn is_catalogue(&self, abs: &Path, meta: &Metadata) -> bool {
+        (meta.dev(), meta.ino()) == self.catalogue_id
+            || self.catalogue_files.iter().any(|f| f == abs)
+    }
+
+    fn absolute(&self, rel: &[u8]) -> PathBuf {
+        if rel.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(OsStr::from_bytes(rel))
+        }
+    }
+}
+
+/// One directory's entries, sorted by name bytes (deterministic order on every file system).
+fn list(dir: &Path) -> std::io::Result<Vec<DirEntry>> {
+    let mut children = fs::read_dir(dir)?.collect::<std::io::Result<Vec<_>>>()?;
+    children.sort_by_cached_key(|c| c.file_name());
+    Ok(children)
+}
+
+/// `dir/name` in the catalogue's relative form.
+fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut rel = Vec::with_capacity(dir.len() + 1 + name.len());
+    if !dir.is_empty() {
+        rel.extend_from_slice(dir);
+        rel.push(b'/');
+    }
+    rel.extend_from_slice(name);
+    rel
+}
+
+fn special_kind(meta: &Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "fifo"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_char_device() {
+        "character device"
+    } else {
+        "special file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_builds_relative_paths() {
+        assert_eq!(join(b"", b"a"), b"a");
+        assert_eq!(join(b"a/b", b"\xff"), b"a/b/\xff");
+    }
+
+    #[test]
+    fn excludes_match_relative_paths_at_any_depth() {
+        let set = exclude_set(&["*.tmp".into(), "cache".into()]).unwrap();
+        assert!(set.is_match("x/y/z.tmp"));
+        assert!(set.is_match("cache"));
+        assert!(!set.is_match("x/cache"));
+        assert!(exclude_set(&["a[".into()]).is_err());
+    }
+}
