@@ -1,0 +1,476 @@
+//! Every reader against one image and one expected view, all failures in one report.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::compare::{Difference, compare, compare_content};
+use crate::error::OracleError;
+use crate::manifest::{Kind, Manifest};
+use crate::scratch::{ScratchDir, default_parent};
+use crate::{isoinfo, osirrox, pycdlib, seven_zip, udfclient, udfinfo};
+
+/// An independent reader that [`check_all`] can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reader {
+    /// `7z t`: the image tests clean and opens as UDF; file and folder counts.
+    SevenZipTest,
+    /// `7z x -tudf`: the UDF view extracted; names, kinds, sizes, contents, mtimes.
+    SevenZipUdf,
+    /// `osirrox -extract`: the ISO 9660 view extracted; the content multiset.
+    Osirrox,
+    /// `isoinfo -d` and `-l`: the primary volume descriptor and every directory record.
+    Isoinfo,
+    /// `udfinfo`: UDF revision, closed integrity, file and directory counts, anchors.
+    Udfinfo,
+    /// pycdlib: the UDF view walked; names, kinds, sizes, contents, mtimes, descriptor CRCs.
+    Pycdlib,
+    /// udfclient: the UDF view extracted; ASCII names, contents, directory count.
+    Udfclient,
+}
+
+impl Reader {
+    /// Every reader, cheapest first.
+    pub const ALL: [Reader; 7] = [
+        Reader::Udfinfo,
+        Reader::Isoinfo,
+        Reader::SevenZipTest,
+        Reader::Pycdlib,
+        Reader::SevenZipUdf,
+        Reader::Osirrox,
+        Reader::Udfclient,
+    ];
+
+    /// The readers that extract files to disk (slow and space-hungry for multi-GiB images).
+    pub const EXTRACTING: [Reader; 3] = [Reader::SevenZipUdf, Reader::Osirrox, Reader::Udfclient];
+
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reader::SevenZipTest => "7z t",
+            Reader::SevenZipUdf => "7z x -tudf",
+            Reader::Osirrox => "osirrox",
+            Reader::Isoinfo => "isoinfo",
+            Reader::Udfinfo => "udfinfo",
+            Reader::Pycdlib => "pycdlib",
+            Reader::Udfclient => "udfclient",
+        }
+    }
+}
+
+impl fmt::Display for Reader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What to run and how strictly to compare. [`CheckOptions::default`] runs every reader,
+/// compares mtimes exactly (to the second), and expects UDF revision 1.02.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Readers to run, in this order.
+    pub readers: Vec<Reader>,
+    /// `Some(seconds)`: mtimes must agree within this many seconds wherever the reader
+    /// gives them; `None`: mtimes are not compared.
+    pub mtime_tolerance: Option<u64>,
+    /// Where extraction directories go (default: the image's directory, the same disk).
+    pub scratch_dir: Option<PathBuf>,
+    /// The UDF revision udfinfo and 7-Zip must report.
+    pub udf_revision: String,
+    /// The ISO 9660 volume identifier isoinfo must report, if given.
+    pub iso_volume_id: Option<String>,
+    /// The UDF logical volume identifier udfinfo must report (`label`), if given.
+    pub udf_volume_id: Option<String>,
+    /// The volume set size and sequence number isoinfo must report, if given.
+    pub volume_set: Option<(u32, u32)>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            readers: Reader::ALL.to_vec(),
+            mtime_tolerance: Some(0),
+            scratch_dir: None,
+            udf_revision: "1.02".into(),
+            iso_volume_id: None,
+            udf_volume_id: None,
+            volume_set: None,
+        }
+    }
+}
+
+impl CheckOptions {
+    /// Runs only `readers`.
+    pub fn only(mut self, readers: &[Reader]) -> Self {
+        self.readers = readers.to_vec();
+        self
+    }
+
+    /// Leaves out `readers`.
+    pub fn without(mut self, readers: &[Reader]) -> Self {
+        self.readers.retain(|r| !readers.contains(r));
+        self
+    }
+
+    /// Sets the mtime tolerance (`None`: do not compare mtimes).
+    pub fn mtime_tolerance(mut self, seconds: Option<u64>) -> Self {
+        self.mtime_tolerance = seconds;
+        self
+    }
+
+    /// Puts extraction directories in `dir`.
+    pub fn scratch_in(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.scratch_dir = Some(dir.into());
+        self
+    }
+
+    /// Expects these volume identifiers (ISO 9660 d-characters, UDF label).
+    pub fn volume_ids(mut self, iso: impl Into<String>, udf: impl Into<String>) -> Self {
+        self.iso_volume_id = Some(iso.into());
+        self.udf_volume_id = Some(udf.into());
+        self
+    }
+
+    /// Expects disc `sequence` of a set of `size`.
+    pub fn volume_set(mut self, size: u32, sequence: u32) -> Self {
+        self.volume_set = Some((size, sequence));
+        self
+    }
+}
+
+/// One reader's outcome.
+#[derive(Debug, Clone)]
+pub struct ReaderOutcome {
+    /// Which reader.
+    pub reader: Reader,
+    /// Everything it found wrong (empty: it passed).
+    pub failures: Vec<String>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// The outcome of [`check_all`]: every reader's failures.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The image checked.
+    pub image: PathBuf,
+    /// One outcome per reader run, in run order.
+    pub outcomes: Vec<ReaderOutcome>,
+}
+
+/// At most this many failures of one reader are shown by `Display`.
+const SHOWN_FAILURES: usize = 30;
+
+impl Report {
+    /// Whether every reader passed.
+    pub fn is_ok(&self) -> bool {
+        self.outcomes.iter().all(|o| o.failures.is_empty())
+    }
+
+    /// The readers that failed.
+    pub fn failed_readers(&self) -> Vec<Reader> {
+        self.outcomes
+            .iter()
+            .filter(|o| !o.failures.is_empty())
+            .map(|o| o.reader)
+            .collect()
+    }
+
+    /// The failures of `reader` (empty if it passed or did not run).
+    pub fn failures_of(&self, reader: Reader) -> &[String] {
+        self.outcomes
+            .iter()
+            .find(|o| o.reader == reader)
+            .map_or(&[], |o| &o.failures)
+    }
+
+    /// Panics with the whole report unless every reader passed.
+    #[track_caller]
+    pub fn assert_ok(&self) {
+        if !self.is_ok() {
+            panic!("independent readers disagree with the expected view\n{self}");
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "readers on {}:", self.image.display())?;
+        for o in &self.outcomes {
+            let secs = o.elapsed.as_secs_f64();
+            if o.failures.is_empty() {
+                writeln!(f, "  PASS {} ({secs:.1} s)", o.reader)?;
+                continue;
+            }
+            writeln!(
+                f,
+                "  FAIL {} ({secs:.1} s): {} problem(s)",
+                o.reader,
+                o.failures.len()
+            )?;
+            for failure in o.failures.iter().take(SHOWN_FAILURES) {
+                for (i, line) in failure.lines().enumerate() {
+                    let bullet = if i == 0 { "- " } else { "  " };
+                    writeln!(f, "       {bullet}{line}")?;
+                }
+            }
+            if o.failures.len() > SHOWN_FAILURES {
+                writeln!(
+                    f,
+                    "       ... and {} more",
+                    o.failures.len() - SHOWN_FAILURES
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs every reader of `opts` on `image` and compares what each read with `expected`, the
+/// UDF view the image should hold (paths, kinds, sizes, content hashes, mtimes; no symlinks:
+/// see [`Manifest::without_symlinks`]):
+///
+/// - UDF views (7-Zip, pycdlib) exactly; udfclient by ASCII names plus content multiset;
+/// - the ISO 9660 view (osirrox, `isoinfo -l`) as a file content / size multiset, since its
+///   names are mapped;
+/// - udfinfo's counts, revision and integrity; isoinfo's and 7-Zip's sizes against the
+///   image length.
+///
+/// A reader that cannot run or complains fails with its whole output in the report.
+///
+/// # Panics
+/// When a reader's tool is not installed.
+pub fn check_all(image: &Path, expected: &Manifest, opts: &CheckOptions) -> Report {
+    let mut outcomes = Vec::new();
+    for &reader in &opts.readers {
+        let start = Instant::now();
+        let failures = match run_reader(reader, image, expected, opts) {
+            Ok(differences) => differences,
+            Err(error) => vec![error.to_string()],
+        };
+        outcomes.push(ReaderOutcome {
+            reader,
+            failures,
+            elapsed: start.elapsed(),
+        });
+    }
+    Report {
+        image: image.to_path_buf(),
+        outcomes,
+    }
+}
+
+/// [`check_all`], panicking with the full report unless every reader passed.
+#[track_caller]
+pub fn assert_all(image: &Path, expected: &Manifest, opts: &CheckOptions) {
+    check_all(image, expected, opts).assert_ok();
+}
+
+fn run_reader(
+    reader: Reader,
+    image: &Path,
+    expected: &Manifest,
+    opts: &CheckOptions,
+) -> Result<Vec<String>, OracleError> {
+    let scratch = || {
+        let parent = opts
+            .scratch_dir
+            .clone()
+            .unwrap_or_else(|| default_parent(image));
+        ScratchDir::new_in(
+            &parent,
+            &format!(".oracle-{}-", reader.name().replace(' ', "")),
+        )
+        .map_err(|e| OracleError::new(reader.name(), format!("cannot make a scratch dir: {e}")))
+    };
+    let tolerance = opts.mtime_tolerance;
+    let show = |diffs: Vec<Difference>| diffs.iter().map(ToString::to_string).collect();
+    let image_len = image
+        .metadata()
+        .map_err(|e| OracleError::new(reader.name(), format!("cannot stat the image: {e}")))?
+        .len();
+    Ok(match reader {
+        Reader::SevenZipTest => {
+            let summary = seven_zip::seven_zip_test(image)?;
+            let mut out = Vec::new();
+            let counts = [
+                ("files", summary.files, expected.count(Kind::File)),
+                ("folders", summary.folders, expected.count(Kind::Dir)),
+            ];
+            for (what, got, want) in counts {
+                if got != want as u64 {
+                    out.push(format!("7-Zip counts {got} {what}, expected {want}"));
+                }
+            }
+            let bytes = total_file_bytes(expected);
+            if summary.size != bytes {
+                out.push(format!(
+                    "7-Zip counts {} bytes of files, expected {bytes}",
+                    summary.size
+                ));
+            }
+            if summary.version.as_deref() != Some(opts.udf_revision.as_str()) {
+                out.push(format!(
+                    "7-Zip reports UDF version {:?}, expected {}",
+                    summary.version, opts.udf_revision
+                ));
+            }
+            out
+        }
+        Reader::SevenZipUdf => {
+            let dir = scratch()?;
+            show(compare(
+                expected,
+                &seven_zip::seven_zip_extract_udf(image, &dir.path().join("x"))?,
+                tolerance,
+            ))
+        }
+        Reader::Pycdlib => show(compare(
+            expected,
+            &pycdlib::pycdlib_udf_manifest(image)?,
+            tolerance,
+        )),
+        Reader::Udfclient => {
+            let dir = scratch()?;
+            let got = udfclient::udfclient_extract(image, dir.path())?;
+            show(udfclient::compare_udfclient_view(expected, &got, tolerance))
+        }
+        Reader::Osirrox => {
+            let dir = scratch()?;
+            show(compare_content(
+                expected,
+                &osirrox::osirrox_extract(image, &dir.path().join("x"))?,
+            ))
+        }
+        Reader::Isoinfo => check_isoinfo(image, image_len, expected, opts)?,
+        Reader::Udfinfo => check_udfinfo(image, image_len, expected, opts)?,
+    })
+}
+
+fn total_file_bytes(m: &Manifest) -> u64 {
+    m.entries
+        .values()
+        .filter(|e| e.kind == Kind::File)
+        .map(|e| e.size)
+        .sum()
+}
+
+fn check_isoinfo(
+    image: &Path,
+    image_len: u64,
+    expected: &Manifest,
+    opts: &CheckOptions,
+) -> Result<Vec<String>, OracleError> {
+    let d = isoinfo::isoinfo_descriptor(image)?;
+    let records = isoinfo::isoinfo_list(image)?;
+    let mut out = Vec::new();
+    if d.logical_block_size != 2048 {
+        out.push(format!(
+            "logical block size {}, expected 2048",
+            d.logical_block_size
+        ));
+    }
+    if d.volume_size * u64::from(d.logical_block_size) != image_len {
+        out.push(format!(
+            "ISO 9660 volume size {} blocks of {} bytes differs from the image length {image_len}",
+            d.volume_size, d.logical_block_size
+        ));
+    }
+    if let Some(id) = &opts.iso_volume_id {
+        if &d.volume_id != id {
+            out.push(format!("volume id `{}`, expected `{id}`", d.volume_id));
+        }
+    }
+    if let Some((size, sequence)) = opts.volume_set {
+        if (d.volume_set_size, d.volume_sequence_number) != (size, sequence) {
+            out.push(format!(
+                "volume set size / sequence number {} / {}, expected {size} / {sequence}",
+                d.volume_set_size, d.volume_sequence_number
+            ));
+        }
+    }
+    let mut got_sizes: Vec<u64> = records
+        .iter()
+        .filter(|r| !r.is_dir)
+        .map(|r| r.size)
+        .collect();
+    let mut want_sizes: Vec<u64> = expected
+        .entries
+        .values()
+        .filter(|e| e.kind == Kind::File)
+        .map(|e| e.size)
+        .collect();
+    got_sizes.sort_unstable();
+    want_sizes.sort_unstable();
+    if got_sizes != want_sizes {
+        out.push(format!(
+            "isoinfo -l lists {} files of {} bytes in all; expected {} files of {} bytes (file sizes differ)",
+            got_sizes.len(),
+            got_sizes.iter().sum::<u64>(),
+            want_sizes.len(),
+            want_sizes.iter().sum::<u64>()
+        ));
+    }
+    for r in records
+        .iter()
+        .filter(|r| !r.is_dir && r.extents == 1 && r.size > 0)
+    {
+        let end = r.extent + r.size.div_ceil(2048);
+        if end > d.volume_size {
+            out.push(format!(
+                "`{}{}` ends at block {end}, past the volume ({})",
+                r.dir, r.name, d.volume_size
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn check_udfinfo(
+    image: &Path,
+    image_len: u64,
+    expected: &Manifest,
+    opts: &CheckOptions,
+) -> Result<Vec<String>, OracleError> {
+    let info = udfinfo::udfinfo(image)?;
+    let mut out = Vec::new();
+    if info.udf_revision() != Some(opts.udf_revision.as_str()) {
+        out.push(format!(
+            "udfrev {:?}, expected {}",
+            info.udf_revision(),
+            opts.udf_revision
+        ));
+    }
+    if info.integrity() != Some("closed") {
+        out.push(format!("integrity {:?}, expected closed", info.integrity()));
+    }
+    let files = expected.count(Kind::File) as u64;
+    if info.num_files() != Some(files) {
+        out.push(format!("numfiles {:?}, expected {files}", info.num_files()));
+    }
+    let dirs = expected.count(Kind::Dir) as u64 + 1;
+    if info.num_dirs() != Some(dirs) {
+        out.push(format!(
+            "numdirs {:?}, expected {dirs} (directories and the root)",
+            info.num_dirs()
+        ));
+    }
+    if info.block_size() != Some(2048) {
+        out.push(format!("blocksize {:?}, expected 2048", info.block_size()));
+    }
+    let last = image_len / 2048 - 1;
+    let anchors = info.anchors();
+    for at in [256, last] {
+        if !anchors.contains(&at) {
+            out.push(format!(
+                "no anchor at block {at} (udfinfo lists anchors at {anchors:?})"
+            ));
+        }
+    }
+    if let Some(label) = &opts.udf_volume_id {
+        if info.label() != Some(label.as_str()) {
+            out.push(format!("label {:?}, expected `{label}`", info.label()));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,199 @@
+//! Finding and running the external readers.
+//!
+//! A missing tool is a broken test machine, not a reason to skip: [`Tool::require`] panics with
+//! the Debian package to install, so a test that needs a reader fails loudly.
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::{OracleError, ToolRun};
+
+/// An external program that a reader runs, and the Debian package that provides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tool {
+    /// Program names to look for on `PATH`, the preferred first.
+    pub names: &'static [&'static str],
+    /// Debian package that provides it.
+    pub package: &'static str,
+}
+
+impl Tool {
+    /// 7-Zip. Debian's `p7zip-full` `7z` and `7zip`'s `7zz` are the same 7-Zip 26 here.
+    pub const SEVEN_ZIP: Tool = Tool {
+        names: &["7z", "7zz"],
+        package: "7zip",
+    };
+    /// xorriso in its extraction personality.
+    pub const OSIRROX: Tool = Tool {
+        names: &["osirrox"],
+        package: "xorriso",
+    };
+    /// cdrkit's ISO 9660 dumper.
+    pub const ISOINFO: Tool = Tool {
+        names: &["isoinfo"],
+        package: "genisoimage",
+    };
+    /// udftools' UDF descriptor dumper.
+    pub const UDFINFO: Tool = Tool {
+        names: &["udfinfo"],
+        package: "udftools",
+    };
+    /// The NetBSD UDF code as an interactive client.
+    pub const UDFCLIENT: Tool = Tool {
+        names: &["udfclient"],
+        package: "udfclient",
+    };
+    /// Debian's Python, which is the one that has `python3-pycdlib`.
+    pub const PYTHON: Tool = Tool {
+        names: &["/usr/bin/python3"],
+        package: "python3-pycdlib",
+    };
+    /// cdrkit's image writer (used only to make positive controls).
+    pub const GENISOIMAGE: Tool = Tool {
+        names: &["genisoimage"],
+        package: "genisoimage",
+    };
+
+    /// The first of [`names`](Self::names) found, or `None`.
+    pub fn find(&self) -> Option<PathBuf> {
+        self.names.iter().find_map(|name| find_program(name))
+    }
+
+    /// The tool's path.
+    ///
+    /// # Panics
+    /// When the tool is not installed: a test that needs it must fail, not skip.
+    pub fn require(&self) -> PathBuf {
+        match self.find() {
+            Some(path) => path,
+            None => panic!(
+                "required tool `{}` is missing: install Debian package {} (scripts/test does this)",
+                self.names[0], self.package
+            ),
+        }
+    }
+
+    /// Runs the tool with `args` (and `stdin`, if given) to completion, capturing its output.
+    ///
+    /// The locale is forced to `C.UTF-8` so tools print and create file names as UTF-8.
+    /// Only a failure to start the tool is an error here; callers judge the exit status.
+    ///
+    /// # Panics
+    /// When the tool is not installed (see [`require`](Self::require)).
+    pub fn run<I, S>(
+        &self,
+        reader: &str,
+        args: I,
+        stdin: Option<&[u8]>,
+    ) -> Result<ToolRun, OracleError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let program = self.require();
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let command = shell_line(&program, &args);
+        let mut cmd = Command::new(&program);
+        cmd.args(&args)
+            .env("LC_ALL", "C.UTF-8")
+            .env("LANG", "C.UTF-8")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let start_error =
+            |e: std::io::Error| OracleError::new(reader, format!("cannot run `{command}`: {e}"));
+        let mut child = cmd.spawn().map_err(start_error)?;
+        if let Some(input) = stdin {
+            // Written before reading output: our inputs are a few short lines, far below
+            // the pipe buffer, so the tool cannot block on a full stdout meanwhile.
+            let mut pipe = child.stdin.take().expect("stdin was piped");
+            pipe.write_all(input).map_err(start_error)?;
+        }
+        let output = child.wait_with_output().map_err(start_error)?;
+        Ok(ToolRun {
+            command,
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+}
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        let path = Path::new(name);
+        return is_executable(path).then(|| path.to_path_buf());
+    }
+    let path_var = std::env::var_os("PATH")?;
+    std::env::split_paths(&path_var)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A command line that can be pasted into a shell.
+fn shell_line(program: &Path, args: &[std::ffi::OsString]) -> String {
+    std::iter::once(program.as_os_str())
+        .chain(args.iter().map(|a| a.as_os_str()))
+        .map(|part| shell_quote(&part.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_what_needs_quoting() {
+        assert_eq!(shell_quote("-oOUT"), "-oOUT");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "required tool `no-such-reader-xyz` is missing: install Debian package \
+                               nothing (scripts/test does this)"
+    )]
+    fn a_missing_tool_panics_with_the_package_to_install() {
+        Tool {
+            names: &["no-such-reader-xyz"],
+            package: "nothing",
+        }
+        .require();
+    }
+
+    #[test]
+    fn finds_a_program_on_path() {
+        let sh = Tool {
+            names: &["no-such-reader-xyz", "sh"],
+            package: "dash",
+        };
+        assert!(sh.find().is_some_and(|p| p.ends_with("sh")));
+    }
+}

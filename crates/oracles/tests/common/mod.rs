@@ -1,0 +1,132 @@
+//! Positive controls: small trees and images of them written by other tools (genisoimage,
+//! pycdlib), and ways to damage an image.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use oracles::{Manifest, Tool};
+
+/// Base mtime of the control tree (2020-09-13), whole seconds.
+pub const BASE_MTIME: i64 = 1_600_000_000;
+
+/// Deterministic pseudo-random bytes (xorshift64).
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn set_mtime(path: &Path, secs: i64) {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
+    fs::File::open(path).unwrap().set_modified(time).unwrap();
+}
+
+/// Writes the control tree under `root` (which must not exist) and returns its manifest.
+///
+/// Plain names of at most 64 characters (genisoimage cuts longer UDF names and aborts on
+/// emoji), two accented names (udfclient mangles them), sizes around the sector size,
+/// duplicate contents, an empty file and an empty directory, depth 4, distinct mtimes.
+pub fn control_tree(root: &Path) -> Manifest {
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "README.txt",
+            b"control tree for the oracles crate\n".to_vec(),
+        ),
+        ("empty.bin", Vec::new()),
+        ("one.bin", noise(1, 1)),
+        ("a/s2047.bin", noise(2, 2047)),
+        ("a/s2048.bin", noise(3, 2048)),
+        ("a/s2049.bin", noise(4, 2049)),
+        ("a/b/c/deep.bin", noise(5, 100_000)),
+        (
+            "a/b/c/same-as-readme.txt",
+            b"control tree for the oracles crate\n".to_vec(),
+        ),
+        ("a/b/mixed Case name with spaces.txt", noise(6, 3000)),
+        ("caf\u{e9}.txt", b"accent\n".to_vec()),
+        ("d\u{e9}j\u{e0}/vu.txt", b"deja vu\n".to_vec()),
+    ];
+    let dirs = ["a", "a/b", "a/b/c", "a/empty", "d\u{e9}j\u{e0}"];
+    for dir in dirs {
+        fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    for (i, (path, content)) in files.iter().enumerate() {
+        let full = root.join(path);
+        fs::write(&full, content).unwrap();
+        set_mtime(&full, BASE_MTIME + 1000 * i as i64);
+    }
+    // Directories last and deepest first, so creating children does not touch them again.
+    for (i, dir) in dirs.iter().enumerate().rev() {
+        set_mtime(&root.join(dir), BASE_MTIME - 1000 * (i as i64 + 1));
+    }
+    Manifest::of_dir(root).unwrap()
+}
+
+/// `genisoimage -iso-level 3 -udf` of `src` with volume id `CONTROL`.
+pub fn genisoimage(src: &Path, out: &Path) {
+    let program = Tool::GENISOIMAGE.require();
+    let status = Command::new(program)
+        .args([
+            "-quiet",
+            "-iso-level",
+            "3",
+            "-udf",
+            "-input-charset",
+            "utf-8",
+            "-V",
+            "CONTROL",
+            "-o",
+        ])
+        .arg(out)
+        .arg(src)
+        .status()
+        .unwrap();
+    assert!(status.success(), "genisoimage failed on the control tree");
+}
+
+/// A control image of a fresh control tree in a temporary directory:
+/// (tempdir, image path, expected manifest).
+pub fn genisoimage_control() -> (tempfile::TempDir, PathBuf, Manifest) {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = control_tree(&dir.path().join("src"));
+    let image = dir.path().join("control.iso");
+    genisoimage(&dir.path().join("src"), &image);
+    (dir, image, manifest)
+}
+
+/// Overwrites `bytes` at `offset` of `image`.
+pub fn patch(image: &Path, offset: u64, bytes: &[u8]) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = fs::OpenOptions::new().write(true).open(image).unwrap();
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+/// Byte offset of the first UDF descriptor with tag identifier `tag` at or after `from`
+/// (descriptors start 4-byte aligned; the tag checksum must hold, so data is not mistaken).
+pub fn find_descriptor(image: &Path, tag: u16, from: u64) -> u64 {
+    let data = fs::read(image).unwrap();
+    let start = (from as usize).next_multiple_of(4);
+    (start..data.len().saturating_sub(16))
+        .step_by(4)
+        .find(|&i| {
+            let d = &data[i..i + 16];
+            let checksum = d
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k != 4)
+                .fold(0u8, |s, (_, b)| s.wrapping_add(*b));
+            u16::from_le_bytes([d[0], d[1]]) == tag && d[4] == checksum && d[5] == 0
+        })
+        .map(|i| i as u64)
+        .expect("descriptor present")
+}
