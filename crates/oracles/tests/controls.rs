@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{BASE_MTIME, find_descriptor, genisoimage_control, patch};
+use common::{BASE_MTIME, crc_itu_t, find_descriptor, genisoimage_control, patch, retag};
 use oracles::{CheckOptions, Reader, check_all, isoinfo_list};
 
 #[test]
@@ -209,4 +209,39 @@ fn a_bad_file_identifier_crc_is_reported() {
     );
     let pycdlib = report.failures_of(Reader::Pycdlib).join("\n");
     assert!(pycdlib.contains("Tag CRC does not match!"), "{report}");
+}
+
+#[test]
+fn a_file_identifier_crc_that_skips_the_padding_is_reported() {
+    let (_dir, image, expected) = genisoimage_control();
+    // Find a FID whose length needs padding, and give it a CRC (correct in itself) that
+    // covers the descriptor without its padding: the trap DESIGN.md names.
+    let data = std::fs::read(&image).unwrap();
+    let mut at = 257 * 2048;
+    let (fid, unpadded) = loop {
+        let fid = find_descriptor(&image, 257, at);
+        let d = &data[fid as usize..];
+        let unpadded = 38 + usize::from(u16::from_le_bytes([d[36], d[37]])) + usize::from(d[19]);
+        if unpadded % 4 != 0 {
+            break (fid, unpadded);
+        }
+        at = fid + 4;
+    };
+    retag(&image, fid, (unpadded - 16) as u16);
+    let report = check_all(
+        &image,
+        &expected,
+        &CheckOptions::default().only(&[Reader::Pycdlib]),
+    );
+    let pycdlib = report.failures_of(Reader::Pycdlib).join("\n");
+    assert!(
+        pycdlib.contains("does not cover the padded descriptor"),
+        "{report}"
+    );
+}
+
+#[test]
+fn crc_itu_t_matches_the_standard_check_value() {
+    // CRC-16/XMODEM (same polynomial and initial value) of "123456789" is 0x31C3.
+    assert_eq!(crc_itu_t(b"123456789"), 0x31C3);
 }

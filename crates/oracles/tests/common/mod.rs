@@ -130,3 +130,60 @@ pub fn find_descriptor(image: &Path, tag: u16, from: u64) -> u64 {
         .map(|i| i as u64)
         .expect("descriptor present")
 }
+
+/// A pycdlib-written ISO 9660 + UDF image of `src` (volume id `PYCONTROL`; symlinks become
+/// UDF symlinks; mtimes are wrong, see make_control_iso.py).
+pub fn pycdlib_image(src: &Path, out: &Path) {
+    use std::io::Write;
+    let python = Tool::PYTHON.require();
+    let mut child = Command::new(python)
+        .arg("-")
+        .arg(src)
+        .arg(out)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(include_bytes!("make_control_iso.py"))
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "pycdlib could not write the control image"
+    );
+}
+
+/// CRC-ITU-T (x^16 + x^12 + x^5 + 1, initial 0), the UDF descriptor CRC.
+pub fn crc_itu_t(data: &[u8]) -> u16 {
+    let mut crc = 0u16;
+    for &byte in data {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// Rewrites the descriptor tag at `offset`: CRC length `crc_len`, CRC and checksum recomputed
+/// so the damage is only what the caller chose.
+pub fn retag(image: &Path, offset: u64, crc_len: u16) {
+    let data = fs::read(image).unwrap();
+    let start = offset as usize;
+    let mut tag: [u8; 16] = data[start..start + 16].try_into().unwrap();
+    let crc = crc_itu_t(&data[start + 16..start + 16 + usize::from(crc_len)]);
+    tag[8..10].copy_from_slice(&crc.to_le_bytes());
+    tag[10..12].copy_from_slice(&crc_len.to_le_bytes());
+    tag[4] = tag
+        .iter()
+        .enumerate()
+        .filter(|&(k, _)| k != 4)
+        .fold(0u8, |s, (_, b)| s.wrapping_add(*b));
+    patch(image, offset, &tag);
+}
