@@ -64,6 +64,10 @@ pub enum LayoutError {
         /// Sectors needed.
         sectors: u64,
     },
+    /// The ISO 9660 view cannot address the tree (identifiers, entries or directories past
+    /// what its 32-bit tables hold).
+    #[error("ISO 9660: {0}")]
+    Iso9660(String),
     /// A volume field that is out of range (set size 0, sequence number beyond set size, ...).
     #[error("volume field {field}: {reason}")]
     Volume {
@@ -152,6 +156,9 @@ pub enum ReadError {
     /// No file system of the asked kind on the image.
     #[error("no {0} file system found on the image")]
     NotFound(&'static str),
+    /// Writing data read from the image to the caller's sink failed.
+    #[error("writing extracted data: {0}")]
+    Output(#[source] io::Error),
     /// A path that is not in the image.
     #[error("{0}: no such file or directory in the image")]
     NoSuchPath(String),

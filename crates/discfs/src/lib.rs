@@ -7,6 +7,7 @@
 //! image over `Read + Seek` and lists and reads both views.
 
 pub mod error;
+pub mod iso9660;
 pub mod sectors;
 pub mod time;
 pub mod tree;

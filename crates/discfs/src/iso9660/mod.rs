@@ -1,0 +1,60 @@
+//! ISO 9660 level 3 (ECMA-119, 4th edition 2019; ISO 9660:1988): the fallback view of the
+//! bridge image.
+//!
+//! The view shares every file's data with UDF: a file is one contiguous run of sectors that
+//! the layout allocates, and ISO 9660 only points at it. This module plans the view
+//! ([`IsoPlan`]), writes its structures on request (volume descriptor, path tables,
+//! directories) and reads any ISO 9660 image back ([`IsoImage`]).
+//!
+//! # The mapping
+//!
+//! * **Identifiers** are level 3 d-characters (`A`–`Z`, `0`–`9`, `_`): files `NAME.EXT;1` with
+//!   name + extension ≤ 30, directories ≤ 31. Names are transliterated (`é` → `E`, `ß` →
+//!   `SS`), characters with no ASCII form become `_`, and names that end up equal in one
+//!   directory get `_1`, `_2`, ... suffixes ([`names`]). The result depends only on the tree.
+//! * **Depth**: a directory that would sit at level 9 (the root is level 1), or whose path
+//!   would be longer than [`MAX_DIR_PATH`] bytes, is moved under the top-level directory
+//!   [`RELOCATION_DIR`] (`_DEEP`, a name reserved in the root, so no real directory takes
+//!   it), with an identifier unique there; its own subdirectories follow it. Every path in
+//!   the view therefore has at most 8 levels and at most 255 bytes. With no Rock Ridge there
+//!   is no link back: [`IsoPlan::paths`] gives the caller the map from ISO 9660 path to tree
+//!   node, which the catalogue keeps.
+//! * **Large files**: a file larger than [`MAX_EXTENT_BYTES`] (4 GiB − 2 KiB) gets one
+//!   directory record per 0xFFFFF800-byte part, each pointing at the next part of the same
+//!   contiguous run; all but the last have the multi-extent flag (9.1.6 bit 7).
+//! * **Volume fields**: both-endian numbers, L and M path tables, volume set size and
+//!   sequence number from [`VolumeInfo`](crate::VolumeInfo), logical block size 2048, dates
+//!   in UTC.
+
+pub mod descriptor;
+pub mod dirrec;
+pub mod encode;
+pub mod names;
+pub mod pathtable;
+mod plan;
+mod read;
+
+#[cfg(test)]
+mod tests;
+
+pub use plan::{IsoPlan, extent_count};
+pub use read::{IsoEntry, IsoFileReader, IsoImage};
+
+/// Largest extent of one directory record: 4 GiB − 2 KiB, a whole number of sectors, so
+/// the parts of a multi-extent file lie back to back.
+pub const MAX_EXTENT_BYTES: u64 = 0xFFFF_F800;
+
+/// Most directory levels, the root being level 1 (ECMA-119 6.8.2.1).
+pub const MAX_LEVELS: usize = 8;
+
+/// Longest path of a directory (identifiers joined by `/`, root excluded) that stays in
+/// place: 255 minus the separator, the longest file identifier (33: 30 + `.` + `;1`) and 2
+/// for the root, so every file path stays within 255 bytes however it is counted.
+pub const MAX_DIR_PATH: usize = 255 - 1 - 33 - 2;
+
+/// The top-level directory that holds relocated deep directories. Reserved in the root:
+/// a real top-level entry mapping to `_DEEP` gets a suffix instead.
+pub const RELOCATION_DIR: &str = "_DEEP";
+
+/// The sector of the first volume descriptor (after the 32 KiB system area).
+pub const FIRST_DESCRIPTOR_SECTOR: u64 = 16;

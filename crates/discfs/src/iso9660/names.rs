@@ -1,0 +1,343 @@
+//! Mapping Unicode names to ISO 9660 level 3 identifiers (ECMA-119 7.5, 7.6, 10.3).
+//!
+//! A name becomes d-characters (`A`–`Z`, `0`–`9`, `_`) in three steps:
+//!
+//! 1. [`transliterate`]: Latin letters with diacritics lose them (`é` → `E`), ligatures and a
+//!    few letters expand (`ß` → `SS`, `Æ` → `AE`, `Þ` → `TH`), combining marks and zero-width
+//!    characters vanish (so `é` and `e` + U+0301, equal after normalisation, map alike), and
+//!    every other character (CJK, emoji, punctuation, space) becomes `_`.
+//! 2. Files keep an extension when the name has a `.` after its first character and the part
+//!    after the last `.` maps to 1..=[`EXT_MAX`] characters; the other dots become `_`. The
+//!    name part is cut so that name + extension ≤ [`FILE_ID_MAX`]; directory identifiers are
+//!    cut at [`DIR_ID_MAX`].
+//! 3. [`Namespace`] makes the identifiers of one directory unique: a name whose base is free
+//!    keeps it; later names with a taken base get `_1`, `_2`, ... (the name cut further so the
+//!    suffix fits), the lowest number not taken. Uniqueness is over what readers show — the
+//!    identifier without `;1` and without the `.` of an empty extension — so the file `A` and
+//!    the directory `A` cannot both exist.
+//!
+//! Everything is a pure function of the names in their tree order, so the same tree gives
+//! the same identifiers.
+
+use std::collections::{HashMap, HashSet};
+
+/// Longest file name + extension, in d-characters, at level 3 (as at level 2; 7.5.1 and 10.2).
+pub const FILE_ID_MAX: usize = 30;
+/// Longest directory identifier, in d-characters (7.6.3 and 10.2).
+pub const DIR_ID_MAX: usize = 31;
+/// Longest extension kept as an extension; longer ones stay part of the name.
+pub const EXT_MAX: usize = 8;
+
+/// Feeds the ASCII rendering of `s` to `emit`, one byte at a time: ASCII as is, Latin
+/// letters with diacritics as their base letters, ligatures expanded, combining marks and
+/// invisible characters dropped, every other character as `_`.
+pub fn transliterate(s: &str, emit: &mut impl FnMut(u8)) {
+    for c in s.chars() {
+        if c.is_ascii() {
+            emit(c as u8);
+            continue;
+        }
+        match latin(c) {
+            Some(Latin::One(b)) => emit(b),
+            Some(Latin::Two(a, b)) => {
+                emit(a);
+                emit(b);
+            }
+            None if is_invisible(c) => {}
+            None => emit(b'_'),
+        }
+    }
+}
+
+enum Latin {
+    One(u8),
+    Two(u8, u8),
+}
+
+/// The base letters of a Latin-1 Supplement or Latin Extended-A letter (upper case).
+fn latin(c: char) -> Option<Latin> {
+    use Latin::{One, Two};
+    let cp = c as u32;
+    Some(match cp {
+        0xC0..=0xC5 | 0xE0..=0xE5 => One(b'A'),
+        0xC6 | 0xE6 => Two(b'A', b'E'),
+        0xC7 | 0xE7 => One(b'C'),
+        0xC8..=0xCB | 0xE8..=0xEB => One(b'E'),
+        0xCC..=0xCF | 0xEC..=0xEF => One(b'I'),
+        0xD0 | 0xF0 => One(b'D'),
+        0xD1 | 0xF1 => One(b'N'),
+        0xD2..=0xD6 | 0xD8 | 0xF2..=0xF6 | 0xF8 => One(b'O'),
+        0xD9..=0xDC | 0xF9..=0xFC => One(b'U'),
+        0xDD | 0xFD | 0xFF => One(b'Y'),
+        0xDE | 0xFE => Two(b'T', b'H'),
+        0xDF => Two(b'S', b'S'),
+        0x100..=0x105 => One(b'A'),
+        0x106..=0x10D => One(b'C'),
+        0x10E..=0x111 => One(b'D'),
+        0x112..=0x11B => One(b'E'),
+        0x11C..=0x123 => One(b'G'),
+        0x124..=0x127 => One(b'H'),
+        0x128..=0x131 => One(b'I'),
+        0x132 | 0x133 => Two(b'I', b'J'),
+        0x134 | 0x135 => One(b'J'),
+        0x136..=0x138 => One(b'K'),
+        0x139..=0x142 => One(b'L'),
+        0x143..=0x14B => One(b'N'),
+        0x14C..=0x151 => One(b'O'),
+        0x152 | 0x153 => Two(b'O', b'E'),
+        0x154..=0x159 => One(b'R'),
+        0x15A..=0x161 | 0x17F => One(b'S'),
+        0x162..=0x167 => One(b'T'),
+        0x168..=0x173 => One(b'U'),
+        0x174 | 0x175 => One(b'W'),
+        0x176..=0x178 => One(b'Y'),
+        0x179..=0x17E => One(b'Z'),
+        0x1E9E => Two(b'S', b'S'),
+        _ => return None,
+    })
+}
+
+/// Combining marks, zero-width characters and variation selectors: dropped.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F
+        | 0x200B..=0x200F | 0x2060 | 0xFE00..=0xFE0F | 0xFEFF | 0xE0100..=0xE01EF)
+}
+
+/// `s` as d-characters, at most `max` of them (possibly empty).
+fn d_chars(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max));
+    transliterate(s, &mut |b| {
+        if out.len() < max {
+            let b = b.to_ascii_uppercase();
+            out.push(if super::encode::is_d_char(b) {
+                b as char
+            } else {
+                '_'
+            });
+        }
+    });
+    out
+}
+
+/// An identifier as a name and an extension (empty for directories and extension-less
+/// files), both d-characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BaseName {
+    /// The file name (or directory identifier).
+    pub name: String,
+    /// The extension, without the `.`.
+    pub ext: String,
+}
+
+impl BaseName {
+    /// What readers show and what must be unique in a directory: `NAME.EXT` or `NAME`.
+    pub fn key(&self) -> String {
+        if self.ext.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}.{}", self.name, self.ext)
+        }
+    }
+}
+
+/// The base identifier of a directory named `name` (before collisions are resolved).
+pub fn dir_base(name: &str) -> BaseName {
+    let mut id = d_chars(name, DIR_ID_MAX);
+    if id.is_empty() {
+        id.push('_');
+    }
+    BaseName {
+        name: id,
+        ext: String::new(),
+    }
+}
+
+/// The base identifier of a file named `name` (before collisions are resolved).
+pub fn file_base(name: &str) -> BaseName {
+    let split = name
+        .char_indices()
+        .skip(1)
+        .filter(|&(_, c)| c == '.')
+        .last()
+        .map(|(i, _)| i)
+        .filter(|&i| i + 1 < name.len());
+    let (stem, ext) = match split {
+        Some(i) => {
+            let ext = d_chars(&name[i + 1..], EXT_MAX + 1);
+            if (1..=EXT_MAX).contains(&ext.len()) {
+                (&name[..i], ext)
+            } else {
+                (name, String::new())
+            }
+        }
+        None => (name, String::new()),
+    };
+    let mut stem = d_chars(stem, FILE_ID_MAX - ext.len());
+    if stem.is_empty() {
+        stem.push('_');
+    }
+    BaseName { name: stem, ext }
+}
+
+/// The identifiers taken in one directory, and the next suffix to try for each base.
+#[derive(Debug, Default)]
+pub struct Namespace {
+    taken: HashSet<String>,
+    next_suffix: HashMap<String, u32>,
+}
+
+impl Namespace {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Namespace::default()
+    }
+
+    /// Takes `base` as it is; `false` if it is already taken.
+    pub fn claim(&mut self, base: &BaseName) -> bool {
+        self.taken.insert(base.key())
+    }
+
+    /// Takes `base` with the lowest free suffix `_N` (N ≥ 1), cutting the name so that the
+    /// result still fits (name + extension ≤ `limit`), and returns it.
+    pub fn claim_with_suffix(&mut self, base: &BaseName, limit: usize) -> BaseName {
+        let key = base.key();
+        let mut n = self.next_suffix.get(&key).copied().unwrap_or(1);
+        loop {
+            let suffix = format!("_{n}");
+            let room = limit.saturating_sub(base.ext.len() + suffix.len());
+            let mut name = base.name.clone();
+            name.truncate(room);
+            name.push_str(&suffix);
+            let candidate = BaseName {
+                name,
+                ext: base.ext.clone(),
+            };
+            n += 1;
+            if self.taken.insert(candidate.key()) {
+                self.next_suffix.insert(key, n);
+                return candidate;
+            }
+        }
+    }
+}
+
+/// Resolves the identifiers of one directory's entries, given their bases in tree order and
+/// whether each is a directory: first every entry whose base is still free keeps it, then
+/// the rest get suffixes. `reserved` identifiers (the relocation directory in the root) are
+/// taken before any entry.
+pub fn resolve(bases: Vec<(BaseName, bool)>, reserved: &[&str]) -> Vec<BaseName> {
+    let mut space = Namespace::new();
+    for r in reserved {
+        space.taken.insert((*r).to_owned());
+    }
+    let kept: Vec<bool> = bases.iter().map(|(b, _)| space.claim(b)).collect();
+    bases
+        .into_iter()
+        .zip(kept)
+        .map(|((base, is_dir), kept)| {
+            if kept {
+                base
+            } else {
+                let limit = if is_dir { DIR_ID_MAX } else { FILE_ID_MAX };
+                space.claim_with_suffix(&base, limit)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> String {
+        let mut out = Vec::new();
+        transliterate(s, &mut |b| out.push(b));
+        String::from_utf8(out).unwrap()
+    }
+
+    fn f(name: &str) -> String {
+        file_base(name).key()
+    }
+
+    #[test]
+    fn transliteration() {
+        assert_eq!(t("café"), "cafE");
+        assert_eq!(t("Straße"), "StraSSe");
+        assert_eq!(t("Ærøskøbing"), "AErOskObing");
+        assert_eq!(t("e\u{301}"), "e"); // decomposed é
+        assert_eq!(t("Łódź"), "LOdZ");
+        assert_eq!(t("日本"), "__");
+        assert_eq!(t("a😀b"), "a_b");
+        assert_eq!(t("x\u{200D}\u{FE0F}y"), "xy");
+    }
+
+    #[test]
+    fn file_identifiers() {
+        assert_eq!(f("readme.txt"), "README.TXT");
+        assert_eq!(f("README"), "README");
+        assert_eq!(f("archive.tar.gz"), "ARCHIVE_TAR.GZ");
+        assert_eq!(f(".bashrc"), "_BASHRC");
+        assert_eq!(f("trailing."), "TRAILING_");
+        assert_eq!(f("my file (1).JPG"), "MY_FILE__1_.JPG");
+        assert_eq!(f("Crème brûlée.md"), "CREME_BRULEE.MD");
+        assert_eq!(f("日本語.txt"), "___.TXT");
+        assert_eq!(f("\u{301}.txt"), "_.TXT");
+        assert_eq!(f("data.verylongextension"), "DATA_VERYLONGEXTENSION");
+        let long = file_base(&"x".repeat(200));
+        assert_eq!(long.name.len(), FILE_ID_MAX);
+        let long = file_base(&format!("{}.markdown", "y".repeat(200)));
+        assert_eq!((long.name.len(), long.ext.as_str()), (22, "MARKDOWN"));
+    }
+
+    #[test]
+    fn directory_identifiers() {
+        assert_eq!(dir_base("My Photos.2024").key(), "MY_PHOTOS_2024");
+        assert_eq!(dir_base(&"d".repeat(100)).name.len(), DIR_ID_MAX);
+        assert_eq!(dir_base("\u{301}").key(), "_");
+    }
+
+    #[test]
+    fn collisions_get_suffixes_that_fit() {
+        let names = ["a.txt", "A.TXT", "á.txt", "a\u{301}.txt", "A_1.TXT"];
+        let bases = names.iter().map(|n| (file_base(n), false)).collect();
+        let keys: Vec<String> = resolve(bases, &[]).iter().map(BaseName::key).collect();
+        // "A_1.TXT" keeps its own name; the later duplicates skip it.
+        assert_eq!(keys, ["A.TXT", "A_2.TXT", "A_3.TXT", "A_4.TXT", "A_1.TXT"]);
+
+        let long = "z".repeat(40);
+        let bases = vec![
+            (dir_base(&long), true),
+            (dir_base(&(long.clone() + "!")), true),
+        ];
+        let out = resolve(bases, &[]);
+        assert_eq!(out[1].name, format!("{}_1", "Z".repeat(29)));
+        assert!(out.iter().all(|b| b.name.len() <= DIR_ID_MAX));
+    }
+
+    #[test]
+    fn file_and_directory_with_the_same_shown_name_collide() {
+        let bases = vec![(dir_base("notes"), true), (file_base("NOTES"), false)];
+        let keys: Vec<String> = resolve(bases, &[]).iter().map(BaseName::key).collect();
+        assert_eq!(keys, ["NOTES", "NOTES_1"]);
+    }
+
+    #[test]
+    fn reserved_names_are_never_given() {
+        let bases = vec![(dir_base("_deep"), true)];
+        assert_eq!(resolve(bases, &["_DEEP"])[0].key(), "_DEEP_1");
+    }
+
+    #[test]
+    fn many_equal_bases_stay_linear_and_unique() {
+        let bases: Vec<(BaseName, bool)> =
+            (0..20_000).map(|_| (file_base("日本"), false)).collect();
+        let out = resolve(bases, &[]);
+        let keys: HashSet<String> = out.iter().map(BaseName::key).collect();
+        assert_eq!(keys.len(), 20_000);
+        assert!(
+            out.iter()
+                .all(|b| b.name.len() + b.ext.len() <= FILE_ID_MAX)
+        );
+    }
+}
