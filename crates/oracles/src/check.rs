@@ -8,7 +8,7 @@ use crate::compare::{Difference, compare, compare_content};
 use crate::error::OracleError;
 use crate::manifest::{Kind, Manifest};
 use crate::scratch::{ScratchDir, default_parent};
-use crate::{isoinfo, osirrox, pycdlib, seven_zip, udfclient, udfinfo};
+use crate::{bsdtar, isoinfo, osirrox, pycdlib, seven_zip, udfclient, udfinfo};
 
 /// An independent reader that [`check_all`] can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,6 +19,8 @@ pub enum Reader {
     SevenZipUdf,
     /// `osirrox -extract`: the ISO 9660 view extracted; the content multiset.
     Osirrox,
+    /// `bsdtar -x` (libarchive): the ISO 9660 view extracted; the content multiset.
+    Bsdtar,
     /// `isoinfo -d` and `-l`: the primary volume descriptor and every directory record.
     Isoinfo,
     /// `udfinfo`: UDF revision, closed integrity, file and directory counts, anchors.
@@ -31,18 +33,24 @@ pub enum Reader {
 
 impl Reader {
     /// Every reader, cheapest first.
-    pub const ALL: [Reader; 7] = [
+    pub const ALL: [Reader; 8] = [
         Reader::Udfinfo,
         Reader::Isoinfo,
         Reader::SevenZipTest,
         Reader::Pycdlib,
         Reader::SevenZipUdf,
         Reader::Osirrox,
+        Reader::Bsdtar,
         Reader::Udfclient,
     ];
 
     /// The readers that extract files to disk (slow and space-hungry for multi-GiB images).
-    pub const EXTRACTING: [Reader; 3] = [Reader::SevenZipUdf, Reader::Osirrox, Reader::Udfclient];
+    pub const EXTRACTING: [Reader; 4] = [
+        Reader::SevenZipUdf,
+        Reader::Osirrox,
+        Reader::Bsdtar,
+        Reader::Udfclient,
+    ];
 
     /// The name used in reports.
     pub fn name(self) -> &'static str {
@@ -50,6 +58,7 @@ impl Reader {
             Reader::SevenZipTest => "7z t",
             Reader::SevenZipUdf => "7z x -tudf",
             Reader::Osirrox => "osirrox",
+            Reader::Bsdtar => "bsdtar",
             Reader::Isoinfo => "isoinfo",
             Reader::Udfinfo => "udfinfo",
             Reader::Pycdlib => "pycdlib",
@@ -83,6 +92,9 @@ pub struct CheckOptions {
     pub udf_volume_id: Option<String>,
     /// The volume set size and sequence number isoinfo must report, if given.
     pub volume_set: Option<(u32, u32)>,
+    /// Run the extracting readers (one after another, so at most one extracted copy exists
+    /// at a time) alongside the others. Off: every reader in turn.
+    pub parallel: bool,
 }
 
 impl Default for CheckOptions {
@@ -95,6 +107,7 @@ impl Default for CheckOptions {
             iso_volume_id: None,
             udf_volume_id: None,
             volume_set: None,
+            parallel: true,
         }
     }
 }
@@ -128,6 +141,13 @@ impl CheckOptions {
     pub fn volume_ids(mut self, iso: impl Into<String>, udf: impl Into<String>) -> Self {
         self.iso_volume_id = Some(iso.into());
         self.udf_volume_id = Some(udf.into());
+        self
+    }
+
+    /// Runs the extracting readers alongside the others (`true`, the default) or every
+    /// reader in turn.
+    pub fn parallel(mut self, parallel: bool) -> Self {
+        self.parallel = parallel;
         self
     }
 
@@ -231,29 +251,53 @@ impl fmt::Display for Report {
 /// see [`Manifest::without_symlinks`]):
 ///
 /// - UDF views (7-Zip, pycdlib) exactly; udfclient by ASCII names plus content multiset;
-/// - the ISO 9660 view (osirrox, `isoinfo -l`) as a file content / size multiset, since its
+/// - the ISO 9660 view (osirrox, bsdtar, `isoinfo -l`) as a file content / size multiset, since its
 ///   names are mapped;
 /// - udfinfo's counts, revision and integrity; isoinfo's and 7-Zip's sizes against the
 ///   image length.
 ///
-/// A reader that cannot run or complains fails with its whole output in the report.
+/// A reader that cannot run or complains fails with its whole output in the report. Readers
+/// run in two lanes (extracting and not) unless [`CheckOptions::parallel`] is off.
 ///
 /// # Panics
 /// When a reader's tool is not installed.
 pub fn check_all(image: &Path, expected: &Manifest, opts: &CheckOptions) -> Report {
-    let mut outcomes = Vec::new();
-    for &reader in &opts.readers {
-        let start = Instant::now();
-        let failures = match run_reader(reader, image, expected, opts) {
-            Ok(differences) => differences,
-            Err(error) => vec![error.to_string()],
-        };
-        outcomes.push(ReaderOutcome {
-            reader,
-            failures,
-            elapsed: start.elapsed(),
-        });
-    }
+    let run_lane = |readers: Vec<Reader>| -> Vec<ReaderOutcome> {
+        readers
+            .into_iter()
+            .map(|reader| {
+                let start = Instant::now();
+                let failures = match run_reader(reader, image, expected, opts) {
+                    Ok(differences) => differences,
+                    Err(error) => vec![error.to_string()],
+                };
+                ReaderOutcome {
+                    reader,
+                    failures,
+                    elapsed: start.elapsed(),
+                }
+            })
+            .collect()
+    };
+    let mut outcomes = if opts.parallel {
+        let (extracting, other): (Vec<Reader>, Vec<Reader>) = opts
+            .readers
+            .iter()
+            .partition(|r| Reader::EXTRACTING.contains(r));
+        std::thread::scope(|scope| {
+            let extractions = scope.spawn(|| run_lane(extracting));
+            let mut outcomes = run_lane(other);
+            match extractions.join() {
+                Ok(more) => outcomes.extend(more),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+            outcomes
+        })
+    } else {
+        run_lane(opts.readers.clone())
+    };
+    let position = |r: Reader| opts.readers.iter().position(|&x| x == r);
+    outcomes.sort_by_key(|o| position(o.reader));
     Report {
         image: image.to_path_buf(),
         outcomes,
@@ -340,6 +384,13 @@ fn run_reader(
             show(compare_content(
                 expected,
                 &osirrox::osirrox_extract(image, &dir.path().join("x"))?,
+            ))
+        }
+        Reader::Bsdtar => {
+            let dir = scratch()?;
+            show(compare_content(
+                expected,
+                &bsdtar::bsdtar_extract(image, &dir.path().join("x"))?,
             ))
         }
         Reader::Isoinfo => check_isoinfo(image, image_len, expected, opts)?,

@@ -1,8 +1,8 @@
 //! Independent readers of disc images, as test oracles (test-only crate).
 //!
 //! A disc is only as good as what other software reads back from it. This crate runs the
-//! readers we did not write — 7-Zip, xorriso's osirrox, cdrkit's isoinfo, udftools' udfinfo,
-//! pycdlib and udfclient — on an image, turns what each read into a [`Manifest`], and compares
+//! readers we did not write — 7-Zip, xorriso's osirrox, libarchive's bsdtar, cdrkit's isoinfo,
+//! udftools' udfinfo, pycdlib and udfclient — on an image, turns what each read into a [`Manifest`], and compares
 //! it with the view the image should hold, returning precise, readable failures.
 //!
 //! - [`Manifest`]: path (raw bytes) → [`Entry`] (kind, size, SHA-256, mtime);
@@ -10,7 +10,7 @@
 //! - [`compare`], [`compare_content`]: differences path by path, or as a content multiset
 //!   for views whose names are mapped.
 //! - One function per reader, each `Result<_, OracleError>` with the tool's whole output:
-//!   [`seven_zip_test`], [`seven_zip_extract_udf`], [`osirrox_extract`],
+//!   [`seven_zip_test`], [`seven_zip_extract_udf`], [`osirrox_extract`], [`bsdtar_extract`],
 //!   [`isoinfo_descriptor`], [`isoinfo_list`], [`udfinfo()`], [`pycdlib_udf_manifest`],
 //!   [`udfclient_extract`].
 //! - [`check_all`] / [`assert_all`]: every reader of [`CheckOptions`] against one expected
@@ -36,6 +36,7 @@
 // test, so its size on the stack does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod bsdtar;
 pub mod check;
 pub mod compare;
 pub mod error;
@@ -49,6 +50,7 @@ pub mod tool;
 pub mod udfclient;
 pub mod udfinfo;
 
+pub use bsdtar::bsdtar_extract;
 pub use check::{CheckOptions, Reader, ReaderOutcome, Report, assert_all, check_all};
 pub use compare::{Difference, compare, compare_content, compare_count};
 pub use error::{OracleError, ToolRun};

@@ -45,6 +45,11 @@ impl Tool {
         names: &["udfclient"],
         package: "udfclient",
     };
+    /// libarchive's tar, which reads ISO 9660 images.
+    pub const BSDTAR: Tool = Tool {
+        names: &["bsdtar"],
+        package: "libarchive-tools",
+    };
     /// Debian's Python, which is the one that has `python3-pycdlib`.
     pub const PYTHON: Tool = Tool {
         names: &["/usr/bin/python3"],

@@ -21,8 +21,18 @@ use crate::error::OracleError;
 use crate::manifest::{Kind, Manifest};
 use crate::tool::Tool;
 
-/// Markers of failure at the start of a udfclient output line.
-const PROBLEM_PREFIXES: &[&str] = &["Can't", "can't", "Error", "error", "Failed", "failed"];
+/// Markers of failure at the start of a udfclient output line (its file system layer
+/// reports as `UDF: couldn't ...`).
+const PROBLEM_PREFIXES: &[&str] = &[
+    "UDF: ", "Can't", "can't", "Error", "error", "Failed", "failed",
+];
+/// Markers of failure anywhere in a line (errno texts after a name).
+const PROBLEM_TEXTS: &[&str] = &[
+    "No such file or directory",
+    "Input/output error",
+    "Invalid argument",
+    "Permission denied",
+];
 
 /// Extracts the UDF view with udfclient into `out_dir` (created if absent) and returns its
 /// manifest: names as udfclient writes them, file mtimes, no directory mtimes.
@@ -63,10 +73,12 @@ pub fn udfclient_extract(image: &Path, out_dir: &Path) -> Result<Manifest, Oracl
     let output = run.all_output();
     let problems: Vec<&str> = output
         .lines()
+        .flat_map(|l| l.split('\r')) // progress lines end in carriage returns
         .filter(|l| {
             PROBLEM_PREFIXES
                 .iter()
                 .any(|p| l.trim_start().starts_with(p))
+                || PROBLEM_TEXTS.iter().any(|t| l.contains(t))
         })
         .map(|l| l.trim())
         .collect::<Vec<_>>();

@@ -127,6 +127,7 @@ fn a_flipped_byte_in_file_data_is_reported_by_every_content_reader() {
             Reader::Pycdlib,
             Reader::SevenZipUdf,
             Reader::Osirrox,
+            Reader::Bsdtar,
             Reader::Udfclient
         ],
         "{report}"
