@@ -352,7 +352,7 @@ impl Tree {
     }
 
     /// A directory's children, sorted by name; empty for a file.
-    pub fn children(&self, id: NodeId) -> impl ExactSizeIterator<Item = NodeId> + use<> {
+    pub fn children(&self, id: NodeId) -> impl ExactSizeIterator<Item = NodeId> + Clone + use<> {
         let node = &self.nodes[id.index()];
         let (start, count) = match node.kind {
             NodeKind::Dir => (node.a as u32, node.b),

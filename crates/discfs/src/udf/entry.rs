@@ -228,7 +228,7 @@ mod tests {
         assert_eq!(u16_at(&b, 20), 4); // strategy type
         assert_eq!(u64_at(&b, 56), 5000);
         assert_eq!(u64_at(&b, 64), 3); // blocks recorded
-        assert_eq!(u32_at(&b, 44), 0b100_0010_0001_00);
+        assert_eq!(u32_at(&b, 44), 0b1_0000_1000_0100); // r for owner, group, other
         assert_eq!(u64_at(&b, 160), 16);
         let p = parse(&b, 9, 0).unwrap();
         assert_eq!(p.length, 5000);

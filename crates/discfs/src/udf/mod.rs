@@ -11,6 +11,8 @@ pub mod fields;
 pub mod fileset;
 pub mod integrity;
 pub mod names;
+pub mod plan;
+pub mod read;
 pub mod tag;
 pub mod volume;
 pub mod vrs;

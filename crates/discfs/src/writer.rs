@@ -1,0 +1,419 @@
+//! The streaming writer: one ascending pass over the image, to any `Write`.
+//!
+//! Metadata is generated as the pass reaches it; file data is read by a second thread in
+//! large chunks, a bounded number of chunks ahead, and handed to an optional [`Observer`]
+//! (the caller hashes it on the way) before it is written. No file's data is ever held
+//! whole in memory, and a source that ends early is an error naming the file.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use crate::SECTOR;
+use crate::error::WriteError;
+use crate::iso9660::IsoPlan;
+use crate::layout::{
+    ANCHOR_SECTOR, INTEGRITY_SECTOR, ISO_PVD_SECTOR, Layout, MAIN_VDS_SECTOR, RESERVE_VDS_SECTOR,
+    VDS_SECTORS, VRS_SECTOR,
+};
+use crate::tree::{FileSource, NodeId, Tree};
+use crate::udf::anchor::Anchor;
+use crate::udf::integrity::Integrity;
+use crate::udf::volume::{self, VolumeFields};
+use crate::udf::{fileset, plan as udf_plan, vrs};
+
+/// Bytes read from a source at a time.
+const CHUNK: usize = 1 << 20;
+/// Chunks the reading thread may run ahead of the writing one.
+const CHUNKS_AHEAD: usize = 16;
+
+/// Sees every file's bytes as they are written, and may refuse a file.
+pub trait Observer {
+    /// The next `data` of `file`, in order.
+    fn file_data(&mut self, _tree: &Tree, _file: NodeId, _data: &[u8]) {}
+    /// `file` is complete. An error stops the image: the caller's check failed.
+    fn file_end(&mut self, _tree: &Tree, _file: NodeId) -> Result<(), String> {
+        Ok(())
+    }
+    /// `written` of `total` bytes of the image are out.
+    fn progress(&mut self, _written: u64, _total: u64) {}
+}
+
+/// An observer that watches nothing.
+impl Observer for () {}
+
+/// Writes the image of `tree` as `layout` placed it into `sink`, in one ascending pass.
+/// Returns the number of bytes written, which is [`Layout::image_size`].
+pub fn write_image<W: Write>(
+    tree: &Tree,
+    layout: &Layout,
+    sink: W,
+    observer: &mut dyn Observer,
+) -> Result<u64, WriteError> {
+    if !layout.fits(tree) {
+        return Err(WriteError::LayoutMismatch);
+    }
+    let mut out = Sink {
+        inner: BufWriter::with_capacity(CHUNK, sink),
+        pos: 0,
+        total: layout.image_size(),
+        anchor: anchor(),
+        anchor_written: false,
+    };
+    write_volume_structures(tree, layout, &mut out)?;
+    write_iso_directories(tree, layout, &mut out)?;
+    write_udf_metadata(tree, layout, &mut out, observer)?;
+    write_file_data(tree, layout, &mut out, observer)?;
+    let last = layout.total_sectors - 1;
+    out.emit(last, &anchor().to_bytes(last))?;
+    out.inner.flush().map_err(|source| WriteError::Sink {
+        offset: out.pos,
+        source,
+    })?;
+    debug_assert_eq!(out.pos, layout.image_size());
+    observer.progress(out.pos, out.total);
+    Ok(out.pos)
+}
+
+fn anchor() -> Anchor {
+    let len = VDS_SECTORS * SECTOR as u32;
+    Anchor {
+        main: (len, MAIN_VDS_SECTOR),
+        reserve: (len, RESERVE_VDS_SECTOR),
+    }
+}
+
+/// The output: tracks the position, pads with zeros, and slips the anchor at sector 256 in
+/// when the pass goes past it.
+struct Sink<W: Write> {
+    inner: BufWriter<W>,
+    pos: u64,
+    total: u64,
+    anchor: Anchor,
+    anchor_written: bool,
+}
+
+impl<W: Write> Sink<W> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
+        self.inner
+            .write_all(bytes)
+            .map_err(|source| WriteError::Sink {
+                offset: self.pos,
+                source,
+            })?;
+        self.pos += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn zeros(&mut self, mut n: u64) -> Result<(), WriteError> {
+        static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+        while n > 0 {
+            let k = n.min(ZEROS.len() as u64) as usize;
+            self.write(&ZEROS[..k])?;
+            n -= k as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` starting at `sector` (zeros before it, zeros after it up to the next
+    /// sector boundary). Sectors must come in ascending order.
+    fn emit(&mut self, sector: u32, bytes: &[u8]) -> Result<(), WriteError> {
+        if !self.anchor_written && sector > ANCHOR_SECTOR {
+            self.anchor_written = true;
+            let anchor = self.anchor.to_bytes(ANCHOR_SECTOR);
+            self.emit(ANCHOR_SECTOR, &anchor)?;
+        }
+        let at = u64::from(sector) * SECTOR;
+        debug_assert!(at >= self.pos, "sectors are written in ascending order");
+        self.zeros(at - self.pos)?;
+        self.write(bytes)?;
+        self.pad()
+    }
+
+    fn pad(&mut self) -> Result<(), WriteError> {
+        let rem = self.pos % SECTOR;
+        if rem != 0 {
+            self.zeros(SECTOR - rem)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn write_volume_structures<W: Write>(
+    tree: &Tree,
+    layout: &Layout,
+    out: &mut Sink<W>,
+) -> Result<(), WriteError> {
+    let (pt_sectors, pt_l, pt_m) = layout.path_table;
+    let _ = pt_sectors;
+    let pvd = layout.iso.primary_volume_descriptor(
+        tree,
+        &layout.volume,
+        layout.total_sectors,
+        pt_l,
+        pt_m,
+        &layout.iso_dirs,
+    );
+    out.emit(ISO_PVD_SECTOR, &pvd)?;
+    out.emit(ISO_PVD_SECTOR + 1, &IsoPlan::terminator())?;
+    for (i, id) in vrs::SEQUENCE.iter().enumerate() {
+        out.emit(VRS_SECTOR + i as u32, &vrs::descriptor(id))?;
+    }
+    let fields = volume_fields(layout);
+    for first in [MAIN_VDS_SECTOR, RESERVE_VDS_SECTOR] {
+        for (i, d) in volume::sequence(&fields, first).iter().enumerate() {
+            out.emit(first + i as u32, d)?;
+        }
+    }
+    let integrity = Integrity {
+        recorded: layout.volume.created,
+        next_unique_id: udf_plan::unique_id(NodeId((tree.len() - 1) as u32)) + 1,
+        partition_length: layout.partition_length,
+        files: u32::try_from(tree.file_count()).unwrap_or(u32::MAX),
+        dirs: u32::try_from(tree.dir_count()).unwrap_or(u32::MAX),
+        closed: true,
+    };
+    out.emit(INTEGRITY_SECTOR, &integrity.to_bytes(INTEGRITY_SECTOR))?;
+    out.emit(
+        INTEGRITY_SECTOR + 1,
+        &volume::terminating(INTEGRITY_SECTOR + 1),
+    )?;
+    let mut table = Vec::new();
+    for (big_endian, sector) in [(false, pt_l), (true, pt_m)] {
+        table.clear();
+        layout
+            .iso
+            .write_path_table(&layout.iso_dirs, big_endian, &mut table);
+        out.emit(sector, &table)?;
+    }
+    Ok(())
+}
+
+/// The UDF volume descriptor fields: a volume set identifier that starts with 16 hex
+/// digits derived from the set id (UDF 2.2.2.5 asks for a unique start) and carries the
+/// caller's text.
+fn volume_fields(layout: &Layout) -> VolumeFields {
+    let v = &layout.volume;
+    let unique = v.created.unix_nanos() as u64 ^ fnv(v.volume_set_id.as_bytes());
+    VolumeFields {
+        volume_id: v.volume_id.clone(),
+        volume_set_id: format!("{unique:016X}{}", v.volume_set_id),
+        recorded: v.created,
+        partition_start: layout.partition_start,
+        partition_length: layout.partition_length,
+        file_set_block: 0,
+        integrity_sector: INTEGRITY_SECTOR,
+        info: [
+            v.publisher_id.clone(),
+            v.application_id.clone(),
+            format!("disc {} of {}", v.sequence_number, v.set_size),
+        ],
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn write_iso_directories<W: Write>(
+    tree: &Tree,
+    layout: &Layout,
+    out: &mut Sink<W>,
+) -> Result<(), WriteError> {
+    let mut buf = Vec::new();
+    for (d, &sector) in layout.iso_dirs.iter().enumerate() {
+        buf.clear();
+        layout
+            .iso
+            .write_dir(tree, d, &layout.iso_dirs, &layout.data_sector, &mut buf);
+        out.emit(sector, &buf)?;
+    }
+    Ok(())
+}
+
+fn write_udf_metadata<W: Write>(
+    tree: &Tree,
+    layout: &Layout,
+    out: &mut Sink<W>,
+    observer: &mut dyn Observer,
+) -> Result<(), WriteError> {
+    let p = layout.partition_start;
+    let root_block = layout.fe_block[0];
+    out.emit(
+        p,
+        &fileset::to_bytes(
+            &layout.volume.volume_id,
+            layout.volume.created,
+            root_block,
+            0,
+        ),
+    )?;
+    out.emit(p + 1, &volume::terminating(1))?;
+    for id in tree.ids() {
+        let block = layout.fe_block[id.index()];
+        let data_block = if tree.is_dir(id) {
+            block + 1
+        } else {
+            layout.data_sector[id.index()].saturating_sub(p)
+        };
+        out.emit(
+            p + block,
+            &udf_plan::file_entry(tree, &layout.udf, id, block, data_block),
+        )?;
+        if tree.is_dir(id) {
+            let fids = udf_plan::directory(tree, &layout.udf, id, block + 1, |n| {
+                layout.fe_block[n.index()]
+            });
+            out.emit(p + block + 1, &fids)?;
+        }
+        observer.progress(out.pos, out.total);
+    }
+    Ok(())
+}
+
+/// What the reading thread sends: chunks of a file, its end, or a failure.
+enum Piece {
+    Data(NodeId, Vec<u8>),
+    End(NodeId),
+    Failed(WriteError),
+}
+
+fn write_file_data<W: Write>(
+    tree: &Tree,
+    layout: &Layout,
+    out: &mut Sink<W>,
+    observer: &mut dyn Observer,
+) -> Result<(), WriteError> {
+    let (tx, rx) = sync_channel::<Piece>(CHUNKS_AHEAD);
+    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(CHUNKS_AHEAD + 2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_sources(tree, &tx, &recycle_rx));
+        let result = consume(tree, layout, out, observer, &rx, &recycle_tx);
+        // Dropping the receiver stops the reader at its next send.
+        drop(rx);
+        result
+    })
+}
+
+fn consume<W: Write>(
+    tree: &Tree,
+    layout: &Layout,
+    out: &mut Sink<W>,
+    observer: &mut dyn Observer,
+    rx: &Receiver<Piece>,
+    recycle: &SyncSender<Vec<u8>>,
+) -> Result<(), WriteError> {
+    let mut last_progress = 0u64;
+    for piece in rx {
+        match piece {
+            Piece::Data(file, buf) => {
+                let (sector, _) = layout.file_extent(tree, file);
+                let at = u64::from(sector) * SECTOR;
+                if out.pos < at {
+                    out.emit(sector, &[])?;
+                }
+                observer.file_data(tree, file, &buf);
+                out.write(&buf)?;
+                let _ = recycle.try_send(buf);
+                if out.pos - last_progress >= 16 * CHUNK as u64 {
+                    last_progress = out.pos;
+                    observer.progress(out.pos, out.total);
+                }
+            }
+            Piece::End(file) => {
+                out.pad()?;
+                observer
+                    .file_end(tree, file)
+                    .map_err(|reason| WriteError::Refused {
+                        file: tree.path(file),
+                        reason,
+                    })?;
+            }
+            Piece::Failed(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Reads every file's source in layout order and sends its bytes in chunks.
+fn read_sources(tree: &Tree, tx: &SyncSender<Piece>, recycle: &Receiver<Vec<u8>>) {
+    for file in tree.files_depth_first() {
+        let size = tree.size(file);
+        let sent = match tree.source(file) {
+            Some(FileSource::Bytes(bytes)) => {
+                let mut ok = true;
+                for chunk in bytes.chunks(CHUNK) {
+                    ok &= tx.send(Piece::Data(file, chunk.to_vec())).is_ok();
+                }
+                ok
+            }
+            Some(FileSource::Path { path, offset }) => {
+                match send_path(tree, file, path, *offset, size, tx, recycle) {
+                    Ok(sent) => sent,
+                    Err(e) => {
+                        let _ = tx.send(Piece::Failed(e));
+                        return;
+                    }
+                }
+            }
+            None => true,
+        };
+        if !sent || tx.send(Piece::End(file)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends `size` bytes of `path` from `offset`; `Ok(false)` when the writer has gone.
+fn send_path(
+    tree: &Tree,
+    file: NodeId,
+    path: &std::path::Path,
+    offset: u64,
+    size: u64,
+    tx: &SyncSender<Piece>,
+    recycle: &Receiver<Vec<u8>>,
+) -> Result<bool, WriteError> {
+    let source_err = |source: io::Error| WriteError::Source {
+        file: tree.path(file),
+        path: path.to_owned(),
+        source,
+    };
+    if size == 0 {
+        return Ok(true);
+    }
+    let mut f = File::open(path).map_err(source_err)?;
+    if offset > 0 {
+        f.seek(SeekFrom::Start(offset)).map_err(source_err)?;
+    }
+    let mut left = size;
+    while left > 0 {
+        let want = left.min(CHUNK as u64) as usize;
+        let mut buf = recycle.try_recv().unwrap_or_default();
+        buf.resize(want, 0);
+        let mut got = 0;
+        while got < want {
+            match f.read(&mut buf[got..]) {
+                Ok(0) => {
+                    return Err(WriteError::SourceShort {
+                        file: tree.path(file),
+                        path: path.to_owned(),
+                        got: size - left + got as u64,
+                        expected: size,
+                    });
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(source_err(e)),
+            }
+        }
+        left -= want as u64;
+        if tx.send(Piece::Data(file, buf)).is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
