@@ -1,0 +1,89 @@
+//! The catalogue file: where it is, and what happens with one we cannot use.
+
+use crate::support::Scratch;
+
+#[test]
+fn a_catalogue_from_a_newer_schema_is_a_clear_error() {
+    let s = Scratch::new();
+    s.write("f", "x");
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    conn.pragma_update(None, "user_version", 42).unwrap();
+    drop(conn);
+    for args in [&["scan"][..], &["info"], &["status"]] {
+        let mut cmd = s.command(args);
+        if args[0] == "scan" {
+            cmd.arg(&s.drive);
+        }
+        let run = crate::support::Run::from(cmd.output().unwrap());
+        assert_eq!(run.code, 1, "{args:?}");
+        let message = &run.stderr;
+        assert!(
+            message.contains(&s.catalogue.display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("schema version 42"), "{message}");
+        assert!(message.contains("up to 1"), "{message}");
+    }
+    // Untouched: still version 42, no tables added.
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 42);
+}
+
+#[test]
+fn the_catalogue_path_comes_from_the_environment_or_the_default() {
+    let s = Scratch::new();
+    s.write("f", "x");
+    let work = tempfile::tempdir().unwrap();
+    // Default: ./odarchive.db in the working directory.
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("odarchive"));
+    cmd.current_dir(work.path())
+        .env_remove("ODARCHIVE_CATALOGUE")
+        .arg("init")
+        .arg(&s.drive);
+    assert!(cmd.output().unwrap().status.success());
+    assert!(work.path().join("odarchive.db").exists());
+    // ODARCHIVE_CATALOGUE.
+    let elsewhere = work.path().join("elsewhere.db");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("odarchive"));
+    cmd.current_dir(work.path())
+        .env("ODARCHIVE_CATALOGUE", &elsewhere)
+        .arg("create_db")
+        .arg(&s.drive);
+    assert!(cmd.output().unwrap().status.success());
+    assert!(elsewhere.exists());
+}
+
+#[test]
+fn errors_and_usage_have_distinct_exit_codes() {
+    let s = Scratch::new();
+    let missing = s.run(&["info"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("does not exist"),
+        "{}",
+        missing.stderr
+    );
+    assert!(!s.catalogue.exists(), "info must not create a catalogue");
+
+    let no_drive = s.run(&["scan", "/no/such/drive"]);
+    assert_eq!(no_drive.code, 1);
+    assert!(
+        no_drive.stderr.contains("/no/such/drive"),
+        "{}",
+        no_drive.stderr
+    );
+
+    let bad_glob = s
+        .command(&["scan", "--exclude", "a[", "."])
+        .output()
+        .unwrap();
+    assert_eq!(bad_glob.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_glob.stderr).contains("a["));
+
+    assert_eq!(s.run(&["frobnicate"]).code, 2);
+    assert_eq!(s.run(&["scan"]).code, 2);
+    assert_eq!(s.run(&["--help"]).code, 0);
+}

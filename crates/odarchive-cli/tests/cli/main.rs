@@ -1,0 +1,9 @@
+//! Integration tests of the `odarchive` binary, all in one test binary. Every tree is made by
+//! the tests in a temporary directory.
+
+mod catalogue;
+mod problems;
+mod rescan;
+mod resume;
+mod scan;
+mod support;

@@ -1,0 +1,173 @@
+//! Library-level scan tests that need to reach inside the pipeline: an injected file opener
+//! that fails (root can open any file, so the CLI tests cannot always make one unreadable) and
+//! cancellation at a known point.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use odarchive::{Catalogue, Error, FileOpener, NoProgress, ScanOptions, StdOpener};
+
+/// Fails to open files whose name ends with `.locked`.
+#[derive(Debug)]
+struct LockedOpener;
+
+impl FileOpener for LockedOpener {
+    fn open(&self, path: &Path) -> io::Result<File> {
+        if path.to_string_lossy().ends_with(".locked") {
+            return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+        }
+        StdOpener.open(path)
+    }
+}
+
+/// Sets `cancel` after `after` files have been opened.
+#[derive(Debug)]
+struct CancellingOpener {
+    opened: AtomicUsize,
+    after: usize,
+    cancel: Arc<AtomicBool>,
+}
+
+impl FileOpener for CancellingOpener {
+    fn open(&self, path: &Path) -> io::Result<File> {
+        if self.opened.fetch_add(1, Ordering::SeqCst) + 1 >= self.after {
+            self.cancel.store(true, Ordering::SeqCst);
+        }
+        StdOpener.open(path)
+    }
+}
+
+fn drive_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let drive = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        let path = drive.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    drive
+}
+
+#[test]
+fn a_file_that_cannot_be_opened_is_recorded_without_content_and_retried() {
+    let drive = drive_with(&[("a.txt", "a"), ("b.locked", "b"), ("c.txt", "c")]);
+    let work = tempfile::tempdir().unwrap();
+    let mut catalogue = Catalogue::create_or_open(work.path().join("c.db")).unwrap();
+    let options = ScanOptions {
+        opener: Some(Arc::new(LockedOpener)),
+        ..Default::default()
+    };
+
+    let summary = odarchive::scan(&mut catalogue, drive.path(), &options, &NoProgress).unwrap();
+    assert_eq!(summary.info.errors, 1);
+    assert_eq!(summary.info.unhashed_files, 1);
+    assert_eq!(summary.hashed_files, 2);
+    let mut errors = Vec::new();
+    catalogue
+        .for_each_scan_error(summary.info.snapshot, |path, cause| {
+            errors.push((path.to_vec(), cause.to_string()))
+        })
+        .unwrap();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].0, b"b.locked");
+    assert!(errors[0].1.contains("cannot open"), "{}", errors[0].1);
+    assert!(errors[0].1.contains("ermission denied"), "{}", errors[0].1);
+
+    // With a working opener the next scan reads that file, and only it.
+    let summary = odarchive::scan(
+        &mut catalogue,
+        drive.path(),
+        &ScanOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(summary.hashed_files, 1);
+    assert_eq!(summary.reused_files, 2);
+    assert_eq!(summary.info.errors, 0);
+    let entry = catalogue.latest_version(b"b.locked").unwrap().unwrap();
+    assert!(entry.hash.is_some());
+}
+
+#[test]
+fn a_cancelled_scan_commits_its_work_and_the_next_one_resumes() {
+    let files: Vec<(String, String)> = (0..200)
+        .map(|i| (format!("d{}/f{i:03}", i % 7), format!("content {i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let drive = drive_with(&refs);
+    let work = tempfile::tempdir().unwrap();
+    let mut catalogue = Catalogue::create_or_open(work.path().join("c.db")).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let opener = CancellingOpener {
+        opened: AtomicUsize::new(0),
+        after: 50,
+        cancel: cancel.clone(),
+    };
+    let options = ScanOptions {
+        cancel: Some(cancel),
+        opener: Some(Arc::new(opener)),
+        threads: Some(2),
+        ..Default::default()
+    };
+
+    let result = odarchive::scan(&mut catalogue, drive.path(), &options, &NoProgress);
+    assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
+    assert!(catalogue.latest_complete_snapshot().unwrap().is_none());
+    let job = catalogue.latest_job().unwrap().unwrap();
+    assert_eq!(job.state, odarchive::JobState::Interrupted);
+    assert!(
+        job.files_done >= 40,
+        "work done before the cancel is committed: {job:?}"
+    );
+
+    let summary = odarchive::scan(
+        &mut catalogue,
+        drive.path(),
+        &ScanOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(summary.resumed);
+    assert_eq!(summary.info.snapshot, 1);
+    assert_eq!(summary.reused_files, job.files_done);
+    assert_eq!(summary.hashed_files + summary.reused_files, 200);
+    assert_eq!(summary.info.files, 200);
+    assert_eq!(catalogue.snapshots().unwrap().len(), 1);
+}
+
+#[test]
+fn entries_stream_in_path_order_with_their_hashes() {
+    let drive = drive_with(&[("b", "2"), ("a/x", "1"), ("a/y", "1")]);
+    let work = tempfile::tempdir().unwrap();
+    let mut catalogue = Catalogue::create_or_open(work.path().join("c.db")).unwrap();
+    let summary = odarchive::scan(
+        &mut catalogue,
+        drive.path(),
+        &ScanOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    catalogue
+        .for_each_entry(summary.info.snapshot, |e| {
+            seen.push((e.path.clone(), e.kind, e.hash.map(|h| h[0])));
+            Ok(())
+        })
+        .unwrap();
+    use odarchive::EntryKind::{Directory, File as F};
+    // sha256("1") starts with 0x6b, sha256("2") with 0xd4.
+    assert_eq!(
+        seen,
+        vec![
+            (b"a".to_vec(), Directory, None),
+            (b"a/x".to_vec(), F, Some(0x6b)),
+            (b"a/y".to_vec(), F, Some(0x6b)),
+            (b"b".to_vec(), F, Some(0xd4)),
+        ]
+    );
+}
