@@ -33,6 +33,7 @@ pub mod names;
 pub mod pathtable;
 mod plan;
 mod read;
+mod write;
 
 #[cfg(test)]
 mod tests;

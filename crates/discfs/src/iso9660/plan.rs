@@ -6,40 +6,37 @@
 //! 30 bytes a file. Sector numbers are not part of the plan: the layout decides them and
 //! passes them in, so planning stays independent of where things go.
 
-use super::descriptor::{self, DESCRIPTOR_LEN, PrimaryVolumeDescriptor};
-use super::dirrec::{self, DirRecord, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, ID_PARENT, ID_SELF};
-use super::encode::{short_date, to_charset};
+use super::dirrec;
 use super::names::{self, BaseName, Namespace};
 use super::pathtable;
 use super::{MAX_DIR_PATH, MAX_EXTENT_BYTES, MAX_LEVELS, RELOCATION_DIR};
 use crate::SECTOR;
 use crate::error::LayoutError;
 use crate::tree::{NodeId, Tree};
-use crate::volume::VolumeInfo;
 
 /// Marks "no directory" in `dir_of`, and the relocation directory in entry lists.
-const NONE: u32 = u32::MAX;
+pub(super) const NONE: u32 = u32::MAX;
 
 /// Where a node's identifier lies in the plan's text arena.
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
-    start: u32,
+    pub(super) start: u32,
     name_len: u8,
     ext_len: u8,
 }
 
 /// One ISO 9660 directory, in path table order.
 #[derive(Debug, Clone, Copy)]
-struct Dir {
+pub(super) struct Dir {
     /// The tree directory it shows, or [`NONE`] for the relocation directory.
-    node: u32,
+    pub(super) node: u32,
     /// Index of the parent directory (the root is its own parent).
-    parent: u32,
+    pub(super) parent: u32,
     /// Its records after "." and "..": `entries[start..start + len]`.
     start: u32,
-    len: u32,
+    pub(super) len: u32,
     /// Length of its extent in sectors.
-    sectors: u32,
+    pub(super) sectors: u32,
 }
 
 /// The ISO 9660 level 3 view of a tree. See the [module docs](super) for the scheme.
@@ -47,11 +44,11 @@ struct Dir {
 pub struct IsoPlan {
     text: String,
     slots: Vec<Slot>,
-    dir_of: Vec<u32>,
-    dirs: Vec<Dir>,
+    pub(super) dir_of: Vec<u32>,
+    pub(super) dirs: Vec<Dir>,
     entries: Vec<u32>,
-    path_table_bytes: u32,
-    volume_sequence: u16,
+    pub(super) path_table_bytes: u32,
+    pub(super) volume_sequence: u16,
 }
 
 /// Where a tree directory sits in the ISO hierarchy (temporary, while planning).
@@ -265,7 +262,7 @@ impl IsoPlan {
             let dir = self.dirs[d];
             let mut packer = Packer::default();
             packer.add(dirrec::record_len(1), 2);
-            for &entry in &self.entries[dir.start as usize..(dir.start + dir.len) as usize] {
+            for &entry in self.entries_of(d) {
                 let (len, count) = if entry == NONE {
                     (dirrec::record_len(RELOCATION_DIR.len()), 1)
                 } else {
@@ -297,8 +294,14 @@ impl IsoPlan {
         Ok(())
     }
 
+    /// The entries of directory `d` (after "." and ".."), in record order.
+    pub(super) fn entries_of(&self, d: usize) -> &[u32] {
+        let dir = self.dirs[d];
+        &self.entries[dir.start as usize..(dir.start + dir.len) as usize]
+    }
+
     /// Name and extension of an entry (`NONE` = the relocation directory).
-    fn identifier(&self, entry: usize) -> (&str, &str) {
+    pub(super) fn identifier(&self, entry: usize) -> (&str, &str) {
         if entry == NONE as usize {
             return (RELOCATION_DIR, "");
         }
@@ -317,14 +320,14 @@ impl IsoPlan {
     }
 
     /// Length of the recorded identifier: `NAME` for directories, `NAME.EXT;1` for files.
-    fn identifier_len(&self, tree: &Tree, entry: u32) -> usize {
+    pub(super) fn identifier_len(&self, tree: &Tree, entry: u32) -> usize {
         let (name, ext) = self.identifier(entry as usize);
         let is_file = entry != NONE && !tree.is_dir(NodeId(entry));
         name.len() + if is_file { ext.len() + 3 } else { 0 }
     }
 
     /// Appends the recorded identifier of `entry` to `out`.
-    fn write_identifier(&self, tree: &Tree, entry: u32, out: &mut Vec<u8>) {
+    pub(super) fn write_identifier(&self, tree: &Tree, entry: u32, out: &mut Vec<u8>) {
         let (name, ext) = self.identifier(entry as usize);
         out.extend_from_slice(name.as_bytes());
         if entry != NONE && !tree.is_dir(NodeId(entry)) {
@@ -336,7 +339,7 @@ impl IsoPlan {
 
     /// What readers show for `entry`: `NAME.EXT`, or `NAME` for directories and files
     /// without an extension.
-    fn shown_name(&self, entry: u32) -> String {
+    pub(super) fn shown_name(&self, entry: u32) -> String {
         let (name, ext) = self.identifier(entry as usize);
         if ext.is_empty() {
             name.to_owned()
@@ -346,7 +349,7 @@ impl IsoPlan {
     }
 
     /// The path of directory `d` as readers show it (empty for the root).
-    fn dir_path(&self, d: usize) -> String {
+    pub(super) fn dir_path(&self, d: usize) -> String {
         let mut parts = Vec::new();
         let mut at = d;
         while at != 0 && parts.len() <= self.dirs.len() {
@@ -382,186 +385,13 @@ impl IsoPlan {
         self.path_table_bytes
     }
 
-    /// Appends one path table (little-endian L or big-endian M), exactly
-    /// [`path_table_bytes`](Self::path_table_bytes) bytes. `dir_extents[d]` = first sector of
-    /// dir d. Parent numbers above 65,535 are recorded as 65,535 (see [`super::pathtable`]).
-    ///
-    /// # Panics
-    /// If `dir_extents` has fewer than [`dir_count`](Self::dir_count) entries.
-    pub fn write_path_table(&self, dir_extents: &[u32], big_endian: bool, out: &mut Vec<u8>) {
-        let mut id = Vec::with_capacity(names::DIR_ID_MAX);
-        for (d, dir) in self.dirs.iter().enumerate() {
-            id.clear();
-            if d == 0 {
-                id.extend_from_slice(ID_SELF);
-            } else {
-                id.extend_from_slice(self.identifier(dir.node as usize).0.as_bytes());
-            }
-            let parent = u16::try_from(dir.parent + 1).unwrap_or(u16::MAX);
-            pathtable::write_record(dir_extents[d], parent, &id, big_endian, out);
-        }
-    }
-
-    /// The record of directory `d` itself (for ".", "..", its parent's listing and the PVD).
-    fn dir_record(
-        &self,
-        tree: &Tree,
-        d: usize,
-        dir_extents: &[u32],
-        identifier: &[u8],
-    ) -> DirRecord {
-        let node = self.dirs[d].node;
-        let mtime = tree.mtime(NodeId(if node == NONE { 0 } else { node }));
-        DirRecord {
-            ext_attr_len: 0,
-            extent: dir_extents[d],
-            data_length: self.dirs[d].sectors.saturating_mul(SECTOR as u32),
-            recorded: short_date(mtime),
-            flags: FLAG_DIRECTORY,
-            volume_sequence: self.volume_sequence,
-            identifier: identifier.to_vec(),
-        }
-    }
-
-    /// Appends exactly `dir_sectors(dir) * 2048` bytes: the directory's records ("." and
-    /// ".." first, then the entries sorted per ECMA-119 9.3). `file_extents[node.index()]`
-    /// = first sector of that file's data (for 0-byte files whatever the layout gives,
-    /// written as is). A file of more than [`MAX_EXTENT_BYTES`] gets one record per
-    /// 0xFFFFF800-byte part, consecutive parts of its one contiguous run, all but the last
-    /// flagged multi-extent.
-    ///
-    /// # Panics
-    /// If `dir` is out of range or the slices are shorter than the directory and node counts.
-    pub fn write_dir(
-        &self,
-        tree: &Tree,
-        dir: usize,
-        dir_extents: &[u32],
-        file_extents: &[u32],
-        out: &mut Vec<u8>,
-    ) {
-        let base = out.len();
-        let total = self.dirs[dir].sectors as usize * SECTOR as usize;
-        out.reserve(total);
-        let put = |out: &mut Vec<u8>, rec: &DirRecord| {
-            let used = (out.len() - base) % SECTOR as usize;
-            if used + rec.encoded_len() > SECTOR as usize {
-                out.resize(out.len() + SECTOR as usize - used, 0);
-            }
-            rec.write_to(out);
-        };
-        put(out, &self.dir_record(tree, dir, dir_extents, ID_SELF));
-        let parent = self.dirs[dir].parent as usize;
-        put(out, &self.dir_record(tree, parent, dir_extents, ID_PARENT));
-
-        let d = self.dirs[dir];
-        let mut id = Vec::with_capacity(40);
-        for &entry in &self.entries[d.start as usize..(d.start + d.len) as usize] {
-            id.clear();
-            self.write_identifier(tree, entry, &mut id);
-            if entry == NONE || tree.is_dir(NodeId(entry)) {
-                let child = if entry == NONE {
-                    self.dirs.iter().position(|x| x.node == NONE).unwrap_or(0)
-                } else {
-                    self.dir_of[entry as usize] as usize
-                };
-                put(out, &self.dir_record(tree, child, dir_extents, &id));
-                continue;
-            }
-            let node = NodeId(entry);
-            let size = tree.size(node);
-            let count = extent_count(size);
-            let mut rec = DirRecord {
-                ext_attr_len: 0,
-                extent: 0,
-                data_length: 0,
-                recorded: short_date(tree.mtime(node)),
-                flags: 0,
-                volume_sequence: self.volume_sequence,
-                identifier: std::mem::take(&mut id),
-            };
-            let start = file_extents[node.index()];
-            for part in 0..count {
-                let offset = part * MAX_EXTENT_BYTES;
-                rec.extent = start.saturating_add((offset / SECTOR) as u32);
-                rec.data_length = (size - offset).min(MAX_EXTENT_BYTES) as u32;
-                rec.flags = if part + 1 < count {
-                    FLAG_MULTI_EXTENT
-                } else {
-                    0
-                };
-                put(out, &rec);
-            }
-            id = rec.identifier;
-        }
-        debug_assert!(
-            out.len() - base <= total,
-            "directory grew past its planned size"
-        );
-        out.resize(base + total, 0);
-    }
-
-    /// The 2048-byte Primary Volume Descriptor. Identifiers are mapped to their character
-    /// sets: volume id to 32 d-characters, volume set id to 128 d-characters, publisher and
-    /// application ids to 128 a-characters. Creation and modification dates are
-    /// `volume.created`; expiration and effective dates are not specified.
-    pub fn primary_volume_descriptor(
-        &self,
-        tree: &Tree,
-        volume: &VolumeInfo,
-        volume_sectors: u32,
-        path_table_l: u32,
-        path_table_m: u32,
-        dir_extents: &[u32],
-    ) -> [u8; DESCRIPTOR_LEN] {
-        PrimaryVolumeDescriptor {
-            system_id: String::new(),
-            volume_id: to_charset(&volume.volume_id, 32, false),
-            volume_space_size: volume_sectors,
-            volume_set_size: volume.set_size,
-            volume_sequence_number: volume.sequence_number,
-            logical_block_size: SECTOR as u16,
-            path_table_size: self.path_table_bytes,
-            path_table_l,
-            path_table_m,
-            root: self.dir_record(tree, 0, dir_extents, ID_SELF),
-            volume_set_id: to_charset(&volume.volume_set_id, 128, false),
-            publisher_id: to_charset(&volume.publisher_id, 128, true),
-            data_preparer_id: String::new(),
-            application_id: to_charset(&volume.application_id, 128, true),
-            created: Some(volume.created),
-            modified: Some(volume.created),
-            file_structure_version: 1,
-        }
-        .to_bytes()
-    }
-
-    /// The Volume Descriptor Set Terminator.
-    pub fn terminator() -> [u8; DESCRIPTOR_LEN] {
-        descriptor::terminator()
-    }
-
-    /// Every ISO 9660 path with the tree node it shows, directories included, root
-    /// excluded, in path table order of their directories. Paths are as readers show them:
-    /// `/`-separated, no leading `/`, without the `;1` version and without the `.` of an
-    /// empty extension (`DOCS/README`, `DOCS/NOTES.TXT`, `_DEEP/LEVEL9/FILE.BIN`).
-    pub fn paths<'a>(&'a self, _tree: &'a Tree) -> impl Iterator<Item = (String, NodeId)> + 'a {
-        (0..self.dirs.len()).flat_map(move |d| {
-            let dir = self.dirs[d];
-            let prefix = self.dir_path(d);
-            self.entries[dir.start as usize..(dir.start + dir.len) as usize]
-                .iter()
-                .filter(|&&e| e != NONE)
-                .map(move |&e| {
-                    let name = self.shown_name(e);
-                    let path = if prefix.is_empty() {
-                        name
-                    } else {
-                        format!("{prefix}/{name}")
-                    };
-                    (path, NodeId(e))
-                })
-        })
+    /// Heap bytes the plan holds (for the layout's memory budget).
+    pub fn memory_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.dir_of.capacity() * 4
+            + self.dirs.capacity() * std::mem::size_of::<Dir>()
+            + self.entries.capacity() * 4
     }
 }
 
