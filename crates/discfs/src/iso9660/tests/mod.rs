@@ -6,6 +6,7 @@
 mod corrupt;
 mod independent;
 mod layout;
+mod properties;
 mod round_trip;
 
 use std::collections::{BTreeMap, HashSet};
