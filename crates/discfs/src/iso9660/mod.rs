@@ -39,7 +39,7 @@ mod write;
 mod tests;
 
 pub use plan::{IsoPlan, extent_count};
-pub use read::{IsoEntry, IsoFileReader, IsoImage};
+pub use read::{IsoEntry, IsoFileReader, IsoImage, MAX_DESCRIPTORS, MAX_WALK_DEPTH, shown_name};
 
 /// Largest extent of one directory record: 4 GiB − 2 KiB, a whole number of sectors, so
 /// the parts of a multi-extent file lie back to back.

@@ -94,7 +94,7 @@ impl IsoPlan {
     }
 
     /// Sets the volume sequence number written in every directory record (this disc's
-    /// number in its set, [`VolumeInfo::sequence_number`]).
+    /// number in its set, [`VolumeInfo::sequence_number`](crate::VolumeInfo::sequence_number)).
     pub fn with_volume_sequence(mut self, sequence: u16) -> IsoPlan {
         self.volume_sequence = sequence;
         self

@@ -91,7 +91,7 @@ impl<R: Read + Seek> IsoImage<R> {
     }
 
     /// Reads the Primary Volume Descriptor of an already wrapped image: scans the volume
-    /// descriptors from sector 16 until the terminator (at most [`MAX_DESCRIPTORS`]).
+    /// descriptors from sector 16 until the terminator (at most [`MAX_DESCRIPTORS`](super::MAX_DESCRIPTORS)).
     pub fn from_reader(mut reader: SectorReader<R>) -> Result<Self, ReadError> {
         let mut primary = None;
         for sector in FIRST_DESCRIPTOR_SECTOR..FIRST_DESCRIPTOR_SECTOR + MAX_DESCRIPTORS {
@@ -231,7 +231,7 @@ impl<R: Read + Seek> IsoImage<R> {
 
     /// Every entry of the view with its path (`/`-separated shown names, no leading `/`),
     /// depth first in recorded order. Refuses directory loops, directories whose extents
-    /// add up to more than the image, and nesting past [`MAX_WALK_DEPTH`].
+    /// add up to more than the image, and nesting past [`MAX_WALK_DEPTH`](super::MAX_WALK_DEPTH).
     pub fn walk(&mut self) -> Result<Vec<(String, IsoEntry)>, ReadError> {
         let mut out = Vec::new();
         let mut visited = HashSet::new();
@@ -239,6 +239,9 @@ impl<R: Read + Seek> IsoImage<R> {
         let mut stack = vec![(String::new(), self.root(), 0usize)];
         while let Some((path, dir, depth)) = stack.pop() {
             let (sector, len) = dir.extents.first().copied().unwrap_or((0, 0));
+            if len == 0 {
+                continue; // an empty extent holds no entries and can start a loop
+            }
             if !visited.insert(sector) {
                 return Err(corrupt("directory", u64::from(sector), "directory loop"));
             }

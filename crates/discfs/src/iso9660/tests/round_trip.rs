@@ -169,3 +169,47 @@ fn file_sizes_around_sector_and_extent_limits() {
         .unwrap();
     assert_eq!(tail, [0xA5]);
 }
+
+#[test]
+fn file_reader_follows_extents_in_order() {
+    let mut image = SparseImage::default();
+    image.write(
+        16 * 2048,
+        &IsoPlan::new(&sample_tree())
+            .unwrap()
+            .primary_volume_descriptor(
+                &sample_tree(),
+                &VolumeInfo::default(),
+                40,
+                18,
+                19,
+                &[20, 21, 22],
+            ),
+    );
+    image.write(17 * 2048, &IsoPlan::terminator());
+    image.write(30 * 2048, b"first-");
+    image.write(25 * 2048, b"second");
+    image.len = 40 * 2048;
+    let mut iso = IsoImage::open(image).unwrap();
+    let entry = IsoEntry {
+        identifier: "SPLIT.;1".into(),
+        name: "SPLIT".into(),
+        is_dir: false,
+        size: 12,
+        extents: vec![(30, 6), (25, 6), (26, 0)],
+        mtime: T,
+    };
+    let mut data = Vec::new();
+    iso.open_file(&entry)
+        .unwrap()
+        .read_to_end(&mut data)
+        .unwrap();
+    assert_eq!(data, b"first-second");
+    let mut small = [0u8; 4];
+    let mut file = iso.open_file(&entry).unwrap();
+    let n = file.read(&mut small).unwrap();
+    assert_eq!(&small[..n], b"firs");
+    let mut out = Vec::new();
+    assert_eq!(iso.copy_to(&entry, &mut out).unwrap(), 12);
+    assert_eq!(out, b"first-second");
+}
