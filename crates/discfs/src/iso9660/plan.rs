@@ -1,10 +1,10 @@
-//! [`IsoPlan`]: the ISO 9660 level 3 view of a [`Tree`] — identifiers, hierarchy, sizes —
-//! and the writers of its directories, path tables and volume descriptor.
+//! [`IsoPlan`]: the ISO 9660 level 3 view of a [`Tree`] — identifiers, hierarchy, sizes.
+//! Its writers (directories, path tables, volume descriptor) are in `write.rs`.
 //!
-//! The plan holds, per tree node, one identifier slot (8 bytes plus the identifier text)
-//! and a directory index (4 bytes), plus one 4-byte entry per directory record listing: about
-//! 30 bytes a file. Sector numbers are not part of the plan: the layout decides them and
-//! passes them in, so planning stays independent of where things go.
+//! The plan holds, per tree node, one identifier slot (8 bytes plus the identifier text), a
+//! directory index (4 bytes) and one 4-byte entry in its directory's listing: about 50 bytes
+//! a node ([`IsoPlan::memory_bytes`]). Sector numbers are not part of the plan: the layout
+//! decides them and passes them in, so planning stays independent of where things go.
 
 use super::dirrec;
 use super::names::{self, BaseName, Namespace};
@@ -20,7 +20,7 @@ pub(super) const NONE: u32 = u32::MAX;
 /// Where a node's identifier lies in the plan's text arena.
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
-    pub(super) start: u32,
+    start: u32,
     name_len: u8,
     ext_len: u8,
 }
@@ -34,7 +34,7 @@ pub(super) struct Dir {
     pub(super) parent: u32,
     /// Its records after "." and "..": `entries[start..start + len]`.
     start: u32,
-    pub(super) len: u32,
+    len: u32,
     /// Length of its extent in sectors.
     pub(super) sectors: u32,
 }
@@ -278,9 +278,11 @@ impl IsoPlan {
             }
             let sectors = packer.sectors();
             if sectors * SECTOR > u64::from(u32::MAX) {
-                return Err(LayoutError::DirectoryTooLarge {
-                    path: self.dir_path(d),
-                });
+                let path = match dir.node {
+                    NONE => RELOCATION_DIR.to_owned(),
+                    node => tree.path(NodeId(node)),
+                };
+                return Err(LayoutError::DirectoryTooLarge { path });
             }
             self.dirs[d].sectors = sectors as u32;
             let id_len = if d == 0 {
