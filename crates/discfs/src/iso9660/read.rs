@@ -230,10 +230,26 @@ impl<R: Read + Seek> IsoImage<R> {
     }
 
     /// Every entry of the view with its path (`/`-separated shown names, no leading `/`),
-    /// depth first in recorded order. Refuses directory loops, directories whose extents
-    /// add up to more than the image, and nesting past [`MAX_WALK_DEPTH`](super::MAX_WALK_DEPTH).
+    /// depth first in recorded order. See [`visit`](Self::visit) for the checks, and for
+    /// large volumes, where holding every entry at once costs too much.
     pub fn walk(&mut self) -> Result<Vec<(String, IsoEntry)>, ReadError> {
         let mut out = Vec::new();
+        self.visit(|_, path, entry| {
+            out.push((path.to_owned(), entry.clone()));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with the image, the path and the entry of every file and directory, depth
+    /// first in recorded order (a directory before its contents), holding one directory's
+    /// entries at a time. `f` may read files through the image it is given; an error from
+    /// it stops the walk. Refuses directory loops, directories whose extents add up to more
+    /// than the image, and nesting past [`MAX_WALK_DEPTH`](super::MAX_WALK_DEPTH).
+    pub fn visit(
+        &mut self,
+        mut f: impl FnMut(&mut Self, &str, &IsoEntry) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError> {
         let mut visited = HashSet::new();
         let mut budget = self.reader.len();
         let mut stack = vec![(String::new(), self.root(), 0usize)];
@@ -259,18 +275,19 @@ impl<R: Read + Seek> IsoImage<R> {
                 } else {
                     format!("{path}/{}", entry.name)
                 };
+                f(self, &child, &entry)?;
                 if entry.is_dir {
-                    subdirs.push((child.clone(), entry.clone(), depth + 1));
+                    subdirs.push((child, entry, depth + 1));
                 }
-                out.push((child, entry));
             }
             stack.extend(subdirs.into_iter().rev());
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The entry at `path` (`/`-separated; each part matched against the shown name or the
     /// recorded identifier, exactly, then ignoring ASCII case). The empty path is the root.
+    /// Reads every directory on the way: to reach many files, [`visit`](Self::visit) once.
     pub fn lookup(&mut self, path: &str) -> Result<IsoEntry, ReadError> {
         let mut at = self.root();
         for (depth, part) in path.split('/').filter(|p| !p.is_empty()).enumerate() {

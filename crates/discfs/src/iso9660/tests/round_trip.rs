@@ -213,3 +213,37 @@ fn file_reader_follows_extents_in_order() {
     assert_eq!(iso.copy_to(&entry, &mut out).unwrap(), 12);
     assert_eq!(out, b"first-second");
 }
+
+#[test]
+fn visit_streams_entries_and_lets_the_callback_read_files() {
+    let tree = sample_tree();
+    let built = build(&tree, &volume());
+    let mut iso = IsoImage::open(Cursor::new(built.image.to_vec())).unwrap();
+    let mut seen = Vec::new();
+    let mut bytes_read = 0;
+    iso.visit(|iso, path, entry| {
+        seen.push(path.to_owned());
+        if !entry.is_dir {
+            bytes_read += iso.copy_to(entry, &mut io::sink())?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen.len(), 9);
+    assert!(seen.iter().position(|p| p == "DOCS") < seen.iter().position(|p| p == "DOCS/A"));
+    assert_eq!(
+        bytes_read,
+        5 + 3 + 1 + 2 + 2049 + 2048,
+        "every file, the empty one too"
+    );
+    // An error from the callback stops the walk and comes back as is.
+    let mut calls = 0;
+    let err = iso
+        .visit(|_, path, _| {
+            calls += 1;
+            Err(ReadError::NoSuchPath(path.to_owned()))
+        })
+        .unwrap_err();
+    assert!(matches!(err, ReadError::NoSuchPath(_)));
+    assert_eq!(calls, 1);
+}
