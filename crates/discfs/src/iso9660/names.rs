@@ -3,9 +3,10 @@
 //! A name becomes d-characters (`A`–`Z`, `0`–`9`, `_`) in three steps:
 //!
 //! 1. [`transliterate`]: Latin letters with diacritics lose them (`é` → `E`), ligatures and a
-//!    few letters expand (`ß` → `SS`, `Æ` → `AE`, `Þ` → `TH`), combining marks and zero-width
-//!    characters vanish (so `é` and `e` + U+0301, equal after normalisation, map alike), and
-//!    every other character (CJK, emoji, punctuation, space) becomes `_`.
+//!    few letters expand (`ß` → `SS`, `Æ` → `AE`, `Þ` → `TH`), Cyrillic and Greek letters are
+//!    romanised (`Ж` → `ZH`, `Ω` → `O`), combining marks and zero-width characters vanish (so
+//!    `é` and `e` + U+0301, equal after normalisation, map alike), and every other character
+//!    (CJK, emoji, punctuation, space) becomes `_`.
 //! 2. Files keep an extension when the name has a `.` after its first character and the part
 //!    after the last `.` maps to 1..=[`EXT_MAX`] characters; the other dots become `_`. The
 //!    name part is cut so that name + extension ≤ [`FILE_ID_MAX`]; directory identifiers are
@@ -35,64 +36,92 @@ pub fn transliterate(s: &str, emit: &mut impl FnMut(u8)) {
     for c in s.chars() {
         if c.is_ascii() {
             emit(c as u8);
-            continue;
-        }
-        match latin(c) {
-            Some(Latin::One(b)) => emit(b),
-            Some(Latin::Two(a, b)) => {
-                emit(a);
-                emit(b);
-            }
-            None if is_invisible(c) => {}
-            None => emit(b'_'),
+        } else if let Some(ascii) = latin(c).or_else(|| cyrillic(c)).or_else(|| greek(c)) {
+            ascii.bytes().for_each(&mut *emit);
+        } else if !is_invisible(c) {
+            emit(b'_');
         }
     }
 }
 
-enum Latin {
-    One(u8),
-    Two(u8, u8),
-}
-
 /// The base letters of a Latin-1 Supplement or Latin Extended-A letter (upper case).
-fn latin(c: char) -> Option<Latin> {
-    use Latin::{One, Two};
+fn latin(c: char) -> Option<&'static str> {
     let cp = c as u32;
     Some(match cp {
-        0xC0..=0xC5 | 0xE0..=0xE5 => One(b'A'),
-        0xC6 | 0xE6 => Two(b'A', b'E'),
-        0xC7 | 0xE7 => One(b'C'),
-        0xC8..=0xCB | 0xE8..=0xEB => One(b'E'),
-        0xCC..=0xCF | 0xEC..=0xEF => One(b'I'),
-        0xD0 | 0xF0 => One(b'D'),
-        0xD1 | 0xF1 => One(b'N'),
-        0xD2..=0xD6 | 0xD8 | 0xF2..=0xF6 | 0xF8 => One(b'O'),
-        0xD9..=0xDC | 0xF9..=0xFC => One(b'U'),
-        0xDD | 0xFD | 0xFF => One(b'Y'),
-        0xDE | 0xFE => Two(b'T', b'H'),
-        0xDF => Two(b'S', b'S'),
-        0x100..=0x105 => One(b'A'),
-        0x106..=0x10D => One(b'C'),
-        0x10E..=0x111 => One(b'D'),
-        0x112..=0x11B => One(b'E'),
-        0x11C..=0x123 => One(b'G'),
-        0x124..=0x127 => One(b'H'),
-        0x128..=0x131 => One(b'I'),
-        0x132 | 0x133 => Two(b'I', b'J'),
-        0x134 | 0x135 => One(b'J'),
-        0x136..=0x138 => One(b'K'),
-        0x139..=0x142 => One(b'L'),
-        0x143..=0x14B => One(b'N'),
-        0x14C..=0x151 => One(b'O'),
-        0x152 | 0x153 => Two(b'O', b'E'),
-        0x154..=0x159 => One(b'R'),
-        0x15A..=0x161 | 0x17F => One(b'S'),
-        0x162..=0x167 => One(b'T'),
-        0x168..=0x173 => One(b'U'),
-        0x174 | 0x175 => One(b'W'),
-        0x176..=0x178 => One(b'Y'),
-        0x179..=0x17E => One(b'Z'),
-        0x1E9E => Two(b'S', b'S'),
+        0xC0..=0xC5 | 0xE0..=0xE5 => "A",
+        0xC6 | 0xE6 => "AE",
+        0xC7 | 0xE7 => "C",
+        0xC8..=0xCB | 0xE8..=0xEB => "E",
+        0xCC..=0xCF | 0xEC..=0xEF => "I",
+        0xD0 | 0xF0 => "D",
+        0xD1 | 0xF1 => "N",
+        0xD2..=0xD6 | 0xD8 | 0xF2..=0xF6 | 0xF8 => "O",
+        0xD9..=0xDC | 0xF9..=0xFC => "U",
+        0xDD | 0xFD | 0xFF => "Y",
+        0xDE | 0xFE => "TH",
+        0xDF => "SS",
+        0x100..=0x105 => "A",
+        0x106..=0x10D => "C",
+        0x10E..=0x111 => "D",
+        0x112..=0x11B => "E",
+        0x11C..=0x123 => "G",
+        0x124..=0x127 => "H",
+        0x128..=0x131 => "I",
+        0x132 | 0x133 => "IJ",
+        0x134 | 0x135 => "J",
+        0x136..=0x138 => "K",
+        0x139..=0x142 => "L",
+        0x143..=0x14B => "N",
+        0x14C..=0x151 => "O",
+        0x152 | 0x153 => "OE",
+        0x154..=0x159 => "R",
+        0x15A..=0x161 | 0x17F => "S",
+        0x162..=0x167 => "T",
+        0x168..=0x173 => "U",
+        0x174 | 0x175 => "W",
+        0x176..=0x178 => "Y",
+        0x179..=0x17E => "Z",
+        0x1E9E => "SS",
+        _ => return None,
+    })
+}
+
+/// Russian, Ukrainian and Belarusian Cyrillic letters, after the common passport-style
+/// romanisation (upper case; hard and soft signs vanish).
+fn cyrillic(c: char) -> Option<&'static str> {
+    const BASIC: [&str; 32] = [
+        "A", "B", "V", "G", "D", "E", "ZH", "Z", "I", "Y", "K", "L", "M", "N", "O", "P", "R", "S",
+        "T", "U", "F", "KH", "TS", "CH", "SH", "SHCH", "", "Y", "", "E", "YU", "YA",
+    ];
+    let cp = c as u32;
+    Some(match cp {
+        0x410..=0x42F => BASIC[(cp - 0x410) as usize],
+        0x430..=0x44F => BASIC[(cp - 0x430) as usize],
+        0x401 | 0x451 => "E",
+        0x404 | 0x454 => "YE",
+        0x406 | 0x456 => "I",
+        0x407 | 0x457 => "YI",
+        0x40E | 0x45E => "U",
+        0x490 | 0x491 => "G",
+        _ => return None,
+    })
+}
+
+/// Greek letters, monotonic accents included (upper case).
+fn greek(c: char) -> Option<&'static str> {
+    const BASIC: [&str; 25] = [
+        "A", "V", "G", "D", "E", "Z", "I", "TH", "I", "K", "L", "M", "N", "X", "O", "P", "R", "S",
+        "S", "T", "Y", "F", "CH", "PS", "O",
+    ];
+    let cp = c as u32;
+    Some(match cp {
+        0x391..=0x3A9 => BASIC[(cp - 0x391) as usize],
+        0x3B1..=0x3C9 => BASIC[(cp - 0x3B1) as usize],
+        0x386 | 0x3AC => "A",
+        0x388 | 0x3AD => "E",
+        0x389 | 0x3AE | 0x38A | 0x3AF | 0x390 | 0x3CA => "I",
+        0x38C | 0x3CC | 0x38F | 0x3CE => "O",
+        0x38E | 0x3CD | 0x3B0 | 0x3CB => "Y",
         _ => return None,
     })
 }
@@ -270,6 +299,11 @@ mod tests {
         assert_eq!(t("日本"), "__");
         assert_eq!(t("a😀b"), "a_b");
         assert_eq!(t("x\u{200D}\u{FE0F}y"), "xy");
+        assert_eq!(t("Щука-Жёлтая"), "SHCHUKA-ZHELTAYA");
+        assert_eq!(t("объём"), "OBEM"); // letter by letter: no context rules
+        assert_eq!(t("Київ"), "KIYIV");
+        assert_eq!(t("Αθήνα ωμέγα"), "ATHINA OMEGA");
+        assert_eq!(t("\u{3A2}"), "S"); // unassigned, between Ρ and Σ: harmless
     }
 
     #[test]
