@@ -133,9 +133,8 @@ fn is_invisible(c: char) -> bool {
         | 0x200B..=0x200F | 0x2060 | 0xFE00..=0xFE0F | 0xFEFF | 0xE0100..=0xE01EF)
 }
 
-/// `s` as d-characters, at most `max` of them (possibly empty).
-fn d_chars(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max));
+/// Appends `s` as d-characters to `out`, stopping when `out` holds `max` bytes.
+fn push_d_chars(out: &mut String, s: &str, max: usize) {
     transliterate(s, &mut |b| {
         if out.len() < max {
             let b = b.to_ascii_uppercase();
@@ -146,67 +145,92 @@ fn d_chars(s: &str, max: usize) -> String {
             });
         }
     });
-    out
 }
 
 /// An identifier as a name and an extension (empty for directories and extension-less
-/// files), both d-characters.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// files), both d-characters, held as what readers show: `NAME.EXT` or `NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BaseName {
-    /// The file name (or directory identifier).
-    pub name: String,
-    /// The extension, without the `.`.
-    pub ext: String,
+    key: String,
+    name_len: usize,
 }
 
 impl BaseName {
-    /// What readers show and what must be unique in a directory: `NAME.EXT` or `NAME`.
-    pub fn key(&self) -> String {
-        if self.ext.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{}.{}", self.name, self.ext)
+    /// An identifier from its parts (both d-characters; `ext` may be empty).
+    pub fn new(name: &str, ext: &str) -> BaseName {
+        let mut key = String::with_capacity(name.len() + 1 + ext.len());
+        key.push_str(name);
+        if !ext.is_empty() {
+            key.push('.');
+            key.push_str(ext);
         }
+        BaseName {
+            key,
+            name_len: name.len(),
+        }
+    }
+
+    /// The file name (or directory identifier).
+    pub fn name(&self) -> &str {
+        &self.key[..self.name_len]
+    }
+
+    /// The extension, without the `.`; empty if there is none.
+    pub fn ext(&self) -> &str {
+        self.key.get(self.name_len + 1..).unwrap_or("")
+    }
+
+    /// What readers show and what must be unique in a directory: `NAME.EXT` or `NAME`.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The identifier with suffix `_n`, the name cut so that name + extension ≤ `limit`.
+    fn with_suffix(&self, n: u32, limit: usize) -> BaseName {
+        let suffix = format!("_{n}");
+        let room = limit.saturating_sub(self.ext().len() + suffix.len());
+        let mut name = self.name()[..room.min(self.name_len)].to_owned();
+        name.push_str(&suffix);
+        BaseName::new(&name, self.ext())
     }
 }
 
 /// The base identifier of a directory named `name` (before collisions are resolved).
 pub fn dir_base(name: &str) -> BaseName {
-    let mut id = d_chars(name, DIR_ID_MAX);
-    if id.is_empty() {
-        id.push('_');
+    let mut key = String::with_capacity(name.len().min(DIR_ID_MAX));
+    push_d_chars(&mut key, name, DIR_ID_MAX);
+    if key.is_empty() {
+        key.push('_');
     }
-    BaseName {
-        name: id,
-        ext: String::new(),
-    }
+    let name_len = key.len();
+    BaseName { key, name_len }
 }
 
 /// The base identifier of a file named `name` (before collisions are resolved).
 pub fn file_base(name: &str) -> BaseName {
-    let split = name
-        .char_indices()
-        .skip(1)
-        .filter(|&(_, c)| c == '.')
-        .last()
-        .map(|(i, _)| i)
-        .filter(|&i| i + 1 < name.len());
-    let (stem, ext) = match split {
-        Some(i) => {
-            let ext = d_chars(&name[i + 1..], EXT_MAX + 1);
-            if (1..=EXT_MAX).contains(&ext.len()) {
-                (&name[..i], ext)
-            } else {
-                (name, String::new())
-            }
+    // A `.` after the first character and before the last one separates the extension.
+    let split = name.rfind('.').filter(|&i| i > 0 && i + 1 < name.len());
+    let mut ext = String::new();
+    let mut stem = name;
+    if let Some(i) = split {
+        push_d_chars(&mut ext, &name[i + 1..], EXT_MAX + 1);
+        if (1..=EXT_MAX).contains(&ext.len()) {
+            stem = &name[..i];
+        } else {
+            ext.clear();
         }
-        None => (name, String::new()),
-    };
-    let mut stem = d_chars(stem, FILE_ID_MAX - ext.len());
-    if stem.is_empty() {
-        stem.push('_');
     }
-    BaseName { name: stem, ext }
+    let mut key = String::with_capacity(FILE_ID_MAX + 1);
+    push_d_chars(&mut key, stem, FILE_ID_MAX - ext.len());
+    if key.is_empty() {
+        key.push('_');
+    }
+    let name_len = key.len();
+    if !ext.is_empty() {
+        key.push('.');
+        key.push_str(&ext);
+    }
+    BaseName { key, name_len }
 }
 
 /// The identifiers taken in one directory, and the next suffix to try for each base.
@@ -224,27 +248,18 @@ impl Namespace {
 
     /// Takes `base` as it is; `false` if it is already taken.
     pub fn claim(&mut self, base: &BaseName) -> bool {
-        self.taken.insert(base.key())
+        !self.taken.contains(base.key()) && self.taken.insert(base.key().to_owned())
     }
 
     /// Takes `base` with the lowest free suffix `_N` (N ≥ 1), cutting the name so that the
     /// result still fits (name + extension ≤ `limit`), and returns it.
     pub fn claim_with_suffix(&mut self, base: &BaseName, limit: usize) -> BaseName {
-        let key = base.key();
-        let mut n = self.next_suffix.get(&key).copied().unwrap_or(1);
+        let mut n = self.next_suffix.get(base.key()).copied().unwrap_or(1);
         loop {
-            let suffix = format!("_{n}");
-            let room = limit.saturating_sub(base.ext.len() + suffix.len());
-            let mut name = base.name.clone();
-            name.truncate(room);
-            name.push_str(&suffix);
-            let candidate = BaseName {
-                name,
-                ext: base.ext.clone(),
-            };
+            let candidate = base.with_suffix(n, limit);
             n += 1;
-            if self.taken.insert(candidate.key()) {
-                self.next_suffix.insert(key, n);
+            if self.claim(&candidate) {
+                self.next_suffix.insert(base.key().to_owned(), n);
                 return candidate;
             }
         }
@@ -256,22 +271,29 @@ impl Namespace {
 /// the rest get suffixes. `reserved` identifiers (the relocation directory in the root) are
 /// taken before any entry.
 pub fn resolve(bases: Vec<(BaseName, bool)>, reserved: &[&str]) -> Vec<BaseName> {
-    let mut space = Namespace::new();
-    for r in reserved {
-        space.taken.insert((*r).to_owned());
+    // Fast path, no copies: the bases of a directory without collisions.
+    let mut first: HashSet<&str> = HashSet::with_capacity(bases.len() + reserved.len());
+    first.extend(reserved.iter().copied());
+    let kept: Vec<bool> = bases.iter().map(|(b, _)| first.insert(b.key())).collect();
+    let mut renamed: Vec<Option<BaseName>> = Vec::new();
+    if kept.contains(&false) {
+        let mut space = Namespace::new();
+        space.taken = first.iter().map(|&k| k.to_owned()).collect();
+        renamed = bases
+            .iter()
+            .zip(&kept)
+            .map(|((base, is_dir), &kept)| {
+                let limit = if *is_dir { DIR_ID_MAX } else { FILE_ID_MAX };
+                (!kept).then(|| space.claim_with_suffix(base, limit))
+            })
+            .collect();
     }
-    let kept: Vec<bool> = bases.iter().map(|(b, _)| space.claim(b)).collect();
+    drop(first);
+    renamed.resize(bases.len(), None);
     bases
         .into_iter()
-        .zip(kept)
-        .map(|((base, is_dir), kept)| {
-            if kept {
-                base
-            } else {
-                let limit = if is_dir { DIR_ID_MAX } else { FILE_ID_MAX };
-                space.claim_with_suffix(&base, limit)
-            }
-        })
+        .zip(renamed)
+        .map(|((base, _), renamed)| renamed.unwrap_or(base))
         .collect()
 }
 
@@ -286,7 +308,11 @@ mod tests {
     }
 
     fn f(name: &str) -> String {
-        file_base(name).key()
+        file_base(name).key().to_owned()
+    }
+
+    fn keys(names: Vec<BaseName>) -> Vec<String> {
+        names.iter().map(|b| b.key().to_owned()).collect()
     }
 
     #[test]
@@ -319,15 +345,15 @@ mod tests {
         assert_eq!(f("\u{301}.txt"), "_.TXT");
         assert_eq!(f("data.verylongextension"), "DATA_VERYLONGEXTENSION");
         let long = file_base(&"x".repeat(200));
-        assert_eq!(long.name.len(), FILE_ID_MAX);
+        assert_eq!(long.name().len(), FILE_ID_MAX);
         let long = file_base(&format!("{}.markdown", "y".repeat(200)));
-        assert_eq!((long.name.len(), long.ext.as_str()), (22, "MARKDOWN"));
+        assert_eq!((long.name().len(), long.ext()), (22, "MARKDOWN"));
     }
 
     #[test]
     fn directory_identifiers() {
         assert_eq!(dir_base("My Photos.2024").key(), "MY_PHOTOS_2024");
-        assert_eq!(dir_base(&"d".repeat(100)).name.len(), DIR_ID_MAX);
+        assert_eq!(dir_base(&"d".repeat(100)).name().len(), DIR_ID_MAX);
         assert_eq!(dir_base("\u{301}").key(), "_");
     }
 
@@ -335,7 +361,7 @@ mod tests {
     fn collisions_get_suffixes_that_fit() {
         let names = ["a.txt", "A.TXT", "á.txt", "a\u{301}.txt", "A_1.TXT"];
         let bases = names.iter().map(|n| (file_base(n), false)).collect();
-        let keys: Vec<String> = resolve(bases, &[]).iter().map(BaseName::key).collect();
+        let keys = keys(resolve(bases, &[]));
         // "A_1.TXT" keeps its own name; the later duplicates skip it.
         assert_eq!(keys, ["A.TXT", "A_2.TXT", "A_3.TXT", "A_4.TXT", "A_1.TXT"]);
 
@@ -345,14 +371,14 @@ mod tests {
             (dir_base(&(long.clone() + "!")), true),
         ];
         let out = resolve(bases, &[]);
-        assert_eq!(out[1].name, format!("{}_1", "Z".repeat(29)));
-        assert!(out.iter().all(|b| b.name.len() <= DIR_ID_MAX));
+        assert_eq!(out[1].name(), format!("{}_1", "Z".repeat(29)));
+        assert!(out.iter().all(|b| b.name().len() <= DIR_ID_MAX));
     }
 
     #[test]
     fn file_and_directory_with_the_same_shown_name_collide() {
         let bases = vec![(dir_base("notes"), true), (file_base("NOTES"), false)];
-        let keys: Vec<String> = resolve(bases, &[]).iter().map(BaseName::key).collect();
+        let keys = keys(resolve(bases, &[]));
         assert_eq!(keys, ["NOTES", "NOTES_1"]);
     }
 
@@ -367,11 +393,11 @@ mod tests {
         let bases: Vec<(BaseName, bool)> =
             (0..20_000).map(|_| (file_base("日本"), false)).collect();
         let out = resolve(bases, &[]);
-        let keys: HashSet<String> = out.iter().map(BaseName::key).collect();
+        let keys: HashSet<&str> = out.iter().map(BaseName::key).collect();
         assert_eq!(keys.len(), 20_000);
         assert!(
             out.iter()
-                .all(|b| b.name.len() + b.ext.len() <= FILE_ID_MAX)
+                .all(|b| b.name().len() + b.ext().len() <= FILE_ID_MAX)
         );
     }
 }

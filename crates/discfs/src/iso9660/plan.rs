@@ -102,12 +102,12 @@ impl IsoPlan {
 
     fn store(&mut self, node: usize, id: &BaseName) -> Result<(), LayoutError> {
         let start = u32::try_from(self.text.len()).map_err(|_| too_many("identifiers"))?;
-        self.text.push_str(&id.name);
-        self.text.push_str(&id.ext);
+        self.text.push_str(id.name());
+        self.text.push_str(id.ext());
         self.slots[node] = Slot {
             start,
-            name_len: id.name.len() as u8,
-            ext_len: id.ext.len() as u8,
+            name_len: id.name().len() as u8,
+            ext_len: id.ext().len() as u8,
         };
         Ok(())
     }
@@ -171,11 +171,7 @@ impl IsoPlan {
                     path_len: path_len as u16,
                 }
             } else {
-                let (name, _) = self.identifier(dir.index());
-                let base = BaseName {
-                    name: name.to_owned(),
-                    ext: String::new(),
-                };
+                let base = BaseName::new(self.identifier(dir.index()).0, "");
                 let id = if deep_names.claim(&base) {
                     base
                 } else {
@@ -186,7 +182,7 @@ impl IsoPlan {
                 Place {
                     parent: NONE,
                     level: deep.level + 1,
-                    path_len: deep.path_len + 1 + id.name.len() as u16,
+                    path_len: deep.path_len + 1 + id.name().len() as u16,
                 }
             };
         }
