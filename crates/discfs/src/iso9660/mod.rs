@@ -25,6 +25,59 @@
 //! * **Volume fields**: both-endian numbers, L and M path tables, volume set size and
 //!   sequence number from [`VolumeInfo`](crate::VolumeInfo), logical block size 2048, dates
 //!   in UTC.
+//!
+//! # Example
+//!
+//! A miniature layout by hand (the crate's layout does this for the whole bridge image):
+//!
+//! ```
+//! use std::io::Cursor;
+//! use std::sync::Arc;
+//! use discfs::iso9660::{IsoImage, IsoPlan};
+//! use discfs::{FileSource, NodeId, Timestamp, TreeBuilder, VolumeInfo};
+//!
+//! let t = Timestamp::new(1_700_000_000, 0);
+//! let mut b = TreeBuilder::new(t);
+//! let docs = b.dir(NodeId::ROOT, "Docs", t)?;
+//! b.file(docs, "Crème brûlée.txt", t, 5, FileSource::Bytes(Arc::from(&b"sugar"[..])))?;
+//! let tree = b.build()?;
+//! let plan = IsoPlan::new(&tree)?;
+//!
+//! // Sectors: 16 PVD, 17 terminator, 18 L table, 19 M table, then directories, then data.
+//! let dir_extents: Vec<u32> = (0..plan.dir_count() as u32).map(|d| 20 + d).collect();
+//! let data = 20 + plan.dir_count() as u32;
+//! let mut file_extents = vec![0; tree.len()];
+//! let note = tree.ids().find(|&n| tree.name(n) == "Crème brûlée.txt").unwrap();
+//! file_extents[note.index()] = data;
+//!
+//! let mut image = vec![0u8; 16 * 2048];
+//! let volume = VolumeInfo::default();
+//! image.extend(plan.primary_volume_descriptor(&tree, &volume, data + 1, 18, 19, &dir_extents));
+//! image.extend(IsoPlan::terminator());
+//! for big_endian in [false, true] {
+//!     let mut table = Vec::new();
+//!     plan.write_path_table(&dir_extents, big_endian, &mut table);
+//!     table.resize(2048, 0);
+//!     image.extend(table);
+//! }
+//! for d in 0..plan.dir_count() {
+//!     assert_eq!(plan.dir_sectors(d), 1);
+//!     plan.write_dir(&tree, d, &dir_extents, &file_extents, &mut image);
+//! }
+//! image.extend(b"sugar");
+//! image.resize((data as usize + 1) * 2048, 0);
+//!
+//! let paths: Vec<String> = plan.paths(&tree).map(|(path, _)| path).collect();
+//! assert_eq!(paths, ["DOCS", "DOCS/CREME_BRULEE.TXT"]);
+//!
+//! let mut iso = IsoImage::open(Cursor::new(image))?;
+//! let entry = iso.lookup("DOCS/CREME_BRULEE.TXT")?;
+//! assert_eq!(entry.identifier, "CREME_BRULEE.TXT;1");
+//! let mut content = Vec::new();
+//! iso.copy_to(&entry, &mut content)?;
+//! assert_eq!(content, b"sugar");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod descriptor;
 pub mod dirrec;
