@@ -8,7 +8,7 @@ use crate::compare::{Difference, compare, compare_content};
 use crate::error::OracleError;
 use crate::manifest::{Kind, Manifest};
 use crate::scratch::{ScratchDir, default_parent};
-use crate::{bsdtar, isoinfo, osirrox, pycdlib, seven_zip, udfclient, udfinfo};
+use crate::{bsdtar, isoinfo, kernel, osirrox, pycdlib, seven_zip, udfclient, udfinfo};
 
 /// An independent reader that [`check_all`] can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,6 +29,9 @@ pub enum Reader {
     Pycdlib,
     /// udfclient: the UDF view extracted; ASCII names, contents, directory count.
     Udfclient,
+    /// The Linux kernel's `udf` and `iso9660` drivers in a virtual machine: the UDF view
+    /// exactly, the ISO 9660 view by content. Slow; not in [`Reader::ALL`].
+    Kernel,
 }
 
 impl Reader {
@@ -52,6 +55,28 @@ impl Reader {
         Reader::Udfclient,
     ];
 
+    /// Every reader including the kernel (slow: boots a virtual machine).
+    pub const ALL_WITH_KERNEL: [Reader; 9] = [
+        Reader::Udfinfo,
+        Reader::Isoinfo,
+        Reader::SevenZipTest,
+        Reader::Pycdlib,
+        Reader::SevenZipUdf,
+        Reader::Osirrox,
+        Reader::Bsdtar,
+        Reader::Udfclient,
+        Reader::Kernel,
+    ];
+
+    /// Readers in the same lane run one after another; lanes run side by side.
+    fn lane(self) -> usize {
+        match self {
+            Reader::Kernel => 2,
+            r if Reader::EXTRACTING.contains(&r) => 1,
+            _ => 0,
+        }
+    }
+
     /// The name used in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -63,6 +88,7 @@ impl Reader {
             Reader::Udfinfo => "udfinfo",
             Reader::Pycdlib => "pycdlib",
             Reader::Udfclient => "udfclient",
+            Reader::Kernel => "kernel",
         }
     }
 }
@@ -92,8 +118,9 @@ pub struct CheckOptions {
     pub udf_volume_id: Option<String>,
     /// The volume set size and sequence number isoinfo must report, if given.
     pub volume_set: Option<(u32, u32)>,
-    /// Run the extracting readers (one after another, so at most one extracted copy exists
-    /// at a time) alongside the others. Off: every reader in turn.
+    /// Run three lanes side by side: the extracting readers (one after another, so at most
+    /// one extracted copy exists at a time), the kernel, and the rest. Off: every reader in
+    /// turn.
     pub parallel: bool,
 }
 
@@ -113,6 +140,14 @@ impl Default for CheckOptions {
 }
 
 impl CheckOptions {
+    /// Adds the kernel reader (boots a virtual machine: seconds to minutes).
+    pub fn with_kernel(mut self) -> Self {
+        if !self.readers.contains(&Reader::Kernel) {
+            self.readers.push(Reader::Kernel);
+        }
+        self
+    }
+
     /// Runs only `readers`.
     pub fn only(mut self, readers: &[Reader]) -> Self {
         self.readers = readers.to_vec();
@@ -280,16 +315,22 @@ pub fn check_all(image: &Path, expected: &Manifest, opts: &CheckOptions) -> Repo
             .collect()
     };
     let mut outcomes = if opts.parallel {
-        let (extracting, other): (Vec<Reader>, Vec<Reader>) = opts
-            .readers
-            .iter()
-            .partition(|r| Reader::EXTRACTING.contains(r));
+        let mut lanes: [Vec<Reader>; 3] = Default::default();
+        for &reader in &opts.readers {
+            lanes[reader.lane()].push(reader);
+        }
         std::thread::scope(|scope| {
-            let extractions = scope.spawn(|| run_lane(extracting));
-            let mut outcomes = run_lane(other);
-            match extractions.join() {
-                Ok(more) => outcomes.extend(more),
-                Err(panic) => std::panic::resume_unwind(panic),
+            let handles: Vec<_> = lanes
+                .into_iter()
+                .filter(|lane| !lane.is_empty())
+                .map(|lane| scope.spawn(|| run_lane(lane)))
+                .collect();
+            let mut outcomes = Vec::new();
+            for handle in handles {
+                match handle.join() {
+                    Ok(more) => outcomes.extend(more),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
             }
             outcomes
         })
@@ -392,6 +433,17 @@ fn run_reader(
                 expected,
                 &bsdtar::bsdtar_extract(image, &dir.path().join("x"))?,
             ))
+        }
+        Reader::Kernel => {
+            let dir = scratch()?;
+            let views = kernel::kernel_mount(image, dir.path())?;
+            let udf = compare(expected, &views.udf, tolerance)
+                .into_iter()
+                .map(|d| format!("udf view: {d}"));
+            let iso = compare_content(expected, &views.iso9660)
+                .into_iter()
+                .map(|d| format!("iso9660 view: {d}"));
+            udf.chain(iso).collect()
         }
         Reader::Isoinfo => check_isoinfo(image, image_len, expected, opts)?,
         Reader::Udfinfo => check_udfinfo(image, image_len, expected, opts)?,

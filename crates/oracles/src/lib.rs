@@ -12,7 +12,8 @@
 //! - One function per reader, each `Result<_, OracleError>` with the tool's whole output:
 //!   [`seven_zip_test`], [`seven_zip_extract_udf`], [`osirrox_extract`], [`bsdtar_extract`],
 //!   [`isoinfo_descriptor`], [`isoinfo_list`], [`udfinfo()`], [`pycdlib_udf_manifest`],
-//!   [`udfclient_extract`].
+//!   [`udfclient_extract`], and the Linux kernel's drivers in a virtual machine,
+//!   [`kernel_mount`] (slow, opt-in).
 //! - [`check_all`] / [`assert_all`]: every reader of [`CheckOptions`] against one expected
 //!   view, all failures in one [`Report`].
 //!
@@ -41,6 +42,7 @@ pub mod check;
 pub mod compare;
 pub mod error;
 pub mod isoinfo;
+pub mod kernel;
 pub mod manifest;
 pub mod osirrox;
 pub mod pycdlib;
@@ -55,6 +57,7 @@ pub use check::{CheckOptions, Reader, ReaderOutcome, Report, assert_all, check_a
 pub use compare::{Difference, compare, compare_content, compare_count};
 pub use error::{OracleError, ToolRun};
 pub use isoinfo::{IsoDescriptor, IsoRecord, isoinfo_descriptor, isoinfo_list};
+pub use kernel::{KernelViews, kernel_mount};
 pub use manifest::{Entry, Kind, Manifest, hash_file, sha256};
 pub use osirrox::osirrox_extract;
 pub use pycdlib::pycdlib_udf_manifest;
