@@ -52,6 +52,16 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    /// The catalogue file itself could not be examined.
+    #[error("cannot access catalogue {path}: {source}")]
+    CatalogueFile {
+        /// The catalogue file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+
     /// The catalogue holds data this version cannot make sense of.
     #[error("catalogue {path} is damaged: {reason}")]
     Corrupt {

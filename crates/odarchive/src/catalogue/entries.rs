@@ -221,9 +221,9 @@ impl Catalogue {
         Ok(())
     }
 
-    /// Finds the unfinished snapshot of `drive` to resume, or starts a new one.
-    /// Returns the snapshot and whether it is resumed.
-    pub(crate) fn begin_snapshot(&mut self, drive: &Path) -> Result<(Snapshot, bool)> {
+    /// Finds the unfinished snapshot of `drive` to resume, or starts a new one, and attaches
+    /// it to `job`. Returns the snapshot and whether it is resumed.
+    pub(crate) fn begin_snapshot(&mut self, drive: &Path, job: i64) -> Result<(Snapshot, bool)> {
         let path = self.path.clone();
         let drive_bytes = drive.as_os_str().as_bytes();
         let tx = self.conn.transaction().in_catalogue(&path)?;
@@ -236,6 +236,11 @@ impl Catalogue {
             .optional()
             .in_catalogue(&path)?;
         if let Some(snapshot) = unfinished {
+            tx.execute(
+                "UPDATE job SET snapshot = ?2 WHERE id = ?1",
+                (job, snapshot.id),
+            )
+            .in_catalogue(&path)?;
             tx.commit().in_catalogue(&path)?;
             return Ok((snapshot, true));
         }
@@ -246,6 +251,8 @@ impl Catalogue {
         )
         .in_catalogue(&path)?;
         let id = tx.last_insert_rowid();
+        tx.execute("UPDATE job SET snapshot = ?2 WHERE id = ?1", (job, id))
+            .in_catalogue(&path)?;
         tx.commit().in_catalogue(&path)?;
         let snapshot = Snapshot {
             id,

@@ -4,7 +4,7 @@
 //! of its work, and closed with its final state. A row left `running` by a process that no
 //! longer exists is how a dead job is recognised (see [`crate::status`]).
 
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::{Catalogue, InCatalogue};
 use crate::error::{Error, Result};
@@ -131,10 +131,14 @@ impl Catalogue {
 
     /// Records the start of a job. Refuses when another live process runs a job on this
     /// catalogue; marks jobs of dead processes on this host `interrupted`.
-    pub(crate) fn start_job(&mut self, kind: &str, snapshot: Option<i64>) -> Result<i64> {
+    pub(crate) fn start_job(&mut self, kind: &str) -> Result<i64> {
         let path = self.path.clone();
         let me = host::hostname();
-        let tx = self.conn.transaction().in_catalogue(&path)?;
+        // Take the write lock before looking, so two processes cannot both see no running job.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .in_catalogue(&path)?;
         let running: Vec<Job> = {
             let sql = format!("SELECT {JOB_COLUMNS} FROM job WHERE state = 'running'");
             let mut stmt = tx.prepare(&sql).in_catalogue(&path)?;
@@ -161,9 +165,9 @@ impl Catalogue {
         }
         let now = now_ns();
         tx.execute(
-            "INSERT INTO job (kind, state, pid, hostname, snapshot, started_ns, updated_ns, phase)
-             VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?5, 'starting')",
-            (kind, i64::from(std::process::id()), &me, snapshot, now),
+            "INSERT INTO job (kind, state, pid, hostname, started_ns, updated_ns, phase)
+             VALUES (?1, 'running', ?2, ?3, ?4, ?4, 'starting')",
+            (kind, i64::from(std::process::id()), &me, now),
         )
         .in_catalogue(&path)?;
         let id = tx.last_insert_rowid();

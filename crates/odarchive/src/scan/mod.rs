@@ -159,13 +159,37 @@ pub fn scan(
     let started = Instant::now();
     let root = drive_root(drive)?;
     let excludes = walk::exclude_set(&options.excludes)?;
-    let (snapshot, resumed) = catalogue.begin_snapshot(&root)?;
-    let job = catalogue.start_job("scan", Some(snapshot.id))?;
+    let job = catalogue.start_job("scan")?;
+    let result = run(catalogue, &root, excludes, job, options, progress, started);
+    if let Err(e) = &result {
+        let state = match e {
+            Error::Interrupted => JobState::Interrupted,
+            _ => JobState::Failed,
+        };
+        // Best effort: the error that got us here matters more than one recording it.
+        let message = e.to_string();
+        let _ = crate::catalogue::finish_job(catalogue.connection(), job, state, Some(&message));
+    }
+    result
+}
+
+/// The scan proper, once the job is recorded.
+fn run(
+    catalogue: &mut Catalogue,
+    root: &Path,
+    excludes: globset::GlobSet,
+    job: i64,
+    options: &ScanOptions,
+    progress: &dyn Progress,
+    started: Instant,
+) -> Result<ScanSummary> {
+    let (snapshot, resumed) = catalogue.begin_snapshot(root, job)?;
     progress.event(&Event::ScanStarted {
         snapshot: snapshot.id,
         resumed,
-        drive: root.clone(),
+        drive: root.to_path_buf(),
     });
+    let walker = walk::Walker::new(root, catalogue, snapshot.id, excludes)?;
 
     let shared = Shared::default();
     let cancel = options.cancel.clone().unwrap_or_default();
@@ -177,7 +201,6 @@ pub fn scan(
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
-    let walker = walk::Walker::new(&root, catalogue, snapshot.id, excludes)?;
     let (hash_tx, hash_rx) = crossbeam_channel::bounded::<Found>(1024);
     let (record_tx, record_rx) = crossbeam_channel::bounded::<Record>(4096);
 
@@ -211,21 +234,9 @@ pub fn scan(
         (written, walked)
     });
     let (written, walked) = outcome;
-    let tally = match (written, walked) {
-        (Ok(tally), Ok(())) => tally,
-        (Err(e), _) | (_, Err(e)) => {
-            let _ = crate::catalogue::finish_job(
-                catalogue.connection(),
-                job,
-                JobState::Failed,
-                Some(&e.to_string()),
-            );
-            return Err(e);
-        }
-    };
+    walked?;
+    let tally = written?;
     if cancel.load(Ordering::Relaxed) {
-        crate::catalogue::finish_job(catalogue.connection(), job, JobState::Interrupted, None)
-            .in_catalogue(catalogue.path())?;
         return Err(Error::Interrupted);
     }
     let mut info = complete(catalogue, snapshot.id, job)?;

@@ -92,14 +92,12 @@ impl Walker {
     ) -> Result<Walker> {
         let reader = catalogue.reader()?;
         let own = catalogue.path();
-        let canonical = own.canonicalize().map_err(|source| Error::DrivePath {
+        let file_error = |source| Error::CatalogueFile {
             path: own.to_path_buf(),
             source,
-        })?;
-        let meta = fs::metadata(&canonical).map_err(|source| Error::DrivePath {
-            path: own.to_path_buf(),
-            source,
-        })?;
+        };
+        let canonical = own.canonicalize().map_err(file_error)?;
+        let meta = fs::metadata(&canonical).map_err(file_error)?;
         let catalogue_files = ["", "-wal", "-shm", "-journal"]
             .iter()
             .map(|suffix| {
@@ -332,7 +330,8 @@ impl Walker {
         })
     }
 
-    /// The newest recorded version of `rel`.
+    /// The newest recorded version of `rel` up to the snapshot being scanned (a resumed scan
+    /// ignores later snapshots of other drives).
     fn previous(&self, rel: &[u8]) -> Result<Option<Previous>> {
         let path = self.reader.path();
         let mut stmt = self
@@ -341,10 +340,11 @@ impl Walker {
             .prepare_cached(
                 "SELECT id, kind, content_id, size, mtime_ns, mode, link_target, inode,
                         first_snapshot, last_snapshot
-                 FROM entry WHERE path = ?1 ORDER BY last_snapshot DESC LIMIT 1",
+                 FROM entry WHERE path = ?1 AND last_snapshot <= ?2
+                 ORDER BY last_snapshot DESC LIMIT 1",
             )
             .in_catalogue(path)?;
-        stmt.query_row([rel], |r| {
+        stmt.query_row((rel, self.snapshot), |r| {
             Ok(Previous {
                 id: r.get(0)?,
                 kind: r.get(1)?,
