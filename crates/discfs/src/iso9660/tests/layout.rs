@@ -289,3 +289,29 @@ fn plan_a_million_files() {
     assert!(planned.as_secs_f64() < 2.0, "{planned:?}");
     assert!(per_node <= 100, "{per_node} bytes a node");
 }
+
+#[test]
+fn parent_numbers_past_65535_are_clamped_in_path_tables() {
+    let mut b = TreeBuilder::new(T);
+    let mut last = NodeId::ROOT;
+    for i in 0..66_000 {
+        last = b.dir(NodeId::ROOT, &format!("d{i:05}"), T).unwrap();
+    }
+    b.dir(last, "child", T).unwrap();
+    let tree = b.build().unwrap();
+    let plan = IsoPlan::new(&tree).unwrap();
+    assert_eq!(plan.dir_count(), 66_002);
+    let extents: Vec<u32> = (0..plan.dir_count() as u32).collect();
+    let mut table = Vec::new();
+    plan.write_path_table(&extents, false, &mut table);
+    assert_eq!(table.len(), plan.path_table_bytes() as usize);
+    // The last record is CHILD, whose parent D65999 is directory number 66,001.
+    let child = &table[table.len() - 14..];
+    assert_eq!(&child[8..13], b"CHILD");
+    assert_eq!(u16::from_le_bytes([child[6], child[7]]), u16::MAX);
+    // Directory records need no such number: CHILD's ".." points at its real parent.
+    let mut dir = Vec::new();
+    plan.write_dir(&tree, 66_001, &extents, &[], &mut dir);
+    let dotdot = DirRecord::parse(&dir[34..]).unwrap().unwrap();
+    assert_eq!(dotdot.extent, 66_000);
+}
