@@ -345,10 +345,16 @@ pub fn check_all(image: &Path, expected: &Manifest, opts: &CheckOptions) -> Repo
     }
 }
 
-/// [`check_all`], panicking with the full report unless every reader passed.
+/// [`check_all`], panicking with the full report unless every reader passed. With the
+/// environment variable `ORACLES_VERBOSE` set, the report (with each reader's time) is
+/// printed on success too.
 #[track_caller]
 pub fn assert_all(image: &Path, expected: &Manifest, opts: &CheckOptions) {
-    check_all(image, expected, opts).assert_ok();
+    let report = check_all(image, expected, opts);
+    if std::env::var_os("ORACLES_VERBOSE").is_some() {
+        eprintln!("{report}");
+    }
+    report.assert_ok();
 }
 
 fn run_reader(

@@ -11,6 +11,8 @@
 //! - A volume holding a UDF symlink is refused whole ("Unsupported feature").
 //! - "Headers Error" marks structures it distrusts (e.g. genisoimage's empty volume).
 //! - It restores file and directory mtimes from the UDF File Entries, to the second or better.
+//! - Its summary omits `Folders:` when there are none and `Files:` when there is exactly one
+//!   file and no folder; an empty volume gives "No files to process" and "Files: 0".
 
 use std::path::Path;
 
@@ -27,9 +29,9 @@ pub struct SevenZipSummary {
     pub version: Option<String>,
     /// `Physical Size = N`: how many bytes of the image the handler accounts for.
     pub physical_size: Option<u64>,
-    /// `Folders: N` (the root not counted; 0 when 7-Zip prints no line).
+    /// `Folders: N` (the root not counted; 7-Zip prints no line for 0).
     pub folders: u64,
-    /// `Files: N` (0 when 7-Zip prints no line).
+    /// `Files: N` (7-Zip prints no line for exactly one file and no folder).
     pub files: u64,
     /// `Size: N`, total bytes of file content.
     pub size: u64,
@@ -48,7 +50,6 @@ const PROBLEM_MARKERS: &[&str] = &[
     "Unexpected end",
     "CRC Failed",
     "Is not archive",
-    "No files to process",
 ];
 
 /// Runs `7z t IMAGE`: exit 0, "Everything is Ok", no warning or error anywhere in the
@@ -127,6 +128,7 @@ pub fn parse_output(output: &str) -> (SevenZipSummary, Vec<String>) {
     let mut summary = SevenZipSummary::default();
     let mut problems = Vec::new();
     let mut in_comment = false;
+    let mut files_line = false;
     for line in output.lines() {
         let trimmed = line.trim();
         if in_comment {
@@ -152,11 +154,14 @@ pub fn parse_output(output: &str) -> (SevenZipSummary, Vec<String>) {
             let number = value.trim().parse().ok();
             match (key, number) {
                 ("Folders", Some(n)) => summary.folders = n,
-                ("Files", Some(n)) => summary.files = n,
+                ("Files", Some(n)) => (summary.files, files_line) = (n, true),
                 ("Size", Some(n)) => summary.size = n,
                 _ => {}
             }
         }
+    }
+    if !files_line && summary.folders == 0 && output.contains("Everything is Ok") {
+        summary.files = 1; // 7-Zip's summary for exactly one file
     }
     problems.dedup();
     (summary, problems)
@@ -195,6 +200,19 @@ mod tests {
                 "Archives with Warnings: 1"
             ]
         );
+    }
+
+    #[test]
+    fn a_summary_without_counts_means_one_file() {
+        let (s, problems) = parse_output("Type = Udf\nEverything is Ok\n\nSize:       2\n");
+        assert!(problems.is_empty());
+        assert_eq!((s.folders, s.files, s.size), (0, 1, 2));
+        let (s, _) = parse_output("Type = Udf\nEverything is Ok\n\nFiles: 2\nSize: 4\n");
+        assert_eq!((s.folders, s.files), (0, 2));
+        let (s, problems) =
+            parse_output("Type = Udf\nNo files to process\nEverything is Ok\n\nFiles: 0\n");
+        assert!(problems.is_empty());
+        assert_eq!((s.folders, s.files), (0, 0));
     }
 
     #[test]
