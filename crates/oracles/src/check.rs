@@ -295,8 +295,20 @@ impl fmt::Display for Report {
 /// run in two lanes (extracting and not) unless [`CheckOptions::parallel`] is off.
 ///
 /// # Panics
-/// When a reader's tool is not installed.
+/// When a reader's tool is not installed, or when `expected` holds a symlink or special file.
 pub fn check_all(image: &Path, expected: &Manifest, opts: &CheckOptions) -> Report {
+    if let Some((path, entry)) = expected
+        .entries
+        .iter()
+        .find(|(_, e)| !matches!(e.kind, Kind::Dir | Kind::File))
+    {
+        panic!(
+            "the expected view holds a {} (`{}`), which no UDF view holds: pass \
+             `manifest.without_symlinks()`",
+            entry.kind,
+            crate::manifest::show_path(path)
+        );
+    }
     let run_lane = |readers: Vec<Reader>| -> Vec<ReaderOutcome> {
         readers
             .into_iter()
@@ -498,28 +510,13 @@ fn check_isoinfo(
             ));
         }
     }
-    let mut got_sizes: Vec<u64> = records
-        .iter()
-        .filter(|r| !r.is_dir)
-        .map(|r| r.size)
-        .collect();
-    let mut want_sizes: Vec<u64> = expected
+    let got_sizes = records.iter().filter(|r| !r.is_dir).map(|r| r.size);
+    let want_sizes = expected
         .entries
         .values()
         .filter(|e| e.kind == Kind::File)
-        .map(|e| e.size)
-        .collect();
-    got_sizes.sort_unstable();
-    want_sizes.sort_unstable();
-    if got_sizes != want_sizes {
-        out.push(format!(
-            "isoinfo -l lists {} files of {} bytes in all; expected {} files of {} bytes (file sizes differ)",
-            got_sizes.len(),
-            got_sizes.iter().sum::<u64>(),
-            want_sizes.len(),
-            want_sizes.iter().sum::<u64>()
-        ));
-    }
+        .map(|e| e.size);
+    out.extend(size_multiset_differences(want_sizes, got_sizes));
     for r in records
         .iter()
         .filter(|r| !r.is_dir && r.extents == 1 && r.size > 0)
@@ -582,4 +579,101 @@ fn check_udfinfo(
         }
     }
     Ok(out)
+}
+
+/// Differences between two multisets of file sizes, as messages.
+fn size_multiset_differences(
+    want: impl Iterator<Item = u64>,
+    got: impl Iterator<Item = u64>,
+) -> Vec<String> {
+    let mut counts = std::collections::BTreeMap::<u64, i64>::new();
+    want.for_each(|s| *counts.entry(s).or_default() += 1);
+    got.for_each(|s| *counts.entry(s).or_default() -= 1);
+    counts
+        .into_iter()
+        .filter(|&(_, n)| n != 0)
+        .map(|(size, n)| match n {
+            n if n > 0 => {
+                format!("isoinfo -l lists {n} file(s) of {size} bytes fewer than expected")
+            }
+            n => format!(
+                "isoinfo -l lists {} file(s) of {size} bytes more than expected",
+                -n
+            ),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_multisets_are_compared_with_counts() {
+        let none: Vec<String> = Vec::new();
+        assert_eq!(
+            size_multiset_differences([1, 2, 2].into_iter(), [2, 1, 2].into_iter()),
+            none
+        );
+        assert_eq!(
+            size_multiset_differences([1, 2, 2].into_iter(), [2, 3].into_iter()),
+            [
+                "isoinfo -l lists 1 file(s) of 1 bytes fewer than expected",
+                "isoinfo -l lists 1 file(s) of 2 bytes fewer than expected",
+                "isoinfo -l lists 1 file(s) of 3 bytes more than expected",
+            ]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "the expected view holds a symlink (`l`)")]
+    fn refuses_an_expected_view_with_symlinks() {
+        let mut m = Manifest::new();
+        m.insert(
+            "l",
+            crate::Entry {
+                kind: Kind::Symlink,
+                ..crate::Entry::file(b"t", None)
+            },
+        );
+        check_all(Path::new("/nonexistent.iso"), &m, &CheckOptions::default());
+    }
+
+    #[test]
+    fn options_select_readers() {
+        let o = CheckOptions::default().without(&Reader::EXTRACTING);
+        assert_eq!(
+            o.readers,
+            [
+                Reader::Udfinfo,
+                Reader::Isoinfo,
+                Reader::SevenZipTest,
+                Reader::Pycdlib
+            ]
+        );
+        let o = o.with_kernel().with_kernel();
+        assert_eq!(
+            o.readers.iter().filter(|&&r| r == Reader::Kernel).count(),
+            1
+        );
+        assert_eq!(
+            CheckOptions::default().only(&[Reader::Bsdtar]).readers,
+            [Reader::Bsdtar]
+        );
+    }
+
+    #[test]
+    fn a_missing_image_fails_every_reader_with_a_message() {
+        let report = check_all(
+            Path::new("/nonexistent/x.iso"),
+            &Manifest::new(),
+            &CheckOptions::default().only(&[Reader::Udfinfo, Reader::Isoinfo]),
+        );
+        assert_eq!(report.failed_readers(), [Reader::Udfinfo, Reader::Isoinfo]);
+        assert!(
+            report.failures_of(Reader::Isoinfo)[0].contains("cannot stat the image"),
+            "{report}"
+        );
+        assert!(report.to_string().contains("FAIL isoinfo"));
+    }
 }

@@ -61,7 +61,14 @@ pub fn udfclient_extract(image: &Path, out_dir: &Path) -> Result<Manifest, Oracl
     std::fs::create_dir_all(out_dir).map_err(|e| {
         OracleError::new(reader, format!("cannot create {}: {e}", out_dir.display()))
     })?;
-    let script = format!("lcd {}\nmget \"{volume}\"\nquit\n", out_dir.display());
+    if out_dir.to_string_lossy().contains('"') {
+        let msg = format!(
+            "{} holds a quote that udfclient's lcd cannot take",
+            out_dir.display()
+        );
+        return Err(OracleError::new(reader, msg));
+    }
+    let script = format!("lcd \"{}\"\nmget \"{volume}\"\nquit\n", out_dir.display());
     let run = Tool::UDFCLIENT.run(reader, args(), Some(script.as_bytes()))?;
     if !run.status.success() {
         return Err(OracleError::from_run(
@@ -71,6 +78,10 @@ pub fn udfclient_extract(image: &Path, out_dir: &Path) -> Result<Manifest, Oracl
         ));
     }
     let output = run.all_output();
+    if !output.contains("Changing local directory to") {
+        let msg = format!("udfclient did not change to {}", out_dir.display());
+        return Err(OracleError::from_run(reader, msg, &run));
+    }
     let problems: Vec<&str> = output
         .lines()
         .flat_map(|l| l.split('\r')) // progress lines end in carriage returns
