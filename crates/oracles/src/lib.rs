@@ -1,13 +1,14 @@
 //! Independent readers of disc images, as test oracles (test-only crate).
 //!
 //! A disc is only as good as what other software reads back from it. This crate runs the
-//! readers we did not write — 7-Zip, xorriso's osirrox, libarchive's bsdtar, cdrkit's isoinfo,
-//! udftools' udfinfo, pycdlib and udfclient — on an image, turns what each read into a [`Manifest`], and compares
-//! it with the view the image should hold, returning precise, readable failures.
+//! readers we did not write — 7-Zip, xorriso's osirrox, libarchive's bsdtar, cdrkit's
+//! isoinfo, udftools' udfinfo, pycdlib, udfclient and (opt-in) the Linux kernel — on an
+//! image, turns what each read into a [`Manifest`], and compares it with the view the image
+//! should hold, returning precise, readable failures.
 //!
 //! - [`Manifest`]: path (raw bytes) → [`Entry`] (kind, size, SHA-256, mtime);
 //!   [`Manifest::of_dir`] walks a source tree.
-//! - [`compare`], [`compare_content`]: differences path by path, or as a content multiset
+//! - [`compare()`], [`compare_content`]: differences path by path, or as a content multiset
 //!   for views whose names are mapped.
 //! - One function per reader, each `Result<_, OracleError>` with the tool's whole output:
 //!   [`seven_zip_test`], [`seven_zip_extract_udf`], [`osirrox_extract`], [`bsdtar_extract`],
@@ -19,6 +20,7 @@
 //!
 //! A missing tool panics ("required tool `7z` is missing: install Debian package 7zip"):
 //! tests fail loudly instead of skipping. Each tool's quirks are documented in its module.
+//! Set `ORACLES_VERBOSE=1` to see every reader's report and time even when all pass.
 //!
 //! ```no_run
 //! use oracles::{CheckOptions, Manifest, Reader, assert_all};
@@ -44,8 +46,10 @@ pub mod error;
 pub mod isoinfo;
 pub mod kernel;
 pub mod manifest;
+pub mod options;
 pub mod osirrox;
 pub mod pycdlib;
+pub mod report;
 pub mod scratch;
 pub mod seven_zip;
 pub mod tool;
@@ -53,14 +57,16 @@ pub mod udfclient;
 pub mod udfinfo;
 
 pub use bsdtar::bsdtar_extract;
-pub use check::{CheckOptions, Reader, ReaderOutcome, Report, assert_all, check_all};
+pub use check::{assert_all, check_all};
 pub use compare::{Difference, compare, compare_content, compare_count};
 pub use error::{OracleError, ToolRun};
 pub use isoinfo::{IsoDescriptor, IsoRecord, isoinfo_descriptor, isoinfo_list};
 pub use kernel::{KernelViews, kernel_mount};
 pub use manifest::{Entry, Kind, Manifest, hash_file, sha256};
+pub use options::{CheckOptions, Reader};
 pub use osirrox::osirrox_extract;
 pub use pycdlib::pycdlib_udf_manifest;
+pub use report::{ReaderOutcome, Report};
 pub use seven_zip::{SevenZipSummary, seven_zip_extract_udf, seven_zip_test};
 pub use tool::Tool;
 pub use udfclient::{compare_udfclient_view, udfclient_extract};
