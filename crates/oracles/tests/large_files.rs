@@ -1,4 +1,4 @@
-//! A file over 4 GiB through the UDF readers. No tool here writes a correct bridge image with
+//! A file over 4 GiB through the UDF readers and, multi-extent, through the ISO 9660 readers. No tool here writes a correct bridge image with
 //! such a file (genisoimage refuses it, pycdlib writes it as two UDF entries of one name,
 //! xorriso writes no UDF), so the control is a UDF-only volume made by `mkudffs` and filled
 //! by udfclient in write mode. Slow (writes and extracts 4 GiB twice): run with
@@ -92,4 +92,51 @@ fn a_file_over_4_gib_reads_back_through_every_udf_reader() {
     // pycdlib needs an ISO 9660 primary volume descriptor, which a UDF-only volume lacks.
     let error = pycdlib_udf_manifest(&image).unwrap_err();
     assert!(error.problem.contains("at least one PVD"), "{error}");
+}
+
+#[test]
+#[ignore = "slow: writes a 4 GiB file into an ISO 9660 image and extracts it twice"]
+fn a_multi_extent_file_reads_back_through_the_iso_9660_readers() {
+    const XORRISO: Tool = Tool {
+        names: &["xorriso"],
+        package: "xorriso",
+    };
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    std::fs::File::create(src.join("d/huge.bin"))
+        .unwrap()
+        .set_len(HUGE)
+        .unwrap();
+    common::patch(&src.join("d/huge.bin"), HUGE - 297, b"x");
+    std::fs::write(src.join("small.txt"), b"hi\n").unwrap();
+    let expected = Manifest::of_dir(&src).unwrap();
+    let image = dir.path().join("iso.img");
+    let args = [
+        "-as".as_ref(),
+        "mkisofs".as_ref(),
+        "-quiet".as_ref(),
+        "-iso-level".as_ref(),
+        "3".as_ref(),
+        "-o".as_ref(),
+        image.as_os_str(),
+        src.as_os_str(),
+    ];
+    let run = XORRISO.run("xorriso", args, None).unwrap();
+    assert!(
+        run.status.success(),
+        "xorriso failed:\n{}",
+        run.all_output()
+    );
+
+    let records = oracles::isoinfo_list(&image).unwrap();
+    let huge = records
+        .iter()
+        .find(|r| r.name == "HUGE.BIN;1")
+        .expect("HUGE.BIN listed");
+    assert_eq!((huge.size, huge.extents), (HUGE, 2), "{records:#?}");
+    let opts = CheckOptions::default().only(&[Reader::Isoinfo, Reader::Osirrox, Reader::Bsdtar]);
+    let report = check_all(&image, &expected, &opts);
+    println!("{report}");
+    report.assert_ok();
 }
