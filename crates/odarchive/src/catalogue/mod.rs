@@ -117,7 +117,7 @@ impl Catalogue {
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
-                 PRAGMA cache_size = -65536;
+                 PRAGMA cache_size = -16384;
                  PRAGMA temp_store = MEMORY;",
             )
             .in_catalogue(path)?;
