@@ -63,7 +63,8 @@ pub fn kernel_mount(image: &Path, out_dir: &Path) -> Result<KernelViews, OracleE
     let script = out_dir.join("kernel_mount.sh");
     std::fs::write(&script, SCRIPT).map_err(|e| io_error("cannot write the script", e))?;
     let args = [script.as_os_str(), image.as_os_str(), out_dir.as_os_str()];
-    let run = BASH.run(reader, args, None)?;
+    // The script has its own timeout, scaled to the image size.
+    let run = BASH.run_with_timeout(reader, args, None, None)?;
     if let Some(line) = run
         .stderr
         .lines()

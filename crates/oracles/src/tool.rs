@@ -4,9 +4,11 @@
 //! the Debian package to install, so a test that needs a reader fails loudly.
 
 use std::ffi::OsStr;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::error::{OracleError, ToolRun};
 
@@ -80,10 +82,13 @@ impl Tool {
         }
     }
 
-    /// Runs the tool with `args` (and `stdin`, if given) to completion, capturing its output.
+    /// Runs the tool with `args` (and `stdin`, if given) to completion, capturing its output,
+    /// killing it after [`default_timeout`] (a reader caught in a loop on a corrupt image
+    /// must not hang the test run).
     ///
     /// The locale is forced to `C.UTF-8` so tools print and create file names as UTF-8.
-    /// Only a failure to start the tool is an error here; callers judge the exit status.
+    /// Only a failure to start the tool, or the timeout, is an error here; callers judge the
+    /// exit status.
     ///
     /// # Panics
     /// When the tool is not installed (see [`require`](Self::require)).
@@ -92,6 +97,21 @@ impl Tool {
         reader: &str,
         args: I,
         stdin: Option<&[u8]>,
+    ) -> Result<ToolRun, OracleError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.run_with_timeout(reader, args, stdin, Some(default_timeout()))
+    }
+
+    /// [`run`](Self::run) with a chosen timeout (`None`: wait as long as it takes).
+    pub fn run_with_timeout<I, S>(
+        &self,
+        reader: &str,
+        args: I,
+        stdin: Option<&[u8]>,
+        timeout: Option<Duration>,
     ) -> Result<ToolRun, OracleError>
     where
         I: IntoIterator<Item = S>,
@@ -110,24 +130,84 @@ impl Tool {
                 Stdio::null()
             })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::piped())
+            // Its own process group, so a timeout ends its children too (they hold the pipes).
+            .process_group(0);
         let start_error =
             |e: std::io::Error| OracleError::new(reader, format!("cannot run `{command}`: {e}"));
         let mut child = cmd.spawn().map_err(start_error)?;
         if let Some(input) = stdin {
-            // Written before reading output: our inputs are a few short lines, far below
-            // the pipe buffer, so the tool cannot block on a full stdout meanwhile.
+            // Written before reading output: our inputs are far below the pipe buffer
+            // (64 KiB), so the tool cannot block on a full stdout meanwhile.
             let mut pipe = child.stdin.take().expect("stdin was piped");
             pipe.write_all(input).map_err(start_error)?;
         }
-        let output = child.wait_with_output().map_err(start_error)?;
-        Ok(ToolRun {
+        let stdout = drain(child.stdout.take().expect("stdout was piped"));
+        let stderr = drain(child.stderr.take().expect("stderr was piped"));
+        let deadline = timeout.map(|t| (Instant::now() + t, t));
+        let mut timed_out = None;
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(start_error)? {
+                break status;
+            }
+            if let Some((at, limit)) = deadline {
+                if Instant::now() >= at {
+                    kill_group(child.id());
+                    let _ = child.kill();
+                    timed_out = Some(limit);
+                    break child.wait().map_err(start_error)?;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let text = |h: std::thread::JoinHandle<Vec<u8>>| {
+            String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned()
+        };
+        let run = ToolRun {
             command,
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        })
+            status,
+            stdout: text(stdout),
+            stderr: text(stderr),
+        };
+        match timed_out {
+            None => Ok(run),
+            Some(limit) => {
+                let problem = format!(
+                    "killed after {} s without finishing (raise ORACLES_TIMEOUT_SECS if the image \
+                     is just large)",
+                    limit.as_secs()
+                );
+                Err(OracleError::from_run(reader, problem, &run))
+            }
+        }
     }
+}
+
+/// How long a tool may run: `ORACLES_TIMEOUT_SECS` from the environment, else one hour.
+pub fn default_timeout() -> Duration {
+    let secs = std::env::var("ORACLES_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    Duration::from_secs(secs.unwrap_or(3600))
+}
+
+/// Kills every process of the process group `pgid` (a tool and its children) with the
+/// `kill` program (this crate has no unsafe code for `kill(2)`).
+fn kill_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Reads a pipe to its end on a thread of its own.
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = pipe.read_to_end(&mut out);
+        out
+    })
 }
 
 fn find_program(name: &str) -> Option<PathBuf> {
@@ -191,6 +271,27 @@ mod tests {
             package: "nothing",
         }
         .require();
+    }
+
+    #[test]
+    fn a_tool_that_runs_too_long_is_killed_with_its_output_kept() {
+        let sh = Tool {
+            names: &["sh"],
+            package: "dash",
+        };
+        let args = ["-c", "echo started; sleep 30"];
+        let error = sh
+            .run_with_timeout("sh", args, None, Some(Duration::from_millis(300)))
+            .unwrap_err();
+        assert!(error.problem.starts_with("killed after 0 s"), "{error}");
+        assert_eq!(error.stdout, "started\n");
+        let run = sh
+            .run("sh", ["-c", "cat; echo err >&2; exit 3"], Some(b"in"))
+            .unwrap();
+        assert_eq!(
+            (run.stdout.as_str(), run.stderr.as_str(), run.status.code()),
+            ("in", "err\n", Some(3))
+        );
     }
 
     #[test]
