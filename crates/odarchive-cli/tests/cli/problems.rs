@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{Run, Scratch, is_root, many_files};
+use crate::support::{Run, Scratch, is_root, many_files, wait_for};
 
 #[test]
 fn an_unreadable_file_is_reported_recorded_and_retried() {
@@ -61,9 +61,12 @@ fn an_unreadable_file_is_reported_recorded_and_retried() {
 fn a_file_modified_while_being_read_is_an_error() {
     let s = Scratch::new();
     let growing = s.write("growing.log", "line 1\n");
-    // The test-only delay holds the worker between opening and reading the file.
-    let child = s.spawn_slow_scan(1500, 1);
-    std::thread::sleep(Duration::from_millis(500));
+    // The test-only delay holds the worker between opening and reading the file; append once
+    // the scan has it open.
+    let child = s.spawn_slow_scan(3000, 1);
+    wait_for(Duration::from_secs(30), || {
+        has_open(child.id(), &growing).then_some(())
+    });
     std::fs::OpenOptions::new()
         .append(true)
         .open(&growing)
@@ -112,4 +115,13 @@ fn special_files_are_skipped_with_a_warning() {
     assert_eq!(run.summary()["skipped"], 1);
     let paths: Vec<Vec<u8>> = s.entries().into_keys().collect();
     assert_eq!(paths, vec![b"regular".to_vec()]);
+}
+
+/// Whether process `pid` has `path` open (Linux: a link in /proc/PID/fd).
+fn has_open(pid: u32, path: &std::path::Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok)
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
 }

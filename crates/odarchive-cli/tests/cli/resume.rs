@@ -21,7 +21,7 @@ fn committed_files(s: &Scratch, files: u64) -> u64 {
 #[test]
 fn a_killed_scan_resumes_without_rereading_finished_files() {
     let s = Scratch::new();
-    many_files(&s, "a", 40);
+    many_files(&s, "a", 80);
     let mut child = s.spawn_slow_scan(100, 2);
     let done_before_kill = committed_files(&s, 8);
     signal(&child, "-KILL");
@@ -41,12 +41,12 @@ fn a_killed_scan_resumes_without_rereading_finished_files() {
     assert_eq!(summary["snapshot"], 1);
     let hashed = summary["hashed_files"].as_u64().unwrap();
     let reused = summary["reused_files"].as_u64().unwrap();
-    assert_eq!(hashed + reused, 40);
+    assert_eq!(hashed + reused, 80);
     assert!(
         reused >= done_before_kill,
         "reused {reused} < committed {done_before_kill}"
     );
-    assert!(hashed > 0 && hashed < 40);
+    assert!(hashed > 0 && hashed < 80);
     assert_eq!(s.entries(), expected_entries(&s.drive));
     assert!(s.run(&["status"]).stdout.contains("completed"));
 }
@@ -54,7 +54,7 @@ fn a_killed_scan_resumes_without_rereading_finished_files() {
 #[test]
 fn ctrl_c_stops_gracefully_and_the_next_scan_resumes() {
     let s = Scratch::new();
-    many_files(&s, "a", 30);
+    many_files(&s, "a", 60);
     let child = s.spawn_slow_scan(100, 2);
     committed_files(&s, 4);
     signal(&child, "-INT");
@@ -80,7 +80,7 @@ fn status_reports_a_running_scan_and_then_its_end() {
     assert_eq!(none.code, 1, "no catalogue yet");
     assert!(none.stderr.contains("does not exist"), "{}", none.stderr);
 
-    many_files(&s, "a", 40);
+    many_files(&s, "a", 60);
     let child = s.spawn_slow_scan(150, 2);
     let pid = child.id().to_string();
     committed_files(&s, 1);
@@ -99,6 +99,6 @@ fn status_reports_a_running_scan_and_then_its_end() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let after = s.run(&["status"]);
     assert!(after.stdout.contains("completed"), "{}", after.stdout);
-    assert!(after.stdout.contains("40 of 40 files"), "{}", after.stdout);
+    assert!(after.stdout.contains("60 of 60 files"), "{}", after.stdout);
     assert_eq!(s.status_json()["liveness"], "not_running");
 }
