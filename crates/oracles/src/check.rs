@@ -16,13 +16,14 @@ use crate::{bsdtar, isoinfo, kernel, osirrox, pycdlib, seven_zip, udfclient, udf
 /// see [`Manifest::without_symlinks`]):
 ///
 /// - UDF views (7-Zip, pycdlib) exactly; udfclient by ASCII names plus content multiset;
-/// - the ISO 9660 view (osirrox, bsdtar, `isoinfo -l`) as a file content / size multiset, since its
+/// - the ISO 9660 view (osirrox, bsdtar, `isoinfo -l`, the kernel) path by path against
+///   [`CheckOptions::iso_view`] when given, else as a file content / size multiset, since its
 ///   names are mapped;
 /// - udfinfo's counts, revision and integrity; isoinfo's and 7-Zip's sizes against the
 ///   image length.
 ///
 /// A reader that cannot run or complains fails with its whole output in the report. Readers
-/// run in two lanes (extracting and not) unless [`CheckOptions::parallel`] is off.
+/// run in lanes (light, extracting, kernel) unless [`CheckOptions::parallel`] is off.
 ///
 /// # Panics
 /// When a reader's tool is not installed, or when `expected` holds a symlink or special file.
@@ -170,16 +171,18 @@ fn run_reader(
         }
         Reader::Osirrox => {
             let dir = scratch()?;
-            show(compare_content(
+            show(compare_iso_view(
                 expected,
                 &osirrox::osirrox_extract(image, &dir.path().join("x"))?,
+                opts,
             ))
         }
         Reader::Bsdtar => {
             let dir = scratch()?;
-            show(compare_content(
+            show(compare_iso_view(
                 expected,
                 &bsdtar::bsdtar_extract(image, &dir.path().join("x"))?,
+                opts,
             ))
         }
         Reader::Kernel => {
@@ -188,7 +191,13 @@ fn run_reader(
             let udf = compare(expected, &views.udf, tolerance)
                 .into_iter()
                 .map(|d| format!("udf view: {d}"));
-            let iso = compare_content(expected, &views.iso9660)
+            // Without Rock Ridge the kernel shows ISO 9660 names in lower case (map=normal).
+            let lower = |m: &Manifest| m.renamed(|p| p.to_ascii_lowercase());
+            let opts = CheckOptions {
+                iso_view: opts.iso_view.as_ref().map(lower),
+                ..opts.clone()
+            };
+            let iso = compare_iso_view(expected, &lower(&views.iso9660), &opts)
                 .into_iter()
                 .map(|d| format!("iso9660 view: {d}"));
             udf.chain(iso).collect()
@@ -196,6 +205,26 @@ fn run_reader(
         Reader::Isoinfo => check_isoinfo(image, image_len, expected, opts)?,
         Reader::Udfinfo => check_udfinfo(image, image_len, expected, opts)?,
     })
+}
+
+/// An ISO 9660 view against [`CheckOptions::iso_view`] path by path when given, else
+/// against the expected UDF view's file contents.
+fn compare_iso_view(expected: &Manifest, got: &Manifest, opts: &CheckOptions) -> Vec<Difference> {
+    match &opts.iso_view {
+        Some(iso) => compare(iso, got, opts.mtime_tolerance),
+        None => compare_content(expected, got),
+    }
+}
+
+/// The path isoinfo's record names, as osirrox names it: `;1` version and a trailing dot
+/// dropped (`/A/` + `DUP1.;1` → `A/DUP1`).
+fn isoinfo_path(record: &isoinfo::IsoRecord) -> Vec<u8> {
+    let name = record
+        .name
+        .rsplit_once(';')
+        .map_or(record.name.as_str(), |(n, _)| n);
+    let name = name.strip_suffix('.').unwrap_or(name);
+    format!("{}{name}", record.dir.trim_start_matches('/')).into_bytes()
 }
 
 fn total_file_bytes(m: &Manifest) -> u64 {
@@ -247,6 +276,33 @@ fn check_isoinfo(
         .filter(|e| e.kind == Kind::File)
         .map(|e| e.size);
     out.extend(size_multiset_differences(want_sizes, got_sizes));
+    if let Some(iso) = &opts.iso_view {
+        // Names, kinds and sizes; isoinfo reads no content, so take the expected hashes.
+        let mut listed = Manifest::new();
+        for r in &records {
+            let path = isoinfo_path(r);
+            let sha256 = iso.get(&path).map_or([0; 32], |e| e.sha256);
+            let (kind, size) = if r.is_dir {
+                (Kind::Dir, 0)
+            } else {
+                (Kind::File, r.size)
+            };
+            listed.insert(
+                path,
+                crate::Entry {
+                    kind,
+                    size,
+                    sha256,
+                    mtime: None,
+                },
+            );
+        }
+        out.extend(
+            compare(iso, &listed, None)
+                .iter()
+                .map(|d| format!("isoinfo -l: {d}")),
+        );
+    }
     for r in records
         .iter()
         .filter(|r| !r.is_dir && r.extents == 1 && r.size > 0)

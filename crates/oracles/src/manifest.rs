@@ -188,6 +188,12 @@ impl Manifest {
         out
     }
 
+    /// The same entries under the paths `rename(path)` gives (e.g. ASCII lower case).
+    pub fn renamed(&self, mut rename: impl FnMut(&[u8]) -> Vec<u8>) -> Manifest {
+        let entries = self.entries.iter().map(|(p, e)| (rename(p), *e)).collect();
+        Manifest { entries }
+    }
+
     /// The entries for which `keep(path, entry)` holds.
     pub fn filtered(&self, mut keep: impl FnMut(&[u8], &Entry) -> bool) -> Manifest {
         let entries = self

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::manifest::Manifest;
+
 /// An independent reader that [`crate::check_all`] can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reader {
@@ -111,6 +113,10 @@ pub struct CheckOptions {
     pub udf_volume_id: Option<String>,
     /// The volume set size and sequence number isoinfo must report, if given.
     pub volume_set: Option<(u32, u32)>,
+    /// The exact ISO 9660 view, when the caller knows it (names as osirrox shows them:
+    /// d-characters, no `;1` version, no trailing dot). Given, osirrox, bsdtar, `isoinfo -l`
+    /// and the kernel compare path by path (the kernel in ASCII lower case); else by content.
+    pub iso_view: Option<Manifest>,
     /// Run three lanes side by side: the extracting readers (one after another, so at most
     /// one extracted copy exists at a time), the kernel, and the rest. Off: every reader in
     /// turn.
@@ -127,6 +133,7 @@ impl Default for CheckOptions {
             iso_volume_id: None,
             udf_volume_id: None,
             volume_set: None,
+            iso_view: None,
             parallel: true,
         }
     }
@@ -176,6 +183,12 @@ impl CheckOptions {
     /// reader in turn.
     pub fn parallel(mut self, parallel: bool) -> Self {
         self.parallel = parallel;
+        self
+    }
+
+    /// Compares the ISO 9660 view path by path with `view` (see [`CheckOptions::iso_view`]).
+    pub fn iso_view(mut self, view: Manifest) -> Self {
+        self.iso_view = Some(view);
         self
     }
 

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{genisoimage_control, patch};
+use common::{d_character_tree, genisoimage, genisoimage_control, patch};
 use oracles::{CheckOptions, Reader, check_all, isoinfo_list};
 
 #[test]
@@ -38,6 +38,27 @@ fn the_kernel_sees_a_flipped_byte_in_both_views() {
     );
     assert!(
         failures.contains("iso9660 view: 1 expected file(s) of 35 bytes"),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_kernel_iso9660_view_matches_path_by_path_in_lower_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = d_character_tree(&dir.path().join("src"));
+    let image = dir.path().join("iso.iso");
+    genisoimage(&dir.path().join("src"), &image);
+    let opts = CheckOptions::default()
+        .only(&[Reader::Kernel])
+        .iso_view(expected.clone());
+    check_all(&image, &expected, &opts).assert_ok();
+    let mut wrong = expected.clone();
+    let readme = *wrong.get("README.TXT").unwrap();
+    wrong.insert("README_1.TXT", readme);
+    let report = check_all(&image, &expected, &opts.iso_view(wrong));
+    let failures = report.failures_of(Reader::Kernel).join("\n");
+    assert!(
+        failures.contains("iso9660 view: missing file `readme_1.txt`"),
         "{report}"
     );
 }

@@ -25,7 +25,7 @@ pub fn noise(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn set_mtime(path: &Path, secs: i64) {
+pub fn set_mtime(path: &Path, secs: i64) {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
     fs::File::open(path).unwrap().set_modified(time).unwrap();
 }
@@ -186,4 +186,25 @@ pub fn retag(image: &Path, offset: u64, crc_len: u16) {
         .filter(|&(k, _)| k != 4)
         .fold(0u8, |s, (_, b)| s.wrapping_add(*b));
     patch(image, offset, &tag);
+}
+
+/// A tree whose names are already ISO 9660 d-character names, so the ISO view holds them
+/// unchanged; returns its manifest.
+pub fn d_character_tree(root: &Path) -> Manifest {
+    fs::create_dir_all(root.join("DOCS/OLD")).unwrap();
+    fs::create_dir_all(root.join("EMPTY")).unwrap();
+    let files: [(&str, Vec<u8>); 4] = [
+        ("README.TXT", b"iso view control\n".to_vec()),
+        ("DOCS/A.BIN", noise(7, 4096)),
+        ("DOCS/OLD/B_2.DAT", noise(8, 10_000)),
+        ("NOEXT", Vec::new()),
+    ];
+    for (i, (path, content)) in files.iter().enumerate() {
+        fs::write(root.join(path), content).unwrap();
+        set_mtime(&root.join(path), BASE_MTIME + 100 * i as i64);
+    }
+    for (i, dir) in ["DOCS/OLD", "DOCS", "EMPTY"].iter().enumerate() {
+        set_mtime(&root.join(dir), BASE_MTIME - 100 * i as i64);
+    }
+    Manifest::of_dir(root).unwrap()
 }
