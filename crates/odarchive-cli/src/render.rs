@@ -59,13 +59,13 @@ impl Progress for Reporter {
             }
             Event::ScanProgress(p) => {
                 if let Some(bar) = &self.bar {
-                    bar.set_length(p.bytes_found);
+                    bar.set_length(p.bytes_total);
                     bar.set_position(p.bytes_done);
-                    let total = if p.walk_finished { "" } else { "+" };
+                    let more = if p.totals_final { "" } else { "+" };
                     bar.set_message(format!(
-                        "{}/{}{total} files",
+                        "{}/{}{more} files",
                         count(p.files_done),
-                        count(p.files_found)
+                        count(p.files_total)
                     ));
                 }
             }

@@ -69,6 +69,12 @@ pub struct ScanProgress {
     pub files_found: u64,
     /// Their bytes.
     pub bytes_found: u64,
+    /// Best estimate of the files the scan will record (a counting walk runs ahead).
+    pub files_total: u64,
+    /// Their bytes.
+    pub bytes_total: u64,
+    /// Whether `*_total` are final (the counting walk or the real one has finished).
+    pub totals_final: bool,
     /// Whether the walk has finished (then `*_found` are the totals).
     pub walk_finished: bool,
     /// Files read and hashed so far.

@@ -18,6 +18,7 @@
 //!   second), updating the job row in the same transaction. A kill -9 loses at most the last
 //!   uncommitted second; the next scan of the same drive resumes the snapshot.
 
+mod count;
 mod hash;
 mod walk;
 mod writer;
@@ -80,6 +81,10 @@ pub struct ScanSummary {
 pub(crate) struct Shared {
     files_found: AtomicU64,
     bytes_found: AtomicU64,
+    /// Totals from the counter, which runs ahead of the walk.
+    files_counted: AtomicU64,
+    bytes_counted: AtomicU64,
+    count_finished: AtomicBool,
     skipped: AtomicU64,
     walk_finished: AtomicBool,
     /// Set when the pipeline must stop: cancelled, or the writer failed.
@@ -189,6 +194,7 @@ fn run(
         resumed,
         drive: root.to_path_buf(),
     });
+    let count_excludes = excludes.clone();
     let walker = walk::Walker::new(root, catalogue, snapshot.id, excludes)?;
 
     let shared = Shared::default();
@@ -207,6 +213,7 @@ fn run(
     let outcome = std::thread::scope(|scope| {
         let shared = &shared;
         let cancel = &*cancel;
+        scope.spawn(move || count::count(root, &count_excludes, shared, cancel));
         let walk_records = record_tx.clone();
         let walking = scope.spawn(move || {
             let result = walker.run(&hash_tx, &walk_records, shared, cancel, progress);

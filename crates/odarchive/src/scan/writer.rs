@@ -114,20 +114,36 @@ impl Writer<'_> {
         let counters = JobCounters {
             files_done: c.files_done,
             bytes_done: c.bytes_done,
-            files_total: c.files_found,
-            bytes_total: c.bytes_found,
+            files_total: c.files_total,
+            bytes_total: c.bytes_total,
         };
         update_job(self.conn, self.job, phase, counters)?;
         self.conn.execute_batch("COMMIT")
     }
 
     fn counters(&self) -> ScanProgress {
+        let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        let walk_finished = self.shared.walk_finished.load(Ordering::Relaxed);
+        let files_found = load(&self.shared.files_found);
+        let bytes_found = load(&self.shared.bytes_found);
+        // The walk's counts are exact once it has finished; before, the counter's are ahead.
+        let (files_total, bytes_total) = if walk_finished {
+            (files_found, bytes_found)
+        } else {
+            (
+                files_found.max(load(&self.shared.files_counted)),
+                bytes_found.max(load(&self.shared.bytes_counted)),
+            )
+        };
         ScanProgress {
             files_done: self.tally.files_done,
             bytes_done: self.tally.bytes_done,
-            files_found: self.shared.files_found.load(Ordering::Relaxed),
-            bytes_found: self.shared.bytes_found.load(Ordering::Relaxed),
-            walk_finished: self.shared.walk_finished.load(Ordering::Relaxed),
+            files_found,
+            bytes_found,
+            files_total,
+            bytes_total,
+            totals_final: walk_finished || self.shared.count_finished.load(Ordering::Relaxed),
+            walk_finished,
             hashed_files: self.tally.hashed_files,
             hashed_bytes: self.tally.hashed_bytes,
             reused_files: self.tally.reused_files,
