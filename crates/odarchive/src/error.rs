@@ -124,6 +124,117 @@ pub enum Error {
     #[error("interrupted; what was done so far is saved and the next run resumes it")]
     Interrupted,
 
+    /// `--media` is neither a known medium nor a size.
+    #[error("invalid medium {text:?}: {reason}")]
+    BadMedia {
+        /// The text as given.
+        text: String,
+        /// What is wrong, with the valid names.
+        reason: String,
+    },
+
+    /// The capacity (less the margin) cannot hold even a disc's own metadata and one sector
+    /// of data.
+    #[error(
+        "a disc of {capacity} bytes (after the margin) is too small: its README, catalogue and \
+         file system alone need {needed} bytes"
+    )]
+    CapacityTooSmall {
+        /// Usable bytes per disc.
+        capacity: u64,
+        /// Bytes the smallest useful disc needs.
+        needed: u64,
+    },
+
+    /// There is nothing to put on discs.
+    #[error("nothing to plan: {reason}")]
+    NothingToPlan {
+        /// Why (empty snapshot, everything already on written discs, ...).
+        reason: String,
+    },
+
+    /// A `--first` path is not in the snapshot being planned.
+    #[error("--first {path}: no such file or directory in snapshot {snapshot}")]
+    FirstNotFound {
+        /// The path as given.
+        path: String,
+        /// The snapshot planned.
+        snapshot: i64,
+    },
+
+    /// The current plan has written discs, so it cannot simply be replaced.
+    #[error(
+        "discs {discs} of the current plan are already written; `plan --replan` replans only \
+         the unwritten ones"
+    )]
+    PlanHasWrittenDiscs {
+        /// The written discs, e.g. `1, 2`.
+        discs: String,
+    },
+
+    /// No plan has been made yet.
+    #[error("no discs are planned (run `odarchive plan --media M`)")]
+    NoPlan,
+
+    /// A disc number that is not planned.
+    #[error("there is no disc {number} (see `odarchive discs`)")]
+    NoSuchDisc {
+        /// The number asked for.
+        number: u32,
+    },
+
+    /// A source file no longer matches the catalogue.
+    #[error("disc {disc}: {path}: changed since it was scanned ({what}); rescan and plan again")]
+    SourceChanged {
+        /// The disc being written.
+        disc: u32,
+        /// The source file.
+        path: PathBuf,
+        /// What differs.
+        what: String,
+    },
+
+    /// A source file could not be read.
+    #[error("cannot read {path}: {source}")]
+    SourceRead {
+        /// The source file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Writing an image or its output directory failed.
+    #[error("cannot write {path}: {source}")]
+    Output {
+        /// The image file or output directory.
+        path: PathBuf,
+        /// Why (a full disk shows here as "No space left on device").
+        #[source]
+        source: io::Error,
+    },
+
+    /// The image crate refused a disc's tree or layout.
+    #[error("disc {disc}: {source}")]
+    DiscImage {
+        /// The disc.
+        disc: u32,
+        /// What the image crate said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A disc's layout no longer matches the plan (the catalogue was changed under it).
+    #[error("disc {disc}: planned as {planned} bytes but it now lays out as {actual}; plan again")]
+    PlanMismatch {
+        /// The disc.
+        disc: u32,
+        /// Planned image size.
+        planned: u64,
+        /// Size now.
+        actual: u64,
+    },
+
     /// A worker thread panicked. This is a bug.
     #[error("internal error: {0}")]
     Internal(String),

@@ -6,6 +6,9 @@
 //! - [`scan()`]: walks a drive and records a snapshot, hashing files on all cores with bounded
 //!   memory, re-reading only what changed, resuming an interrupted scan.
 //! - [`info()`]: what a snapshot holds; [`status()`]: what the current or last job is doing.
+//! - [`plan()`]: assigns every unique content to discs of a [`Media`], with exact image sizes;
+//!   [`write()`]: writes planned discs as images, re-hashing every file on the way;
+//!   [`archive()`]: scan, plan and write in one call. [`disc`] describes what a disc holds.
 //! - [`Progress`]: how long operations report events.
 //! - [`Error`]: what stops an operation; problems with single files are recorded, not fatal.
 //!
@@ -29,17 +32,55 @@
 //! ```
 
 pub mod catalogue;
+pub mod disc;
 pub mod error;
 mod host;
 pub mod info;
+pub mod media;
+pub mod plan;
 pub mod progress;
 pub mod scan;
 pub mod status;
 pub mod time;
+pub mod write;
 
-pub use catalogue::{Catalogue, Entry, EntryKind, Job, JobState, Snapshot, SnapshotState};
+pub use catalogue::{
+    Catalogue, DiscRecord, DiscState, Entry, EntryKind, Job, JobState, Placement, PlanRecord,
+    Snapshot, SnapshotState,
+};
 pub use error::{Error, FileProblem, FileProblemCause, Result};
 pub use info::{Info, info};
+pub use media::Media;
+pub use plan::{DiscSummary, PlanOptions, PlanSummary, plan};
 pub use progress::{Event, NoProgress, Progress, ScanProgress};
 pub use scan::{FileOpener, ScanOptions, ScanSummary, StdOpener, scan};
 pub use status::{Liveness, Status, status};
+pub use write::{ArchiveOptions, ArchiveSummary, WriteOptions, WrittenDisc, archive, write};
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Bytes of a hex string (either case); `None` if it is not hex.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The file on the drive of an entry path (raw bytes, relative to the drive root) of
+/// `snapshot`.
+pub fn snapshot_path(snapshot: &Snapshot, raw: &[u8]) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    snapshot.drive_path.join(std::ffi::OsStr::from_bytes(raw))
+}

@@ -56,6 +56,47 @@ pub enum Event {
         /// What went wrong.
         cause: String,
     },
+    /// Planning started.
+    PlanStarted {
+        /// Unique contents to place.
+        contents: u64,
+        /// Their bytes.
+        bytes: u64,
+    },
+    /// Writing a disc image started.
+    WriteStarted {
+        /// Disc number.
+        disc: u32,
+        /// Its label.
+        label: String,
+        /// Image size in bytes.
+        image_size: u64,
+        /// Bytes of all images this run writes.
+        run_total: u64,
+    },
+    /// Bytes of a disc image written so far, a few times a second.
+    WriteProgress {
+        /// Disc number.
+        disc: u32,
+        /// Bytes of this image written.
+        bytes_done: u64,
+        /// Bytes of all images this run has written, this one included.
+        run_done: u64,
+        /// Bytes of all images this run writes.
+        run_total: u64,
+    },
+    /// A disc image is complete (or was already, and is intact).
+    DiscWritten {
+        /// Disc number.
+        disc: u32,
+        /// The image file.
+        #[serde(serialize_with = "lossy")]
+        path: PathBuf,
+        /// Its SHA-256, hex.
+        sha256: String,
+        /// Whether it was already written and intact, so left alone.
+        skipped: bool,
+    },
 }
 
 /// Counters of a running scan. `*_found` grow while the walk goes on.
@@ -87,6 +128,6 @@ pub struct ScanProgress {
     pub errors: u64,
 }
 
-fn lossy<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn lossy<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&path.to_string_lossy())
 }

@@ -8,10 +8,13 @@
 //!
 //! The table layout is described in [`schema`].
 
+mod discs;
 mod entries;
 mod job;
+pub mod json;
 pub mod schema;
 
+pub use discs::{DiscRecord, DiscState, NewPlan, Placement, PlanRecord};
 pub use entries::{Entry, EntryKind, Snapshot, SnapshotState};
 pub use job::{Job, JobState};
 pub(crate) use job::{JobCounters, finish_job, update_job};

@@ -22,11 +22,29 @@
 //! - `job`: long-running operations (`scan`, later `write`, ...), with counters, so that
 //!   `odarchive status` can tell a slow job from a dead one.
 //!
+//! ## Version 2: disc plans
+//!
+//! - `plan`: one run of `odarchive plan`: when, which snapshot, the medium, capacity and
+//!   margin (bytes), the `--first` paths (JSON array of strings), how many folders span discs,
+//!   and the bytes reserved for the catalogue file on each disc (`catalogue_size`, the file is
+//!   padded to exactly that size) and whether it is gzipped.
+//! - `disc`: one disc image. `number` is 1-based, unique, and continues across plans.
+//!   `label` is the ISO 9660 volume id. `state` is `planned`, `written` or `verified`.
+//!   `image_size` is the exact size from the layout; `files`/`bytes` count the data files on it.
+//!   Once written: `image_name` (file name in the output folder), `image_sha256`, `written_ns`.
+//! - `placement`: where a content (or a part of it) is. `part` 0 is the whole content, else
+//!   1..=`parts`; `offset`/`length` locate the part in the content; `part_sha256` is NULL for a
+//!   whole content (its hash is the content's). `entry_path` is the catalogue path (raw bytes)
+//!   whose name the file is stored under; `name_path` the path given to the image writer
+//!   (`Data/` + the escaped names, see `disc::names`); `disc_path` the UDF path under the disc
+//!   root as written (`Data/Photos/a.jpg`; it differs from `name_path` only where UDF had to
+//!   shorten a name over 255 bytes); `iso_path` the ISO 9660 path of the same file.
+//!
 //! Foreign keys are declared for documentation; they are not enforced (`PRAGMA foreign_keys` is
 //! off) because the writer is the only one who inserts and enforcement costs a lookup per row.
 
 /// The schema steps: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -107,6 +125,57 @@ CREATE TABLE job (
 );
 "#;
 
+const V2: &str = r#"
+CREATE TABLE plan (
+    id             INTEGER PRIMARY KEY,
+    created_ns     INTEGER NOT NULL,
+    snapshot       INTEGER NOT NULL REFERENCES snapshot(id),
+    media          TEXT    NOT NULL,
+    capacity       INTEGER NOT NULL,
+    margin         INTEGER NOT NULL,
+    first_paths    TEXT    NOT NULL,
+    folders_split  INTEGER NOT NULL,
+    catalogue_size INTEGER NOT NULL,
+    catalogue_gzip INTEGER NOT NULL
+);
+
+CREATE TABLE disc (
+    id           INTEGER PRIMARY KEY,
+    number       INTEGER NOT NULL UNIQUE,
+    plan_id      INTEGER NOT NULL REFERENCES plan(id),
+    snapshot     INTEGER NOT NULL REFERENCES snapshot(id),
+    capacity     INTEGER NOT NULL,
+    margin       INTEGER NOT NULL,
+    media        TEXT    NOT NULL,
+    label        TEXT    NOT NULL,
+    state        TEXT    NOT NULL CHECK (state IN ('planned', 'written', 'verified')),
+    image_size   INTEGER NOT NULL,
+    files        INTEGER NOT NULL,
+    bytes        INTEGER NOT NULL,
+    image_name   TEXT,
+    image_sha256 BLOB,
+    written_ns   INTEGER,
+    verified_ns  INTEGER
+);
+
+CREATE TABLE placement (
+    id          INTEGER PRIMARY KEY,
+    content_id  INTEGER NOT NULL REFERENCES content(id),
+    disc_id     INTEGER NOT NULL REFERENCES disc(id),
+    part        INTEGER NOT NULL,
+    parts       INTEGER NOT NULL,
+    offset      INTEGER NOT NULL,
+    length      INTEGER NOT NULL,
+    part_sha256 BLOB,
+    entry_path  BLOB    NOT NULL,
+    name_path   TEXT    NOT NULL,
+    disc_path   TEXT    NOT NULL,
+    iso_path    TEXT    NOT NULL
+);
+CREATE INDEX placement_by_disc ON placement(disc_id, disc_path);
+CREATE INDEX placement_by_content ON placement(content_id, part);
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +194,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 6);
+        assert_eq!(tables, 9);
     }
 
     #[test]

@@ -1,0 +1,389 @@
+//! Plans, discs and placements (schema version 2): what is on which disc, and in which state
+//! each disc is.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Catalogue, InCatalogue};
+use crate::error::Result;
+use crate::time::now_ns;
+
+/// Where a disc is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscState {
+    /// Planned; no image written yet.
+    Planned,
+    /// Its image is written and its SHA-256 recorded.
+    Written,
+    /// Its image or disc was read back and checked.
+    Verified,
+}
+
+impl DiscState {
+    /// The text stored in `disc.state`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiscState::Planned => "planned",
+            DiscState::Written => "written",
+            DiscState::Verified => "verified",
+        }
+    }
+
+    fn parse(s: &str) -> DiscState {
+        match s {
+            "written" => DiscState::Written,
+            "verified" => DiscState::Verified,
+            _ => DiscState::Planned,
+        }
+    }
+}
+
+/// A row of the `plan` table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlanRecord {
+    /// Plan number.
+    pub id: i64,
+    /// When it was made (ns since the epoch); also the creation time of its images.
+    pub created_ns: i64,
+    /// The snapshot it puts on discs.
+    pub snapshot: i64,
+    /// The medium name or size as given.
+    pub media: String,
+    /// Capacity of the medium in bytes.
+    pub capacity: u64,
+    /// Bytes left unused on every disc.
+    pub margin: u64,
+    /// The `--first` paths, in order.
+    pub first_paths: Vec<String>,
+    /// Folders whose files span more than one disc.
+    pub folders_split: u64,
+    /// Exact size of the catalogue file on each disc of the plan.
+    pub catalogue_size: u64,
+    /// Whether that file is gzipped (`catalogue.json.gz`).
+    pub catalogue_gzip: bool,
+}
+
+/// A row of the `disc` table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DiscRecord {
+    /// Row id.
+    pub id: i64,
+    /// Disc number, 1-based, unique in the set.
+    pub number: u32,
+    /// The plan that made it.
+    pub plan_id: i64,
+    /// The snapshot it holds contents of.
+    pub snapshot: i64,
+    /// Capacity of its medium in bytes.
+    pub capacity: u64,
+    /// Margin left unused, bytes.
+    pub margin: u64,
+    /// The medium name or size as given.
+    pub media: String,
+    /// Volume label (ISO 9660 volume id).
+    pub label: String,
+    /// Planned, written or verified.
+    pub state: DiscState,
+    /// Exact size of its image in bytes.
+    pub image_size: u64,
+    /// Data files (whole contents and parts) on it.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// File name of its image in the output folder, once written.
+    pub image_name: Option<String>,
+    /// SHA-256 of the image, once written.
+    #[serde(serialize_with = "hex_opt")]
+    pub image_sha256: Option<[u8; 32]>,
+    /// When it was written, ns since the epoch.
+    pub written_ns: Option<i64>,
+    /// When it was last verified.
+    pub verified_ns: Option<i64>,
+}
+
+/// Where one content, or one part of it, is stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Placement {
+    /// The content row.
+    pub content_id: i64,
+    /// The content's SHA-256.
+    #[serde(serialize_with = "hex")]
+    pub content_hash: [u8; 32],
+    /// The content's size.
+    pub content_size: u64,
+    /// The disc number.
+    pub disc: u32,
+    /// 0 for the whole content, else 1..=`parts`.
+    pub part: u32,
+    /// Number of parts (1 for a whole content).
+    pub parts: u32,
+    /// Where the part starts in the content.
+    pub offset: u64,
+    /// Its length.
+    pub length: u64,
+    /// SHA-256 of the part; `None` for a whole content (its hash is the content's).
+    #[serde(serialize_with = "hex_opt")]
+    pub part_sha256: Option<[u8; 32]>,
+    /// The catalogue path (raw bytes, relative to the drive) whose name it is stored under.
+    pub entry_path: Vec<u8>,
+    /// The path given to the image writer: `Data/` and the escaped names.
+    pub name_path: String,
+    /// UDF path under the disc root as written, e.g. `Data/Photos/a.jpg`.
+    pub disc_path: String,
+    /// ISO 9660 path of the same file.
+    pub iso_path: String,
+}
+
+impl Placement {
+    /// The SHA-256 of the bytes stored in this file: the part's, or the content's.
+    pub fn stored_sha256(&self) -> [u8; 32] {
+        self.part_sha256.unwrap_or(self.content_hash)
+    }
+}
+
+/// A new plan, ready to be stored: its row, its discs (with `id` and `plan_id` ignored) and
+/// their placements (by index into `discs`).
+#[derive(Debug, Clone)]
+pub struct NewPlan {
+    /// The plan row (`id` ignored).
+    pub plan: PlanRecord,
+    /// The discs, in number order.
+    pub discs: Vec<DiscRecord>,
+    /// Placements; `disc` is the disc number.
+    pub placements: Vec<Placement>,
+}
+
+fn hex<S: serde::Serializer>(h: &[u8; 32], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::hex(h))
+}
+
+fn hex_opt<S: serde::Serializer>(
+    h: &Option<[u8; 32]>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match h {
+        Some(h) => s.serialize_str(&crate::hex(h)),
+        None => s.serialize_none(),
+    }
+}
+
+const DISC_COLUMNS: &str = "id, number, plan_id, snapshot, capacity, margin, media, label, \
+     state, image_size, files, bytes, image_name, image_sha256, written_ns, verified_ns";
+
+fn disc_from_row(r: &Row<'_>) -> rusqlite::Result<DiscRecord> {
+    let state: String = r.get(8)?;
+    let sha: Option<Vec<u8>> = r.get(13)?;
+    Ok(DiscRecord {
+        id: r.get(0)?,
+        number: r.get(1)?,
+        plan_id: r.get(2)?,
+        snapshot: r.get(3)?,
+        capacity: r.get::<_, i64>(4)? as u64,
+        margin: r.get::<_, i64>(5)? as u64,
+        media: r.get(6)?,
+        label: r.get(7)?,
+        state: DiscState::parse(&state),
+        image_size: r.get::<_, i64>(9)? as u64,
+        files: r.get::<_, i64>(10)? as u64,
+        bytes: r.get::<_, i64>(11)? as u64,
+        image_name: r.get(12)?,
+        image_sha256: sha.and_then(|s| s.try_into().ok()),
+        written_ns: r.get(14)?,
+        verified_ns: r.get(15)?,
+    })
+}
+
+const PLACEMENT_SELECT: &str = "SELECT p.content_id, c.hash, c.size, d.number, p.part, p.parts, \
+     p.offset, p.length, p.part_sha256, p.disc_path, p.iso_path, p.entry_path, p.name_path \
+     FROM placement p JOIN content c ON c.id = p.content_id JOIN disc d ON d.id = p.disc_id";
+
+fn placement_from_row(r: &Row<'_>) -> rusqlite::Result<Placement> {
+    let hash: Vec<u8> = r.get(1)?;
+    let part_sha: Option<Vec<u8>> = r.get(8)?;
+    Ok(Placement {
+        content_id: r.get(0)?,
+        content_hash: hash.try_into().unwrap_or([0; 32]),
+        content_size: r.get::<_, i64>(2)? as u64,
+        disc: r.get(3)?,
+        part: r.get(4)?,
+        parts: r.get(5)?,
+        offset: r.get::<_, i64>(6)? as u64,
+        length: r.get::<_, i64>(7)? as u64,
+        part_sha256: part_sha.and_then(|s| s.try_into().ok()),
+        entry_path: r.get(11)?,
+        name_path: r.get(12)?,
+        disc_path: r.get(9)?,
+        iso_path: r.get(10)?,
+    })
+}
+
+impl Catalogue {
+    /// Every disc, by number.
+    pub fn discs(&self) -> Result<Vec<DiscRecord>> {
+        let sql = format!("SELECT {DISC_COLUMNS} FROM disc ORDER BY number");
+        let mut stmt = self.conn.prepare(&sql).in_catalogue(&self.path)?;
+        let rows = stmt.query_map([], disc_from_row).in_catalogue(&self.path)?;
+        rows.collect::<rusqlite::Result<_>>()
+            .in_catalogue(&self.path)
+    }
+
+    /// A plan row.
+    pub fn plan_record(&self, id: i64) -> Result<Option<PlanRecord>> {
+        self.conn
+            .query_row(
+                "SELECT id, created_ns, snapshot, media, capacity, margin, first_paths, \
+                 folders_split, catalogue_size, catalogue_gzip FROM plan WHERE id = ?1",
+                [id],
+                |r| {
+                    let first: String = r.get(6)?;
+                    Ok(PlanRecord {
+                        id: r.get(0)?,
+                        created_ns: r.get(1)?,
+                        snapshot: r.get(2)?,
+                        media: r.get(3)?,
+                        capacity: r.get::<_, i64>(4)? as u64,
+                        margin: r.get::<_, i64>(5)? as u64,
+                        first_paths: serde_json::from_str(&first).unwrap_or_default(),
+                        folders_split: r.get::<_, i64>(7)? as u64,
+                        catalogue_size: r.get::<_, i64>(8)? as u64,
+                        catalogue_gzip: r.get(9)?,
+                    })
+                },
+            )
+            .optional()
+            .in_catalogue(&self.path)
+    }
+
+    /// The placements on one disc, by path on the disc.
+    pub fn placements_on(&self, disc_number: u32) -> Result<Vec<Placement>> {
+        let sql = format!("{PLACEMENT_SELECT} WHERE d.number = ?1 ORDER BY p.disc_path");
+        let mut stmt = self.conn.prepare(&sql).in_catalogue(&self.path)?;
+        let rows = stmt
+            .query_map([disc_number], placement_from_row)
+            .in_catalogue(&self.path)?;
+        rows.collect::<rusqlite::Result<_>>()
+            .in_catalogue(&self.path)
+    }
+
+    /// Calls `visit` for every placement, ordered by content and part.
+    pub fn for_each_placement(&self, mut visit: impl FnMut(Placement) -> Result<()>) -> Result<()> {
+        let sql = format!("{PLACEMENT_SELECT} ORDER BY p.content_id, p.part");
+        let mut stmt = self.conn.prepare(&sql).in_catalogue(&self.path)?;
+        let mut rows = stmt.query([]).in_catalogue(&self.path)?;
+        while let Some(row) = rows.next().in_catalogue(&self.path)? {
+            visit(placement_from_row(row).in_catalogue(&self.path)?)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces every disc still `planned` (and its placements, and plans left without discs)
+    /// by `new`, in one transaction. Written discs are never touched.
+    pub fn store_plan(&mut self, new: &NewPlan) -> Result<i64> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().in_catalogue(&path)?;
+        tx.execute_batch(
+            "DELETE FROM placement WHERE disc_id IN (SELECT id FROM disc WHERE state = 'planned');
+             DELETE FROM disc WHERE state = 'planned';
+             DELETE FROM plan WHERE id NOT IN (SELECT plan_id FROM disc);",
+        )
+        .in_catalogue(&path)?;
+        let p = &new.plan;
+        tx.execute(
+            "INSERT INTO plan (created_ns, snapshot, media, capacity, margin, first_paths, \
+             folders_split, catalogue_size, catalogue_gzip) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                p.created_ns,
+                p.snapshot,
+                p.media,
+                p.capacity as i64,
+                p.margin as i64,
+                serde_json::to_string(&p.first_paths).unwrap_or_else(|_| "[]".into()),
+                p.folders_split as i64,
+                p.catalogue_size as i64,
+                p.catalogue_gzip,
+            ],
+        )
+        .in_catalogue(&path)?;
+        let plan_id = tx.last_insert_rowid();
+        let mut disc_ids = std::collections::HashMap::new();
+        for d in &new.discs {
+            tx.execute(
+                "INSERT INTO disc (number, plan_id, snapshot, capacity, margin, media, label, \
+                 state, image_size, files, bytes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'planned', ?8, ?9, ?10)",
+                params![
+                    d.number,
+                    plan_id,
+                    d.snapshot,
+                    d.capacity as i64,
+                    d.margin as i64,
+                    d.media,
+                    d.label,
+                    d.image_size as i64,
+                    d.files as i64,
+                    d.bytes as i64,
+                ],
+            )
+            .in_catalogue(&path)?;
+            disc_ids.insert(d.number, tx.last_insert_rowid());
+        }
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO placement (content_id, disc_id, part, parts, offset, length, \
+                     part_sha256, disc_path, iso_path, entry_path, name_path) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .in_catalogue(&path)?;
+            for pl in &new.placements {
+                let disc_id = disc_ids.get(&pl.disc).copied().unwrap_or(0);
+                stmt.execute(params![
+                    pl.content_id,
+                    disc_id,
+                    pl.part,
+                    pl.parts,
+                    pl.offset as i64,
+                    pl.length as i64,
+                    pl.part_sha256.map(|h| h.to_vec()),
+                    pl.disc_path,
+                    pl.iso_path,
+                    pl.entry_path,
+                    pl.name_path,
+                ])
+                .in_catalogue(&path)?;
+            }
+        }
+        tx.commit().in_catalogue(&path)?;
+        Ok(plan_id)
+    }
+
+    /// Records that disc `number` was written as `image_name` with this SHA-256.
+    pub fn mark_written(&mut self, number: u32, image_name: &str, sha256: &[u8; 32]) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE disc SET state = 'written', image_name = ?2, image_sha256 = ?3, \
+                 written_ns = ?4 WHERE number = ?1",
+                params![number, image_name, sha256.to_vec(), now_ns()],
+            )
+            .in_catalogue(&self.path)?;
+        Ok(())
+    }
+
+    /// Content ids whose every part is on a written (or verified) disc.
+    pub fn contents_on_written_discs(&self) -> Result<std::collections::HashSet<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.content_id FROM placement p JOIN disc d ON d.id = p.disc_id \
+                 GROUP BY p.content_id \
+                 HAVING sum(d.state != 'planned') = count(*) AND count(*) = max(p.parts)",
+            )
+            .in_catalogue(&self.path)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, i64>(0))
+            .in_catalogue(&self.path)?;
+        rows.collect::<rusqlite::Result<_>>()
+            .in_catalogue(&self.path)
+    }
+}

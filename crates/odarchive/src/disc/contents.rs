@@ -1,0 +1,259 @@
+//! A planned disc made real from the catalogue: its README, catalogue file and SHA256SUMS as
+//! bytes, its data files with their sources on the drive, its tree and exact layout.
+//!
+//! Everything comes from stored rows (plan time, placements, hashes), so the same catalogue
+//! always gives the same disc, byte for byte.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use discfs::{FileSource, Layout, NodeId, Tree};
+use rusqlite::OptionalExtension;
+use sha2::{Digest, Sha256};
+
+use super::readme::{ReadmeInfo, readme, readme_size};
+use super::{DATA_DIR, DataFile, README_NAME, RootFile, SUMS_NAME, build_tree, catalogue_name};
+use crate::catalogue::json::{JsonDisc, JsonPart, write_catalogue_json};
+use crate::catalogue::{Catalogue, DiscRecord, InCatalogue, Placement, PlanRecord};
+use crate::error::{Error, Result};
+use crate::{Snapshot, snapshot_path};
+
+/// A disc ready to be written (or compared with what was read back).
+#[derive(Debug)]
+pub struct DiscContents {
+    /// The disc row.
+    pub disc: DiscRecord,
+    /// Its tree.
+    pub tree: Tree,
+    /// Its layout, with the volume fields.
+    pub layout: Layout,
+    /// For each data file: the SHA-256 its bytes must have and the source file on the drive.
+    pub expected: HashMap<NodeId, ([u8; 32], PathBuf)>,
+    /// The placements on the disc, by path on the disc.
+    pub placements: Vec<Placement>,
+}
+
+/// The catalogue file of a plan, padded to its reserved size (the same on every disc of the
+/// plan). Gzipped files are padded with a gzip header comment, which `gunzip` ignores.
+pub fn catalogue_file(catalogue: &Catalogue, plan: &PlanRecord) -> Result<Vec<u8>> {
+    let name = PathBuf::from(catalogue_name(plan.catalogue_gzip));
+    let mut parts: HashMap<i64, Vec<JsonPart>> = HashMap::new();
+    catalogue.for_each_placement(|p| {
+        parts.entry(p.content_id).or_default().push(JsonPart {
+            part: p.part,
+            disc: p.disc,
+            offset: p.offset,
+            length: p.length,
+            sha256: crate::hex(&p.stored_sha256()),
+            path: p.disc_path,
+            iso_path: p.iso_path,
+        });
+        Ok(())
+    })?;
+    let discs: Vec<JsonDisc> = catalogue
+        .discs()?
+        .into_iter()
+        .map(|d| JsonDisc {
+            number: d.number,
+            label: d.label,
+            image_size: d.image_size,
+            files: d.files,
+            bytes: d.bytes,
+        })
+        .collect();
+    let json = write_catalogue_json(
+        catalogue,
+        plan.snapshot,
+        &discs,
+        &mut |id| parts.remove(&id).unwrap_or_default(),
+        Vec::new(),
+        &name,
+    )?;
+    let size = plan.catalogue_size as usize;
+    let too_big = |len: usize| {
+        Error::Internal(format!(
+            "the catalogue file needs {len} bytes but {size} were reserved; please report this"
+        ))
+    };
+    if !plan.catalogue_gzip {
+        if json.len() + 1 > size {
+            return Err(too_big(json.len() + 1));
+        }
+        let mut out = json;
+        out.resize(size - 1, b' ');
+        out.push(b'\n');
+        return Ok(out);
+    }
+    let gz = |comment: Option<usize>| -> Result<Vec<u8>> {
+        let mut b = flate2::GzBuilder::new();
+        if let Some(n) = comment {
+            b = b.comment(vec![b' '; n]);
+        }
+        let mut enc = b.write(Vec::new(), flate2::Compression::default());
+        let io = |source| Error::Output {
+            path: name.clone(),
+            source,
+        };
+        enc.write_all(&json).map_err(io)?;
+        enc.finish().map_err(io)
+    };
+    let plain = gz(None)?;
+    if plain.len() > size {
+        return Err(too_big(plain.len()));
+    }
+    if plain.len() == size {
+        return Ok(plain);
+    }
+    // A comment of n bytes adds n + 1 (its terminating zero).
+    let padded = gz(Some(size - plain.len() - 1))?;
+    if padded.len() != size {
+        return Err(too_big(padded.len()));
+    }
+    Ok(padded)
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Builds disc `disc` from the catalogue. `catalogue_bytes` is the plan's catalogue file
+/// ([`catalogue_file`]), made once for all discs of a plan.
+pub fn disc_contents(
+    catalogue: &Catalogue,
+    disc: &DiscRecord,
+    plan: &PlanRecord,
+    snapshot: &Snapshot,
+    catalogue_bytes: &Arc<[u8]>,
+) -> Result<DiscContents> {
+    let set_id = catalogue.archive()?.set_id;
+    let total = catalogue
+        .discs()?
+        .iter()
+        .map(|d| d.number)
+        .max()
+        .unwrap_or(1);
+    let info = ReadmeInfo {
+        set_id: &set_id,
+        number: disc.number,
+        total,
+        label: &disc.label,
+        created_ns: plan.created_ns,
+        gzip: plan.catalogue_gzip,
+    };
+    let readme: Arc<[u8]> = Arc::from(readme(
+        &info,
+        readme_size(&set_id, plan.created_ns, plan.catalogue_gzip),
+    ));
+    let placements = catalogue.placements_on(disc.number)?;
+    let cat_name = catalogue_name(plan.catalogue_gzip);
+    let mut lines: Vec<(&str, [u8; 32])> = vec![
+        (README_NAME, sha256(&readme)),
+        (cat_name, sha256(catalogue_bytes)),
+    ];
+    lines.extend(
+        placements
+            .iter()
+            .map(|p| (p.disc_path.as_str(), p.stored_sha256())),
+    );
+    let sums: Arc<[u8]> = Arc::from(super::sums(lines));
+
+    let path = catalogue.path();
+    let mut mtime_stmt = catalogue
+        .connection()
+        .prepare(
+            "SELECT mtime_ns FROM entry WHERE path = ?1 AND first_snapshot <= ?2 \
+             AND last_snapshot >= ?2 LIMIT 1",
+        )
+        .in_catalogue(path)?;
+    let mut mtime_of = |raw: &[u8]| -> Result<Option<i64>> {
+        mtime_stmt
+            .query_row((raw, snapshot.id), |r| r.get(0))
+            .optional()
+            .in_catalogue(path)
+    };
+    let prefix = format!("{DATA_DIR}/");
+    let mut data = Vec::with_capacity(placements.len());
+    let mut dir_mtime: HashMap<String, i64> = HashMap::new();
+    for p in &placements {
+        let under_data = p.name_path.strip_prefix(&prefix).unwrap_or(&p.name_path);
+        // Directories: the k-th folder of the disc path is the k-th of the entry path.
+        let raw_dirs: Vec<usize> = p
+            .entry_path
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'/')
+            .map(|(i, _)| i)
+            .collect();
+        let disc_dirs = under_data.match_indices('/').map(|(i, _)| i);
+        for (raw_end, disc_end) in raw_dirs.into_iter().zip(disc_dirs) {
+            let key = &under_data[..disc_end];
+            if !dir_mtime.contains_key(key) {
+                if let Some(t) = mtime_of(&p.entry_path[..raw_end])? {
+                    dir_mtime.insert(key.to_owned(), t);
+                }
+            }
+        }
+        data.push(DataFile {
+            path: under_data.to_owned(),
+            size: p.length,
+            mtime_ns: mtime_of(&p.entry_path)?.unwrap_or(plan.created_ns),
+            source: FileSource::Path {
+                path: snapshot_path(snapshot, &p.entry_path),
+                offset: p.offset,
+            },
+        });
+    }
+    let root = [
+        RootFile {
+            name: README_NAME,
+            size: readme.len() as u64,
+            source: FileSource::Bytes(readme),
+        },
+        RootFile {
+            name: cat_name,
+            size: catalogue_bytes.len() as u64,
+            source: FileSource::Bytes(Arc::clone(catalogue_bytes)),
+        },
+        RootFile {
+            name: SUMS_NAME,
+            size: sums.len() as u64,
+            source: FileSource::Bytes(sums),
+        },
+    ];
+    let tree = build_tree(disc.number, &root, &data, &dir_mtime, plan.created_ns)?;
+    let volume = super::volume(&set_id, disc.number, total, plan.created_ns);
+    let layout = discfs::layout(&tree, &volume).map_err(|e| Error::DiscImage {
+        disc: disc.number,
+        source: Box::new(e),
+    })?;
+    if layout.image_size() != disc.image_size {
+        return Err(Error::PlanMismatch {
+            disc: disc.number,
+            planned: disc.image_size,
+            actual: layout.image_size(),
+        });
+    }
+    let by_name: HashMap<&str, &Placement> = placements
+        .iter()
+        .map(|p| (p.name_path.as_str(), p))
+        .collect();
+    let mut expected = HashMap::new();
+    for id in tree.ids() {
+        if tree.is_dir(id) {
+            continue;
+        }
+        if let Some(p) = by_name.get(tree.path(id).as_str()) {
+            let source = snapshot_path(snapshot, &p.entry_path);
+            expected.insert(id, (p.stored_sha256(), source));
+        }
+    }
+    Ok(DiscContents {
+        disc: disc.clone(),
+        tree,
+        layout,
+        expected,
+        placements,
+    })
+}

@@ -1,0 +1,230 @@
+//! What a disc holds, as a [`discfs::Tree`]:
+//!
+//! ```text
+//! /README.md                 for a person who has only this disc
+//! /catalogue.json[.gz]       the whole archive's catalogue (gzipped when over 1 MiB)
+//! /SHA256SUMS                every other file on the disc, for `sha256sum -c`
+//! /Data/<path>               each content once, under the path of its first name
+//! /Data/<path>.part001 ...   the parts of a content split across discs
+//! ```
+//!
+//! Names are mapped as [`names`] describes. The three metadata files have sizes fixed before
+//! the plan is final (README and catalogue are padded with spaces), so the planner can lay out
+//! every disc exactly before any byte of them is known.
+
+pub mod contents;
+pub mod names;
+pub mod readme;
+
+use std::collections::HashMap;
+
+use discfs::{FileSource, NodeId, Timestamp, Tree, TreeBuilder, VolumeInfo};
+
+use crate::error::{Error, Result};
+
+/// Name of the README file at the disc root.
+pub const README_NAME: &str = "README.md";
+/// Name of the checksum file at the disc root.
+pub const SUMS_NAME: &str = "SHA256SUMS";
+/// Folder at the disc root that holds the files.
+pub const DATA_DIR: &str = "Data";
+/// Catalogue JSON above this size is gzipped on the disc.
+pub const GZIP_ABOVE: u64 = 1 << 20;
+
+/// Name of the catalogue file at the disc root.
+pub fn catalogue_name(gzip: bool) -> &'static str {
+    if gzip {
+        "catalogue.json.gz"
+    } else {
+        "catalogue.json"
+    }
+}
+
+/// The volume label of disc `number` of set `set_id`: `ODA_<first 8 hex digits>_<NNN>`, all
+/// ISO 9660 d-characters.
+pub fn label(set_id: &str, number: u32) -> String {
+    let short: String = set_id
+        .chars()
+        .take(8)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    format!("ODA_{short}_{number:03}")
+}
+
+/// The volume fields of a disc.
+pub fn volume(set_id: &str, number: u32, set_size: u32, created_ns: i64) -> VolumeInfo {
+    VolumeInfo {
+        volume_id: label(set_id, number),
+        volume_set_id: format!("odarchive {set_id}"),
+        publisher_id: String::new(),
+        application_id: format!("odarchive {}", env!("CARGO_PKG_VERSION")),
+        set_size: u16::try_from(set_size).unwrap_or(u16::MAX),
+        sequence_number: u16::try_from(number).unwrap_or(u16::MAX),
+        created: Timestamp::from_unix_nanos(created_ns),
+    }
+}
+
+/// One file under `/Data`.
+#[derive(Debug, Clone)]
+pub struct DataFile {
+    /// Path under `/Data`, as on the disc.
+    pub path: String,
+    /// Bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// Where its bytes come from.
+    pub source: FileSource,
+}
+
+/// One of the files at the disc root.
+#[derive(Debug, Clone)]
+pub struct RootFile {
+    /// Its name.
+    pub name: &'static str,
+    /// Its size.
+    pub size: u64,
+    /// Its bytes (or, while planning, any source of the right size).
+    pub source: FileSource,
+}
+
+/// A source of `size` bytes for sizing only: never read.
+pub fn sizing_source() -> FileSource {
+    FileSource::Path {
+        path: "/dev/zero".into(),
+        offset: 0,
+    }
+}
+
+/// Builds the tree of a disc: the root files, then `/Data` with `data`. Directories get the
+/// mtime `dir_mtime` gives for their path under `/Data`, else `created_ns`.
+pub fn build_tree(
+    disc: u32,
+    root: &[RootFile],
+    data: &[DataFile],
+    dir_mtime: &HashMap<String, i64>,
+    created_ns: i64,
+) -> Result<Tree> {
+    let image_err = |e: discfs::TreeError| Error::DiscImage {
+        disc,
+        source: Box::new(e),
+    };
+    let created = Timestamp::from_unix_nanos(created_ns);
+    let mut b = TreeBuilder::new(created);
+    for f in root {
+        b.file(NodeId::ROOT, f.name, created, f.size, f.source.clone())
+            .map_err(image_err)?;
+    }
+    let data_dir = b.dir(NodeId::ROOT, DATA_DIR, created).map_err(image_err)?;
+    // Directories by their path under /Data; files come in path order, so a small cache of
+    // the last parent suffices most of the time.
+    let mut dirs: HashMap<String, NodeId> = HashMap::new();
+    for f in data {
+        let (parent_path, name) = match f.path.rfind('/') {
+            Some(i) => (&f.path[..i], &f.path[i + 1..]),
+            None => ("", f.path.as_str()),
+        };
+        let parent = if parent_path.is_empty() {
+            data_dir
+        } else if let Some(&id) = dirs.get(parent_path) {
+            id
+        } else {
+            let mut at = data_dir;
+            let mut sofar = String::new();
+            for comp in parent_path.split('/') {
+                if !sofar.is_empty() {
+                    sofar.push('/');
+                }
+                sofar.push_str(comp);
+                at = match dirs.get(&sofar) {
+                    Some(&id) => id,
+                    None => {
+                        let t = dir_mtime.get(&sofar).copied().unwrap_or(created_ns);
+                        let id = b
+                            .dir(at, comp, Timestamp::from_unix_nanos(t))
+                            .map_err(image_err)?;
+                        dirs.insert(sofar.clone(), id);
+                        id
+                    }
+                };
+            }
+            at
+        };
+        b.file(
+            parent,
+            name,
+            Timestamp::from_unix_nanos(f.mtime_ns),
+            f.size,
+            f.source.clone(),
+        )
+        .map_err(image_err)?;
+    }
+    b.build().map_err(image_err)
+}
+
+/// The `SHA256SUMS` file: one `HASH  PATH` line per file, sorted by path. Disc names never
+/// hold `\` or newlines ([`names`] escapes them), so no line needs sha256sum's escapes.
+pub fn sums<'a>(files: impl IntoIterator<Item = (&'a str, [u8; 32])>) -> Vec<u8> {
+    let mut lines: Vec<(&str, [u8; 32])> = files.into_iter().collect();
+    lines.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut out = Vec::with_capacity(lines.iter().map(|(p, _)| sums_line_len(p)).sum());
+    for (path, hash) in lines {
+        out.extend_from_slice(crate::hex(&hash).as_bytes());
+        out.extend_from_slice(b"  ");
+        out.extend_from_slice(path.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Bytes of one `SHA256SUMS` line for `path`.
+pub fn sums_line_len(path: &str) -> usize {
+    64 + 2 + path.len() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_d_characters() {
+        let l = label("0123abcdef", 7);
+        assert_eq!(l, "ODA_0123ABCD_007");
+        assert!(l.len() <= 32);
+        assert!(
+            l.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        );
+    }
+
+    #[test]
+    fn sums_are_sorted_and_sized() {
+        let s = sums([("b", [1; 32]), ("a/x", [2; 32])]);
+        let text = String::from_utf8(s.clone()).unwrap();
+        assert!(text.starts_with(&format!("{}  a/x\n", "02".repeat(32))));
+        assert_eq!(s.len(), sums_line_len("b") + sums_line_len("a/x"));
+    }
+
+    #[test]
+    fn tree_has_root_files_and_data() {
+        let root = [RootFile {
+            name: README_NAME,
+            size: 3,
+            source: FileSource::Bytes(std::sync::Arc::from(&b"abc"[..])),
+        }];
+        let data = [DataFile {
+            path: "x/y/z.txt".into(),
+            size: 1,
+            mtime_ns: 5,
+            source: sizing_source(),
+        }];
+        let mut times = HashMap::new();
+        times.insert("x".to_owned(), 1_000_000_000);
+        let tree = build_tree(1, &root, &data, &times, 0).unwrap();
+        let paths: Vec<String> = tree.ids().map(|i| tree.path(i)).collect();
+        assert!(paths.contains(&"Data/x/y/z.txt".to_owned()));
+        assert!(paths.contains(&"README.md".to_owned()));
+        let x = tree.ids().find(|&i| tree.path(i) == "Data/x").unwrap();
+        assert_eq!(tree.mtime(x).secs(), 1);
+    }
+}

@@ -1,0 +1,139 @@
+//! `/README.md`: what a person with only this disc needs to know.
+//!
+//! Its size must be known before the plan is final, so the text is padded with spaces to the
+//! length it has with the widest disc numbers ([`readme_size`]).
+
+use discfs::Timestamp;
+
+use super::{DATA_DIR, SUMS_NAME, catalogue_name};
+
+/// What the README says about its disc.
+#[derive(Debug, Clone)]
+pub struct ReadmeInfo<'a> {
+    /// The set id (32 hex digits).
+    pub set_id: &'a str,
+    /// This disc's number.
+    pub number: u32,
+    /// Discs in the set.
+    pub total: u32,
+    /// This disc's label.
+    pub label: &'a str,
+    /// When the plan was made, ns since the epoch.
+    pub created_ns: i64,
+    /// Whether the catalogue is gzipped.
+    pub gzip: bool,
+}
+
+fn date(ns: i64) -> String {
+    let c = Timestamp::from_unix_nanos(ns).to_civil();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+/// The README text, unpadded.
+fn text(i: &ReadmeInfo<'_>) -> String {
+    let cat = catalogue_name(i.gzip);
+    let read_cat = if i.gzip {
+        format!(
+            "`{cat}` is compressed with gzip: `gunzip -c {cat} > catalogue.json` (or `zcat {cat} | less`)."
+        )
+    } else {
+        format!("`{cat}` is plain JSON text.")
+    };
+    format!(
+        r#"# odarchive disc {number} of {total}
+
+Label `{label}`, archive set `{set_id}`, planned {date}.
+
+This disc is one of a set of {total} discs written by odarchive {version}
+(https://github.com/odarchive/odarchive), a tool that archives a file system onto optical
+discs. You do not need odarchive to get the files back.
+
+## What is on this disc
+
+- `{data}/` holds files under their original paths, relative to the archived drive.
+  Each distinct content is stored once in the whole set, under the first of its names;
+  other names with the same content, directories, symlinks, permissions and modification
+  times are listed in the catalogue.
+- Names that were not valid UTF-8, or held control characters or `\`, are written with
+  `%XX` escapes (a `~N` suffix avoids clashes); the catalogue has the original bytes.
+- A file too large for the space left is split into parts on consecutive discs:
+  `NAME.part001`, `NAME.part002`, ... Copy all parts into one folder and join them with
+  `cat NAME.part* > NAME` (the numbers are zero-padded, so the shell sorts them in order).
+- `{cat}` is the catalogue of the whole archive: every file of every disc.
+  {read_cat}
+  Under `"files"`, each content (keyed by its SHA-256) lists its `"filenames"` on the drive,
+  its size, and in `"parts"` the disc number and the path (`"path"`, relative to the disc
+  root) of each piece. Search it for a name to find the disc that holds it.
+  Paths that are not UTF-8 are written `bytes:` followed by their hex; times are
+  nanoseconds since 1970-01-01 UTC.
+- `{sums}` lists the SHA-256 of every other file on this disc. To check the disc, run
+  from its root folder:
+
+      sha256sum -c {sums}
+
+## Restoring
+
+With odarchive: `odarchive restore --from DISC_OR_IMAGE... --to DEST`.
+By hand: copy `{data}/`, join split parts as above, and compare with `sha256sum -c`.
+"#,
+        number = i.number,
+        total = i.total,
+        label = i.label,
+        set_id = i.set_id,
+        date = date(i.created_ns),
+        version = env!("CARGO_PKG_VERSION"),
+        data = DATA_DIR,
+        sums = SUMS_NAME,
+    )
+}
+
+/// The README's size for every disc of a plan: its length with the widest numbers.
+pub fn readme_size(set_id: &str, created_ns: i64, gzip: bool) -> u64 {
+    let label = super::label(set_id, u32::MAX);
+    let widest = ReadmeInfo {
+        set_id,
+        number: u32::MAX,
+        total: u32::MAX,
+        label: &label,
+        created_ns,
+        gzip,
+    };
+    text(&widest).len() as u64
+}
+
+/// The README of one disc, padded with spaces before its last newline to `size` bytes.
+pub fn readme(info: &ReadmeInfo<'_>, size: u64) -> Vec<u8> {
+    let mut t = text(info).into_bytes();
+    t.pop();
+    while (t.len() as u64) + 1 < size {
+        t.push(b' ');
+    }
+    t.push(b'\n');
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_to_the_widest_size() {
+        let size = readme_size("00ff", 1_700_000_000_000_000_000, false);
+        let info = ReadmeInfo {
+            set_id: "00ff",
+            number: 2,
+            total: 3,
+            label: "ODA_00FF_002",
+            created_ns: 1_700_000_000_000_000_000,
+            gzip: false,
+        };
+        let r = readme(&info, size);
+        assert_eq!(r.len() as u64, size);
+        let s = String::from_utf8(r).unwrap();
+        assert!(s.contains("disc 2 of 3") && s.contains("2023-11-14 22:13:20 UTC"));
+        assert!(s.contains("sha256sum -c SHA256SUMS"));
+    }
+}

@@ -1,0 +1,258 @@
+//! Planning discs: which content goes on which disc, with every image's exact size.
+//!
+//! [`plan()`] reads the latest complete snapshot, [`gather`]s the contents that no written disc
+//! holds yet, [`pack`]s them (a pure function: items and capacity in, discs out, each disc's
+//! size computed with [`discfs::layout`] on its real tree), computes the hash of every split
+//! part, and stores plan, discs and placements in one transaction.
+//!
+//! The catalogue file on each disc describes the whole plan, so its size depends on the plan.
+//! It is reserved: an upper bound measured on the packed plan with placeholders of full width
+//! (hashes, image sizes), and the file written later is padded to exactly that size. When the
+//! measured size exceeds the reserve the plan is packed again with the larger reserve.
+
+pub mod input;
+pub mod pack;
+mod sizing;
+mod store;
+
+pub use input::{Gathered, gather};
+pub use pack::{PackParams, PackedDisc, exact_size, pack};
+
+use crate::catalogue::{Catalogue, DiscState};
+use crate::error::{Error, Result};
+use crate::media::{Media, SECTOR};
+use crate::progress::{Event, Progress};
+use crate::time::now_ns;
+
+/// One unique content to put on discs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The content row.
+    pub content_id: i64,
+    /// Its SHA-256.
+    pub hash: [u8; 32],
+    /// Its size.
+    pub size: u64,
+    /// Its path under `/Data` (escaped, see [`crate::disc::names`]).
+    pub path: String,
+    /// The stem of its part names, should it be split.
+    pub part_stem: String,
+    /// The catalogue path it is stored under (raw bytes, relative to the drive).
+    pub raw_path: Vec<u8>,
+    /// That entry's mtime.
+    pub mtime_ns: i64,
+}
+
+/// A content, or a part of it, on a disc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// Index of the item.
+    pub item: usize,
+    /// Where it starts in the content.
+    pub offset: u64,
+    /// Its length.
+    pub length: u64,
+    /// 0 for the whole content, else 1-based.
+    pub part: u32,
+    /// Parts of the content (1 when whole).
+    pub parts: u32,
+}
+
+/// How to plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// The medium.
+    pub media: Media,
+    /// Bytes to leave unused on every disc.
+    pub margin: u64,
+    /// Folders (or files) to put on the first discs, in this order; relative to the drive root.
+    pub first: Vec<String>,
+    /// Replan only the unwritten discs of a plan that has written ones.
+    pub replan: bool,
+}
+
+/// One planned disc, as reported.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DiscSummary {
+    /// Disc number.
+    pub number: u32,
+    /// Volume label.
+    pub label: String,
+    /// Data files on it (whole contents and parts).
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Exact image size.
+    pub image_size: u64,
+    /// Image size as a percentage of the capacity.
+    pub fill_percent: f64,
+    /// First path on it (under `/Data`).
+    pub first_path: String,
+    /// Last path on it.
+    pub last_path: String,
+}
+
+/// What [`plan()`] made.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlanSummary {
+    /// The plan row.
+    pub plan_id: i64,
+    /// The snapshot planned.
+    pub snapshot: i64,
+    /// Medium name and capacity.
+    pub media: Media,
+    /// Margin in bytes.
+    pub margin: u64,
+    /// Contents planned.
+    pub contents: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Contents split into parts.
+    pub split_contents: u64,
+    /// Folders whose files span more than one disc.
+    pub folders_split: u64,
+    /// Files of the snapshot that could not be read when scanned, so are not archived.
+    pub unhashed_files: u64,
+    /// The discs of this plan.
+    pub discs: Vec<DiscSummary>,
+}
+
+/// Plans discs for everything in the latest complete snapshot that no written disc holds yet,
+/// and stores the plan. Replaces a plan none of whose discs is written; with written discs,
+/// `options.replan` is needed and only the unwritten ones are replanned.
+pub fn plan(
+    catalogue: &mut Catalogue,
+    options: &PlanOptions,
+    progress: &dyn Progress,
+) -> Result<PlanSummary> {
+    let snapshot = catalogue
+        .latest_complete_snapshot()?
+        .ok_or_else(|| Error::NoSnapshot {
+            path: catalogue.path().to_path_buf(),
+        })?;
+    let capacity = options.media.capacity.saturating_sub(options.margin) / SECTOR * SECTOR;
+    let discs = catalogue.discs()?;
+    let planned_plans: Vec<i64> = discs
+        .iter()
+        .filter(|d| d.state == DiscState::Planned)
+        .map(|d| d.plan_id)
+        .collect();
+    let written_of_planned: Vec<String> = discs
+        .iter()
+        .filter(|d| d.state != DiscState::Planned && planned_plans.contains(&d.plan_id))
+        .map(|d| d.number.to_string())
+        .collect();
+    if !written_of_planned.is_empty() && !options.replan {
+        return Err(Error::PlanHasWrittenDiscs {
+            discs: written_of_planned.join(", "),
+        });
+    }
+    let first_number = discs
+        .iter()
+        .filter(|d| d.state != DiscState::Planned)
+        .map(|d| d.number)
+        .max()
+        .unwrap_or(0)
+        + 1;
+
+    let first_raw: Vec<Vec<u8>> = options
+        .first
+        .iter()
+        .map(|f| input::normalise_first(f, &snapshot.drive_path))
+        .collect();
+    input::check_first(catalogue, snapshot.id, &options.first, &first_raw)?;
+    let placed = catalogue.contents_on_written_discs()?;
+    let gathered = gather(catalogue, snapshot.id, &first_raw, &placed)?;
+    if gathered.items.is_empty() {
+        return Err(Error::NothingToPlan {
+            reason: if placed.is_empty() {
+                format!("snapshot {} holds no readable files", snapshot.id)
+            } else {
+                "every file of the latest snapshot is already on a written disc".into()
+            },
+        });
+    }
+    progress.event(&Event::PlanStarted {
+        contents: gathered.items.len() as u64,
+        bytes: gathered.items.iter().map(|i| i.size).sum(),
+    });
+
+    let created_ns = now_ns();
+    let set_id = catalogue.archive()?.set_id;
+    let sizer = sizing::Sizer {
+        catalogue,
+        snapshot: snapshot.id,
+        items: &gathered.items,
+        set_id: &set_id,
+        capacity,
+    };
+    let (packed, reserve) =
+        sizer.pack_with_reserve(gathered.first_count, first_number, created_ns)?;
+    let new = store::new_plan(
+        &snapshot,
+        &gathered.items,
+        &packed,
+        &store::PlanFacts {
+            options,
+            capacity,
+            created_ns,
+            reserve,
+            set_id: &set_id,
+        },
+    )?;
+    let plan_id = catalogue.store_plan(&new)?;
+    Ok(summary(
+        plan_id,
+        snapshot.id,
+        options,
+        &gathered,
+        &packed,
+        &new,
+        capacity,
+    ))
+}
+
+fn summary(
+    plan_id: i64,
+    snapshot: i64,
+    options: &PlanOptions,
+    gathered: &Gathered,
+    packed: &[PackedDisc],
+    new: &crate::catalogue::NewPlan,
+    capacity: u64,
+) -> PlanSummary {
+    let items = &gathered.items;
+    let discs = packed
+        .iter()
+        .zip(&new.discs)
+        .map(|(p, d)| {
+            let path = |piece: Option<&Piece>| {
+                piece.map_or_else(String::new, |pc| {
+                    pack::piece_path(&items[pc.item], pc, capacity)
+                })
+            };
+            DiscSummary {
+                number: p.number,
+                label: d.label.clone(),
+                files: d.files,
+                bytes: d.bytes,
+                image_size: p.image_size,
+                fill_percent: p.image_size as f64 * 100.0 / options.media.capacity.max(1) as f64,
+                first_path: path(p.pieces.first()),
+                last_path: path(p.pieces.last()),
+            }
+        })
+        .collect();
+    PlanSummary {
+        plan_id,
+        snapshot,
+        media: options.media.clone(),
+        margin: options.margin,
+        contents: items.len() as u64,
+        bytes: items.iter().map(|i| i.size).sum(),
+        split_contents: new.placements.iter().filter(|p| p.part == 1).count() as u64,
+        folders_split: new.plan.folders_split,
+        unhashed_files: gathered.unhashed,
+        discs,
+    }
+}

@@ -1,0 +1,376 @@
+//! Packing items onto discs: cheap upper bounds while filling, the image crate's exact layout
+//! to decide, look-ahead for items that still fit, and splitting to fill a disc.
+//!
+//! Pure: items and parameters in, discs out; no I/O.
+
+use std::collections::{HashSet, VecDeque};
+
+use discfs::VolumeInfo;
+
+use super::{Item, Piece};
+use crate::disc::{self, DATA_DIR, DataFile, RootFile, names};
+use crate::error::{Error, Result};
+use crate::media::SECTOR;
+
+/// Items after the head that are tried when the head does not fit.
+const LOOK_AHEAD: usize = 1000;
+/// Sectors added to each exact size for rounding that the per-item bounds do not see (path
+/// tables, the checksum file, the jump over the anchor at sector 256).
+const ROUND_SLACK: u64 = 8 * SECTOR;
+/// A disc that would close with more free space than 1/`SPLIT_BELOW` of its capacity splits
+/// the item that does not fit.
+const SPLIT_BELOW: u64 = 100;
+
+/// What every disc of a plan has besides its data.
+#[derive(Debug, Clone)]
+pub struct PackParams {
+    /// Usable bytes per disc (capacity − margin, whole sectors).
+    pub capacity: u64,
+    /// Size of `/README.md`.
+    pub readme_size: u64,
+    /// Name and size of the catalogue file.
+    pub catalogue: (&'static str, u64),
+    /// Number of the first disc.
+    pub first_number: u32,
+}
+
+/// The discs of a plan, as packed: each disc's pieces and exact image size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedDisc {
+    /// Disc number.
+    pub number: u32,
+    /// What it holds, in the order packed.
+    pub pieces: Vec<Piece>,
+    /// Exact image size.
+    pub image_size: u64,
+}
+
+/// Digits in the part numbers of `item`: at least 3, more if it could have more parts.
+pub(crate) fn part_width(size: u64, capacity: u64) -> usize {
+    let most = 2 + size / (capacity / 2).max(1);
+    most.to_string().len().max(3)
+}
+
+/// The path under `/Data` of a piece.
+pub(crate) fn piece_path(item: &Item, piece: &Piece, capacity: u64) -> String {
+    if piece.part == 0 {
+        item.path.clone()
+    } else {
+        names::part_name(&item.part_stem, piece.part, part_width(item.size, capacity))
+    }
+}
+
+/// The tree and layout of a disc holding `pieces`, with the root files at their planned
+/// sizes and sources that are never read: what the planner lays out.
+///
+/// `SHA256SUMS` lists the UDF paths as written; where UDF shortens a name over 255 bytes the
+/// list is sized again with the shortened names.
+pub fn sizing_layout(
+    items: &[Item],
+    pieces: &[Piece],
+    p: &PackParams,
+    number: u32,
+) -> Result<(discfs::Tree, discfs::Layout)> {
+    let mut data = Vec::with_capacity(pieces.len());
+    let fixed = disc::sums_line_len(disc::README_NAME) + disc::sums_line_len(p.catalogue.0);
+    let mut sums = fixed;
+    for piece in pieces {
+        let path = piece_path(&items[piece.item], piece, p.capacity);
+        sums += disc::sums_line_len(&format!("{DATA_DIR}/{path}"));
+        data.push(DataFile {
+            path,
+            size: piece.length,
+            mtime_ns: 0,
+            source: disc::sizing_source(),
+        });
+    }
+    let build = |sums: usize| -> Result<(discfs::Tree, discfs::Layout)> {
+        let root = [
+            RootFile {
+                name: disc::README_NAME,
+                size: p.readme_size,
+                source: disc::sizing_source(),
+            },
+            RootFile {
+                name: p.catalogue.0,
+                size: p.catalogue.1,
+                source: disc::sizing_source(),
+            },
+            RootFile {
+                name: disc::SUMS_NAME,
+                size: sums as u64,
+                source: disc::sizing_source(),
+            },
+        ];
+        let tree = disc::build_tree(number, &root, &data, &Default::default(), 0)?;
+        let layout =
+            discfs::layout(&tree, &VolumeInfo::default()).map_err(|e| Error::DiscImage {
+                disc: number,
+                source: Box::new(e),
+            })?;
+        Ok((tree, layout))
+    };
+    let (tree, layout) = build(sums)?;
+    if layout.udf_renamed().is_empty() {
+        return Ok((tree, layout));
+    }
+    let mut udf_sums = fixed;
+    for id in tree.ids() {
+        if !tree.is_dir(id) && tree.depth(id) > 1 {
+            udf_sums += disc::sums_line_len(&udf_path(&tree, &layout, id));
+        }
+    }
+    build(udf_sums)
+}
+
+/// The UDF path of a node as the layout records it (names over 255 bytes shortened).
+pub fn udf_path(tree: &discfs::Tree, layout: &discfs::Layout, mut id: discfs::NodeId) -> String {
+    let mut parts = Vec::new();
+    while id != discfs::NodeId::ROOT {
+        parts.push(layout.udf_name(tree, id));
+        id = tree.parent(id);
+    }
+    parts.reverse();
+    parts.join("/")
+}
+
+/// The exact image size of a disc holding `pieces`.
+pub fn exact_size(items: &[Item], pieces: &[Piece], p: &PackParams, number: u32) -> Result<u64> {
+    Ok(sizing_layout(items, pieces, p, number)?.1.image_size())
+}
+
+/// The bytes a file of `length` at `path` (under `/Data`) can add to a disc whose
+/// directories are `dirs`, at most: its data, its file entry, its records in both views
+/// and in `SHA256SUMS`, and every directory it brings.
+fn bound(path: &str, length: u64, dirs: &HashSet<String>) -> u64 {
+    let record = |name: &str| 44 + 2 * name.len() as u64 + 255;
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let mut cost = length.div_ceil(SECTOR) * SECTOR
+        + SECTOR
+        + record(name)
+        + disc::sums_line_len(path) as u64
+        + 6;
+    let mut at = path;
+    while let Some(i) = at.rfind('/') {
+        at = &at[..i];
+        if dirs.contains(at) {
+            break;
+        }
+        let dir_name = at.rsplit('/').next().unwrap_or(at);
+        cost += 4 * SECTOR + record(dir_name) + 2 * (9 + dir_name.len() as u64);
+    }
+    cost
+}
+
+fn parent(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+/// A disc being filled.
+struct Open<'a> {
+    items: &'a [Item],
+    p: &'a PackParams,
+    number: u32,
+    pieces: Vec<Piece>,
+    dirs: HashSet<String>,
+    touched: HashSet<String>,
+    /// An upper bound of the image size with `pieces`.
+    bound: u64,
+}
+
+impl Open<'_> {
+    fn add(&mut self, piece: Piece, cost: u64) {
+        let path = piece_path(&self.items[piece.item], &piece, self.p.capacity);
+        let dir = parent(&path).to_owned();
+        if self.touched.insert(dir.clone()) {
+            self.bound += 2 * SECTOR;
+        }
+        let mut at = dir.as_str();
+        while !at.is_empty() && self.dirs.insert(at.to_owned()) {
+            at = parent(at);
+        }
+        self.pieces.push(piece);
+        self.bound += cost;
+    }
+
+    fn measure(&mut self) -> Result<u64> {
+        let exact = exact_size(self.items, &self.pieces, self.p, self.number)?;
+        self.touched.clear();
+        self.bound = exact + ROUND_SLACK;
+        Ok(exact)
+    }
+
+    fn cost(&self, item: usize, offset: u64, length: u64, part: u32) -> u64 {
+        let piece = Piece {
+            item,
+            offset,
+            length,
+            part,
+            parts: 0,
+        };
+        bound(
+            &piece_path(&self.items[item], &piece, self.p.capacity),
+            length,
+            &self.dirs,
+        )
+    }
+}
+
+/// Packs `items` (in plan order; the first `first_count` are the `--first` group) onto discs.
+pub fn pack(items: &[Item], first_count: usize, p: &PackParams) -> Result<Vec<PackedDisc>> {
+    let cap = p.capacity;
+    let mut queue: VecDeque<usize> = (0..items.len()).collect();
+    // Bytes of each item already placed, and parts made so far.
+    let mut done = vec![0u64; items.len()];
+    let mut parts = vec![0u32; items.len()];
+    let group = |i: usize| i < first_count;
+    let mut discs = Vec::new();
+    while !queue.is_empty() {
+        let number = p.first_number + discs.len() as u32;
+        let mut open = Open {
+            items,
+            p,
+            number,
+            pieces: Vec::new(),
+            dirs: HashSet::new(),
+            touched: HashSet::new(),
+            bound: 0,
+        };
+        let empty = open.measure()?;
+        if empty + 2 * SECTOR > cap {
+            return Err(Error::CapacityTooSmall {
+                capacity: cap,
+                needed: empty + 2 * SECTOR,
+            });
+        }
+        'fill: while let Some(&head) = queue.front() {
+            let (offset, rest) = (done[head], items[head].size - done[head]);
+            let whole_part = if offset == 0 { 0 } else { parts[head] + 1 };
+            let cost = open.cost(head, offset, rest, whole_part);
+            if open.bound + cost > cap {
+                open.measure()?;
+            }
+            if open.bound + cost <= cap {
+                queue.pop_front();
+                if whole_part > 0 {
+                    parts[head] += 1;
+                }
+                done[head] = items[head].size;
+                open.add(piece(head, offset, rest, whole_part), cost);
+                continue;
+            }
+            // Look ahead for later items of the same group that fit.
+            let mut added = false;
+            let mut i = 1;
+            while i < queue.len().min(LOOK_AHEAD) {
+                let it = queue[i];
+                if group(it) != group(head) {
+                    break;
+                }
+                let c = open.cost(it, 0, items[it].size, 0);
+                if open.bound + c <= cap && done[it] == 0 {
+                    queue.remove(i);
+                    done[it] = items[it].size;
+                    open.add(piece(it, 0, items[it].size, 0), c);
+                    added = true;
+                } else {
+                    i += 1;
+                }
+            }
+            if added {
+                continue 'fill;
+            }
+            // Split the head when the disc would otherwise close well short of full.
+            let free = cap.saturating_sub(open.bound);
+            if open.pieces.is_empty() || free >= cap / SPLIT_BELOW {
+                let overhead = open.cost(head, offset, 0, parts[head] + 1);
+                if free > overhead + SECTOR {
+                    let length = ((free - overhead) / SECTOR * SECTOR).min(rest);
+                    parts[head] += 1;
+                    done[head] += length;
+                    open.add(piece(head, offset, length, parts[head]), 0);
+                    grow_last(&mut open, &mut done, cap)?;
+                    if done[head] == items[head].size {
+                        queue.pop_front();
+                    }
+                } else if open.pieces.is_empty() {
+                    return Err(Error::CapacityTooSmall {
+                        capacity: cap,
+                        needed: empty + ROUND_SLACK + overhead + SECTOR,
+                    });
+                }
+            }
+            break;
+        }
+        // The exact size decides; drop whole items from the end if the bounds were wrong.
+        let mut image_size = open.measure()?;
+        while image_size > cap {
+            let last = open
+                .pieces
+                .pop()
+                .ok_or_else(|| Error::Internal("an empty disc does not fit its capacity".into()))?;
+            if last.part != 0 {
+                return Err(Error::Internal(format!(
+                    "disc {number}: a part sized to fit is {} bytes over",
+                    image_size - cap
+                )));
+            }
+            done[last.item] = 0;
+            queue.push_front(last.item);
+            image_size = open.measure()?;
+        }
+        discs.push(PackedDisc {
+            number,
+            pieces: open.pieces,
+            image_size,
+        });
+    }
+    // Now that every item is placed, each part knows how many parts its content has.
+    for d in &mut discs {
+        for piece in &mut d.pieces {
+            piece.parts = if piece.part == 0 {
+                1
+            } else {
+                parts[piece.item]
+            };
+        }
+    }
+    Ok(discs)
+}
+
+fn piece(item: usize, offset: u64, length: u64, part: u32) -> Piece {
+    Piece {
+        item,
+        offset,
+        length,
+        part,
+        parts: 0,
+    }
+}
+
+/// Makes the last piece (a part just split off) exactly fill the disc: shrink it when the
+/// exact size is over, grow it into what the bounds left free.
+fn grow_last(open: &mut Open<'_>, done: &mut [u64], cap: u64) -> Result<()> {
+    for _ in 0..8 {
+        let exact = open.measure()?;
+        let Some(last) = open.pieces.last_mut() else {
+            return Ok(());
+        };
+        let size = open.items[last.item].size;
+        if exact > cap {
+            let over = (exact - cap).div_ceil(SECTOR) * SECTOR;
+            let cut = over.min(last.length);
+            last.length -= cut;
+            done[last.item] -= cut;
+        } else {
+            let room = (cap - exact) / SECTOR * SECTOR;
+            let more = room.min(size - done[last.item]);
+            if more == 0 {
+                return Ok(());
+            }
+            last.length += more;
+            done[last.item] += more;
+        }
+    }
+    Ok(())
+}

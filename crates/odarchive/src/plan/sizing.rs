@@ -1,0 +1,232 @@
+//! The reserve for the catalogue file: packs, measures the catalogue the plan needs (with
+//! placeholders as wide as the real values), and packs again while the reserve is short.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use sha2::{Digest, Sha256};
+
+use super::Item;
+use super::pack::{PackParams, PackedDisc, pack, piece_path};
+use crate::catalogue::Catalogue;
+use crate::catalogue::json::{JsonDisc, JsonPart, write_catalogue_json};
+use crate::disc::{self, readme::readme_size};
+use crate::error::{Error, Result};
+
+/// Rounds of packing before giving up (the reserve only grows, so two suffice in practice).
+const MAX_ROUNDS: usize = 6;
+
+/// The bytes set aside for the catalogue file on every disc of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reserve {
+    /// Exact size of the catalogue file.
+    pub size: u64,
+    /// Whether it is gzipped.
+    pub gzip: bool,
+    /// Exact size of the README.
+    pub readme: u64,
+}
+
+pub(super) struct Sizer<'a> {
+    pub catalogue: &'a Catalogue,
+    pub snapshot: i64,
+    pub items: &'a [Item],
+    pub set_id: &'a str,
+    pub capacity: u64,
+}
+
+/// Counts bytes written through it.
+struct Count<W> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Write for Count<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A hash-shaped placeholder that compresses as badly as a real hash.
+fn placeholder_hash(content: &[u8; 32], part: u32) -> String {
+    let mut h = Sha256::new();
+    h.update(content);
+    h.update(part.to_le_bytes());
+    crate::hex(&h.finalize())
+}
+
+impl Sizer<'_> {
+    /// Packs with a catalogue reserve large enough for the plan it gives.
+    pub fn pack_with_reserve(
+        &self,
+        first_count: usize,
+        first_number: u32,
+        created_ns: i64,
+    ) -> Result<(Vec<PackedDisc>, Reserve)> {
+        let mut reserve = self.measure(None, first_number, created_ns)?;
+        for _ in 0..MAX_ROUNDS {
+            let params = PackParams {
+                capacity: self.capacity,
+                readme_size: reserve.readme,
+                catalogue: (disc::catalogue_name(reserve.gzip), reserve.size),
+                first_number,
+            };
+            let packed = pack(self.items, first_count, &params)?;
+            let need = self.measure(Some(&packed), first_number, created_ns)?;
+            if need.gzip == reserve.gzip && need.size <= reserve.size {
+                return Ok((packed, reserve));
+            }
+            reserve = Reserve {
+                size: if need.gzip == reserve.gzip {
+                    need.size.max(reserve.size)
+                } else {
+                    need.size
+                },
+                ..need
+            };
+        }
+        Err(Error::Internal(
+            "the catalogue reserve did not settle; please report this".into(),
+        ))
+    }
+
+    /// The reserve the plan `packed` needs (or, before packing, a first estimate with every
+    /// content whole on one disc).
+    fn measure(
+        &self,
+        packed: Option<&[PackedDisc]>,
+        first_number: u32,
+        created_ns: i64,
+    ) -> Result<Reserve> {
+        let mut parts: HashMap<i64, Vec<JsonPart>> = HashMap::new();
+        let mut discs = Vec::new();
+        // Discs already written keep their entries in the catalogue of later plans.
+        self.catalogue.for_each_placement(|p| {
+            let on_written = p.disc < first_number;
+            if on_written {
+                parts.entry(p.content_id).or_default().push(JsonPart {
+                    part: p.part,
+                    disc: p.disc,
+                    offset: p.offset,
+                    length: p.length,
+                    sha256: crate::hex(&p.stored_sha256()),
+                    path: p.disc_path,
+                    iso_path: p.iso_path,
+                });
+            }
+            Ok(())
+        })?;
+        for d in self.catalogue.discs()? {
+            if d.number < first_number {
+                discs.push(JsonDisc {
+                    number: d.number,
+                    label: d.label,
+                    image_size: d.image_size,
+                    files: d.files,
+                    bytes: d.bytes,
+                });
+            }
+        }
+        let wide = |path: &str| "x".repeat(path.len() * 2 + 16);
+        match packed {
+            None => {
+                for item in self.items {
+                    parts.entry(item.content_id).or_default().push(JsonPart {
+                        part: 0,
+                        disc: u32::MAX,
+                        offset: 0,
+                        length: item.size,
+                        sha256: crate::hex(&item.hash),
+                        path: format!("{}/{}", disc::DATA_DIR, item.path),
+                        iso_path: wide(&item.path),
+                    });
+                }
+                let total: u64 = self.items.iter().map(|i| i.size).sum();
+                for n in 0..=(total / self.capacity.max(1) + 1) {
+                    discs.push(placeholder_disc(self.set_id, first_number + n as u32, 0, 0));
+                }
+            }
+            Some(packed) => {
+                for d in packed {
+                    for piece in &d.pieces {
+                        let item = &self.items[piece.item];
+                        let path = piece_path(item, piece, self.capacity);
+                        parts.entry(item.content_id).or_default().push(JsonPart {
+                            part: piece.part,
+                            disc: d.number,
+                            offset: piece.offset,
+                            length: piece.length,
+                            sha256: if piece.part == 0 {
+                                crate::hex(&item.hash)
+                            } else {
+                                placeholder_hash(&item.hash, piece.part)
+                            },
+                            iso_path: wide(&path),
+                            path: format!("{}/{path}", disc::DATA_DIR),
+                        });
+                    }
+                    let bytes = d.pieces.iter().map(|p| p.length).sum();
+                    discs.push(placeholder_disc(
+                        self.set_id,
+                        d.number,
+                        d.pieces.len() as u64,
+                        bytes,
+                    ));
+                }
+            }
+        }
+        let gz = flate2::write::GzEncoder::new(
+            Count {
+                inner: io::sink(),
+                n: 0,
+            },
+            flate2::Compression::default(),
+        );
+        let counted = Count { inner: gz, n: 0 };
+        let name = std::path::Path::new("catalogue.json");
+        let counted = write_catalogue_json(
+            self.catalogue,
+            self.snapshot,
+            &discs,
+            &mut |id| parts.remove(&id).unwrap_or_default(),
+            counted,
+            name,
+        )?;
+        let plain = counted.n;
+        let gzipped = counted
+            .inner
+            .finish()
+            .map_err(|source| Error::Output {
+                path: name.to_path_buf(),
+                source,
+            })?
+            .n;
+        let gzip = plain > disc::GZIP_ABOVE;
+        let size = if gzip {
+            // Real hashes and sizes compress a little differently from the placeholders.
+            gzipped + gzipped / 50 + 4096
+        } else {
+            plain + 1
+        };
+        Ok(Reserve {
+            size,
+            gzip,
+            readme: readme_size(self.set_id, created_ns, gzip),
+        })
+    }
+}
+
+fn placeholder_disc(set_id: &str, number: u32, files: u64, bytes: u64) -> JsonDisc {
+    JsonDisc {
+        number,
+        label: disc::label(set_id, number),
+        image_size: u64::MAX,
+        files,
+        bytes,
+    }
+}

@@ -1,0 +1,154 @@
+//! Turning packed discs into catalogue rows: labels, each file's UDF and ISO 9660 path from
+//! the real layout, and the SHA-256 of every split part (read from the drive).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+
+use discfs::NodeId;
+use sha2::{Digest, Sha256};
+
+use super::pack::{PackParams, PackedDisc, piece_path, sizing_layout, udf_path};
+use super::sizing::Reserve;
+use super::{Item, PlanOptions};
+use crate::Snapshot;
+use crate::catalogue::{DiscRecord, DiscState, NewPlan, Placement, PlanRecord};
+use crate::disc::{self, DATA_DIR};
+use crate::error::{Error, Result};
+use crate::snapshot_path;
+
+/// What a plan is made with, besides its discs.
+pub(super) struct PlanFacts<'a> {
+    pub options: &'a PlanOptions,
+    pub capacity: u64,
+    pub created_ns: i64,
+    pub reserve: Reserve,
+    pub set_id: &'a str,
+}
+
+/// The SHA-256 of `length` bytes of `path` from `offset`.
+pub(crate) fn hash_region(path: &std::path::Path, offset: u64, length: u64) -> Result<[u8; 32]> {
+    let read_err = |source| Error::SourceRead {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = File::open(path).map_err(read_err)?;
+    f.seek(SeekFrom::Start(offset)).map_err(read_err)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = length;
+    while left > 0 {
+        let want = left.min(buf.len() as u64) as usize;
+        let n = f.read(&mut buf[..want]).map_err(read_err)?;
+        if n == 0 {
+            return Err(Error::SourceChanged {
+                disc: 0,
+                path: path.to_path_buf(),
+                what: format!("it ended {left} bytes early"),
+            });
+        }
+        h.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(h.finalize().into())
+}
+
+/// The rows of a new plan.
+pub(super) fn new_plan(
+    snapshot: &Snapshot,
+    items: &[Item],
+    packed: &[PackedDisc],
+    facts: &PlanFacts<'_>,
+) -> Result<NewPlan> {
+    let params = PackParams {
+        capacity: facts.capacity,
+        readme_size: facts.reserve.readme,
+        catalogue: (disc::catalogue_name(facts.reserve.gzip), facts.reserve.size),
+        first_number: packed.first().map_or(1, |d| d.number),
+    };
+    let mut discs = Vec::with_capacity(packed.len());
+    let mut placements = Vec::new();
+    // Folder (under /Data) → the first disc seen with it, and whether it spans discs.
+    let mut folders: HashMap<String, (u32, bool)> = HashMap::new();
+    for d in packed {
+        let (tree, layout) = sizing_layout(items, &d.pieces, &params, d.number)?;
+        let iso: HashMap<NodeId, String> = layout.iso_paths(&tree).map(|(p, id)| (id, p)).collect();
+        let mut by_path: HashMap<String, NodeId> = HashMap::new();
+        for id in tree.ids() {
+            if !tree.is_dir(id) {
+                by_path.insert(tree.path(id), id);
+            }
+        }
+        for piece in &d.pieces {
+            let item = &items[piece.item];
+            let path = piece_path(item, piece, facts.capacity);
+            let folder = path.rfind('/').map_or("", |i| &path[..i]).to_owned();
+            let seen = folders.entry(folder).or_insert((d.number, false));
+            if seen.0 != d.number {
+                seen.1 = true;
+            }
+            let name_path = format!("{DATA_DIR}/{path}");
+            let id = by_path.get(&name_path).copied().ok_or_else(|| {
+                Error::Internal(format!(
+                    "{name_path} is missing from the tree of disc {}",
+                    d.number
+                ))
+            })?;
+            let part_sha256 = if piece.part == 0 {
+                None
+            } else {
+                let source = snapshot_path(snapshot, &item.raw_path);
+                Some(hash_region(&source, piece.offset, piece.length)?)
+            };
+            placements.push(Placement {
+                content_id: item.content_id,
+                content_hash: item.hash,
+                content_size: item.size,
+                disc: d.number,
+                part: piece.part,
+                parts: piece.parts,
+                offset: piece.offset,
+                length: piece.length,
+                part_sha256,
+                entry_path: item.raw_path.clone(),
+                disc_path: udf_path(&tree, &layout, id),
+                iso_path: iso.get(&id).cloned().unwrap_or_default(),
+                name_path,
+            });
+        }
+        discs.push(DiscRecord {
+            id: 0,
+            number: d.number,
+            plan_id: 0,
+            snapshot: snapshot.id,
+            capacity: facts.options.media.capacity,
+            margin: facts.options.margin,
+            media: facts.options.media.name.clone(),
+            label: disc::label(facts.set_id, d.number),
+            state: DiscState::Planned,
+            image_size: d.image_size,
+            files: d.pieces.len() as u64,
+            bytes: d.pieces.iter().map(|p| p.length).sum(),
+            image_name: None,
+            image_sha256: None,
+            written_ns: None,
+            verified_ns: None,
+        });
+    }
+    Ok(NewPlan {
+        plan: PlanRecord {
+            id: 0,
+            created_ns: facts.created_ns,
+            snapshot: snapshot.id,
+            media: facts.options.media.name.clone(),
+            capacity: facts.options.media.capacity,
+            margin: facts.options.margin,
+            first_paths: facts.options.first.clone(),
+            folders_split: folders.values().filter(|(_, split)| *split).count() as u64,
+            catalogue_size: facts.reserve.size,
+            catalogue_gzip: facts.reserve.gzip,
+        },
+        discs,
+        placements,
+    })
+}

@@ -1,0 +1,418 @@
+//! Writing planned discs as image files, and `archive` (scan, plan, write in one call).
+//!
+//! Each image is streamed in one pass to `DIR/<label>.iso.partial` while its SHA-256 is
+//! computed; every data file is re-hashed on its way into the image and a file that no longer
+//! matches the catalogue stops that disc with its path named. A complete image is synced and
+//! renamed to `DIR/<label>.iso`, and its name, SHA-256 and state are recorded. A disc already
+//! written whose image is present and intact is left alone. On any error the partial image is
+//! removed.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use discfs::{NodeId, Tree, WriteError};
+use rusqlite::Connection;
+use sha2::{Digest, Sha256};
+
+use crate::catalogue::{
+    Catalogue, DiscRecord, DiscState, JobCounters, JobState, finish_job, update_job,
+};
+use crate::disc::contents::{DiscContents, catalogue_file, disc_contents};
+use crate::error::{Error, Result};
+use crate::plan::{PlanOptions, PlanSummary};
+use crate::progress::{Event, Progress};
+use crate::scan::{ScanOptions, ScanSummary};
+
+/// What to write.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// The folder the images go to (created if missing).
+    pub out: PathBuf,
+    /// Disc numbers to write; empty for every disc of the catalogue.
+    pub discs: Vec<u32>,
+}
+
+/// One disc image of a [`write()`] run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WrittenDisc {
+    /// Disc number.
+    pub number: u32,
+    /// Volume label.
+    pub label: String,
+    /// The image file.
+    pub path: PathBuf,
+    /// Its size.
+    pub image_size: u64,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+    /// Whether it was already written and intact, so left alone.
+    pub skipped: bool,
+}
+
+/// Writes the planned discs (or those in `options.discs`) as images in `options.out`.
+pub fn write(
+    catalogue: &mut Catalogue,
+    options: &WriteOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<WrittenDisc>> {
+    let all = catalogue.discs()?;
+    if all.is_empty() {
+        return Err(Error::NoPlan);
+    }
+    let mut chosen: Vec<DiscRecord> = Vec::new();
+    if options.discs.is_empty() {
+        chosen = all;
+    } else {
+        for &n in &options.discs {
+            let d = all
+                .iter()
+                .find(|d| d.number == n)
+                .ok_or(Error::NoSuchDisc { number: n })?;
+            if !chosen.iter().any(|c| c.number == n) {
+                chosen.push(d.clone());
+            }
+        }
+    }
+    fs::create_dir_all(&options.out).map_err(|source| Error::Output {
+        path: options.out.clone(),
+        source,
+    })?;
+    let job = catalogue.start_job("write")?;
+    let result = write_discs(catalogue, &chosen, options, job, progress);
+    let (state, message) = match &result {
+        Ok(_) => (JobState::Completed, None),
+        Err(e) => (JobState::Failed, Some(e.to_string())),
+    };
+    let _ = finish_job(catalogue.connection(), job, state, message.as_deref());
+    result
+}
+
+fn write_discs(
+    catalogue: &mut Catalogue,
+    chosen: &[DiscRecord],
+    options: &WriteOptions,
+    job: i64,
+    progress: &dyn Progress,
+) -> Result<Vec<WrittenDisc>> {
+    let run_total: u64 = chosen.iter().map(|d| d.image_size).sum();
+    let mut run_done = 0u64;
+    let mut out = Vec::new();
+    let snapshots = catalogue.snapshots()?;
+    let mut catalogue_files: HashMap<i64, Arc<[u8]>> = HashMap::new();
+    for disc in chosen {
+        let target = options.out.join(format!("{}.iso", disc.label));
+        if disc.state != DiscState::Planned {
+            if let Some(sha) = intact(&target, disc)? {
+                run_done += disc.image_size;
+                progress.event(&Event::DiscWritten {
+                    disc: disc.number,
+                    path: target.clone(),
+                    sha256: sha.clone(),
+                    skipped: true,
+                });
+                out.push(written(disc, target, sha, true));
+                continue;
+            }
+        }
+        let plan = catalogue
+            .plan_record(disc.plan_id)?
+            .ok_or_else(|| catalogue.corrupt(format!("disc {} has no plan", disc.number)))?;
+        let snapshot = snapshots
+            .iter()
+            .find(|s| s.id == plan.snapshot)
+            .ok_or_else(|| catalogue.corrupt(format!("plan {} has no snapshot", plan.id)))?;
+        let bytes = match catalogue_files.get(&plan.id) {
+            Some(b) => Arc::clone(b),
+            None => {
+                let b: Arc<[u8]> = Arc::from(catalogue_file(catalogue, &plan)?);
+                catalogue_files.insert(plan.id, Arc::clone(&b));
+                b
+            }
+        };
+        let contents = disc_contents(catalogue, disc, &plan, snapshot, &bytes)?;
+        progress.event(&Event::WriteStarted {
+            disc: disc.number,
+            label: disc.label.clone(),
+            image_size: disc.image_size,
+            run_total,
+        });
+        let sha = write_image(
+            &contents,
+            &target,
+            &mut Watch {
+                expected: &contents.expected,
+                hasher: Sha256::new(),
+                failed: None,
+                disc: disc.number,
+                progress,
+                conn: catalogue.connection(),
+                job,
+                run_done,
+                run_total,
+                last: Instant::now(),
+            },
+        )?;
+        run_done += disc.image_size;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        catalogue.mark_written(disc.number, &name, &sha)?;
+        let hex = crate::hex(&sha);
+        progress.event(&Event::DiscWritten {
+            disc: disc.number,
+            path: target.clone(),
+            sha256: hex.clone(),
+            skipped: false,
+        });
+        out.push(written(disc, target, hex, false));
+    }
+    Ok(out)
+}
+
+fn written(disc: &DiscRecord, path: PathBuf, sha256: String, skipped: bool) -> WrittenDisc {
+    WrittenDisc {
+        number: disc.number,
+        label: disc.label.clone(),
+        path,
+        image_size: disc.image_size,
+        sha256,
+        skipped,
+    }
+}
+
+/// The image's SHA-256 if `target` is the recorded image of `disc`: same size and hash.
+fn intact(target: &Path, disc: &DiscRecord) -> Result<Option<String>> {
+    let (Some(recorded), Ok(meta)) = (disc.image_sha256, fs::metadata(target)) else {
+        return Ok(None);
+    };
+    if meta.len() != disc.image_size {
+        return Ok(None);
+    }
+    let read_err = |source| Error::SourceRead {
+        path: target.to_path_buf(),
+        source,
+    };
+    let mut f = File::open(target).map_err(read_err)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(read_err)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let sha: [u8; 32] = h.finalize().into();
+    Ok((sha == recorded).then(|| crate::hex(&sha)))
+}
+
+/// Writes the image to `target` through `.partial`; returns its SHA-256.
+fn write_image(contents: &DiscContents, target: &Path, watch: &mut Watch<'_>) -> Result<[u8; 32]> {
+    let mut partial = target.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let result = write_partial(contents, &partial, target, watch);
+    if result.is_err() {
+        let _ = fs::remove_file(&partial);
+    }
+    result
+}
+
+fn write_partial(
+    contents: &DiscContents,
+    partial: &Path,
+    target: &Path,
+    watch: &mut Watch<'_>,
+) -> Result<[u8; 32]> {
+    let out_err = |source| Error::Output {
+        path: partial.to_path_buf(),
+        source,
+    };
+    let file = File::create(partial).map_err(out_err)?;
+    let mut sink = HashingFile {
+        file,
+        hasher: Sha256::new(),
+    };
+    let disc = contents.disc.number;
+    discfs::write_image(&contents.tree, &contents.layout, &mut sink, watch).map_err(
+        |e| match e {
+            WriteError::Refused { .. } | WriteError::SourceShort { .. }
+                if watch.failed.is_some() =>
+            {
+                let (path, what) = watch.failed.take().unwrap_or_default();
+                Error::SourceChanged { disc, path, what }
+            }
+            WriteError::SourceShort {
+                path,
+                got,
+                expected,
+                ..
+            } => Error::SourceChanged {
+                disc,
+                path,
+                what: format!("it now ends after {got} of {expected} bytes"),
+            },
+            WriteError::Source { path, source, .. } => Error::SourceRead { path, source },
+            WriteError::Sink { source, .. } => out_err(source),
+            other => Error::DiscImage {
+                disc,
+                source: Box::new(other),
+            },
+        },
+    )?;
+    sink.file.sync_all().map_err(out_err)?;
+    let sha: [u8; 32] = sink.hasher.finalize().into();
+    fs::rename(partial, target).map_err(|source| Error::Output {
+        path: target.to_path_buf(),
+        source,
+    })?;
+    if let Some(dir) = target.parent() {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(sha)
+}
+
+/// The image file, hashed as it is written.
+struct HashingFile {
+    file: File,
+    hasher: Sha256,
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Re-hashes every data file as the writer streams it, and reports progress.
+struct Watch<'a> {
+    expected: &'a HashMap<NodeId, ([u8; 32], PathBuf)>,
+    hasher: Sha256,
+    failed: Option<(PathBuf, String)>,
+    disc: u32,
+    progress: &'a dyn Progress,
+    conn: &'a Connection,
+    job: i64,
+    run_done: u64,
+    run_total: u64,
+    last: Instant,
+}
+
+impl discfs::Observer for Watch<'_> {
+    fn file_data(&mut self, _tree: &Tree, _file: NodeId, data: &[u8]) {
+        self.hasher.update(data);
+    }
+
+    fn file_end(&mut self, _tree: &Tree, file: NodeId) -> std::result::Result<(), String> {
+        let got: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+        match self.expected.get(&file) {
+            Some((want, source)) if *want != got => {
+                let what = format!(
+                    "its SHA-256 is now {} instead of {}",
+                    crate::hex(&got),
+                    crate::hex(want)
+                );
+                self.failed = Some((source.clone(), what.clone()));
+                Err(format!(
+                    "{}: changed since it was scanned ({what})",
+                    source.display()
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn progress(&mut self, written: u64, total: u64) {
+        if self.last.elapsed() < Duration::from_millis(250) && written < total {
+            return;
+        }
+        self.last = Instant::now();
+        let run_done = self.run_done + written;
+        self.progress.event(&Event::WriteProgress {
+            disc: self.disc,
+            bytes_done: written,
+            run_done,
+            run_total: self.run_total,
+        });
+        let counters = JobCounters {
+            files_done: 0,
+            bytes_done: run_done,
+            files_total: 0,
+            bytes_total: self.run_total,
+        };
+        let _ = update_job(
+            self.conn,
+            self.job,
+            &format!("writing disc {}", self.disc),
+            counters,
+        );
+    }
+}
+
+/// What `archive` does: scan `drive`, plan what is not on written discs, write.
+#[derive(Debug, Clone)]
+pub struct ArchiveOptions {
+    /// The drive to scan.
+    pub drive: PathBuf,
+    /// How to scan.
+    pub scan: ScanOptions,
+    /// How to plan (`replan` is implied: written discs are kept, the rest planned again).
+    pub plan: PlanOptions,
+    /// Where the images go.
+    pub out: PathBuf,
+}
+
+/// What `archive` did.
+#[derive(Debug, serde::Serialize)]
+pub struct ArchiveSummary {
+    /// The scan.
+    pub scan: ScanSummary,
+    /// The plan, unless every file was already on written discs.
+    pub plan: Option<PlanSummary>,
+    /// The images.
+    pub written: Vec<WrittenDisc>,
+}
+
+/// Scans, plans and writes in one call: the whole job for a drive. Running it again after an
+/// interruption rescans (reading only what changed), keeps written discs, and finishes.
+pub fn archive(
+    catalogue: &mut Catalogue,
+    options: &ArchiveOptions,
+    progress: &dyn Progress,
+) -> Result<ArchiveSummary> {
+    let scan = crate::scan(catalogue, &options.drive, &options.scan, progress)?;
+    let plan_options = PlanOptions {
+        replan: true,
+        ..options.plan.clone()
+    };
+    let plan = match crate::plan(catalogue, &plan_options, progress) {
+        Ok(p) => Some(p),
+        Err(Error::NothingToPlan { .. }) if !catalogue.discs()?.is_empty() => None,
+        Err(e) => return Err(e),
+    };
+    let written = write(
+        catalogue,
+        &WriteOptions {
+            out: options.out.clone(),
+            discs: Vec::new(),
+        },
+        progress,
+    )?;
+    Ok(ArchiveSummary {
+        scan,
+        plan,
+        written,
+    })
+}
