@@ -24,8 +24,11 @@ use crate::udf::{fileset, plan as udf_plan, vrs};
 
 /// Bytes read from a source at a time.
 const CHUNK: usize = 1 << 20;
-/// Chunks the reading thread may run ahead of the writing one.
+/// Chunks the reading threads may run ahead of the writing one, all lanes together.
 const CHUNKS_AHEAD: usize = 16;
+/// Threads reading sources at once. Reading is mostly waiting for the kernel (opening and
+/// reading small files), so more lanes than cores still help.
+const READ_LANES: usize = 4;
 
 /// Sees every file's bytes as they are written, and may refuse a file.
 pub trait Observer {
@@ -277,7 +280,7 @@ fn write_udf_metadata<W: Write>(
 /// What the reading thread sends: chunks of a file, its end, or a failure.
 enum Piece {
     Data(NodeId, Vec<u8>),
-    End(NodeId),
+    End,
     Failed(WriteError),
 }
 
@@ -287,13 +290,23 @@ fn write_file_data<W: Write>(
     out: &mut Sink<W>,
     observer: &mut dyn Observer,
 ) -> Result<(), WriteError> {
-    let (tx, rx) = sync_channel::<Piece>(CHUNKS_AHEAD);
-    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(CHUNKS_AHEAD + 2);
+    // Lane k reads files k, k + LANES, k + 2·LANES, ... of the layout order, so opening and
+    // reading many small files overlaps; the writer takes the lanes in turn, which keeps the
+    // order.
+    let mut senders = Vec::with_capacity(READ_LANES);
+    let mut receivers = Vec::with_capacity(READ_LANES);
+    for _ in 0..READ_LANES {
+        let (tx, rx) = sync_channel::<Piece>(CHUNKS_AHEAD / READ_LANES);
+        senders.push(tx);
+        receivers.push(rx);
+    }
     std::thread::scope(|scope| {
-        scope.spawn(move || read_sources(tree, &tx, &recycle_rx));
-        let result = consume(tree, layout, out, observer, &rx, &recycle_tx);
-        // Dropping the receiver stops the reader at its next send.
-        drop(rx);
+        for (lane, tx) in senders.into_iter().enumerate() {
+            scope.spawn(move || read_sources(tree, lane, &tx));
+        }
+        let result = consume(tree, layout, out, observer, &receivers);
+        // Dropping the receivers stops the readers at their next send.
+        drop(receivers);
         result
     })
 }
@@ -303,55 +316,63 @@ fn consume<W: Write>(
     layout: &Layout,
     out: &mut Sink<W>,
     observer: &mut dyn Observer,
-    rx: &Receiver<Piece>,
-    recycle: &SyncSender<Vec<u8>>,
+    lanes: &[Receiver<Piece>],
 ) -> Result<(), WriteError> {
     let mut last_progress = 0u64;
-    for piece in rx {
-        match piece {
-            Piece::Data(file, buf) => {
-                let (sector, _) = layout.file_extent(tree, file);
-                let at = u64::from(sector) * SECTOR;
-                if out.pos < at {
-                    out.emit(sector, &[])?;
+    for (i, file) in tree.files_depth_first().enumerate() {
+        let lane = &lanes[i % READ_LANES];
+        loop {
+            let Ok(piece) = lane.recv() else {
+                return Err(WriteError::Source {
+                    file: tree.path(file),
+                    path: Default::default(),
+                    source: io::Error::other("reader thread ended early"),
+                });
+            };
+            match piece {
+                Piece::Data(got, buf) => {
+                    debug_assert_eq!(got, file);
+                    let (sector, _) = layout.file_extent(tree, file);
+                    if out.pos < u64::from(sector) * SECTOR {
+                        out.emit(sector, &[])?;
+                    }
+                    observer.file_data(tree, file, &buf);
+                    out.write(&buf)?;
+                    if out.pos - last_progress >= 16 * CHUNK as u64 {
+                        last_progress = out.pos;
+                        observer.progress(out.pos, out.total);
+                    }
                 }
-                observer.file_data(tree, file, &buf);
-                out.write(&buf)?;
-                let _ = recycle.try_send(buf);
-                if out.pos - last_progress >= 16 * CHUNK as u64 {
-                    last_progress = out.pos;
-                    observer.progress(out.pos, out.total);
+                Piece::End => {
+                    out.pad()?;
+                    observer
+                        .file_end(tree, file)
+                        .map_err(|reason| WriteError::Refused {
+                            file: tree.path(file),
+                            reason,
+                        })?;
+                    break;
                 }
+                Piece::Failed(e) => return Err(e),
             }
-            Piece::End(file) => {
-                out.pad()?;
-                observer
-                    .file_end(tree, file)
-                    .map_err(|reason| WriteError::Refused {
-                        file: tree.path(file),
-                        reason,
-                    })?;
-            }
-            Piece::Failed(e) => return Err(e),
         }
     }
     Ok(())
 }
 
-/// Reads every file's source in layout order and sends its bytes in chunks.
-fn read_sources(tree: &Tree, tx: &SyncSender<Piece>, recycle: &Receiver<Vec<u8>>) {
-    for file in tree.files_depth_first() {
+/// Reads the sources of this lane's files in layout order and sends their bytes in chunks.
+fn read_sources(tree: &Tree, lane: usize, tx: &SyncSender<Piece>) {
+    for (i, file) in tree.files_depth_first().enumerate() {
+        if i % READ_LANES != lane {
+            continue;
+        }
         let size = tree.size(file);
         let sent = match tree.source(file) {
-            Some(FileSource::Bytes(bytes)) => {
-                let mut ok = true;
-                for chunk in bytes.chunks(CHUNK) {
-                    ok &= tx.send(Piece::Data(file, chunk.to_vec())).is_ok();
-                }
-                ok
-            }
+            Some(FileSource::Bytes(bytes)) => bytes
+                .chunks(CHUNK)
+                .all(|chunk| tx.send(Piece::Data(file, chunk.to_vec())).is_ok()),
             Some(FileSource::Path { path, offset }) => {
-                match send_path(tree, file, path, *offset, size, tx, recycle) {
+                match send_path(tree, file, path, *offset, size, tx) {
                     Ok(sent) => sent,
                     Err(e) => {
                         let _ = tx.send(Piece::Failed(e));
@@ -361,7 +382,7 @@ fn read_sources(tree: &Tree, tx: &SyncSender<Piece>, recycle: &Receiver<Vec<u8>>
             }
             None => true,
         };
-        if !sent || tx.send(Piece::End(file)).is_err() {
+        if !sent || tx.send(Piece::End).is_err() {
             return;
         }
     }
@@ -375,7 +396,6 @@ fn send_path(
     offset: u64,
     size: u64,
     tx: &SyncSender<Piece>,
-    recycle: &Receiver<Vec<u8>>,
 ) -> Result<bool, WriteError> {
     let source_err = |source: io::Error| WriteError::Source {
         file: tree.path(file),
@@ -392,8 +412,7 @@ fn send_path(
     let mut left = size;
     while left > 0 {
         let want = left.min(CHUNK as u64) as usize;
-        let mut buf = recycle.try_recv().unwrap_or_default();
-        buf.resize(want, 0);
+        let mut buf = vec![0u8; want];
         let mut got = 0;
         while got < want {
             match f.read(&mut buf[got..]) {
@@ -416,4 +435,113 @@ fn send_path(
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+    use crate::tree::TreeBuilder;
+    use crate::volume::VolumeInfo;
+    use std::sync::Arc;
+
+    fn tree_with(source: FileSource, size: u64) -> Tree {
+        let t = Timestamp::EPOCH;
+        let mut b = TreeBuilder::new(t);
+        let d = b.dir(NodeId::ROOT, "dir", t).unwrap();
+        b.file(d, "ok", t, 2, FileSource::Bytes(Arc::from(&b"ok"[..])))
+            .unwrap();
+        b.file(d, "subject", t, size, source).unwrap();
+        b.build().unwrap()
+    }
+
+    fn write(tree: &Tree, observer: &mut dyn Observer) -> Result<u64, WriteError> {
+        let layout = crate::layout(tree, &VolumeInfo::default()).unwrap();
+        write_image(tree, &layout, &mut Vec::new(), observer)
+    }
+
+    #[test]
+    fn a_missing_source_names_the_file_and_its_path() {
+        let source = FileSource::Path {
+            path: "/nonexistent/x".into(),
+            offset: 0,
+        };
+        let err = write(&tree_with(source, 10), &mut ()).unwrap_err();
+        assert!(
+            matches!(&err, WriteError::Source { file, .. } if file == "dir/subject"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("/nonexistent/x"));
+    }
+
+    #[test]
+    fn a_short_source_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short");
+        std::fs::write(&path, b"12345").unwrap();
+        let source = FileSource::Path { path, offset: 2 };
+        let err = write(&tree_with(source, 5), &mut ()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WriteError::SourceShort {
+                    got: 3,
+                    expected: 5,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_observer_sees_every_byte_in_order_and_may_refuse() {
+        struct Refuser(Vec<(String, Vec<u8>)>);
+        impl Observer for Refuser {
+            fn file_data(&mut self, tree: &Tree, file: NodeId, data: &[u8]) {
+                let path = tree.path(file);
+                match self.0.last_mut() {
+                    Some((p, d)) if *p == path => d.extend_from_slice(data),
+                    _ => self.0.push((path, data.to_vec())),
+                }
+            }
+            fn file_end(&mut self, tree: &Tree, file: NodeId) -> Result<(), String> {
+                if tree.name(file) == "subject" {
+                    Err("hash mismatch".into())
+                } else {
+                    Ok(())
+                }
+            }
+        }
+        let bytes: Arc<[u8]> = Arc::from(vec![7u8; 3 * CHUNK + 5]);
+        let tree = tree_with(FileSource::Bytes(bytes.clone()), bytes.len() as u64);
+        let mut seen = Refuser(Vec::new());
+        let err = write(&tree, &mut seen).unwrap_err();
+        assert!(
+            matches!(&err, WriteError::Refused { file, reason } if file == "dir/subject" && reason == "hash mismatch")
+        );
+        assert_eq!(seen.0[0], ("dir/ok".to_owned(), b"ok".to_vec()));
+        assert_eq!(seen.0[1].1.len(), bytes.len());
+    }
+
+    #[test]
+    fn a_failing_sink_reports_the_offset() {
+        struct Full(u64);
+        impl Write for Full {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                if self.0 < buf.len() as u64 {
+                    return Err(io::Error::new(io::ErrorKind::StorageFull, "no space left"));
+                }
+                self.0 -= buf.len() as u64;
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let tree = tree_with(FileSource::Bytes(Arc::from(&b"abc"[..])), 3);
+        let layout = crate::layout(&tree, &VolumeInfo::default()).unwrap();
+        let err = write_image(&tree, &layout, Full(100 * SECTOR), &mut ()).unwrap_err();
+        assert!(matches!(err, WriteError::Sink { .. }), "{err}");
+    }
 }
