@@ -49,6 +49,20 @@ enum Command {
     Info,
     /// Say what the current or last job is doing, how far it got, and whether it is alive.
     Status,
+    /// Plan discs: assign every file of the latest snapshot to discs of a medium, with exact
+    /// image sizes, and store the plan.
+    #[command(visible_aliases = ["plan_iso", "segment"])]
+    Plan(commands::plan::Args),
+    /// List the planned discs: state, image file and its SHA-256.
+    Discs,
+    /// Print the number of planned discs.
+    #[command(name = "num-discs", visible_alias = "num_isos")]
+    NumDiscs,
+    /// Write planned discs as ISO images (UDF + ISO 9660), re-hashing every file.
+    #[command(visible_aliases = ["create_iso", "write_iso"])]
+    Write(commands::write::Args),
+    /// Scan a drive, plan discs and write their images: the whole job in one command.
+    Archive(commands::archive::Args),
 }
 
 /// How a command that did not fail ended.
@@ -60,13 +74,18 @@ enum Outcome {
     CompletedWithErrors,
 }
 
-/// Exit codes: 0 success, 1 error, 2 usage error, 3 completed with errors, 130 interrupted.
+/// Exit codes: 0 success, 1 error, 2 usage error, 3 completed with errors, 4 a source file
+/// changed since it was scanned, 130 interrupted.
 fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
     match result {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::CompletedWithErrors) => 3,
-        Err(e) if matches!(e.downcast_ref(), Some(odarchive::Error::Interrupted)) => 130,
-        Err(_) => 1,
+        Err(e) => match e.downcast_ref() {
+            Some(odarchive::Error::Interrupted) => 130,
+            Some(odarchive::Error::BadMedia { .. } | odarchive::Error::FirstNotFound { .. }) => 2,
+            Some(odarchive::Error::SourceChanged { .. }) => 4,
+            _ => 1,
+        },
     }
 }
 
@@ -83,6 +102,11 @@ fn main() -> ExitCode {
         Command::Scan(args) => commands::scan::run(args, &cli.global),
         Command::Info => commands::info::run(&cli.global),
         Command::Status => commands::status::run(&cli.global),
+        Command::Plan(args) => commands::plan::run(args, &cli.global),
+        Command::Discs => commands::discs::run(&cli.global),
+        Command::NumDiscs => commands::discs::run_count(&cli.global),
+        Command::Write(args) => commands::write::run(args, &cli.global),
+        Command::Archive(args) => commands::archive::run(args, &cli.global),
     };
     if let Err(e) = &result {
         eprintln!("odarchive: {}", render::error_chain(e));
@@ -100,6 +124,8 @@ mod tests {
         assert_eq!(exit_code(&Ok(Outcome::CompletedWithErrors)), 3);
         assert_eq!(exit_code(&Err(anyhow::anyhow!("x"))), 1);
         assert_eq!(exit_code(&Err(odarchive::Error::Interrupted.into())), 130);
+        let bad = odarchive::Media::parse("floppy").unwrap_err();
+        assert_eq!(exit_code(&Err(bad.into())), 2);
     }
 
     #[test]

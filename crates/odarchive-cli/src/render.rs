@@ -33,6 +33,11 @@ impl Reporter {
         Reporter { json, bar }
     }
 
+    /// Whether events go out as JSON lines.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Removes the progress bar.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
@@ -80,6 +85,36 @@ impl Progress for Reporter {
                         "{verb} {} into snapshot {snapshot}",
                         drive.display()
                     ));
+                }
+            }
+            Event::WriteStarted { disc, label, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("writing disc {disc} ({label})"));
+                }
+            }
+            Event::WriteProgress {
+                run_done,
+                run_total,
+                ..
+            } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_length(*run_total);
+                    bar.set_position(*run_done);
+                }
+            }
+            Event::DiscWritten {
+                disc,
+                path,
+                skipped,
+                ..
+            } => {
+                if let Some(bar) = &self.bar {
+                    let what = if *skipped {
+                        "already written"
+                    } else {
+                        "written"
+                    };
+                    bar.println(format!("disc {disc} {what}: {}", path.display()));
                 }
             }
             _ => {}

@@ -1,5 +1,9 @@
 //! One module per command: parse, call the library, print.
 
+pub mod archive;
+pub mod discs;
 pub mod info;
+pub mod plan;
 pub mod scan;
 pub mod status;
+pub mod write;

@@ -67,7 +67,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
 
 /// First Ctrl-C (or SIGTERM): stop gracefully, committing what is done. Second: exit now; the
 /// catalogue stays consistent either way.
-fn install_interrupt_handler(cancel: Arc<AtomicBool>) -> Result<()> {
+pub(crate) fn install_interrupt_handler(cancel: Arc<AtomicBool>) -> Result<()> {
     ctrlc::set_handler(move || {
         if cancel.swap(true, Ordering::SeqCst) {
             eprintln!("odarchive: interrupted again, stopping now");

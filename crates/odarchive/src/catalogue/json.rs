@@ -109,15 +109,25 @@ pub fn write_catalogue_json<W: Write>(
     };
     let archive = catalogue.archive()?;
     let mut o = Out { w: out };
-    let head = serde_json::json!({
-        "version": JSON_VERSION,
-        "generator": format!("odarchive {}", env!("CARGO_PKG_VERSION")),
-        "hash_algorithm": archive.hash_algorithm,
-        "set_id": archive.set_id,
-        "created": archive.created_ns,
-        "snapshot": snapshot,
-    });
+    #[derive(serde::Serialize)]
+    struct Head<'a> {
+        version: u32,
+        generator: String,
+        hash_algorithm: &'a str,
+        set_id: &'a str,
+        created: i64,
+        snapshot: i64,
+    }
+    let head = Head {
+        version: JSON_VERSION,
+        generator: format!("odarchive {}", env!("CARGO_PKG_VERSION")),
+        hash_algorithm: &archive.hash_algorithm,
+        set_id: &archive.set_id,
+        created: archive.created_ns,
+        snapshot,
+    };
     let head = serde_json::to_string(&head).map_err(|e| io_err(io::Error::other(e)))?;
+    // Leave the object open: the rest follows.
     o.raw(&head[..head.len() - 1]).map_err(io_err)?;
     o.raw(",\"snapshots\":[").map_err(io_err)?;
     for (i, s) in catalogue.snapshots()?.iter().enumerate() {

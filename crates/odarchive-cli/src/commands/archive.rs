@@ -1,0 +1,76 @@
+//! `odarchive archive DRIVE_PATH --media M --out DIR`: scan, plan and write in one go.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Result;
+use odarchive::{ArchiveOptions, Catalogue, PlanOptions, ScanOptions};
+
+use super::plan::MediaArgs;
+use crate::render::Reporter;
+use crate::{Global, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The directory to archive (the root of the drive).
+    drive_path: PathBuf,
+
+    #[command(flatten)]
+    media: MediaArgs,
+
+    /// The folder for the images (`<label>.iso`); created if missing.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+
+    /// Leave out paths matching GLOB (relative to the drive root); repeatable.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    excludes: Vec<String>,
+
+    /// Number of hashing threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    super::scan::install_interrupt_handler(Arc::clone(&cancel))?;
+    let mut catalogue = Catalogue::create_or_open(&global.catalogue)?;
+    let options = ArchiveOptions {
+        drive: args.drive_path.clone(),
+        scan: ScanOptions {
+            excludes: args.excludes.clone(),
+            threads: args.threads,
+            cancel: Some(cancel),
+            ..ScanOptions::default()
+        },
+        plan: PlanOptions {
+            media: args.media.media.clone(),
+            margin: args.media.margin,
+            first: args.media.first.clone(),
+            replan: true,
+        },
+        out: args.out.clone(),
+    };
+    let reporter = Reporter::new(global.json);
+    let result = odarchive::archive(&mut catalogue, &options, &reporter);
+    reporter.finish();
+    let summary = result?;
+    if global.json {
+        let mut value = serde_json::to_value(&summary)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("event".into(), "summary".into());
+        }
+        println!("{}", serde_json::to_string(&value)?);
+    } else {
+        if let Some(plan) = &summary.plan {
+            print!("{}", super::plan::human(plan));
+        }
+        print!("{}", super::write::human(&summary.written));
+    }
+    Ok(if summary.scan.info.errors > 0 {
+        Outcome::CompletedWithErrors
+    } else {
+        Outcome::Success
+    })
+}

@@ -1,0 +1,116 @@
+//! `odarchive plan --media M`: assign every file to discs and store the plan.
+
+use anyhow::Result;
+use indicatif::HumanBytes;
+use odarchive::{Catalogue, Media, PlanOptions, PlanSummary};
+
+use crate::render::{Reporter, count};
+use crate::{Global, Outcome};
+
+/// Parses `--media` for clap: a medium name or a size.
+pub fn parse_media(text: &str) -> Result<Media, String> {
+    Media::parse(text).map_err(|e| e.to_string())
+}
+
+/// Parses a size such as `--margin 10M` for clap.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    odarchive::media::parse_size(text)
+}
+
+/// The options `plan` and `archive` share.
+#[derive(Debug, clap::Args)]
+pub struct MediaArgs {
+    /// The disc medium: cd, dvd, dvd-dl, bd (bluray), bd-dl, bd-xl, bd-xx, or a size such as
+    /// 700M, 4.7G, 50MiB (rounded down to whole 2048-byte sectors).
+    #[arg(long, value_name = "NAME|SIZE", value_parser = parse_media)]
+    pub media: Media,
+
+    /// Space to leave unused on every disc, e.g. 10M.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "0")]
+    pub margin: u64,
+
+    /// Put this folder (relative to the drive root) on the first discs; repeatable, in order.
+    #[arg(long = "first", value_name = "PATH")]
+    pub first: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub media: MediaArgs,
+
+    /// When some discs of the current plan are written: plan the unwritten ones again.
+    #[arg(long)]
+    pub replan: bool,
+}
+
+pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
+    let mut catalogue = Catalogue::open(&global.catalogue)?;
+    let options = PlanOptions {
+        media: args.media.media.clone(),
+        margin: args.media.margin,
+        first: args.media.first.clone(),
+        replan: args.replan,
+    };
+    let reporter = Reporter::new(global.json);
+    let summary = odarchive::plan(&mut catalogue, &options, &Quiet(&reporter));
+    reporter.finish();
+    let summary = summary?;
+    if global.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", human(&summary));
+    }
+    Ok(Outcome::Success)
+}
+
+/// Passes events on to the reporter except in JSON mode, where `plan` prints one object.
+struct Quiet<'a>(&'a Reporter);
+
+impl odarchive::Progress for Quiet<'_> {
+    fn event(&self, event: &odarchive::Event) {
+        if !self.0.is_json() {
+            self.0.event(event);
+        }
+    }
+}
+
+/// The plan as a table, one disc a line.
+pub fn human(s: &PlanSummary) -> String {
+    let mut out = format!(
+        "Planned {} discs of {} for snapshot {}: {} contents, {}\n",
+        s.discs.len(),
+        s.media,
+        s.snapshot,
+        count(s.contents),
+        HumanBytes(s.bytes)
+    );
+    out.push_str(&format!(
+        "{:>5}  {:<16} {:>8} {:>11} {:>7}  first .. last\n",
+        "disc", "label", "files", "bytes", "fill"
+    ));
+    for d in &s.discs {
+        out.push_str(&format!(
+            "{:>5}  {:<16} {:>8} {:>11} {:>6.2}%  {} .. {}\n",
+            d.number,
+            d.label,
+            count(d.files),
+            HumanBytes(d.bytes).to_string(),
+            d.fill_percent,
+            d.first_path,
+            d.last_path
+        ));
+    }
+    out.push_str(&format!(
+        "{} contents split across discs; {} folders span more than one disc\n",
+        count(s.split_contents),
+        count(s.folders_split)
+    ));
+    if s.unhashed_files > 0 {
+        out.push_str(&format!(
+            "warning: {} files could not be read when scanned and are not planned (rescan)\n",
+            count(s.unhashed_files)
+        ));
+    }
+    out
+}
