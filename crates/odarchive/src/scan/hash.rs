@@ -36,40 +36,44 @@ impl FileOpener for StdOpener {
     }
 }
 
-/// A hash worker: takes files from `jobs` until it is closed, sends a record for each.
+/// A hash worker: takes batches of files from `jobs` until it is closed, sends a batch of
+/// records for each.
 pub(crate) fn work(
-    jobs: &Receiver<Found>,
-    records: &Sender<Record>,
+    jobs: &Receiver<Vec<Found>>,
+    records: &Sender<Vec<Record>>,
     opener: &dyn FileOpener,
     delay: Option<Duration>,
     shared: &Shared,
     cancel: &AtomicBool,
 ) {
     let mut buffer = vec![0u8; BUFFER_SIZE];
-    for found in jobs {
-        if cancel.load(Ordering::Relaxed) || shared.stop.load(Ordering::Relaxed) {
-            // Drain without work so the walker is not blocked; nothing more is recorded.
-            continue;
-        }
-        let record = match hash_file(&found, opener, &mut buffer, delay) {
-            Ok((hash, size)) => Record::New {
-                found,
-                content: Content::Hashed { hash, size },
-                problem: None,
-            },
-            Err(cause) => {
-                let problem = FileProblem {
-                    path: found.abs.clone(),
-                    cause,
-                };
-                Record::New {
-                    found,
-                    content: Content::None,
-                    problem: Some(problem),
-                }
+    for batch in jobs {
+        let mut done = Vec::with_capacity(batch.len());
+        for found in batch {
+            if cancel.load(Ordering::Relaxed) || shared.stop.load(Ordering::Relaxed) {
+                // Drain without work so the walker is not blocked; nothing more is recorded.
+                break;
             }
-        };
-        if records.send(record).is_err() {
+            done.push(match hash_file(&found, opener, &mut buffer, delay) {
+                Ok((hash, size)) => Record::New {
+                    found,
+                    content: Content::Hashed { hash, size },
+                    problem: None,
+                },
+                Err(cause) => {
+                    let problem = FileProblem {
+                        path: found.abs.clone(),
+                        cause,
+                    };
+                    Record::New {
+                        found,
+                        content: Content::None,
+                        problem: Some(problem),
+                    }
+                }
+            });
+        }
+        if !done.is_empty() && records.send(done).is_err() {
             return;
         }
     }

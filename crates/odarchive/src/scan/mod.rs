@@ -14,12 +14,15 @@
 //!   again; in a resumed snapshot, what is already recorded is skipped.
 //! - **Hash workers** ([`hash`]) read files with one buffer each and SHA-256 them, checking that
 //!   the file did not change while being read.
+//! - Items travel in small batches ([`outbox`]) so that handing over a small file does not
+//!   cost a thread wake-up.
 //! - The **writer** ([`writer`]) owns the write connection and commits batches (about once a
 //!   second), updating the job row in the same transaction. A kill -9 loses at most the last
 //!   uncommitted second; the next scan of the same drive resumes the snapshot.
 
 mod count;
 mod hash;
+mod outbox;
 mod walk;
 mod writer;
 
@@ -207,8 +210,10 @@ fn run(
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
-    let (hash_tx, hash_rx) = crossbeam_channel::bounded::<Found>(1024);
-    let (record_tx, record_rx) = crossbeam_channel::bounded::<Record>(4096);
+    // Bounded in batches: at most a few hundred files and a few thousand records in flight.
+    let (hash_tx, hash_rx) = crossbeam_channel::bounded::<Vec<Found>>(4 * workers);
+    let (record_tx, record_rx) = crossbeam_channel::bounded::<Vec<Record>>(16);
+    let unbatched = options.hash_delay.is_some();
 
     let outcome = std::thread::scope(|scope| {
         let shared = &shared;
@@ -216,7 +221,8 @@ fn run(
         scope.spawn(move || count::count(root, &count_excludes, shared, cancel));
         let walk_records = record_tx.clone();
         let walking = scope.spawn(move || {
-            let result = walker.run(&hash_tx, &walk_records, shared, cancel, progress);
+            let mut outbox = outbox::Outbox::new(&hash_tx, &walk_records, unbatched);
+            let result = walker.run(&mut outbox, shared, cancel, progress);
             shared.walk_finished.store(true, Ordering::Relaxed);
             result
         });

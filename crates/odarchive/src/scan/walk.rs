@@ -11,10 +11,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_channel::Sender;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use rusqlite::OptionalExtension;
 
+use super::outbox::Outbox;
 use super::writer::Replaced;
 use super::{Content, Found, Record, Shared, Stat};
 use crate::catalogue::{Catalogue, EntryKind, InCatalogue};
@@ -121,13 +121,12 @@ impl Walker {
         })
     }
 
-    /// Walks the whole tree, sending files to hash to `to_hash` and everything else to
-    /// `to_writer`. Returns early, without error, when the scan is stopped or the writer has
-    /// gone away (the writer reports its own error).
+    /// Walks the whole tree, sending files to hash and everything else to the writer through
+    /// `outbox`. Returns early, without error, when the scan is stopped or the writer has gone
+    /// away (the writer reports its own error).
     pub(crate) fn run(
         &self,
-        to_hash: &Sender<Found>,
-        to_writer: &Sender<Record>,
+        outbox: &mut Outbox<'_>,
         shared: &Shared,
         cancel: &AtomicBool,
         progress: &dyn Progress,
@@ -141,14 +140,12 @@ impl Walker {
             let children = match list(&dir_abs) {
                 Ok(children) => children,
                 Err(e) => {
+                    let cause = FileProblemCause::ListDirectory(e);
                     let problem = FileProblem {
                         path: dir_abs,
-                        cause: FileProblemCause::ListDirectory(e),
+                        cause,
                     };
-                    if to_writer
-                        .send(Record::Problem { rel: dir, problem })
-                        .is_err()
-                    {
+                    if !outbox.record(Record::Problem { rel: dir, problem }) {
                         return Ok(());
                     }
                     continue;
@@ -160,50 +157,43 @@ impl Walker {
                 if self.excludes.is_match(Path::new(OsStr::from_bytes(&rel))) {
                     continue;
                 }
-                let Some(found) = self.inspect(child, rel, to_writer, shared, progress) else {
-                    continue;
+                let sent = match self.inspect(child, rel, shared, progress) {
+                    Inspected::Found(found) => {
+                        if found.stat.kind == EntryKind::Directory {
+                            subdirs.push(found.rel.clone());
+                        }
+                        self.dispatch(found, outbox)?
+                    }
+                    Inspected::Problem { rel, problem } => {
+                        outbox.record(Record::Problem { rel, problem })
+                    }
+                    Inspected::Nothing => true,
                 };
-                if found.stat.kind == EntryKind::Directory {
-                    subdirs.push(found.rel.clone());
-                }
-                if !self.dispatch(found, to_hash, to_writer)? {
+                if !sent {
                     return Ok(());
                 }
             }
             pending.extend(subdirs.into_iter().rev());
         }
+        outbox.flush();
         Ok(())
     }
 
-    /// Reads an entry's metadata; `None` for what is not catalogued (special files, the
-    /// catalogue itself, entries that vanished or cannot be read, which are reported).
+    /// Reads an entry's metadata. Special files, the catalogue itself and entries that vanished
+    /// are not catalogued; entries that cannot be read are problems.
     fn inspect(
         &self,
         child: DirEntry,
         rel: Vec<u8>,
-        to_writer: &Sender<Record>,
         shared: &Shared,
         progress: &dyn Progress,
-    ) -> Option<Found> {
+    ) -> Inspected {
         let abs = child.path();
-        let problem = |cause| {
-            let problem = FileProblem {
-                path: abs.clone(),
-                cause,
-            };
-            let _ = to_writer.send(Record::Problem {
-                rel: rel.clone(),
-                problem,
-            });
-        };
         let meta: Metadata = match child.metadata() {
             Ok(meta) => meta,
             // Gone between listing and stat: it is simply not part of this snapshot.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => {
-                problem(FileProblemCause::Stat(e));
-                return None;
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Inspected::Nothing,
+            Err(e) => return Inspected::problem(rel, abs, FileProblemCause::Stat(e)),
         };
         let file_type = meta.file_type();
         let kind = if file_type.is_file() {
@@ -215,22 +205,19 @@ impl Walker {
         } else {
             shared.skipped.fetch_add(1, Ordering::Relaxed);
             progress.event(&Event::Skipped {
-                path: abs.clone(),
+                path: abs,
                 kind: special_kind(&meta),
             });
-            return None;
+            return Inspected::Nothing;
         };
         if kind == EntryKind::File && self.is_catalogue(&abs, &meta) {
-            return None;
+            return Inspected::Nothing;
         }
         let link_target = if kind == EntryKind::Symlink {
             match fs::read_link(&abs) {
                 Ok(target) => Some(target.into_os_string().into_encoded_bytes()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-                Err(e) => {
-                    problem(FileProblemCause::Stat(e));
-                    return None;
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Inspected::Nothing,
+                Err(e) => return Inspected::problem(rel, abs, FileProblemCause::Stat(e)),
             }
         } else {
             None
@@ -244,7 +231,7 @@ impl Walker {
             shared.files_found.fetch_add(1, Ordering::Relaxed);
             shared.bytes_found.fetch_add(size, Ordering::Relaxed);
         }
-        Some(Found {
+        Inspected::Found(Found {
             rel,
             abs,
             stat: Stat {
@@ -260,14 +247,9 @@ impl Walker {
         })
     }
 
-    /// Decides what happens to `found` and sends it on. Returns `false` when the pipeline has
+    /// Decides what happens to `found` and queues it. Returns `false` when the pipeline has
     /// shut down.
-    fn dispatch(
-        &self,
-        mut found: Found,
-        to_hash: &Sender<Found>,
-        to_writer: &Sender<Record>,
-    ) -> Result<bool> {
+    fn dispatch(&self, mut found: Found, outbox: &mut Outbox<'_>) -> Result<bool> {
         let previous = if self.first_scan {
             None
         } else {
@@ -285,7 +267,7 @@ impl Walker {
                         id: p.id,
                         first_snapshot: p.first_snapshot,
                     });
-                    return self.send_new(found, to_hash, to_writer);
+                    return Ok(send_new(found, outbox));
                 }
             }
             Some(p) if p.is_current(&found) => {
@@ -306,28 +288,9 @@ impl Walker {
                     }
                 }
             }
-            _ => return self.send_new(found, to_hash, to_writer),
+            _ => return Ok(send_new(found, outbox)),
         };
-        Ok(to_writer.send(record).is_ok())
-    }
-
-    fn send_new(
-        &self,
-        found: Found,
-        to_hash: &Sender<Found>,
-        to_writer: &Sender<Record>,
-    ) -> Result<bool> {
-        Ok(if found.stat.kind == EntryKind::File {
-            to_hash.send(found).is_ok()
-        } else {
-            to_writer
-                .send(Record::New {
-                    found,
-                    content: Content::None,
-                    problem: None,
-                })
-                .is_ok()
-        })
+        Ok(outbox.record(record))
     }
 
     /// The newest recorded version of `rel` up to the snapshot being scanned (a resumed scan
@@ -372,6 +335,35 @@ impl Walker {
             self.root.clone()
         } else {
             self.root.join(OsStr::from_bytes(rel))
+        }
+    }
+}
+
+/// A new or changed entry: files go to the hash workers, the rest straight to the writer.
+fn send_new(found: Found, outbox: &mut Outbox<'_>) -> bool {
+    if found.stat.kind == EntryKind::File {
+        outbox.hash(found)
+    } else {
+        outbox.record(Record::New {
+            found,
+            content: Content::None,
+            problem: None,
+        })
+    }
+}
+
+/// What the walk makes of one directory entry.
+enum Inspected {
+    Found(Found),
+    Problem { rel: Vec<u8>, problem: FileProblem },
+    Nothing,
+}
+
+impl Inspected {
+    fn problem(rel: Vec<u8>, path: PathBuf, cause: FileProblemCause) -> Inspected {
+        Inspected::Problem {
+            rel,
+            problem: FileProblem { path, cause },
         }
     }
 }

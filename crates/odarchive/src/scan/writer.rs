@@ -44,7 +44,7 @@ pub(crate) fn write(
     catalogue: &mut Catalogue,
     snapshot: i64,
     job: i64,
-    records: &Receiver<Record>,
+    records: &Receiver<Vec<Record>>,
     shared: &Shared,
     progress: &dyn Progress,
 ) -> Result<Tally> {
@@ -73,7 +73,7 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn run(&mut self, records: &Receiver<Record>) -> rusqlite::Result<Tally> {
+    fn run(&mut self, records: &Receiver<Vec<Record>>) -> rusqlite::Result<Tally> {
         self.conn.execute_batch("BEGIN")?;
         let mut pending = 0usize;
         let mut last_commit = Instant::now();
@@ -81,9 +81,11 @@ impl Writer<'_> {
         loop {
             let timeout = COMMIT_INTERVAL.saturating_sub(last_commit.elapsed());
             match records.recv_timeout(timeout) {
-                Ok(record) => {
-                    self.apply(record)?;
-                    pending += 1;
+                Ok(batch) => {
+                    pending += batch.len();
+                    for record in batch {
+                        self.apply(record)?;
+                    }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
