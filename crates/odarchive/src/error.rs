@@ -235,6 +235,30 @@ pub enum Error {
         actual: u64,
     },
 
+    /// Reading or writing a file (an image, a restored file) failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A path pattern (restore, locate) is not a valid glob.
+    #[error("invalid path pattern {pattern:?}: {source}")]
+    Pattern {
+        /// The pattern as given.
+        pattern: String,
+        /// Why globset refused it.
+        #[source]
+        source: globset::Error,
+    },
+
+    /// A disc (image or mounted) could not be read.
+    #[error(transparent)]
+    Disc(#[from] crate::disc_source::DiscError),
+
     /// A worker thread panicked. This is a bug.
     #[error("internal error: {0}")]
     Internal(String),

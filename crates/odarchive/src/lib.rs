@@ -33,15 +33,20 @@
 
 pub mod catalogue;
 pub mod disc;
+pub mod disc_source;
 pub mod error;
 mod host;
+pub mod identify;
 pub mod info;
+pub mod locate;
 pub mod media;
 pub mod plan;
 pub mod progress;
+pub mod restore;
 pub mod scan;
 pub mod status;
 pub mod time;
+pub mod verify;
 pub mod write;
 
 pub use catalogue::{

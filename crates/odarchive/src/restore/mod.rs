@@ -1,0 +1,299 @@
+//! Restoring files from discs: `odarchive restore --from IMAGE_OR_DIR... --to DEST [PATH|GLOB...]`.
+//!
+//! The plan comes first: which entries of the snapshot are asked for, which contents they
+//! need, and which discs hold those. Then each disc given is identified and read once, in disc
+//! order, and every file it holds for the restore is written to a temporary name beside its
+//! destination, hashed on the way, and renamed only when the hash matches. Split contents are
+//! assembled part by part in `DEST/.odarchive-restore/` and moved into place when complete and
+//! whole. Last come the other names of each content (copies or hard links), symlinks, and
+//! directory mtimes. Existing files are never overwritten without `overwrite`; a file already
+//! in place with the right content counts as done, so a second run finishes an interrupted
+//! one without reading those files from disc again. Discs still needed are listed.
+
+mod files;
+pub mod select;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::catalogue::{Catalogue, EntryKind};
+use crate::disc_source::DiscSource;
+use crate::error::{Error, Result};
+use crate::identify::identify;
+
+pub use select::{Selected, Selection};
+
+/// How to restore.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Images or mounted discs to read, in any order.
+    pub from: Vec<PathBuf>,
+    /// The folder to restore into (created if missing).
+    pub to: PathBuf,
+    /// Paths or globs to restore; empty for everything.
+    pub patterns: Vec<String>,
+    /// The snapshot to restore; `None` for the latest complete one.
+    pub snapshot: Option<i64>,
+    /// Replace existing files that differ.
+    pub overwrite: bool,
+    /// Restore the other names of a content as hard links instead of copies.
+    pub hardlink: bool,
+    /// Read images through their ISO 9660 view only.
+    pub iso9660_only: bool,
+}
+
+/// A disc the restore needs but was not given.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NeededDisc {
+    /// Disc number.
+    pub number: u32,
+    /// Its label.
+    pub label: String,
+    /// Discs in the set.
+    pub of: u32,
+    /// Files of this restore on it.
+    pub files: u64,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RestoreReport {
+    /// The snapshot restored.
+    pub snapshot: i64,
+    /// Entries selected.
+    pub selected: u64,
+    /// Discs the selection needs, by number.
+    pub discs_needed: Vec<u32>,
+    /// Discs read in this run.
+    pub discs_read: Vec<u32>,
+    /// Files written (with their content checked).
+    pub files_restored: u64,
+    /// Their bytes.
+    pub bytes_restored: u64,
+    /// Files already in place with the right content (a previous run's).
+    pub files_already_done: u64,
+    /// Other names of contents, copied or linked.
+    pub duplicates: u64,
+    /// Directories created or present.
+    pub directories: u64,
+    /// Symlinks created.
+    pub symlinks: u64,
+    /// Problems, one line each, naming the path.
+    pub problems: Vec<String>,
+    /// Discs still needed for what is not restored yet.
+    pub missing_discs: Vec<NeededDisc>,
+}
+
+impl RestoreReport {
+    /// Whether everything asked for is restored.
+    pub fn complete(&self) -> bool {
+        self.problems.is_empty() && self.missing_discs.is_empty()
+    }
+}
+
+/// Restores the selection of `options` from the discs given. Returns the report even when
+/// some files could not be restored; errors are for what stops the whole restore (the
+/// catalogue, the destination).
+pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<RestoreReport> {
+    let snapshot = match options.snapshot {
+        Some(s) => s,
+        None => {
+            catalogue
+                .latest_complete_snapshot()?
+                .ok_or_else(|| Error::NoSnapshot {
+                    path: catalogue.path().to_owned(),
+                })?
+                .id
+        }
+    };
+    let selection = Selection::new(&options.patterns)?;
+    let selected = Selected::load(catalogue, snapshot, &selection)?;
+    let mut report = RestoreReport {
+        snapshot,
+        selected: selected.entries.len() as u64,
+        ..RestoreReport::default()
+    };
+    let needed = selected.discs_needed();
+    report.discs_needed = needed.keys().copied().collect();
+
+    let dest = files::Destination::new(&options.to, options.overwrite)?;
+    for e in &selected.entries {
+        if e.kind == EntryKind::Directory {
+            dest.dir(&e.path).map_err(|source| Error::Io {
+                path: dest.path(&e.path),
+                source,
+            })?;
+            report.directories += 1;
+        }
+    }
+
+    // Contents by their first name in the selection (in path order), which is where the
+    // bytes go; other names are made from it afterwards.
+    let mut first_name: HashMap<i64, usize> = HashMap::new();
+    for (i, e) in selected.entries.iter().enumerate() {
+        if let (EntryKind::File, Some(c)) = (e.kind, e.content_id) {
+            first_name.entry(c).or_insert(i);
+        }
+    }
+    let mut done: HashMap<i64, bool> = HashMap::new();
+    for (&content, &i) in &first_name {
+        let e = &selected.entries[i];
+        if !selected.placements.contains_key(&content) {
+            if e.size == 0 {
+                // Empty files need no disc.
+                match dest.write_empty(&e.path, e) {
+                    Ok(()) => report.files_restored += 1,
+                    Err(err) => report
+                        .problems
+                        .push(format!("{}: {err}", dest.path(&e.path).display())),
+                }
+                done.insert(content, true);
+            } else {
+                report.problems.push(format!(
+                    "{}: not on any disc of this catalogue",
+                    String::from_utf8_lossy(&e.path)
+                ));
+            }
+            continue;
+        }
+        match dest.already_restored(&e.path, e) {
+            Ok(true) => {
+                report.files_already_done += 1;
+                done.insert(content, true);
+            }
+            Ok(false) => {}
+            Err(problem) => {
+                report.problems.push(problem);
+                done.insert(content, false);
+            }
+        }
+    }
+
+    // Open every disc given; keep the ones this restore needs.
+    let mut sources: BTreeMap<u32, DiscSource> = BTreeMap::new();
+    for path in &options.from {
+        let mut source = match DiscSource::open(path) {
+            Ok(s) => s,
+            Err(e) => {
+                report.problems.push(e.to_string());
+                continue;
+            }
+        };
+        if options.iso9660_only {
+            source.use_iso9660_only();
+        }
+        match identify(catalogue, &mut source)? {
+            Ok(disc) => {
+                sources.entry(disc.number).or_insert(source);
+            }
+            Err(e) => report.problems.push(e.to_string()),
+        }
+    }
+
+    for (&number, source) in sources.iter_mut() {
+        if !needed.contains_key(&number) {
+            continue;
+        }
+        report.discs_read.push(number);
+        for (&content, parts) in &selected.placements {
+            if done.contains_key(&content) {
+                continue;
+            }
+            let Some(&i) = first_name.get(&content) else {
+                continue;
+            };
+            let entry = &selected.entries[i];
+            for p in parts.iter().filter(|p| p.disc == number) {
+                match dest.restore_placement(source, entry, p) {
+                    Ok(files::Outcome::Complete(bytes)) => {
+                        report.files_restored += 1;
+                        report.bytes_restored += bytes;
+                        done.insert(content, true);
+                    }
+                    Ok(files::Outcome::PartStored) => {}
+                    Err(files::Failure::Problem(problem)) => {
+                        report.problems.push(problem);
+                        done.insert(content, false);
+                    }
+                    Err(files::Failure::Fatal(e)) => return Err(e),
+                }
+            }
+        }
+    }
+
+    // Discs still needed: those holding a content not yet in place.
+    let set_size = catalogue.discs()?.len() as u32;
+    let labels: HashMap<u32, String> = catalogue
+        .discs()?
+        .into_iter()
+        .map(|d| (d.number, d.label))
+        .collect();
+    let mut still: BTreeMap<u32, u64> = BTreeMap::new();
+    for (content, parts) in &selected.placements {
+        if done.contains_key(content) {
+            continue;
+        }
+        for p in parts.iter().filter(|p| !sources.contains_key(&p.disc)) {
+            *still.entry(p.disc).or_insert(0) += 1;
+        }
+    }
+    report.missing_discs = still
+        .into_iter()
+        .map(|(number, files)| NeededDisc {
+            number,
+            label: labels.get(&number).cloned().unwrap_or_default(),
+            of: set_size,
+            files,
+        })
+        .collect();
+
+    // Other names, symlinks, then directory mtimes (deepest first, after their contents).
+    for (i, e) in selected.entries.iter().enumerate() {
+        match e.kind {
+            EntryKind::File => {
+                let Some(c) = e.content_id else {
+                    report.problems.push(format!(
+                        "{}: was not readable when scanned; nothing to restore",
+                        String::from_utf8_lossy(&e.path)
+                    ));
+                    continue;
+                };
+                let first = first_name[&c];
+                if first == i || done.get(&c) != Some(&true) {
+                    continue;
+                }
+                match dest.duplicate(&selected.entries[first], e, options.hardlink) {
+                    Ok(()) => report.duplicates += 1,
+                    Err(problem) => report.problems.push(problem),
+                }
+            }
+            EntryKind::Symlink => match dest.symlink(e) {
+                Ok(()) => report.symlinks += 1,
+                Err(problem) => report.problems.push(problem),
+            },
+            EntryKind::Directory => {}
+        }
+    }
+    let mut dirs: Vec<_> = selected
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Directory)
+        .collect();
+    dirs.sort_by_key(|e| std::cmp::Reverse(e.path.iter().filter(|&&b| b == b'/').count()));
+    for e in dirs {
+        if let Err(err) = dest.finish_dir(e) {
+            report
+                .problems
+                .push(format!("{}: {err}", dest.path(&e.path).display()));
+        }
+    }
+    dest.clean_up_if_empty();
+    Ok(report)
+}
+
+/// The folder a restore writes into.
+pub fn staging_dir(to: &Path) -> PathBuf {
+    to.join(files::STAGING)
+}

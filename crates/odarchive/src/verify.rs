@@ -1,0 +1,237 @@
+//! Checking discs against the catalogue: `odarchive verify IMAGE_OR_DIR...`.
+//!
+//! For each image or mounted disc: which disc of the set it is, the whole image's SHA-256
+//! (images whose hash the catalogue recorded when it wrote them), then every file the
+//! catalogue places on it, re-read and re-hashed. Problems are reported by path — missing,
+//! corrupt, unexpected — never only counted. A disc that passes is marked verified.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::catalogue::Catalogue;
+use crate::disc::{self, README_NAME, SUMS_NAME};
+use crate::disc_source::{DiscError, DiscSource, View};
+use crate::error::{Error, Result};
+use crate::identify::{identify, root_iso_name};
+
+/// How to verify.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Read images through their ISO 9660 view only (as restore does when UDF is damaged).
+    pub iso9660_only: bool,
+}
+
+/// What verify found on one image or mounted disc.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiscVerdict {
+    /// The image or mount point given.
+    #[serde(serialize_with = "crate::progress::lossy")]
+    pub source: PathBuf,
+    /// The disc number it is, when it could be identified.
+    pub disc: Option<u32>,
+    /// Its label.
+    pub label: Option<String>,
+    /// Which file system the files were read through.
+    pub view: &'static str,
+    /// Whether the whole image's SHA-256 matched the one recorded when it was written
+    /// (`None`: not an image, or no hash recorded).
+    pub image_sha256_ok: Option<bool>,
+    /// Files read and found intact.
+    pub files_ok: u64,
+    /// Their bytes.
+    pub bytes_ok: u64,
+    /// Files the catalogue places on the disc that are not on it.
+    pub missing: Vec<String>,
+    /// Files whose bytes do not match their hash, with what was found.
+    pub corrupt: Vec<String>,
+    /// Files on the disc the catalogue does not know.
+    pub unexpected: Vec<String>,
+    /// What stopped the check of this disc, if anything did.
+    pub problem: Option<String>,
+}
+
+impl DiscVerdict {
+    /// Whether the disc passed every check.
+    pub fn ok(&self) -> bool {
+        self.problem.is_none()
+            && self.missing.is_empty()
+            && self.corrupt.is_empty()
+            && self.unexpected.is_empty()
+            && self.image_sha256_ok != Some(false)
+    }
+
+    fn new(source: &Path) -> DiscVerdict {
+        DiscVerdict {
+            source: source.to_owned(),
+            disc: None,
+            label: None,
+            view: "none",
+            image_sha256_ok: None,
+            files_ok: 0,
+            bytes_ok: 0,
+            missing: Vec::new(),
+            corrupt: Vec::new(),
+            unexpected: Vec::new(),
+            problem: None,
+        }
+    }
+}
+
+/// Verifies every image or mounted disc in `sources` against `catalogue`, marking the ones
+/// that pass as verified. One verdict per source, in order; a source that cannot be read or
+/// identified gets a verdict with its `problem`, and the others are still checked.
+pub fn verify(
+    catalogue: &mut Catalogue,
+    sources: &[PathBuf],
+    options: &VerifyOptions,
+) -> Result<Vec<DiscVerdict>> {
+    let mut verdicts = Vec::with_capacity(sources.len());
+    for path in sources {
+        let verdict = verify_one(catalogue, path, options)?;
+        if verdict.ok() {
+            if let Some(number) = verdict.disc {
+                mark_verified(catalogue, number)?;
+            }
+        }
+        verdicts.push(verdict);
+    }
+    Ok(verdicts)
+}
+
+fn verify_one(catalogue: &Catalogue, path: &Path, options: &VerifyOptions) -> Result<DiscVerdict> {
+    let mut verdict = DiscVerdict::new(path);
+    let mut source = match DiscSource::open(path) {
+        Ok(s) => s,
+        Err(e) => {
+            verdict.problem = Some(e.to_string());
+            return Ok(verdict);
+        }
+    };
+    if options.iso9660_only {
+        source.use_iso9660_only();
+    }
+    verdict.view = view_name(source.view());
+    let disc = match identify(catalogue, &mut source)? {
+        Ok(d) => d,
+        Err(e) => {
+            verdict.problem = Some(e.to_string());
+            return Ok(verdict);
+        }
+    };
+    verdict.disc = Some(disc.number);
+    verdict.label = Some(disc.label.clone());
+    if source.view() != View::Mounted {
+        if let Some(expected) = disc.image_sha256 {
+            verdict.image_sha256_ok = Some(
+                hash_file(path).map_err(|source| Error::Io {
+                    path: path.to_owned(),
+                    source,
+                })? == expected,
+            );
+        }
+    }
+    let placements = catalogue.placements_on(disc.number)?;
+    let iso = source.view() == View::Iso9660;
+    let mut expected: HashSet<String> = HashSet::new();
+    for p in &placements {
+        let shown = if iso {
+            p.iso_path.clone()
+        } else {
+            p.disc_path.clone()
+        };
+        expected.insert(shown.clone());
+        let mut sink = HashSink::default();
+        match source.copy_file(&p.disc_path, Some(&p.iso_path), &mut sink) {
+            Ok(n) if n == p.length && sink.finish() == p.stored_sha256() => {
+                verdict.files_ok += 1;
+                verdict.bytes_ok += n;
+            }
+            Ok(n) => verdict.corrupt.push(format!(
+                "{shown}: {n} bytes, content does not match its SHA-256"
+            )),
+            Err(DiscError::Missing { .. }) => verdict.missing.push(shown),
+            Err(e) => verdict.corrupt.push(format!("{shown}: {e}")),
+        }
+    }
+    for name in [
+        README_NAME,
+        SUMS_NAME,
+        disc::catalogue_name(false),
+        disc::catalogue_name(true),
+    ] {
+        expected.insert(if iso {
+            root_iso_name(name)
+        } else {
+            name.to_owned()
+        });
+    }
+    match source.files() {
+        Ok(files) => {
+            verdict.unexpected = files
+                .into_iter()
+                .map(|(p, _)| p)
+                .filter(|p| !expected.contains(p))
+                .collect()
+        }
+        Err(e) => verdict.problem = Some(e.to_string()),
+    }
+    verdict.unexpected.sort();
+    Ok(verdict)
+}
+
+fn view_name(view: View) -> &'static str {
+    match view {
+        View::Udf => "udf",
+        View::Iso9660 => "iso9660",
+        View::Mounted => "mounted",
+    }
+}
+
+fn mark_verified(catalogue: &mut Catalogue, number: u32) -> Result<()> {
+    let now = crate::time::now_ns();
+    let path = catalogue.path().to_owned();
+    catalogue
+        .connection()
+        .execute("UPDATE disc SET state = 'verified', verified_ns = ?1 WHERE number = ?2 AND state != 'planned'", rusqlite::params![now, number])
+        .map_err(|source| Error::Catalogue { path, source })?;
+    Ok(())
+}
+
+/// SHA-256 of a whole file.
+pub(crate) fn hash_file(path: &Path) -> io::Result<[u8; 32]> {
+    let mut f = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hasher.finalize().into());
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// A `Write` that only hashes.
+#[derive(Default)]
+pub(crate) struct HashSink(Sha256);
+
+impl HashSink {
+    pub(crate) fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+impl Write for HashSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
