@@ -95,7 +95,7 @@ fn judge(reader: &str, run: &ToolRun, image: &Path) -> Result<SevenZipSummary, O
     let output = run.all_output();
     let (summary, problems) = parse_output(&output);
     if !run.status.success() {
-        return fail(format!("exit status {}", run.status));
+        return fail(run.status.to_string());
     }
     if !problems.is_empty() {
         return fail(format!(

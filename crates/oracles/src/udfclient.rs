@@ -21,13 +21,12 @@ use crate::error::OracleError;
 use crate::manifest::{Kind, Manifest};
 use crate::tool::Tool;
 
-/// Markers of failure at the start of a udfclient output line (its file system layer
-/// reports as `UDF: couldn't ...`).
-const PROBLEM_PREFIXES: &[&str] = &[
-    "UDF: ", "Can't", "can't", "Error", "error", "Failed", "failed",
-];
-/// Markers of failure anywhere in a line (errno texts after a name).
+/// Markers of failure at the start of a udfclient output line.
+const PROBLEM_PREFIXES: &[&str] = &["Can't", "can't", "Error", "error", "Failed", "failed"];
+/// Markers of failure anywhere in a line: its file system layer reports as
+/// `UDF: couldn't ...` (possibly after a `UDF> ` prompt), and errno texts follow names.
 const PROBLEM_TEXTS: &[&str] = &[
+    "UDF: ",
     "No such file or directory",
     "Input/output error",
     "Invalid argument",
@@ -41,10 +40,7 @@ pub fn udfclient_extract(image: &Path, out_dir: &Path) -> Result<Manifest, Oracl
     let args = || ["-b".as_ref(), "2048".as_ref(), image.as_os_str()];
     let listing = Tool::UDFCLIENT.run(reader, args(), Some(b"ls\nquit\n"))?;
     if !listing.status.success() {
-        let msg = format!(
-            "cannot mount the UDF volume: exit status {}",
-            listing.status
-        );
+        let msg = format!("cannot mount the UDF volume: {}", listing.status);
         return Err(OracleError::from_run(reader, msg, &listing));
     }
     let Some(volume) = root_volume_name(&listing.stdout) else {
@@ -71,11 +67,7 @@ pub fn udfclient_extract(image: &Path, out_dir: &Path) -> Result<Manifest, Oracl
     let script = format!("lcd \"{}\"\nmget \"{volume}\"\nquit\n", out_dir.display());
     let run = Tool::UDFCLIENT.run(reader, args(), Some(script.as_bytes()))?;
     if !run.status.success() {
-        return Err(OracleError::from_run(
-            reader,
-            format!("exit status {}", run.status),
-            &run,
-        ));
+        return Err(OracleError::from_run(reader, run.status.to_string(), &run));
     }
     let output = run.all_output();
     if !output.contains("Changing local directory to") {

@@ -246,3 +246,18 @@ fn crc_itu_t_matches_the_standard_check_value() {
     // CRC-16/XMODEM (same polynomial and initial value) of "123456789" is 0x31C3.
     assert_eq!(crc_itu_t(b"123456789"), 0x31C3);
 }
+
+#[test]
+fn an_image_cut_before_its_file_data_fails_every_reader() {
+    let (_dir, image, expected) = genisoimage_control();
+    // Keep the volume descriptors and the anchor at 256, lose the rest.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&image)
+        .unwrap()
+        .set_len(260 * 2048)
+        .unwrap();
+    let report = check_all(&image, &expected, &CheckOptions::default());
+    println!("{report}");
+    assert_eq!(report.failed_readers(), Reader::ALL, "{report}");
+}
