@@ -1,6 +1,7 @@
 //! Integration tests of the `odarchive` binary, all in one test binary. Every tree is made by
 //! the tests in a temporary directory.
 
+mod archive;
 mod catalogue;
 mod problems;
 mod rescan;
