@@ -16,7 +16,7 @@ use crate::{bsdtar, isoinfo, kernel, osirrox, pycdlib, seven_zip, udfclient, udf
 /// see [`Manifest::without_symlinks`]):
 ///
 /// - UDF views (7-Zip, pycdlib) exactly; udfclient by ASCII names plus content multiset;
-/// - the ISO 9660 view (osirrox, bsdtar, `isoinfo -l`, the kernel) path by path against
+/// - the ISO 9660 view (osirrox, bsdtar, pycdlib, `isoinfo -l`, the kernel) path by path against
 ///   [`CheckOptions::iso_view`] when given, else as a file content / size multiset, since its
 ///   names are mapped;
 /// - udfinfo's counts, revision and integrity; isoinfo's and 7-Zip's sizes against the
@@ -169,6 +169,11 @@ fn run_reader(
             let got = udfclient::udfclient_extract(image, dir.path())?;
             show(udfclient::compare_udfclient_view(expected, &got, tolerance))
         }
+        Reader::PycdlibIso => show(compare_iso_view(
+            expected,
+            &pycdlib::pycdlib_iso_manifest(image)?,
+            opts,
+        )),
         Reader::Osirrox => {
             let dir = scratch()?;
             show(compare_iso_view(

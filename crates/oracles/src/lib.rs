@@ -13,6 +13,7 @@
 //! - One function per reader, each `Result<_, OracleError>` with the tool's whole output:
 //!   [`seven_zip_test`], [`seven_zip_extract_udf`], [`osirrox_extract`], [`bsdtar_extract`],
 //!   [`isoinfo_descriptor`], [`isoinfo_list`], [`udfinfo()`], [`pycdlib_udf_manifest`],
+//!   [`pycdlib_iso_manifest`],
 //!   [`udfclient_extract`], and the Linux kernel's drivers in a virtual machine,
 //!   [`kernel_mount`] (slow, opt-in).
 //! - [`check_all`] / [`assert_all`]: every reader of [`CheckOptions`] against one expected
@@ -65,7 +66,7 @@ pub use kernel::{KernelViews, kernel_mount};
 pub use manifest::{Entry, Kind, Manifest, hash_file, sha256};
 pub use options::{CheckOptions, Reader};
 pub use osirrox::osirrox_extract;
-pub use pycdlib::pycdlib_udf_manifest;
+pub use pycdlib::{pycdlib_iso_manifest, pycdlib_udf_manifest};
 pub use report::{ReaderOutcome, Report};
 pub use seven_zip::{SevenZipSummary, seven_zip_extract_udf, seven_zip_test};
 pub use tool::Tool;

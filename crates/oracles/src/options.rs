@@ -22,6 +22,8 @@ pub enum Reader {
     Udfinfo,
     /// pycdlib: the UDF view walked; names, kinds, sizes, contents, mtimes, descriptor CRCs.
     Pycdlib,
+    /// pycdlib on the ISO 9660 directory records; the content multiset (or the exact view).
+    PycdlibIso,
     /// udfclient: the UDF view extracted; ASCII names, contents, directory count.
     Udfclient,
     /// The Linux kernel's `udf` and `iso9660` drivers in a virtual machine: the UDF view
@@ -31,11 +33,12 @@ pub enum Reader {
 
 impl Reader {
     /// Every reader, cheapest first.
-    pub const ALL: [Reader; 8] = [
+    pub const ALL: [Reader; 9] = [
         Reader::Udfinfo,
         Reader::Isoinfo,
         Reader::SevenZipTest,
         Reader::Pycdlib,
+        Reader::PycdlibIso,
         Reader::SevenZipUdf,
         Reader::Osirrox,
         Reader::Bsdtar,
@@ -51,11 +54,12 @@ impl Reader {
     ];
 
     /// Every reader including the kernel (slow: boots a virtual machine).
-    pub const ALL_WITH_KERNEL: [Reader; 9] = [
+    pub const ALL_WITH_KERNEL: [Reader; 10] = [
         Reader::Udfinfo,
         Reader::Isoinfo,
         Reader::SevenZipTest,
         Reader::Pycdlib,
+        Reader::PycdlibIso,
         Reader::SevenZipUdf,
         Reader::Osirrox,
         Reader::Bsdtar,
@@ -82,6 +86,7 @@ impl Reader {
             Reader::Isoinfo => "isoinfo",
             Reader::Udfinfo => "udfinfo",
             Reader::Pycdlib => "pycdlib",
+            Reader::PycdlibIso => "pycdlib iso9660",
             Reader::Udfclient => "udfclient",
             Reader::Kernel => "kernel",
         }
@@ -212,7 +217,8 @@ mod tests {
                 Reader::Udfinfo,
                 Reader::Isoinfo,
                 Reader::SevenZipTest,
-                Reader::Pycdlib
+                Reader::Pycdlib,
+                Reader::PycdlibIso
             ]
         );
         let o = o.with_kernel().with_kernel();

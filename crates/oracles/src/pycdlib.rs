@@ -1,13 +1,15 @@
 //! pycdlib (Python, Debian `python3-pycdlib` 1.12): the UDF view parsed by a third,
-//! independent implementation, with file contents hashed as they stream, no extraction.
+//! independent implementation, with file contents hashed as they stream, no extraction; and
+//! the ISO 9660 view's directory records as pycdlib parses them.
 //!
-//! The walker is `pycdlib_udf.py`, embedded in this crate and run with `/usr/bin/python3`
+//! The walker is `pycdlib_walk.py`, embedded in this crate and run with `/usr/bin/python3`
 //! (Debian's Python, the one that has pycdlib). Its docstring lists the pycdlib bugs it works
 //! around: files over 4 GiB truncated on bridge images, mixed 8/16-bit names breaking its
 //! walk, short_ad extent types masked away, inline data. pycdlib itself checks the tag
 //! checksum and CRC of every descriptor it parses; the walker adds that a File Identifier
 //! Descriptor's CRC covers its padding and that anchors sit at sector 256 and at the last
-//! sector of the image.
+//! sector of the image. In the ISO 9660 view it joins multi-extent files itself (pycdlib
+//! lists their records separately).
 //!
 //! pycdlib 1.12 *writes* wrong UDF timestamps (the day field holds the month), but reads them
 //! as stored: mtimes read here are trustworthy for images written by others.
@@ -19,7 +21,7 @@ use crate::manifest::{Entry, Kind, Manifest};
 use crate::tool::Tool;
 
 /// The walker script.
-const SCRIPT: &str = include_str!("pycdlib_udf.py");
+const SCRIPT: &str = include_str!("pycdlib_walk.py");
 
 /// Opens `image` with pycdlib and walks its UDF view: every path with kind, size, SHA-256 of
 /// the content and mtime (whole seconds, UTC). Fails when pycdlib cannot open the image or
@@ -27,8 +29,19 @@ const SCRIPT: &str = include_str!("pycdlib_udf.py");
 /// Descriptor's CRC does not cover its padding, when the anchor at sector 256 or at the last
 /// sector is missing, or when a file's extents do not cover its length or run past the image.
 pub fn pycdlib_udf_manifest(image: &Path) -> Result<Manifest, OracleError> {
-    let reader = "pycdlib";
-    let args = ["-".as_ref(), image.as_os_str()];
+    walk("pycdlib", image, "udf")
+}
+
+/// Opens `image` with pycdlib and walks the primary volume's ISO 9660 directory records:
+/// names as osirrox shows them (no `;1` version, no trailing dot), sizes and SHA-256 of
+/// multi-extent files joined, mtimes from the records. Fails when pycdlib cannot open the
+/// image, when a multi-extent file has no last extent, or when an extent runs past the image.
+pub fn pycdlib_iso_manifest(image: &Path) -> Result<Manifest, OracleError> {
+    walk("pycdlib iso9660", image, "iso")
+}
+
+fn walk(reader: &str, image: &Path, view: &str) -> Result<Manifest, OracleError> {
+    let args = ["-".as_ref(), image.as_os_str(), view.as_ref()];
     let run = Tool::PYTHON.run(reader, args, Some(SCRIPT.as_bytes()))?;
     if run.stderr.contains("No module named 'pycdlib'") {
         panic!(

@@ -125,6 +125,7 @@ fn a_flipped_byte_in_file_data_is_reported_by_every_content_reader() {
         report.failed_readers(),
         [
             Reader::Pycdlib,
+            Reader::PycdlibIso,
             Reader::SevenZipUdf,
             Reader::Osirrox,
             Reader::Bsdtar,
@@ -139,11 +140,13 @@ fn a_flipped_byte_in_file_data_is_reported_by_every_content_reader() {
             "{reader}: {report}"
         );
     }
-    let osirrox = report.failures_of(Reader::Osirrox).join("\n");
-    assert!(
-        osirrox.contains("1 expected file(s) of 100000 bytes"),
-        "{report}"
-    );
+    for reader in [Reader::Osirrox, Reader::Bsdtar, Reader::PycdlibIso] {
+        let failures = report.failures_of(reader).join("\n");
+        assert!(
+            failures.contains("1 expected file(s) of 100000 bytes"),
+            "{reader}: {report}"
+        );
+    }
 }
 
 #[test]

@@ -6,7 +6,12 @@ use common::{d_character_tree, genisoimage};
 use oracles::{CheckOptions, Entry, Reader, check_all};
 
 fn iso_readers() -> CheckOptions {
-    CheckOptions::default().only(&[Reader::Isoinfo, Reader::Osirrox, Reader::Bsdtar])
+    CheckOptions::default().only(&[
+        Reader::Isoinfo,
+        Reader::Osirrox,
+        Reader::Bsdtar,
+        Reader::PycdlibIso,
+    ])
 }
 
 #[test]
@@ -37,7 +42,12 @@ fn a_wrong_iso_name_or_mtime_is_reported_by_every_iso_reader() {
         },
     );
     let report = check_all(&image, &iso, &iso_readers().iso_view(iso.clone()));
-    for reader in [Reader::Isoinfo, Reader::Osirrox, Reader::Bsdtar] {
+    for reader in [
+        Reader::Isoinfo,
+        Reader::Osirrox,
+        Reader::Bsdtar,
+        Reader::PycdlibIso,
+    ] {
         let failures = report.failures_of(reader).join("\n");
         assert!(
             failures.contains("missing file `README_1.TXT`"),
@@ -48,7 +58,7 @@ fn a_wrong_iso_name_or_mtime_is_reported_by_every_iso_reader() {
             "{reader}: {report}"
         );
     }
-    for reader in [Reader::Osirrox, Reader::Bsdtar] {
+    for reader in [Reader::Osirrox, Reader::Bsdtar, Reader::PycdlibIso] {
         let failures = report.failures_of(reader).join("\n");
         assert!(
             failures.contains("`DOCS/A.BIN` has mtime"),

@@ -135,7 +135,12 @@ fn a_multi_extent_file_reads_back_through_the_iso_9660_readers() {
         .find(|r| r.name == "HUGE.BIN;1")
         .expect("HUGE.BIN listed");
     assert_eq!((huge.size, huge.extents), (HUGE, 2), "{records:#?}");
-    let opts = CheckOptions::default().only(&[Reader::Isoinfo, Reader::Osirrox, Reader::Bsdtar]);
+    let opts = CheckOptions::default().only(&[
+        Reader::Isoinfo,
+        Reader::Osirrox,
+        Reader::Bsdtar,
+        Reader::PycdlibIso,
+    ]);
     let report = check_all(&image, &expected, &opts);
     println!("{report}");
     report.assert_ok();

@@ -1,8 +1,14 @@
-"""Walk the UDF view of an image with pycdlib and print one line per entry.
+"""Walk the UDF view (or, with `iso`, the ISO 9660 view) of an image with pycdlib and print
+one line per entry.
 
 Run by the `oracles` crate with Debian's /usr/bin/python3 (which has python3-pycdlib 1.12):
 
-    python3 pycdlib_udf.py IMAGE
+    python3 pycdlib_walk.py IMAGE [udf|iso]
+
+The ISO 9660 view is the primary volume's directory records as pycdlib parses them; names
+lose their `;N` version and a trailing dot (as osirrox shows them); a multi-extent file
+(records of one name flagged 0x80 but the last) is joined and hashed here from its extents
+(pycdlib 1.12 does not join them).
 
 Output lines (tab-separated; paths as hex of their UTF-8 bytes, so any name survives):
 
@@ -215,8 +221,78 @@ def check_anchors(img):
             check_crc(f"anchor at sector {block}", raw)
 
 
+def iso_name(ident):
+    name = ident.decode("latin-1")
+    if ";" in name:
+        name = name[: name.rindex(";")]
+    if name.endswith("."):
+        name = name[:-1]
+    return name.encode("utf-8")
+
+
+def iso_mtime(date):
+    secs = calendar.timegm((1900 + date.years_since_1900, date.month, date.day_of_month,
+                            date.hour, date.minute, date.second))
+    return secs - date.gmtoffset * 15 * 60
+
+
+def walk_iso(iso, img):
+    seen = 0
+    stack = [(b"", iso.pvd.root_directory_record())]
+    while stack:
+        prefix, dir_rec = stack.pop()
+        pending = []  # extents of a multi-extent file so far
+        for rec in dir_rec.children:
+            if rec.is_dot() or rec.is_dotdot():
+                continue
+            name = iso_name(rec.file_ident)
+            path = name if not prefix else prefix + b"/" + name
+            shown = path.decode("utf-8", "replace")
+            mtime = iso_mtime(rec.date)
+            if pending and pending[0][0] != path:
+                problem(f"{pending[0][0].decode('utf-8', 'replace')}: multi-extent file ends without its last extent")
+                pending = []
+            if rec.is_dir():
+                seen += 1
+                out("E", "d", 0, hashlib.sha256(b"").hexdigest(), mtime, path.hex())
+                stack.append((path, rec))
+                continue
+            pending.append((path, rec.extent_location(), rec.data_length))
+            if rec.file_flags & 0x80:
+                continue
+            seen += 1
+            h = hashlib.sha256()
+            size = 0
+            try:
+                for _, block, length in pending:
+                    pos, left = block * SECTOR, length
+                    while left > 0:
+                        n = min(BUF, left)
+                        h.update(img.read(pos, n))
+                        pos += n
+                        left -= n
+                    size += length
+                digest = h.hexdigest()
+            except RuntimeError as e:
+                problem(f"{shown}: {e}")
+                digest = "-"
+            out("E", "f", size, digest, mtime, path.hex())
+            pending = []
+        if pending:
+            problem(f"{pending[0][0].decode('utf-8', 'replace')}: multi-extent file ends without its last extent")
+    return seen
+
+
 def main():
     path = sys.argv[1]
+    view = sys.argv[2] if len(sys.argv) > 2 else "udf"
+    if view == "iso":
+        img = Image(path)
+        iso = pycdlib.PyCdlib()
+        iso.open(path)
+        out("I", "entries", walk_iso(iso, img))
+        iso.close()
+        return
     img = Image(path)
     check_anchors(img)
     sys.stdout.flush()
