@@ -171,3 +171,73 @@ fn entries_stream_in_path_order_with_their_hashes() {
         ]
     );
 }
+
+#[test]
+fn a_resumed_scan_redoes_files_that_changed_since_the_interruption() {
+    use sha2::Digest;
+    let files: Vec<(String, String)> = (0..100)
+        .map(|i| (format!("f{i:03}"), format!("content {i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let drive = drive_with(&refs);
+    let work = tempfile::tempdir().unwrap();
+    let mut catalogue = Catalogue::create_or_open(work.path().join("c.db")).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let opener = CancellingOpener {
+        opened: AtomicUsize::new(0),
+        after: 40,
+        cancel: cancel.clone(),
+    };
+    let options = ScanOptions {
+        cancel: Some(cancel),
+        opener: Some(Arc::new(opener)),
+        threads: Some(1),
+        ..Default::default()
+    };
+    let result = odarchive::scan(&mut catalogue, drive.path(), &options, &NoProgress);
+    assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
+
+    // Change a file the interrupted run recorded.
+    let recorded = files
+        .iter()
+        .map(|(name, _)| name)
+        .find(|name| catalogue.latest_version(name.as_bytes()).unwrap().is_some())
+        .expect("the interrupted run recorded some files")
+        .clone();
+    std::fs::write(
+        drive.path().join(&recorded),
+        "changed after the interruption, longer",
+    )
+    .unwrap();
+
+    let summary = odarchive::scan(
+        &mut catalogue,
+        drive.path(),
+        &ScanOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(summary.resumed);
+    assert_eq!(summary.info.files, 100);
+    let mut paths = Vec::new();
+    catalogue
+        .for_each_entry(summary.info.snapshot, |e| {
+            if e.path == recorded.as_bytes() {
+                let want = sha2::Sha256::digest(b"changed after the interruption, longer");
+                assert_eq!(e.hash, Some(<[u8; 32]>::from(want)));
+            }
+            paths.push(e.path);
+            Ok(())
+        })
+        .unwrap();
+    paths.dedup();
+    assert_eq!(paths.len(), 100, "one version of each path in the snapshot");
+    let rows: i64 = catalogue
+        .connection()
+        .query_row("SELECT count(*) FROM entry", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 100, "the stale version was replaced, not kept");
+}
