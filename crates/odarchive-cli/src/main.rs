@@ -63,6 +63,12 @@ enum Command {
     Write(commands::write::Args),
     /// Scan a drive, plan discs and write their images: the whole job in one command.
     Archive(commands::archive::Args),
+    /// Check images or mounted discs against the catalogue: every file re-hashed.
+    Verify(commands::verify::Args),
+    /// Say which disc (and part) holds each matching path.
+    Locate(commands::locate::Args),
+    /// Restore files, folders or everything from images or mounted discs.
+    Restore(commands::restore::Args),
 }
 
 /// How a command that did not fail ended.
@@ -72,14 +78,18 @@ enum Outcome {
     Success,
     /// The job finished, but some files had problems (reported and recorded).
     CompletedWithErrors,
+    /// A restore did what the discs given allow; more discs are needed.
+    NeedsDiscs,
 }
 
-/// Exit codes: 0 success, 1 error, 2 usage error, 3 completed with errors, 4 a source file
-/// changed since it was scanned, 130 interrupted.
+/// Exit codes: 0 success, 1 error, 2 usage error, 3 completed with errors (verify found
+/// problems, some files not restored), 4 a source file changed since it was scanned, 5 more
+/// discs are needed, 130 interrupted.
 fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
     match result {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::CompletedWithErrors) => 3,
+        Ok(Outcome::NeedsDiscs) => 5,
         Err(e) => match e.downcast_ref() {
             Some(odarchive::Error::Interrupted) => 130,
             Some(odarchive::Error::BadMedia { .. } | odarchive::Error::FirstNotFound { .. }) => 2,
@@ -107,6 +117,9 @@ fn main() -> ExitCode {
         Command::NumDiscs => commands::discs::run_count(&cli.global),
         Command::Write(args) => commands::write::run(args, &cli.global),
         Command::Archive(args) => commands::archive::run(args, &cli.global),
+        Command::Verify(args) => commands::verify::run(args, &cli.global),
+        Command::Locate(args) => commands::locate::run(args, &cli.global),
+        Command::Restore(args) => commands::restore::run(args, &cli.global),
     };
     if let Err(e) = &result {
         eprintln!("odarchive: {}", render::error_chain(e));

@@ -3,7 +3,10 @@
 pub mod archive;
 pub mod discs;
 pub mod info;
+pub mod locate;
 pub mod plan;
+pub mod restore;
 pub mod scan;
 pub mod status;
+pub mod verify;
 pub mod write;

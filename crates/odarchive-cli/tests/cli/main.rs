@@ -5,6 +5,7 @@ mod archive;
 mod catalogue;
 mod problems;
 mod rescan;
+mod restore;
 mod resume;
 mod scan;
 mod support;

@@ -1,0 +1,54 @@
+//! `odarchive locate PATH|GLOB...`: which disc holds each match.
+
+use anyhow::Result;
+use odarchive::Catalogue;
+use odarchive::locate::locate;
+
+use crate::{Global, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Paths (a folder selects everything in it) or globs, relative to the drive root.
+    #[arg(required = true, value_name = "PATH|GLOB")]
+    patterns: Vec<String>,
+    /// The snapshot to look in (default: the latest complete one).
+    #[arg(long, value_name = "ID")]
+    snapshot: Option<i64>,
+}
+
+pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
+    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let found = locate(&catalogue, &args.patterns, args.snapshot)?;
+    if global.json {
+        println!("{}", serde_json::to_string(&found)?);
+    } else {
+        for f in &found {
+            let discs: Vec<String> = f
+                .locations
+                .iter()
+                .map(|l| {
+                    if l.parts > 1 {
+                        format!("disc {} ({}) part {}/{}", l.disc, l.label, l.part, l.parts)
+                    } else {
+                        format!("disc {} ({})", l.disc, l.label)
+                    }
+                })
+                .collect();
+            let place = match (f.kind, discs.is_empty()) {
+                ("file", true) if f.size > 0 => "not on any disc yet".to_owned(),
+                ("file", true) => "empty file (in the catalogue)".to_owned(),
+                (_, true) => format!("{} (in the catalogue)", f.kind),
+                (_, false) => discs.join(", "),
+            };
+            println!("{}: {place}", f.path);
+        }
+        if found.is_empty() {
+            println!("no match");
+        }
+    }
+    Ok(if found.is_empty() {
+        Outcome::CompletedWithErrors
+    } else {
+        Outcome::Success
+    })
+}

@@ -1,0 +1,87 @@
+//! `odarchive restore --from IMAGE_OR_DIR... --to DEST [PATH|GLOB...]`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use odarchive::Catalogue;
+use odarchive::restore::{RestoreOptions, restore};
+
+use crate::{Global, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Disc images (.iso) or mounted discs (directories) to read, in any order.
+    #[arg(long, required = true, num_args = 1.., value_name = "IMAGE_OR_DIR")]
+    from: Vec<PathBuf>,
+    /// Folder to restore into (created if missing).
+    #[arg(long, value_name = "DEST")]
+    to: PathBuf,
+    /// Paths (a folder selects everything in it) or globs to restore; default everything.
+    #[arg(value_name = "PATH|GLOB")]
+    patterns: Vec<String>,
+    /// The snapshot to restore (default: the latest complete one).
+    #[arg(long, value_name = "ID")]
+    snapshot: Option<i64>,
+    /// Replace existing files whose content differs.
+    #[arg(long)]
+    overwrite: bool,
+    /// Restore other names of the same content as hard links instead of copies.
+    #[arg(long)]
+    hardlink: bool,
+    /// Read images through their ISO 9660 view only.
+    #[arg(long)]
+    iso9660: bool,
+}
+
+pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
+    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let options = RestoreOptions {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        patterns: args.patterns.clone(),
+        snapshot: args.snapshot,
+        overwrite: args.overwrite,
+        hardlink: args.hardlink,
+        iso9660_only: args.iso9660,
+    };
+    let report = restore(&catalogue, &options)?;
+    if global.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        let needed: Vec<String> = report.discs_needed.iter().map(u32::to_string).collect();
+        println!(
+            "needs discs: {}",
+            if needed.is_empty() {
+                "none".into()
+            } else {
+                needed.join(", ")
+            }
+        );
+        println!(
+            "restored {} files ({} bytes), {} already in place, {} other names, {} directories, {} symlinks into {}",
+            report.files_restored,
+            report.bytes_restored,
+            report.files_already_done,
+            report.duplicates,
+            report.directories,
+            report.symlinks,
+            args.to.display()
+        );
+        for p in &report.problems {
+            eprintln!("problem: {p}");
+        }
+        for d in &report.missing_discs {
+            println!(
+                "insert disc {} of {}, label {} ({} files), and run again",
+                d.number, d.of, d.label, d.files
+            );
+        }
+    }
+    Ok(if !report.missing_discs.is_empty() {
+        Outcome::NeedsDiscs
+    } else if !report.problems.is_empty() {
+        Outcome::CompletedWithErrors
+    } else {
+        Outcome::Success
+    })
+}

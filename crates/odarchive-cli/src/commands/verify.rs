@@ -1,0 +1,72 @@
+//! `odarchive verify IMAGE_OR_DIR...`: check discs against the catalogue.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use odarchive::Catalogue;
+use odarchive::verify::{VerifyOptions, verify};
+
+use crate::{Global, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Disc images (.iso) or mounted discs (directories), in any order.
+    #[arg(required = true, value_name = "IMAGE_OR_DIR")]
+    sources: Vec<PathBuf>,
+    /// Read images through their ISO 9660 view only.
+    #[arg(long)]
+    iso9660: bool,
+}
+
+pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
+    let mut catalogue = Catalogue::open(&global.catalogue)?;
+    let options = VerifyOptions {
+        iso9660_only: args.iso9660,
+    };
+    let verdicts = verify(&mut catalogue, &args.sources, &options)?;
+    let all_ok = verdicts.iter().all(|v| v.ok());
+    if global.json {
+        println!("{}", serde_json::json!({ "ok": all_ok, "discs": verdicts }));
+    } else {
+        for v in &verdicts {
+            let which = match (v.disc, &v.label) {
+                (Some(n), Some(label)) => format!("disc {n} ({label})"),
+                _ => "unidentified disc".to_owned(),
+            };
+            let verdict = if v.ok() { "OK" } else { "FAILED" };
+            println!(
+                "{}: {which}: {verdict}, {} files intact ({} bytes), read through {}",
+                v.source.display(),
+                v.files_ok,
+                v.bytes_ok,
+                v.view
+            );
+            match v.image_sha256_ok {
+                Some(true) => {
+                    println!("  image SHA-256 matches the one recorded when it was written")
+                }
+                Some(false) => {
+                    println!("  image SHA-256 DIFFERS from the one recorded when it was written")
+                }
+                None => {}
+            }
+            for (what, list) in [
+                ("missing", &v.missing),
+                ("corrupt", &v.corrupt),
+                ("unexpected", &v.unexpected),
+            ] {
+                for path in list {
+                    println!("  {what}: {path}");
+                }
+            }
+            if let Some(problem) = &v.problem {
+                println!("  {problem}");
+            }
+        }
+    }
+    Ok(if all_ok {
+        Outcome::Success
+    } else {
+        Outcome::CompletedWithErrors
+    })
+}
