@@ -28,7 +28,7 @@ pub fn bsdtar_extract(image: &Path, out_dir: &Path) -> Result<Manifest, OracleEr
     ];
     let run = Tool::BSDTAR.run(reader, args, None)?;
     if !run.status.success() {
-        return Err(OracleError::from_run(reader, run.status.to_string(), &run));
+        return Err(OracleError::from_run(reader, run.exit_summary(), &run));
     }
     if !run.stderr.trim().is_empty() {
         let first = run.stderr.lines().next().unwrap_or_default().to_string();

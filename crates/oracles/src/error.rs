@@ -114,6 +114,20 @@ pub struct ToolRun {
 }
 
 impl ToolRun {
+    /// "exit status: N", followed by the last non-blank line of stderr (usually the reason).
+    pub fn exit_summary(&self) -> String {
+        match self
+            .stderr
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+        {
+            Some(line) => format!("{}: {line}", self.status),
+            None => self.status.to_string(),
+        }
+    }
+
     /// Standard output and standard error, one after the other (for scanning for warnings).
     pub fn all_output(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)

@@ -83,7 +83,7 @@ fn run_isoinfo(reader: &str, mode: &str, image: &Path) -> Result<ToolRun, Oracle
         None,
     )?;
     if !run.status.success() {
-        return Err(OracleError::from_run(reader, run.status.to_string(), &run));
+        return Err(OracleError::from_run(reader, run.exit_summary(), &run));
     }
     if !run.stderr.trim().is_empty() {
         return Err(OracleError::from_run(

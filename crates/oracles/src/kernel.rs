@@ -73,7 +73,7 @@ pub fn kernel_mount(image: &Path, out_dir: &Path) -> Result<KernelViews, OracleE
         panic!("required tool is missing for the kernel reader: {line} (scripts/test does this)");
     }
     if !run.status.success() {
-        let mut problem = run.status.to_string();
+        let mut problem = run.exit_summary();
         for view in ["status.txt", "udf.status", "iso9660.status"] {
             if let Ok(text) = std::fs::read_to_string(out_dir.join(view)) {
                 problem.push_str(&format!("\n{view}:\n{}", text.trim_end()));

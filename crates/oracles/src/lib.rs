@@ -13,11 +13,14 @@
 //! - One function per reader, each `Result<_, OracleError>` with the tool's whole output:
 //!   [`seven_zip_test`], [`seven_zip_extract_udf`], [`osirrox_extract`], [`bsdtar_extract`],
 //!   [`isoinfo_descriptor`], [`isoinfo_list`], [`udfinfo()`], [`pycdlib_udf_manifest`],
-//!   [`pycdlib_iso_manifest`],
-//!   [`udfclient_extract`], and the Linux kernel's drivers in a virtual machine,
-//!   [`kernel_mount`] (slow, opt-in).
-//! - [`check_all`] / [`assert_all`]: every reader of [`CheckOptions`] against one expected
-//!   view, all failures in one [`Report`].
+//!   [`pycdlib_iso_manifest`], [`udfclient_extract`], and the Linux kernel's drivers in a
+//!   virtual machine, [`kernel_mount`] (slow, opt-in).
+//! - [`check_all`] / [`assert_all`]: every [`Reader`] of [`CheckOptions`] against one
+//!   expected view, all failures in one [`Report`]. The UDF view is compared exactly (7-Zip,
+//!   pycdlib, the kernel; udfclient by ASCII names and contents); the ISO 9660 view by
+//!   content, or exactly when [`CheckOptions::iso_view`] gives its names; descriptors
+//!   (udfinfo, isoinfo, `7z t`) by counts, sizes, revision, integrity and anchors.
+//! - Timeouts: every tool is killed after `ORACLES_TIMEOUT_SECS` (default 3600).
 //!
 //! A missing tool panics ("required tool `7z` is missing: install Debian package 7zip"):
 //! tests fail loudly instead of skipping. Each tool's quirks are documented in its module.
@@ -29,7 +32,8 @@
 //! let source = Manifest::of_dir("tests/tree")?.without_symlinks();
 //! // ... write the image of tests/tree to out/disc.iso ...
 //! assert_all("out/disc.iso".as_ref(), &source, &CheckOptions::default());
-//! // A multi-GiB image: skip the readers that extract, compare mtimes within a second.
+//! // A multi-GiB image: skip the readers that extract, compare mtimes within a second;
+//! // extraction scratch directories go next to the image unless `scratch_in` says where.
 //! let opts = CheckOptions::default().without(&Reader::EXTRACTING).mtime_tolerance(Some(1));
 //! assert_all("out/big.iso".as_ref(), &source, &opts);
 //! # Ok(())

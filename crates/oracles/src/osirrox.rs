@@ -33,7 +33,7 @@ pub fn osirrox_extract(image: &Path, out_dir: &Path) -> Result<Manifest, OracleE
     ];
     let run = Tool::OSIRROX.run(reader, args, None)?;
     if !run.status.success() {
-        return Err(OracleError::from_run(reader, run.status.to_string(), &run));
+        return Err(OracleError::from_run(reader, run.exit_summary(), &run));
     }
     let problems = problem_lines(&run.all_output());
     if !problems.is_empty() {

@@ -95,7 +95,10 @@ fn judge(reader: &str, run: &ToolRun, image: &Path) -> Result<SevenZipSummary, O
     let output = run.all_output();
     let (summary, problems) = parse_output(&output);
     if !run.status.success() {
-        return fail(run.status.to_string());
+        return fail(match problems.is_empty() {
+            true => run.status.to_string(),
+            false => format!("{}: {}", run.status, problems.join(" | ")),
+        });
     }
     if !problems.is_empty() {
         return fail(format!(

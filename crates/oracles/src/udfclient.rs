@@ -40,7 +40,7 @@ pub fn udfclient_extract(image: &Path, out_dir: &Path) -> Result<Manifest, Oracl
     let args = || ["-b".as_ref(), "2048".as_ref(), image.as_os_str()];
     let listing = Tool::UDFCLIENT.run(reader, args(), Some(b"ls\nquit\n"))?;
     if !listing.status.success() {
-        let msg = format!("cannot mount the UDF volume: {}", listing.status);
+        let msg = format!("cannot mount the UDF volume: {}", listing.exit_summary());
         return Err(OracleError::from_run(reader, msg, &listing));
     }
     let Some(volume) = root_volume_name(&listing.stdout) else {
@@ -67,7 +67,7 @@ pub fn udfclient_extract(image: &Path, out_dir: &Path) -> Result<Manifest, Oracl
     let script = format!("lcd \"{}\"\nmget \"{volume}\"\nquit\n", out_dir.display());
     let run = Tool::UDFCLIENT.run(reader, args(), Some(script.as_bytes()))?;
     if !run.status.success() {
-        return Err(OracleError::from_run(reader, run.status.to_string(), &run));
+        return Err(OracleError::from_run(reader, run.exit_summary(), &run));
     }
     let output = run.all_output();
     if !output.contains("Changing local directory to") {

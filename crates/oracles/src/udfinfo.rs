@@ -96,7 +96,7 @@ pub fn udfinfo(image: &Path) -> Result<UdfInfo, OracleError> {
     let reader = "udfinfo";
     let run = Tool::UDFINFO.run(reader, [image.as_os_str()], None)?;
     if !run.status.success() {
-        return Err(OracleError::from_run(reader, run.status.to_string(), &run));
+        return Err(OracleError::from_run(reader, run.exit_summary(), &run));
     }
     if !run.stderr.trim().is_empty() {
         let first = run.stderr.lines().next().unwrap_or_default().to_string();
