@@ -8,21 +8,28 @@ use crate::manifest::Manifest;
 /// An independent reader that [`crate::check_all`] can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reader {
-    /// `7z t`: the image tests clean and opens as UDF; file and folder counts.
+    /// `7z t`: the image tests clean and opens as UDF of the expected revision; physical
+    /// size, file and folder counts and total bytes.
     SevenZipTest,
     /// `7z x -tudf`: the UDF view extracted; names, kinds, sizes, contents, mtimes.
     SevenZipUdf,
-    /// `osirrox -extract`: the ISO 9660 view extracted; the content multiset.
+    /// `osirrox -extract`: the ISO 9660 view extracted; the content multiset, or the exact
+    /// view with [`CheckOptions::iso_view`].
     Osirrox,
-    /// `bsdtar -x` (libarchive): the ISO 9660 view extracted; the content multiset.
+    /// `bsdtar -x` (libarchive): the ISO 9660 view extracted; as [`Reader::Osirrox`].
     Bsdtar,
-    /// `isoinfo -d` and `-l`: the primary volume descriptor and every directory record.
+    /// `isoinfo -d` and `-l`: block size, volume size against the image length, volume ids
+    /// and set fields if expected; file sizes of every directory record (names too with
+    /// [`CheckOptions::iso_view`]).
     Isoinfo,
-    /// `udfinfo`: UDF revision, closed integrity, file and directory counts, anchors.
+    /// `udfinfo`: UDF revision, closed integrity, file and directory counts, block size,
+    /// anchors at 256 and the last sector, label if expected.
     Udfinfo,
-    /// pycdlib: the UDF view walked; names, kinds, sizes, contents, mtimes, descriptor CRCs.
+    /// pycdlib: the UDF view walked; names, kinds, sizes, contents, mtimes; descriptor
+    /// checksums and CRCs, FID padding covered by the CRC, both anchors.
     Pycdlib,
-    /// pycdlib on the ISO 9660 directory records; the content multiset (or the exact view).
+    /// pycdlib on the ISO 9660 directory records (multi-extent files joined); as
+    /// [`Reader::Osirrox`].
     PycdlibIso,
     /// udfclient: the UDF view extracted; ASCII names, contents, directory count.
     Udfclient,
