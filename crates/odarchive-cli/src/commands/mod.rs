@@ -10,3 +10,41 @@ pub mod scan;
 pub mod status;
 pub mod verify;
 pub mod write;
+
+/// The catalogue at `--catalogue`, or, when there is none, one read from the discs given
+/// (into a temporary file that the caller removes with [`TempCatalogue::remove`]).
+pub fn catalogue_or_discs(
+    global: &crate::Global,
+    discs: &[std::path::PathBuf],
+) -> anyhow::Result<(odarchive::Catalogue, Option<TempCatalogue>)> {
+    if global.catalogue.exists() {
+        return Ok((
+            odarchive::Catalogue::open_read_only(&global.catalogue)?,
+            None,
+        ));
+    }
+    eprintln!(
+        "no catalogue at {}: using the catalogue stored on the discs",
+        global.catalogue.display()
+    );
+    let file = std::env::temp_dir().join(format!("odarchive-from-disc-{}.db", std::process::id()));
+    let temp = TempCatalogue(file.clone());
+    temp.remove();
+    let catalogue = odarchive::restore::catalogue_from_discs(discs, &file)?;
+    Ok((catalogue, Some(temp)))
+}
+
+/// A catalogue file made for one command from a disc's catalogue.
+#[derive(Debug)]
+pub struct TempCatalogue(std::path::PathBuf);
+
+impl TempCatalogue {
+    /// Removes the file and its SQLite companions.
+    pub fn remove(&self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = self.0.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}

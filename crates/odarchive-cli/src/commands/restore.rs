@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use odarchive::Catalogue;
 use odarchive::restore::{RestoreOptions, restore};
 
 use crate::{Global, Outcome};
@@ -34,7 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
-    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let (catalogue, from_disc) = super::catalogue_or_discs(global, &args.from)?;
     let options = RestoreOptions {
         from: args.from.clone(),
         to: args.to.clone(),
@@ -44,7 +43,12 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
         hardlink: args.hardlink,
         iso9660_only: args.iso9660,
     };
-    let report = restore(&catalogue, &options)?;
+    let report = restore(&catalogue, &options);
+    drop(catalogue);
+    if let Some(temp) = from_disc {
+        temp.remove();
+    }
+    let report = report?;
     if global.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -19,11 +19,20 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
-    let mut catalogue = Catalogue::open(&global.catalogue)?;
+    let (mut catalogue, from_disc) = if global.catalogue.exists() {
+        (Catalogue::open(&global.catalogue)?, None)
+    } else {
+        super::catalogue_or_discs(global, &args.sources)?
+    };
     let options = VerifyOptions {
         iso9660_only: args.iso9660,
     };
-    let verdicts = verify(&mut catalogue, &args.sources, &options)?;
+    let verdicts = verify(&mut catalogue, &args.sources, &options);
+    drop(catalogue);
+    if let Some(temp) = from_disc {
+        temp.remove();
+    }
+    let verdicts = verdicts?;
     let all_ok = verdicts.iter().all(|v| v.ok());
     if global.json {
         println!("{}", serde_json::json!({ "ok": all_ok, "discs": verdicts }));

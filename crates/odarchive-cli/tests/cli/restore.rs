@@ -473,3 +473,43 @@ fn a_full_destination_is_a_clear_error_and_leaves_nothing_under_a_final_name() {
         "no half-written file under its final name"
     );
 }
+
+#[test]
+fn without_the_local_catalogue_the_catalogue_on_the_discs_is_enough() {
+    let s = Scratch::new();
+    random_tree(&s, 19);
+    let images = archive(&s, &scratch_dir(&s, "out"), "2M");
+    fs::remove_file(&s.catalogue).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = fs::remove_file(format!("{}{suffix}", s.catalogue.display()));
+    }
+
+    let mut args = vec!["verify"];
+    args.extend(images.iter().map(|p| p.to_str().unwrap()));
+    let run = s.run(&args);
+    assert_eq!(
+        run.code, 0,
+        "verify with the discs' catalogue: {}{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stderr.contains("catalogue stored on the discs"),
+        "{}",
+        run.stderr
+    );
+
+    let dest = scratch_dir(&s, "restored");
+    let mut shuffled = images.clone();
+    shuffled.reverse();
+    let (run, report) = restore(&s, &shuffled, &dest, &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        report["problems"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+    assert_same_tree(&s.drive, &dest);
+    assert!(
+        !s.catalogue.exists(),
+        "no catalogue is left behind where none was"
+    );
+}

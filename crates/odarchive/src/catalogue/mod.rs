@@ -10,6 +10,7 @@
 
 mod discs;
 mod entries;
+mod import;
 mod job;
 pub mod json;
 pub mod schema;

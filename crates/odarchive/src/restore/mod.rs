@@ -293,6 +293,39 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
     Ok(report)
 }
 
+/// A catalogue, in `file` (created; it must not exist), made from the catalogue JSON on the
+/// given discs: the one that lists the most discs (the newest). For verify and restore when
+/// the local catalogue is lost.
+pub fn catalogue_from_discs(discs: &[PathBuf], file: &Path) -> Result<Catalogue> {
+    let mut best: Option<(usize, Vec<u8>, PathBuf)> = None;
+    let mut last_problem = None;
+    for path in discs {
+        let json = DiscSource::open(path).and_then(|mut s| crate::identify::disc_catalogue_json(&mut s));
+        match json {
+            Ok(Some(json)) => {
+                let listed = serde_json::from_slice::<serde_json::Value>(&json)
+                    .ok()
+                    .and_then(|v| v.get("discs").and_then(|d| d.as_array()).map(Vec::len))
+                    .unwrap_or(0);
+                if best.as_ref().is_none_or(|(n, _, _)| listed > *n) {
+                    best = Some((listed, json, path.clone()));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => last_problem = Some(e),
+        }
+    }
+    let Some((_, json, from)) = best else {
+        return Err(match last_problem {
+            Some(e) => e.into(),
+            None => Error::NoCatalogue { path: file.to_owned() },
+        });
+    };
+    let mut catalogue = Catalogue::create_or_open(file)?;
+    catalogue.import_disc_json(&json, &from.display().to_string())?;
+    Ok(catalogue)
+}
+
 /// The folder a restore writes into.
 pub fn staging_dir(to: &Path) -> PathBuf {
     to.join(files::STAGING)
