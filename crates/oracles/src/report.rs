@@ -63,7 +63,12 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "readers on {}:", self.image.display())?;
+        let failed = self.failed_readers().len();
+        let verdict = match failed {
+            0 => "all passed".to_string(),
+            n => format!("{n} of {} failed", self.outcomes.len()),
+        };
+        writeln!(f, "readers on {} ({verdict}):", self.image.display())?;
         for o in &self.outcomes {
             let secs = o.elapsed.as_secs_f64();
             if o.failures.is_empty() {
