@@ -101,14 +101,16 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
     let mut bytes = whole
         .checked_mul(multiplier)
         .ok_or_else(|| format!("{text:?} is too large"))?;
-    // The fraction, digit by digit, exact in integers.
-    let mut scale = multiplier;
-    for digit in fraction.bytes() {
-        scale /= 10;
-        bytes += u64::from(digit - b'0') * scale;
-        if scale == 0 {
-            break;
-        }
+    // The fraction, exact in integers (rounded down): multiplier × digits / 10^len.
+    let fraction = &fraction[..fraction.len().min(18)];
+    if !fraction.is_empty() {
+        let digits: u128 = fraction
+            .parse()
+            .map_err(|_| format!("{text:?} is not a size"))?;
+        let part = u128::from(multiplier) * digits / 10u128.pow(fraction.len() as u32);
+        bytes = bytes
+            .checked_add(part as u64)
+            .ok_or_else(|| format!("{text:?} is too large"))?;
     }
     Ok(bytes)
 }

@@ -379,3 +379,45 @@ proptest! {
         let _ = s.drive.as_os_str().as_bytes();
     }
 }
+
+#[test]
+fn a_large_catalogue_is_gzipped_on_the_disc_and_reads_back() {
+    let mut s = scanned(|d| {
+        for i in 0..3000 {
+            let dir = d.join(format!("many/folder {:02}", i / 100));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join(format!("a file with a longer name {i:05}.txt")),
+                i.to_string(),
+            )
+            .unwrap();
+        }
+    });
+    odarchive::plan(&mut s.catalogue, &options("30M", &[]), &NoProgress).unwrap();
+    let plan = s.catalogue.discs().unwrap()[0].plan_id;
+    let plan = s.catalogue.plan_record(plan).unwrap().unwrap();
+    assert!(plan.catalogue_gzip, "over 1 MiB of JSON is gzipped");
+    let written = write_and_check_sizes(&mut s, 30_000_000);
+    let image = std::fs::File::open(&written[0].1).unwrap();
+    let mut udf = discfs::udf::read::UdfVolume::open(image).unwrap();
+    assert!(udf.lookup("catalogue.json").is_err());
+    let entry = udf.lookup("catalogue.json.gz").unwrap();
+    let mut gz = Vec::new();
+    udf.copy_to(&entry, &mut gz).unwrap();
+    assert_eq!(
+        gz.len() as u64,
+        plan.catalogue_size,
+        "padded to its reserve"
+    );
+    let json: serde_json::Value =
+        serde_json::from_reader(flate2::read::GzDecoder::new(&gz[..])).unwrap();
+    assert_eq!(json["files"].as_object().unwrap().len(), 3000);
+    let entry = udf.lookup("README.md").unwrap();
+    let mut readme = Vec::new();
+    udf.copy_to(&entry, &mut readme).unwrap();
+    assert!(
+        String::from_utf8(readme)
+            .unwrap()
+            .contains("gunzip -c catalogue.json.gz")
+    );
+}

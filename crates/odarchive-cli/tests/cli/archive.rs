@@ -387,3 +387,29 @@ fn bad_input_gives_clear_errors() {
         run.stderr
     );
 }
+
+#[test]
+fn a_full_output_disk_is_a_clear_error_and_leaves_nothing() {
+    let s = Scratch::new();
+    s.write("a.bin", noise(5, 100_000));
+    assert_eq!(s.scan().code, 0);
+    let run = s.run(&["plan", "--media", "3M"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let label = discs(&s)[0]["label"].as_str().unwrap().to_owned();
+    // The partial image is a link to /dev/full: every write fails with ENOSPC.
+    let out = out_dir(&s, "full");
+    std::fs::create_dir(&out).unwrap();
+    let partial = out.join(format!("{label}.iso.partial"));
+    std::os::unix::fs::symlink("/dev/full", &partial).unwrap();
+    let run = s.run(&["write", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(partial.to_str().unwrap())
+            && run.stderr.contains("No space left on device"),
+        "{}",
+        run.stderr
+    );
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert!(left.is_empty(), "the partial image is removed: {left:?}");
+    assert_eq!(discs(&s)[0]["state"], "planned");
+}

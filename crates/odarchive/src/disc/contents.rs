@@ -38,6 +38,20 @@ pub struct DiscContents {
 /// The catalogue file of a plan, padded to its reserved size (the same on every disc of the
 /// plan). Gzipped files are padded with a gzip header comment, which `gunzip` ignores.
 pub fn catalogue_file(catalogue: &Catalogue, plan: &PlanRecord) -> Result<Vec<u8>> {
+    match padded_catalogue(catalogue, plan)? {
+        Ok(bytes) => Ok(bytes),
+        Err(needed) => Err(Error::Internal(format!(
+            "the catalogue file needs {needed} bytes but {} were reserved; plan again",
+            plan.catalogue_size
+        ))),
+    }
+}
+
+/// The padded catalogue file, or the size it needs when that is over its reserve.
+pub(crate) fn padded_catalogue(
+    catalogue: &Catalogue,
+    plan: &PlanRecord,
+) -> Result<std::result::Result<Vec<u8>, u64>> {
     let name = PathBuf::from(catalogue_name(plan.catalogue_gzip));
     let mut parts: HashMap<i64, Vec<JsonPart>> = HashMap::new();
     catalogue.for_each_placement(|p| {
@@ -72,19 +86,14 @@ pub fn catalogue_file(catalogue: &Catalogue, plan: &PlanRecord) -> Result<Vec<u8
         &name,
     )?;
     let size = plan.catalogue_size as usize;
-    let too_big = |len: usize| {
-        Error::Internal(format!(
-            "the catalogue file needs {len} bytes but {size} were reserved; please report this"
-        ))
-    };
     if !plan.catalogue_gzip {
         if json.len() + 1 > size {
-            return Err(too_big(json.len() + 1));
+            return Ok(Err(json.len() as u64 + 1));
         }
         let mut out = json;
         out.resize(size - 1, b' ');
         out.push(b'\n');
-        return Ok(out);
+        return Ok(Ok(out));
     }
     let gz = |comment: Option<usize>| -> Result<Vec<u8>> {
         let mut b = flate2::GzBuilder::new();
@@ -101,17 +110,20 @@ pub fn catalogue_file(catalogue: &Catalogue, plan: &PlanRecord) -> Result<Vec<u8
     };
     let plain = gz(None)?;
     if plain.len() > size {
-        return Err(too_big(plain.len()));
+        return Ok(Err(plain.len() as u64));
     }
     if plain.len() == size {
-        return Ok(plain);
+        return Ok(Ok(plain));
     }
     // A comment of n bytes adds n + 1 (its terminating zero).
     let padded = gz(Some(size - plain.len() - 1))?;
     if padded.len() != size {
-        return Err(too_big(padded.len()));
+        return Err(Error::Internal(format!(
+            "gzip padding gave {} bytes instead of {size}",
+            padded.len()
+        )));
     }
-    Ok(padded)
+    Ok(Ok(padded))
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {

@@ -179,37 +179,50 @@ pub fn plan(
 
     let created_ns = now_ns();
     let set_id = catalogue.archive()?.set_id;
-    let sizer = sizing::Sizer {
-        catalogue,
-        snapshot: snapshot.id,
-        items: &gathered.items,
-        set_id: &set_id,
-        capacity,
-    };
-    let (packed, reserve) =
-        sizer.pack_with_reserve(gathered.first_count, first_number, created_ns)?;
-    let new = store::new_plan(
-        &snapshot,
-        &gathered.items,
-        &packed,
-        &store::PlanFacts {
+    let mut at_least = 0;
+    loop {
+        let sizer = sizing::Sizer {
+            catalogue,
+            snapshot: snapshot.id,
+            items: &gathered.items,
+            set_id: &set_id,
+            capacity,
+        };
+        let (packed, reserve) =
+            sizer.pack_with_reserve(gathered.first_count, first_number, created_ns, at_least)?;
+        let facts = store::PlanFacts {
             options,
             capacity,
             created_ns,
             reserve,
             set_id: &set_id,
-        },
-    )?;
-    let plan_id = catalogue.store_plan(&new)?;
-    Ok(summary(
-        plan_id,
-        snapshot.id,
-        options,
-        &gathered,
-        &packed,
-        &new,
-        capacity,
-    ))
+        };
+        let new = store::new_plan(&snapshot, &gathered.items, &packed, &facts)?;
+        let plan_id = catalogue.store_plan(&new)?;
+        // The real catalogue (real hashes and ISO 9660 paths) must fit its reserve; the
+        // placeholders make that all but certain, and if not the plan is packed again.
+        let record = catalogue
+            .plan_record(plan_id)?
+            .ok_or_else(|| Error::Internal("the stored plan vanished".into()))?;
+        if let Err(needed) = crate::disc::contents::padded_catalogue(catalogue, &record)? {
+            if at_least > 0 {
+                return Err(Error::Internal(format!(
+                    "the catalogue file needs {needed} bytes, more than reserved twice"
+                )));
+            }
+            at_least = needed + needed / 8 + 16384;
+            continue;
+        }
+        return Ok(summary(
+            plan_id,
+            snapshot.id,
+            options,
+            &gathered,
+            &packed,
+            &new,
+            capacity,
+        ));
+    }
 }
 
 fn summary(

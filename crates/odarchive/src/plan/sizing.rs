@@ -62,13 +62,16 @@ fn placeholder_hash(content: &[u8; 32], part: u32) -> String {
 
 impl Sizer<'_> {
     /// Packs with a catalogue reserve large enough for the plan it gives.
+    /// `at_least` raises the reserve (after a stored plan's real catalogue did not fit).
     pub fn pack_with_reserve(
         &self,
         first_count: usize,
         first_number: u32,
         created_ns: i64,
+        at_least: u64,
     ) -> Result<(Vec<PackedDisc>, Reserve)> {
         let mut reserve = self.measure(None, first_number, created_ns)?;
+        reserve.size = reserve.size.max(at_least);
         for _ in 0..MAX_ROUNDS {
             let params = PackParams {
                 capacity: self.capacity,
@@ -77,7 +80,8 @@ impl Sizer<'_> {
                 first_number,
             };
             let packed = pack(self.items, first_count, &params)?;
-            let need = self.measure(Some(&packed), first_number, created_ns)?;
+            let mut need = self.measure(Some(&packed), first_number, created_ns)?;
+            need.size = need.size.max(at_least);
             if need.gzip == reserve.gzip && need.size <= reserve.size {
                 return Ok((packed, reserve));
             }
@@ -132,7 +136,15 @@ impl Sizer<'_> {
                 });
             }
         }
-        let wide = |path: &str| "x".repeat(path.len() * 2 + 16);
+        // An ISO 9660 path is at most about twice as long as the UDF path (romanised letters,
+        // version suffixes); the placeholder starts like one so that it compresses like one.
+        let wide = |path: &str| {
+            let mut p = format!("DATA/{};1", path.to_uppercase());
+            while p.len() < path.len() * 2 + 16 {
+                p.push('_');
+            }
+            p
+        };
         match packed {
             None => {
                 for item in self.items {
@@ -208,8 +220,8 @@ impl Sizer<'_> {
             .n;
         let gzip = plain > disc::GZIP_ABOVE;
         let size = if gzip {
-            // Real hashes and sizes compress a little differently from the placeholders.
-            gzipped + gzipped / 50 + 4096
+            // Real ISO paths, hashes and sizes compress differently from the placeholders.
+            gzipped + gzipped / 8 + 16384
         } else {
             plain + 1
         };

@@ -26,8 +26,13 @@ pub(super) struct PlanFacts<'a> {
     pub set_id: &'a str,
 }
 
-/// The SHA-256 of `length` bytes of `path` from `offset`.
-pub(crate) fn hash_region(path: &std::path::Path, offset: u64, length: u64) -> Result<[u8; 32]> {
+/// The SHA-256 of `length` bytes of `path` from `offset` (a part planned for disc `disc`).
+pub(crate) fn hash_region(
+    path: &std::path::Path,
+    offset: u64,
+    length: u64,
+    disc: u32,
+) -> Result<[u8; 32]> {
     let read_err = |source| Error::SourceRead {
         path: path.to_path_buf(),
         source,
@@ -42,7 +47,7 @@ pub(crate) fn hash_region(path: &std::path::Path, offset: u64, length: u64) -> R
         let n = f.read(&mut buf[..want]).map_err(read_err)?;
         if n == 0 {
             return Err(Error::SourceChanged {
-                disc: 0,
+                disc,
                 path: path.to_path_buf(),
                 what: format!("it ended {left} bytes early"),
             });
@@ -98,7 +103,7 @@ pub(super) fn new_plan(
                 None
             } else {
                 let source = snapshot_path(snapshot, &item.raw_path);
-                Some(hash_region(&source, piece.offset, piece.length)?)
+                Some(hash_region(&source, piece.offset, piece.length, d.number)?)
             };
             placements.push(Placement {
                 content_id: item.content_id,
