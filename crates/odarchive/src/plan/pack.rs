@@ -374,3 +374,139 @@ fn grow_last(open: &mut Open<'_>, done: &mut [u64], cap: u64) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn item(i: usize, path: &str, size: u64) -> Item {
+        Item {
+            content_id: i as i64,
+            hash: [i as u8; 32],
+            size,
+            path: path.to_owned(),
+            part_stem: path.to_owned(),
+            raw_path: path.as_bytes().to_vec(),
+            mtime_ns: 0,
+        }
+    }
+
+    fn params(capacity: u64) -> PackParams {
+        PackParams {
+            capacity,
+            readme_size: 3000,
+            catalogue: ("catalogue.json", 20_000),
+            first_number: 1,
+        }
+    }
+
+    /// Every item whole once, or in parts 1..=n that are contiguous and sum to its size.
+    fn assert_complete(items: &[Item], discs: &[PackedDisc]) {
+        let mut seen: Vec<Vec<&Piece>> = vec![Vec::new(); items.len()];
+        for d in discs {
+            for p in &d.pieces {
+                seen[p.item].push(p);
+            }
+        }
+        for (i, pieces) in seen.iter().enumerate() {
+            if pieces.len() == 1 && pieces[0].part == 0 {
+                assert_eq!(pieces[0].length, items[i].size);
+                continue;
+            }
+            let mut offset = 0;
+            for (k, p) in pieces.iter().enumerate() {
+                assert_eq!(p.part as usize, k + 1);
+                assert_eq!(p.parts as usize, pieces.len());
+                assert_eq!(p.offset, offset);
+                offset += p.length;
+            }
+            assert_eq!(offset, items[i].size, "item {i}");
+        }
+    }
+
+    #[test]
+    fn a_file_larger_than_a_disc_is_split_and_fills_each_disc() {
+        let cap = 4_000_000 / SECTOR * SECTOR;
+        let items = [item(0, "big", 10_000_000), item(1, "z/small", 10)];
+        let discs = pack(&items, 0, &params(cap)).unwrap();
+        assert_complete(&items, &discs);
+        assert_eq!(discs.len(), 4);
+        for d in &discs[..discs.len() - 1] {
+            assert!(
+                d.image_size <= cap && d.image_size + SECTOR > cap,
+                "{}",
+                d.image_size
+            );
+        }
+    }
+
+    #[test]
+    fn look_ahead_fills_a_disc_with_later_small_files() {
+        let cap = 2_000_000 / SECTOR * SECTOR;
+        let items = [
+            item(0, "a/1", 900_000),
+            item(1, "a/2", 1_000_000),
+            item(2, "b/3", 50_000),
+        ];
+        let discs = pack(&items, 0, &params(cap)).unwrap();
+        // a/2 does not fit after a/1 (the disc would be under 99 % full, so it is split)...
+        assert_complete(&items, &discs);
+        assert!(discs[0].pieces.iter().any(|p| p.item == 0));
+    }
+
+    #[test]
+    fn the_first_group_is_not_mixed_with_the_rest_by_look_ahead() {
+        let cap = 1_500_000 / SECTOR * SECTOR;
+        let items = [
+            item(0, "first/1", 700_000),
+            item(1, "first/2", 700_000),
+            item(2, "rest/3", 1_000),
+        ];
+        let discs = pack(&items, 2, &params(cap)).unwrap();
+        let disc_of = |i: usize| {
+            discs
+                .iter()
+                .find(|d| d.pieces.iter().any(|p| p.item == i))
+                .unwrap()
+                .number
+        };
+        let last_first = disc_of(0).max(disc_of(1));
+        assert!(disc_of(2) >= last_first);
+    }
+
+    #[test]
+    fn a_capacity_below_the_metadata_is_refused() {
+        let items = [item(0, "a", 1)];
+        assert!(matches!(
+            pack(&items, 0, &params(400 * SECTOR)),
+            Err(Error::CapacityTooSmall { .. })
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+        #[test]
+        fn packs_are_exact_complete_and_deterministic(
+            sizes in prop::collection::vec(0u64..3_000_000, 1..30),
+            folders in prop::collection::vec(0usize..4, 30),
+            cap_kib in 1_200u64..4_000,
+        ) {
+            let cap = cap_kib * 1024 / SECTOR * SECTOR;
+            let items: Vec<Item> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| item(i, &format!("d{}/f{i:02}", folders[i]), s))
+                .collect();
+            let p = params(cap);
+            let discs = pack(&items, 0, &p).unwrap();
+            assert_complete(&items, &discs);
+            for d in &discs {
+                prop_assert!(d.image_size <= cap);
+                prop_assert_eq!(exact_size(&items, &d.pieces, &p, d.number).unwrap(), d.image_size);
+            }
+            prop_assert_eq!(pack(&items, 0, &p).unwrap(), discs);
+        }
+    }
+}
