@@ -198,7 +198,8 @@ fn write_volume_structures<W: Write>(
 /// caller's text.
 fn volume_fields(layout: &Layout) -> VolumeFields {
     let v = &layout.volume;
-    let unique = v.created.unix_nanos() as u64 ^ fnv(v.volume_set_id.as_bytes());
+    let unique =
+        v.created.unix_nanos() as u64 ^ crate::udf::names::fnv1a(v.volume_set_id.as_bytes());
     VolumeFields {
         volume_id: v.volume_id.clone(),
         volume_set_id: format!("{unique:016X}{}", v.volume_set_id),
@@ -213,12 +214,6 @@ fn volume_fields(layout: &Layout) -> VolumeFields {
             format!("disc {} of {}", v.sequence_number, v.set_size),
         ],
     }
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 fn write_iso_directories<W: Write>(

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::catalogue::{Catalogue, EntryKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::restore::{Selected, Selection};
 
 /// Where one part of a located file is.
@@ -41,17 +41,7 @@ pub fn locate(
     patterns: &[String],
     snapshot: Option<i64>,
 ) -> Result<Vec<Located>> {
-    let snapshot = match snapshot {
-        Some(s) => s,
-        None => {
-            catalogue
-                .latest_complete_snapshot()?
-                .ok_or_else(|| Error::NoSnapshot {
-                    path: catalogue.path().to_owned(),
-                })?
-                .id
-        }
-    };
+    let snapshot = crate::restore::select::resolve_snapshot(catalogue, snapshot)?;
     let selected = Selected::load(catalogue, snapshot, &Selection::new(patterns)?)?;
     let labels: std::collections::HashMap<u32, String> = catalogue
         .discs()?

@@ -69,7 +69,7 @@ fn shortened(name: &str, counter: u32) -> String {
 }
 
 /// 64-bit FNV-1a: a fixed, portable hash, so shortened names never change between builds.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

@@ -97,17 +97,7 @@ impl RestoreReport {
 /// some files could not be restored; errors are for what stops the whole restore (the
 /// catalogue, the destination).
 pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<RestoreReport> {
-    let snapshot = match options.snapshot {
-        Some(s) => s,
-        None => {
-            catalogue
-                .latest_complete_snapshot()?
-                .ok_or_else(|| Error::NoSnapshot {
-                    path: catalogue.path().to_owned(),
-                })?
-                .id
-        }
-    };
+    let snapshot = select::resolve_snapshot(catalogue, options.snapshot)?;
     let selection = Selection::new(&options.patterns)?;
     let selected = Selected::load(catalogue, snapshot, &selection)?;
     let mut report = RestoreReport {
@@ -300,7 +290,8 @@ pub fn catalogue_from_discs(discs: &[PathBuf], file: &Path) -> Result<Catalogue>
     let mut best: Option<(usize, Vec<u8>, PathBuf)> = None;
     let mut last_problem = None;
     for path in discs {
-        let json = DiscSource::open(path).and_then(|mut s| crate::identify::disc_catalogue_json(&mut s));
+        let json =
+            DiscSource::open(path).and_then(|mut s| crate::identify::disc_catalogue_json(&mut s));
         match json {
             Ok(Some(json)) => {
                 let listed = serde_json::from_slice::<serde_json::Value>(&json)
@@ -318,7 +309,9 @@ pub fn catalogue_from_discs(discs: &[PathBuf], file: &Path) -> Result<Catalogue>
     let Some((_, json, from)) = best else {
         return Err(match last_problem {
             Some(e) => e.into(),
-            None => Error::NoCatalogue { path: file.to_owned() },
+            None => Error::NoCatalogue {
+                path: file.to_owned(),
+            },
         });
     };
     let mut catalogue = Catalogue::create_or_open(file)?;

@@ -65,6 +65,19 @@ impl Selection {
     }
 }
 
+/// The snapshot asked for, or the latest complete one.
+pub fn resolve_snapshot(catalogue: &Catalogue, snapshot: Option<i64>) -> Result<i64> {
+    match snapshot {
+        Some(s) => Ok(s),
+        None => Ok(catalogue
+            .latest_complete_snapshot()?
+            .ok_or_else(|| Error::NoSnapshot {
+                path: catalogue.path().to_owned(),
+            })?
+            .id),
+    }
+}
+
 /// The selected entries of a snapshot, and the placements of their contents.
 #[derive(Debug, Default)]
 pub struct Selected {
