@@ -44,7 +44,7 @@ pub fn status(catalogue: &Catalogue) -> Result<Status> {
             if job.hostname != host::hostname() {
                 Liveness::Unknown
             } else {
-                match host::process_alive(job.pid) {
+                match host::job_process_alive(job.pid, job.started_ns) {
                     Some(true) => Liveness::Alive,
                     Some(false) => Liveness::Dead,
                     None => Liveness::Unknown,

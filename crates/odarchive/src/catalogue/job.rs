@@ -146,7 +146,8 @@ impl Catalogue {
             rows.collect::<rusqlite::Result<_>>().in_catalogue(&path)?
         };
         for job in running {
-            let alive = job.hostname != me || host::process_alive(job.pid).unwrap_or(true);
+            let alive = job.hostname != me
+                || host::job_process_alive(job.pid, job.started_ns).unwrap_or(true);
             if alive && job.pid != i64::from(std::process::id()) {
                 return Err(Error::Busy {
                     path,
