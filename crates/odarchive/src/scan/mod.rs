@@ -14,6 +14,8 @@
 //!   again; in a resumed snapshot, what is already recorded is skipped.
 //! - **Hash workers** ([`hash`]) read files with one buffer each and SHA-256 them, checking that
 //!   the file did not change while being read.
+//! - A **counter** ([`count`]) walks ahead without reading anything, so that progress has
+//!   totals and an ETA long before the real walk, paced by the hashing, ends.
 //! - Items travel in small batches ([`outbox`]) so that handing over a small file does not
 //!   cost a thread wake-up.
 //! - The **writer** ([`writer`]) owns the write connection and commits batches (about once a
@@ -53,8 +55,8 @@ pub struct ScanOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// Opens files for hashing; `None` for [`StdOpener`]. Tests inject failures here.
     pub opener: Option<Arc<dyn FileOpener>>,
-    /// Test-only: sleep this long after opening each file, before reading it, so that tests
-    /// can kill or disturb a scan at a known point.
+    /// Test-only: sleep this long after opening each file, before reading it, and hand files
+    /// over one at a time, so that tests can kill or disturb a scan at a known point.
     #[doc(hidden)]
     pub hash_delay: Option<Duration>,
 }
