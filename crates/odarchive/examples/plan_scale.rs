@@ -39,6 +39,8 @@ fn main() {
                 path,
                 raw_path: Vec::new(),
                 mtime_ns: 0,
+                written: 0,
+                parts_written: 0,
             }
         })
         .collect();

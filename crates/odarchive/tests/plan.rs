@@ -306,13 +306,27 @@ fn bad_input_is_refused_and_changes_nothing() {
 
 #[test]
 fn written_discs_are_kept_and_replan_is_needed() {
-    let mut s = scanned(|d| ordinary_tree(d, 9, 4, 20, 300_000));
+    let mut s = scanned(|d| {
+        ordinary_tree(d, 9, 4, 20, 300_000);
+        // Split across discs: once the disc with its first part is written, a new plan
+        // continues the split after it.
+        std::fs::write(
+            d.join("big.bin"),
+            (0..3_500_000u32).map(|i| i as u8).collect::<Vec<_>>(),
+        )
+        .unwrap();
+    });
     odarchive::plan(&mut s.catalogue, &options("2M", &[]), &NoProgress).unwrap();
+    let split_on = placements(&s.catalogue)
+        .iter()
+        .find(|p| p.part == 1 && p.disc_path.starts_with("Data/big.bin"))
+        .expect("big.bin is split")
+        .disc;
     odarchive::write(
         &mut s.catalogue,
         &WriteOptions {
             out: s.out.clone(),
-            discs: vec![1],
+            discs: vec![split_on],
         },
         &NoProgress,
     )
@@ -321,7 +335,8 @@ fn written_discs_are_kept_and_replan_is_needed() {
     assert!(matches!(err, Error::PlanHasWrittenDiscs { .. }), "{err}");
     let disc1 = placements(&s.catalogue)
         .into_iter()
-        .filter(|p| p.disc == 1)
+        .filter(|p| p.disc == split_on)
+        .map(|p| Placement { parts: 0, ..p })
         .collect::<Vec<_>>();
     let replan = PlanOptions {
         replan: true,
@@ -329,20 +344,29 @@ fn written_discs_are_kept_and_replan_is_needed() {
     };
     let summary = odarchive::plan(&mut s.catalogue, &replan, &NoProgress).unwrap();
     assert_eq!(
-        summary.discs[0].number, 2,
+        summary.discs[0].number,
+        split_on + 1,
         "numbering continues after the written disc"
     );
     let after = placements(&s.catalogue);
     assert_eq!(
         after
             .iter()
-            .filter(|p| p.disc == 1)
-            .cloned()
+            .filter(|p| p.disc == split_on)
+            .map(|p| Placement {
+                parts: 0,
+                ..p.clone()
+            })
             .collect::<Vec<_>>(),
         disc1,
-        "the written disc is unchanged"
+        "the written disc is unchanged but for the final number of parts"
     );
     assert_complete(&s.catalogue);
+    let big: Vec<_> = after
+        .iter()
+        .filter(|p| p.disc_path.starts_with("Data/big.bin"))
+        .collect();
+    assert!(big.len() >= 2 && big.iter().all(|p| p.part > 0), "{big:#?}");
 }
 
 fn arbitrary_tree() -> impl Strategy<Value = Vec<(String, u64)>> {

@@ -141,6 +141,17 @@ impl Placement {
     }
 }
 
+/// What written discs hold of one content ([`Catalogue::written_extents`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenExtent {
+    /// The whole content is on written discs.
+    pub complete: bool,
+    /// Bytes `0..end` are (as parts 1..=`parts`).
+    pub end: u64,
+    /// Parts written.
+    pub parts: u32,
+}
+
 /// A new plan, ready to be stored: its row, its discs (with `id` and `plan_id` ignored) and
 /// their placements (by index into `discs`).
 #[derive(Debug, Clone)]
@@ -354,6 +365,21 @@ impl Catalogue {
                 .in_catalogue(&path)?;
             }
         }
+        {
+            // A content whose split continues from written discs: every part row, old and
+            // new, gets the final number of parts.
+            let mut stmt = tx
+                .prepare("UPDATE placement SET parts = ?2 WHERE content_id = ?1")
+                .in_catalogue(&path)?;
+            for pl in new
+                .placements
+                .iter()
+                .filter(|p| p.part > 1 && p.part == p.parts)
+            {
+                stmt.execute(params![pl.content_id, pl.parts])
+                    .in_catalogue(&path)?;
+            }
+        }
         tx.commit().in_catalogue(&path)?;
         Ok(plan_id)
     }
@@ -368,6 +394,46 @@ impl Catalogue {
             )
             .in_catalogue(&self.path)?;
         Ok(())
+    }
+
+    /// What written (or verified) discs hold of each content: complete, or the first parts
+    /// of a split content (parts 1..=k, as bytes `0..end`), which a new plan continues.
+    /// Contents whose written parts are not such a prefix are left out (planned again whole).
+    pub fn written_extents(&self) -> Result<std::collections::HashMap<i64, WrittenExtent>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.content_id, p.part, p.parts, p.offset, p.length \
+                 FROM placement p JOIN disc d ON d.id = p.disc_id \
+                 WHERE d.state != 'planned' ORDER BY p.content_id, p.part",
+            )
+            .in_catalogue(&self.path)?;
+        let mut rows = stmt.query([]).in_catalogue(&self.path)?;
+        let mut out = std::collections::HashMap::new();
+        let mut broken = std::collections::HashSet::new();
+        while let Some(r) = rows.next().in_catalogue(&self.path)? {
+            let id: i64 = r.get(0).in_catalogue(&self.path)?;
+            let part: u32 = r.get(1).in_catalogue(&self.path)?;
+            let parts: u32 = r.get(2).in_catalogue(&self.path)?;
+            let offset = r.get::<_, i64>(3).in_catalogue(&self.path)? as u64;
+            let length = r.get::<_, i64>(4).in_catalogue(&self.path)? as u64;
+            let e = out.entry(id).or_insert(WrittenExtent {
+                complete: false,
+                end: 0,
+                parts: 0,
+            });
+            if part == 0 {
+                e.complete = true;
+            } else if part == e.parts + 1 && offset == e.end {
+                e.parts = part;
+                e.end += length;
+                e.complete = part == parts;
+            } else {
+                broken.insert(id);
+            }
+        }
+        out.retain(|id, e| e.complete || !broken.contains(id));
+        Ok(out)
     }
 
     /// Content ids whose every part is on a written (or verified) disc.

@@ -1,10 +1,10 @@
 //! What the planner works on, read from the catalogue: the unique contents of a snapshot not
 //! yet on a written disc, each under the path of its first name in plan order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::Item;
-use crate::catalogue::{Catalogue, EntryKind, InCatalogue};
+use crate::catalogue::{Catalogue, EntryKind, InCatalogue, WrittenExtent};
 use crate::disc::names::NameMap;
 use crate::error::{Error, Result};
 
@@ -40,13 +40,15 @@ fn under(path: &[u8], prefix: &[u8]) -> bool {
         || (path.len() > prefix.len() && path.starts_with(prefix) && path[prefix.len()] == b'/')
 }
 
-/// Reads the items of `snapshot`: every content not in `placed`, under its first name in plan
-/// order (the `first` folders in the order given, then the rest; each in path order).
+/// Reads the items of `snapshot`: every content not complete in `placed`, under its first name
+/// in plan order (the `first` folders in the order given, then the rest; each in path order).
+/// A content split across discs of which only the first parts are written continues after
+/// them.
 pub fn gather(
     catalogue: &Catalogue,
     snapshot: i64,
     first: &[Vec<u8>],
-    placed: &HashSet<i64>,
+    placed: &HashMap<i64, WrittenExtent>,
 ) -> Result<Gathered> {
     let path = catalogue.path();
     let mut special = Vec::new();
@@ -83,7 +85,8 @@ pub fn gather(
             out.unhashed += 1;
             return Ok(());
         };
-        if placed.contains(&content_id) {
+        let written = placed.get(&content_id).copied();
+        if written.is_some_and(|w| w.complete) {
             return Ok(());
         }
         let group = first
@@ -99,6 +102,8 @@ pub fn gather(
             part_stem,
             raw_path: e.path,
             mtime_ns: e.mtime_ns,
+            written: written.map_or(0, |w| w.end),
+            parts_written: written.map_or(0, |w| w.parts),
         };
         match seen.get(&content_id) {
             Some(&(g, _)) if g <= group => {}

@@ -41,6 +41,10 @@ pub struct Item {
     pub raw_path: Vec<u8>,
     /// That entry's mtime.
     pub mtime_ns: i64,
+    /// Bytes already on written discs (as the first `parts_written` parts); 0 for most.
+    pub written: u64,
+    /// Parts already on written discs.
+    pub parts_written: u32,
 }
 
 /// A content, or a part of it, on a disc.
@@ -161,7 +165,7 @@ pub fn plan(
         .map(|f| input::normalise_first(f, &snapshot.drive_path))
         .collect();
     input::check_first(catalogue, snapshot.id, &options.first, &first_raw)?;
-    let placed = catalogue.contents_on_written_discs()?;
+    let placed = catalogue.written_extents()?;
     let gathered = gather(catalogue, snapshot.id, &first_raw, &placed)?;
     if gathered.items.is_empty() {
         return Err(Error::NothingToPlan {

@@ -221,8 +221,8 @@ pub fn pack(items: &[Item], first_count: usize, p: &PackParams) -> Result<Vec<Pa
     let cap = p.capacity;
     let mut queue: VecDeque<usize> = (0..items.len()).collect();
     // Bytes of each item already placed, and parts made so far.
-    let mut done = vec![0u64; items.len()];
-    let mut parts = vec![0u32; items.len()];
+    let mut done: Vec<u64> = items.iter().map(|i| i.written).collect();
+    let mut parts: Vec<u32> = items.iter().map(|i| i.parts_written).collect();
     let group = |i: usize| i < first_count;
     let mut discs = Vec::new();
     while !queue.is_empty() {
@@ -389,6 +389,8 @@ mod tests {
             part_stem: path.to_owned(),
             raw_path: path.as_bytes().to_vec(),
             mtime_ns: 0,
+            written: 0,
+            parts_written: 0,
         }
     }
 
