@@ -166,6 +166,19 @@ fn sizes_around_the_udf_extent_limit() {
 }
 
 #[test]
+fn a_file_over_four_gib() {
+    // Multi-extent in ISO 9660, five extents in UDF: 4 GiB of extraction per reader.
+    let work = scratch();
+    let src = work.path().join("src");
+    fs::create_dir(&src).unwrap();
+    sparse_file(&src.join("4GiB plus 1"), (4 << 30) + 1);
+    check_tree(&src, work.path(), &all_readers());
+}
+
+/// All three sizes around 4 GiB in one image: 12 GiB through every reader (about ten
+/// minutes). Run by hand: `cargo test -p discfs --test readers -- --ignored`.
+#[test]
+#[ignore = "12 GiB through every reader; run by hand"]
 fn sizes_around_four_gib() {
     let work = scratch();
     let src = work.path().join("src");
@@ -177,7 +190,6 @@ fn sizes_around_four_gib() {
     ] {
         sparse_file(&src.join(name), size);
     }
-    // 12 GiB of data: every reader still runs; extraction goes to the work directory.
     check_tree(&src, work.path(), &all_readers());
 }
 
