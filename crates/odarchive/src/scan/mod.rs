@@ -8,17 +8,17 @@
 //!    └──(directories, symlinks, unchanged files)────────┘
 //! ```
 //!
-//! - The **walker** ([`walk`]) lists the tree depth-first in byte order of names, never
+//! - The **walker** (`walk.rs`) lists the tree depth-first in byte order of names, never
 //!   following symlinks, and looks up the previous version of each path through its own
 //!   read-only connection. A file whose kind, size, mtime, inode, mode are unchanged is not read
 //!   again; in a resumed snapshot, what is already recorded is skipped.
-//! - **Hash workers** ([`hash`]) read files with one buffer each and SHA-256 them, checking that
+//! - **Hash workers** (`hash.rs`) read files with one buffer each and SHA-256 them, checking that
 //!   the file did not change while being read.
-//! - A **counter** ([`count`]) walks ahead without reading anything, so that progress has
+//! - A **counter** (`count.rs`) walks ahead without reading anything, so that progress has
 //!   totals and an ETA long before the real walk, paced by the hashing, ends.
-//! - Items travel in small batches ([`outbox`]) so that handing over a small file does not
+//! - Items travel in small batches (`outbox.rs`) so that handing over a small file does not
 //!   cost a thread wake-up.
-//! - The **writer** ([`writer`]) owns the write connection and commits batches (about once a
+//! - The **writer** (`writer.rs`) owns the write connection and commits batches (about once a
 //!   second), updating the job row in the same transaction. A kill -9 loses at most the last
 //!   uncommitted second; the next scan of the same drive resumes the snapshot.
 
