@@ -162,6 +162,36 @@ fn write_and_check_sizes(s: &mut Setup, capacity: u64) -> Vec<(u32, std::path::P
     written.into_iter().map(|w| (w.number, w.path)).collect()
 }
 
+/// Each placement's file, looked up by its recorded UDF path and by its recorded ISO 9660 path
+/// in the written image, holds the recorded bytes: the name maps restore relies on.
+fn assert_views_match_placements(s: &Setup, written: &[(u32, std::path::PathBuf)]) {
+    use discfs::iso9660::IsoImage;
+    use discfs::udf::read::UdfVolume;
+    let sha = |b: &[u8]| -> [u8; 32] {
+        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(b)).into()
+    };
+    for (number, image) in written {
+        let mut udf = UdfVolume::open(std::fs::File::open(image).unwrap()).unwrap();
+        let mut iso = IsoImage::open(std::fs::File::open(image).unwrap()).unwrap();
+        for p in s.catalogue.placements_on(*number).unwrap() {
+            let mut a = Vec::new();
+            let entry = udf.lookup(&p.disc_path).unwrap();
+            udf.copy_to(&entry, &mut a).unwrap();
+            assert_eq!(sha(&a), p.stored_sha256(), "UDF {}", p.disc_path);
+            let mut b = Vec::new();
+            let entry = iso
+                .lookup(&p.iso_path)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.iso_path));
+            iso.copy_to(&entry, &mut b).unwrap();
+            assert_eq!(
+                a, b,
+                "ISO 9660 {} holds the bytes of {}",
+                p.iso_path, p.disc_path
+            );
+        }
+    }
+}
+
 #[test]
 fn an_ordinary_tree_fills_few_discs_almost_full() {
     let mut s = scanned(|d| ordinary_tree(d, 7, 12, 40, 300_000));
@@ -193,7 +223,8 @@ fn an_ordinary_tree_fills_few_discs_almost_full() {
         );
     }
     assert_complete(&s.catalogue);
-    write_and_check_sizes(&mut s, capacity);
+    let written = write_and_check_sizes(&mut s, capacity);
+    assert_views_match_placements(&s, &written);
 }
 
 #[test]
@@ -281,7 +312,8 @@ fn a_file_larger_than_a_disc_is_split_and_parts_hash_right() {
             p.disc_path
         );
     }
-    write_and_check_sizes(&mut s, 3_000_000 / 2048 * 2048);
+    let written = write_and_check_sizes(&mut s, 3_000_000 / 2048 * 2048);
+    assert_views_match_placements(&s, &written);
 }
 
 #[test]
@@ -444,4 +476,33 @@ fn a_large_catalogue_is_gzipped_on_the_disc_and_reads_back() {
             .unwrap()
             .contains("gunzip -c catalogue.json.gz")
     );
+}
+
+#[test]
+fn awkward_names_are_found_in_both_views_and_sized_exactly() {
+    use std::os::unix::ffi::OsStrExt;
+    let long = format!("€{}", "a".repeat(150));
+    let mut s = scanned(|d| {
+        let deep = d.join("1/2/3/4/5/6/7/8/9/10");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("deep.txt"), b"deep").unwrap();
+        let odd = d.join(std::ffi::OsStr::from_bytes(b"odd\xff dir"));
+        std::fs::create_dir_all(&odd).unwrap();
+        std::fs::write(odd.join("x\ny"), b"newline").unwrap();
+        std::fs::write(odd.join("a%FF"), b"literal percent").unwrap();
+        std::fs::write(d.join(&long), b"a name UDF must shorten").unwrap();
+        std::fs::write(d.join("Ωmega"), vec![7u8; 5000]).unwrap();
+    });
+    odarchive::plan(&mut s.catalogue, &options("2M", &[]), &NoProgress).unwrap();
+    let all = placements(&s.catalogue);
+    let paths: Vec<&str> = all.iter().map(|p| p.disc_path.as_str()).collect();
+    assert!(paths.contains(&"Data/odd%FF dir/x%0Ay"), "{paths:?}");
+    assert!(paths.contains(&"Data/odd%FF dir/a%FF"), "{paths:?}");
+    let long_one = all
+        .iter()
+        .find(|p| p.name_path == format!("Data/{long}"))
+        .unwrap();
+    assert_ne!(long_one.disc_path, long_one.name_path, "UDF shortens it");
+    let written = write_and_check_sizes(&mut s, 2_000_000 / 2048 * 2048);
+    assert_views_match_placements(&s, &written);
 }
