@@ -290,6 +290,17 @@ pub fn pack(items: &[Item], first_count: usize, p: &PackParams) -> Result<Vec<Pa
                     done[head] += length;
                     open.add(piece(head, offset, length, parts[head]), 0);
                     grow_last(&mut open, &mut done, cap)?;
+                    let last = open.pieces.len() - 1;
+                    let p = open.pieces[last];
+                    if p.length == 0 {
+                        // Nothing of it fits after all.
+                        open.pieces.pop();
+                        parts[head] -= 1;
+                    } else if p.offset == 0 && p.length == items[head].size {
+                        // It all fits after all: a whole content, not a part.
+                        open.pieces[last].part = 0;
+                        parts[head] -= 1;
+                    }
                     if done[head] == items[head].size {
                         queue.pop_front();
                     }
@@ -301,6 +312,13 @@ pub fn pack(items: &[Item], first_count: usize, p: &PackParams) -> Result<Vec<Pa
                 }
             }
             break;
+        }
+        if open.pieces.is_empty() {
+            // Not even a part of the next content fits on an empty disc.
+            return Err(Error::CapacityTooSmall {
+                capacity: cap,
+                needed: empty + ROUND_SLACK + 2 * SECTOR,
+            });
         }
         // The exact size decides; drop whole items from the end if the bounds were wrong.
         let mut image_size = open.measure()?;
@@ -318,6 +336,11 @@ pub fn pack(items: &[Item], first_count: usize, p: &PackParams) -> Result<Vec<Pa
             done[last.item] = 0;
             queue.push_front(last.item);
             image_size = open.measure()?;
+        }
+        if open.pieces.is_empty() {
+            return Err(Error::Internal(format!(
+                "disc {number}: the size bounds let nothing fit; please report this"
+            )));
         }
         discs.push(PackedDisc {
             number,
