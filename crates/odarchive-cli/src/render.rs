@@ -151,6 +151,16 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// `3 files`, `1 directory`: a count with its noun in the right number.
+pub fn counted(n: u64, noun: &str) -> String {
+    let noun = match (n, noun.strip_suffix('y')) {
+        (1, _) => noun.to_string(),
+        (_, Some(stem)) => format!("{stem}ies"),
+        _ => format!("{noun}s"),
+    };
+    format!("{} {noun}", count(n))
+}
+
 /// An error and its causes on one line, leaving out causes the message already includes.
 pub fn error_chain(error: &anyhow::Error) -> String {
     let mut text = error.to_string();
@@ -174,6 +184,15 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(count(1000), "1,000");
         assert_eq!(count(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn counted_nouns_agree_with_the_number() {
+        assert_eq!(counted(1, "file"), "1 file");
+        assert_eq!(counted(0, "file"), "0 files");
+        assert_eq!(counted(2, "directory"), "2 directories");
+        assert_eq!(counted(1, "directory"), "1 directory");
+        assert_eq!(counted(1500, "symlink"), "1,500 symlinks");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use indicatif::HumanBytes;
 use odarchive::{Catalogue, ScanOptions, ScanSummary};
 
-use crate::render::{Reporter, count};
+use crate::render::{Reporter, counted};
 use crate::{Global, Outcome};
 
 /// Test-only: milliseconds to pause in each hash worker after opening each file, so tests can
@@ -92,27 +92,30 @@ fn human(s: &ScanSummary) -> String {
         s.elapsed_seconds
     );
     out.push_str(&format!(
-        "  {} files ({}), {} directories, {} symlinks; {} unique contents ({})\n",
-        count(i.files),
+        "  {} ({}), {}, {}; {} ({})\n",
+        counted(i.files, "file"),
         HumanBytes(i.total_bytes),
-        count(i.directories),
-        count(i.symlinks),
-        count(i.unique_contents),
+        counted(i.directories, "directory"),
+        counted(i.symlinks, "symlink"),
+        counted(i.unique_contents, "unique content"),
         HumanBytes(i.unique_bytes),
     ));
     out.push_str(&format!(
-        "  read and hashed {} files ({}), {} unchanged files not read again\n",
-        count(s.hashed_files),
+        "  read and hashed {} ({}); {} unchanged or already recorded, not read again\n",
+        counted(s.hashed_files, "file"),
         HumanBytes(s.hashed_bytes),
-        count(s.reused_files),
+        counted(s.reused_files, "file"),
     ));
     if s.skipped > 0 {
-        out.push_str(&format!("  skipped {} special files\n", count(s.skipped)));
+        out.push_str(&format!(
+            "  skipped {}\n",
+            counted(s.skipped, "special file")
+        ));
     }
     if i.errors > 0 {
         out.push_str(&format!(
-            "  {} errors (reported above and recorded; the next scan retries those files)\n",
-            count(i.errors)
+            "  {} (reported above and recorded; the next scan retries those files)\n",
+            counted(i.errors, "error")
         ));
     }
     out
