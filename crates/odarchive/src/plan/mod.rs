@@ -1,14 +1,45 @@
 //! Planning discs: which content goes on which disc, with every image's exact size.
 //!
 //! [`plan()`] reads the latest complete snapshot, [`gather`]s the contents that no written disc
-//! holds yet, [`pack`]s them (a pure function: items and capacity in, discs out, each disc's
-//! size computed with [`discfs::layout`] on its real tree), computes the hash of every split
+//! holds yet, packs them with [`pack()`] (a pure function: items and capacity in, discs out, each disc's
+//! size computed with [`discfs::layout()`] on its real tree), computes the hash of every split
 //! part, and stores plan, discs and placements in one transaction.
 //!
 //! The catalogue file on each disc describes the whole plan, so its size depends on the plan.
 //! It is reserved: an upper bound measured on the packed plan with placeholders of full width
 //! (hashes, image sizes), and the file written later is padded to exactly that size. When the
 //! measured size exceeds the reserve the plan is packed again with the larger reserve.
+//!
+//! ```
+//! use odarchive::{Catalogue, Media, NoProgress, PlanOptions, ScanOptions, WriteOptions};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let drive = tempfile::tempdir()?;
+//! std::fs::write(drive.path().join("big.bin"), vec![7u8; 3_000_000])?;
+//! std::fs::write(drive.path().join("small.txt"), "small")?;
+//! let work = tempfile::tempdir()?;
+//! let mut catalogue = Catalogue::create_or_open(work.path().join("odarchive.db"))?;
+//! odarchive::scan(&mut catalogue, drive.path(), &ScanOptions::default(), &NoProgress)?;
+//!
+//! let options = PlanOptions {
+//!     media: Media::parse("2M")?,
+//!     margin: 0,
+//!     first: vec![],
+//!     replan: false,
+//! };
+//! let plan = odarchive::plan(&mut catalogue, &options, &NoProgress)?;
+//! assert_eq!(plan.split_contents, 1, "3 MB do not fit on a 2 MB disc");
+//!
+//! let out = work.path().join("images");
+//! let write = WriteOptions { out, discs: vec![] };
+//! let written = odarchive::write(&mut catalogue, &write, &NoProgress)?;
+//! assert_eq!(written.len(), plan.discs.len());
+//! for image in &written {
+//!     assert!(std::fs::metadata(&image.path)?.len() <= options.media.capacity);
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod input;
 pub mod pack;
