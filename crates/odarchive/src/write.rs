@@ -12,6 +12,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use discfs::{NodeId, Tree, WriteError};
@@ -34,6 +35,9 @@ pub struct WriteOptions {
     pub out: PathBuf,
     /// Disc numbers to write; empty for every disc of the catalogue.
     pub discs: Vec<u32>,
+    /// Set to stop: the image being written is removed, discs already written stay written,
+    /// and [`write()`] returns [`Error::Interrupted`].
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// One disc image of a [`write()`] run.
@@ -85,6 +89,7 @@ pub fn write(
     let result = write_discs(catalogue, &chosen, options, job, progress);
     let (state, message) = match &result {
         Ok(_) => (JobState::Completed, None),
+        Err(Error::Interrupted) => (JobState::Interrupted, None),
         Err(e) => (JobState::Failed, Some(e.to_string())),
     };
     let _ = finish_job(catalogue.connection(), job, state, message.as_deref());
@@ -143,6 +148,7 @@ fn write_discs(
         let sha = write_image(
             &contents,
             &target,
+            options.cancel.as_ref(),
             &mut Watch {
                 expected: &contents.expected,
                 hasher: Sha256::new(),
@@ -212,11 +218,16 @@ fn intact(target: &Path, disc: &DiscRecord) -> Result<Option<String>> {
 }
 
 /// Writes the image to `target` through `.partial`; returns its SHA-256.
-fn write_image(contents: &DiscContents, target: &Path, watch: &mut Watch<'_>) -> Result<[u8; 32]> {
+fn write_image(
+    contents: &DiscContents,
+    target: &Path,
+    cancel: Option<&Arc<AtomicBool>>,
+    watch: &mut Watch<'_>,
+) -> Result<[u8; 32]> {
     let mut partial = target.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    let result = write_partial(contents, &partial, target, watch);
+    let result = write_partial(contents, &partial, target, cancel, watch);
     if result.is_err() {
         let _ = fs::remove_file(&partial);
     }
@@ -227,6 +238,7 @@ fn write_partial(
     contents: &DiscContents,
     partial: &Path,
     target: &Path,
+    cancel: Option<&Arc<AtomicBool>>,
     watch: &mut Watch<'_>,
 ) -> Result<[u8; 32]> {
     let out_err = |source| Error::Output {
@@ -237,6 +249,7 @@ fn write_partial(
     let mut sink = HashingFile {
         file,
         hasher: Sha256::new(),
+        cancel: cancel.cloned(),
     };
     let disc = contents.disc.number;
     discfs::write_image(&contents.tree, &contents.layout, &mut sink, watch).map_err(
@@ -258,6 +271,9 @@ fn write_partial(
                 what: format!("it now ends after {got} of {expected} bytes"),
             },
             WriteError::Source { path, source, .. } => Error::SourceRead { path, source },
+            WriteError::Sink { .. } if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) => {
+                Error::Interrupted
+            }
             WriteError::Sink { source, .. } => out_err(source),
             other => Error::DiscImage {
                 disc,
@@ -279,14 +295,23 @@ fn write_partial(
     Ok(sha)
 }
 
-/// The image file, hashed as it is written.
+/// The image file, hashed as it is written; writes fail once `cancel` is set.
 struct HashingFile {
     file: File,
     hasher: Sha256,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Write for HashingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
+        {
+            // Not `ErrorKind::Interrupted`: buffered writers retry that.
+            return Err(io::Error::other("interrupted"));
+        }
         let n = self.file.write(buf)?;
         self.hasher.update(&buf[..n]);
         Ok(n)
@@ -407,6 +432,7 @@ pub fn archive(
         &WriteOptions {
             out: options.out.clone(),
             discs: Vec::new(),
+            cancel: options.scan.cancel.clone(),
         },
         progress,
     )?;

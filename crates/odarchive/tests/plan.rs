@@ -149,7 +149,7 @@ fn write_and_check_sizes(s: &mut Setup, capacity: u64) -> Vec<(u32, std::path::P
         &mut s.catalogue,
         &WriteOptions {
             out: s.out.clone(),
-            discs: vec![],
+            ..WriteOptions::default()
         },
         &NoProgress,
     )
@@ -359,6 +359,7 @@ fn written_discs_are_kept_and_replan_is_needed() {
         &WriteOptions {
             out: s.out.clone(),
             discs: vec![split_on],
+            ..WriteOptions::default()
         },
         &NoProgress,
     )
@@ -505,4 +506,28 @@ fn awkward_names_are_found_in_both_views_and_sized_exactly() {
     assert_ne!(long_one.disc_path, long_one.name_path, "UDF shortens it");
     let written = write_and_check_sizes(&mut s, 2_000_000 / 2048 * 2048);
     assert_views_match_placements(&s, &written);
+}
+
+#[test]
+fn a_cancelled_write_leaves_no_image() {
+    let mut s = scanned(|d| ordinary_tree(d, 13, 2, 10, 200_000));
+    odarchive::plan(&mut s.catalogue, &options("3M", &[]), &NoProgress).unwrap();
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let err = odarchive::write(
+        &mut s.catalogue,
+        &WriteOptions {
+            out: s.out.clone(),
+            cancel: Some(cancel),
+            ..WriteOptions::default()
+        },
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Interrupted), "{err}");
+    assert_eq!(std::fs::read_dir(&s.out).unwrap().count(), 0);
+    let job = s.catalogue.latest_job().unwrap().unwrap();
+    assert_eq!(
+        (job.kind.as_str(), job.state),
+        ("write", odarchive::JobState::Interrupted)
+    );
 }

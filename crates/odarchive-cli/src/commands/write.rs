@@ -1,6 +1,8 @@
 //! `odarchive write [N...] --out DIR`: write planned discs as images.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 use indicatif::HumanBytes;
@@ -21,11 +23,14 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    super::scan::install_interrupt_handler(Arc::clone(&cancel))?;
     let mut catalogue = Catalogue::open(&global.catalogue)?;
     let reporter = Reporter::new(global.json);
     let options = WriteOptions {
         out: args.out.clone(),
         discs: args.discs.clone(),
+        cancel: Some(cancel),
     };
     let result = odarchive::write(&mut catalogue, &options, &reporter);
     reporter.finish();

@@ -31,7 +31,7 @@
 //! assert_eq!(plan.split_contents, 1, "3 MB do not fit on a 2 MB disc");
 //!
 //! let out = work.path().join("images");
-//! let write = WriteOptions { out, discs: vec![] };
+//! let write = WriteOptions { out, ..WriteOptions::default() };
 //! let written = odarchive::write(&mut catalogue, &write, &NoProgress)?;
 //! assert_eq!(written.len(), plan.discs.len());
 //! for image in &written {
