@@ -19,7 +19,10 @@ fn peak_rss() -> u64 {
 }
 
 fn main() {
-    let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let base = peak_rss();
     let start = Instant::now();
     let t = Timestamp::new(1_700_000_000, 0);
@@ -27,12 +30,23 @@ fn main() {
     let mut dir = NodeId::ROOT;
     for i in 0..n {
         if i % 100 == 0 {
-            let year = b.dir(NodeId::ROOT, &format!("Photos {}", 2000 + i / 100_000), t).unwrap();
+            let year = b
+                .dir(NodeId::ROOT, &format!("Photos {}", 2000 + i / 100_000), t)
+                .unwrap();
             dir = b.dir(year, &format!("Album {:05}", i / 100), t).unwrap();
         }
-        let path = PathBuf::from(format!("/mnt/drive/Photos/Album {:05}/IMG_{i:07}.JPG", i / 100));
-        b.file(dir, &format!("IMG_{i:07}.JPG"), t, 3_000_000 + i % 1000, FileSource::Path { path, offset: 0 })
-            .unwrap();
+        let path = PathBuf::from(format!(
+            "/mnt/drive/Photos/Album {:05}/IMG_{i:07}.JPG",
+            i / 100
+        ));
+        b.file(
+            dir,
+            &format!("IMG_{i:07}.JPG"),
+            t,
+            3_000_000 + i % 1000,
+            FileSource::Path { path, offset: 0 },
+        )
+        .unwrap();
     }
     let tree = b.build().unwrap();
     let built = start.elapsed();

@@ -85,21 +85,36 @@ impl Catalogue {
     /// Fills this catalogue, which must hold no snapshot yet, from the catalogue JSON found on
     /// a disc (`what` names that disc in errors). One transaction: all or nothing.
     pub fn import_disc_json(&mut self, json: &[u8], what: &str) -> Result<()> {
-        let corrupt = |reason: String| Error::Corrupt { path: std::path::PathBuf::from(what), reason };
-        let doc: Doc = serde_json::from_slice(json).map_err(|e| corrupt(format!("catalogue JSON: {e}")))?;
+        let corrupt = |reason: String| Error::Corrupt {
+            path: std::path::PathBuf::from(what),
+            reason,
+        };
+        let doc: Doc =
+            serde_json::from_slice(json).map_err(|e| corrupt(format!("catalogue JSON: {e}")))?;
         if doc.version > NEWEST_JSON {
-            return Err(corrupt(format!("catalogue JSON version {} is newer than this odarchive reads ({NEWEST_JSON})", doc.version)));
+            return Err(corrupt(format!(
+                "catalogue JSON version {} is newer than this odarchive reads ({NEWEST_JSON})",
+                doc.version
+            )));
         }
         if !self.snapshots()?.is_empty() {
             return Err(corrupt("the catalogue to fill is not empty".into()));
         }
         let path = self.path.clone();
         let tx = self.conn.transaction().in_catalogue(&path)?;
-        tx.execute("UPDATE archive SET set_id = ?1, hash_algorithm = ?2, created_ns = ?3", params![doc.set_id, doc.hash_algorithm, doc.created])
-            .in_catalogue(&path)?;
+        tx.execute(
+            "UPDATE archive SET set_id = ?1, hash_algorithm = ?2, created_ns = ?3",
+            params![doc.set_id, doc.hash_algorithm, doc.created],
+        )
+        .in_catalogue(&path)?;
         let mut snapshots = doc.snapshots;
         if !snapshots.iter().any(|s| s.id == doc.snapshot) {
-            snapshots.push(Snap { id: doc.snapshot, drive_path: String::new(), started: doc.created, finished: Some(doc.created) });
+            snapshots.push(Snap {
+                id: doc.snapshot,
+                drive_path: String::new(),
+                started: doc.created,
+                finished: Some(doc.created),
+            });
         }
         for s in &snapshots {
             let drive = parse_json_path(&s.drive_path).unwrap_or_default();
@@ -128,20 +143,43 @@ impl Catalogue {
         let entry_sql = "INSERT INTO entry (path, kind, content_id, size, mtime_ns, mode, link_target, dev, inode, first_snapshot, last_snapshot) \
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, ?8, ?8)";
         for (hex, file) in &doc.files {
-            let hash = crate::unhex(hex).filter(|h| h.len() == 32).ok_or_else(|| corrupt(format!("bad content hash {hex:?}")))?;
-            tx.execute("INSERT INTO content (hash, size) VALUES (?1, ?2)", params![hash, file.size as i64]).in_catalogue(&path)?;
+            let hash = crate::unhex(hex)
+                .filter(|h| h.len() == 32)
+                .ok_or_else(|| corrupt(format!("bad content hash {hex:?}")))?;
+            tx.execute(
+                "INSERT INTO content (hash, size) VALUES (?1, ?2)",
+                params![hash, file.size as i64],
+            )
+            .in_catalogue(&path)?;
             let content = tx.last_insert_rowid();
             let mut first_name: Option<Vec<u8>> = None;
             for (name, attr) in &file.filenames {
-                let raw = parse_json_path(name).ok_or_else(|| corrupt(format!("bad path {name:?}")))?;
+                let raw =
+                    parse_json_path(name).ok_or_else(|| corrupt(format!("bad path {name:?}")))?;
                 first_name.get_or_insert_with(|| raw.clone());
-                tx.execute(entry_sql, params![raw, 1, content, file.size as i64, attr.mtime, attr.mode, None::<Vec<u8>>, doc.snapshot])
-                    .in_catalogue(&path)?;
+                tx.execute(
+                    entry_sql,
+                    params![
+                        raw,
+                        1,
+                        content,
+                        file.size as i64,
+                        attr.mtime,
+                        attr.mode,
+                        None::<Vec<u8>>,
+                        doc.snapshot
+                    ],
+                )
+                .in_catalogue(&path)?;
             }
             let parts = file.parts.iter().filter(|p| p.part > 0).count().max(1) as u32;
             for p in &file.parts {
-                let disc = *disc_ids.get(&p.disc).ok_or_else(|| corrupt(format!("part on unknown disc {}", p.disc)))?;
-                let sha = crate::unhex(&p.sha256).filter(|h| h.len() == 32).ok_or_else(|| corrupt(format!("bad part hash {:?}", p.sha256)))?;
+                let disc = *disc_ids
+                    .get(&p.disc)
+                    .ok_or_else(|| corrupt(format!("part on unknown disc {}", p.disc)))?;
+                let sha = crate::unhex(&p.sha256)
+                    .filter(|h| h.len() == 32)
+                    .ok_or_else(|| corrupt(format!("bad part hash {:?}", p.sha256)))?;
                 let part_sha = (p.part > 0).then_some(sha);
                 tx.execute(
                     "INSERT INTO placement (content_id, disc_id, part, parts, offset, length, part_sha256, entry_path, name_path, disc_path, iso_path) \
@@ -153,13 +191,39 @@ impl Catalogue {
         }
         for (name, attr) in &doc.directories {
             let raw = parse_json_path(name).ok_or_else(|| corrupt(format!("bad path {name:?}")))?;
-            tx.execute(entry_sql, params![raw, 2, None::<i64>, 0, attr.mtime, attr.mode, None::<Vec<u8>>, doc.snapshot]).in_catalogue(&path)?;
+            tx.execute(
+                entry_sql,
+                params![
+                    raw,
+                    2,
+                    None::<i64>,
+                    0,
+                    attr.mtime,
+                    attr.mode,
+                    None::<Vec<u8>>,
+                    doc.snapshot
+                ],
+            )
+            .in_catalogue(&path)?;
         }
         for (name, link) in &doc.symlinks {
             let raw = parse_json_path(name).ok_or_else(|| corrupt(format!("bad path {name:?}")))?;
-            let target = parse_json_path(&link.target).ok_or_else(|| corrupt(format!("bad link target {:?}", link.target)))?;
-            tx.execute(entry_sql, params![raw, 3, None::<i64>, target.len() as i64, link.mtime, link.mode, target, doc.snapshot])
-                .in_catalogue(&path)?;
+            let target = parse_json_path(&link.target)
+                .ok_or_else(|| corrupt(format!("bad link target {:?}", link.target)))?;
+            tx.execute(
+                entry_sql,
+                params![
+                    raw,
+                    3,
+                    None::<i64>,
+                    target.len() as i64,
+                    link.mtime,
+                    link.mode,
+                    target,
+                    doc.snapshot
+                ],
+            )
+            .in_catalogue(&path)?;
         }
         tx.commit().in_catalogue(&path)?;
         Ok(())
