@@ -134,8 +134,20 @@ pub fn print_json_summary(summary: &ScanSummary) -> anyhow::Result<()> {
     if let Some(object) = value.as_object_mut() {
         object.insert("event".into(), "summary".into());
     }
-    println!("{}", serde_json::to_string(&value)?);
-    Ok(())
+    out(&format!("{}\n", serde_json::to_string(&value)?))
+}
+
+/// Writes `text` to stdout. A reader that went away (`odarchive info | head -1`) is not an
+/// error, unlike with `print!`, which panics.
+pub fn out(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// `1234567` as `1,234,567`.

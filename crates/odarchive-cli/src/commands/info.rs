@@ -4,16 +4,16 @@ use anyhow::Result;
 use indicatif::HumanBytes;
 use odarchive::{Catalogue, Info};
 
-use crate::render::count;
+use crate::render::{count, out};
 use crate::{Global, Outcome};
 
 pub fn run(global: &Global) -> Result<Outcome> {
     let catalogue = Catalogue::open_read_only(&global.catalogue)?;
     let info = odarchive::info(&catalogue)?;
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        out(&format!("{}\n", serde_json::to_string_pretty(&info)?))?;
     } else {
-        print!("{}", human(&info));
+        out(&human(&info))?;
     }
     Ok(Outcome::Success)
 }

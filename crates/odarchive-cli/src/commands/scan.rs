@@ -56,7 +56,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     if global.json {
         crate::render::print_json_summary(&summary)?;
     } else {
-        print!("{}", human(&summary));
+        crate::render::out(&human(&summary))?;
     }
     Ok(if summary.info.errors > 0 {
         Outcome::CompletedWithErrors

@@ -6,16 +6,16 @@ use anyhow::Result;
 use indicatif::{HumanBytes, HumanDuration};
 use odarchive::{Catalogue, JobState, Liveness, Status};
 
-use crate::render::count;
+use crate::render::{count, out};
 use crate::{Global, Outcome};
 
 pub fn run(global: &Global) -> Result<Outcome> {
     let catalogue = Catalogue::open_read_only(&global.catalogue)?;
     let status = odarchive::status(&catalogue)?;
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        out(&format!("{}\n", serde_json::to_string_pretty(&status)?))?;
     } else {
-        print!("{}", human(&status));
+        out(&human(&status))?;
     }
     Ok(Outcome::Success)
 }
