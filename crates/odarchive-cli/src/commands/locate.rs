@@ -1,5 +1,7 @@
 //! `odarchive locate PATH|GLOB...`: which disc holds each match.
 
+use std::fmt::Write as _;
+
 use anyhow::Result;
 use odarchive::Catalogue;
 use odarchive::locate::locate;
@@ -17,10 +19,11 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
+    let mut text = String::new();
     let catalogue = Catalogue::open_read_only(&global.catalogue)?;
     let found = locate(&catalogue, &args.patterns, args.snapshot)?;
     if global.json {
-        println!("{}", serde_json::to_string(&found)?);
+        let _ = writeln!(text, "{}", serde_json::to_string(&found)?);
     } else {
         for f in &found {
             let discs: Vec<String> = f
@@ -40,12 +43,13 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
                 (_, true) => format!("{} (in the catalogue)", f.kind),
                 (_, false) => discs.join(", "),
             };
-            println!("{}: {place}", f.path);
+            let _ = writeln!(text, "{}: {place}", f.path);
         }
         if found.is_empty() {
-            println!("no match");
+            let _ = writeln!(text, "no match");
         }
     }
+    crate::render::out(&text)?;
     Ok(if found.is_empty() {
         Outcome::CompletedWithErrors
     } else {

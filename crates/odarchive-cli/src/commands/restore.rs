@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use std::fmt::Write as _;
+
 use anyhow::Result;
 use odarchive::restore::{RestoreOptions, restore};
 
@@ -33,6 +35,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
+    let mut text = String::new();
     let (catalogue, from_disc) = super::catalogue_or_discs(global, &args.from)?;
     let options = RestoreOptions {
         from: args.from.clone(),
@@ -50,10 +53,11 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     }
     let report = report?;
     if global.json {
-        println!("{}", serde_json::to_string(&report)?);
+        let _ = writeln!(text, "{}", serde_json::to_string(&report)?);
     } else {
         let needed: Vec<String> = report.discs_needed.iter().map(u32::to_string).collect();
-        println!(
+        let _ = writeln!(
+            text,
             "needs discs: {}",
             if needed.is_empty() {
                 "none".into()
@@ -61,7 +65,8 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
                 needed.join(", ")
             }
         );
-        println!(
+        let _ = writeln!(
+            text,
             "restored {} files ({} bytes), {} already in place, {} other names, {} directories, {} symlinks into {}",
             report.files_restored,
             report.bytes_restored,
@@ -75,12 +80,14 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
             eprintln!("problem: {p}");
         }
         for d in &report.missing_discs {
-            println!(
+            let _ = writeln!(
+                text,
                 "insert disc {} of {}, label {} ({} files), and run again",
                 d.number, d.of, d.label, d.files
             );
         }
     }
+    crate::render::out(&text)?;
     Ok(if !report.missing_discs.is_empty() {
         Outcome::NeedsDiscs
     } else if !report.problems.is_empty() {

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use std::fmt::Write as _;
+
 use anyhow::Result;
 use odarchive::Catalogue;
 use odarchive::verify::{VerifyOptions, verify};
@@ -19,6 +21,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
+    let mut text = String::new();
     let (mut catalogue, from_disc) = if global.catalogue.exists() {
         (Catalogue::open(&global.catalogue)?, None)
     } else {
@@ -35,7 +38,11 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let verdicts = verdicts?;
     let all_ok = verdicts.iter().all(|v| v.ok());
     if global.json {
-        println!("{}", serde_json::json!({ "ok": all_ok, "discs": verdicts }));
+        let _ = writeln!(
+            text,
+            "{}",
+            serde_json::json!({ "ok": all_ok, "discs": verdicts })
+        );
     } else {
         for v in &verdicts {
             let which = match (v.disc, &v.label) {
@@ -43,7 +50,8 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
                 _ => "unidentified disc".to_owned(),
             };
             let verdict = if v.ok() { "OK" } else { "FAILED" };
-            println!(
+            let _ = writeln!(
+                text,
                 "{}: {which}: {verdict}, {} files intact ({} bytes), read through {}",
                 v.source.display(),
                 v.files_ok,
@@ -52,10 +60,16 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
             );
             match v.image_sha256_ok {
                 Some(true) => {
-                    println!("  image SHA-256 matches the one recorded when it was written")
+                    let _ = writeln!(
+                        text,
+                        "  image SHA-256 matches the one recorded when it was written"
+                    );
                 }
                 Some(false) => {
-                    println!("  image SHA-256 DIFFERS from the one recorded when it was written")
+                    let _ = writeln!(
+                        text,
+                        "  image SHA-256 DIFFERS from the one recorded when it was written"
+                    );
                 }
                 None => {}
             }
@@ -65,14 +79,15 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
                 ("unexpected", &v.unexpected),
             ] {
                 for path in list {
-                    println!("  {what}: {path}");
+                    let _ = writeln!(text, "  {what}: {path}");
                 }
             }
             if let Some(problem) = &v.problem {
-                println!("  {problem}");
+                let _ = writeln!(text, "  {problem}");
             }
         }
     }
+    crate::render::out(&text)?;
     Ok(if all_ok {
         Outcome::Success
     } else {
