@@ -22,8 +22,9 @@ use crate::udf::integrity::Integrity;
 use crate::udf::volume::{self, VolumeFields};
 use crate::udf::{fileset, plan as udf_plan, vrs};
 
-/// Bytes read from a source at a time.
-const CHUNK: usize = 1 << 20;
+/// Bytes read from a source at a time: small enough that large files keep the writer's
+/// memory under genisoimage's, large enough for full-speed sequential reads.
+const CHUNK: usize = 128 << 10;
 /// Chunks the reading threads may run ahead of the writing one, all lanes together.
 const CHUNKS_AHEAD: usize = 16;
 /// Threads reading sources at once. Reading is mostly waiting for the kernel (opening and
