@@ -64,6 +64,20 @@ pub struct JsonPart {
     pub iso_path: String,
 }
 
+impl From<super::Placement> for JsonPart {
+    fn from(p: super::Placement) -> JsonPart {
+        JsonPart {
+            part: p.part,
+            disc: p.disc,
+            offset: p.offset,
+            length: p.length,
+            sha256: crate::hex(&p.stored_sha256()),
+            path: p.disc_path,
+            iso_path: p.iso_path,
+        }
+    }
+}
+
 /// A path as the JSON writes it: UTF-8 as is, otherwise `bytes:` and hex.
 pub fn json_path(raw: &[u8]) -> String {
     match std::str::from_utf8(raw) {

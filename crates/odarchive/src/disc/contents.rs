@@ -55,15 +55,10 @@ pub(crate) fn padded_catalogue(
     let name = PathBuf::from(catalogue_name(plan.catalogue_gzip));
     let mut parts: HashMap<i64, Vec<JsonPart>> = HashMap::new();
     catalogue.for_each_placement(|p| {
-        parts.entry(p.content_id).or_default().push(JsonPart {
-            part: p.part,
-            disc: p.disc,
-            offset: p.offset,
-            length: p.length,
-            sha256: crate::hex(&p.stored_sha256()),
-            path: p.disc_path,
-            iso_path: p.iso_path,
-        });
+        parts
+            .entry(p.content_id)
+            .or_default()
+            .push(JsonPart::from(p));
         Ok(())
     })?;
     let discs: Vec<JsonDisc> = catalogue

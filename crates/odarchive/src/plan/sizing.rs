@@ -113,15 +113,10 @@ impl Sizer<'_> {
         self.catalogue.for_each_placement(|p| {
             let on_written = p.disc < first_number;
             if on_written {
-                parts.entry(p.content_id).or_default().push(JsonPart {
-                    part: p.part,
-                    disc: p.disc,
-                    offset: p.offset,
-                    length: p.length,
-                    sha256: crate::hex(&p.stored_sha256()),
-                    path: p.disc_path,
-                    iso_path: p.iso_path,
-                });
+                parts
+                    .entry(p.content_id)
+                    .or_default()
+                    .push(JsonPart::from(p));
             }
             Ok(())
         })?;
