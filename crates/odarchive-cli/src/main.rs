@@ -69,6 +69,10 @@ enum Command {
     Locate(commands::locate::Args),
     /// Restore files, folders or everything from images or mounted discs.
     Restore(commands::restore::Args),
+    /// List the snapshots: time, drive, files, bytes, bytes first seen in each.
+    Snapshots,
+    /// What changed between two snapshots: added, removed, modified, moved.
+    Diff(commands::history::DiffArgs),
 }
 
 /// How a command that did not fail ended.
@@ -120,6 +124,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(args, &cli.global),
         Command::Locate(args) => commands::locate::run(args, &cli.global),
         Command::Restore(args) => commands::restore::run(args, &cli.global),
+        Command::Snapshots => commands::history::run_snapshots(&cli.global),
+        Command::Diff(args) => commands::history::run_diff(args, &cli.global),
     };
     if let Err(e) = &result {
         eprintln!("odarchive: {}", render::error_chain(e));

@@ -32,6 +32,7 @@
 //! ```
 
 pub mod catalogue;
+pub mod diff;
 pub mod disc;
 pub mod disc_source;
 pub mod error;

@@ -18,6 +18,15 @@ pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
         .saturating_add(meta.mtime_nsec())
 }
 
+/// `YYYY-MM-DD HH:MM:SS` in UTC, for display.
+pub fn format_ns(ns: i64) -> String {
+    let c = discfs::Timestamp::from_unix_nanos(ns).to_civil();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +40,11 @@ mod tests {
         file.set_modified(before_epoch).unwrap();
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(mtime_ns(&meta), -100_000_000_250);
+    }
+
+    #[test]
+    fn format_ns_is_utc() {
+        assert_eq!(format_ns(0), "1970-01-01 00:00:00");
+        assert_eq!(format_ns(951_827_696_000_000_000), "2000-02-29 12:34:56");
     }
 }

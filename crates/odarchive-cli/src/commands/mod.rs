@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod discs;
+pub mod history;
 pub mod info;
 pub mod locate;
 pub mod plan;

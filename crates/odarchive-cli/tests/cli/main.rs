@@ -3,6 +3,7 @@
 
 mod archive;
 mod catalogue;
+mod history;
 mod problems;
 mod rescan;
 mod restore;
