@@ -83,3 +83,123 @@ fn diff_names_added_removed_modified_and_moved_entries() {
         "only contents first seen there"
     );
 }
+
+/// Everything under `root`: path → (is_dir, content).
+fn tree_of(root: &std::path::Path) -> std::collections::BTreeMap<String, (bool, Vec<u8>)> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p.clone());
+                out.insert(rel, (true, Vec::new()));
+            } else {
+                out.insert(rel, (false, fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() {
+    let s = Scratch::new();
+    let work = s.catalogue.parent().unwrap().to_path_buf();
+    for i in 0..6u8 {
+        s.write(format!("photos/{i}.jpg"), vec![i; 300_000]);
+    }
+    s.write("docs/a.txt", b"version one");
+    let out = work.join("out");
+    let archive = |s: &Scratch| {
+        let run = s.run(&[
+            "archive",
+            s.drive.to_str().unwrap(),
+            "--media",
+            "2M",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    };
+    archive(&s);
+    let first = tree_of(&s.drive);
+    let discs_before: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+
+    s.write("docs/a.txt", b"version two");
+    s.write("photos/new.jpg", vec![9u8; 200_000]);
+    s.write("photos/copy of 1.jpg", vec![1u8; 300_000]);
+    fs::remove_file(s.drive.join("photos/0.jpg")).unwrap();
+    fs::rename(
+        s.drive.join("photos/2.jpg"),
+        s.drive.join("photos/renamed.jpg"),
+    )
+    .unwrap();
+    archive(&s);
+    let second = tree_of(&s.drive);
+
+    let mut images: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    images.sort();
+    for before in &discs_before {
+        assert!(images.contains(before), "written discs stay as they were");
+    }
+    let new_discs: Vec<_> = images
+        .iter()
+        .filter(|i| !discs_before.contains(i))
+        .collect();
+    assert_eq!(
+        new_discs.len(),
+        1,
+        "the change fits one new disc: {images:?}"
+    );
+    let run = s.run(&[
+        "locate",
+        "--json",
+        "photos/new.jpg",
+        "docs/a.txt",
+        "photos/copy of 1.jpg",
+    ]);
+    let located: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let new_number = discs_before.len() as u64 + 1;
+    for e in located.as_array().unwrap() {
+        let disc = e["locations"][0]["disc"].as_u64().unwrap();
+        match e["path"].as_str().unwrap() {
+            "photos/copy of 1.jpg" => assert!(
+                disc < new_number,
+                "a duplicate of archived content is not written again"
+            ),
+            _ => assert_eq!(disc, new_number, "{e}"),
+        }
+    }
+
+    for (snapshot, expected) in [("1", &first), ("2", &second)] {
+        let dest = work.join(format!("restored-{snapshot}"));
+        let mut args = vec![
+            "restore",
+            "--snapshot",
+            snapshot,
+            "--to",
+            dest.to_str().unwrap(),
+            "--from",
+        ];
+        args.extend(images.iter().map(|p| p.to_str().unwrap()));
+        let run = s.run(&args);
+        assert_eq!(
+            run.code, 0,
+            "snapshot {snapshot}: {}{}",
+            run.stdout, run.stderr
+        );
+        assert_eq!(
+            &tree_of(&dest),
+            expected,
+            "snapshot {snapshot} restores as the drive was"
+        );
+    }
+}
