@@ -245,6 +245,17 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A snapshot named on the command line that the catalogue does not have.
+    #[error("no snapshot {spec:?} in catalogue {path}: {reason}")]
+    NoSuchSnapshot {
+        /// The catalogue file.
+        path: PathBuf,
+        /// The snapshot as named.
+        spec: String,
+        /// Why it does not resolve.
+        reason: String,
+    },
+
     /// A path pattern (restore, locate) is not a valid glob.
     #[error("invalid path pattern {pattern:?}: {source}")]
     Pattern {

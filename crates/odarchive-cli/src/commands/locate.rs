@@ -13,15 +13,21 @@ pub struct Args {
     /// Paths (a folder selects everything in it) or globs, relative to the drive root.
     #[arg(required = true, value_name = "PATH|GLOB")]
     patterns: Vec<String>,
-    /// The snapshot to look in (default: the latest complete one).
-    #[arg(long, value_name = "ID")]
-    snapshot: Option<i64>,
+    /// The snapshot to look in: its id, `latest` (the default), or a UTC date and time.
+    #[arg(long, value_name = "ID|latest|DATE")]
+    snapshot: Option<String>,
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
     let catalogue = Catalogue::open_read_only(&global.catalogue)?;
-    let found = locate(&catalogue, &args.patterns, args.snapshot)?;
+    let snapshot = match &args.snapshot {
+        Some(spec) => Some(odarchive::restore::select::snapshot_named(
+            &catalogue, spec,
+        )?),
+        None => None,
+    };
+    let found = locate(&catalogue, &args.patterns, snapshot)?;
     if global.json {
         let _ = writeln!(text, "{}", serde_json::to_string(&found)?);
     } else {

@@ -20,9 +20,10 @@ pub struct Args {
     /// Paths (a folder selects everything in it) or globs to restore; default everything.
     #[arg(value_name = "PATH|GLOB")]
     patterns: Vec<String>,
-    /// The snapshot to restore (default: the latest complete one).
-    #[arg(long, value_name = "ID")]
-    snapshot: Option<i64>,
+    /// The snapshot to restore: its id, `latest` (the default), or a UTC date and time
+    /// (`2024-06-01`, `2024-06-01T18:30`): the last snapshot completed by then.
+    #[arg(long, value_name = "ID|latest|DATE")]
+    snapshot: Option<String>,
     /// Replace existing files whose content differs.
     #[arg(long)]
     overwrite: bool,
@@ -37,11 +38,17 @@ pub struct Args {
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
     let (catalogue, from_disc) = super::catalogue_or_discs(global, &args.from)?;
+    let snapshot_id = match &args.snapshot {
+        Some(spec) => Some(odarchive::restore::select::snapshot_named(
+            &catalogue, spec,
+        )?),
+        None => None,
+    };
     let options = RestoreOptions {
         from: args.from.clone(),
         to: args.to.clone(),
         patterns: args.patterns.clone(),
-        snapshot: args.snapshot,
+        snapshot: snapshot_id,
         overwrite: args.overwrite,
         hardlink: args.hardlink,
         iso9660_only: args.iso9660,

@@ -179,7 +179,12 @@ fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() 
         }
     }
 
-    for (snapshot, expected) in [("1", &first), ("2", &second)] {
+    for (snapshot, expected) in [
+        ("1", &first),
+        ("2", &second),
+        ("latest", &second),
+        ("2999-01-01", &second),
+    ] {
         let dest = work.join(format!("restored-{snapshot}"));
         let mut args = vec![
             "restore",
@@ -202,4 +207,12 @@ fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() 
             "snapshot {snapshot} restores as the drive was"
         );
     }
+
+    let run = s.run(&["locate", "--snapshot", "1970-01-01", "docs"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("no snapshot was complete by then"),
+        "{}",
+        run.stderr
+    );
 }

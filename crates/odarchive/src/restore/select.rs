@@ -78,6 +78,81 @@ pub fn resolve_snapshot(catalogue: &Catalogue, snapshot: Option<i64>) -> Result<
     }
 }
 
+/// A snapshot as a user names it: its id, `latest`, or a UTC date and time
+/// (`2024-06-01`, `2024-06-01T18:30`, `2024-06-01 18:30:00`), which means the last snapshot
+/// completed at or before then.
+pub fn snapshot_named(catalogue: &Catalogue, spec: &str) -> Result<i64> {
+    let fail = |reason: &str| Error::NoSuchSnapshot {
+        path: catalogue.path().to_owned(),
+        spec: spec.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let complete: Vec<(i64, i64)> = catalogue
+        .snapshots()?
+        .into_iter()
+        .filter_map(|s| s.finished_ns.map(|f| (s.id, f)))
+        .collect();
+    if spec == "latest" {
+        return complete
+            .last()
+            .map(|s| s.0)
+            .ok_or_else(|| fail("no complete snapshot"));
+    }
+    if let Ok(id) = spec.parse::<i64>() {
+        return if complete.iter().any(|s| s.0 == id) {
+            Ok(id)
+        } else {
+            Err(fail(
+                "no complete snapshot has this id (see `odarchive snapshots`)",
+            ))
+        };
+    }
+    let until = parse_utc(spec)
+        .ok_or_else(|| fail("expected an id, `latest`, or YYYY-MM-DD[THH:MM[:SS]] (UTC)"))?;
+    complete
+        .iter()
+        .filter(|s| s.1 <= until)
+        .map(|s| s.0)
+        .next_back()
+        .ok_or_else(|| fail("no snapshot was complete by then"))
+}
+
+/// `YYYY-MM-DD[(T| )HH:MM[:SS]]` in UTC as ns since the epoch; a date alone means its end.
+fn parse_utc(text: &str) -> Option<i64> {
+    let (date, time) = match text.split_once(['T', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    if d.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let (hour, minute, second) = match time {
+        None => (23, 59, 59),
+        Some(t) => {
+            let mut p = t.split(':').map(|p| p.parse::<u8>().ok());
+            let h = p.next()??;
+            let m = p.next()??;
+            let s = p.next().unwrap_or(Some(0))?;
+            if h > 23 || m > 59 || s > 59 {
+                return None;
+            }
+            (h, m, s)
+        }
+    };
+    let civil = discfs::Civil {
+        year,
+        month: month as u8,
+        day: day as u8,
+        hour,
+        minute,
+        second,
+        nanos: 999_999_999,
+    };
+    Some(discfs::Timestamp::from_civil(civil).unix_nanos())
+}
+
 /// The selected entries of a snapshot, and the placements of their contents.
 #[derive(Debug, Default)]
 pub struct Selected {
@@ -120,5 +195,27 @@ impl Selected {
             *out.entry(p.disc).or_insert(0) += 1;
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_as_utc_and_a_date_means_its_end() {
+        assert_eq!(parse_utc("1970-01-01T00:00:01"), Some(1_999_999_999));
+        assert_eq!(parse_utc("1970-01-01"), Some(86_399_999_999_999));
+        assert_eq!(parse_utc("2000-02-29 12:34"), Some(951_827_640_999_999_999));
+        for bad in [
+            "",
+            "2024",
+            "2024-13-01",
+            "2024-01-01T25:00",
+            "yesterday",
+            "2024-01-01-01",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
     }
 }
