@@ -54,8 +54,8 @@ pub struct Layout {
     pub(crate) volume: VolumeInfo,
     pub(crate) iso: IsoPlan,
     pub(crate) udf: UdfPlan,
-    /// Sectors of each ISO 9660 path table, and where the L and M tables start.
-    pub(crate) path_table: (u32, u32, u32),
+    /// First sectors of the ISO 9660 L and M path tables.
+    pub(crate) path_table: (u32, u32),
     /// First sector of each ISO 9660 directory, in path table order.
     pub(crate) iso_dirs: Vec<u32>,
     pub(crate) partition_start: u32,
@@ -65,7 +65,8 @@ pub struct Layout {
     /// First sector (absolute) of each file's data; 0 for empty files and directories.
     pub(crate) data_sector: Vec<u32>,
     pub(crate) total_sectors: u32,
-    nodes: usize,
+    /// Files in the order their data is laid out (depth-first): the writer's order too.
+    pub(crate) file_order: Vec<NodeId>,
 }
 
 /// Hands out sectors in ascending order, never across the anchor at sector 256.
@@ -126,7 +127,8 @@ pub fn layout(tree: &Tree, volume: &VolumeInfo) -> Result<Layout, LayoutError> {
         block += udf.metadata_blocks(tree, id);
     }
     let mut data_sector = vec![0u32; tree.len()];
-    for file in tree.files_depth_first() {
+    let file_order: Vec<NodeId> = tree.files_depth_first().collect();
+    for &file in &file_order {
         let size = tree.size(file);
         if size > 0 {
             data_sector[file.index()] = sector_u32(partition_start + block)?;
@@ -139,14 +141,14 @@ pub fn layout(tree: &Tree, volume: &VolumeInfo) -> Result<Layout, LayoutError> {
         volume: volume.clone(),
         iso,
         udf,
-        path_table: (pt_sectors as u32, sector_u32(pt_l)?, sector_u32(pt_m)?),
+        path_table: (sector_u32(pt_l)?, sector_u32(pt_m)?),
         iso_dirs,
         partition_start: sector_u32(partition_start)?,
         partition_length,
         fe_block,
         data_sector,
         total_sectors: sector_u32(total)?,
-        nodes: tree.len(),
+        file_order,
     })
 }
 
@@ -177,11 +179,6 @@ impl Layout {
         self.partition_start
     }
 
-    /// Sector of a node's UDF File Entry.
-    pub fn file_entry_sector(&self, id: NodeId) -> u32 {
-        self.partition_start + self.fe_block[id.index()]
-    }
-
     /// Names that UDF records differently from the tree (too long for a UDF identifier),
     /// by node: the caller keeps them to restore the original names.
     pub fn udf_renamed(&self) -> Vec<(NodeId, &str)> {
@@ -201,7 +198,7 @@ impl Layout {
 
     /// Whether this layout was made for `tree` (same node count; a cheap guard).
     pub(crate) fn fits(&self, tree: &Tree) -> bool {
-        self.nodes == tree.len()
+        self.fe_block.len() == tree.len()
     }
 }
 

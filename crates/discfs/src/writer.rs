@@ -61,7 +61,6 @@ pub fn write_image<W: Write>(
         inner: BufWriter::with_capacity(CHUNK, sink),
         pos: 0,
         total: layout.image_size(),
-        anchor: anchor(),
         anchor_written: false,
     };
     write_volume_structures(tree, layout, &mut out)?;
@@ -93,7 +92,6 @@ struct Sink<W: Write> {
     inner: BufWriter<W>,
     pos: u64,
     total: u64,
-    anchor: Anchor,
     anchor_written: bool,
 }
 
@@ -124,7 +122,7 @@ impl<W: Write> Sink<W> {
     fn emit(&mut self, sector: u32, bytes: &[u8]) -> Result<(), WriteError> {
         if !self.anchor_written && sector > ANCHOR_SECTOR {
             self.anchor_written = true;
-            let anchor = self.anchor.to_bytes(ANCHOR_SECTOR);
+            let anchor = anchor().to_bytes(ANCHOR_SECTOR);
             self.emit(ANCHOR_SECTOR, &anchor)?;
         }
         let at = u64::from(sector) * SECTOR;
@@ -149,8 +147,7 @@ fn write_volume_structures<W: Write>(
     layout: &Layout,
     out: &mut Sink<W>,
 ) -> Result<(), WriteError> {
-    let (pt_sectors, pt_l, pt_m) = layout.path_table;
-    let _ = pt_sectors;
+    let (pt_l, pt_m) = layout.path_table;
     let pvd = layout.iso.primary_volume_descriptor(
         tree,
         &layout.volume,
@@ -298,7 +295,7 @@ fn write_file_data<W: Write>(
     }
     std::thread::scope(|scope| {
         for (lane, tx) in senders.into_iter().enumerate() {
-            scope.spawn(move || read_sources(tree, lane, &tx));
+            scope.spawn(move || read_sources(tree, &layout.file_order, lane, &tx));
         }
         let result = consume(tree, layout, out, observer, &receivers);
         // Dropping the receivers stops the readers at their next send.
@@ -315,7 +312,7 @@ fn consume<W: Write>(
     lanes: &[Receiver<Piece>],
 ) -> Result<(), WriteError> {
     let mut last_progress = 0u64;
-    for (i, file) in tree.files_depth_first().enumerate() {
+    for (i, &file) in layout.file_order.iter().enumerate() {
         let lane = &lanes[i % READ_LANES];
         loop {
             let Ok(piece) = lane.recv() else {
@@ -357,11 +354,8 @@ fn consume<W: Write>(
 }
 
 /// Reads the sources of this lane's files in layout order and sends their bytes in chunks.
-fn read_sources(tree: &Tree, lane: usize, tx: &SyncSender<Piece>) {
-    for (i, file) in tree.files_depth_first().enumerate() {
-        if i % READ_LANES != lane {
-            continue;
-        }
+fn read_sources(tree: &Tree, order: &[NodeId], lane: usize, tx: &SyncSender<Piece>) {
+    for &file in order.iter().skip(lane).step_by(READ_LANES) {
         let size = tree.size(file);
         let sent = match tree.source(file) {
             Some(FileSource::Bytes(bytes)) => bytes

@@ -60,20 +60,6 @@ impl Reader {
         Reader::Udfclient,
     ];
 
-    /// Every reader including the kernel (slow: boots a virtual machine).
-    pub const ALL_WITH_KERNEL: [Reader; 10] = [
-        Reader::Udfinfo,
-        Reader::Isoinfo,
-        Reader::SevenZipTest,
-        Reader::Pycdlib,
-        Reader::PycdlibIso,
-        Reader::SevenZipUdf,
-        Reader::Osirrox,
-        Reader::Bsdtar,
-        Reader::Udfclient,
-        Reader::Kernel,
-    ];
-
     /// Readers in the same lane run one after another; lanes run side by side.
     pub(crate) fn lane(self) -> usize {
         match self {

@@ -199,7 +199,7 @@ impl<R: Read + Seek> UdfVolume<R> {
             // whatever block they claim by checking against the claimed location.
             let claimed = bytes
                 .get(at + 12..at + 16)
-                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                .map_or(0, |b| super::fields::u32_at(b, 0));
             let block = if matches!(dir.data, Data::Embedded(_)) {
                 dir.icb
             } else {

@@ -1,6 +1,7 @@
 //! Descriptor tag (ECMA-167 3/7.2): the 16 bytes that start every UDF descriptor.
 
 use super::crc::{crc_itu, tag_checksum};
+use super::fields::{u16_at, u32_at};
 use crate::error::ReadError;
 
 /// Tag identifiers (ECMA-167 3/7.2.1 and 4/7.2.1).
@@ -72,10 +73,10 @@ pub fn check(bytes: &[u8], want: TagId, location: u32, sector: u64) -> Result<Ta
         return Err(corrupt("shorter than a tag".into()));
     }
     let tag = Tag {
-        id: u16::from_le_bytes([bytes[0], bytes[1]]),
-        version: u16::from_le_bytes([bytes[2], bytes[3]]),
-        crc_len: u16::from_le_bytes([bytes[10], bytes[11]]),
-        location: u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]),
+        id: u16_at(bytes, 0),
+        version: u16_at(bytes, 2),
+        crc_len: u16_at(bytes, 10),
+        location: u32_at(bytes, 12),
     };
     if tag.id != want as u16 {
         return Err(corrupt(format!(
@@ -99,7 +100,7 @@ pub fn check(bytes: &[u8], want: TagId, location: u32, sector: u64) -> Result<Ta
             tag.crc_len
         )));
     };
-    let crc = u16::from_le_bytes([bytes[8], bytes[9]]);
+    let crc = u16_at(bytes, 8);
     if crc_itu(covered) != crc {
         return Err(corrupt(format!(
             "descriptor CRC {crc:#06x} does not match its contents"

@@ -13,16 +13,20 @@ pub mod verify;
 pub mod write;
 
 /// The catalogue at `--catalogue`, or, when there is none, one read from the discs given
-/// (into a temporary file that the caller removes with [`TempCatalogue::remove`]).
+/// (into a temporary file that the caller removes with [`TempCatalogue::remove`]). The local
+/// catalogue is opened for writing when `writable` (verify records verified discs).
 pub fn catalogue_or_discs(
     global: &crate::Global,
     discs: &[std::path::PathBuf],
+    writable: bool,
 ) -> anyhow::Result<(odarchive::Catalogue, Option<TempCatalogue>)> {
     if global.catalogue.exists() {
-        return Ok((
-            odarchive::Catalogue::open_read_only(&global.catalogue)?,
-            None,
-        ));
+        let catalogue = if writable {
+            odarchive::Catalogue::open(&global.catalogue)?
+        } else {
+            odarchive::Catalogue::open_read_only(&global.catalogue)?
+        };
+        return Ok((catalogue, None));
     }
     eprintln!(
         "no catalogue at {}: using the catalogue stored on the discs",

@@ -37,7 +37,7 @@ pub struct Args {
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
-    let (catalogue, from_disc) = super::catalogue_or_discs(global, &args.from)?;
+    let (catalogue, from_disc) = super::catalogue_or_discs(global, &args.from, false)?;
     let snapshot_id = match &args.snapshot {
         Some(spec) => Some(odarchive::restore::select::snapshot_named(
             &catalogue, spec,

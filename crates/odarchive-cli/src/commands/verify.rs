@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use odarchive::Catalogue;
 use odarchive::verify::{VerifyOptions, verify};
 
 use crate::{Global, Outcome};
@@ -22,11 +21,7 @@ pub struct Args {
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
-    let (mut catalogue, from_disc) = if global.catalogue.exists() {
-        (Catalogue::open(&global.catalogue)?, None)
-    } else {
-        super::catalogue_or_discs(global, &args.sources)?
-    };
+    let (mut catalogue, from_disc) = super::catalogue_or_discs(global, &args.sources, true)?;
     let options = VerifyOptions {
         iso9660_only: args.iso9660,
     };

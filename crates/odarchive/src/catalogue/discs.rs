@@ -435,21 +435,4 @@ impl Catalogue {
         out.retain(|id, e| e.complete || !broken.contains(id));
         Ok(out)
     }
-
-    /// Content ids whose every part is on a written (or verified) disc.
-    pub fn contents_on_written_discs(&self) -> Result<std::collections::HashSet<i64>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT p.content_id FROM placement p JOIN disc d ON d.id = p.disc_id \
-                 GROUP BY p.content_id \
-                 HAVING sum(d.state != 'planned') = count(*) AND count(*) = max(p.parts)",
-            )
-            .in_catalogue(&self.path)?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, i64>(0))
-            .in_catalogue(&self.path)?;
-        rows.collect::<rusqlite::Result<_>>()
-            .in_catalogue(&self.path)
-    }
 }

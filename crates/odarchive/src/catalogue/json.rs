@@ -64,6 +64,18 @@ pub struct JsonPart {
     pub iso_path: String,
 }
 
+impl From<super::DiscRecord> for JsonDisc {
+    fn from(d: super::DiscRecord) -> JsonDisc {
+        JsonDisc {
+            number: d.number,
+            label: d.label,
+            image_size: d.image_size,
+            files: d.files,
+            bytes: d.bytes,
+        }
+    }
+}
+
 impl From<super::Placement> for JsonPart {
     fn from(p: super::Placement) -> JsonPart {
         JsonPart {

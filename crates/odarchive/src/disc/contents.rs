@@ -61,17 +61,7 @@ pub(crate) fn padded_catalogue(
             .push(JsonPart::from(p));
         Ok(())
     })?;
-    let discs: Vec<JsonDisc> = catalogue
-        .discs()?
-        .into_iter()
-        .map(|d| JsonDisc {
-            number: d.number,
-            label: d.label,
-            image_size: d.image_size,
-            files: d.files,
-            bytes: d.bytes,
-        })
-        .collect();
+    let discs: Vec<JsonDisc> = catalogue.discs()?.into_iter().map(JsonDisc::from).collect();
     let json = write_catalogue_json(
         catalogue,
         plan.snapshot,

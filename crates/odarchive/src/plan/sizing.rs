@@ -122,13 +122,7 @@ impl Sizer<'_> {
         })?;
         for d in self.catalogue.discs()? {
             if d.number < first_number {
-                discs.push(JsonDisc {
-                    number: d.number,
-                    label: d.label,
-                    image_size: d.image_size,
-                    files: d.files,
-                    bytes: d.bytes,
-                });
+                discs.push(JsonDisc::from(d));
             }
         }
         // An ISO 9660 path is at most about twice as long as the UDF path (romanised letters,

@@ -214,12 +214,9 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
     }
 
     // Discs still needed: those holding a content not yet in place.
-    let set_size = catalogue.discs()?.len() as u32;
-    let labels: HashMap<u32, String> = catalogue
-        .discs()?
-        .into_iter()
-        .map(|d| (d.number, d.label))
-        .collect();
+    let discs = catalogue.discs()?;
+    let set_size = discs.len() as u32;
+    let labels: HashMap<u32, String> = discs.into_iter().map(|d| (d.number, d.label)).collect();
     let mut still: BTreeMap<u32, u64> = BTreeMap::new();
     for (content, parts) in &selected.placements {
         if done.contains_key(content) {
@@ -317,9 +314,4 @@ pub fn catalogue_from_discs(discs: &[PathBuf], file: &Path) -> Result<Catalogue>
     let mut catalogue = Catalogue::create_or_open(file)?;
     catalogue.import_disc_json(&json, &from.display().to_string())?;
     Ok(catalogue)
-}
-
-/// The folder a restore writes into.
-pub fn staging_dir(to: &Path) -> PathBuf {
-    to.join(files::STAGING)
 }

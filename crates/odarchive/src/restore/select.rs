@@ -1,7 +1,7 @@
 //! Which entries a restore or locate is about: a snapshot's entries matching the user's paths
 //! or globs, and where each content among them is stored.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -166,25 +166,23 @@ impl Selected {
     /// Reads the selection from the catalogue.
     pub fn load(catalogue: &Catalogue, snapshot: i64, selection: &Selection) -> Result<Selected> {
         let mut out = Selected::default();
-        let mut wanted: HashMap<i64, ()> = HashMap::new();
+        let mut wanted: HashSet<i64> = HashSet::new();
         catalogue.for_each_entry(snapshot, |e| {
             if selection.matches(&e.path) {
                 if let Some(c) = e.content_id {
-                    wanted.insert(c, ());
+                    wanted.insert(c);
                 }
                 out.entries.push(e);
             }
             Ok(())
         })?;
         catalogue.for_each_placement(|p| {
-            if wanted.contains_key(&p.content_id) {
+            if wanted.contains(&p.content_id) {
                 out.placements.entry(p.content_id).or_default().push(p);
             }
             Ok(())
         })?;
-        for parts in out.placements.values_mut() {
-            parts.sort_by_key(|p| p.part);
-        }
+        // for_each_placement yields each content's parts in order.
         Ok(out)
     }
 
