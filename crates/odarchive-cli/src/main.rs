@@ -73,6 +73,12 @@ enum Command {
     Snapshots,
     /// What changed between two snapshots: added, removed, modified, moved.
     Diff(commands::history::DiffArgs),
+    /// Write the whole catalogue as JSON (the original odarchive's shape, extended).
+    #[command(name = "export-json")]
+    ExportJson(commands::json::ExportArgs),
+    /// Read a catalogue JSON (exported, from a disc, or odarchive 0.1's) into a new catalogue.
+    #[command(name = "import-json")]
+    ImportJson(commands::json::ImportArgs),
 }
 
 /// How a command that did not fail ended.
@@ -96,7 +102,11 @@ fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
         Ok(Outcome::NeedsDiscs) => 5,
         Err(e) => match e.downcast_ref() {
             Some(odarchive::Error::Interrupted) => 130,
-            Some(odarchive::Error::BadMedia { .. } | odarchive::Error::FirstNotFound { .. }) => 2,
+            Some(
+                odarchive::Error::BadMedia { .. }
+                | odarchive::Error::FirstNotFound { .. }
+                | odarchive::Error::BadTimezone(_),
+            ) => 2,
             Some(odarchive::Error::SourceChanged { .. }) => 4,
             _ => 1,
         },
@@ -126,6 +136,8 @@ fn main() -> ExitCode {
         Command::Restore(args) => commands::restore::run(args, &cli.global),
         Command::Snapshots => commands::history::run_snapshots(&cli.global),
         Command::Diff(args) => commands::history::run_diff(args, &cli.global),
+        Command::ExportJson(args) => commands::json::run_export(args, &cli.global),
+        Command::ImportJson(args) => commands::json::run_import(args, &cli.global),
     };
     if let Err(e) = &result {
         eprintln!("odarchive: {}", render::error_chain(e));

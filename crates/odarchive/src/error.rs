@@ -270,6 +270,23 @@ pub enum Error {
     #[error(transparent)]
     Disc(#[from] crate::disc_source::DiscError),
 
+    /// An import into a catalogue that already holds snapshots.
+    #[error(
+        "catalogue {} already holds snapshots: import {} into a new catalogue \
+         (--catalogue NEW.db) and `odarchive merge NEW.db` it into this one",
+        path.display(), input.display()
+    )]
+    NotEmpty {
+        /// The catalogue file.
+        path: PathBuf,
+        /// What was to be imported.
+        input: PathBuf,
+    },
+
+    /// A time zone that is neither an IANA name nor a fixed offset.
+    #[error("unknown time zone {0:?}: give an IANA name (Europe/London) or an offset (+01:00)")]
+    BadTimezone(String),
+
     /// A worker thread panicked. This is a bug.
     #[error("internal error: {0}")]
     Internal(String),

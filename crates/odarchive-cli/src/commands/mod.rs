@@ -4,6 +4,7 @@ pub mod archive;
 pub mod discs;
 pub mod history;
 pub mod info;
+pub mod json;
 pub mod locate;
 pub mod plan;
 pub mod restore;
@@ -41,7 +42,7 @@ pub fn catalogue_or_discs(
 
 /// A catalogue file made for one command from a disc's catalogue.
 #[derive(Debug)]
-pub struct TempCatalogue(std::path::PathBuf);
+pub struct TempCatalogue(pub std::path::PathBuf);
 
 impl TempCatalogue {
     /// Removes the file and its SQLite companions.

@@ -224,7 +224,7 @@ fn archive_to_a_small_medium_gives_discs_that_others_read_and_that_restore_the_t
         assert!(status.success(), "sha256sum -c fails on disc {number}");
         let catalogue: serde_json::Value =
             serde_json::from_slice(&std::fs::read(root.join("catalogue.json")).unwrap()).unwrap();
-        assert_eq!(catalogue["version"], 3);
+        assert_eq!(catalogue["version"], 4);
         assert_eq!(catalogue["discs"].as_array().unwrap().len(), n as usize);
         let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
         assert!(

@@ -84,25 +84,6 @@ fn diff_names_added_removed_modified_and_moved_entries() {
     );
 }
 
-/// Everything under `root`: path → (is_dir, content).
-fn tree_of(root: &std::path::Path) -> std::collections::BTreeMap<String, (bool, Vec<u8>)> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                stack.push(p.clone());
-                out.insert(rel, (true, Vec::new()));
-            } else {
-                out.insert(rel, (false, fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() {
     let s = Scratch::new();
@@ -205,6 +186,33 @@ fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() 
             &tree_of(&dest),
             expected,
             "snapshot {snapshot} restores as the drive was"
+        );
+    }
+
+    // With the local catalogue lost, the discs alone restore every snapshot: each new disc
+    // carries the catalogue of all snapshots so far.
+    let lost = Scratch::new();
+    for (snapshot, expected) in [("1", &first), ("2", &second)] {
+        let dest = work.join(format!("from-discs-{snapshot}"));
+        let mut args = vec![
+            "restore",
+            "--snapshot",
+            snapshot,
+            "--to",
+            dest.to_str().unwrap(),
+            "--from",
+        ];
+        args.extend(images.iter().map(|p| p.to_str().unwrap()));
+        let run = lost.run(&args);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .contains("using the catalogue stored on the discs")
+        );
+        assert_eq!(
+            &tree_of(&dest),
+            expected,
+            "snapshot {snapshot} from the discs alone"
         );
     }
 

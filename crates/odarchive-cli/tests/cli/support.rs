@@ -266,3 +266,22 @@ pub fn many_files(scratch: &Scratch, dir: &str, n: usize) {
         );
     }
 }
+
+/// Everything under `root`: path → (is_dir, content).
+pub fn tree_of(root: &std::path::Path) -> std::collections::BTreeMap<String, (bool, Vec<u8>)> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p.clone());
+                out.insert(rel, (true, Vec::new()));
+            } else {
+                out.insert(rel, (false, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}

@@ -10,7 +10,7 @@
 
 mod discs;
 mod entries;
-mod import;
+pub mod import;
 mod job;
 pub mod json;
 pub mod schema;

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::readme::{ReadmeInfo, readme, readme_size};
 use super::{DATA_DIR, DataFile, README_NAME, RootFile, SUMS_NAME, build_tree, catalogue_name};
-use crate::catalogue::json::{JsonDisc, JsonPart, write_catalogue_json};
+use crate::catalogue::json::{Form, JsonScope, write_catalogue_json};
 use crate::catalogue::{Catalogue, DiscRecord, InCatalogue, Placement, PlanRecord};
 use crate::error::{Error, Result};
 use crate::{Snapshot, snapshot_path};
@@ -53,23 +53,15 @@ pub(crate) fn padded_catalogue(
     plan: &PlanRecord,
 ) -> Result<std::result::Result<Vec<u8>, u64>> {
     let name = PathBuf::from(catalogue_name(plan.catalogue_gzip));
-    let mut parts: HashMap<i64, Vec<JsonPart>> = HashMap::new();
-    catalogue.for_each_placement(|p| {
-        parts
-            .entry(p.content_id)
-            .or_default()
-            .push(JsonPart::from(p));
-        Ok(())
-    })?;
-    let discs: Vec<JsonDisc> = catalogue.discs()?.into_iter().map(JsonDisc::from).collect();
-    let json = write_catalogue_json(
-        catalogue,
-        plan.snapshot,
-        &discs,
-        &mut |id| parts.remove(&id).unwrap_or_default(),
-        Vec::new(),
-        &name,
-    )?;
+    let scope = JsonScope {
+        form: Form::Disc,
+        snapshot: plan.snapshot,
+        max_plan: plan.id,
+        below_disc: u32::MAX,
+        new_discs: &[],
+        new_parts: Box::new(std::iter::empty()),
+    };
+    let json = write_catalogue_json(catalogue, scope, Vec::new(), &name)?;
     let size = plan.catalogue_size as usize;
     if !plan.catalogue_gzip {
         if json.len() + 1 > size {

@@ -1,7 +1,6 @@
 //! The reserve for the catalogue file: packs, measures the catalogue the plan needs (with
 //! placeholders as wide as the real values), and packs again while the reserve is short.
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 
 use sha2::{Digest, Sha256};
@@ -9,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::Item;
 use super::pack::{PackParams, PackedDisc, pack, piece_path};
 use crate::catalogue::Catalogue;
-use crate::catalogue::json::{JsonDisc, JsonPart, write_catalogue_json};
+use crate::catalogue::json::{Form, JsonDisc, JsonPart, JsonScope, NewParts, write_catalogue_json};
 use crate::disc::{self, readme::readme_size};
 use crate::error::{Error, Result};
 
@@ -107,24 +106,9 @@ impl Sizer<'_> {
         first_number: u32,
         created_ns: i64,
     ) -> Result<Reserve> {
-        let mut parts: HashMap<i64, Vec<JsonPart>> = HashMap::new();
+        // Discs already written keep their entries in the catalogue of later plans; the
+        // catalogue supplies those, this plan's are made here in content hash order.
         let mut discs = Vec::new();
-        // Discs already written keep their entries in the catalogue of later plans.
-        self.catalogue.for_each_placement(|p| {
-            let on_written = p.disc < first_number;
-            if on_written {
-                parts
-                    .entry(p.content_id)
-                    .or_default()
-                    .push(JsonPart::from(p));
-            }
-            Ok(())
-        })?;
-        for d in self.catalogue.discs()? {
-            if d.number < first_number {
-                discs.push(JsonDisc::from(d));
-            }
-        }
         // An ISO 9660 path is at most about twice as long as the UDF path (romanised letters,
         // version suffixes); the placeholder starts like one so that it compresses like one.
         let wide = |path: &str| {
@@ -134,53 +118,69 @@ impl Sizer<'_> {
             }
             p
         };
-        match packed {
+        let items = self.items;
+        let capacity = self.capacity;
+        let new_parts: NewParts<'_> = match packed {
             None => {
-                for item in self.items {
-                    parts.entry(item.content_id).or_default().push(JsonPart {
+                let total: u64 = items.iter().map(|i| i.size).sum();
+                for n in 0..=(total / capacity.max(1) + 1) {
+                    discs.push(placeholder_disc(self.set_id, first_number + n as u32, 0, 0));
+                }
+                let mut order: Vec<usize> = (0..items.len()).collect();
+                order.sort_unstable_by(|&a, &b| items[a].hash.cmp(&items[b].hash));
+                Box::new(order.into_iter().map(move |i| {
+                    let item = &items[i];
+                    let part = JsonPart {
                         part: 0,
+                        parts: 1,
                         disc: u32::MAX,
                         offset: 0,
                         length: item.size,
-                        sha256: crate::hex(&item.hash),
+                        hash: None,
                         path: format!("{}/{}", disc::DATA_DIR, item.path),
                         iso_path: wide(&item.path),
-                    });
-                }
-                let total: u64 = self.items.iter().map(|i| i.size).sum();
-                for n in 0..=(total / self.capacity.max(1) + 1) {
-                    discs.push(placeholder_disc(self.set_id, first_number + n as u32, 0, 0));
-                }
+                        entry_path: None,
+                        name: None,
+                    };
+                    (item.hash.to_vec(), part)
+                }))
             }
             Some(packed) => {
-                for d in packed {
-                    for piece in &d.pieces {
-                        let item = &self.items[piece.item];
-                        let path = piece_path(item, piece, self.capacity);
-                        parts.entry(item.content_id).or_default().push(JsonPart {
-                            part: piece.part,
-                            disc: d.number,
-                            offset: piece.offset,
-                            length: piece.length,
-                            sha256: if piece.part == 0 {
-                                crate::hex(&item.hash)
-                            } else {
-                                placeholder_hash(&item.hash, piece.part)
-                            },
-                            iso_path: wide(&path),
-                            path: format!("{}/{path}", disc::DATA_DIR),
-                        });
-                    }
-                    let bytes = d.pieces.iter().map(|p| p.length).sum();
+                let mut order: Vec<(u32, u32)> = Vec::new();
+                for (d, disc) in packed.iter().enumerate() {
+                    let bytes = disc.pieces.iter().map(|p| p.length).sum();
                     discs.push(placeholder_disc(
                         self.set_id,
-                        d.number,
-                        d.pieces.len() as u64,
+                        disc.number,
+                        disc.pieces.len() as u64,
                         bytes,
                     ));
+                    order.extend((0..disc.pieces.len()).map(|p| (d as u32, p as u32)));
                 }
+                let hash_of =
+                    |&(d, p): &(u32, u32)| &items[packed[d as usize].pieces[p as usize].item].hash;
+                order.sort_by(|a, b| hash_of(a).cmp(hash_of(b)).then(a.cmp(b)));
+                Box::new(order.into_iter().map(move |(d, p)| {
+                    let disc = &packed[d as usize];
+                    let piece = &disc.pieces[p as usize];
+                    let item = &items[piece.item];
+                    let path = piece_path(item, piece, capacity);
+                    let part = JsonPart {
+                        part: piece.part,
+                        parts: piece.parts,
+                        disc: disc.number,
+                        offset: piece.offset,
+                        length: piece.length,
+                        hash: (piece.part > 0).then(|| placeholder_hash(&item.hash, piece.part)),
+                        iso_path: wide(&path),
+                        path: format!("{}/{path}", disc::DATA_DIR),
+                        entry_path: None,
+                        name: None,
+                    };
+                    (item.hash.to_vec(), part)
+                }))
             }
-        }
+        };
         let gz = flate2::write::GzEncoder::new(
             Count {
                 inner: io::sink(),
@@ -190,14 +190,15 @@ impl Sizer<'_> {
         );
         let counted = Count { inner: gz, n: 0 };
         let name = std::path::Path::new("catalogue.json");
-        let counted = write_catalogue_json(
-            self.catalogue,
-            self.snapshot,
-            &discs,
-            &mut |id| parts.remove(&id).unwrap_or_default(),
-            counted,
-            name,
-        )?;
+        let scope = JsonScope {
+            form: Form::Disc,
+            snapshot: self.snapshot,
+            max_plan: i64::MAX,
+            below_disc: first_number,
+            new_discs: &discs,
+            new_parts,
+        };
+        let counted = write_catalogue_json(self.catalogue, scope, counted, name)?;
         let plain = counted.n;
         let gzipped = counted
             .inner
@@ -229,5 +230,6 @@ fn placeholder_disc(set_id: &str, number: u32, files: u64, bytes: u64) -> JsonDi
         image_size: u64::MAX,
         files,
         bytes,
+        record: None,
     }
 }
