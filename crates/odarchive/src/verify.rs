@@ -24,6 +24,9 @@ use crate::identify::{identify, root_iso_name};
 pub struct VerifyOptions {
     /// Read images through their ISO 9660 view only (as restore does when UDF is damaged).
     pub iso9660_only: bool,
+    /// Check only the files that hold contents of this snapshot (the discs are then not
+    /// marked verified: only part of them was read).
+    pub snapshot: Option<i64>,
 }
 
 /// What verify found on one image or mounted disc.
@@ -93,7 +96,7 @@ pub fn verify(
     let mut verdicts = Vec::with_capacity(sources.len());
     for path in sources {
         let verdict = verify_one(catalogue, path, options)?;
-        if verdict.ok() {
+        if verdict.ok() && options.snapshot.is_none() {
             if let Some(number) = verdict.disc {
                 mark_verified(catalogue, number)?;
             }
@@ -136,6 +139,10 @@ fn verify_one(catalogue: &Catalogue, path: &Path, options: &VerifyOptions) -> Re
         }
     }
     let placements = catalogue.placements_on(disc.number)?;
+    let wanted = match options.snapshot {
+        Some(snapshot) => Some(contents_of_snapshot_on(catalogue, disc.number, snapshot)?),
+        None => None,
+    };
     let iso = source.view() == View::Iso9660;
     let mut expected: HashSet<String> = HashSet::new();
     for p in &placements {
@@ -145,6 +152,9 @@ fn verify_one(catalogue: &Catalogue, path: &Path, options: &VerifyOptions) -> Re
             p.disc_path.clone()
         };
         expected.insert(shown.clone());
+        if wanted.as_ref().is_some_and(|w| !w.contains(&p.content_id)) {
+            continue;
+        }
         let mut sink = HashSink::default();
         match source.copy_file(&p.disc_path, Some(&p.iso_path), &mut sink) {
             Ok(n) if n == p.length && sink.finish() == p.stored_sha256() => {
@@ -182,6 +192,56 @@ fn verify_one(catalogue: &Catalogue, path: &Path, options: &VerifyOptions) -> Re
     }
     verdict.unexpected.sort();
     Ok(verdict)
+}
+
+/// The contents of `snapshot` that disc `number` holds (whole or in part).
+fn contents_of_snapshot_on(
+    catalogue: &Catalogue,
+    number: u32,
+    snapshot: i64,
+) -> Result<HashSet<i64>> {
+    let path = catalogue.path();
+    let mut stmt = catalogue
+        .connection()
+        .prepare(
+            "SELECT DISTINCT p.content_id FROM placement p JOIN disc d ON d.id = p.disc_id \
+             WHERE d.number = ?1 AND EXISTS (SELECT 1 FROM entry e WHERE e.content_id = p.content_id \
+             AND e.first_snapshot <= ?2 AND e.last_snapshot >= ?2)",
+        )
+        .map_err(|source| Error::Catalogue { path: path.to_owned(), source })?;
+    let rows = stmt
+        .query_map(rusqlite::params![number, snapshot], |r| r.get(0))
+        .and_then(|rows| rows.collect::<rusqlite::Result<HashSet<i64>>>())
+        .map_err(|source| Error::Catalogue {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(rows)
+}
+
+/// The discs that hold contents of `snapshot`: all of them are needed to restore it.
+pub fn discs_holding(catalogue: &Catalogue, snapshot: i64) -> Result<Vec<u32>> {
+    let path = catalogue.path();
+    let mut stmt = catalogue
+        .connection()
+        .prepare(
+            "SELECT DISTINCT d.number FROM placement p JOIN disc d ON d.id = p.disc_id \
+             WHERE d.state != 'planned' AND EXISTS (SELECT 1 FROM entry e \
+             WHERE e.content_id = p.content_id AND e.first_snapshot <= ?1 \
+             AND e.last_snapshot >= ?1) ORDER BY d.number",
+        )
+        .map_err(|source| Error::Catalogue {
+            path: path.to_owned(),
+            source,
+        })?;
+    let rows = stmt
+        .query_map([snapshot], |r| r.get(0))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<u32>>>())
+        .map_err(|source| Error::Catalogue {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(rows)
 }
 
 fn view_name(view: View) -> &'static str {

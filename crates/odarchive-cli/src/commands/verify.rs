@@ -17,27 +17,59 @@ pub struct Args {
     /// Read images through their ISO 9660 view only.
     #[arg(long)]
     iso9660: bool,
+    /// Check only the files of this snapshot (an id, `latest`, or a UTC date and time) and
+    /// say which discs holding it were not given.
+    #[arg(long, value_name = "ID|latest|DATE")]
+    snapshot: Option<String>,
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
     let (mut catalogue, from_disc) = super::catalogue_or_discs(global, &args.sources, true)?;
-    let options = VerifyOptions {
-        iso9660_only: args.iso9660,
-    };
-    let verdicts = verify(&mut catalogue, &args.sources, &options);
+    let checked = (|| {
+        let snapshot = match &args.snapshot {
+            Some(spec) => Some(odarchive::restore::select::snapshot_named(
+                &catalogue, spec,
+            )?),
+            None => None,
+        };
+        let options = VerifyOptions {
+            iso9660_only: args.iso9660,
+            snapshot,
+        };
+        let verdicts = verify(&mut catalogue, &args.sources, &options)?;
+        // With a snapshot: the discs that hold part of it and were not given.
+        let needed: Vec<(u32, String)> = match snapshot {
+            Some(s) => {
+                let given: Vec<u32> = verdicts.iter().filter_map(|v| v.disc).collect();
+                let labels: std::collections::HashMap<u32, String> = catalogue
+                    .discs()?
+                    .into_iter()
+                    .map(|d| (d.number, d.label))
+                    .collect();
+                odarchive::verify::discs_holding(&catalogue, s)?
+                    .into_iter()
+                    .filter(|n| !given.contains(n))
+                    .map(|n| (n, labels.get(&n).cloned().unwrap_or_default()))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        anyhow::Ok((snapshot, verdicts, needed))
+    })();
     drop(catalogue);
     if let Some(temp) = from_disc {
         temp.remove();
     }
-    let verdicts = verdicts?;
+    let (snapshot, verdicts, needed) = checked?;
     let all_ok = verdicts.iter().all(|v| v.ok());
     if global.json {
-        let _ = writeln!(
-            text,
-            "{}",
-            serde_json::json!({ "ok": all_ok, "discs": verdicts })
-        );
+        let mut v = serde_json::json!({ "ok": all_ok, "discs": verdicts });
+        if let Some(s) = snapshot {
+            v["snapshot"] = s.into();
+            v["needs_discs"] = needed.iter().map(|(n, _)| *n).collect::<Vec<u32>>().into();
+        }
+        let _ = writeln!(text, "{v}");
     } else {
         for v in &verdicts {
             let which = match (v.disc, &v.label) {
@@ -82,10 +114,27 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
             }
         }
     }
+    if let (Some(s), false) = (snapshot, global.json) {
+        if needed.is_empty() {
+            let _ = writeln!(text, "snapshot {s}: every disc holding it was given");
+        } else {
+            let list: Vec<String> = needed
+                .iter()
+                .map(|(n, label)| format!("{n} ({label})"))
+                .collect();
+            let _ = writeln!(
+                text,
+                "snapshot {s}: also held on discs not given: {}",
+                list.join(", ")
+            );
+        }
+    }
     crate::render::out(&text)?;
-    Ok(if all_ok {
-        Outcome::Success
-    } else {
+    Ok(if !all_ok {
         Outcome::CompletedWithErrors
+    } else if !needed.is_empty() {
+        Outcome::NeedsDiscs
+    } else {
+        Outcome::Success
     })
 }

@@ -189,6 +189,23 @@ fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() 
         );
     }
 
+    // verify --snapshot: the first discs hold all of snapshot 1, not all of snapshot 2.
+    let verify = |snapshot: &str, discs: &[std::path::PathBuf]| {
+        let mut args = vec!["verify", "--json", "--snapshot", snapshot];
+        args.extend(discs.iter().map(|p| p.to_str().unwrap()));
+        let run = s.run(&args);
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        (run.code, v)
+    };
+    let (code, v) = verify("1", &discs_before);
+    assert_eq!((code, v["needs_discs"].clone()), (0, serde_json::json!([])), "{v}");
+    let (code, v) = verify("2", &discs_before);
+    assert_eq!(code, 5, "{v}");
+    assert_eq!(v["needs_discs"], serde_json::json!([new_number]));
+    assert!(v["ok"].as_bool().unwrap(), "what was given is intact: {v}");
+    let (code, _) = verify("latest", &images);
+    assert_eq!(code, 0);
+
     // With the local catalogue lost, the discs alone restore every snapshot: each new disc
     // carries the catalogue of all snapshots so far.
     let lost = Scratch::new();
