@@ -100,6 +100,8 @@ impl Catalogue {
         if !self.snapshots()?.is_empty() {
             return Err(corrupt("the catalogue to fill is not empty".into()));
         }
+        let alg = crate::hash::HashAlgorithm::from_name(&doc.hash_algorithm)
+            .ok_or_else(|| corrupt(format!("unknown hash algorithm {:?}", doc.hash_algorithm)))?;
         let path = self.path.clone();
         let tx = self.conn.transaction().in_catalogue(&path)?;
         tx.execute(
@@ -144,7 +146,7 @@ impl Catalogue {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, ?8, ?8)";
         for (hex, file) in &doc.files {
             let hash = crate::unhex(hex)
-                .filter(|h| h.len() == 32)
+                .filter(|h| h.len() == alg.len())
                 .ok_or_else(|| corrupt(format!("bad content hash {hex:?}")))?;
             tx.execute(
                 "INSERT INTO content (hash, size) VALUES (?1, ?2)",
@@ -178,11 +180,11 @@ impl Catalogue {
                     .get(&p.disc)
                     .ok_or_else(|| corrupt(format!("part on unknown disc {}", p.disc)))?;
                 let sha = crate::unhex(&p.sha256)
-                    .filter(|h| h.len() == 32)
+                    .filter(|h| h.len() == alg.len())
                     .ok_or_else(|| corrupt(format!("bad part hash {:?}", p.sha256)))?;
                 let part_sha = (p.part > 0).then_some(sha);
                 tx.execute(
-                    "INSERT INTO placement (content_id, disc_id, part, parts, offset, length, part_sha256, entry_path, name_path, disc_path, iso_path) \
+                    "INSERT INTO placement (content_id, disc_id, part, parts, offset, length, part_hash, entry_path, name_path, disc_path, iso_path) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
                     params![content, disc, p.part, parts, p.offset as i64, p.length as i64, part_sha, first_name.clone().unwrap_or_default(), p.path, p.iso_path],
                 )

@@ -83,7 +83,7 @@ impl From<super::Placement> for JsonPart {
             disc: p.disc,
             offset: p.offset,
             length: p.length,
-            sha256: crate::hex(&p.stored_sha256()),
+            sha256: p.stored_hash().to_string(),
             path: p.disc_path,
             iso_path: p.iso_path,
         }

@@ -4,14 +4,13 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use sha2::{Digest, Sha256};
-
 use super::Item;
 use super::pack::{PackParams, PackedDisc, pack, piece_path};
 use crate::catalogue::Catalogue;
 use crate::catalogue::json::{JsonDisc, JsonPart, write_catalogue_json};
 use crate::disc::{self, readme::readme_size};
 use crate::error::{Error, Result};
+use crate::hash::{ContentHash, HashAlgorithm};
 
 /// Rounds of packing before giving up (the reserve only grows, so two suffice in practice).
 const MAX_ROUNDS: usize = 6;
@@ -33,6 +32,7 @@ pub(super) struct Sizer<'a> {
     pub items: &'a [Item],
     pub set_id: &'a str,
     pub capacity: u64,
+    pub hash: HashAlgorithm,
 }
 
 /// Counts bytes written through it.
@@ -52,12 +52,12 @@ impl<W: Write> Write for Count<W> {
     }
 }
 
-/// A hash-shaped placeholder that compresses as badly as a real hash.
-fn placeholder_hash(content: &[u8; 32], part: u32) -> String {
-    let mut h = Sha256::new();
-    h.update(content);
-    h.update(part.to_le_bytes());
-    crate::hex(&h.finalize())
+/// A hash-shaped placeholder (as long as a real one) that compresses as badly as a real hash.
+fn placeholder_hash(hash: HashAlgorithm, content: &ContentHash, part: u32) -> String {
+    let mut h = hash.hasher();
+    h.update(content.as_bytes());
+    h.update(&part.to_le_bytes());
+    h.finish().to_string()
 }
 
 impl Sizer<'_> {
@@ -78,6 +78,7 @@ impl Sizer<'_> {
                 readme_size: reserve.readme,
                 catalogue: (disc::catalogue_name(reserve.gzip), reserve.size),
                 first_number,
+                hash: self.hash,
             };
             let packed = pack(self.items, first_count, &params)?;
             let mut need = self.measure(Some(&packed), first_number, created_ns)?;
@@ -142,7 +143,7 @@ impl Sizer<'_> {
                         disc: u32::MAX,
                         offset: 0,
                         length: item.size,
-                        sha256: crate::hex(&item.hash),
+                        sha256: item.hash.to_string(),
                         path: format!("{}/{}", disc::DATA_DIR, item.path),
                         iso_path: wide(&item.path),
                     });
@@ -163,9 +164,9 @@ impl Sizer<'_> {
                             offset: piece.offset,
                             length: piece.length,
                             sha256: if piece.part == 0 {
-                                crate::hex(&item.hash)
+                                item.hash.to_string()
                             } else {
-                                placeholder_hash(&item.hash, piece.part)
+                                placeholder_hash(self.hash, &item.hash, piece.part)
                             },
                             iso_path: wide(&path),
                             path: format!("{}/{path}", disc::DATA_DIR),
@@ -217,7 +218,7 @@ impl Sizer<'_> {
         Ok(Reserve {
             size,
             gzip,
-            readme: readme_size(self.set_id, created_ns, gzip),
+            readme: readme_size(self.set_id, created_ns, gzip, self.hash),
         })
     }
 }
