@@ -198,6 +198,11 @@ fn a_sha512_catalogue_scans_plans_writes_verifies_and_restores_with_sha512() {
         placed,
         "every data file checked"
     );
+    // Through the ISO 9660 view too: SHA512SUMS is known there under its ISO name.
+    let iso_only = VerifyOptions { iso9660_only: true };
+    for v in verify(&mut catalogue, &images, &iso_only).unwrap() {
+        assert!(v.ok() && v.view == "iso9660", "{v:?}");
+    }
 
     // Restore gives back the drive exactly.
     let dest = work.path().join("restored");
