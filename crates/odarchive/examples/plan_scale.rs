@@ -33,7 +33,7 @@ fn main() {
             );
             Item {
                 content_id: i as i64 + 1,
-                hash: [0; 32],
+                hash: [0; 32].into(),
                 size,
                 part_stem: path.clone(),
                 path,
@@ -50,6 +50,7 @@ fn main() {
         readme_size: 3000,
         catalogue: ("catalogue.json.gz", (n as u64) * 120),
         first_number: 1,
+        hash: odarchive::HashAlgorithm::Sha256,
     };
     let start = Instant::now();
     let discs = pack(&items, 0, &params).expect("pack");

@@ -42,6 +42,30 @@ pub enum Error {
         supported: i64,
     },
 
+    /// A new catalogue was asked for where one already exists.
+    #[error(
+        "catalogue {path} already exists{}; not created again",
+        algorithm.as_ref().map(|a| format!(" (hashing with {a})")).unwrap_or_default()
+    )]
+    CatalogueExists {
+        /// The catalogue file.
+        path: PathBuf,
+        /// Its hash algorithm, when it was found to differ from the one asked for.
+        algorithm: Option<String>,
+    },
+
+    /// The catalogue records its contents with a hash algorithm this build does not know.
+    #[error(
+        "catalogue {path} hashes its contents with {name:?}, which this odarchive does not know \
+         (it knows sha256 and sha512); use a newer odarchive"
+    )]
+    UnknownHashAlgorithm {
+        /// The catalogue file.
+        path: PathBuf,
+        /// The algorithm's name as stored.
+        name: String,
+    },
+
     /// SQLite failed on the catalogue.
     #[error("catalogue {path}: {source}")]
     Catalogue {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use discfs::{FileSource, NodeId, Timestamp, TreeBuilder};
 
 use crate::catalogue::{Catalogue, DiscRecord};
-use crate::disc::{self, DATA_DIR, README_NAME, SUMS_NAME};
+use crate::disc::{self, DATA_DIR, README_NAME};
 use crate::disc_source::{DiscError, DiscSource};
 use crate::error::Result;
 
@@ -41,17 +41,19 @@ pub enum IdentifyError {
     Disc(#[from] DiscError),
 }
 
-/// The ISO 9660 name of a file at the disc root, as the image writer maps it.
+/// The ISO 9660 name of a file at the disc root, as the image writer maps it. The root is
+/// laid out with every name a disc root can hold (both catalogue names, the checksum file of
+/// every hash algorithm); none of them clash, so each maps as on a real disc.
 pub fn root_iso_name(name: &str) -> String {
     let t = Timestamp::EPOCH;
     let mut b = TreeBuilder::new(t);
     let sizing = || FileSource::Bytes(std::sync::Arc::from(&[][..]));
     let mut names = vec![
         README_NAME,
-        SUMS_NAME,
         disc::catalogue_name(false),
         disc::catalogue_name(true),
     ];
+    names.extend(crate::hash::HashAlgorithm::ALL.map(disc::sums_name));
     if !names.contains(&name) {
         names.push(name);
     }

@@ -9,6 +9,8 @@
 //! - [`plan()`]: assigns every unique content to discs of a [`Media`], with exact image sizes;
 //!   [`write()`]: writes planned discs as images, re-hashing every file on the way;
 //!   [`archive()`]: scan, plan and write in one call. [`disc`] describes what a disc holds.
+//! - [`HashAlgorithm`], [`ContentHash`]: each catalogue hashes contents with its own algorithm
+//!   (SHA-256, or SHA-512 for catalogues of the original odarchive); see [`hash`].
 //! - [`Progress`]: how long operations report events.
 //! - [`Error`]: what stops an operation; problems with single files are recorded, not fatal.
 //!
@@ -36,6 +38,7 @@ pub mod diff;
 pub mod disc;
 pub mod disc_source;
 pub mod error;
+pub mod hash;
 mod host;
 pub mod identify;
 pub mod info;
@@ -55,6 +58,7 @@ pub use catalogue::{
     Snapshot, SnapshotState,
 };
 pub use error::{Error, FileProblem, FileProblemCause, Result};
+pub use hash::{ContentHash, ContentHasher, HashAlgorithm};
 pub use info::{Info, info};
 pub use media::Media;
 pub use plan::{DiscSummary, PlanOptions, PlanSummary, plan};

@@ -2,21 +2,19 @@
 //!
 //! For each image or mounted disc: which disc of the set it is, the whole image's SHA-256
 //! (images whose hash the catalogue recorded when it wrote them), then every file the
-//! catalogue places on it, re-read and re-hashed. Problems are reported by path — missing,
+//! catalogue places on it, re-read and re-hashed with the catalogue's algorithm. Problems are reported by path — missing,
 //! corrupt, unexpected — never only counted. A disc that passes is marked verified.
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::catalogue::Catalogue;
-use crate::disc::{self, README_NAME, SUMS_NAME};
+use crate::disc::{self, README_NAME};
 use crate::disc_source::{DiscError, DiscSource, View};
 use crate::error::{Error, Result};
+use crate::hash::{HashAlgorithm, hash_file};
 use crate::identify::{identify, root_iso_name};
 
 /// How to verify.
@@ -93,9 +91,10 @@ pub fn verify(
     sources: &[PathBuf],
     options: &VerifyOptions,
 ) -> Result<Vec<DiscVerdict>> {
+    let hash = catalogue.hash_algorithm()?;
     let mut verdicts = Vec::with_capacity(sources.len());
     for path in sources {
-        let verdict = verify_one(catalogue, path, options)?;
+        let verdict = verify_one(catalogue, path, options, hash)?;
         if verdict.ok() && options.snapshot.is_none() {
             if let Some(number) = verdict.disc {
                 mark_verified(catalogue, number)?;
@@ -106,7 +105,12 @@ pub fn verify(
     Ok(verdicts)
 }
 
-fn verify_one(catalogue: &Catalogue, path: &Path, options: &VerifyOptions) -> Result<DiscVerdict> {
+fn verify_one(
+    catalogue: &Catalogue,
+    path: &Path,
+    options: &VerifyOptions,
+    hash: HashAlgorithm,
+) -> Result<DiscVerdict> {
     let mut verdict = DiscVerdict::new(path);
     let mut source = match DiscSource::open(path) {
         Ok(s) => s,
@@ -130,12 +134,12 @@ fn verify_one(catalogue: &Catalogue, path: &Path, options: &VerifyOptions) -> Re
     verdict.label = Some(disc.label.clone());
     if source.view() != View::Mounted {
         if let Some(expected) = disc.image_sha256 {
-            verdict.image_sha256_ok = Some(
-                hash_file(path).map_err(|source| Error::Io {
-                    path: path.to_owned(),
-                    source,
-                })? == expected,
-            );
+            // The image's own hash is SHA-256 whatever the contents are hashed with.
+            let image = hash_file(HashAlgorithm::Sha256, path).map_err(|source| Error::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            verdict.image_sha256_ok = Some(image.as_bytes() == expected);
         }
     }
     let placements = catalogue.placements_on(disc.number)?;
@@ -155,14 +159,15 @@ fn verify_one(catalogue: &Catalogue, path: &Path, options: &VerifyOptions) -> Re
         if wanted.as_ref().is_some_and(|w| !w.contains(&p.content_id)) {
             continue;
         }
-        let mut sink = HashSink::default();
+        let mut sink = hash.hasher();
         match source.copy_file(&p.disc_path, Some(&p.iso_path), &mut sink) {
-            Ok(n) if n == p.length && sink.finish() == p.stored_sha256() => {
+            Ok(n) if n == p.length && sink.finish() == p.stored_hash() => {
                 verdict.files_ok += 1;
                 verdict.bytes_ok += n;
             }
             Ok(n) => verdict.corrupt.push(format!(
-                "{shown}: {n} bytes, content does not match its SHA-256"
+                "{shown}: {n} bytes, content does not match its {}",
+                hash.display_name()
             )),
             Err(DiscError::Missing { .. }) => verdict.missing.push(shown),
             Err(e) => verdict.corrupt.push(format!("{shown}: {e}")),
@@ -170,7 +175,7 @@ fn verify_one(catalogue: &Catalogue, path: &Path, options: &VerifyOptions) -> Re
     }
     for name in [
         README_NAME,
-        SUMS_NAME,
+        disc::sums_name(hash),
         disc::catalogue_name(false),
         disc::catalogue_name(true),
     ] {
@@ -260,38 +265,4 @@ fn mark_verified(catalogue: &mut Catalogue, number: u32) -> Result<()> {
         .execute("UPDATE disc SET state = 'verified', verified_ns = ?1 WHERE number = ?2 AND state != 'planned'", rusqlite::params![now, number])
         .map_err(|source| Error::Catalogue { path, source })?;
     Ok(())
-}
-
-/// SHA-256 of a whole file.
-pub(crate) fn hash_file(path: &Path) -> io::Result<[u8; 32]> {
-    let mut f = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hasher.finalize().into());
-        }
-        hasher.update(&buf[..n]);
-    }
-}
-
-/// A `Write` that only hashes.
-#[derive(Default)]
-pub(crate) struct HashSink(Sha256);
-
-impl HashSink {
-    pub(crate) fn finish(self) -> [u8; 32] {
-        self.0.finalize().into()
-    }
-}
-
-impl Write for HashSink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }

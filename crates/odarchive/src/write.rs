@@ -1,8 +1,8 @@
 //! Writing planned discs as image files, and `archive` (scan, plan, write in one call).
 //!
 //! Each image is streamed in one pass to `DIR/<label>.iso.partial` while its SHA-256 is
-//! computed; every data file is re-hashed on its way into the image and a file that no longer
-//! matches the catalogue stops that disc with its path named. A complete image is synced and
+//! computed; every data file is re-hashed (with the catalogue's algorithm) on its way into the
+//! image and a file that no longer matches the catalogue stops that disc with its path named. A complete image is synced and
 //! renamed to `DIR/<label>.iso`, and its name, SHA-256 and state are recorded. A disc already
 //! written whose image is present and intact is left alone. On any error the partial image is
 //! removed.
@@ -24,6 +24,7 @@ use crate::catalogue::{
 };
 use crate::disc::contents::{DiscContents, catalogue_file, disc_contents};
 use crate::error::{Error, Result};
+use crate::hash::{ContentHash, HashAlgorithm};
 use crate::plan::{PlanOptions, PlanSummary};
 use crate::progress::{Event, Progress};
 use crate::scan::{ScanOptions, ScanSummary};
@@ -107,6 +108,7 @@ fn write_discs(
     let mut run_done = 0u64;
     let mut out = Vec::new();
     let snapshots = catalogue.snapshots()?;
+    let hash = catalogue.hash_algorithm()?;
     let mut catalogue_files: HashMap<i64, Arc<[u8]>> = HashMap::new();
     for disc in chosen {
         let target = options.out.join(format!("{}.iso", disc.label));
@@ -151,7 +153,8 @@ fn write_discs(
             options.cancel.as_ref(),
             &mut Watch {
                 expected: &contents.expected,
-                hasher: Sha256::new(),
+                hash,
+                hasher: hash.hasher(),
                 failed: None,
                 disc: disc.number,
                 progress,
@@ -323,8 +326,10 @@ impl Write for HashingFile {
 
 /// Re-hashes every data file as the writer streams it, and reports progress.
 struct Watch<'a> {
-    expected: &'a HashMap<NodeId, ([u8; 32], PathBuf)>,
-    hasher: Sha256,
+    expected: &'a HashMap<NodeId, (ContentHash, PathBuf)>,
+    /// The catalogue's hash algorithm.
+    hash: HashAlgorithm,
+    hasher: crate::hash::ContentHasher,
     failed: Option<(PathBuf, String)>,
     disc: u32,
     progress: &'a dyn Progress,
@@ -341,13 +346,12 @@ impl discfs::Observer for Watch<'_> {
     }
 
     fn file_end(&mut self, _tree: &Tree, file: NodeId) -> std::result::Result<(), String> {
-        let got: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+        let got = std::mem::replace(&mut self.hasher, self.hash.hasher()).finish();
         match self.expected.get(&file) {
             Some((want, source)) if *want != got => {
                 let what = format!(
-                    "its SHA-256 is now {} instead of {}",
-                    crate::hex(&got),
-                    crate::hex(want)
+                    "its {} is now {got} instead of {want}",
+                    self.hash.display_name()
                 );
                 self.failed = Some((source.clone(), what.clone()));
                 Err(format!(

@@ -133,7 +133,7 @@ fn assert_complete(c: &Catalogue) {
             assert_eq!(p.parts as usize, ps.len());
             assert_eq!(p.offset, offset, "parts are contiguous");
             assert!(p.length > 0);
-            assert!(p.part_sha256.is_some());
+            assert!(p.part_hash.is_some());
             if i > 0 {
                 assert!(p.disc > ps[i - 1].disc, "parts on consecutive discs");
             }
@@ -177,7 +177,7 @@ fn assert_views_match_placements(s: &Setup, written: &[(u32, std::path::PathBuf)
             let mut a = Vec::new();
             let entry = udf.lookup(&p.disc_path).unwrap();
             udf.copy_to(&entry, &mut a).unwrap();
-            assert_eq!(sha(&a), p.stored_sha256(), "UDF {}", p.disc_path);
+            assert_eq!(sha(&a), p.stored_hash().as_bytes(), "UDF {}", p.disc_path);
             let mut b = Vec::new();
             let entry = iso
                 .lookup(&p.iso_path)
@@ -305,7 +305,10 @@ fn a_file_larger_than_a_disc_is_split_and_parts_hash_right() {
         let region = &data[p.offset as usize..(p.offset + p.length) as usize];
         let want: [u8; 32] =
             sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(region)).into();
-        assert_eq!(p.part_sha256, Some(want));
+        assert_eq!(
+            p.part_hash.map(|h| h.as_bytes().to_vec()),
+            Some(want.to_vec())
+        );
         assert!(
             p.disc_path.starts_with("Data/big.bin.part00"),
             "{}",

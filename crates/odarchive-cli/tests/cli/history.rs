@@ -198,7 +198,11 @@ fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() 
         (run.code, v)
     };
     let (code, v) = verify("1", &discs_before);
-    assert_eq!((code, v["needs_discs"].clone()), (0, serde_json::json!([])), "{v}");
+    assert_eq!(
+        (code, v["needs_discs"].clone()),
+        (0, serde_json::json!([])),
+        "{v}"
+    );
     let (code, v) = verify("2", &discs_before);
     assert_eq!(code, 5, "{v}");
     assert_eq!(v["needs_discs"], serde_json::json!([new_number]));

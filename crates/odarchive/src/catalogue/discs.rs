@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Catalogue, InCatalogue};
 use crate::error::Result;
+use crate::hash::ContentHash;
 use crate::time::now_ns;
 
 /// Where a disc is in its life.
@@ -106,9 +107,8 @@ pub struct DiscRecord {
 pub struct Placement {
     /// The content row.
     pub content_id: i64,
-    /// The content's SHA-256.
-    #[serde(serialize_with = "hex")]
-    pub content_hash: [u8; 32],
+    /// The content's hash (in the catalogue's algorithm).
+    pub content_hash: ContentHash,
     /// The content's size.
     pub content_size: u64,
     /// The disc number.
@@ -121,9 +121,9 @@ pub struct Placement {
     pub offset: u64,
     /// Its length.
     pub length: u64,
-    /// SHA-256 of the part; `None` for a whole content (its hash is the content's).
-    #[serde(serialize_with = "hex_opt")]
-    pub part_sha256: Option<[u8; 32]>,
+    /// Hash of the part, in the catalogue's algorithm; `None` for a whole content (its hash is
+    /// the content's).
+    pub part_hash: Option<ContentHash>,
     /// The catalogue path (raw bytes, relative to the drive) whose name it is stored under.
     pub entry_path: Vec<u8>,
     /// The path given to the image writer: `Data/` and the escaped names.
@@ -135,9 +135,9 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// The SHA-256 of the bytes stored in this file: the part's, or the content's.
-    pub fn stored_sha256(&self) -> [u8; 32] {
-        self.part_sha256.unwrap_or(self.content_hash)
+    /// The hash of the bytes stored in this file: the part's, or the content's.
+    pub fn stored_hash(&self) -> ContentHash {
+        self.part_hash.unwrap_or(self.content_hash)
     }
 }
 
@@ -162,10 +162,6 @@ pub struct NewPlan {
     pub discs: Vec<DiscRecord>,
     /// Placements; `disc` is the disc number.
     pub placements: Vec<Placement>,
-}
-
-fn hex<S: serde::Serializer>(h: &[u8; 32], s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::hex(h))
 }
 
 fn hex_opt<S: serde::Serializer>(
@@ -205,22 +201,20 @@ fn disc_from_row(r: &Row<'_>) -> rusqlite::Result<DiscRecord> {
 }
 
 const PLACEMENT_SELECT: &str = "SELECT p.content_id, c.hash, c.size, d.number, p.part, p.parts, \
-     p.offset, p.length, p.part_sha256, p.disc_path, p.iso_path, p.entry_path, p.name_path \
+     p.offset, p.length, p.part_hash, p.disc_path, p.iso_path, p.entry_path, p.name_path \
      FROM placement p JOIN content c ON c.id = p.content_id JOIN disc d ON d.id = p.disc_id";
 
 fn placement_from_row(r: &Row<'_>) -> rusqlite::Result<Placement> {
-    let hash: Vec<u8> = r.get(1)?;
-    let part_sha: Option<Vec<u8>> = r.get(8)?;
     Ok(Placement {
         content_id: r.get(0)?,
-        content_hash: hash.try_into().unwrap_or([0; 32]),
+        content_hash: r.get(1)?,
         content_size: r.get::<_, i64>(2)? as u64,
         disc: r.get(3)?,
         part: r.get(4)?,
         parts: r.get(5)?,
         offset: r.get::<_, i64>(6)? as u64,
         length: r.get::<_, i64>(7)? as u64,
-        part_sha256: part_sha.and_then(|s| s.try_into().ok()),
+        part_hash: r.get(8)?,
         entry_path: r.get(11)?,
         name_path: r.get(12)?,
         disc_path: r.get(9)?,
@@ -343,7 +337,7 @@ impl Catalogue {
             let mut stmt = tx
                 .prepare(
                     "INSERT INTO placement (content_id, disc_id, part, parts, offset, length, \
-                     part_sha256, disc_path, iso_path, entry_path, name_path) \
+                     part_hash, disc_path, iso_path, entry_path, name_path) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
                 .in_catalogue(&path)?;
@@ -356,7 +350,7 @@ impl Catalogue {
                     pl.parts,
                     pl.offset as i64,
                     pl.length as i64,
-                    pl.part_sha256.map(|h| h.to_vec()),
+                    pl.part_hash,
                     pl.disc_path,
                     pl.iso_path,
                     pl.entry_path,

@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, Row};
 
 use super::{Catalogue, InCatalogue};
 use crate::error::Result;
+use crate::hash::ContentHash;
 use crate::time::now_ns;
 
 /// What kind of file system object an entry is. The numbers are stored in the catalogue.
@@ -76,8 +77,8 @@ pub struct Entry {
     /// The content row of a hashed file; `None` for directories, symlinks, and files that could
     /// not be read.
     pub content_id: Option<i64>,
-    /// The content hash (SHA-256) when there is a content.
-    pub hash: Option<[u8; 32]>,
+    /// The content hash (in the catalogue's algorithm) when there is a content.
+    pub hash: Option<ContentHash>,
     /// Size in bytes (of a symlink: the length of its target).
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch (negative before 1970).
@@ -107,14 +108,13 @@ impl Entry {
 
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
         let kind: i64 = row.get(2)?;
-        let hash: Option<Vec<u8>> = row.get(4)?;
         Ok(Entry {
             id: row.get(0)?,
             path: row.get(1)?,
             kind: EntryKind::from_code(kind)
                 .ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(2, kind))?,
             content_id: row.get(3)?,
-            hash: hash.and_then(|h| h.try_into().ok()),
+            hash: row.get(4)?,
             size: row.get::<_, i64>(5)? as u64,
             mtime_ns: row.get(6)?,
             mode: row.get::<_, i64>(7)? as u32,

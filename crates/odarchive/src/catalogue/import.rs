@@ -844,7 +844,7 @@ impl<'a> Importer<'a> {
         self.tx
             .prepare_cached(
                 "INSERT INTO placement (content_id, disc_id, part, parts, offset, length, \
-                 part_sha256, entry_path, name_path, disc_path, iso_path) \
+                 part_hash, entry_path, name_path, disc_path, iso_path) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .and_then(|mut s| {
@@ -1015,9 +1015,12 @@ impl<'a> Importer<'a> {
             "sha512" => 64,
             other => return Err(Fail::Bad(format!("unknown hash algorithm {other:?}"))),
         };
-        if self.hash_len.is_some_and(|n| n != expected_len) {
+        let wrong_parts = count(&format!(
+            "SELECT count(*) FROM placement WHERE length(part_hash) != {expected_len}"
+        ))?;
+        if self.hash_len.is_some_and(|n| n != expected_len) || wrong_parts > 0 {
             return Err(Fail::Bad(format!(
-                "content hashes are not {algorithm} hashes"
+                "content or part hashes are not {algorithm} hashes"
             )));
         }
         exec(
@@ -1064,6 +1067,8 @@ mod tests {
 
     /// A catalogue file as the first discs of this odarchive carried it (version 3: one
     /// snapshot, no version ranges, a `sha256` on every part).
+    use crate::hash::ContentHash;
+
     #[test]
     fn version_3_disc_catalogues_still_import() {
         let h = |b: u8| crate::hex(&[b; 32]);
@@ -1111,10 +1116,10 @@ mod tests {
         let placements = cat.placements_on(1).unwrap();
         assert_eq!(placements.len(), 2);
         let part = placements.iter().find(|p| p.part == 1).unwrap();
-        assert_eq!(part.part_sha256, Some([3; 32]));
+        assert_eq!(part.part_hash, Some(ContentHash::from([3u8; 32])));
         let whole = placements.iter().find(|p| p.part == 0).unwrap();
         assert_eq!(
-            (whole.part_sha256, whole.entry_path.as_slice()),
+            (whole.part_hash, whole.entry_path.as_slice()),
             (None, &b"a.txt"[..])
         );
         assert_eq!(cat.discs().unwrap()[0].state.as_str(), "written");

@@ -548,7 +548,7 @@ impl<W: Write> JsonWriter<'_, W> {
         let mut stored = catalogue
             .connection()
             .prepare(
-                "SELECT c.hash, p.part, p.parts, d.number, p.offset, p.length, p.part_sha256, \
+                "SELECT c.hash, p.part, p.parts, d.number, p.offset, p.length, p.part_hash, \
                  p.disc_path, p.iso_path, p.entry_path, p.name_path \
                  FROM placement p JOIN content c ON c.id = p.content_id \
                  JOIN disc d ON d.id = p.disc_id \

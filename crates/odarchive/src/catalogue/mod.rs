@@ -26,10 +26,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::error::{Error, Result};
+use crate::hash::HashAlgorithm;
 use crate::time::now_ns;
 
-/// The hash algorithm this version records for file contents.
-pub const HASH_ALGORITHM: &str = "sha256";
+/// The hash algorithm of catalogues created without choosing one.
+pub const HASH_ALGORITHM: HashAlgorithm = HashAlgorithm::Sha256;
 
 /// How long a connection waits for another one's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,7 +47,8 @@ pub struct Catalogue {
 pub struct ArchiveRecord {
     /// Random 128-bit identifier of the disc set, as 32 hex digits.
     pub set_id: String,
-    /// Hash algorithm of the `content` table, e.g. `sha256`.
+    /// Hash algorithm of the `content` table, as stored: `sha256` or `sha512` (see
+    /// [`Catalogue::hash_algorithm`]).
     pub hash_algorithm: String,
     /// When the catalogue was created, in nanoseconds since the Unix epoch.
     pub created_ns: i64,
@@ -57,8 +59,30 @@ pub struct ArchiveRecord {
 impl Catalogue {
     /// Opens the catalogue at `path` for reading and writing, creating it if it does not exist,
     /// and brings its schema up to date.
+    /// A new catalogue made this way hashes contents with [`HASH_ALGORITHM`] (SHA-256).
     pub fn create_or_open(path: impl AsRef<Path>) -> Result<Self> {
-        Self::open_with(path.as_ref(), OpenFlags::default())
+        Self::open_with(path.as_ref(), OpenFlags::default(), HASH_ALGORITHM)
+    }
+
+    /// Creates a new catalogue at `path` (which must not exist) whose contents are hashed with
+    /// `algorithm`, e.g. SHA-512 for one imported from the original odarchive. The algorithm
+    /// is kept for the catalogue's whole life.
+    pub fn create_with_algorithm(path: impl AsRef<Path>, algorithm: HashAlgorithm) -> Result<Self> {
+        let path = path.as_ref();
+        let exists = |found: Option<String>| Error::CatalogueExists {
+            path: path.to_path_buf(),
+            algorithm: found,
+        };
+        if path.exists() {
+            return Err(exists(None));
+        }
+        let catalogue = Self::open_with(path, OpenFlags::default(), algorithm)?;
+        // Another process may have created the file between the check and the open.
+        let found = catalogue.archive()?.hash_algorithm;
+        if found != algorithm.name() {
+            return Err(exists(Some(found)));
+        }
+        Ok(catalogue)
     }
 
     /// Opens an existing catalogue for reading and writing and brings its schema up to date.
@@ -69,7 +93,7 @@ impl Catalogue {
                 path: path.to_path_buf(),
             });
         }
-        Self::open_with(path, OpenFlags::default())
+        Self::open_with(path, OpenFlags::default(), HASH_ALGORITHM)
     }
 
     /// Opens an existing catalogue for reading only. Works while another process writes it.
@@ -104,7 +128,8 @@ impl Catalogue {
         Ok(catalogue)
     }
 
-    fn open_with(path: &Path, flags: OpenFlags) -> Result<Self> {
+    /// Opens (creating if needed) and migrates; a new catalogue gets `algorithm`.
+    fn open_with(path: &Path, flags: OpenFlags, algorithm: HashAlgorithm) -> Result<Self> {
         let conn = Connection::open_with_flags(path, flags).in_catalogue(path)?;
         conn.busy_timeout(BUSY_TIMEOUT).in_catalogue(path)?;
         let mut catalogue = Catalogue {
@@ -125,7 +150,7 @@ impl Catalogue {
                  PRAGMA temp_store = MEMORY;",
             )
             .in_catalogue(path)?;
-        catalogue.migrate()?;
+        catalogue.migrate(algorithm)?;
         Ok(catalogue)
     }
 
@@ -172,6 +197,16 @@ impl Catalogue {
             .ok_or_else(|| self.corrupt("the archive row is missing"))
     }
 
+    /// The algorithm this catalogue hashes contents with (`archive.hash_algorithm`). A name
+    /// this build does not know is an error naming the catalogue file.
+    pub fn hash_algorithm(&self) -> Result<HashAlgorithm> {
+        let name = self.archive()?.hash_algorithm;
+        HashAlgorithm::from_name(&name).ok_or_else(|| Error::UnknownHashAlgorithm {
+            path: self.path.clone(),
+            name,
+        })
+    }
+
     fn newer_schema(&self, found: i64) -> Error {
         Error::NewerSchema {
             path: self.path.clone(),
@@ -193,8 +228,8 @@ impl Catalogue {
 
     /// Applies the migrations this file lacks, each in its own transaction. Taking the write
     /// lock first (`BEGIN IMMEDIATE`) and re-reading the version inside makes two processes
-    /// opening a new catalogue at once safe.
-    fn migrate(&mut self) -> Result<()> {
+    /// opening a new catalogue at once safe. A new catalogue's archive row gets `algorithm`.
+    fn migrate(&mut self, algorithm: HashAlgorithm) -> Result<()> {
         let path = self.path.clone();
         loop {
             let tx = self
@@ -215,7 +250,7 @@ impl Catalogue {
                      VALUES (1, ?1, ?2, ?3, ?4)",
                     (
                         new_set_id(),
-                        HASH_ALGORITHM,
+                        algorithm.name(),
                         now_ns(),
                         env!("CARGO_PKG_VERSION"),
                     ),
@@ -273,6 +308,48 @@ mod tests {
         // Reopening keeps the same set id.
         let again = Catalogue::open(&path).unwrap();
         assert_eq!(again.archive().unwrap(), archive);
+    }
+
+    #[test]
+    fn a_catalogue_keeps_the_algorithm_it_was_created_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let catalogue = Catalogue::create_with_algorithm(&path, HashAlgorithm::Sha512).unwrap();
+        assert_eq!(catalogue.hash_algorithm().unwrap(), HashAlgorithm::Sha512);
+        assert_eq!(catalogue.archive().unwrap().hash_algorithm, "sha512");
+        drop(catalogue);
+        // Opening it again, even with the call that would create a SHA-256 one, keeps it.
+        let again = Catalogue::create_or_open(&path).unwrap();
+        assert_eq!(again.hash_algorithm().unwrap(), HashAlgorithm::Sha512);
+        drop(again);
+        // It is never created over an existing file.
+        assert!(matches!(
+            Catalogue::create_with_algorithm(&path, HashAlgorithm::Sha256),
+            Err(Error::CatalogueExists { .. })
+        ));
+        let plain = Catalogue::create_or_open(dir.path().join("d.db")).unwrap();
+        assert_eq!(plain.hash_algorithm().unwrap(), HashAlgorithm::Sha256);
+    }
+
+    #[test]
+    fn an_unknown_algorithm_is_an_error_naming_the_catalogue() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let catalogue = Catalogue::create_or_open(&path).unwrap();
+        catalogue
+            .connection()
+            .execute("UPDATE archive SET hash_algorithm = 'md5'", [])
+            .unwrap();
+        let err = catalogue.hash_algorithm().unwrap_err();
+        assert!(
+            matches!(&err, Error::UnknownHashAlgorithm { name, .. } if name == "md5"),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&path.display().to_string()) && text.contains("md5"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -8,10 +8,12 @@
 //! ## Version 1
 //!
 //! - `archive`: one row. `set_id` names the disc set (random, 128 bits, hex), `hash_algorithm`
-//!   (`sha256`), when and by which version the catalogue was made.
+//!   (`sha256` or `sha512`, see [`crate::hash::HashAlgorithm`]; every content hash of the
+//!   catalogue is made with it), when and by which version the catalogue was made.
 //! - `snapshot`: one scan of a drive. `state` is `scanning` until the scan completes, then
 //!   `complete` with its summary counters.
-//! - `content`: a unique file content (hash and size). Identical files share one row.
+//! - `content`: a unique file content (hash and size). Identical files share one row. The hash
+//!   is 32 bytes (SHA-256) or 64 (SHA-512).
 //! - `entry`: one *version* of a path, valid from `first_snapshot` to `last_snapshot`
 //!   (inclusive). A rescan that finds a path unchanged only moves `last_snapshot` on, so a
 //!   drive that barely changes costs one row per path, not one per path and snapshot. `path` is
@@ -40,11 +42,18 @@
 //!   root as written (`Data/Photos/a.jpg`; it differs from `name_path` only where UDF had to
 //!   shorten a name over 255 bytes); `iso_path` the ISO 9660 path of the same file.
 //!
+//! ## Version 3: hashes follow the catalogue's algorithm
+//!
+//! - `placement.part_sha256` is renamed `part_hash`: a split part is hashed with the
+//!   catalogue's `archive.hash_algorithm` (SHA-256, or SHA-512 for catalogues of the original
+//!   odarchive), like `content.hash`. `disc.image_sha256` stays SHA-256: it is our record of
+//!   the image file, whatever the contents are hashed with.
+//!
 //! Foreign keys are enforced (the bundled SQLite turns `PRAGMA foreign_keys` on by default);
 //! an import that resolves references at its end defers them to its commit.
 
 /// The schema steps: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_PART_HASH];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -176,6 +185,12 @@ CREATE INDEX placement_by_disc ON placement(disc_id, disc_path);
 CREATE INDEX placement_by_content ON placement(content_id, part);
 "#;
 
+/// Version 3: a part's hash is in the catalogue's algorithm, so its column no longer says
+/// SHA-256.
+const V3_PART_HASH: &str = r#"
+ALTER TABLE placement RENAME COLUMN part_sha256 TO part_hash;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +210,31 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 9);
+    }
+
+    #[test]
+    fn version_3_keeps_part_hashes_under_their_new_name() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.execute_batch(V2).unwrap();
+        // A lone placement row: its disc and content do not matter here.
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        conn.execute(
+            "INSERT INTO placement (content_id, disc_id, part, parts, offset, length, \
+             part_sha256, entry_path, name_path, disc_path, iso_path) \
+             VALUES (1, 1, 1, 2, 0, 10, x'abcd', x'61', 'Data/a', 'Data/a', 'DATA/A;1')",
+            [],
+        )
+        .unwrap();
+        conn.execute_batch(V3_PART_HASH).unwrap();
+        let kept: Vec<u8> = conn
+            .query_row("SELECT part_hash FROM placement", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, [0xab, 0xcd]);
+        assert!(
+            conn.prepare("SELECT part_sha256 FROM placement").is_err(),
+            "the old name is gone"
+        );
     }
 
     #[test]

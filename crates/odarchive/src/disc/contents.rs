@@ -1,5 +1,6 @@
-//! A planned disc made real from the catalogue: its README, catalogue file and SHA256SUMS as
-//! bytes, its data files with their sources on the drive, its tree and exact layout.
+//! A planned disc made real from the catalogue: its README, catalogue file and checksum file
+//! (`SHA256SUMS` or `SHA512SUMS`, in the catalogue's hash algorithm) as bytes, its data files
+//! with their sources on the drive, its tree and exact layout.
 //!
 //! Everything comes from stored rows (plan time, placements, hashes), so the same catalogue
 //! always gives the same disc, byte for byte.
@@ -11,13 +12,13 @@ use std::sync::Arc;
 
 use discfs::{FileSource, Layout, NodeId, Tree};
 use rusqlite::OptionalExtension;
-use sha2::{Digest, Sha256};
 
 use super::readme::{ReadmeInfo, readme, readme_size};
-use super::{DATA_DIR, DataFile, README_NAME, RootFile, SUMS_NAME, build_tree, catalogue_name};
+use super::{DATA_DIR, DataFile, README_NAME, RootFile, build_tree, catalogue_name, sums_name};
 use crate::catalogue::json::{Form, JsonScope, write_catalogue_json};
 use crate::catalogue::{Catalogue, DiscRecord, InCatalogue, Placement, PlanRecord};
 use crate::error::{Error, Result};
+use crate::hash::ContentHash;
 use crate::{Snapshot, snapshot_path};
 
 /// A disc ready to be written (or compared with what was read back).
@@ -29,8 +30,9 @@ pub struct DiscContents {
     pub tree: Tree,
     /// Its layout, with the volume fields.
     pub layout: Layout,
-    /// For each data file: the SHA-256 its bytes must have and the source file on the drive.
-    pub expected: HashMap<NodeId, ([u8; 32], PathBuf)>,
+    /// For each data file: the hash (in the catalogue's algorithm) its bytes must have and the
+    /// source file on the drive.
+    pub expected: HashMap<NodeId, (ContentHash, PathBuf)>,
     /// The placements on the disc, by path on the disc.
     pub placements: Vec<Placement>,
 }
@@ -103,10 +105,6 @@ pub(crate) fn padded_catalogue(
     Ok(Ok(padded))
 }
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
 /// Builds disc `disc` from the catalogue. `catalogue_bytes` is the plan's catalogue file
 /// ([`catalogue_file`]), made once for all discs of a plan.
 pub fn disc_contents(
@@ -117,6 +115,7 @@ pub fn disc_contents(
     catalogue_bytes: &Arc<[u8]>,
 ) -> Result<DiscContents> {
     let set_id = catalogue.archive()?.set_id;
+    let hash = catalogue.hash_algorithm()?;
     let total = catalogue
         .discs()?
         .iter()
@@ -130,23 +129,24 @@ pub fn disc_contents(
         label: &disc.label,
         created_ns: plan.created_ns,
         gzip: plan.catalogue_gzip,
+        hash,
     };
     let readme: Arc<[u8]> = Arc::from(readme(
         &info,
-        readme_size(&set_id, plan.created_ns, plan.catalogue_gzip),
+        readme_size(&set_id, plan.created_ns, plan.catalogue_gzip, hash),
     ));
     let placements = catalogue.placements_on(disc.number)?;
     let cat_name = catalogue_name(plan.catalogue_gzip);
-    let mut lines: Vec<(&str, [u8; 32])> = vec![
-        (README_NAME, sha256(&readme)),
-        (cat_name, sha256(catalogue_bytes)),
+    let mut lines: Vec<(&str, ContentHash)> = vec![
+        (README_NAME, hash.digest(&readme)),
+        (cat_name, hash.digest(catalogue_bytes)),
     ];
     lines.extend(
         placements
             .iter()
-            .map(|p| (p.disc_path.as_str(), p.stored_sha256())),
+            .map(|p| (p.disc_path.as_str(), p.stored_hash())),
     );
-    let sums: Arc<[u8]> = Arc::from(super::sums(lines));
+    let sums: Arc<[u8]> = Arc::from(super::sums(hash, lines));
 
     let path = catalogue.path();
     let mut mtime_stmt = catalogue
@@ -206,7 +206,7 @@ pub fn disc_contents(
             source: FileSource::Bytes(Arc::clone(catalogue_bytes)),
         },
         RootFile {
-            name: SUMS_NAME,
+            name: sums_name(hash),
             size: sums.len() as u64,
             source: FileSource::Bytes(sums),
         },
@@ -235,7 +235,7 @@ pub fn disc_contents(
         }
         if let Some(p) = by_name.get(tree.path(id).as_str()) {
             let source = snapshot_path(snapshot, &p.entry_path);
-            expected.insert(id, (p.stored_sha256(), source));
+            expected.insert(id, (p.stored_hash(), source));
         }
     }
     Ok(DiscContents {

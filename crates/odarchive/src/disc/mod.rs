@@ -3,7 +3,8 @@
 //! ```text
 //! /README.md                 for a person who has only this disc
 //! /catalogue.json[.gz]       the whole archive's catalogue (gzipped when over 1 MiB)
-//! /SHA256SUMS                every other file on the disc, for `sha256sum -c`
+//! /SHA256SUMS                every other file on the disc, for `sha256sum -c`; SHA512SUMS
+//!                            (`sha512sum -c`) on discs of a SHA-512 catalogue
 //! /Data/<path>               each content once, under the path of its first name
 //! /Data/<path>.part001 ...   the parts of a content split across discs
 //! ```
@@ -21,11 +22,10 @@ use std::collections::HashMap;
 use discfs::{FileSource, NodeId, Timestamp, Tree, TreeBuilder, VolumeInfo};
 
 use crate::error::{Error, Result};
+use crate::hash::{ContentHash, HashAlgorithm};
 
 /// Name of the README file at the disc root.
 pub const README_NAME: &str = "README.md";
-/// Name of the checksum file at the disc root.
-pub const SUMS_NAME: &str = "SHA256SUMS";
 /// Folder at the disc root that holds the files.
 pub const DATA_DIR: &str = "Data";
 /// Catalogue JSON above this size is gzipped on the disc.
@@ -162,14 +162,26 @@ pub fn build_tree(
     b.build().map_err(image_err)
 }
 
-/// The `SHA256SUMS` file: one `HASH  PATH` line per file, sorted by path. Disc names never
-/// hold `\` or newlines ([`names`] escapes them), so no line needs sha256sum's escapes.
-pub fn sums<'a>(files: impl IntoIterator<Item = (&'a str, [u8; 32])>) -> Vec<u8> {
-    let mut lines: Vec<(&str, [u8; 32])> = files.into_iter().collect();
+/// Name of the checksum file at the disc root of a catalogue hashing with `algorithm`:
+/// `SHA256SUMS` or `SHA512SUMS`.
+pub fn sums_name(algorithm: HashAlgorithm) -> &'static str {
+    algorithm.sums_file_name()
+}
+
+/// The checksum file ([`sums_name`]): one `HASH  PATH` line per file, sorted by path, as
+/// `sha256sum -c` or `sha512sum -c` reads it; every hash is of `algorithm`. Disc names never
+/// hold `\` or newlines ([`names`] escapes them), so no line needs the tools' escapes.
+pub fn sums<'a>(
+    algorithm: HashAlgorithm,
+    files: impl IntoIterator<Item = (&'a str, ContentHash)>,
+) -> Vec<u8> {
+    let mut lines: Vec<(&str, ContentHash)> = files.into_iter().collect();
     lines.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut out = Vec::with_capacity(lines.iter().map(|(p, _)| sums_line_len(p)).sum());
+    let size = lines.iter().map(|(p, _)| sums_line_len(algorithm, p)).sum();
+    let mut out = Vec::with_capacity(size);
     for (path, hash) in lines {
-        out.extend_from_slice(crate::hex(&hash).as_bytes());
+        debug_assert_eq!(hash.len(), algorithm.len(), "{path}");
+        out.extend_from_slice(hash.to_string().as_bytes());
         out.extend_from_slice(b"  ");
         out.extend_from_slice(path.as_bytes());
         out.push(b'\n');
@@ -177,9 +189,9 @@ pub fn sums<'a>(files: impl IntoIterator<Item = (&'a str, [u8; 32])>) -> Vec<u8>
     out
 }
 
-/// Bytes of one `SHA256SUMS` line for `path`.
-pub fn sums_line_len(path: &str) -> usize {
-    64 + 2 + path.len() + 1
+/// Bytes of one checksum file line for `path`.
+pub fn sums_line_len(algorithm: HashAlgorithm, path: &str) -> usize {
+    2 * algorithm.len() + 2 + path.len() + 1
 }
 
 #[cfg(test)]
@@ -199,10 +211,26 @@ mod tests {
 
     #[test]
     fn sums_are_sorted_and_sized() {
-        let s = sums([("b", [1; 32]), ("a/x", [2; 32])]);
+        let sha256 = HashAlgorithm::Sha256;
+        let s = sums(sha256, [("b", [1; 32].into()), ("a/x", [2; 32].into())]);
         let text = String::from_utf8(s.clone()).unwrap();
         assert!(text.starts_with(&format!("{}  a/x\n", "02".repeat(32))));
-        assert_eq!(s.len(), sums_line_len("b") + sums_line_len("a/x"));
+        assert_eq!(
+            s.len(),
+            sums_line_len(sha256, "b") + sums_line_len(sha256, "a/x")
+        );
+        let sha512 = HashAlgorithm::Sha512;
+        let s = sums(sha512, [("b", [1; 64].into()), ("a/x", [2; 64].into())]);
+        let text = String::from_utf8(s.clone()).unwrap();
+        assert_eq!(
+            text,
+            format!("{}  a/x\n{}  b\n", "02".repeat(64), "01".repeat(64))
+        );
+        assert_eq!(
+            s.len(),
+            sums_line_len(sha512, "b") + sums_line_len(sha512, "a/x")
+        );
+        assert_eq!(sums_name(sha512), "SHA512SUMS");
     }
 
     #[test]

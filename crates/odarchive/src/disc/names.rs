@@ -1,5 +1,5 @@
 //! Names on the disc: every path of the catalogue gets a UTF-8 path under `/Data` that any
-//! reader can show and that `sha256sum -c` can check without escapes.
+//! reader can show and that `sha256sum -c` (`sha512sum -c`) can check without escapes.
 //!
 //! - A name that is valid UTF-8 without control characters or `\` is kept as it is.
 //! - Otherwise every byte that is not part of a valid UTF-8 character, every control character

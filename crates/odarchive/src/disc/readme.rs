@@ -5,7 +5,8 @@
 
 use discfs::Timestamp;
 
-use super::{DATA_DIR, SUMS_NAME, catalogue_name};
+use super::{DATA_DIR, catalogue_name, sums_name};
+use crate::hash::HashAlgorithm;
 
 /// What the README says about its disc.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct ReadmeInfo<'a> {
     pub created_ns: i64,
     /// Whether the catalogue is gzipped.
     pub gzip: bool,
+    /// The catalogue's hash algorithm: it names the checksum file and keys the catalogue.
+    pub hash: HashAlgorithm,
 }
 
 fn date(ns: i64) -> String {
@@ -64,20 +67,20 @@ discs. You do not need odarchive to get the files back.
   `cat NAME.part* > NAME` (the numbers are zero-padded, so the shell sorts them in order).
 - `{cat}` is the catalogue of the whole archive: every file of every disc.
   {read_cat}
-  Under `"files"`, each content (keyed by its SHA-256) lists its `"filenames"` on the drive,
+  Under `"files"`, each content (keyed by its {hash}) lists its `"filenames"` on the drive,
   its size, and in `"parts"` the disc number and the path (`"path"`, relative to the disc
   root) of each piece. Search it for a name to find the disc that holds it.
   Paths that are not UTF-8 are written `bytes:` followed by their hex; times are
   nanoseconds since 1970-01-01 UTC.
-- `{sums}` lists the SHA-256 of every other file on this disc. To check the disc, run
+- `{sums}` lists the {hash} of every other file on this disc. To check the disc, run
   from its root folder:
 
-      sha256sum -c {sums}
+      {sum_tool} -c {sums}
 
 ## Restoring
 
 With odarchive: `odarchive restore --from DISC_OR_IMAGE... --to DEST`.
-By hand: copy `{data}/`, join split parts as above, and compare with `sha256sum -c`.
+By hand: copy `{data}/`, join split parts as above, and compare with `{sum_tool} -c`.
 "#,
         number = i.number,
         total = i.total,
@@ -86,12 +89,14 @@ By hand: copy `{data}/`, join split parts as above, and compare with `sha256sum 
         date = date(i.created_ns),
         version = env!("CARGO_PKG_VERSION"),
         data = DATA_DIR,
-        sums = SUMS_NAME,
+        sums = sums_name(i.hash),
+        hash = i.hash.display_name(),
+        sum_tool = i.hash.sums_command(),
     )
 }
 
 /// The README's size for every disc of a plan: its length with the widest numbers.
-pub fn readme_size(set_id: &str, created_ns: i64, gzip: bool) -> u64 {
+pub fn readme_size(set_id: &str, created_ns: i64, gzip: bool, hash: HashAlgorithm) -> u64 {
     let label = super::label(set_id, u32::MAX);
     let widest = ReadmeInfo {
         set_id,
@@ -100,6 +105,7 @@ pub fn readme_size(set_id: &str, created_ns: i64, gzip: bool) -> u64 {
         label: &label,
         created_ns,
         gzip,
+        hash,
     };
     text(&widest).len() as u64
 }
@@ -121,19 +127,32 @@ mod tests {
 
     #[test]
     fn padded_to_the_widest_size() {
-        let size = readme_size("00ff", 1_700_000_000_000_000_000, false);
-        let info = ReadmeInfo {
-            set_id: "00ff",
-            number: 2,
-            total: 3,
-            label: "ODA_00FF_002",
-            created_ns: 1_700_000_000_000_000_000,
-            gzip: false,
-        };
-        let r = readme(&info, size);
-        assert_eq!(r.len() as u64, size);
-        let s = String::from_utf8(r).unwrap();
-        assert!(s.contains("disc 2 of 3") && s.contains("2023-11-14 22:13:20 UTC"));
-        assert!(s.contains("sha256sum -c SHA256SUMS"));
+        for hash in HashAlgorithm::ALL {
+            let size = readme_size("00ff", 1_700_000_000_000_000_000, false, hash);
+            let info = ReadmeInfo {
+                set_id: "00ff",
+                number: 2,
+                total: 3,
+                label: "ODA_00FF_002",
+                created_ns: 1_700_000_000_000_000_000,
+                gzip: false,
+                hash,
+            };
+            let r = readme(&info, size);
+            assert_eq!(r.len() as u64, size);
+            let s = String::from_utf8(r).unwrap();
+            assert!(s.contains("disc 2 of 3") && s.contains("2023-11-14 22:13:20 UTC"));
+            let check = match hash {
+                HashAlgorithm::Sha256 => "sha256sum -c SHA256SUMS",
+                HashAlgorithm::Sha512 => "sha512sum -c SHA512SUMS",
+            };
+            assert!(s.contains(check), "{s}");
+            let other = if hash == HashAlgorithm::Sha256 {
+                "512"
+            } else {
+                "256"
+            };
+            assert!(!s.contains(other), "{s}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! [`plan()`] reads the latest complete snapshot, [`gather`]s the contents that no written disc
 //! holds yet, packs them with [`pack()`] (a pure function: items and capacity in, discs out, each disc's
 //! size computed with [`discfs::layout()`] on its real tree), computes the hash of every split
-//! part, and stores plan, discs and placements in one transaction.
+//! part (in the catalogue's algorithm), and stores plan, discs and placements in one transaction.
 //!
 //! The catalogue file on each disc describes the whole plan, so its size depends on the plan.
 //! It is reserved: an upper bound measured on the packed plan with placeholders of full width
@@ -51,6 +51,7 @@ pub use pack::{PackParams, PackedDisc, exact_size, pack};
 
 use crate::catalogue::{Catalogue, DiscState};
 use crate::error::{Error, Result};
+use crate::hash::ContentHash;
 use crate::media::{Media, SECTOR};
 use crate::progress::{Event, Progress};
 use crate::time::now_ns;
@@ -60,8 +61,8 @@ use crate::time::now_ns;
 pub struct Item {
     /// The content row.
     pub content_id: i64,
-    /// Its SHA-256.
-    pub hash: [u8; 32],
+    /// Its hash, in the catalogue's algorithm.
+    pub hash: ContentHash,
     /// Its size.
     pub size: u64,
     /// Its path under `/Data` (escaped, see [`crate::disc::names`]).
@@ -214,6 +215,7 @@ pub fn plan(
 
     let created_ns = now_ns();
     let set_id = catalogue.archive()?.set_id;
+    let hash = catalogue.hash_algorithm()?;
     let mut at_least = 0;
     loop {
         let sizer = sizing::Sizer {
@@ -222,6 +224,7 @@ pub fn plan(
             items: &gathered.items,
             set_id: &set_id,
             capacity,
+            hash,
         };
         let (packed, reserve) =
             sizer.pack_with_reserve(gathered.first_count, first_number, created_ns, at_least)?;
@@ -231,6 +234,7 @@ pub fn plan(
             created_ns,
             reserve,
             set_id: &set_id,
+            hash,
         };
         let new = store::new_plan(&snapshot, &gathered.items, &packed, &facts)?;
         let plan_id = catalogue.store_plan(&new)?;

@@ -10,6 +10,7 @@ use discfs::VolumeInfo;
 use super::{Item, Piece};
 use crate::disc::{self, DATA_DIR, DataFile, RootFile, names};
 use crate::error::{Error, Result};
+use crate::hash::HashAlgorithm;
 use crate::media::SECTOR;
 
 /// Items after the head that are tried when the head does not fit.
@@ -32,6 +33,8 @@ pub struct PackParams {
     pub catalogue: (&'static str, u64),
     /// Number of the first disc.
     pub first_number: u32,
+    /// The catalogue's hash algorithm: it names the checksum file and sets its line width.
+    pub hash: HashAlgorithm,
 }
 
 /// The discs of a plan, as packed: each disc's pieces and exact image size.
@@ -63,7 +66,7 @@ pub(crate) fn piece_path(item: &Item, piece: &Piece, capacity: u64) -> String {
 /// The tree and layout of a disc holding `pieces`, with the root files at their planned
 /// sizes and sources that are never read: what the planner lays out.
 ///
-/// `SHA256SUMS` lists the UDF paths as written; where UDF shortens a name over 255 bytes the
+/// The checksum file lists the UDF paths as written; where UDF shortens a name over 255 bytes the
 /// list is sized again with the shortened names.
 pub fn sizing_layout(
     items: &[Item],
@@ -72,11 +75,12 @@ pub fn sizing_layout(
     number: u32,
 ) -> Result<(discfs::Tree, discfs::Layout)> {
     let mut data = Vec::with_capacity(pieces.len());
-    let fixed = disc::sums_line_len(disc::README_NAME) + disc::sums_line_len(p.catalogue.0);
+    let line = |path: &str| disc::sums_line_len(p.hash, path);
+    let fixed = line(disc::README_NAME) + line(p.catalogue.0);
     let mut sums = fixed;
     for piece in pieces {
         let path = piece_path(&items[piece.item], piece, p.capacity);
-        sums += disc::sums_line_len(&format!("{DATA_DIR}/{path}"));
+        sums += line(&format!("{DATA_DIR}/{path}"));
         data.push(DataFile {
             path,
             size: piece.length,
@@ -97,7 +101,7 @@ pub fn sizing_layout(
                 source: disc::sizing_source(),
             },
             RootFile {
-                name: disc::SUMS_NAME,
+                name: disc::sums_name(p.hash),
                 size: sums as u64,
                 source: disc::sizing_source(),
             },
@@ -117,7 +121,7 @@ pub fn sizing_layout(
     let mut udf_sums = fixed;
     for id in tree.ids() {
         if !tree.is_dir(id) && tree.depth(id) > 1 {
-            udf_sums += disc::sums_line_len(&udf_path(&tree, &layout, id));
+            udf_sums += line(&udf_path(&tree, &layout, id));
         }
     }
     build(udf_sums)
@@ -141,14 +145,14 @@ pub fn exact_size(items: &[Item], pieces: &[Piece], p: &PackParams, number: u32)
 
 /// The bytes a file of `length` at `path` (under `/Data`) can add to a disc whose
 /// directories are `dirs`, at most: its data, its file entry, its records in both views
-/// and in `SHA256SUMS`, and every directory it brings.
-fn bound(path: &str, length: u64, dirs: &HashSet<String>) -> u64 {
+/// and in the checksum file (lines of `hash`), and every directory it brings.
+fn bound(path: &str, length: u64, dirs: &HashSet<String>, hash: HashAlgorithm) -> u64 {
     let record = |name: &str| 44 + 2 * name.len() as u64 + 255;
     let name = path.rsplit('/').next().unwrap_or(path);
     let mut cost = length.div_ceil(SECTOR) * SECTOR
         + SECTOR
         + record(name)
-        + disc::sums_line_len(path) as u64
+        + disc::sums_line_len(hash, path) as u64
         + 6;
     let mut at = path;
     while let Some(i) = at.rfind('/') {
@@ -212,6 +216,7 @@ impl Open<'_> {
             &piece_path(&self.items[item], &piece, self.p.capacity),
             length,
             &self.dirs,
+            self.p.hash,
         )
     }
 }
@@ -406,7 +411,7 @@ mod tests {
     fn item(i: usize, path: &str, size: u64) -> Item {
         Item {
             content_id: i as i64,
-            hash: [i as u8; 32],
+            hash: [i as u8; 32].into(),
             size,
             path: path.to_owned(),
             part_stem: path.to_owned(),
@@ -423,6 +428,7 @@ mod tests {
             readme_size: 3000,
             catalogue: ("catalogue.json", 20_000),
             first_number: 1,
+            hash: HashAlgorithm::Sha256,
         }
     }
 

@@ -3,14 +3,13 @@
 
 use std::io::{self, Write};
 
-use sha2::{Digest, Sha256};
-
 use super::Item;
 use super::pack::{PackParams, PackedDisc, pack, piece_path};
 use crate::catalogue::Catalogue;
 use crate::catalogue::json::{Form, JsonDisc, JsonPart, JsonScope, NewParts, write_catalogue_json};
 use crate::disc::{self, readme::readme_size};
 use crate::error::{Error, Result};
+use crate::hash::{ContentHash, HashAlgorithm};
 
 /// Rounds of packing before giving up (the reserve only grows, so two suffice in practice).
 const MAX_ROUNDS: usize = 6;
@@ -32,6 +31,7 @@ pub(super) struct Sizer<'a> {
     pub items: &'a [Item],
     pub set_id: &'a str,
     pub capacity: u64,
+    pub hash: HashAlgorithm,
 }
 
 /// Counts bytes written through it.
@@ -51,12 +51,12 @@ impl<W: Write> Write for Count<W> {
     }
 }
 
-/// A hash-shaped placeholder that compresses as badly as a real hash.
-fn placeholder_hash(content: &[u8; 32], part: u32) -> String {
-    let mut h = Sha256::new();
-    h.update(content);
-    h.update(part.to_le_bytes());
-    crate::hex(&h.finalize())
+/// A hash-shaped placeholder (as long as a real one) that compresses as badly as a real hash.
+fn placeholder_hash(hash: HashAlgorithm, content: &ContentHash, part: u32) -> String {
+    let mut h = hash.hasher();
+    h.update(content.as_bytes());
+    h.update(&part.to_le_bytes());
+    h.finish().to_string()
 }
 
 impl Sizer<'_> {
@@ -77,6 +77,7 @@ impl Sizer<'_> {
                 readme_size: reserve.readme,
                 catalogue: (disc::catalogue_name(reserve.gzip), reserve.size),
                 first_number,
+                hash: self.hash,
             };
             let packed = pack(self.items, first_count, &params)?;
             let mut need = self.measure(Some(&packed), first_number, created_ns)?;
@@ -120,6 +121,7 @@ impl Sizer<'_> {
         };
         let items = self.items;
         let capacity = self.capacity;
+        let alg = self.hash;
         let new_parts: NewParts<'_> = match packed {
             None => {
                 let total: u64 = items.iter().map(|i| i.size).sum();
@@ -142,7 +144,7 @@ impl Sizer<'_> {
                         entry_path: None,
                         name: None,
                     };
-                    (item.hash.to_vec(), part)
+                    (item.hash.as_bytes().to_vec(), part)
                 }))
             }
             Some(packed) => {
@@ -171,13 +173,14 @@ impl Sizer<'_> {
                         disc: disc.number,
                         offset: piece.offset,
                         length: piece.length,
-                        hash: (piece.part > 0).then(|| placeholder_hash(&item.hash, piece.part)),
+                        hash: (piece.part > 0)
+                            .then(|| placeholder_hash(alg, &item.hash, piece.part)),
                         iso_path: wide(&path),
                         path: format!("{}/{path}", disc::DATA_DIR),
                         entry_path: None,
                         name: None,
                     };
-                    (item.hash.to_vec(), part)
+                    (item.hash.as_bytes().to_vec(), part)
                 }))
             }
         };
@@ -218,7 +221,7 @@ impl Sizer<'_> {
         Ok(Reserve {
             size,
             gzip,
-            readme: readme_size(self.set_id, created_ns, gzip),
+            readme: readme_size(self.set_id, created_ns, gzip, self.hash),
         })
     }
 }

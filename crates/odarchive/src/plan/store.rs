@@ -1,12 +1,12 @@
 //! Turning packed discs into catalogue rows: labels, each file's UDF and ISO 9660 path from
-//! the real layout, and the SHA-256 of every split part (read from the drive).
+//! the real layout, and the hash of every split part (read from the drive, in the catalogue's
+//! algorithm).
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
 use discfs::NodeId;
-use sha2::{Digest, Sha256};
 
 use super::pack::{PackParams, PackedDisc, piece_path, sizing_layout, udf_path};
 use super::sizing::Reserve;
@@ -15,6 +15,7 @@ use crate::Snapshot;
 use crate::catalogue::{DiscRecord, DiscState, NewPlan, Placement, PlanRecord};
 use crate::disc::{self, DATA_DIR};
 use crate::error::{Error, Result};
+use crate::hash::{ContentHash, HashAlgorithm};
 use crate::snapshot_path;
 
 /// What a plan is made with, besides its discs.
@@ -24,22 +25,24 @@ pub(super) struct PlanFacts<'a> {
     pub created_ns: i64,
     pub reserve: Reserve,
     pub set_id: &'a str,
+    pub hash: HashAlgorithm,
 }
 
-/// The SHA-256 of `length` bytes of `path` from `offset` (a part planned for disc `disc`).
+/// The hash of `length` bytes of `path` from `offset` (a part planned for disc `disc`).
 pub(crate) fn hash_region(
+    hash: HashAlgorithm,
     path: &std::path::Path,
     offset: u64,
     length: u64,
     disc: u32,
-) -> Result<[u8; 32]> {
+) -> Result<ContentHash> {
     let read_err = |source| Error::SourceRead {
         path: path.to_path_buf(),
         source,
     };
     let mut f = File::open(path).map_err(read_err)?;
     f.seek(SeekFrom::Start(offset)).map_err(read_err)?;
-    let mut h = Sha256::new();
+    let mut h = hash.hasher();
     let mut buf = vec![0u8; 1 << 20];
     let mut left = length;
     while left > 0 {
@@ -55,7 +58,7 @@ pub(crate) fn hash_region(
         h.update(&buf[..n]);
         left -= n as u64;
     }
-    Ok(h.finalize().into())
+    Ok(h.finish())
 }
 
 /// The rows of a new plan.
@@ -70,6 +73,7 @@ pub(super) fn new_plan(
         readme_size: facts.reserve.readme,
         catalogue: (disc::catalogue_name(facts.reserve.gzip), facts.reserve.size),
         first_number: packed.first().map_or(1, |d| d.number),
+        hash: facts.hash,
     };
     let mut discs = Vec::with_capacity(packed.len());
     let mut placements = Vec::new();
@@ -99,11 +103,12 @@ pub(super) fn new_plan(
                     d.number
                 ))
             })?;
-            let part_sha256 = if piece.part == 0 {
+            let part_hash = if piece.part == 0 {
                 None
             } else {
                 let source = snapshot_path(snapshot, &item.raw_path);
-                Some(hash_region(&source, piece.offset, piece.length, d.number)?)
+                let (offset, length) = (piece.offset, piece.length);
+                Some(hash_region(facts.hash, &source, offset, length, d.number)?)
             };
             placements.push(Placement {
                 content_id: item.content_id,
@@ -114,7 +119,7 @@ pub(super) fn new_plan(
                 parts: piece.parts,
                 offset: piece.offset,
                 length: piece.length,
-                part_sha256,
+                part_hash,
                 entry_path: item.raw_path.clone(),
                 disc_path: udf_path(&tree, &layout, id),
                 iso_path: iso.get(&id).cloned().unwrap_or_default(),

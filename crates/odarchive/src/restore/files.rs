@@ -9,12 +9,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use filetime::FileTime;
-use sha2::{Digest, Sha256};
 
 use crate::catalogue::{Entry, Placement};
 use crate::disc_source::{DiscError, DiscSource};
 use crate::error::Error;
-use crate::verify::hash_file;
+use crate::hash::{ContentHasher, HashAlgorithm, hash_file};
 
 /// Folder under the destination where split contents are assembled.
 pub(crate) const STAGING: &str = ".odarchive-restore";
@@ -39,10 +38,16 @@ pub(super) enum Failure {
 pub(super) struct Destination {
     root: PathBuf,
     overwrite: bool,
+    /// The catalogue's hash algorithm: what every restored file is checked with.
+    hash: HashAlgorithm,
 }
 
 impl Destination {
-    pub(super) fn new(root: &Path, overwrite: bool) -> Result<Destination, Error> {
+    pub(super) fn new(
+        root: &Path,
+        overwrite: bool,
+        hash: HashAlgorithm,
+    ) -> Result<Destination, Error> {
         fs::create_dir_all(root).map_err(|source| Error::Io {
             path: root.to_owned(),
             source,
@@ -50,6 +55,7 @@ impl Destination {
         Ok(Destination {
             root: root.to_owned(),
             overwrite,
+            hash,
         })
     }
 
@@ -103,7 +109,7 @@ impl Destination {
             return Ok(false);
         };
         if meta.is_file() && meta.len() == entry.size {
-            if let (Ok(hash), Some(want)) = (hash_file(&path), entry.hash) {
+            if let (Ok(hash), Some(want)) = (hash_file(self.hash, &path), entry.hash) {
                 if hash == want {
                     return Ok(true);
                 }
@@ -137,7 +143,7 @@ impl Destination {
         }
         let staging = self.root.join(STAGING);
         fs::create_dir_all(&staging).map_err(|e| self.fatal(&staging, e))?;
-        let hex = crate::hex(&p.content_hash);
+        let hex = p.content_hash.to_string();
         let data = staging.join(format!("{hex}.data"));
         self.copy_checked(source, p, &data, p.offset, false)?;
         let marker = staging.join(format!("{hex}.part{}", p.part));
@@ -146,7 +152,7 @@ impl Destination {
         if !all {
             return Ok(Outcome::PartStored);
         }
-        let whole = hash_file(&data).map_err(|e| self.fatal(&data, e))?;
+        let whole = hash_file(self.hash, &data).map_err(|e| self.fatal(&data, e))?;
         let size = fs::metadata(&data).map(|m| m.len()).unwrap_or(0);
         for k in 1..=p.parts {
             let _ = fs::remove_file(staging.join(format!("{hex}.part{k}")));
@@ -196,7 +202,7 @@ impl Destination {
             .map_err(|e| self.fatal(target, e))?;
         let mut sink = HashingFile {
             out: BufWriter::with_capacity(1 << 20, file),
-            hasher: Sha256::new(),
+            hasher: self.hash.hasher(),
             len: 0,
         };
         let result = source.copy_file(&p.disc_path, Some(&p.iso_path), &mut sink);
@@ -221,14 +227,14 @@ impl Destination {
             cleanup();
             return Err(self.fatal(target, e));
         }
-        let hash: [u8; 32] = sink.hasher.finalize().into();
-        if sink.len != p.length || hash != p.stored_sha256() {
+        if sink.len != p.length || sink.hasher.finish() != p.stored_hash() {
             cleanup();
             return Err(Failure::Problem(format!(
-                "{}: corrupt on disc {} ({} bytes read, SHA-256 does not match); not restored",
+                "{}: corrupt on disc {} ({} bytes read, {} does not match); not restored",
                 self.shown(p),
                 p.disc,
-                sink.len
+                sink.len,
+                self.hash.display_name()
             )));
         }
         Ok(sink.len)
@@ -338,7 +344,7 @@ fn set_attributes(path: &Path, entry: &Entry) -> io::Result<()> {
 /// A file being written that hashes what goes in.
 struct HashingFile {
     out: BufWriter<File>,
-    hasher: Sha256,
+    hasher: ContentHasher,
     len: u64,
 }
 

@@ -108,7 +108,8 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
     let needed = selected.discs_needed();
     report.discs_needed = needed.keys().copied().collect();
 
-    let dest = files::Destination::new(&options.to, options.overwrite)?;
+    let dest =
+        files::Destination::new(&options.to, options.overwrite, catalogue.hash_algorithm()?)?;
     for e in &selected.entries {
         if e.kind == EntryKind::Directory {
             dest.dir(&e.path).map_err(|source| Error::Io {

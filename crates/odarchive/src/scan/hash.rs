@@ -1,5 +1,5 @@
-//! Hash workers: read each file once with a reused buffer, SHA-256 it, and make sure it did
-//! not change meanwhile.
+//! Hash workers: read each file once with a reused buffer, hash it with the catalogue's
+//! algorithm, and make sure it did not change meanwhile.
 
 use std::fmt;
 use std::fs::File;
@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
-use sha2::{Digest, Sha256};
 
 use super::{Content, Found, Record, Shared};
 use crate::error::{FileProblem, FileProblemCause};
+use crate::hash::{ContentHash, HashAlgorithm};
 use crate::time::mtime_ns;
 
 /// Read buffer per worker. Large enough that big files go in few system calls, small enough
@@ -36,45 +36,56 @@ impl FileOpener for StdOpener {
     }
 }
 
-/// A hash worker: takes batches of files from `jobs` until it is closed, sends a batch of
-/// records for each.
-pub(crate) fn work(
-    jobs: &Receiver<Vec<Found>>,
-    records: &Sender<Vec<Record>>,
-    opener: &dyn FileOpener,
-    delay: Option<Duration>,
-    shared: &Shared,
-    cancel: &AtomicBool,
-) {
-    let mut buffer = vec![0u8; BUFFER_SIZE];
-    for batch in jobs {
-        let mut done = Vec::with_capacity(batch.len());
-        for found in batch {
-            if cancel.load(Ordering::Relaxed) || shared.stop.load(Ordering::Relaxed) {
-                // Drain without work so the walker is not blocked; nothing more is recorded.
-                break;
-            }
-            done.push(match hash_file(&found, opener, &mut buffer, delay) {
-                Ok((hash, size)) => Record::New {
-                    found,
-                    content: Content::Hashed { hash, size },
-                    problem: None,
-                },
-                Err(cause) => {
-                    let problem = FileProblem {
-                        path: found.abs.clone(),
-                        cause,
-                    };
-                    Record::New {
-                        found,
-                        content: Content::None,
-                        problem: Some(problem),
-                    }
+/// A hash worker and what it works with.
+pub(crate) struct Worker<'a> {
+    /// The catalogue's hash algorithm.
+    pub algorithm: HashAlgorithm,
+    pub opener: &'a dyn FileOpener,
+    /// A pause after opening each file (tests of interruption).
+    pub delay: Option<Duration>,
+    pub shared: &'a Shared,
+    pub cancel: &'a AtomicBool,
+}
+
+impl Worker<'_> {
+    /// Takes batches of files from `jobs` until it is closed, sends a batch of records for
+    /// each.
+    pub(crate) fn work(&self, jobs: &Receiver<Vec<Found>>, records: &Sender<Vec<Record>>) {
+        let mut buffer = vec![0u8; BUFFER_SIZE];
+        for batch in jobs {
+            let mut done = Vec::with_capacity(batch.len());
+            for found in batch {
+                if self.cancel.load(Ordering::Relaxed) || self.shared.stop.load(Ordering::Relaxed) {
+                    // Drain without work so the walker is not blocked; nothing more is
+                    // recorded.
+                    break;
                 }
-            });
+                done.push(self.record(found, &mut buffer));
+            }
+            if !done.is_empty() && records.send(done).is_err() {
+                return;
+            }
         }
-        if !done.is_empty() && records.send(done).is_err() {
-            return;
+    }
+
+    fn record(&self, found: Found, buffer: &mut [u8]) -> Record {
+        match hash_file(&found, self.algorithm, self.opener, buffer, self.delay) {
+            Ok((hash, size)) => Record::New {
+                found,
+                content: Content::Hashed { hash, size },
+                problem: None,
+            },
+            Err(cause) => {
+                let problem = FileProblem {
+                    path: found.abs.clone(),
+                    cause,
+                };
+                Record::New {
+                    found,
+                    content: Content::None,
+                    problem: Some(problem),
+                }
+            }
         }
     }
 }
@@ -85,10 +96,11 @@ pub(crate) fn work(
 /// being listed) and the hash would describe no version of it.
 fn hash_file(
     found: &Found,
+    algorithm: HashAlgorithm,
     opener: &dyn FileOpener,
     buffer: &mut [u8],
     delay: Option<Duration>,
-) -> Result<([u8; 32], u64), FileProblemCause> {
+) -> Result<(ContentHash, u64), FileProblemCause> {
     let mut file = opener.open(&found.abs).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => FileProblemCause::Vanished,
         _ => FileProblemCause::Open(e),
@@ -97,7 +109,7 @@ fn hash_file(
         std::thread::sleep(delay);
     }
     let expected = found.stat.size;
-    let mut hasher = Sha256::new();
+    let mut hasher = algorithm.hasher();
     let mut read = 0u64;
     // Stop at the expected size: a small file takes one read call, and growth shows in fstat.
     while read < expected {
@@ -134,7 +146,7 @@ fn hash_file(
             what: changes.join(", "),
         });
     }
-    Ok((hasher.finalize().into(), read))
+    Ok((hasher.finish(), read))
 }
 
 #[cfg(test)]
@@ -142,6 +154,7 @@ mod tests {
     use super::*;
     use crate::catalogue::EntryKind;
     use crate::scan::Stat;
+    use sha2::Digest;
 
     fn found(path: &Path) -> Found {
         let meta = std::fs::symlink_metadata(path).unwrap();
@@ -170,9 +183,15 @@ mod tests {
             .collect();
         std::fs::write(&path, &data).unwrap();
         let mut buffer = vec![0u8; BUFFER_SIZE];
-        let (hash, size) = hash_file(&found(&path), &StdOpener, &mut buffer, None).unwrap();
+        let sha256 = HashAlgorithm::Sha256;
+        let (hash, size) = hash_file(&found(&path), sha256, &StdOpener, &mut buffer, None).unwrap();
         assert_eq!(size, data.len() as u64);
-        assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&data)));
+        let want: [u8; 32] = sha2::Sha256::digest(&data).into();
+        assert_eq!(hash.as_bytes(), want);
+        let sha512 = HashAlgorithm::Sha512;
+        let (hash, _) = hash_file(&found(&path), sha512, &StdOpener, &mut buffer, None).unwrap();
+        let want: [u8; 64] = sha2::Sha512::digest(&data).into();
+        assert_eq!(hash.as_bytes(), want);
     }
 
     #[test]
@@ -183,7 +202,14 @@ mod tests {
         let listed = found(&path);
         std::fs::write(&path, b"hello, world").unwrap();
         let mut buffer = vec![0u8; 64];
-        let err = hash_file(&listed, &StdOpener, &mut buffer, None).unwrap_err();
+        let err = hash_file(
+            &listed,
+            HashAlgorithm::Sha256,
+            &StdOpener,
+            &mut buffer,
+            None,
+        )
+        .unwrap_err();
         assert!(
             matches!(&err, FileProblemCause::Changed { what } if what.contains("size 5 -> 12")),
             "{err}"
@@ -198,7 +224,14 @@ mod tests {
         let listed = found(&path);
         std::fs::remove_file(&path).unwrap();
         let mut buffer = vec![0u8; 64];
-        let err = hash_file(&listed, &StdOpener, &mut buffer, None).unwrap_err();
+        let err = hash_file(
+            &listed,
+            HashAlgorithm::Sha256,
+            &StdOpener,
+            &mut buffer,
+            None,
+        )
+        .unwrap_err();
         assert!(matches!(err, FileProblemCause::Vanished), "{err}");
     }
 }

@@ -12,8 +12,9 @@
 //!   following symlinks, and looks up the previous version of each path through its own
 //!   read-only connection. A file whose kind, size, mtime, inode, mode are unchanged is not read
 //!   again; in a resumed snapshot, what is already recorded is skipped.
-//! - **Hash workers** (`hash.rs`) read files with one buffer each and SHA-256 them, checking that
-//!   the file did not change while being read.
+//! - **Hash workers** (`hash.rs`) read files with one buffer each and hash them with the
+//!   catalogue's algorithm ([`crate::HashAlgorithm`]), checking that the file did not change
+//!   while being read.
 //! - A **counter** (`count.rs`) walks ahead without reading anything, so that progress has
 //!   totals and an ETA long before the real walk, paced by the hashing, ends.
 //! - Items travel in small batches (`outbox.rs`) so that handing over a small file does not
@@ -36,6 +37,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+
+use crate::hash::ContentHash;
 
 use crate::catalogue::{Catalogue, EntryKind, InCatalogue, JobState};
 use crate::error::{Error, FileProblem, Result};
@@ -129,7 +132,7 @@ pub(crate) enum Content {
     /// A content row already in the catalogue (the file is unchanged since an older snapshot).
     Known(i64),
     /// Freshly hashed.
-    Hashed { hash: [u8; 32], size: u64 },
+    Hashed { hash: ContentHash, size: u64 },
 }
 
 /// What the writer is asked to record.
@@ -193,6 +196,7 @@ fn run(
     progress: &dyn Progress,
     started: Instant,
 ) -> Result<ScanSummary> {
+    let algorithm = catalogue.hash_algorithm()?;
     let (snapshot, resumed) = catalogue.begin_snapshot(root, job)?;
     progress.event(&Event::ScanStarted {
         snapshot: snapshot.id,
@@ -231,10 +235,14 @@ fn run(
         for _ in 0..workers {
             let jobs = hash_rx.clone();
             let records = record_tx.clone();
-            let opener = Arc::clone(&opener);
-            let delay = options.hash_delay;
-            scope
-                .spawn(move || hash::work(&jobs, &records, opener.as_ref(), delay, shared, cancel));
+            let worker = hash::Worker {
+                algorithm,
+                opener: opener.as_ref(),
+                delay: options.hash_delay,
+                shared,
+                cancel,
+            };
+            scope.spawn(move || worker.work(&jobs, &records));
         }
         drop(hash_rx);
         drop(record_tx);

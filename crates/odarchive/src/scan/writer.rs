@@ -11,6 +11,7 @@ use rusqlite::Connection;
 use super::{Content, Found, Record, Shared};
 use crate::catalogue::{Catalogue, EntryKind, InCatalogue, JobCounters, update_job};
 use crate::error::{FileProblem, Result};
+use crate::hash::ContentHash;
 use crate::progress::{Event, Progress, ScanProgress};
 use crate::time::now_ns;
 
@@ -211,17 +212,17 @@ impl Writer<'_> {
     }
 
     /// The id of the content with `hash`, inserted if new.
-    fn content_id(&mut self, hash: &[u8; 32], size: u64) -> rusqlite::Result<i64> {
+    fn content_id(&mut self, hash: &ContentHash, size: u64) -> rusqlite::Result<i64> {
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO content (hash, size) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
         )?;
-        if insert.execute((hash.as_slice(), size as i64))? == 1 {
+        if insert.execute((hash, size as i64))? == 1 {
             return Ok(self.conn.last_insert_rowid());
         }
         let mut select = self
             .conn
             .prepare_cached("SELECT id FROM content WHERE hash = ?1")?;
-        select.query_row([hash.as_slice()], |r| r.get(0))
+        select.query_row([hash], |r| r.get(0))
     }
 
     fn insert_entry(&mut self, found: &Found, content_id: Option<i64>) -> rusqlite::Result<()> {
