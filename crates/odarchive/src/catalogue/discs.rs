@@ -99,6 +99,9 @@ pub struct DiscRecord {
     pub written_ns: Option<i64>,
     /// When it was last verified.
     pub verified_ns: Option<i64>,
+    /// The archive set it belongs to: the archive's own set, or for a disc brought in by
+    /// [`Catalogue::merge`] the set of the catalogue that planned it.
+    pub set_id: String,
 }
 
 /// Where one content, or one part of it, is stored.
@@ -179,7 +182,8 @@ fn hex_opt<S: serde::Serializer>(
 }
 
 const DISC_COLUMNS: &str = "id, number, plan_id, snapshot, capacity, margin, media, label, \
-     state, image_size, files, bytes, image_name, image_sha256, written_ns, verified_ns";
+     state, image_size, files, bytes, image_name, image_sha256, written_ns, verified_ns, \
+     coalesce(set_id, (SELECT set_id FROM archive))";
 
 fn disc_from_row(r: &Row<'_>) -> rusqlite::Result<DiscRecord> {
     let state: String = r.get(8)?;
@@ -201,6 +205,7 @@ fn disc_from_row(r: &Row<'_>) -> rusqlite::Result<DiscRecord> {
         image_sha256: sha.and_then(|s| s.try_into().ok()),
         written_ns: r.get(14)?,
         verified_ns: r.get(15)?,
+        set_id: r.get(16)?,
     })
 }
 

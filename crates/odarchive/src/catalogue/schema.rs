@@ -40,11 +40,18 @@
 //!   root as written (`Data/Photos/a.jpg`; it differs from `name_path` only where UDF had to
 //!   shorten a name over 255 bytes); `iso_path` the ISO 9660 path of the same file.
 //!
+//! ## Version 3: discs of merged catalogues
+//!
+//! - `disc.set_id`: the archive set the disc belongs to (its label and the catalogue on it
+//!   name that set). NULL for discs planned in this catalogue: they belong to the archive's own
+//!   set (`archive.set_id`). `odarchive merge` brings in the discs of another catalogue with
+//!   their own set id, so one catalogue can describe discs of several sets.
+//!
 //! Foreign keys are declared for documentation; they are not enforced (`PRAGMA foreign_keys` is
 //! off) because the writer is the only one who inserts and enforcement costs a lookup per row.
 
 /// The schema steps: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_DISC_SET];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -174,6 +181,10 @@ CREATE TABLE placement (
 );
 CREATE INDEX placement_by_disc ON placement(disc_id, disc_path);
 CREATE INDEX placement_by_content ON placement(content_id, part);
+"#;
+
+const V3_DISC_SET: &str = r#"
+ALTER TABLE disc ADD COLUMN set_id TEXT;
 "#;
 
 #[cfg(test)]
