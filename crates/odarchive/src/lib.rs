@@ -9,6 +9,7 @@
 //! - [`plan()`]: assigns every unique content to discs of a [`Media`], with exact image sizes;
 //!   [`write()`]: writes planned discs as images, re-hashing every file on the way;
 //!   [`archive()`]: scan, plan and write in one call. [`disc`] describes what a disc holds.
+//! - [`Catalogue::merge`]: brings another catalogue and its discs (another set) into one.
 //! - [`Progress`]: how long operations report events.
 //! - [`Error`]: what stops an operation; problems with single files are recorded, not fatal.
 //!
@@ -51,8 +52,8 @@ pub mod verify;
 pub mod write;
 
 pub use catalogue::{
-    Catalogue, DiscRecord, DiscState, Entry, EntryKind, Job, JobState, Placement, PlanRecord,
-    Snapshot, SnapshotState,
+    Catalogue, DiscRecord, DiscState, Entry, EntryKind, Job, JobState, MergeReport, Placement,
+    PlanRecord, Snapshot, SnapshotState,
 };
 pub use error::{Error, FileProblem, FileProblemCause, Result};
 pub use info::{Info, info};

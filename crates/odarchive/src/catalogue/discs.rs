@@ -427,13 +427,18 @@ impl Catalogue {
                 end: 0,
                 parts: 0,
             });
+            // After a merge, discs of two sets may both hold a content (whole on one, split on
+            // another): one complete copy is enough, and a second chain of parts is no break.
+            if e.complete {
+                continue;
+            }
             if part == 0 {
                 e.complete = true;
             } else if part == e.parts + 1 && offset == e.end {
                 e.parts = part;
                 e.end += length;
                 e.complete = part == parts;
-            } else {
+            } else if !(part <= e.parts && offset < e.end) {
                 broken.insert(id);
             }
         }
