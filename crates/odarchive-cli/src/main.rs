@@ -73,6 +73,8 @@ enum Command {
     Snapshots,
     /// What changed between two snapshots: added, removed, modified, moved.
     Diff(commands::history::DiffArgs),
+    /// Bring another catalogue, and the discs it describes, into this one.
+    Merge(commands::merge::Args),
 }
 
 /// How a command that did not fail ended.
@@ -126,6 +128,7 @@ fn main() -> ExitCode {
         Command::Restore(args) => commands::restore::run(args, &cli.global),
         Command::Snapshots => commands::history::run_snapshots(&cli.global),
         Command::Diff(args) => commands::history::run_diff(args, &cli.global),
+        Command::Merge(args) => commands::merge::run(args, &cli.global),
     };
     if let Err(e) = &result {
         eprintln!("odarchive: {}", render::error_chain(e));

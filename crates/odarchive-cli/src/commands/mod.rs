@@ -5,6 +5,7 @@ pub mod discs;
 pub mod history;
 pub mod info;
 pub mod locate;
+pub mod merge;
 pub mod plan;
 pub mod restore;
 pub mod scan;

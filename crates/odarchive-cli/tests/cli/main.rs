@@ -4,6 +4,7 @@
 mod archive;
 mod catalogue;
 mod history;
+mod merge;
 mod problems;
 mod rescan;
 mod restore;
