@@ -35,6 +35,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MergeReport {
     /// The catalogue merged in.
+    #[serde(serialize_with = "crate::progress::lossy")]
     pub other: PathBuf,
     /// Its archive set id.
     pub other_set_id: String,
