@@ -12,13 +12,19 @@ use crate::{Global, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The catalogue to merge into this one (it is only read).
+    /// The catalogue to merge into this one (it is only read, once its schema is current).
     #[arg(value_name = "OTHER.db")]
     other: PathBuf,
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
-    let other = Catalogue::open_read_only(&args.other)?;
+    let other = match Catalogue::open_read_only(&args.other) {
+        Ok(other) => other,
+        // Made by an older odarchive: bring its schema up to date first, as every command
+        // that opens a catalogue for writing does.
+        Err(odarchive::Error::Corrupt { .. }) => Catalogue::open(&args.other)?,
+        Err(e) => return Err(e.into()),
+    };
     let mut catalogue = Catalogue::create_or_open(&global.catalogue)?;
     let report = catalogue.merge(&other)?;
     let mut text = String::new();

@@ -151,3 +151,36 @@ fn merging_a_catalogue_into_itself_is_an_error() {
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("into itself"), "{}", run.stderr);
 }
+
+#[test]
+fn a_catalogue_of_an_older_odarchive_is_brought_up_to_date_and_merged() {
+    let a = Scratch::new();
+    a.write("a.txt", b"tree A");
+    let b = Scratch::new();
+    b.write("b.txt", b"tree B");
+    for s in [&a, &b] {
+        let out = scratch_dir(s, "out");
+        let run = s.run(&[
+            "archive",
+            s.drive.to_str().unwrap(),
+            "--media",
+            "cd",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    }
+    // B as schema version 2 left it: no disc.set_id.
+    let conn = rusqlite::Connection::open(&b.catalogue).unwrap();
+    conn.execute_batch("ALTER TABLE disc DROP COLUMN set_id; PRAGMA user_version = 2;")
+        .unwrap();
+    drop(conn);
+    let run = a.run(&["merge", b.catalogue.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("is disc 2 here"), "{}", run.stdout);
+    let conn = rusqlite::Connection::open(&b.catalogue).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(version > 2);
+}
