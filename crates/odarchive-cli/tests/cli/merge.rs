@@ -88,6 +88,18 @@ fn two_archives_merged_restore_from_both_sets_and_plan_only_new_files() {
     verify.extend(paths(&images_b));
     let run = a.run(&verify);
     assert_eq!(run.code, 0, "verify: {}{}", run.stdout, run.stderr);
+    // So does one as a mounted disc (a folder, extracted by 7-Zip): no label, so it is known
+    // by the set its catalogue names and the files it holds.
+    let mounted = scratch_dir(&a, "mounted");
+    oracles::seven_zip_extract_udf(&images_b[0], &mounted).unwrap();
+    let run = a.run(&["verify", "--json", mounted.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "verify folder: {}{}", run.stdout, run.stderr);
+    let verdict: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        verdict["discs"][0]["disc"].as_u64(),
+        Some(images_a.len() as u64 + 1),
+        "{verdict}"
+    );
 
     // A drive holding both trees and one new file: only the new file is planned and written.
     let both = scratch_dir(&a, "both");
