@@ -79,6 +79,8 @@ enum Command {
     /// Read a catalogue JSON (exported, from a disc, or odarchive 0.1's) into a new catalogue.
     #[command(name = "import-json")]
     ImportJson(commands::json::ImportArgs),
+    /// Bring another catalogue, and the discs it describes, into this one.
+    Merge(commands::merge::Args),
 }
 
 /// How a command that did not fail ended.
@@ -138,6 +140,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => commands::history::run_diff(args, &cli.global),
         Command::ExportJson(args) => commands::json::run_export(args, &cli.global),
         Command::ImportJson(args) => commands::json::run_import(args, &cli.global),
+        Command::Merge(args) => commands::merge::run(args, &cli.global),
     };
     if let Err(e) = &result {
         eprintln!("odarchive: {}", render::error_chain(e));

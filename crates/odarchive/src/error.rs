@@ -310,6 +310,37 @@ pub enum Error {
     /// A time zone that is neither an IANA name nor a fixed offset.
     #[error("unknown time zone {0:?}: give an IANA name (Europe/London) or an offset (+01:00)")]
     BadTimezone(String),
+    /// `odarchive merge` found conflicts (or was asked to merge a catalogue into itself);
+    /// nothing was merged.
+    #[error(
+        "cannot merge {} into {}; nothing was merged: {}",
+        other.display(),
+        catalogue.display(),
+        reasons.join("; ")
+    )]
+    MergeRefused {
+        /// This catalogue.
+        catalogue: PathBuf,
+        /// The catalogue to merge in.
+        other: PathBuf,
+        /// Every conflict found.
+        reasons: Vec<String>,
+    },
+
+    /// A disc of another archive set, brought in by `odarchive merge`, cannot be written here:
+    /// its image holds its own set's catalogue and README.
+    #[error(
+        "disc {number} ({label}) is a disc of archive set {set_id}, merged from another \
+         catalogue; its image can only be written from that catalogue"
+    )]
+    ForeignDisc {
+        /// Its number here.
+        number: u32,
+        /// Its label.
+        label: String,
+        /// Its set.
+        set_id: String,
+    },
 
     /// A worker thread panicked. This is a bug.
     #[error("internal error: {0}")]

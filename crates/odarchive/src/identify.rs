@@ -2,8 +2,9 @@
 //!
 //! An image says it by its volume label (`ODA_<set>_<NNN>`, see [`crate::disc::label`]). A
 //! mounted disc has no label we can read portably, so it is recognised by the catalogue it
-//! carries (its set id) and by which disc's files it holds. A disc of another set is refused
-//! with both set ids named, never mixed in.
+//! carries (its set id) and by which disc's files it holds. A catalogue knows its own set and,
+//! after `odarchive merge`, the sets of the discs merged in; a disc of any other set is refused
+//! with the set ids named, never mixed in.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -19,13 +20,14 @@ use crate::error::Result;
 #[derive(Debug, thiserror::Error)]
 pub enum IdentifyError {
     /// The disc belongs to another archive set.
-    #[error("{}: disc of another archive set ({found}); this catalogue is set {expected}", path.display())]
+    #[error("{}: disc of another archive set ({found}); this catalogue {expected}", path.display())]
     OtherSet {
         /// The image or mount point.
         path: PathBuf,
         /// What the disc says (label or set id).
         found: String,
-        /// This catalogue's set id.
+        /// The sets this catalogue knows, as a phrase: `is set X`, or after a merge
+        /// `holds sets X, Y`.
         expected: String,
     },
     /// The disc is of this set but matches no disc the catalogue knows.
@@ -109,46 +111,66 @@ fn disc_set_id(source: &mut DiscSource) -> std::result::Result<Option<String>, D
     Ok(serde_json::from_slice::<Head>(&json).ok().map(|h| h.set_id))
 }
 
+/// The archive's own set first, then the sets of discs merged in, each once.
+fn known_sets(own: &str, discs: &[DiscRecord]) -> Vec<String> {
+    let mut sets = vec![own.to_owned()];
+    for d in discs {
+        if !sets.contains(&d.set_id) {
+            sets.push(d.set_id.clone());
+        }
+    }
+    sets
+}
+
 /// Finds which disc of `catalogue` the opened `source` is.
 pub fn identify(
     catalogue: &Catalogue,
     source: &mut DiscSource,
 ) -> Result<std::result::Result<DiscRecord, IdentifyError>> {
-    let set_id = catalogue.archive()?.set_id;
     let discs = catalogue.discs()?;
+    let sets = known_sets(&catalogue.archive()?.set_id, &discs);
+    let expected = || match sets.as_slice() {
+        [one] => format!("is set {one}"),
+        many => format!("holds sets {}", many.join(", ")),
+    };
     let path = source.origin().to_owned();
     if let Some(label) = source.volume_label() {
         if let Some(d) = discs.iter().find(|d| d.label == label) {
             return Ok(Ok(d.clone()));
         }
-        let ours = disc::label(&set_id, 0);
-        let prefix = &ours[..ours.len() - 3];
-        if label.starts_with("ODA_") && !label.starts_with(prefix) {
+        let known = sets.iter().any(|set| {
+            let ours = disc::label(set, 0);
+            label.starts_with(&ours[..ours.len() - 3])
+        });
+        if label.starts_with("ODA_") && !known {
             return Ok(Err(IdentifyError::OtherSet {
                 path,
                 found: format!("label {label}"),
-                expected: set_id,
+                expected: expected(),
             }));
         }
     }
-    match disc_set_id(source) {
-        Ok(Some(found)) if found != set_id => {
+    let disc_set = match disc_set_id(source) {
+        Ok(Some(found)) if !sets.contains(&found) => {
             return Ok(Err(IdentifyError::OtherSet {
                 path,
                 found: format!("set {found}"),
-                expected: set_id,
+                expected: expected(),
             }));
         }
-        Ok(_) => {}
+        Ok(found) => found,
         Err(e) => return Ok(Err(e.into())),
-    }
-    // Same set (or no catalogue on it): the disc whose files it holds.
+    };
+    // A known set (or no catalogue on it): the disc of that set whose files it holds.
     let files = match source.files() {
         Ok(f) => f,
         Err(e) => return Ok(Err(e.into())),
     };
     let on_disc: std::collections::HashSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
-    for d in &discs {
+    for d in discs
+        .iter()
+        .filter(|d| disc_set.as_ref().is_none_or(|set| &d.set_id == set))
+    {
         let placements = catalogue.placements_on(d.number)?;
         if !placements.is_empty()
             && placements.iter().all(|p| {

@@ -11,6 +11,7 @@
 //!   [`archive()`]: scan, plan and write in one call. [`disc`] describes what a disc holds.
 //! - [`HashAlgorithm`], [`ContentHash`]: each catalogue hashes contents with its own algorithm
 //!   (SHA-256, or SHA-512 for catalogues of the original odarchive); see [`hash`].
+//! - [`Catalogue::merge`]: brings another catalogue and its discs (another set) into one.
 //! - [`Progress`]: how long operations report events.
 //! - [`Error`]: what stops an operation; problems with single files are recorded, not fatal.
 //!
@@ -54,8 +55,8 @@ pub mod verify;
 pub mod write;
 
 pub use catalogue::{
-    Catalogue, DiscRecord, DiscState, Entry, EntryKind, Job, JobState, Placement, PlanRecord,
-    Snapshot, SnapshotState,
+    Catalogue, DiscRecord, DiscState, Entry, EntryKind, Job, JobState, MergeReport, Placement,
+    PlanRecord, Snapshot, SnapshotState,
 };
 pub use error::{Error, FileProblem, FileProblemCause, Result};
 pub use hash::{ContentHash, ContentHasher, HashAlgorithm};

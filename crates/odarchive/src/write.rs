@@ -68,15 +68,25 @@ pub fn write(
     if all.is_empty() {
         return Err(Error::NoPlan);
     }
+    // Discs merged from another catalogue carry that catalogue's set, README and catalogue
+    // file: their images cannot be made here, so they are left out (and refused by number).
+    let set_id = catalogue.archive()?.set_id;
     let mut chosen: Vec<DiscRecord> = Vec::new();
     if options.discs.is_empty() {
-        chosen = all;
+        chosen = all.into_iter().filter(|d| d.set_id == set_id).collect();
     } else {
         for &n in &options.discs {
             let d = all
                 .iter()
                 .find(|d| d.number == n)
                 .ok_or(Error::NoSuchDisc { number: n })?;
+            if d.set_id != set_id {
+                return Err(Error::ForeignDisc {
+                    number: d.number,
+                    label: d.label.clone(),
+                    set_id: d.set_id.clone(),
+                });
+            }
             if !chosen.iter().any(|c| c.number == n) {
                 chosen.push(d.clone());
             }

@@ -6,6 +6,7 @@ pub mod history;
 pub mod info;
 pub mod json;
 pub mod locate;
+pub mod merge;
 pub mod plan;
 pub mod restore;
 pub mod scan;

@@ -50,7 +50,7 @@ fn snapshot_of(root: &Path) -> BTreeMap<Vec<u8>, (char, Vec<u8>, i64)> {
     out
 }
 
-fn assert_same_tree(source: &Path, restored: &Path) {
+pub(crate) fn assert_same_tree(source: &Path, restored: &Path) {
     let a = snapshot_of(source);
     let b = snapshot_of(restored);
     let missing: Vec<_> = a
@@ -96,7 +96,7 @@ impl Rng {
 
 /// A random tree: unicode and non-UTF-8 names, depth, empty files and folders, duplicates,
 /// symlinks, sizes around 2048, and one file larger than the medium, so it splits.
-fn random_tree(s: &Scratch, seed: u64) {
+pub(crate) fn random_tree(s: &Scratch, seed: u64) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let names: [&[u8]; 10] = [
         b"photo",
@@ -157,7 +157,7 @@ fn random_tree(s: &Scratch, seed: u64) {
     std::os::unix::fs::symlink("nowhere", s.drive.join("dangling")).unwrap();
 }
 
-fn archive(s: &Scratch, out: &Path, media: &str) -> Vec<PathBuf> {
+pub(crate) fn archive(s: &Scratch, out: &Path, media: &str) -> Vec<PathBuf> {
     let run = s.run(&[
         "archive",
         s.drive.to_str().unwrap(),
@@ -176,7 +176,12 @@ fn archive(s: &Scratch, out: &Path, media: &str) -> Vec<PathBuf> {
     images
 }
 
-fn restore(s: &Scratch, from: &[PathBuf], to: &Path, extra: &[&str]) -> (Run, serde_json::Value) {
+pub(crate) fn restore(
+    s: &Scratch,
+    from: &[PathBuf],
+    to: &Path,
+    extra: &[&str],
+) -> (Run, serde_json::Value) {
     let mut args: Vec<String> = vec![
         "restore".into(),
         "--json".into(),
@@ -192,7 +197,7 @@ fn restore(s: &Scratch, from: &[PathBuf], to: &Path, extra: &[&str]) -> (Run, se
     (run, report)
 }
 
-fn scratch_dir(s: &Scratch, name: &str) -> PathBuf {
+pub(crate) fn scratch_dir(s: &Scratch, name: &str) -> PathBuf {
     s.catalogue.parent().unwrap().join(name)
 }
 

@@ -100,6 +100,9 @@ pub struct DiscRecord {
     pub written_ns: Option<i64>,
     /// When it was last verified.
     pub verified_ns: Option<i64>,
+    /// The archive set it belongs to: the archive's own set, or for a disc brought in by
+    /// [`Catalogue::merge`] the set of the catalogue that planned it.
+    pub set_id: String,
 }
 
 /// Where one content, or one part of it, is stored.
@@ -175,7 +178,8 @@ fn hex_opt<S: serde::Serializer>(
 }
 
 const DISC_COLUMNS: &str = "id, number, plan_id, snapshot, capacity, margin, media, label, \
-     state, image_size, files, bytes, image_name, image_sha256, written_ns, verified_ns";
+     state, image_size, files, bytes, image_name, image_sha256, written_ns, verified_ns, \
+     coalesce(set_id, (SELECT set_id FROM archive))";
 
 fn disc_from_row(r: &Row<'_>) -> rusqlite::Result<DiscRecord> {
     let state: String = r.get(8)?;
@@ -197,6 +201,7 @@ fn disc_from_row(r: &Row<'_>) -> rusqlite::Result<DiscRecord> {
         image_sha256: sha.and_then(|s| s.try_into().ok()),
         written_ns: r.get(14)?,
         verified_ns: r.get(15)?,
+        set_id: r.get(16)?,
     })
 }
 
@@ -416,17 +421,84 @@ impl Catalogue {
                 end: 0,
                 parts: 0,
             });
+            // After a merge, discs of two sets may both hold a content (whole on one, split on
+            // another): one complete copy is enough, and a second chain of parts is no break.
+            if e.complete {
+                continue;
+            }
             if part == 0 {
                 e.complete = true;
             } else if part == e.parts + 1 && offset == e.end {
                 e.parts = part;
                 e.end += length;
                 e.complete = part == parts;
-            } else {
+            } else if !(part <= e.parts && offset < e.end) {
                 broken.insert(id);
             }
         }
         out.retain(|id, e| e.complete || !broken.contains(id));
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A catalogue with one content of 100 bytes, and placements given as (disc state, part,
+    /// parts, offset, length), each on a disc of its own.
+    fn with_placements(rows: &[(&str, u32, u32, u64, u64)]) -> (tempfile::TempDir, Catalogue) {
+        let dir = tempfile::tempdir().unwrap();
+        let catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
+        let conn = catalogue.connection();
+        conn.execute_batch(
+            "INSERT INTO snapshot (id, drive_path, started_ns, state) VALUES (1, x'2f', 0, 'complete');
+             INSERT INTO content (id, hash, size) VALUES (1, zeroblob(32), 100);
+             INSERT INTO plan (id, created_ns, snapshot, media, capacity, margin, first_paths,
+                               folders_split, catalogue_size, catalogue_gzip)
+                  VALUES (1, 0, 1, 'cd', 0, 0, '[]', 0, 0, 0);",
+        )
+        .unwrap();
+        for (i, (state, part, parts, offset, length)) in rows.iter().enumerate() {
+            let number = i as i64 + 1;
+            conn.execute(
+                "INSERT INTO disc (id, number, plan_id, snapshot, capacity, margin, media, label, \
+                 state, image_size, files, bytes) VALUES (?1, ?1, 1, 1, 0, 0, 'cd', ?1, ?2, 0, 1, 0)",
+                params![number, state],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO placement (content_id, disc_id, part, parts, offset, length, \
+                 entry_path, name_path, disc_path, iso_path) \
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, x'61', 'Data/a', 'Data/a', 'DATA/A;1')",
+                params![number, part, parts, *offset as i64, *length as i64],
+            )
+            .unwrap();
+        }
+        (dir, catalogue)
+    }
+
+    #[test]
+    fn a_complete_copy_stays_complete_beside_another_sets_first_parts() {
+        // Whole on one set's disc, the first of two parts on another set's disc.
+        let (_dir, c) = with_placements(&[("written", 0, 1, 0, 100), ("written", 1, 2, 0, 60)]);
+        assert!(c.written_extents().unwrap()[&1].complete);
+    }
+
+    #[test]
+    fn first_parts_continue_and_planned_discs_do_not_count() {
+        let (_dir, c) = with_placements(&[("written", 1, 2, 0, 60), ("planned", 2, 2, 60, 40)]);
+        let e = c.written_extents().unwrap()[&1];
+        assert_eq!((e.complete, e.end, e.parts), (false, 60, 1));
+    }
+
+    #[test]
+    fn two_sets_splitting_a_content_alike_complete_it_once() {
+        let (_dir, c) = with_placements(&[
+            ("written", 1, 2, 0, 60),
+            ("verified", 1, 2, 0, 60),
+            ("written", 2, 2, 60, 40),
+        ]);
+        assert!(c.written_extents().unwrap()[&1].complete);
     }
 }

@@ -49,11 +49,18 @@
 //!   odarchive), like `content.hash`. `disc.image_sha256` stays SHA-256: it is our record of
 //!   the image file, whatever the contents are hashed with.
 //!
+//! ## Version 4: discs of merged catalogues
+//!
+//! - `disc.set_id`: the archive set the disc belongs to (its label and the catalogue on it
+//!   name that set). NULL for discs planned in this catalogue: they belong to the archive's own
+//!   set (`archive.set_id`). `odarchive merge` brings in the discs of another catalogue with
+//!   their own set id, so one catalogue can describe discs of several sets.
+//!
 //! Foreign keys are enforced (the bundled SQLite turns `PRAGMA foreign_keys` on by default);
 //! an import that resolves references at its end defers them to its commit.
 
 /// The schema steps: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3_PART_HASH];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_PART_HASH, V4_DISC_SET];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -189,6 +196,11 @@ CREATE INDEX placement_by_content ON placement(content_id, part);
 /// SHA-256.
 const V3_PART_HASH: &str = r#"
 ALTER TABLE placement RENAME COLUMN part_sha256 TO part_hash;
+"#;
+
+/// Version 4: the set of a disc merged from another catalogue.
+const V4_DISC_SET: &str = r#"
+ALTER TABLE disc ADD COLUMN set_id TEXT;
 "#;
 
 #[cfg(test)]

@@ -116,12 +116,16 @@ pub fn disc_contents(
 ) -> Result<DiscContents> {
     let set_id = catalogue.archive()?.set_id;
     let hash = catalogue.hash_algorithm()?;
+    // "Disc k of n" counts the discs of this archive's own set: discs merged from another
+    // catalogue (another set) do not change what this set's discs say about themselves.
     let total = catalogue
         .discs()?
         .iter()
+        .filter(|d| d.set_id == set_id)
         .map(|d| d.number)
         .max()
-        .unwrap_or(1);
+        .unwrap_or(1)
+        .max(disc.number);
     let info = ReadmeInfo {
         set_id: &set_id,
         number: disc.number,

@@ -143,6 +143,7 @@ pub(super) fn new_plan(
             image_sha256: None,
             written_ns: None,
             verified_ns: None,
+            set_id: facts.set_id.to_owned(),
         });
     }
     Ok(NewPlan {
