@@ -116,35 +116,49 @@ pub fn run_import(args: &ImportArgs, global: &Global) -> Result<Outcome> {
         timezone: args.timezone.clone(),
         from_disc: false,
     };
-    let summary = if global.catalogue.exists() {
-        let mut catalogue = Catalogue::open(&global.catalogue)?;
-        catalogue.import_json(input, &args.file, &options)?
-    } else {
-        // A new catalogue is made under a temporary name and renamed when the import is
-        // complete: a failed import leaves nothing behind.
-        let mut temp = global.catalogue.clone().into_os_string();
-        temp.push(".importing");
-        let temp = super::TempCatalogue(PathBuf::from(temp));
-        temp.remove();
-        let result = (|| -> Result<_> {
-            let mut catalogue = Catalogue::create_or_open(&temp.0)?;
-            let summary = catalogue.import_json(input, &args.file, &options)?;
-            drop(catalogue);
-            std::fs::rename(&temp.0, &global.catalogue).with_context(|| {
+    let into_existing =
+        global.catalogue.exists() && !Catalogue::open(&global.catalogue)?.snapshots()?.is_empty();
+    // The document is imported into a catalogue of its own, made under a temporary name: a
+    // failed import leaves nothing behind. It then becomes the catalogue, or, when the
+    // catalogue already holds snapshots, is merged into it (`odarchive merge`: conflicting
+    // discs or sets are refused, nothing changes).
+    let mut temp = global.catalogue.clone().into_os_string();
+    temp.push(".importing");
+    let temp = super::TempCatalogue(PathBuf::from(temp));
+    temp.remove();
+    let result = (|| -> Result<_> {
+        let mut imported = Catalogue::create_or_open(&temp.0)?;
+        let summary = imported.import_json(input, &args.file, &options)?;
+        if into_existing {
+            let mut catalogue = Catalogue::open(&global.catalogue)?;
+            let report = catalogue.merge(&imported).with_context(|| {
                 format!(
-                    "cannot rename {} to {}",
-                    temp.0.display(),
+                    "cannot merge {} into {}",
+                    args.file.display(),
                     global.catalogue.display()
                 )
             })?;
-            Ok(summary)
-        })();
-        temp.remove();
-        result?
-    };
+            return Ok((summary, Some(report)));
+        }
+        drop(imported);
+        std::fs::rename(&temp.0, &global.catalogue).with_context(|| {
+            format!(
+                "cannot rename {} to {}",
+                temp.0.display(),
+                global.catalogue.display()
+            )
+        })?;
+        Ok((summary, None))
+    })();
+    temp.remove();
+    let (summary, merged) = result?;
     let mut text = String::new();
     if global.json {
-        let _ = writeln!(text, "{}", serde_json::to_string(&summary)?);
+        let mut v = serde_json::to_value(&summary)?;
+        if let Some(report) = &merged {
+            v["merged"] = serde_json::to_value(report)?;
+        }
+        let _ = writeln!(text, "{v}");
     } else {
         let _ = writeln!(
             text,
@@ -158,6 +172,16 @@ pub fn run_import(args: &ImportArgs, global: &Global) -> Result<Outcome> {
             crate::render::counted(summary.entries, "path version"),
             crate::render::counted(summary.discs, "disc"),
         );
+        if let Some(report) = &merged {
+            let ids: Vec<String> = report.snapshots.iter().map(|s| s.id.to_string()).collect();
+            let _ = writeln!(
+                text,
+                "merged into {}: its snapshots are {} here, {} of its discs",
+                global.catalogue.display(),
+                ids.join(", "),
+                crate::render::count(report.discs.len() as u64)
+            );
+        }
     }
     crate::render::out(&text)?;
     Ok(Outcome::Success)

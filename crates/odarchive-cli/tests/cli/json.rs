@@ -138,16 +138,15 @@ fn import_refuses_bad_documents_and_leaves_nothing_behind() {
     ok(&s.run(&["export-json", good.to_str().unwrap()]));
     let text = fs::read(&good).unwrap();
 
-    // Into a catalogue that already holds snapshots: refused, the catalogue unchanged.
+    // Into a catalogue that already holds snapshots the import is merged: its own export
+    // conflicts with it (the same set, the same snapshot), so nothing changes.
     let before = s.info();
     let run = s.run(&["import-json", good.to_str().unwrap()]);
     assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("already holds snapshots"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("nothing was merged"), "{}", run.stderr);
+    assert!(run.stderr.contains("good.json"), "{}", run.stderr);
     assert_eq!(s.info(), before);
+    assert!(!work.join("cat.db.importing").exists());
 
     let cases: [(&str, Vec<u8>, &str); 4] = [
         ("truncated.json", text[..text.len() / 2].to_vec(), "catalogue JSON"),
@@ -333,4 +332,51 @@ fn an_odarchive_0_1_catalogue_brings_its_discs_in() {
     let run = s.run(&["verify", work.join("disc1").to_str().unwrap()]);
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("Docs/letter.txt"), "{}", run.stdout);
+}
+
+#[test]
+fn importing_another_archive_into_a_catalogue_merges_it() {
+    let a = Scratch::new();
+    a.write("a/one.txt", b"tree A");
+    let b = Scratch::new();
+    b.write("b/two.txt", b"tree B");
+    b.write("b/same.txt", b"tree A");
+    let mut all_images = Vec::new();
+    for s in [&a, &b] {
+        let out = s.catalogue.parent().unwrap().join("out");
+        ok(&s.run(&[
+            "archive",
+            s.drive.to_str().unwrap(),
+            "--media",
+            "cd",
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        all_images.extend(images(&out));
+    }
+    let exported = b.catalogue.parent().unwrap().join("b.json.gz");
+    ok(&b.run(&["export-json", exported.to_str().unwrap()]));
+    let run = a.run(&["import-json", "--json", exported.to_str().unwrap()]);
+    ok(&run);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["merged"]["snapshots"][0]["id"], 2, "{v}");
+    assert_eq!(v["merged"]["contents_shared"], 1, "{v}");
+    let run = a.run(&["discs", "--json"]);
+    ok(&run);
+    let discs: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(discs.as_array().unwrap().len(), 2);
+    // B's tree restores from the images of both sets (its shared content is on A's disc
+    // too, but B's own disc holds it as well).
+    let dest = a.catalogue.parent().unwrap().join("restored");
+    let mut args = vec![
+        "restore",
+        "--snapshot",
+        "2",
+        "--to",
+        dest.to_str().unwrap(),
+        "--from",
+    ];
+    args.extend(all_images.iter().map(|p| p.to_str().unwrap()));
+    ok(&a.run(&args));
+    assert_eq!(tree_of(&dest), tree_of(&b.drive));
 }

@@ -579,8 +579,8 @@ impl<'a> Importer<'a> {
                 .execute(
                     "INSERT INTO disc (number, plan_id, snapshot, capacity, margin, media, label, \
                      state, image_size, files, bytes, image_name, image_sha256, written_ns, \
-                     verified_ns) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                     verified_ns, set_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                     params![
                         d.number,
                         r.map_or(NO_PLAN, |r| r.plan),
@@ -596,7 +596,8 @@ impl<'a> Importer<'a> {
                         r.and_then(|r| r.image_name.clone()),
                         image_sha,
                         r.and_then(|r| r.written),
-                        r.and_then(|r| r.verified)
+                        r.and_then(|r| r.verified),
+                        d.set_id
                     ],
                 )
                 .in_catalogue(self.catalogue)?;
@@ -1030,6 +1031,11 @@ impl<'a> Importer<'a> {
         if let Some(set_id) = &self.head.set_id {
             exec("UPDATE archive SET set_id = ?1", &[set_id])?;
         }
+        // A disc of the archive's own set is stored without a set id.
+        exec(
+            "UPDATE disc SET set_id = NULL WHERE set_id = (SELECT set_id FROM archive)",
+            &[],
+        )?;
         if let Some(tool) = &self.head.tool_version {
             exec("UPDATE archive SET tool_version = ?1", &[tool])?;
         }

@@ -76,6 +76,9 @@ pub struct JsonDisc {
     pub number: u32,
     /// Volume label.
     pub label: String,
+    /// The archive set of a disc merged from another catalogue (absent: this archive's set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_id: Option<String>,
     /// Exact image size in bytes.
     pub image_size: u64,
     /// Data files on it.
@@ -113,11 +116,12 @@ pub struct JsonDiscRecord {
 }
 
 impl JsonDisc {
-    /// The disc as a disc's own catalogue lists it.
-    pub fn planned(d: &DiscRecord) -> JsonDisc {
+    /// The disc as a disc's own catalogue lists it; `own_set` is the archive's set id.
+    pub fn planned(d: &DiscRecord, own_set: &str) -> JsonDisc {
         JsonDisc {
             number: d.number,
             label: d.label.clone(),
+            set_id: (d.set_id != own_set).then(|| d.set_id.clone()),
             image_size: d.image_size,
             files: d.files,
             bytes: d.bytes,
@@ -126,7 +130,7 @@ impl JsonDisc {
     }
 
     /// The disc with everything the catalogue knows of it.
-    pub fn full(d: &DiscRecord) -> JsonDisc {
+    pub fn full(d: &DiscRecord, own_set: &str) -> JsonDisc {
         JsonDisc {
             record: Some(JsonDiscRecord {
                 plan: d.plan_id,
@@ -140,7 +144,7 @@ impl JsonDisc {
                 written: d.written_ns,
                 verified: d.verified_ns,
             }),
-            ..JsonDisc::planned(d)
+            ..JsonDisc::planned(d, own_set)
         }
     }
 }
@@ -511,6 +515,7 @@ impl<W: Write> JsonWriter<'_, W> {
     }
 
     fn discs(&mut self) -> Res<()> {
+        let own_set = self.catalogue.archive()?.set_id;
         let mut discs: Vec<JsonDisc> = self
             .catalogue
             .discs()?
@@ -518,9 +523,9 @@ impl<W: Write> JsonWriter<'_, W> {
             .filter(|d| d.plan_id <= self.max_plan && d.number < self.below_disc)
             .map(|d| {
                 if self.export() {
-                    JsonDisc::full(d)
+                    JsonDisc::full(d, &own_set)
                 } else {
-                    JsonDisc::planned(d)
+                    JsonDisc::planned(d, &own_set)
                 }
             })
             .collect();

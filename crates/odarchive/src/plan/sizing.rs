@@ -230,6 +230,7 @@ fn placeholder_disc(set_id: &str, number: u32, files: u64, bytes: u64) -> JsonDi
     JsonDisc {
         number,
         label: disc::label(set_id, number),
+        set_id: None,
         image_size: u64::MAX,
         files,
         bytes,
