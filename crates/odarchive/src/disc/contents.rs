@@ -116,12 +116,13 @@ pub fn disc_contents(
 ) -> Result<DiscContents> {
     let set_id = catalogue.archive()?.set_id;
     let hash = catalogue.hash_algorithm()?;
-    // "Disc k of n" counts the discs of this archive's own set: discs merged from another
-    // catalogue (another set) do not change what this set's discs say about themselves.
+    // "Disc k of n" counts the discs of this archive's own set as it stood when this disc was
+    // planned: discs merged from another catalogue (another set) and later plans do not change
+    // what a disc says about itself, so writing it again gives the same bytes.
     let total = catalogue
         .discs()?
         .iter()
-        .filter(|d| d.set_id == set_id)
+        .filter(|d| d.set_id == set_id && d.plan_id <= disc.plan_id)
         .map(|d| d.number)
         .max()
         .unwrap_or(1)
