@@ -236,10 +236,14 @@ pub fn plan(
         let plan_id = catalogue.store_plan(&new)?;
         // The real catalogue (real hashes and ISO 9660 paths) must fit its reserve; the
         // placeholders make that all but certain, and if not the plan is packed again.
-        let record = catalogue
-            .plan_record(plan_id)?
-            .ok_or_else(|| Error::Internal("the stored plan vanished".into()))?;
-        if let Err(needed) = crate::disc::contents::padded_catalogue(catalogue, &record)? {
+        let sizer = sizing::Sizer {
+            catalogue,
+            snapshot: snapshot.id,
+            items: &gathered.items,
+            set_id: &set_id,
+            capacity,
+        };
+        if let Some(needed) = sizer.shortfall(&new, first_number, reserve)? {
             if at_least > 0 {
                 return Err(Error::Internal(format!(
                     "the catalogue file needs {needed} bytes, more than reserved twice"

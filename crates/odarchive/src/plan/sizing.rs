@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::Item;
 use super::pack::{PackParams, PackedDisc, pack, piece_path};
-use crate::catalogue::Catalogue;
 use crate::catalogue::json::{JsonDisc, JsonPart, write_catalogue_json};
+use crate::catalogue::{Catalogue, NewPlan};
 use crate::disc::{self, readme::readme_size};
 use crate::error::{Error, Result};
 
@@ -107,24 +107,7 @@ impl Sizer<'_> {
         first_number: u32,
         created_ns: i64,
     ) -> Result<Reserve> {
-        let mut parts: HashMap<i64, Vec<JsonPart>> = HashMap::new();
-        let mut discs = Vec::new();
-        // Discs already written keep their entries in the catalogue of later plans.
-        self.catalogue.for_each_placement(|p| {
-            let on_written = p.disc < first_number;
-            if on_written {
-                parts
-                    .entry(p.content_id)
-                    .or_default()
-                    .push(JsonPart::from(p));
-            }
-            Ok(())
-        })?;
-        for d in self.catalogue.discs()? {
-            if d.number < first_number {
-                discs.push(JsonDisc::from(d));
-            }
-        }
+        let (mut written, mut discs) = self.written(first_number)?;
         // An ISO 9660 path is at most about twice as long as the UDF path (romanised letters,
         // version suffixes); the placeholder starts like one so that it compresses like one.
         let wide = |path: &str| {
@@ -134,42 +117,26 @@ impl Sizer<'_> {
             }
             p
         };
+        // The new parts of each content, as (content id, disc index, piece index), sorted:
+        // the JSON strings are made when the writer asks for them, one content at a time.
+        let mut index: Vec<(i64, u32, u32)> = Vec::new();
         match packed {
             None => {
-                for item in self.items {
-                    parts.entry(item.content_id).or_default().push(JsonPart {
-                        part: 0,
-                        disc: u32::MAX,
-                        offset: 0,
-                        length: item.size,
-                        sha256: crate::hex(&item.hash),
-                        path: format!("{}/{}", disc::DATA_DIR, item.path),
-                        iso_path: wide(&item.path),
-                    });
-                }
+                index.extend(
+                    self.items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| (item.content_id, 0, i as u32)),
+                );
                 let total: u64 = self.items.iter().map(|i| i.size).sum();
                 for n in 0..=(total / self.capacity.max(1) + 1) {
                     discs.push(placeholder_disc(self.set_id, first_number + n as u32, 0, 0));
                 }
             }
             Some(packed) => {
-                for d in packed {
-                    for piece in &d.pieces {
-                        let item = &self.items[piece.item];
-                        let path = piece_path(item, piece, self.capacity);
-                        parts.entry(item.content_id).or_default().push(JsonPart {
-                            part: piece.part,
-                            disc: d.number,
-                            offset: piece.offset,
-                            length: piece.length,
-                            sha256: if piece.part == 0 {
-                                crate::hex(&item.hash)
-                            } else {
-                                placeholder_hash(&item.hash, piece.part)
-                            },
-                            iso_path: wide(&path),
-                            path: format!("{}/{path}", disc::DATA_DIR),
-                        });
+                for (k, d) in packed.iter().enumerate() {
+                    for (j, piece) in d.pieces.iter().enumerate() {
+                        index.push((self.items[piece.item].content_id, k as u32, j as u32));
                     }
                     let bytes = d.pieces.iter().map(|p| p.length).sum();
                     discs.push(placeholder_disc(
@@ -181,32 +148,51 @@ impl Sizer<'_> {
                 }
             }
         }
-        let gz = flate2::write::GzEncoder::new(
-            Count {
-                inner: io::sink(),
-                n: 0,
-            },
-            flate2::Compression::default(),
-        );
-        let counted = Count { inner: gz, n: 0 };
-        let name = std::path::Path::new("catalogue.json");
-        let counted = write_catalogue_json(
-            self.catalogue,
-            self.snapshot,
-            &discs,
-            &mut |id| parts.remove(&id).unwrap_or_default(),
-            counted,
-            name,
-        )?;
-        let plain = counted.n;
-        let gzipped = counted
-            .inner
-            .finish()
-            .map_err(|source| Error::Output {
-                path: name.to_path_buf(),
-                source,
-            })?
-            .n;
+        // Stable: the parts of a content stay in disc order.
+        index.sort_by_key(|e| e.0);
+        let mut parts_of = |id: i64| {
+            let mut parts = written.remove(&id).unwrap_or_default();
+            let mut at = index.partition_point(|e| e.0 < id);
+            while at < index.len() && index[at].0 == id {
+                let (_, k, j) = index[at];
+                at += 1;
+                parts.push(match packed {
+                    None => {
+                        let item = &self.items[j as usize];
+                        JsonPart {
+                            part: 0,
+                            disc: u32::MAX,
+                            offset: 0,
+                            length: item.size,
+                            sha256: crate::hex(&item.hash),
+                            path: format!("{}/{}", disc::DATA_DIR, item.path),
+                            iso_path: wide(&item.path),
+                        }
+                    }
+                    Some(packed) => {
+                        let d = &packed[k as usize];
+                        let piece = &d.pieces[j as usize];
+                        let item = &self.items[piece.item];
+                        let path = piece_path(item, piece, self.capacity);
+                        JsonPart {
+                            part: piece.part,
+                            disc: d.number,
+                            offset: piece.offset,
+                            length: piece.length,
+                            sha256: if piece.part == 0 {
+                                crate::hex(&item.hash)
+                            } else {
+                                placeholder_hash(&item.hash, piece.part)
+                            },
+                            iso_path: wide(&path),
+                            path: format!("{}/{path}", disc::DATA_DIR),
+                        }
+                    }
+                });
+            }
+            parts
+        };
+        let (plain, gzipped) = self.json_size(&discs, &mut parts_of)?;
         let gzip = plain > disc::GZIP_ABOVE;
         let size = if gzip {
             // Real ISO paths, hashes and sizes compress differently from the placeholders.
@@ -219,6 +205,102 @@ impl Sizer<'_> {
             gzip,
             readme: readme_size(self.set_id, created_ns, gzip),
         })
+    }
+
+    /// What the discs before `first_number` (written ones, which later plans keep) hold, as
+    /// the JSON lists it: their parts by content, and the discs.
+    fn written(&self, first_number: u32) -> Result<(HashMap<i64, Vec<JsonPart>>, Vec<JsonDisc>)> {
+        let mut parts: HashMap<i64, Vec<JsonPart>> = HashMap::new();
+        self.catalogue.for_each_placement(|p| {
+            if p.disc < first_number {
+                parts
+                    .entry(p.content_id)
+                    .or_default()
+                    .push(JsonPart::from(p));
+            }
+            Ok(())
+        })?;
+        let discs = self
+            .catalogue
+            .discs()?
+            .into_iter()
+            .filter(|d| d.number < first_number)
+            .map(JsonDisc::from)
+            .collect();
+        Ok((parts, discs))
+    }
+
+    /// The bytes the catalogue file of the stored plan `new` (discs from `first_number` on)
+    /// needs, if `reserve` is too small for it: the real file, with real hashes and ISO 9660
+    /// paths, measured as [`crate::disc::contents::catalogue_file`] makes it.
+    pub fn shortfall(
+        &self,
+        new: &NewPlan,
+        first_number: u32,
+        reserve: Reserve,
+    ) -> Result<Option<u64>> {
+        let (mut written, _) = self.written(first_number)?;
+        let discs: Vec<JsonDisc> = self
+            .catalogue
+            .discs()?
+            .into_iter()
+            .map(JsonDisc::from)
+            .collect();
+        let mut index: Vec<(i64, u32, u32)> = new
+            .placements
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.content_id, p.part, i as u32))
+            .collect();
+        index.sort_unstable();
+        let mut parts_of = |id: i64| {
+            let mut parts = written.remove(&id).unwrap_or_default();
+            let mut at = index.partition_point(|e| e.0 < id);
+            while at < index.len() && index[at].0 == id {
+                parts.push(JsonPart::from(new.placements[index[at].2 as usize].clone()));
+                at += 1;
+            }
+            parts
+        };
+        let (plain, gzipped) = self.json_size(&discs, &mut parts_of)?;
+        let needed = if reserve.gzip { gzipped } else { plain + 1 };
+        Ok((needed > reserve.size).then_some(needed))
+    }
+
+    /// The size of the catalogue JSON with `discs` and `parts_of`, plain and gzipped (at the
+    /// level the written file uses, without padding), streamed: nothing is kept.
+    fn json_size(
+        &self,
+        discs: &[JsonDisc],
+        parts_of: &mut dyn FnMut(i64) -> Vec<JsonPart>,
+    ) -> Result<(u64, u64)> {
+        let gz = flate2::write::GzEncoder::new(
+            Count {
+                inner: io::sink(),
+                n: 0,
+            },
+            flate2::Compression::default(),
+        );
+        // The JSON writer writes in small pieces; the encoder is much faster fed in large ones.
+        let counted = io::BufWriter::with_capacity(1 << 16, Count { inner: gz, n: 0 });
+        let name = std::path::Path::new("catalogue.json");
+        let output = |source| Error::Output {
+            path: name.to_path_buf(),
+            source,
+        };
+        let counted = write_catalogue_json(
+            self.catalogue,
+            self.snapshot,
+            discs,
+            parts_of,
+            counted,
+            name,
+        )?
+        .into_inner()
+        .map_err(|e| output(e.into_error()))?;
+        let plain = counted.n;
+        let gzipped = counted.inner.finish().map_err(output)?.n;
+        Ok((plain, gzipped))
     }
 }
 
