@@ -268,39 +268,89 @@ impl Sizer<'_> {
     }
 
     /// The size of the catalogue JSON with `discs` and `parts_of`, plain and gzipped (at the
-    /// level the written file uses, without padding), streamed: nothing is kept.
+    /// level the written file uses, without padding), streamed: nothing is kept. The gzip
+    /// runs on a second thread, fed in large chunks, while this one makes the JSON.
     fn json_size(
         &self,
         discs: &[JsonDisc],
         parts_of: &mut dyn FnMut(i64) -> Vec<JsonPart>,
     ) -> Result<(u64, u64)> {
-        let gz = flate2::write::GzEncoder::new(
-            Count {
-                inner: io::sink(),
-                n: 0,
-            },
-            flate2::Compression::default(),
-        );
-        // The JSON writer writes in small pieces; the encoder is much faster fed in large ones.
-        let counted = io::BufWriter::with_capacity(1 << 16, Count { inner: gz, n: 0 });
         let name = std::path::Path::new("catalogue.json");
         let output = |source| Error::Output {
             path: name.to_path_buf(),
             source,
         };
-        let counted = write_catalogue_json(
-            self.catalogue,
-            self.snapshot,
-            discs,
-            parts_of,
-            counted,
-            name,
-        )?
-        .into_inner()
-        .map_err(|e| output(e.into_error()))?;
-        let plain = counted.n;
-        let gzipped = counted.inner.finish().map_err(output)?.n;
-        Ok((plain, gzipped))
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(4);
+        std::thread::scope(|s| {
+            let gzip = s.spawn(move || -> io::Result<u64> {
+                let mut gz = flate2::write::GzEncoder::new(
+                    Count {
+                        inner: io::sink(),
+                        n: 0,
+                    },
+                    flate2::Compression::default(),
+                );
+                for chunk in rx {
+                    gz.write_all(&chunk)?;
+                }
+                Ok(gz.finish()?.n)
+            });
+            let chunks = Chunks {
+                buf: Vec::with_capacity(CHUNK),
+                n: 0,
+                tx,
+            };
+            let plain =
+                write_catalogue_json(self.catalogue, self.snapshot, discs, parts_of, chunks, name)
+                    .and_then(|chunks| chunks.finish().map_err(output));
+            // On an error the sender is gone, so the thread ends too.
+            let gzipped = gzip
+                .join()
+                .map_err(|_| Error::Internal("the gzip thread panicked".into()))?
+                .map_err(output);
+            Ok((plain?, gzipped?))
+        })
+    }
+}
+
+/// Bytes per chunk sent to the gzip thread.
+const CHUNK: usize = 1 << 18;
+
+/// Counts the bytes written and sends them on in chunks.
+struct Chunks {
+    buf: Vec<u8>,
+    n: u64,
+    tx: crossbeam_channel::Sender<Vec<u8>>,
+}
+
+impl Chunks {
+    fn send(&mut self) -> io::Result<()> {
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .send(full)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the gzip thread stopped"))
+    }
+
+    /// Sends what is left; the total of bytes written.
+    fn finish(mut self) -> io::Result<u64> {
+        if !self.buf.is_empty() {
+            self.send()?;
+        }
+        Ok(self.n)
+    }
+}
+
+impl Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        self.n += buf.len() as u64;
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
