@@ -314,9 +314,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The parameters of the entry insert.
 #[allow(clippy::too_many_arguments)]
-fn rusqlite_params<'a>(
-    path: &'a [u8],
+fn rusqlite_params(
+    path: &[u8],
     kind: i64,
     content_id: Option<i64>,
     size: u64,
@@ -324,7 +325,7 @@ fn rusqlite_params<'a>(
     mode: i64,
     inode: u64,
     snapshot: i64,
-) -> (&'a [u8], i64, Option<i64>, i64, i64, i64, i64, i64) {
+) -> (&[u8], i64, Option<i64>, i64, i64, i64, i64, i64) {
     (
         path,
         kind,

@@ -52,6 +52,9 @@ impl<W: Write> Write for Count<W> {
     }
 }
 
+/// Parts of contents, by content id.
+type PartsByContent = HashMap<i64, Vec<JsonPart>>;
+
 /// A hash-shaped placeholder that compresses as badly as a real hash.
 fn placeholder_hash(content: &[u8; 32], part: u32) -> String {
     let mut h = Sha256::new();
@@ -209,7 +212,7 @@ impl Sizer<'_> {
 
     /// What the discs before `first_number` (written ones, which later plans keep) hold, as
     /// the JSON lists it: their parts by content, and the discs.
-    fn written(&self, first_number: u32) -> Result<(HashMap<i64, Vec<JsonPart>>, Vec<JsonDisc>)> {
+    fn written(&self, first_number: u32) -> Result<(PartsByContent, Vec<JsonDisc>)> {
         let mut parts: HashMap<i64, Vec<JsonPart>> = HashMap::new();
         self.catalogue.for_each_placement(|p| {
             if p.disc < first_number {
