@@ -152,6 +152,11 @@ pub struct WrittenExtent {
     pub parts: u32,
 }
 
+/// Makes the placements of a plan being stored, handing each to the function it is given
+/// ([`Catalogue::store_plan_with`]).
+pub type PlacementSource<'a> =
+    &'a mut dyn FnMut(&mut dyn FnMut(&Placement) -> Result<()>) -> Result<()>;
+
 /// A new plan, ready to be stored: its row, its discs (with `id` and `plan_id` ignored) and
 /// their placements (by index into `discs`).
 #[derive(Debug, Clone)]
@@ -290,6 +295,20 @@ impl Catalogue {
     /// Replaces every disc still `planned` (and its placements, and plans left without discs)
     /// by `new`, in one transaction. Written discs are never touched.
     pub fn store_plan(&mut self, new: &NewPlan) -> Result<i64> {
+        self.store_plan_with(&new.plan, &new.discs, &mut |put| {
+            new.placements.iter().try_for_each(&mut *put)
+        })
+    }
+
+    /// [`Catalogue::store_plan`] with the placements made while they are stored: `fill` is
+    /// called once, inside the transaction, and hands each placement to the function it is
+    /// given. The plan's placements never need to be in memory at once.
+    pub fn store_plan_with(
+        &mut self,
+        plan: &PlanRecord,
+        discs: &[DiscRecord],
+        fill: PlacementSource<'_>,
+    ) -> Result<i64> {
         let path = self.path.clone();
         let tx = self.conn.transaction().in_catalogue(&path)?;
         tx.execute_batch(
@@ -298,7 +317,7 @@ impl Catalogue {
              DELETE FROM plan WHERE id NOT IN (SELECT plan_id FROM disc);",
         )
         .in_catalogue(&path)?;
-        let p = &new.plan;
+        let p = plan;
         tx.execute(
             "INSERT INTO plan (created_ns, snapshot, media, capacity, margin, first_paths, \
              folders_split, catalogue_size, catalogue_gzip) \
@@ -318,7 +337,7 @@ impl Catalogue {
         .in_catalogue(&path)?;
         let plan_id = tx.last_insert_rowid();
         let mut disc_ids = std::collections::HashMap::new();
-        for d in &new.discs {
+        for d in discs {
             tx.execute(
                 "INSERT INTO disc (number, plan_id, snapshot, capacity, margin, media, label, \
                  state, image_size, files, bytes) \
@@ -339,6 +358,9 @@ impl Catalogue {
             .in_catalogue(&path)?;
             disc_ids.insert(d.number, tx.last_insert_rowid());
         }
+        // Contents whose split continues from written discs: every part row, old and new,
+        // gets the final number of parts.
+        let mut continued: Vec<(i64, u32)> = Vec::new();
         {
             let mut stmt = tx
                 .prepare(
@@ -347,7 +369,7 @@ impl Catalogue {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
                 .in_catalogue(&path)?;
-            for pl in &new.placements {
+            fill(&mut |pl: &Placement| {
                 let disc_id = disc_ids.get(&pl.disc).copied().unwrap_or(0);
                 stmt.execute(params![
                     pl.content_id,
@@ -363,25 +385,34 @@ impl Catalogue {
                     pl.name_path,
                 ])
                 .in_catalogue(&path)?;
-            }
+                if pl.part > 1 && pl.part == pl.parts {
+                    continued.push((pl.content_id, pl.parts));
+                }
+                Ok(())
+            })?;
         }
         {
-            // A content whose split continues from written discs: every part row, old and
-            // new, gets the final number of parts.
             let mut stmt = tx
                 .prepare("UPDATE placement SET parts = ?2 WHERE content_id = ?1")
                 .in_catalogue(&path)?;
-            for pl in new
-                .placements
-                .iter()
-                .filter(|p| p.part > 1 && p.part == p.parts)
-            {
-                stmt.execute(params![pl.content_id, pl.parts])
+            for (content_id, parts) in continued {
+                stmt.execute(params![content_id, parts])
                     .in_catalogue(&path)?;
             }
         }
         tx.commit().in_catalogue(&path)?;
         Ok(plan_id)
+    }
+
+    /// Where content `content_id` is stored (on any disc), by part.
+    pub fn placements_of(&self, content_id: i64) -> Result<Vec<Placement>> {
+        let sql = format!("{PLACEMENT_SELECT} WHERE p.content_id = ?1 ORDER BY p.part");
+        let mut stmt = self.conn.prepare_cached(&sql).in_catalogue(&self.path)?;
+        let rows = stmt
+            .query_map([content_id], placement_from_row)
+            .in_catalogue(&self.path)?;
+        rows.collect::<rusqlite::Result<_>>()
+            .in_catalogue(&self.path)
     }
 
     /// Records that disc `number` was written as `image_name` with this SHA-256.

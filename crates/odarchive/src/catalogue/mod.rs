@@ -15,7 +15,9 @@ mod job;
 pub mod json;
 pub mod schema;
 
-pub use discs::{DiscRecord, DiscState, NewPlan, Placement, PlanRecord, WrittenExtent};
+pub use discs::{
+    DiscRecord, DiscState, NewPlan, Placement, PlacementSource, PlanRecord, WrittenExtent,
+};
 pub use entries::{Entry, EntryKind, Snapshot, SnapshotState};
 pub use job::{Job, JobState};
 pub(crate) use job::{JobCounters, finish_job, update_job};

@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::Item;
 use super::pack::{PackParams, PackedDisc, pack, piece_path};
+use crate::catalogue::Catalogue;
 use crate::catalogue::json::{JsonDisc, JsonPart, write_catalogue_json};
-use crate::catalogue::{Catalogue, NewPlan};
 use crate::disc::{self, readme::readme_size};
 use crate::error::{Error, Result};
 
@@ -233,39 +233,28 @@ impl Sizer<'_> {
         Ok((parts, discs))
     }
 
-    /// The bytes the catalogue file of the stored plan `new` (discs from `first_number` on)
-    /// needs, if `reserve` is too small for it: the real file, with real hashes and ISO 9660
-    /// paths, measured as [`crate::disc::contents::catalogue_file`] makes it.
-    pub fn shortfall(
-        &self,
-        new: &NewPlan,
-        first_number: u32,
-        reserve: Reserve,
-    ) -> Result<Option<u64>> {
-        let (mut written, _) = self.written(first_number)?;
+    /// The bytes the catalogue file of the stored plan needs, if `reserve` is too small for
+    /// it: the real file, with real hashes and ISO 9660 paths, measured as
+    /// [`crate::disc::contents::catalogue_file`] makes it, from the stored rows.
+    pub fn shortfall(&self, reserve: Reserve) -> Result<Option<u64>> {
         let discs: Vec<JsonDisc> = self
             .catalogue
             .discs()?
             .into_iter()
             .map(JsonDisc::from)
             .collect();
-        let mut index: Vec<(i64, u32, u32)> = new
-            .placements
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.content_id, p.part, i as u32))
-            .collect();
-        index.sort_unstable();
-        let mut parts_of = |id: i64| {
-            let mut parts = written.remove(&id).unwrap_or_default();
-            let mut at = index.partition_point(|e| e.0 < id);
-            while at < index.len() && index[at].0 == id {
-                parts.push(JsonPart::from(new.placements[index[at].2 as usize].clone()));
-                at += 1;
+        let mut failed = None;
+        let mut parts_of = |id: i64| match self.catalogue.placements_of(id) {
+            Ok(placements) => placements.into_iter().map(JsonPart::from).collect(),
+            Err(e) => {
+                failed.get_or_insert(e);
+                Vec::new()
             }
-            parts
         };
         let (plain, gzipped) = self.json_size(&discs, &mut parts_of)?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
         let needed = if reserve.gzip { gzipped } else { plain + 1 };
         Ok((needed > reserve.size).then_some(needed))
     }
