@@ -155,17 +155,10 @@ pub struct WrittenExtent {
     pub parts: u32,
 }
 
-/// A new plan, ready to be stored: its row, its discs (with `id` and `plan_id` ignored) and
-/// their placements (by index into `discs`).
-#[derive(Debug, Clone)]
-pub struct NewPlan {
-    /// The plan row (`id` ignored).
-    pub plan: PlanRecord,
-    /// The discs, in number order.
-    pub discs: Vec<DiscRecord>,
-    /// Placements; `disc` is the disc number.
-    pub placements: Vec<Placement>,
-}
+/// Makes the placements of a plan being stored, handing each to the function it is given
+/// ([`Catalogue::store_plan_with`]).
+pub type PlacementSource<'a> =
+    &'a mut dyn FnMut(&mut dyn FnMut(&Placement) -> Result<()>) -> Result<()>;
 
 fn hex_opt<S: serde::Serializer>(
     h: &Option<[u8; 32]>,
@@ -287,8 +280,16 @@ impl Catalogue {
     }
 
     /// Replaces every disc still `planned` (and its placements, and plans left without discs)
-    /// by `new`, in one transaction. Written discs are never touched.
-    pub fn store_plan(&mut self, new: &NewPlan) -> Result<i64> {
+    /// by a new plan with `discs`, in one transaction; written discs are never touched. The
+    /// placements are made while they are stored: `fill` is called once, inside the
+    /// transaction, and hands each placement to the function it is given, so a plan's
+    /// placements never need to be in memory at once.
+    pub fn store_plan_with(
+        &mut self,
+        plan: &PlanRecord,
+        discs: &[DiscRecord],
+        fill: PlacementSource<'_>,
+    ) -> Result<i64> {
         let path = self.path.clone();
         let tx = self.conn.transaction().in_catalogue(&path)?;
         tx.execute_batch(
@@ -297,7 +298,7 @@ impl Catalogue {
              DELETE FROM plan WHERE id NOT IN (SELECT plan_id FROM disc);",
         )
         .in_catalogue(&path)?;
-        let p = &new.plan;
+        let p = plan;
         tx.execute(
             "INSERT INTO plan (created_ns, snapshot, media, capacity, margin, first_paths, \
              folders_split, catalogue_size, catalogue_gzip) \
@@ -317,7 +318,7 @@ impl Catalogue {
         .in_catalogue(&path)?;
         let plan_id = tx.last_insert_rowid();
         let mut disc_ids = std::collections::HashMap::new();
-        for d in &new.discs {
+        for d in discs {
             tx.execute(
                 "INSERT INTO disc (number, plan_id, snapshot, capacity, margin, media, label, \
                  state, image_size, files, bytes) \
@@ -338,6 +339,9 @@ impl Catalogue {
             .in_catalogue(&path)?;
             disc_ids.insert(d.number, tx.last_insert_rowid());
         }
+        // Contents whose split continues from written discs: every part row, old and new,
+        // gets the final number of parts.
+        let mut continued: Vec<(i64, u32)> = Vec::new();
         {
             let mut stmt = tx
                 .prepare(
@@ -346,7 +350,7 @@ impl Catalogue {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
                 .in_catalogue(&path)?;
-            for pl in &new.placements {
+            fill(&mut |pl: &Placement| {
                 let disc_id = disc_ids.get(&pl.disc).copied().unwrap_or(0);
                 stmt.execute(params![
                     pl.content_id,
@@ -362,20 +366,18 @@ impl Catalogue {
                     pl.name_path,
                 ])
                 .in_catalogue(&path)?;
-            }
+                if pl.part > 1 && pl.part == pl.parts {
+                    continued.push((pl.content_id, pl.parts));
+                }
+                Ok(())
+            })?;
         }
         {
-            // A content whose split continues from written discs: every part row, old and
-            // new, gets the final number of parts.
             let mut stmt = tx
                 .prepare("UPDATE placement SET parts = ?2 WHERE content_id = ?1")
                 .in_catalogue(&path)?;
-            for pl in new
-                .placements
-                .iter()
-                .filter(|p| p.part > 1 && p.part == p.parts)
-            {
-                stmt.execute(params![pl.content_id, pl.parts])
+            for (content_id, parts) in continued {
+                stmt.execute(params![content_id, parts])
                     .in_catalogue(&path)?;
             }
         }

@@ -16,7 +16,7 @@ pub mod json;
 mod merge;
 pub mod schema;
 
-pub use discs::{DiscRecord, DiscState, NewPlan, Placement, PlanRecord, WrittenExtent};
+pub use discs::{DiscRecord, DiscState, Placement, PlacementSource, PlanRecord, WrittenExtent};
 pub use entries::{Entry, EntryKind, Snapshot, SnapshotState};
 pub use job::{Job, JobState};
 pub(crate) use job::{JobCounters, finish_job, update_job};

@@ -236,14 +236,21 @@ pub fn plan(
             set_id: &set_id,
             hash,
         };
-        let new = store::new_plan(&snapshot, &gathered.items, &packed, &facts)?;
-        let plan_id = catalogue.store_plan(&new)?;
+        let (record, discs) = store::records(&snapshot, &gathered.items, &packed, &facts);
+        let plan_id = catalogue.store_plan_with(&record, &discs, &mut |put| {
+            store::placements(&snapshot, &gathered.items, &packed, &facts, put)
+        })?;
         // The real catalogue (real hashes and ISO 9660 paths) must fit its reserve; the
         // placeholders make that all but certain, and if not the plan is packed again.
-        let record = catalogue
-            .plan_record(plan_id)?
-            .ok_or_else(|| Error::Internal("the stored plan vanished".into()))?;
-        if let Err(needed) = crate::disc::contents::padded_catalogue(catalogue, &record)? {
+        let sizer = sizing::Sizer {
+            catalogue,
+            snapshot: snapshot.id,
+            items: &gathered.items,
+            set_id: &set_id,
+            capacity,
+            hash,
+        };
+        if let Some(needed) = sizer.shortfall(plan_id, reserve)? {
             if at_least > 0 {
                 return Err(Error::Internal(format!(
                     "the catalogue file needs {needed} bytes, more than reserved twice"
@@ -258,7 +265,7 @@ pub fn plan(
             options,
             &gathered,
             &packed,
-            &new,
+            (&record, &discs),
             capacity,
         ));
     }
@@ -270,13 +277,16 @@ fn summary(
     options: &PlanOptions,
     gathered: &Gathered,
     packed: &[PackedDisc],
-    new: &crate::catalogue::NewPlan,
+    (record, records): (
+        &crate::catalogue::PlanRecord,
+        &[crate::catalogue::DiscRecord],
+    ),
     capacity: u64,
 ) -> PlanSummary {
     let items = &gathered.items;
     let discs = packed
         .iter()
-        .zip(&new.discs)
+        .zip(records)
         .map(|(p, d)| {
             let path = |piece: Option<&Piece>| {
                 piece.map_or_else(String::new, |pc| {
@@ -302,8 +312,12 @@ fn summary(
         margin: options.margin,
         contents: items.len() as u64,
         bytes: items.iter().map(|i| i.size).sum(),
-        split_contents: new.placements.iter().filter(|p| p.part == 1).count() as u64,
-        folders_split: new.plan.folders_split,
+        split_contents: packed
+            .iter()
+            .flat_map(|d| &d.pieces)
+            .filter(|p| p.part == 1)
+            .count() as u64,
+        folders_split: record.folders_split,
         unhashed_files: gathered.unhashed,
         discs,
     }

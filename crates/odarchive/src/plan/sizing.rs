@@ -184,15 +184,6 @@ impl Sizer<'_> {
                 }))
             }
         };
-        let gz = flate2::write::GzEncoder::new(
-            Count {
-                inner: io::sink(),
-                n: 0,
-            },
-            flate2::Compression::default(),
-        );
-        let counted = Count { inner: gz, n: 0 };
-        let name = std::path::Path::new("catalogue.json");
         let scope = JsonScope {
             form: Form::Disc,
             snapshot: self.snapshot,
@@ -201,16 +192,7 @@ impl Sizer<'_> {
             new_discs: &discs,
             new_parts,
         };
-        let counted = write_catalogue_json(self.catalogue, scope, counted, name)?;
-        let plain = counted.n;
-        let gzipped = counted
-            .inner
-            .finish()
-            .map_err(|source| Error::Output {
-                path: name.to_path_buf(),
-                source,
-            })?
-            .n;
+        let (plain, gzipped) = json_size(self.catalogue, scope)?;
         let gzip = plain > disc::GZIP_ABOVE;
         let size = if gzip {
             // Real ISO paths, hashes and sizes compress differently from the placeholders.
@@ -224,6 +206,24 @@ impl Sizer<'_> {
             readme: readme_size(self.set_id, created_ns, gzip, self.hash),
         })
     }
+
+    /// The bytes the catalogue file of the stored plan `plan_id` needs, if `reserve` is too
+    /// small for it: the real file, with real hashes and ISO 9660 paths, measured as
+    /// [`crate::disc::contents::catalogue_file`] makes it from the stored rows, without
+    /// holding it.
+    pub fn shortfall(&self, plan_id: i64, reserve: Reserve) -> Result<Option<u64>> {
+        let scope = JsonScope {
+            form: Form::Disc,
+            snapshot: self.snapshot,
+            max_plan: plan_id,
+            below_disc: u32::MAX,
+            new_discs: &[],
+            new_parts: Box::new(std::iter::empty()),
+        };
+        let (plain, gzipped) = json_size(self.catalogue, scope)?;
+        let needed = if reserve.gzip { gzipped } else { plain + 1 };
+        Ok((needed > reserve.size).then_some(needed))
+    }
 }
 
 fn placeholder_disc(set_id: &str, number: u32, files: u64, bytes: u64) -> JsonDisc {
@@ -235,5 +235,87 @@ fn placeholder_disc(set_id: &str, number: u32, files: u64, bytes: u64) -> JsonDi
         files,
         bytes,
         record: None,
+    }
+}
+
+/// The size of the catalogue JSON of `scope`, plain and gzipped (at the level the written file
+/// uses, without padding), streamed: nothing is kept. The gzip runs on a second thread, fed in
+/// large chunks, while this one makes the JSON.
+fn json_size(catalogue: &Catalogue, scope: JsonScope<'_>) -> Result<(u64, u64)> {
+    let name = std::path::Path::new("catalogue.json");
+    let output = |source| Error::Output {
+        path: name.to_path_buf(),
+        source,
+    };
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(4);
+    std::thread::scope(|s| {
+        let gzip = s.spawn(move || -> io::Result<u64> {
+            let mut gz = flate2::write::GzEncoder::new(
+                Count {
+                    inner: io::sink(),
+                    n: 0,
+                },
+                flate2::Compression::default(),
+            );
+            for chunk in rx {
+                gz.write_all(&chunk)?;
+            }
+            Ok(gz.finish()?.n)
+        });
+        let chunks = Chunks {
+            buf: Vec::with_capacity(CHUNK),
+            n: 0,
+            tx,
+        };
+        let plain = write_catalogue_json(catalogue, scope, chunks, name)
+            .and_then(|chunks| chunks.finish().map_err(output));
+        // On an error the sender is gone, so the thread ends too.
+        let gzipped = gzip
+            .join()
+            .map_err(|_| Error::Internal("the gzip thread panicked".into()))?
+            .map_err(output);
+        Ok((plain?, gzipped?))
+    })
+}
+
+/// Bytes per chunk sent to the gzip thread (serde's many small writes would otherwise reach
+/// the encoder one by one).
+const CHUNK: usize = 1 << 18;
+
+/// Counts the bytes written and sends them on in chunks.
+struct Chunks {
+    buf: Vec<u8>,
+    n: u64,
+    tx: crossbeam_channel::Sender<Vec<u8>>,
+}
+
+impl Chunks {
+    fn send(&mut self) -> io::Result<()> {
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .send(full)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the gzip thread stopped"))
+    }
+
+    /// Sends what is left; the total of bytes written.
+    fn finish(mut self) -> io::Result<u64> {
+        if !self.buf.is_empty() {
+            self.send()?;
+        }
+        Ok(self.n)
+    }
+}
+
+impl Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        self.n += buf.len() as u64;
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }

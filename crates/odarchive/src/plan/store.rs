@@ -1,6 +1,7 @@
 //! Turning packed discs into catalogue rows: labels, each file's UDF and ISO 9660 path from
 //! the real layout, and the hash of every split part (read from the drive, in the catalogue's
-//! algorithm).
+//! algorithm). Placements are made one disc at a time and stored as they come, never all held
+//! at once.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -12,7 +13,7 @@ use super::pack::{PackParams, PackedDisc, piece_path, sizing_layout, udf_path};
 use super::sizing::Reserve;
 use super::{Item, PlanOptions};
 use crate::Snapshot;
-use crate::catalogue::{DiscRecord, DiscState, NewPlan, Placement, PlanRecord};
+use crate::catalogue::{DiscRecord, DiscState, Placement, PlanRecord};
 use crate::disc::{self, DATA_DIR};
 use crate::error::{Error, Result};
 use crate::hash::{ContentHash, HashAlgorithm};
@@ -61,70 +62,26 @@ pub(crate) fn hash_region(
     Ok(h.finish())
 }
 
-/// The rows of a new plan.
-pub(super) fn new_plan(
+/// The plan row and disc rows of a new plan (the placements follow with [`placements`]).
+pub(super) fn records(
     snapshot: &Snapshot,
     items: &[Item],
     packed: &[PackedDisc],
     facts: &PlanFacts<'_>,
-) -> Result<NewPlan> {
-    let params = PackParams {
-        capacity: facts.capacity,
-        readme_size: facts.reserve.readme,
-        catalogue: (disc::catalogue_name(facts.reserve.gzip), facts.reserve.size),
-        first_number: packed.first().map_or(1, |d| d.number),
-        hash: facts.hash,
-    };
-    let mut discs = Vec::with_capacity(packed.len());
-    let mut placements = Vec::new();
+) -> (PlanRecord, Vec<DiscRecord>) {
     // Folder (under /Data) → the first disc seen with it, and whether it spans discs.
     let mut folders: HashMap<String, (u32, bool)> = HashMap::new();
+    let mut discs = Vec::with_capacity(packed.len());
     for d in packed {
-        let (tree, layout) = sizing_layout(items, &d.pieces, &params, d.number)?;
-        let iso: HashMap<NodeId, String> = layout.iso_paths(&tree).map(|(p, id)| (id, p)).collect();
-        let mut by_path: HashMap<String, NodeId> = HashMap::new();
-        for id in tree.ids() {
-            if !tree.is_dir(id) {
-                by_path.insert(tree.path(id), id);
-            }
-        }
         for piece in &d.pieces {
-            let item = &items[piece.item];
-            let path = piece_path(item, piece, facts.capacity);
-            let folder = path.rfind('/').map_or("", |i| &path[..i]).to_owned();
-            let seen = folders.entry(folder).or_insert((d.number, false));
-            if seen.0 != d.number {
-                seen.1 = true;
+            let path = piece_path(&items[piece.item], piece, facts.capacity);
+            let folder = path.rfind('/').map_or("", |i| &path[..i]);
+            match folders.get_mut(folder) {
+                Some(seen) => seen.1 |= seen.0 != d.number,
+                None => {
+                    folders.insert(folder.to_owned(), (d.number, false));
+                }
             }
-            let name_path = format!("{DATA_DIR}/{path}");
-            let id = by_path.get(&name_path).copied().ok_or_else(|| {
-                Error::Internal(format!(
-                    "{name_path} is missing from the tree of disc {}",
-                    d.number
-                ))
-            })?;
-            let part_hash = if piece.part == 0 {
-                None
-            } else {
-                let source = snapshot_path(snapshot, &item.raw_path);
-                let (offset, length) = (piece.offset, piece.length);
-                Some(hash_region(facts.hash, &source, offset, length, d.number)?)
-            };
-            placements.push(Placement {
-                content_id: item.content_id,
-                content_hash: item.hash,
-                content_size: item.size,
-                disc: d.number,
-                part: piece.part,
-                parts: piece.parts,
-                offset: piece.offset,
-                length: piece.length,
-                part_hash,
-                entry_path: item.raw_path.clone(),
-                disc_path: udf_path(&tree, &layout, id),
-                iso_path: iso.get(&id).cloned().unwrap_or_default(),
-                name_path,
-            });
         }
         discs.push(DiscRecord {
             id: 0,
@@ -146,20 +103,79 @@ pub(super) fn new_plan(
             set_id: facts.set_id.to_owned(),
         });
     }
-    Ok(NewPlan {
-        plan: PlanRecord {
-            id: 0,
-            created_ns: facts.created_ns,
-            snapshot: snapshot.id,
-            media: facts.options.media.name.clone(),
-            capacity: facts.options.media.capacity,
-            margin: facts.options.margin,
-            first_paths: facts.options.first.clone(),
-            folders_split: folders.values().filter(|(_, split)| *split).count() as u64,
-            catalogue_size: facts.reserve.size,
-            catalogue_gzip: facts.reserve.gzip,
-        },
-        discs,
-        placements,
-    })
+    let plan = PlanRecord {
+        id: 0,
+        created_ns: facts.created_ns,
+        snapshot: snapshot.id,
+        media: facts.options.media.name.clone(),
+        capacity: facts.options.media.capacity,
+        margin: facts.options.margin,
+        first_paths: facts.options.first.clone(),
+        folders_split: folders.values().filter(|(_, split)| *split).count() as u64,
+        catalogue_size: facts.reserve.size,
+        catalogue_gzip: facts.reserve.gzip,
+    };
+    (plan, discs)
+}
+
+/// Makes the placements of `packed`, one disc at a time, and hands each to `put`: its UDF and
+/// ISO 9660 paths from the disc's real layout, and the hash of every split part.
+pub(super) fn placements(
+    snapshot: &Snapshot,
+    items: &[Item],
+    packed: &[PackedDisc],
+    facts: &PlanFacts<'_>,
+    put: &mut dyn FnMut(&Placement) -> Result<()>,
+) -> Result<()> {
+    let params = PackParams {
+        capacity: facts.capacity,
+        readme_size: facts.reserve.readme,
+        catalogue: (disc::catalogue_name(facts.reserve.gzip), facts.reserve.size),
+        first_number: packed.first().map_or(1, |d| d.number),
+        hash: facts.hash,
+    };
+    for d in packed {
+        let (tree, layout) = sizing_layout(items, &d.pieces, &params, d.number)?;
+        let iso: HashMap<NodeId, String> = layout.iso_paths(&tree).map(|(p, id)| (id, p)).collect();
+        let mut by_path: HashMap<String, NodeId> = HashMap::new();
+        for id in tree.ids() {
+            if !tree.is_dir(id) {
+                by_path.insert(tree.path(id), id);
+            }
+        }
+        for piece in &d.pieces {
+            let item = &items[piece.item];
+            let path = piece_path(item, piece, facts.capacity);
+            let name_path = format!("{DATA_DIR}/{path}");
+            let id = by_path.get(&name_path).copied().ok_or_else(|| {
+                Error::Internal(format!(
+                    "{name_path} is missing from the tree of disc {}",
+                    d.number
+                ))
+            })?;
+            let part_hash = if piece.part == 0 {
+                None
+            } else {
+                let source = snapshot_path(snapshot, &item.raw_path);
+                let (offset, length) = (piece.offset, piece.length);
+                Some(hash_region(facts.hash, &source, offset, length, d.number)?)
+            };
+            put(&Placement {
+                content_id: item.content_id,
+                content_hash: item.hash,
+                content_size: item.size,
+                disc: d.number,
+                part: piece.part,
+                parts: piece.parts,
+                offset: piece.offset,
+                length: piece.length,
+                part_hash,
+                entry_path: item.raw_path.clone(),
+                disc_path: udf_path(&tree, &layout, id),
+                iso_path: iso.get(&id).cloned().unwrap_or_default(),
+                name_path,
+            })?;
+        }
+    }
+    Ok(())
 }
