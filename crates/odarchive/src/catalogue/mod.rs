@@ -13,12 +13,14 @@ mod entries;
 pub mod import;
 mod job;
 pub mod json;
+mod restore_set;
 pub mod schema;
 
 pub use discs::{DiscRecord, DiscState, NewPlan, Placement, PlanRecord, WrittenExtent};
 pub use entries::{Entry, EntryKind, Snapshot, SnapshotState};
 pub use job::{Job, JobState};
 pub(crate) use job::{JobCounters, finish_job, update_job};
+pub use restore_set::{ContentState, FirstName, RestoreSet};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
