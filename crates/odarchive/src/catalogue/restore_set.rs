@@ -105,18 +105,34 @@ impl Catalogue {
             .conn
             .query_row("PRAGMA temp_store", [], |r| r.get(0))
             .in_catalogue(path)?;
-        let mut set = RestoreSet {
-            catalogue: self,
-            selected: 0,
-            temp_store: None,
-        };
-        if temp_store == TEMP_STORE_MEMORY {
-            set.temp_store = Some(temp_store);
+        let open: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) > 0 FROM temp.sqlite_master WHERE name = 'restore_entry'",
+                [],
+                |r| r.get(0),
+            )
+            .in_catalogue(path)?;
+        // Switching the temp store drops every TEMP table: never under an open set.
+        let switch = temp_store == TEMP_STORE_MEMORY && !open;
+        if switch {
             self.conn
                 .pragma_update(None, "temp_store", TEMP_STORE_FILE)
                 .in_catalogue(path)?;
         }
-        self.conn.execute_batch(CREATE).in_catalogue(path)?;
+        // Fails, naming the table, while another set is open on this connection; that set's
+        // tables are left alone.
+        if let Err(e) = self.conn.execute_batch(CREATE) {
+            if switch {
+                let _ = self.conn.pragma_update(None, "temp_store", temp_store);
+            }
+            return Err(e).in_catalogue(path);
+        }
+        let mut set = RestoreSet {
+            catalogue: self,
+            selected: 0,
+            temp_store: switch.then_some(temp_store),
+        };
         // One transaction for the inserts; dropped unfinished, it rolls them back.
         let tx = self.conn.unchecked_transaction().in_catalogue(path)?;
         {
@@ -168,11 +184,7 @@ impl RestoreSet<'_> {
     }
 
     fn files_by_disc(&self, filter: &str) -> Result<Vec<(u32, u64)>> {
-        let sql = format!(
-            "SELECT d.number, count(*) FROM temp.restore_content r \
-             CROSS JOIN placement p ON p.content_id = r.content_id \
-             JOIN disc d ON d.id = p.disc_id {filter} GROUP BY d.number ORDER BY d.number"
-        );
+        let sql = files_by_disc_sql(filter);
         let mut stmt = self.conn().prepare(&sql).in_catalogue(self.path())?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
@@ -187,14 +199,7 @@ impl RestoreSet<'_> {
         &self,
         mut visit: impl FnMut(&Entry, bool) -> Result<()>,
     ) -> Result<()> {
-        let sql = format!(
-            "SELECT {}, EXISTS (SELECT 1 FROM placement WHERE content_id = r.content_id) \
-             FROM temp.restore_entry s CROSS JOIN entry e ON e.id = s.entry_id \
-             CROSS JOIN temp.restore_content r ON r.content_id = e.content_id \
-             LEFT JOIN content c ON c.id = e.content_id \
-             WHERE s.kind = 1 AND r.first_entry = e.id ORDER BY s.seq",
-            Entry::COLUMNS
-        );
+        let sql = first_names_sql();
         self.stream(
             &sql,
             [],
@@ -215,15 +220,7 @@ impl RestoreSet<'_> {
         number: u32,
         mut visit: impl FnMut(&Entry, &Placement) -> Result<()>,
     ) -> Result<()> {
-        let sql = format!(
-            "SELECT {}, {PLACEMENT_COLUMNS} \
-             FROM disc d CROSS JOIN placement p ON p.disc_id = d.id \
-             CROSS JOIN temp.restore_content r ON r.content_id = p.content_id \
-             CROSS JOIN entry e ON e.id = r.first_entry \
-             CROSS JOIN content c ON c.id = p.content_id \
-             WHERE d.number = ?1 AND r.state = 0 ORDER BY p.disc_path",
-            Entry::COLUMNS
-        );
+        let sql = placements_on_sql();
         self.stream(
             &sql,
             [number],
@@ -267,15 +264,7 @@ impl RestoreSet<'_> {
         &self,
         mut visit: impl FnMut(&Entry, Option<&FirstName>) -> Result<()>,
     ) -> Result<()> {
-        let sql = format!(
-            "SELECT {}, r.first_entry, r.state, f.path \
-             FROM temp.restore_entry s CROSS JOIN entry e ON e.id = s.entry_id \
-             LEFT JOIN content c ON c.id = e.content_id \
-             LEFT JOIN temp.restore_content r ON r.content_id = e.content_id \
-             LEFT JOIN entry f ON f.id = r.first_entry \
-             WHERE s.kind != 2 ORDER BY s.seq",
-            Entry::COLUMNS
-        );
+        let sql = names_sql();
         let at = Entry::COLUMN_COUNT;
         self.stream(
             &sql,
@@ -302,12 +291,7 @@ impl RestoreSet<'_> {
         &self,
         mut visit: impl FnMut(&Entry) -> Result<()>,
     ) -> Result<()> {
-        let sql = format!(
-            "SELECT {} FROM temp.restore_entry s CROSS JOIN entry e ON e.id = s.entry_id \
-             LEFT JOIN content c ON c.id = e.content_id \
-             WHERE s.kind = 2 ORDER BY s.seq DESC",
-            Entry::COLUMNS
-        );
+        let sql = directories_sql();
         self.stream(&sql, [], |row| Entry::from_row_at(row, 0), |e| visit(&e))
     }
 
@@ -337,6 +321,61 @@ impl RestoreSet<'_> {
     }
 }
 
+// The queries, each with its outer loop pinned (`CROSS JOIN`) to a scan of a TEMP table in
+// `seq` (path) order or to one disc's placements in disc path order, so that none sorts.
+
+fn files_by_disc_sql(filter: &str) -> String {
+    format!(
+        "SELECT d.number, count(*) FROM temp.restore_content r \
+         CROSS JOIN placement p ON p.content_id = r.content_id \
+         JOIN disc d ON d.id = p.disc_id {filter} GROUP BY d.number ORDER BY d.number"
+    )
+}
+
+fn first_names_sql() -> String {
+    format!(
+        "SELECT {}, EXISTS (SELECT 1 FROM placement WHERE content_id = r.content_id) \
+         FROM temp.restore_entry s CROSS JOIN entry e ON e.id = s.entry_id \
+         CROSS JOIN temp.restore_content r ON r.content_id = e.content_id \
+         LEFT JOIN content c ON c.id = e.content_id \
+         WHERE s.kind = 1 AND r.first_entry = e.id ORDER BY s.seq",
+        Entry::COLUMNS
+    )
+}
+
+fn placements_on_sql() -> String {
+    format!(
+        "SELECT {}, {PLACEMENT_COLUMNS} \
+         FROM disc d CROSS JOIN placement p ON p.disc_id = d.id \
+         CROSS JOIN temp.restore_content r ON r.content_id = p.content_id \
+         CROSS JOIN entry e ON e.id = r.first_entry \
+         CROSS JOIN content c ON c.id = p.content_id \
+         WHERE d.number = ?1 AND r.state = 0 ORDER BY p.disc_path",
+        Entry::COLUMNS
+    )
+}
+
+fn names_sql() -> String {
+    format!(
+        "SELECT {}, r.first_entry, r.state, f.path \
+         FROM temp.restore_entry s CROSS JOIN entry e ON e.id = s.entry_id \
+         LEFT JOIN content c ON c.id = e.content_id \
+         LEFT JOIN temp.restore_content r ON r.content_id = e.content_id \
+         LEFT JOIN entry f ON f.id = r.first_entry \
+         WHERE s.kind != 2 ORDER BY s.seq",
+        Entry::COLUMNS
+    )
+}
+
+fn directories_sql() -> String {
+    format!(
+        "SELECT {} FROM temp.restore_entry s CROSS JOIN entry e ON e.id = s.entry_id \
+         LEFT JOIN content c ON c.id = e.content_id \
+         WHERE s.kind = 2 ORDER BY s.seq DESC",
+        Entry::COLUMNS
+    )
+}
+
 impl Drop for RestoreSet<'_> {
     fn drop(&mut self) {
         let conn = self.conn();
@@ -346,5 +385,81 @@ impl Drop for RestoreSet<'_> {
         if let Some(old) = self.temp_store {
             let _ = conn.pragma_update(None, "temp_store", old);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `EXPLAIN QUERY PLAN` of `sql`, its steps joined by "; ".
+    fn plan_of(catalogue: &Catalogue, sql: &str) -> String {
+        let conn = catalogue.connection();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let params = vec![1_i64; stmt.parameter_count()];
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    }
+
+    #[test]
+    fn no_query_sorts_the_selection() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
+        let set = catalogue.restore_set(1, |_| Ok(true)).unwrap();
+        for sql in [first_names_sql(), names_sql(), directories_sql()] {
+            let plan = plan_of(&catalogue, &sql);
+            assert!(plan.starts_with("SCAN s;"), "{plan}\n{sql}");
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}\n{sql}");
+        }
+        let plan = plan_of(&catalogue, &placements_on_sql());
+        assert!(plan.contains("USING INDEX placement_by_disc"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        // Counting by disc sorts only its counts; the contents are read in table order.
+        let plan = plan_of(&catalogue, &files_by_disc_sql(""));
+        assert!(plan.starts_with("SCAN r;"), "{plan}");
+        drop(set);
+    }
+
+    #[test]
+    fn states_are_recorded_and_the_tables_go_with_the_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
+        let conn = catalogue.connection();
+        let set = catalogue.restore_set(1, |_| Ok(true)).unwrap();
+        assert_eq!(set.selected(), 0);
+        conn.execute(
+            "INSERT INTO temp.restore_content (content_id, first_entry) VALUES (7, 1)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(set.state(7).unwrap(), ContentState::ToDo);
+        set.set_state(7, ContentState::Failed).unwrap();
+        assert_eq!(set.state(7).unwrap(), ContentState::Failed);
+        set.set_state(7, ContentState::Done).unwrap();
+        assert_eq!(set.state(7).unwrap(), ContentState::Done);
+        // The read-write handle keeps its temp store in memory; the set uses a file.
+        let store: i64 = conn
+            .query_row("PRAGMA temp_store", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(store, TEMP_STORE_FILE);
+        // One set at a time on a connection; a second one leaves the first alone.
+        let err = catalogue.restore_set(1, |_| Ok(true)).unwrap_err();
+        assert!(err.to_string().contains("restore_entry"), "{err}");
+        assert_eq!(set.state(7).unwrap(), ContentState::Done);
+        drop(set);
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM temp.sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0);
+        let store: i64 = conn
+            .query_row("PRAGMA temp_store", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(store, TEMP_STORE_MEMORY);
+        let again = catalogue.restore_set(1, |_| Ok(true)).unwrap();
+        assert_eq!(again.state(7).unwrap(), ContentState::ToDo);
     }
 }
