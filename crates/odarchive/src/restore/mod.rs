@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ContentState, EntryKind};
-use crate::disc_source::DiscSource;
+use crate::disc_source::{DiscError, DiscSource};
 use crate::error::{Error, Result};
 use crate::identify::identify;
 
@@ -166,34 +166,38 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
         Ok(())
     })?;
 
-    // Open every disc given; keep the ones this restore needs.
-    let mut sources: BTreeMap<u32, DiscSource> = BTreeMap::new();
+    // Which disc each one given is; only its path is kept (an open image holds buffers and
+    // volume structures, which would add up over a large set).
+    let mut given: BTreeMap<u32, &Path> = BTreeMap::new();
     for path in &options.from {
-        let mut source = match DiscSource::open(path) {
+        let mut source = match open_disc(path, options.iso9660_only) {
             Ok(s) => s,
             Err(e) => {
                 report.problems.push(e.to_string());
                 continue;
             }
         };
-        if options.iso9660_only {
-            source.use_iso9660_only();
-        }
         match identify(catalogue, &mut source)? {
             Ok(disc) => {
-                sources.entry(disc.number).or_insert(source);
+                given.entry(disc.number).or_insert(path);
             }
             Err(e) => report.problems.push(e.to_string()),
         }
     }
-    let given: BTreeSet<u32> = sources.keys().copied().collect();
 
-    // Each disc in number order, read in the order of its paths, then let go of (with the
-    // index of its directories).
-    while let Some((number, mut source)) = sources.pop_first() {
+    // Each disc needed in number order, opened again and read in the order of its paths,
+    // then let go of (with the index of its directories).
+    for (&number, path) in &given {
         if !needed.contains(&number) {
             continue;
         }
+        let mut source = match open_disc(path, options.iso9660_only) {
+            Ok(s) => s,
+            Err(e) => {
+                report.problems.push(e.to_string());
+                continue;
+            }
+        };
         report.discs_read.push(number);
         set.for_each_placement_on(number, |entry, p| {
             // An earlier part on this disc may have failed since the query started.
@@ -223,7 +227,7 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
     report.missing_discs = set
         .discs_still_needed()?
         .into_iter()
-        .filter(|(number, _)| !given.contains(number))
+        .filter(|(number, _)| !given.contains_key(number))
         .map(|(number, files)| NeededDisc {
             number,
             label: labels.get(&number).cloned().unwrap_or_default(),
@@ -270,6 +274,15 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
     drop(set);
     dest.clean_up_if_empty();
     Ok(report)
+}
+
+/// Opens an image or mounted disc, through its ISO 9660 view alone when asked.
+fn open_disc(path: &Path, iso9660_only: bool) -> std::result::Result<DiscSource, DiscError> {
+    let mut source = DiscSource::open(path)?;
+    if iso9660_only {
+        source.use_iso9660_only();
+    }
+    Ok(source)
 }
 
 /// A catalogue, in `file` (created; it must not exist), made from the catalogue JSON on the
