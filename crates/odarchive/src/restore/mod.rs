@@ -1,14 +1,15 @@
 //! Restoring files from discs: `odarchive restore --from IMAGE_OR_DIR... --to DEST [PATH|GLOB...]`.
 //!
 //! The plan comes first: which entries of the snapshot are asked for, which contents they
-//! need, and which discs hold those. Then each disc given is identified and read once, in disc
-//! order, and every file it holds for the restore is written to a temporary name beside its
-//! destination, hashed on the way, and renamed only when the hash matches. Split contents are
-//! assembled part by part in `DEST/.odarchive-restore/` and moved into place when complete and
-//! whole. Last come the other names of each content (copies or hard links), symlinks, and
-//! directory mtimes. Existing files are never overwritten without `overwrite`; a file already
-//! in place with the right content counts as done, so a second run finishes an interrupted
-//! one without reading those files from disc again. Discs still needed are listed.
+//! need, and which discs hold those, kept in TEMP tables of the catalogue rather than in
+//! memory ([`crate::catalogue::RestoreSet`]). Then each disc given is identified and read
+//! once, in disc order, and every file it holds for the restore is written to a temporary name
+//! beside its destination, hashed on the way, and renamed only when the hash matches. Split
+//! contents are assembled part by part in `DEST/.odarchive-restore/` and moved into place when
+//! complete and whole. Last come the other names of each content (copies or hard links),
+//! symlinks, and directory mtimes. Existing files are never overwritten without `overwrite`; a
+//! file already in place with the right content counts as done, so a second run finishes an
+//! interrupted one without reading those files from disc again. Discs still needed are listed.
 
 mod files;
 pub mod select;
@@ -99,7 +100,7 @@ impl RestoreReport {
 ///
 /// Nothing here grows with the number of files: the selection and the state of each content
 /// live in the catalogue's TEMP tables ([`crate::catalogue::RestoreSet`]), and each step is
-/// one streaming query. Only the discs given are held, one directory index at a time.
+/// one streaming query. One disc is open at a time while files are read.
 pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<RestoreReport> {
     let snapshot = select::resolve_snapshot(catalogue, options.snapshot)?;
     let selection = Selection::new(&options.patterns)?;
