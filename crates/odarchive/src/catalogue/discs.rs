@@ -198,25 +198,33 @@ fn disc_from_row(r: &Row<'_>) -> rusqlite::Result<DiscRecord> {
     })
 }
 
-const PLACEMENT_SELECT: &str = "SELECT p.content_id, c.hash, c.size, d.number, p.part, p.parts, \
-     p.offset, p.length, p.part_hash, p.disc_path, p.iso_path, p.entry_path, p.name_path \
-     FROM placement p JOIN content c ON c.id = p.content_id JOIN disc d ON d.id = p.disc_id";
+/// The columns [`placement_at`] reads, from `placement p`, its `content c` and `disc d`.
+pub(super) const PLACEMENT_COLUMNS: &str = "p.content_id, c.hash, c.size, d.number, p.part, \
+     p.parts, p.offset, p.length, p.part_hash, p.disc_path, p.iso_path, p.entry_path, p.name_path";
+
+const PLACEMENT_FROM: &str =
+    "FROM placement p JOIN content c ON c.id = p.content_id JOIN disc d ON d.id = p.disc_id";
 
 fn placement_from_row(r: &Row<'_>) -> rusqlite::Result<Placement> {
+    placement_at(r, 0)
+}
+
+/// Reads [`PLACEMENT_COLUMNS`] from `r`, starting at column `at`.
+pub(super) fn placement_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Placement> {
     Ok(Placement {
-        content_id: r.get(0)?,
-        content_hash: r.get(1)?,
-        content_size: r.get::<_, i64>(2)? as u64,
-        disc: r.get(3)?,
-        part: r.get(4)?,
-        parts: r.get(5)?,
-        offset: r.get::<_, i64>(6)? as u64,
-        length: r.get::<_, i64>(7)? as u64,
-        part_hash: r.get(8)?,
-        entry_path: r.get(11)?,
-        name_path: r.get(12)?,
-        disc_path: r.get(9)?,
-        iso_path: r.get(10)?,
+        content_id: r.get(at)?,
+        content_hash: r.get(at + 1)?,
+        content_size: r.get::<_, i64>(at + 2)? as u64,
+        disc: r.get(at + 3)?,
+        part: r.get(at + 4)?,
+        parts: r.get(at + 5)?,
+        offset: r.get::<_, i64>(at + 6)? as u64,
+        length: r.get::<_, i64>(at + 7)? as u64,
+        part_hash: r.get(at + 8)?,
+        entry_path: r.get(at + 11)?,
+        name_path: r.get(at + 12)?,
+        disc_path: r.get(at + 9)?,
+        iso_path: r.get(at + 10)?,
     })
 }
 
@@ -259,7 +267,9 @@ impl Catalogue {
 
     /// The placements on one disc, by path on the disc.
     pub fn placements_on(&self, disc_number: u32) -> Result<Vec<Placement>> {
-        let sql = format!("{PLACEMENT_SELECT} WHERE d.number = ?1 ORDER BY p.disc_path");
+        let sql = format!(
+            "SELECT {PLACEMENT_COLUMNS} {PLACEMENT_FROM} WHERE d.number = ?1 ORDER BY p.disc_path"
+        );
         let mut stmt = self.conn.prepare(&sql).in_catalogue(&self.path)?;
         let rows = stmt
             .query_map([disc_number], placement_from_row)
@@ -270,7 +280,8 @@ impl Catalogue {
 
     /// Calls `visit` for every placement, ordered by content and part.
     pub fn for_each_placement(&self, mut visit: impl FnMut(Placement) -> Result<()>) -> Result<()> {
-        let sql = format!("{PLACEMENT_SELECT} ORDER BY p.content_id, p.part");
+        let sql =
+            format!("SELECT {PLACEMENT_COLUMNS} {PLACEMENT_FROM} ORDER BY p.content_id, p.part");
         let mut stmt = self.conn.prepare(&sql).in_catalogue(&self.path)?;
         let mut rows = stmt.query([]).in_catalogue(&self.path)?;
         while let Some(row) = rows.next().in_catalogue(&self.path)? {

@@ -103,26 +103,35 @@ impl Entry {
         Path::new(std::ffi::OsStr::from_bytes(&self.path))
     }
 
-    const COLUMNS: &'static str = "e.id, e.path, e.kind, e.content_id, c.hash, e.size, \
+    /// The columns [`Entry::from_row_at`] reads, from `entry e LEFT JOIN content c`.
+    pub(super) const COLUMNS: &'static str = "e.id, e.path, e.kind, e.content_id, c.hash, e.size, \
          e.mtime_ns, e.mode, e.link_target, e.dev, e.inode, e.first_snapshot, e.last_snapshot";
 
+    /// How many columns [`Entry::COLUMNS`] has.
+    pub(super) const COLUMN_COUNT: usize = 13;
+
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
-        let kind: i64 = row.get(2)?;
+        Entry::from_row_at(row, 0)
+    }
+
+    /// Reads [`Entry::COLUMNS`] from `row`, starting at column `at`.
+    pub(super) fn from_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Entry> {
+        let kind: i64 = row.get(at + 2)?;
         Ok(Entry {
-            id: row.get(0)?,
-            path: row.get(1)?,
+            id: row.get(at)?,
+            path: row.get(at + 1)?,
             kind: EntryKind::from_code(kind)
-                .ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(2, kind))?,
-            content_id: row.get(3)?,
-            hash: row.get(4)?,
-            size: row.get::<_, i64>(5)? as u64,
-            mtime_ns: row.get(6)?,
-            mode: row.get::<_, i64>(7)? as u32,
-            link_target: row.get(8)?,
-            dev: row.get::<_, i64>(9)? as u64,
-            inode: row.get::<_, i64>(10)? as u64,
-            first_snapshot: row.get(11)?,
-            last_snapshot: row.get(12)?,
+                .ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(at + 2, kind))?,
+            content_id: row.get(at + 3)?,
+            hash: row.get(at + 4)?,
+            size: row.get::<_, i64>(at + 5)? as u64,
+            mtime_ns: row.get(at + 6)?,
+            mode: row.get::<_, i64>(at + 7)? as u32,
+            link_target: row.get(at + 8)?,
+            dev: row.get::<_, i64>(at + 9)? as u64,
+            inode: row.get::<_, i64>(at + 10)? as u64,
+            first_snapshot: row.get(at + 11)?,
+            last_snapshot: row.get(at + 12)?,
         })
     }
 }

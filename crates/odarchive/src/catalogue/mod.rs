@@ -14,6 +14,7 @@ pub mod import;
 mod job;
 pub mod json;
 mod merge;
+mod restore_set;
 pub mod schema;
 
 pub use discs::{DiscRecord, DiscState, Placement, PlacementSource, PlanRecord, WrittenExtent};
@@ -21,6 +22,7 @@ pub use entries::{Entry, EntryKind, Snapshot, SnapshotState};
 pub use job::{Job, JobState};
 pub(crate) use job::{JobCounters, finish_job, update_job};
 pub use merge::{MergeReport, MergedDisc, MergedSnapshot};
+pub use restore_set::{ContentState, FirstName, RestoreSet};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -244,15 +244,15 @@ impl Destination {
         self.path(&p.entry_path).display().to_string()
     }
 
-    /// Another name of a content already restored at `first`'s path: a copy (temporary name,
-    /// then rename) or a hard link.
+    /// Another name of a content already restored at `first` (a catalogue path): a copy
+    /// (temporary name, then rename) or a hard link.
     pub(super) fn duplicate(
         &self,
-        first: &Entry,
+        first: &[u8],
         entry: &Entry,
         hardlink: bool,
     ) -> Result<(), String> {
-        let from = self.path(&first.path);
+        let from = self.path(first);
         let to = self.path(&entry.path);
         match self.already_restored(&entry.path, entry) {
             Ok(true) => return Ok(()),

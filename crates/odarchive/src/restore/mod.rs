@@ -1,25 +1,26 @@
 //! Restoring files from discs: `odarchive restore --from IMAGE_OR_DIR... --to DEST [PATH|GLOB...]`.
 //!
 //! The plan comes first: which entries of the snapshot are asked for, which contents they
-//! need, and which discs hold those. Then each disc given is identified and read once, in disc
-//! order, and every file it holds for the restore is written to a temporary name beside its
-//! destination, hashed on the way, and renamed only when the hash matches. Split contents are
-//! assembled part by part in `DEST/.odarchive-restore/` and moved into place when complete and
-//! whole. Last come the other names of each content (copies or hard links), symlinks, and
-//! directory mtimes. Existing files are never overwritten without `overwrite`; a file already
-//! in place with the right content counts as done, so a second run finishes an interrupted
-//! one without reading those files from disc again. Discs still needed are listed.
+//! need, and which discs hold those, kept in TEMP tables of the catalogue rather than in
+//! memory ([`crate::catalogue::RestoreSet`]). Then each disc given is identified and read
+//! once, in disc order, and every file it holds for the restore is written to a temporary name
+//! beside its destination, hashed on the way, and renamed only when the hash matches. Split
+//! contents are assembled part by part in `DEST/.odarchive-restore/` and moved into place when
+//! complete and whole. Last come the other names of each content (copies or hard links),
+//! symlinks, and directory mtimes. Existing files are never overwritten without `overwrite`; a
+//! file already in place with the right content counts as done, so a second run finishes an
+//! interrupted one without reading those files from disc again. Discs still needed are listed.
 
 mod files;
 pub mod select;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::catalogue::{Catalogue, EntryKind};
-use crate::disc_source::DiscSource;
+use crate::catalogue::{Catalogue, ContentState, EntryKind};
+use crate::disc_source::{DiscError, DiscSource};
 use crate::error::{Error, Result};
 use crate::identify::identify;
 
@@ -96,21 +97,25 @@ impl RestoreReport {
 /// Restores the selection of `options` from the discs given. Returns the report even when
 /// some files could not be restored; errors are for what stops the whole restore (the
 /// catalogue, the destination).
+///
+/// Nothing here grows with the number of files: the selection and the state of each content
+/// live in the catalogue's TEMP tables ([`crate::catalogue::RestoreSet`]), and each step is
+/// one streaming query. One disc is open at a time while files are read.
 pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<RestoreReport> {
     let snapshot = select::resolve_snapshot(catalogue, options.snapshot)?;
     let selection = Selection::new(&options.patterns)?;
-    let selected = Selected::load(catalogue, snapshot, &selection)?;
-    let mut report = RestoreReport {
-        snapshot,
-        selected: selected.entries.len() as u64,
-        ..RestoreReport::default()
-    };
-    let needed = selected.discs_needed();
-    report.discs_needed = needed.keys().copied().collect();
-
     let dest =
         files::Destination::new(&options.to, options.overwrite, catalogue.hash_algorithm()?)?;
-    for e in &selected.entries {
+    let mut report = RestoreReport {
+        snapshot,
+        ..RestoreReport::default()
+    };
+
+    // One pass over the snapshot: the selection, and its directories made on the way.
+    let set = catalogue.restore_set(snapshot, |e| {
+        if !selection.matches(&e.path) {
+            return Ok(false);
+        }
         if e.kind == EntryKind::Directory {
             dest.dir(&e.path).map_err(|source| Error::Io {
                 path: dest.path(&e.path),
@@ -118,20 +123,19 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
             })?;
             report.directories += 1;
         }
-    }
+        Ok(true)
+    })?;
+    report.selected = set.selected();
+    let needed: BTreeSet<u32> = set.discs_needed()?.into_iter().map(|(n, _)| n).collect();
+    report.discs_needed = needed.iter().copied().collect();
 
-    // Contents by their first name in the selection (in path order), which is where the
-    // bytes go; other names are made from it afterwards.
-    let mut first_name: HashMap<i64, usize> = HashMap::new();
-    for (i, e) in selected.entries.iter().enumerate() {
-        if let (EntryKind::File, Some(c)) = (e.kind, e.content_id) {
-            first_name.entry(c).or_insert(i);
-        }
-    }
-    let mut done: HashMap<i64, bool> = HashMap::new();
-    for (&content, &i) in &first_name {
-        let e = &selected.entries[i];
-        if !selected.placements.contains_key(&content) {
+    // Each content's bytes go to its first name in the selection (in path order); other
+    // names are made from it afterwards. Which are there already, or need no disc?
+    set.for_each_first_name(|e, on_disc| {
+        let Some(content) = e.content_id else {
+            return Ok(());
+        };
+        if !on_disc {
             if e.size == 0 {
                 // Empty files need no disc.
                 match dest.write_empty(&e.path, e) {
@@ -140,95 +144,91 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
                         .problems
                         .push(format!("{}: {err}", dest.path(&e.path).display())),
                 }
-                done.insert(content, true);
+                set.set_state(content, ContentState::Done)?;
             } else {
                 report.problems.push(format!(
                     "{}: not on any disc of this catalogue",
                     String::from_utf8_lossy(&e.path)
                 ));
             }
-            continue;
+            return Ok(());
         }
         match dest.already_restored(&e.path, e) {
             Ok(true) => {
                 report.files_already_done += 1;
-                done.insert(content, true);
+                set.set_state(content, ContentState::Done)?;
             }
             Ok(false) => {}
             Err(problem) => {
                 report.problems.push(problem);
-                done.insert(content, false);
+                set.set_state(content, ContentState::Failed)?;
             }
         }
-    }
+        Ok(())
+    })?;
 
-    // Open every disc given; keep the ones this restore needs.
-    let mut sources: BTreeMap<u32, DiscSource> = BTreeMap::new();
+    // Which disc each one given is; only its path is kept (an open image holds buffers and
+    // volume structures, which would add up over a large set).
+    let mut given: BTreeMap<u32, &Path> = BTreeMap::new();
     for path in &options.from {
-        let mut source = match DiscSource::open(path) {
+        let mut source = match open_disc(path, options.iso9660_only) {
             Ok(s) => s,
             Err(e) => {
                 report.problems.push(e.to_string());
                 continue;
             }
         };
-        if options.iso9660_only {
-            source.use_iso9660_only();
-        }
         match identify(catalogue, &mut source)? {
             Ok(disc) => {
-                sources.entry(disc.number).or_insert(source);
+                given.entry(disc.number).or_insert(path);
             }
             Err(e) => report.problems.push(e.to_string()),
         }
     }
 
-    for (&number, source) in sources.iter_mut() {
-        if !needed.contains_key(&number) {
+    // Each disc needed in number order, opened again and read in the order of its paths,
+    // then let go of (with the index of its directories).
+    for (&number, path) in &given {
+        if !needed.contains(&number) {
             continue;
         }
+        let mut source = match open_disc(path, options.iso9660_only) {
+            Ok(s) => s,
+            Err(e) => {
+                report.problems.push(e.to_string());
+                continue;
+            }
+        };
         report.discs_read.push(number);
-        for (&content, parts) in &selected.placements {
-            if done.contains_key(&content) {
-                continue;
+        set.for_each_placement_on(number, |entry, p| {
+            // An earlier part on this disc may have failed since the query started.
+            if set.state(p.content_id)? != ContentState::ToDo {
+                return Ok(());
             }
-            let Some(&i) = first_name.get(&content) else {
-                continue;
-            };
-            let entry = &selected.entries[i];
-            for p in parts.iter().filter(|p| p.disc == number) {
-                match dest.restore_placement(source, entry, p) {
-                    Ok(files::Outcome::Complete(bytes)) => {
-                        report.files_restored += 1;
-                        report.bytes_restored += bytes;
-                        done.insert(content, true);
-                    }
-                    Ok(files::Outcome::PartStored) => {}
-                    Err(files::Failure::Problem(problem)) => {
-                        report.problems.push(problem);
-                        done.insert(content, false);
-                    }
-                    Err(files::Failure::Fatal(e)) => return Err(e),
+            match dest.restore_placement(&mut source, entry, p) {
+                Ok(files::Outcome::Complete(bytes)) => {
+                    report.files_restored += 1;
+                    report.bytes_restored += bytes;
+                    set.set_state(p.content_id, ContentState::Done)
                 }
+                Ok(files::Outcome::PartStored) => Ok(()),
+                Err(files::Failure::Problem(problem)) => {
+                    report.problems.push(problem);
+                    set.set_state(p.content_id, ContentState::Failed)
+                }
+                Err(files::Failure::Fatal(e)) => Err(e),
             }
-        }
+        })?;
     }
 
     // Discs still needed: those holding a content not yet in place.
     let discs = catalogue.discs()?;
     let set_size = discs.len() as u32;
     let labels: HashMap<u32, String> = discs.into_iter().map(|d| (d.number, d.label)).collect();
-    let mut still: BTreeMap<u32, u64> = BTreeMap::new();
-    for (content, parts) in &selected.placements {
-        if done.contains_key(content) {
-            continue;
-        }
-        for p in parts.iter().filter(|p| !sources.contains_key(&p.disc)) {
-            *still.entry(p.disc).or_insert(0) += 1;
-        }
-    }
-    report.missing_discs = still
+    report.missing_discs = set
+        .discs_still_needed()?
         .into_iter()
+        .filter(|(number, _)| !given.contains_key(number))
         .map(|(number, files)| NeededDisc {
             number,
             label: labels.get(&number).cloned().unwrap_or_default(),
@@ -237,22 +237,21 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
         })
         .collect();
 
-    // Other names, symlinks, then directory mtimes (deepest first, after their contents).
-    for (i, e) in selected.entries.iter().enumerate() {
+    // Other names, symlinks, then directory modes and mtimes (after their contents).
+    set.for_each_name(|e, first| {
         match e.kind {
             EntryKind::File => {
-                let Some(c) = e.content_id else {
+                let Some(first) = first else {
                     report.problems.push(format!(
                         "{}: was not readable when scanned; nothing to restore",
                         String::from_utf8_lossy(&e.path)
                     ));
-                    continue;
+                    return Ok(());
                 };
-                let first = first_name[&c];
-                if first == i || done.get(&c) != Some(&true) {
-                    continue;
+                if first.entry_id == e.id || first.state != ContentState::Done {
+                    return Ok(());
                 }
-                match dest.duplicate(&selected.entries[first], e, options.hardlink) {
+                match dest.duplicate(&first.path, e, options.hardlink) {
                     Ok(()) => report.duplicates += 1,
                     Err(problem) => report.problems.push(problem),
                 }
@@ -263,22 +262,28 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
             },
             EntryKind::Directory => {}
         }
-    }
-    let mut dirs: Vec<_> = selected
-        .entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::Directory)
-        .collect();
-    dirs.sort_by_key(|e| std::cmp::Reverse(e.path.iter().filter(|&&b| b == b'/').count()));
-    for e in dirs {
+        Ok(())
+    })?;
+    set.for_each_directory_deepest_first(|e| {
         if let Err(err) = dest.finish_dir(e) {
             report
                 .problems
                 .push(format!("{}: {err}", dest.path(&e.path).display()));
         }
-    }
+        Ok(())
+    })?;
+    drop(set);
     dest.clean_up_if_empty();
     Ok(report)
+}
+
+/// Opens an image or mounted disc, through its ISO 9660 view alone when asked.
+fn open_disc(path: &Path, iso9660_only: bool) -> std::result::Result<DiscSource, DiscError> {
+    let mut source = DiscSource::open(path)?;
+    if iso9660_only {
+        source.use_iso9660_only();
+    }
+    Ok(source)
 }
 
 /// A catalogue, in `file` (created; it must not exist), made from the catalogue JSON on the

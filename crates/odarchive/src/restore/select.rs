@@ -1,5 +1,7 @@
 //! Which entries a restore or locate is about: a snapshot's entries matching the user's paths
-//! or globs, and where each content among them is stored.
+//! or globs, and where each content among them is stored. Restore streams its selection
+//! through [`crate::catalogue::RestoreSet`]; [`Selected`] holds one in memory, for `locate`,
+//! whose answer lists every match anyway.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -153,7 +155,8 @@ fn parse_utc(text: &str) -> Option<i64> {
     Some(discfs::Timestamp::from_civil(civil).unix_nanos())
 }
 
-/// The selected entries of a snapshot, and the placements of their contents.
+/// The selected entries of a snapshot, and the placements of their contents, in memory (for
+/// `locate`; a restore uses [`crate::catalogue::RestoreSet`], which does not grow with them).
 #[derive(Debug, Default)]
 pub struct Selected {
     /// Entries in path order.

@@ -1,0 +1,465 @@
+//! The entries and contents one restore is about, kept in TEMP tables of the catalogue's
+//! connection, so that a restore holds no per-file state in memory however many files the
+//! snapshot has.
+//!
+//! [`Catalogue::restore_set`] makes two tables in SQLite's temp database, which lives in a
+//! file SQLite deletes by itself (also on a read-only connection; a connection that keeps its
+//! temp store in memory is switched to a file for the set's life), so memory is bounded by
+//! SQLite's page cache:
+//!
+//! - `restore_entry(seq, entry_id, kind)`: the selected entries; `seq` follows path byte order.
+//! - `restore_content(content_id, first_entry, state)`: each content of a selected file, with
+//!   its first name in path order (where its bytes go; the other names are made from it) and
+//!   how far its restore is ([`ContentState`]).
+//!
+//! Every read is a streaming query in the order the restore needs (the outer loop pinned with
+//! `CROSS JOIN`, so no query sorts the selection); the tables go with the [`RestoreSet`].
+
+use rusqlite::{OptionalExtension, Row};
+
+use super::discs::{PLACEMENT_COLUMNS, placement_at};
+use super::{Catalogue, Entry, EntryKind, InCatalogue, Placement};
+use crate::error::Result;
+
+/// The TEMP tables of a restore set.
+const CREATE: &str = "
+    CREATE TEMP TABLE restore_entry (
+        seq      INTEGER PRIMARY KEY,
+        entry_id INTEGER NOT NULL,
+        kind     INTEGER NOT NULL
+    );
+    CREATE TEMP TABLE restore_content (
+        content_id  INTEGER PRIMARY KEY,
+        first_entry INTEGER NOT NULL,
+        state       INTEGER NOT NULL DEFAULT 0
+    );";
+
+const DROP: &str = "
+    DROP TABLE IF EXISTS temp.restore_entry;
+    DROP TABLE IF EXISTS temp.restore_content;";
+
+/// `PRAGMA temp_store` values.
+const TEMP_STORE_FILE: i64 = 1;
+const TEMP_STORE_MEMORY: i64 = 2;
+
+/// How far the restore of one content is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentState {
+    /// Still to be read from a disc.
+    ToDo,
+    /// In place under its first name (restored now, or by an earlier run).
+    Done,
+    /// Given up on in this run; the problem is reported.
+    Failed,
+}
+
+impl ContentState {
+    fn code(self) -> i64 {
+        match self {
+            ContentState::ToDo => 0,
+            ContentState::Done => 1,
+            ContentState::Failed => 2,
+        }
+    }
+
+    fn from_code(code: i64) -> ContentState {
+        match code {
+            1 => ContentState::Done,
+            2 => ContentState::Failed,
+            _ => ContentState::ToDo,
+        }
+    }
+}
+
+/// The first name of a content (see [`RestoreSet::for_each_name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstName {
+    /// Its entry row.
+    pub entry_id: i64,
+    /// Its path.
+    pub path: Vec<u8>,
+    /// How far the content's restore is.
+    pub state: ContentState,
+}
+
+/// The selection of one restore, held in TEMP tables until dropped.
+#[derive(Debug)]
+pub struct RestoreSet<'c> {
+    catalogue: &'c Catalogue,
+    selected: u64,
+    /// The connection's `temp_store` to put back, when the set changed it.
+    temp_store: Option<i64>,
+}
+
+impl Catalogue {
+    /// Makes the restore set of `snapshot`: one pass over its entries in path order, keeping
+    /// those `keep` says yes to. `keep` may act on each entry it sees (make directories).
+    /// One set at a time per connection; the set's tables are dropped with it.
+    pub fn restore_set(
+        &self,
+        snapshot: i64,
+        mut keep: impl FnMut(&Entry) -> Result<bool>,
+    ) -> Result<RestoreSet<'_>> {
+        let path = &self.path;
+        let temp_store: i64 = self
+            .conn
+            .query_row("PRAGMA temp_store", [], |r| r.get(0))
+            .in_catalogue(path)?;
+        let open: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) > 0 FROM temp.sqlite_master WHERE name = 'restore_entry'",
+                [],
+                |r| r.get(0),
+            )
+            .in_catalogue(path)?;
+        // Switching the temp store drops every TEMP table: never under an open set.
+        let switch = temp_store == TEMP_STORE_MEMORY && !open;
+        if switch {
+            self.conn
+                .pragma_update(None, "temp_store", TEMP_STORE_FILE)
+                .in_catalogue(path)?;
+        }
+        // Fails, naming the table, while another set is open on this connection; that set's
+        // tables are left alone.
+        if let Err(e) = self.conn.execute_batch(CREATE) {
+            if switch {
+                let _ = self.conn.pragma_update(None, "temp_store", temp_store);
+            }
+            return Err(e).in_catalogue(path);
+        }
+        let mut set = RestoreSet {
+            catalogue: self,
+            selected: 0,
+            temp_store: switch.then_some(temp_store),
+        };
+        // One transaction for the inserts; dropped unfinished, it rolls them back.
+        let tx = self.conn.unchecked_transaction().in_catalogue(path)?;
+        {
+            let mut add_entry = tx
+                .prepare("INSERT INTO temp.restore_entry (entry_id, kind) VALUES (?1, ?2)")
+                .in_catalogue(path)?;
+            // In path order, the first name of a content is the first insert; later ones are
+            // ignored.
+            let mut add_content = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO temp.restore_content (content_id, first_entry) \
+                     VALUES (?1, ?2)",
+                )
+                .in_catalogue(path)?;
+            self.for_each_entry(snapshot, |e| {
+                if !keep(&e)? {
+                    return Ok(());
+                }
+                add_entry
+                    .execute((e.id, e.kind.code()))
+                    .in_catalogue(path)?;
+                if let (EntryKind::File, Some(content)) = (e.kind, e.content_id) {
+                    add_content.execute((content, e.id)).in_catalogue(path)?;
+                }
+                set.selected += 1;
+                Ok(())
+            })?;
+        }
+        tx.commit().in_catalogue(path)?;
+        Ok(set)
+    }
+}
+
+impl RestoreSet<'_> {
+    /// How many entries are selected.
+    pub fn selected(&self) -> u64 {
+        self.selected
+    }
+
+    /// The discs holding the selected contents, by number, with how many files (whole
+    /// contents or parts) of the selection each holds.
+    pub fn discs_needed(&self) -> Result<Vec<(u32, u64)>> {
+        self.files_by_disc("")
+    }
+
+    /// The same for the contents still [`ContentState::ToDo`].
+    pub fn discs_still_needed(&self) -> Result<Vec<(u32, u64)>> {
+        self.files_by_disc("WHERE r.state = 0")
+    }
+
+    fn files_by_disc(&self, filter: &str) -> Result<Vec<(u32, u64)>> {
+        let sql = files_by_disc_sql(filter);
+        let mut stmt = self.conn().prepare(&sql).in_catalogue(self.path())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .in_catalogue(self.path())?;
+        rows.collect::<rusqlite::Result<_>>()
+            .in_catalogue(self.path())
+    }
+
+    /// Calls `visit(entry, on_a_disc)` for the first name of every selected content, in path
+    /// order; `on_a_disc` says whether any disc holds the content.
+    pub fn for_each_first_name(
+        &self,
+        mut visit: impl FnMut(&Entry, bool) -> Result<()>,
+    ) -> Result<()> {
+        let sql = first_names_sql();
+        self.stream(
+            &sql,
+            [],
+            |row| {
+                let entry = Entry::from_row_at(row, 0)?;
+                let on_disc: bool = row.get(Entry::COLUMN_COUNT)?;
+                Ok((entry, on_disc))
+            },
+            |(entry, on_disc)| visit(&entry, on_disc),
+        )
+    }
+
+    /// Calls `visit(first_name, placement)` for every placement on disc `number` of a content
+    /// still [`ContentState::ToDo`], in the order of paths on the disc. `visit` may change
+    /// states as it goes; check [`RestoreSet::state`] for the content at hand.
+    pub fn for_each_placement_on(
+        &self,
+        number: u32,
+        mut visit: impl FnMut(&Entry, &Placement) -> Result<()>,
+    ) -> Result<()> {
+        let sql = placements_on_sql();
+        self.stream(
+            &sql,
+            [number],
+            |row| {
+                Ok((
+                    Entry::from_row_at(row, 0)?,
+                    placement_at(row, Entry::COLUMN_COUNT)?,
+                ))
+            },
+            |(entry, placement)| visit(&entry, &placement),
+        )
+    }
+
+    /// How far the restore of `content` is.
+    pub fn state(&self, content: i64) -> Result<ContentState> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT state FROM temp.restore_content WHERE content_id = ?1")
+            .in_catalogue(self.path())?;
+        let code: Option<i64> = stmt
+            .query_row([content], |r| r.get(0))
+            .optional()
+            .in_catalogue(self.path())?;
+        Ok(ContentState::from_code(code.unwrap_or(0)))
+    }
+
+    /// Records how far the restore of `content` is.
+    pub fn set_state(&self, content: i64, state: ContentState) -> Result<()> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("UPDATE temp.restore_content SET state = ?2 WHERE content_id = ?1")
+            .in_catalogue(self.path())?;
+        stmt.execute((content, state.code()))
+            .in_catalogue(self.path())?;
+        Ok(())
+    }
+
+    /// Calls `visit(entry, first_name)` for every selected file and symlink, in path order;
+    /// a file with a content gets its content's first name (itself, for the first name).
+    pub fn for_each_name(
+        &self,
+        mut visit: impl FnMut(&Entry, Option<&FirstName>) -> Result<()>,
+    ) -> Result<()> {
+        let sql = names_sql();
+        let at = Entry::COLUMN_COUNT;
+        self.stream(
+            &sql,
+            [],
+            |row| {
+                let entry = Entry::from_row_at(row, 0)?;
+                let first = match row.get::<_, Option<i64>>(at)? {
+                    Some(entry_id) => Some(FirstName {
+                        entry_id,
+                        state: ContentState::from_code(row.get(at + 1)?),
+                        path: row.get(at + 2)?,
+                    }),
+                    None => None,
+                };
+                Ok((entry, first))
+            },
+            |(entry, first)| visit(&entry, first.as_ref()),
+        )
+    }
+
+    /// Calls `visit` for every selected directory, in reverse path order: each directory
+    /// after everything below it.
+    pub fn for_each_directory_deepest_first(
+        &self,
+        mut visit: impl FnMut(&Entry) -> Result<()>,
+    ) -> Result<()> {
+        let sql = directories_sql();
+        self.stream(&sql, [], |row| Entry::from_row_at(row, 0), |e| visit(&e))
+    }
+
+    /// Runs `sql`, turning each row into a value with `read` and handing it to `visit`, one
+    /// row at a time.
+    fn stream<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        read: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+        mut visit: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn().prepare(sql).in_catalogue(self.path())?;
+        let mut rows = stmt.query(params).in_catalogue(self.path())?;
+        while let Some(row) = rows.next().in_catalogue(self.path())? {
+            visit(read(row).in_catalogue(self.path())?)?;
+        }
+        Ok(())
+    }
+
+    fn conn(&self) -> &rusqlite::Connection {
+        &self.catalogue.conn
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.catalogue.path
+    }
+}
+
+// The queries, each with its outer loop pinned (`CROSS JOIN`) to a scan of a TEMP table in
+// `seq` (path) order or to one disc's placements in disc path order, so that none sorts.
+
+fn files_by_disc_sql(filter: &str) -> String {
+    format!(
+        "SELECT d.number, count(*) FROM temp.restore_content r \
+         CROSS JOIN placement p ON p.content_id = r.content_id \
+         JOIN disc d ON d.id = p.disc_id {filter} GROUP BY d.number ORDER BY d.number"
+    )
+}
+
+fn first_names_sql() -> String {
+    format!(
+        "SELECT {}, EXISTS (SELECT 1 FROM placement WHERE content_id = r.content_id) \
+         FROM temp.restore_entry s CROSS JOIN entry e ON e.id = s.entry_id \
+         CROSS JOIN temp.restore_content r ON r.content_id = e.content_id \
+         LEFT JOIN content c ON c.id = e.content_id \
+         WHERE s.kind = 1 AND r.first_entry = e.id ORDER BY s.seq",
+        Entry::COLUMNS
+    )
+}
+
+fn placements_on_sql() -> String {
+    format!(
+        "SELECT {}, {PLACEMENT_COLUMNS} \
+         FROM disc d CROSS JOIN placement p ON p.disc_id = d.id \
+         CROSS JOIN temp.restore_content r ON r.content_id = p.content_id \
+         CROSS JOIN entry e ON e.id = r.first_entry \
+         CROSS JOIN content c ON c.id = p.content_id \
+         WHERE d.number = ?1 AND r.state = 0 ORDER BY p.disc_path",
+        Entry::COLUMNS
+    )
+}
+
+fn names_sql() -> String {
+    format!(
+        "SELECT {}, r.first_entry, r.state, f.path \
+         FROM temp.restore_entry s CROSS JOIN entry e ON e.id = s.entry_id \
+         LEFT JOIN content c ON c.id = e.content_id \
+         LEFT JOIN temp.restore_content r ON r.content_id = e.content_id \
+         LEFT JOIN entry f ON f.id = r.first_entry \
+         WHERE s.kind != 2 ORDER BY s.seq",
+        Entry::COLUMNS
+    )
+}
+
+fn directories_sql() -> String {
+    format!(
+        "SELECT {} FROM temp.restore_entry s CROSS JOIN entry e ON e.id = s.entry_id \
+         LEFT JOIN content c ON c.id = e.content_id \
+         WHERE s.kind = 2 ORDER BY s.seq DESC",
+        Entry::COLUMNS
+    )
+}
+
+impl Drop for RestoreSet<'_> {
+    fn drop(&mut self) {
+        let conn = self.conn();
+        // Cached statements name the tables; let them go first.
+        conn.flush_prepared_statement_cache();
+        let _ = conn.execute_batch(DROP);
+        if let Some(old) = self.temp_store {
+            let _ = conn.pragma_update(None, "temp_store", old);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `EXPLAIN QUERY PLAN` of `sql`, its steps joined by "; ".
+    fn plan_of(catalogue: &Catalogue, sql: &str) -> String {
+        let conn = catalogue.connection();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let params = vec![1_i64; stmt.parameter_count()];
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    }
+
+    #[test]
+    fn no_query_sorts_the_selection() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
+        let set = catalogue.restore_set(1, |_| Ok(true)).unwrap();
+        for sql in [first_names_sql(), names_sql(), directories_sql()] {
+            let plan = plan_of(&catalogue, &sql);
+            assert!(plan.starts_with("SCAN s;"), "{plan}\n{sql}");
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}\n{sql}");
+        }
+        let plan = plan_of(&catalogue, &placements_on_sql());
+        assert!(plan.contains("USING INDEX placement_by_disc"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        // Counting by disc sorts only its counts; the contents are read in table order.
+        let plan = plan_of(&catalogue, &files_by_disc_sql(""));
+        assert!(plan.starts_with("SCAN r;"), "{plan}");
+        drop(set);
+    }
+
+    #[test]
+    fn states_are_recorded_and_the_tables_go_with_the_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
+        let conn = catalogue.connection();
+        let set = catalogue.restore_set(1, |_| Ok(true)).unwrap();
+        assert_eq!(set.selected(), 0);
+        conn.execute(
+            "INSERT INTO temp.restore_content (content_id, first_entry) VALUES (7, 1)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(set.state(7).unwrap(), ContentState::ToDo);
+        set.set_state(7, ContentState::Failed).unwrap();
+        assert_eq!(set.state(7).unwrap(), ContentState::Failed);
+        set.set_state(7, ContentState::Done).unwrap();
+        assert_eq!(set.state(7).unwrap(), ContentState::Done);
+        // The read-write handle keeps its temp store in memory; the set uses a file.
+        let store: i64 = conn
+            .query_row("PRAGMA temp_store", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(store, TEMP_STORE_FILE);
+        // One set at a time on a connection; a second one leaves the first alone.
+        let err = catalogue.restore_set(1, |_| Ok(true)).unwrap_err();
+        assert!(err.to_string().contains("restore_entry"), "{err}");
+        assert_eq!(set.state(7).unwrap(), ContentState::Done);
+        drop(set);
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM temp.sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0);
+        let store: i64 = conn
+            .query_row("PRAGMA temp_store", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(store, TEMP_STORE_MEMORY);
+        let again = catalogue.restore_set(1, |_| Ok(true)).unwrap();
+        assert_eq!(again.state(7).unwrap(), ContentState::ToDo);
+    }
+}

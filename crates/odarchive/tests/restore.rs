@@ -1,0 +1,209 @@
+//! Restore through the library, several times with one catalogue handle: a tree of deep
+//! folders and many names per content comes back exactly (bytes, other names, symlinks, empty
+//! folders, modes and mtimes), first in part from the discs given, then whole, then as
+//! "already in place" through a read-only handle; and each restore leaves the connection as it
+//! found it (no TEMP tables left, the temp store put back).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use filetime::FileTime;
+use odarchive::restore::{RestoreOptions, RestoreReport, restore};
+use odarchive::{Catalogue, Media, NoProgress, PlanOptions, ScanOptions, WriteOptions};
+
+/// Bytes that do not repeat.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Twelve contents under 300 names, along a 30-folder chain and across 10 wide folders; a
+/// file larger than a 5 MB disc (split), an empty file, an empty folder, symlinks; modes and
+/// mtimes that differ from one entry to the next.
+fn make_drive(root: &Path) {
+    let chain: Vec<String> = (0..30).map(|i| format!("deep{i:02}")).collect();
+    let mut dirs = Vec::new();
+    for depth in 1..=chain.len() {
+        dirs.push(chain[..depth].join("/"));
+    }
+    for w in 0..10 {
+        dirs.push(format!("wide/w{w}"));
+    }
+    for d in &dirs {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let contents: Vec<Vec<u8>> = (0..12).map(|k| noise(100 + 997 * k, k as u64)).collect();
+    for i in 0..300 {
+        let dir = &dirs[(i * 7) % dirs.len()];
+        let path = root.join(dir).join(format!("dup-{i:03}.bin"));
+        fs::write(&path, &contents[i % contents.len()]).unwrap();
+        fs::set_permissions(
+            &path,
+            fs::Permissions::from_mode(0o600 + (i as u32 % 3) * 0o040),
+        )
+        .unwrap();
+        let t = FileTime::from_unix_time(1_600_000_000 + i as i64 * 60, 0);
+        filetime::set_file_times(&path, t, t).unwrap();
+    }
+    fs::write(root.join("big.bin"), noise(7_300_000, 99)).unwrap();
+    fs::write(root.join(&dirs[12]).join("empty.txt"), b"").unwrap();
+    fs::create_dir_all(root.join("empty folder/inside")).unwrap();
+    std::os::unix::fs::symlink("../wide", root.join("empty folder/to wide")).unwrap();
+    std::os::unix::fs::symlink("nowhere", root.join(&dirs[29]).join("dangling")).unwrap();
+    // Folder mtimes last, deepest first, so that nothing touches them afterwards.
+    let mut all_dirs: Vec<PathBuf> = vec![
+        root.join("empty folder/inside"),
+        root.join("empty folder"),
+        root.join("wide"),
+    ];
+    all_dirs.extend(dirs.iter().rev().map(|d| root.join(d)));
+    for (i, d) in all_dirs.iter().enumerate() {
+        let t = FileTime::from_unix_time(1_500_000_000 + i as i64 * 3600, 0);
+        filetime::set_file_times(d, t, t).unwrap();
+    }
+}
+
+/// Everything under `root`: kind, bytes or link target, mtime, permission bits.
+fn tree(root: &Path) -> BTreeMap<PathBuf, (char, Vec<u8>, i64, u32)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            let (kind, data, mode) = if meta.is_dir() {
+                stack.push(path.clone());
+                ('d', Vec::new(), meta.mode() & 0o7777)
+            } else if meta.is_symlink() {
+                let target = fs::read_link(&path).unwrap();
+                ('l', target.into_os_string().into_encoded_bytes(), 0)
+            } else {
+                ('f', fs::read(&path).unwrap(), meta.mode() & 0o7777)
+            };
+            out.insert(rel, (kind, data, meta.mtime(), mode));
+        }
+    }
+    out
+}
+
+/// What the connection holds in its temp database, and its temp store setting.
+fn temp_state(catalogue: &Catalogue) -> (i64, i64) {
+    let conn = catalogue.connection();
+    let tables = conn
+        .query_row("SELECT count(*) FROM temp.sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    let store = conn
+        .query_row("PRAGMA temp_store", [], |r| r.get(0))
+        .unwrap();
+    (tables, store)
+}
+
+fn run(catalogue: &Catalogue, from: &[PathBuf], to: &Path, patterns: &[&str]) -> RestoreReport {
+    let before = temp_state(catalogue);
+    let options = RestoreOptions {
+        from: from.to_vec(),
+        to: to.to_owned(),
+        patterns: patterns.iter().map(|p| p.to_string()).collect(),
+        ..RestoreOptions::default()
+    };
+    let report = restore(catalogue, &options).unwrap();
+    assert_eq!(
+        temp_state(catalogue),
+        before,
+        "a restore leaves no TEMP table and puts the temp store back"
+    );
+    report
+}
+
+#[test]
+fn restores_in_one_process_give_the_exact_tree_and_leave_no_temp_tables() {
+    let work = tempfile::tempdir().unwrap();
+    let drive = work.path().join("drive");
+    make_drive(&drive);
+    let db = work.path().join("odarchive.db");
+    let mut catalogue = Catalogue::create_or_open(&db).unwrap();
+    odarchive::scan(&mut catalogue, &drive, &ScanOptions::default(), &NoProgress).unwrap();
+    let options = PlanOptions {
+        media: Media::parse("5M").unwrap(),
+        margin: 0,
+        first: vec![],
+        replan: false,
+    };
+    odarchive::plan(&mut catalogue, &options, &NoProgress).unwrap();
+    let written = odarchive::write(
+        &mut catalogue,
+        &WriteOptions {
+            out: work.path().join("images"),
+            ..WriteOptions::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    let images: Vec<PathBuf> = written.iter().map(|w| w.path.clone()).collect();
+    assert!(images.len() >= 2, "{images:?}");
+    // The read-write handle keeps its temp store in memory; a restore must not fill it.
+    assert_eq!(temp_state(&catalogue), (0, 2));
+    let want = tree(&drive);
+
+    // The first disc alone: a partial restore that names the others.
+    let dest = work.path().join("restored");
+    let first = run(&catalogue, &images[..1], &dest, &[]);
+    assert!(!first.complete());
+    assert_eq!(first.discs_read, [1]);
+    let missing: Vec<u32> = first.missing_discs.iter().map(|d| d.number).collect();
+    let rest: Vec<u32> = (2..=images.len() as u32).collect();
+    assert_eq!(missing, rest, "{first:?}");
+    assert!(first.problems.is_empty(), "{:?}", first.problems);
+
+    // Every disc, same handle: the rest, and the tree exactly.
+    let second = run(&catalogue, &images, &dest, &[]);
+    assert!(second.complete(), "{second:?}");
+    assert!(second.files_already_done > 0, "{second:?}");
+    assert_eq!(
+        second.files_already_done + second.files_restored,
+        14,
+        "12 contents, big.bin and the empty file: {second:?}"
+    );
+    assert_eq!(second.duplicates, 300 - 12);
+    assert_eq!(second.symlinks, 2);
+    assert_eq!(tree(&dest), want);
+    assert!(!dest.join(".odarchive-restore").exists());
+
+    // Once more, through a read-only handle: everything is in place, nothing is read.
+    let reader = Catalogue::open_read_only(&db).unwrap();
+    let third = run(&reader, &images, &dest, &[]);
+    assert!(third.complete(), "{third:?}");
+    assert_eq!((third.files_restored, third.files_already_done), (0, 14));
+    assert_eq!(third.bytes_restored, 0);
+    assert_eq!(tree(&dest), want);
+
+    // A glob into a new folder: its matches and the folders above them, nothing else.
+    let some = work.path().join("some");
+    let fourth = run(&reader, &images, &some, &["deep00/deep01/**/dup-*"]);
+    assert!(fourth.complete(), "{fourth:?}");
+    let got = tree(&some);
+    let files: Vec<&PathBuf> = got.keys().filter(|p| got[*p].0 == 'f').collect();
+    let expected: Vec<&PathBuf> = want
+        .keys()
+        .filter(|p| {
+            let s = p.to_str().unwrap();
+            s.starts_with("deep00/deep01/") && s.contains("/dup-")
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(files, expected);
+    for f in files {
+        assert_eq!(got[f], want[f], "{f:?}");
+    }
+    assert_eq!(temp_state(&catalogue), (0, 2));
+}
