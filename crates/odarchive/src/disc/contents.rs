@@ -79,7 +79,7 @@ pub(crate) fn padded_catalogue(
         if let Some(n) = comment {
             b = b.comment(vec![b' '; n]);
         }
-        let mut enc = b.write(Vec::new(), flate2::Compression::default());
+        let mut enc = b.write(Vec::new(), crate::disc::GZIP_LEVEL);
         let io = |source| Error::Output {
             path: name.clone(),
             source,

@@ -30,6 +30,9 @@ pub const README_NAME: &str = "README.md";
 pub const DATA_DIR: &str = "Data";
 /// Catalogue JSON above this size is gzipped on the disc.
 pub const GZIP_ABOVE: u64 = 1 << 20;
+/// The gzip level of the catalogue file. The fastest: a plan measures the catalogue several
+/// times, and at a million files level 6 took 2.5 times as long for a file 15 % smaller.
+pub const GZIP_LEVEL: flate2::Compression = flate2::Compression::fast();
 
 /// Name of the catalogue file at the disc root.
 pub fn catalogue_name(gzip: bool) -> &'static str {

@@ -255,7 +255,7 @@ fn json_size(catalogue: &Catalogue, scope: JsonScope<'_>) -> Result<(u64, u64)> 
                     inner: io::sink(),
                     n: 0,
                 },
-                flate2::Compression::default(),
+                crate::disc::GZIP_LEVEL,
             );
             for chunk in rx {
                 gz.write_all(&chunk)?;
