@@ -111,6 +111,9 @@ impl Catalogue {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).in_catalogue(path)?;
         conn.busy_timeout(BUSY_TIMEOUT).in_catalogue(path)?;
+        // Sorts and TEMP tables (a restore's selection) spill to a file, not to memory.
+        conn.pragma_update(None, "temp_store", "FILE")
+            .in_catalogue(path)?;
         let catalogue = Catalogue {
             conn,
             path: path.to_path_buf(),
@@ -151,7 +154,7 @@ impl Catalogue {
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA cache_size = -16384;
-                 PRAGMA temp_store = MEMORY;",
+                 PRAGMA temp_store = FILE;",
             )
             .in_catalogue(path)?;
         catalogue.migrate(algorithm)?;

@@ -38,10 +38,6 @@ const DROP: &str = "
     DROP TABLE IF EXISTS temp.restore_entry;
     DROP TABLE IF EXISTS temp.restore_content;";
 
-/// `PRAGMA temp_store` values.
-const TEMP_STORE_FILE: i64 = 1;
-const TEMP_STORE_MEMORY: i64 = 2;
-
 /// How far the restore of one content is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContentState {
@@ -87,8 +83,6 @@ pub struct FirstName {
 pub struct RestoreSet<'c> {
     catalogue: &'c Catalogue,
     selected: u64,
-    /// The connection's `temp_store` to put back, when the set changed it.
-    temp_store: Option<i64>,
 }
 
 impl Catalogue {
@@ -101,37 +95,13 @@ impl Catalogue {
         mut keep: impl FnMut(&Entry) -> Result<bool>,
     ) -> Result<RestoreSet<'_>> {
         let path = &self.path;
-        let temp_store: i64 = self
-            .conn
-            .query_row("PRAGMA temp_store", [], |r| r.get(0))
-            .in_catalogue(path)?;
-        let open: bool = self
-            .conn
-            .query_row(
-                "SELECT count(*) > 0 FROM temp.sqlite_master WHERE name = 'restore_entry'",
-                [],
-                |r| r.get(0),
-            )
-            .in_catalogue(path)?;
-        // Switching the temp store drops every TEMP table: never under an open set.
-        let switch = temp_store == TEMP_STORE_MEMORY && !open;
-        if switch {
-            self.conn
-                .pragma_update(None, "temp_store", TEMP_STORE_FILE)
-                .in_catalogue(path)?;
-        }
         // Fails, naming the table, while another set is open on this connection; that set's
-        // tables are left alone.
-        if let Err(e) = self.conn.execute_batch(CREATE) {
-            if switch {
-                let _ = self.conn.pragma_update(None, "temp_store", temp_store);
-            }
-            return Err(e).in_catalogue(path);
-        }
+        // tables are left alone. (Every catalogue connection keeps its temp store in a file,
+        // see `Catalogue::open_with`, so the tables cost no memory.)
+        self.conn.execute_batch(CREATE).in_catalogue(path)?;
         let mut set = RestoreSet {
             catalogue: self,
             selected: 0,
-            temp_store: switch.then_some(temp_store),
         };
         // One transaction for the inserts; dropped unfinished, it rolls them back.
         let tx = self.conn.unchecked_transaction().in_catalogue(path)?;
@@ -382,9 +352,6 @@ impl Drop for RestoreSet<'_> {
         // Cached statements name the tables; let them go first.
         conn.flush_prepared_statement_cache();
         let _ = conn.execute_batch(DROP);
-        if let Some(old) = self.temp_store {
-            let _ = conn.pragma_update(None, "temp_store", old);
-        }
     }
 }
 
@@ -441,11 +408,11 @@ mod tests {
         assert_eq!(set.state(7).unwrap(), ContentState::Failed);
         set.set_state(7, ContentState::Done).unwrap();
         assert_eq!(set.state(7).unwrap(), ContentState::Done);
-        // The read-write handle keeps its temp store in memory; the set uses a file.
+        // The temp tables live in a file, not in memory.
         let store: i64 = conn
             .query_row("PRAGMA temp_store", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(store, TEMP_STORE_FILE);
+        assert_eq!(store, 1, "temp_store = FILE");
         // One set at a time on a connection; a second one leaves the first alone.
         let err = catalogue.restore_set(1, |_| Ok(true)).unwrap_err();
         assert!(err.to_string().contains("restore_entry"), "{err}");
@@ -455,10 +422,6 @@ mod tests {
             .query_row("SELECT count(*) FROM temp.sqlite_master", [], |r| r.get(0))
             .unwrap();
         assert_eq!(tables, 0);
-        let store: i64 = conn
-            .query_row("PRAGMA temp_store", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(store, TEMP_STORE_MEMORY);
         let again = catalogue.restore_set(1, |_| Ok(true)).unwrap();
         assert_eq!(again.state(7).unwrap(), ContentState::ToDo);
     }
