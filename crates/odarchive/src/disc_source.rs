@@ -170,6 +170,15 @@ impl DiscSource {
         }
     }
 
+    /// [`DiscSource::open`], reading an image through its ISO 9660 view only when asked.
+    pub fn open_with(path: &Path, iso9660_only: bool) -> Result<DiscSource, DiscError> {
+        let mut source = DiscSource::open(path)?;
+        if iso9660_only {
+            source.use_iso9660_only();
+        }
+        Ok(source)
+    }
+
     /// Reads the image through its ISO 9660 view only, as if the UDF view were damaged.
     pub fn use_iso9660_only(&mut self) {
         if let Kind::Image(i) = &mut self.kind {

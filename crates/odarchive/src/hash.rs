@@ -314,13 +314,21 @@ impl rusqlite::types::FromSql for ContentHash {
 
 /// The hash of a whole file with `alg`, read in 1 MiB pieces.
 pub fn hash_file(alg: HashAlgorithm, path: &Path) -> io::Result<ContentHash> {
-    let mut f = File::open(path)?;
+    hash_reader(alg, File::open(path)?).map(|(hash, _)| hash)
+}
+
+/// The hash of everything `reader` gives, and how many bytes that was.
+pub fn hash_reader(alg: HashAlgorithm, mut reader: impl Read) -> io::Result<(ContentHash, u64)> {
     let mut hasher = alg.hasher();
     let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
     loop {
-        match f.read(&mut buf) {
-            Ok(0) => return Ok(hasher.finish()),
-            Ok(n) => hasher.update(&buf[..n]),
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok((hasher.finish(), total)),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                total += n as u64;
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }

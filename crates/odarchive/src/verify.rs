@@ -97,7 +97,7 @@ pub fn verify(
         let verdict = verify_one(catalogue, path, options, hash)?;
         if verdict.ok() && options.snapshot.is_none() {
             if let Some(number) = verdict.disc {
-                mark_verified(catalogue, number)?;
+                catalogue.mark_verified(number)?;
             }
         }
         verdicts.push(verdict);
@@ -112,16 +112,13 @@ fn verify_one(
     hash: HashAlgorithm,
 ) -> Result<DiscVerdict> {
     let mut verdict = DiscVerdict::new(path);
-    let mut source = match DiscSource::open(path) {
+    let mut source = match DiscSource::open_with(path, options.iso9660_only) {
         Ok(s) => s,
         Err(e) => {
             verdict.problem = Some(e.to_string());
             return Ok(verdict);
         }
     };
-    if options.iso9660_only {
-        source.use_iso9660_only();
-    }
     verdict.view = view_name(source.view());
     let disc = match identify(catalogue, &mut source)? {
         Ok(d) => d,
@@ -144,7 +141,7 @@ fn verify_one(
     }
     let placements = catalogue.placements_on(disc.number)?;
     let wanted = match options.snapshot {
-        Some(snapshot) => Some(contents_of_snapshot_on(catalogue, disc.number, snapshot)?),
+        Some(snapshot) => Some(catalogue.contents_of_snapshot_on(disc.number, snapshot)?),
         None => None,
     };
     let iso = source.view() == View::Iso9660;
@@ -199,70 +196,10 @@ fn verify_one(
     Ok(verdict)
 }
 
-/// The contents of `snapshot` that disc `number` holds (whole or in part).
-fn contents_of_snapshot_on(
-    catalogue: &Catalogue,
-    number: u32,
-    snapshot: i64,
-) -> Result<HashSet<i64>> {
-    let path = catalogue.path();
-    let mut stmt = catalogue
-        .connection()
-        .prepare(
-            "SELECT DISTINCT p.content_id FROM placement p JOIN disc d ON d.id = p.disc_id \
-             WHERE d.number = ?1 AND EXISTS (SELECT 1 FROM entry e WHERE e.content_id = p.content_id \
-             AND e.first_snapshot <= ?2 AND e.last_snapshot >= ?2)",
-        )
-        .map_err(|source| Error::Catalogue { path: path.to_owned(), source })?;
-    let rows = stmt
-        .query_map(rusqlite::params![number, snapshot], |r| r.get(0))
-        .and_then(|rows| rows.collect::<rusqlite::Result<HashSet<i64>>>())
-        .map_err(|source| Error::Catalogue {
-            path: path.to_owned(),
-            source,
-        })?;
-    Ok(rows)
-}
-
-/// The discs that hold contents of `snapshot`: all of them are needed to restore it.
-pub fn discs_holding(catalogue: &Catalogue, snapshot: i64) -> Result<Vec<u32>> {
-    let path = catalogue.path();
-    let mut stmt = catalogue
-        .connection()
-        .prepare(
-            "SELECT DISTINCT d.number FROM placement p JOIN disc d ON d.id = p.disc_id \
-             WHERE d.state != 'planned' AND EXISTS (SELECT 1 FROM entry e \
-             WHERE e.content_id = p.content_id AND e.first_snapshot <= ?1 \
-             AND e.last_snapshot >= ?1) ORDER BY d.number",
-        )
-        .map_err(|source| Error::Catalogue {
-            path: path.to_owned(),
-            source,
-        })?;
-    let rows = stmt
-        .query_map([snapshot], |r| r.get(0))
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<u32>>>())
-        .map_err(|source| Error::Catalogue {
-            path: path.to_owned(),
-            source,
-        })?;
-    Ok(rows)
-}
-
 fn view_name(view: View) -> &'static str {
     match view {
         View::Udf => "udf",
         View::Iso9660 => "iso9660",
         View::Mounted => "mounted",
     }
-}
-
-fn mark_verified(catalogue: &mut Catalogue, number: u32) -> Result<()> {
-    let now = crate::time::now_ns();
-    let path = catalogue.path().to_owned();
-    catalogue
-        .connection()
-        .execute("UPDATE disc SET state = 'verified', verified_ns = ?1 WHERE number = ?2 AND state != 'planned'", rusqlite::params![now, number])
-        .map_err(|source| Error::Catalogue { path, source })?;
-    Ok(())
 }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -212,21 +212,13 @@ fn intact(target: &Path, disc: &DiscRecord) -> Result<Option<String>> {
     if meta.len() != disc.image_size {
         return Ok(None);
     }
-    let read_err = |source| Error::SourceRead {
-        path: target.to_path_buf(),
-        source,
-    };
-    let mut f = File::open(target).map_err(read_err)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(read_err)?;
-        if n == 0 {
-            break;
+    let sha = crate::hash::hash_file(HashAlgorithm::Sha256, target).map_err(|source| {
+        Error::SourceRead {
+            path: target.to_path_buf(),
+            source,
         }
-        h.update(&buf[..n]);
-    }
-    let sha: [u8; 32] = h.finalize().into();
+    })?;
+    let sha: [u8; 32] = sha.as_bytes().try_into().expect("a SHA-256 is 32 bytes");
     Ok((sha == recorded).then(|| crate::hex(&sha)))
 }
 

@@ -116,8 +116,16 @@ pub fn run_import(args: &ImportArgs, global: &Global) -> Result<Outcome> {
         timezone: args.timezone.clone(),
         from_disc: false,
     };
-    let into_existing =
-        global.catalogue.exists() && !Catalogue::open(&global.catalogue)?.snapshots()?.is_empty();
+    // A catalogue that holds snapshots gets the document merged in.
+    let mut existing = match global.catalogue.exists() {
+        true => Some(Catalogue::open(&global.catalogue)?),
+        false => None,
+    };
+    if let Some(c) = &existing {
+        if c.snapshots()?.is_empty() {
+            existing = None;
+        }
+    }
     // The document is imported into a catalogue of its own, made under a temporary name: a
     // failed import leaves nothing behind. It then becomes the catalogue, or, when the
     // catalogue already holds snapshots, is merged into it (`odarchive merge`: conflicting
@@ -129,8 +137,7 @@ pub fn run_import(args: &ImportArgs, global: &Global) -> Result<Outcome> {
     let result = (|| -> Result<_> {
         let mut imported = Catalogue::create_or_open(&temp.0)?;
         let summary = imported.import_json(input, &args.file, &options)?;
-        if into_existing {
-            let mut catalogue = Catalogue::open(&global.catalogue)?;
+        if let Some(catalogue) = existing.as_mut() {
             let report = catalogue.merge(&imported).with_context(|| {
                 format!(
                     "cannot merge {} into {}",

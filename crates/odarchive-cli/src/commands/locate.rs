@@ -21,12 +21,7 @@ pub struct Args {
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
     let catalogue = Catalogue::open_read_only(&global.catalogue)?;
-    let snapshot = match &args.snapshot {
-        Some(spec) => Some(odarchive::restore::select::snapshot_named(
-            &catalogue, spec,
-        )?),
-        None => None,
-    };
+    let snapshot = super::snapshot_arg(&catalogue, args.snapshot.as_deref())?;
     let found = locate(&catalogue, &args.patterns, snapshot)?;
     if global.json {
         let _ = writeln!(text, "{}", serde_json::to_string(&found)?);

@@ -41,6 +41,15 @@ pub fn catalogue_or_discs(
     Ok((catalogue, Some(temp)))
 }
 
+/// The snapshot a `--snapshot ID|latest|DATE` option names, if it was given.
+pub fn snapshot_arg(
+    catalogue: &odarchive::Catalogue,
+    spec: Option<&str>,
+) -> odarchive::Result<Option<i64>> {
+    spec.map(|s| odarchive::restore::select::snapshot_named(catalogue, s))
+        .transpose()
+}
+
 /// A catalogue file made for one command from a disc's catalogue.
 #[derive(Debug)]
 pub struct TempCatalogue(pub std::path::PathBuf);

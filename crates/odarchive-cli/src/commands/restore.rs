@@ -38,12 +38,7 @@ pub struct Args {
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
     let (catalogue, from_disc) = super::catalogue_or_discs(global, &args.from, false)?;
-    let snapshot_id = match &args.snapshot {
-        Some(spec) => Some(odarchive::restore::select::snapshot_named(
-            &catalogue, spec,
-        )?),
-        None => None,
-    };
+    let snapshot_id = super::snapshot_arg(&catalogue, args.snapshot.as_deref())?;
     let options = RestoreOptions {
         from: args.from.clone(),
         to: args.to.clone(),

@@ -27,12 +27,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
     let (mut catalogue, from_disc) = super::catalogue_or_discs(global, &args.sources, true)?;
     let checked = (|| {
-        let snapshot = match &args.snapshot {
-            Some(spec) => Some(odarchive::restore::select::snapshot_named(
-                &catalogue, spec,
-            )?),
-            None => None,
-        };
+        let snapshot = super::snapshot_arg(&catalogue, args.snapshot.as_deref())?;
         let options = VerifyOptions {
             iso9660_only: args.iso9660,
             snapshot,
@@ -47,7 +42,8 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
                     .into_iter()
                     .map(|d| (d.number, d.label))
                     .collect();
-                odarchive::verify::discs_holding(&catalogue, s)?
+                catalogue
+                    .discs_holding(s)?
                     .into_iter()
                     .filter(|n| !given.contains(n))
                     .map(|n| (n, labels.get(&n).cloned().unwrap_or_default()))

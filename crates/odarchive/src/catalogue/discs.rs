@@ -1,7 +1,7 @@
 //! Plans, discs and placements (schema version 2): what is on which disc, and in which state
 //! each disc is.
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Catalogue, InCatalogue};
 use crate::error::Result;
@@ -170,6 +170,29 @@ fn hex_opt<S: serde::Serializer>(
     }
 }
 
+const PLAN_COLUMNS: &str = "id, created_ns, snapshot, media, capacity, margin, first_paths, \
+     folders_split, catalogue_size, catalogue_gzip";
+
+fn plan_from_row(r: &Row<'_>) -> rusqlite::Result<PlanRecord> {
+    let first: String = r.get(6)?;
+    Ok(PlanRecord {
+        id: r.get(0)?,
+        created_ns: r.get(1)?,
+        snapshot: r.get(2)?,
+        media: r.get(3)?,
+        capacity: r.get::<_, i64>(4)? as u64,
+        margin: r.get::<_, i64>(5)? as u64,
+        first_paths: serde_json::from_str(&first).unwrap_or_default(),
+        folders_split: r.get::<_, i64>(7)? as u64,
+        catalogue_size: r.get::<_, i64>(8)? as u64,
+        catalogue_gzip: r.get(9)?,
+    })
+}
+
+/// A placement `p` whose content has a version in snapshot `:snapshot`.
+const IN_SNAPSHOT: &str = "EXISTS (SELECT 1 FROM entry e WHERE e.content_id = p.content_id \
+     AND e.first_snapshot <= :snapshot AND e.last_snapshot >= :snapshot)";
+
 const DISC_COLUMNS: &str = "id, number, plan_id, snapshot, capacity, margin, media, label, \
      state, image_size, files, bytes, image_name, image_sha256, written_ns, verified_ns, \
      coalesce(set_id, (SELECT set_id FROM archive))";
@@ -240,28 +263,21 @@ impl Catalogue {
 
     /// A plan row.
     pub fn plan_record(&self, id: i64) -> Result<Option<PlanRecord>> {
+        let sql = format!("SELECT {PLAN_COLUMNS} FROM plan WHERE id = ?1");
         self.conn
-            .query_row(
-                "SELECT id, created_ns, snapshot, media, capacity, margin, first_paths, \
-                 folders_split, catalogue_size, catalogue_gzip FROM plan WHERE id = ?1",
-                [id],
-                |r| {
-                    let first: String = r.get(6)?;
-                    Ok(PlanRecord {
-                        id: r.get(0)?,
-                        created_ns: r.get(1)?,
-                        snapshot: r.get(2)?,
-                        media: r.get(3)?,
-                        capacity: r.get::<_, i64>(4)? as u64,
-                        margin: r.get::<_, i64>(5)? as u64,
-                        first_paths: serde_json::from_str(&first).unwrap_or_default(),
-                        folders_split: r.get::<_, i64>(7)? as u64,
-                        catalogue_size: r.get::<_, i64>(8)? as u64,
-                        catalogue_gzip: r.get(9)?,
-                    })
-                },
-            )
+            .query_row(&sql, [id], plan_from_row)
             .optional()
+            .in_catalogue(&self.path)
+    }
+
+    /// The plans with ids up to `max_id`, oldest first.
+    pub fn plans_up_to(&self, max_id: i64) -> Result<Vec<PlanRecord>> {
+        let sql = format!("SELECT {PLAN_COLUMNS} FROM plan WHERE id <= ?1 ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql).in_catalogue(&self.path)?;
+        let rows = stmt
+            .query_map([max_id], plan_from_row)
+            .in_catalogue(&self.path)?;
+        rows.collect::<rusqlite::Result<_>>()
             .in_catalogue(&self.path)
     }
 
@@ -394,6 +410,54 @@ impl Catalogue {
         }
         tx.commit().in_catalogue(&path)?;
         Ok(plan_id)
+    }
+
+    /// Records that disc `number` (written) was read back and found intact.
+    pub fn mark_verified(&mut self, number: u32) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE disc SET state = 'verified', verified_ns = ?1 \
+                 WHERE number = ?2 AND state != 'planned'",
+                params![now_ns(), number],
+            )
+            .in_catalogue(&self.path)?;
+        Ok(())
+    }
+
+    /// The contents of `snapshot` that disc `number` holds (whole or in part).
+    pub fn contents_of_snapshot_on(
+        &self,
+        number: u32,
+        snapshot: i64,
+    ) -> Result<std::collections::HashSet<i64>> {
+        let sql = format!(
+            "SELECT DISTINCT p.content_id FROM placement p JOIN disc d ON d.id = p.disc_id \
+             WHERE d.number = :number AND {IN_SNAPSHOT}"
+        );
+        let mut stmt = self.conn.prepare(&sql).in_catalogue(&self.path)?;
+        let rows = stmt
+            .query_map(
+                named_params! {":number": number, ":snapshot": snapshot},
+                |r| r.get(0),
+            )
+            .in_catalogue(&self.path)?;
+        rows.collect::<rusqlite::Result<_>>()
+            .in_catalogue(&self.path)
+    }
+
+    /// The written discs that hold contents of `snapshot`: all of them are needed to restore
+    /// it.
+    pub fn discs_holding(&self, snapshot: i64) -> Result<Vec<u32>> {
+        let sql = format!(
+            "SELECT DISTINCT d.number FROM placement p JOIN disc d ON d.id = p.disc_id \
+             WHERE d.state != 'planned' AND {IN_SNAPSHOT} ORDER BY d.number"
+        );
+        let mut stmt = self.conn.prepare(&sql).in_catalogue(&self.path)?;
+        let rows = stmt
+            .query_map(named_params! {":snapshot": snapshot}, |r| r.get(0))
+            .in_catalogue(&self.path)?;
+        rows.collect::<rusqlite::Result<_>>()
+            .in_catalogue(&self.path)
     }
 
     /// Records that disc `number` was written as `image_name` with this SHA-256.

@@ -30,6 +30,7 @@ use serde::{Deserialize, Deserializer};
 use super::json::{JSON_VERSION, JsonDisc, parse_json_path};
 use super::{Catalogue, EntryKind, InCatalogue};
 use crate::error::{Error, Result};
+use crate::hash::{ContentHash, HashAlgorithm};
 
 /// How to read a catalogue JSON.
 #[derive(Debug, Clone, Default)]
@@ -706,8 +707,7 @@ impl<'a> Importer<'a> {
     }
 
     fn file(&mut self, key: &str, file: FileIn) -> Res<()> {
-        let hash = crate::unhex(key)
-            .filter(|h| h.len() == 32 || h.len() == 64)
+        let hash = ContentHash::from_hex(key)
             .ok_or_else(|| Fail::Bad(format!("bad content hash {key:?}")))?;
         match self.hash_len {
             None => self.hash_len = Some(hash.len()),
@@ -796,8 +796,7 @@ impl<'a> Importer<'a> {
             let part_hash = match (p.part, p.hash.as_deref().or(p.sha256.as_deref())) {
                 (0, _) => None,
                 (_, Some(h)) => Some(
-                    crate::unhex(h)
-                        .filter(|h| h.len() == 32 || h.len() == 64)
+                    ContentHash::from_hex(h)
                         .ok_or_else(|| Fail::Bad(format!("bad part hash {h:?}")))?,
                 ),
                 (_, None) => {
@@ -836,7 +835,7 @@ impl<'a> Importer<'a> {
         parts: u32,
         offset: u64,
         length: u64,
-        part_hash: Option<Vec<u8>>,
+        part_hash: Option<ContentHash>,
         entry_path: &[u8],
         name_path: &str,
         disc_path: &str,
@@ -1008,14 +1007,12 @@ impl<'a> Importer<'a> {
         }
         let algorithm = match (self.head.hash_algorithm.take(), self.hash_len) {
             (Some(a), _) => a,
-            (None, Some(64)) => "sha512".to_owned(),
-            (None, _) => "sha256".to_owned(),
+            (None, Some(64)) => HashAlgorithm::Sha512.name().to_owned(),
+            (None, _) => HashAlgorithm::Sha256.name().to_owned(),
         };
-        let expected_len = match algorithm.as_str() {
-            "sha256" => 32,
-            "sha512" => 64,
-            other => return Err(Fail::Bad(format!("unknown hash algorithm {other:?}"))),
-        };
+        let expected_len = HashAlgorithm::from_name(&algorithm)
+            .ok_or_else(|| Fail::Bad(format!("unknown hash algorithm {algorithm:?}")))?
+            .len();
         let wrong_parts = count(&format!(
             "SELECT count(*) FROM placement WHERE length(part_hash) != {expected_len}"
         ))?;
@@ -1073,8 +1070,6 @@ mod tests {
 
     /// A catalogue file as the first discs of this odarchive carried it (version 3: one
     /// snapshot, no version ranges, a `sha256` on every part).
-    use crate::hash::ContentHash;
-
     #[test]
     fn version_3_disc_catalogues_still_import() {
         let h = |b: u8| crate::hex(&[b; 32]);

@@ -479,22 +479,13 @@ impl<W: Write> JsonWriter<'_, W> {
     }
 
     fn plans(&mut self) -> Res<()> {
-        let catalogue = self.catalogue;
-        let path = catalogue.path();
-        let mut stmt = catalogue
-            .connection()
-            .prepare("SELECT id FROM plan WHERE id <= ?1 ORDER BY id")
-            .in_catalogue(path)?;
-        let ids = stmt
-            .query_map([self.max_plan], |r| r.get::<_, i64>(0))
-            .in_catalogue(path)?
-            .collect::<rusqlite::Result<Vec<i64>>>()
-            .in_catalogue(path)?;
         self.raw(",\"plans\":[")?;
-        for (i, id) in ids.into_iter().enumerate() {
-            let Some(p) = catalogue.plan_record(id)? else {
-                continue;
-            };
+        for (i, p) in self
+            .catalogue
+            .plans_up_to(self.max_plan)?
+            .into_iter()
+            .enumerate()
+        {
             let v = serde_json::json!({
                 "id": p.id,
                 "created": p.created_ns,
@@ -677,24 +668,36 @@ impl<W: Write> JsonWriter<'_, W> {
         if many {
             self.raw("[")?;
         }
+        // The fields in name order, as the shape has always listed them.
+        #[derive(serde::Serialize)]
+        struct Out {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            dev: Option<i64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            inode: Option<i64>,
+            mode: i64,
+            mtime: i64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            size: Option<i64>,
+            snapshots: [i64; 2],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            target: Option<String>,
+        }
+        let export = self.export();
+        let with_size = kind == VersionKind::Unhashed || (export && kind != VersionKind::File);
         for (i, v) in group.iter().enumerate() {
-            let mut obj = serde_json::Map::new();
-            obj.insert("mtime".into(), v.mtime.into());
-            obj.insert("mode".into(), v.mode.into());
-            obj.insert("snapshots".into(), serde_json::json!([v.first, v.last]));
-            if kind == VersionKind::Unhashed || (self.export() && kind != VersionKind::File) {
-                obj.insert("size".into(), v.size.into());
-            }
-            if kind == VersionKind::Symlink {
-                let target = v.target.as_deref().unwrap_or_default();
-                obj.insert("target".into(), json_path(target).into());
-            }
-            if self.export() {
-                obj.insert("dev".into(), v.dev.into());
-                obj.insert("inode".into(), v.inode.into());
-            }
+            let out = Out {
+                dev: export.then_some(v.dev),
+                inode: export.then_some(v.inode),
+                mode: v.mode,
+                mtime: v.mtime,
+                size: with_size.then_some(v.size),
+                snapshots: [v.first, v.last],
+                target: (kind == VersionKind::Symlink)
+                    .then(|| json_path(v.target.as_deref().unwrap_or_default())),
+            };
             self.raw(if i == 0 { "" } else { "," })?;
-            self.val(&obj)?;
+            self.val(&out)?;
         }
         if many {
             self.raw("]")?;

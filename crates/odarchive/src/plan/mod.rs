@@ -242,15 +242,7 @@ pub fn plan(
         })?;
         // The real catalogue (real hashes and ISO 9660 paths) must fit its reserve; the
         // placeholders make that all but certain, and if not the plan is packed again.
-        let sizer = sizing::Sizer {
-            catalogue,
-            snapshot: snapshot.id,
-            items: &gathered.items,
-            set_id: &set_id,
-            capacity,
-            hash,
-        };
-        if let Some(needed) = sizer.shortfall(plan_id, reserve)? {
+        if let Some(needed) = sizing::shortfall(catalogue, snapshot.id, plan_id, reserve)? {
             if at_least > 0 {
                 return Err(Error::Internal(format!(
                     "the catalogue file needs {needed} bytes, more than reserved twice"

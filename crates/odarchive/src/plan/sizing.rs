@@ -206,24 +206,29 @@ impl Sizer<'_> {
             readme: readme_size(self.set_id, created_ns, gzip, self.hash),
         })
     }
+}
 
-    /// The bytes the catalogue file of the stored plan `plan_id` needs, if `reserve` is too
-    /// small for it: the real file, with real hashes and ISO 9660 paths, measured as
-    /// [`crate::disc::contents::catalogue_file`] makes it from the stored rows, without
-    /// holding it.
-    pub fn shortfall(&self, plan_id: i64, reserve: Reserve) -> Result<Option<u64>> {
-        let scope = JsonScope {
-            form: Form::Disc,
-            snapshot: self.snapshot,
-            max_plan: plan_id,
-            below_disc: u32::MAX,
-            new_discs: &[],
-            new_parts: Box::new(std::iter::empty()),
-        };
-        let (plain, gzipped) = json_size(self.catalogue, scope)?;
-        let needed = if reserve.gzip { gzipped } else { plain + 1 };
-        Ok((needed > reserve.size).then_some(needed))
-    }
+/// The bytes the catalogue file of the stored plan `plan_id` needs, if `reserve` is too
+/// small for it: the real file, with real hashes and ISO 9660 paths, measured as
+/// [`crate::disc::contents::catalogue_file`] makes it from the stored rows, without
+/// holding it.
+pub fn shortfall(
+    catalogue: &Catalogue,
+    snapshot: i64,
+    plan_id: i64,
+    reserve: Reserve,
+) -> Result<Option<u64>> {
+    let scope = JsonScope {
+        form: Form::Disc,
+        snapshot,
+        max_plan: plan_id,
+        below_disc: u32::MAX,
+        new_discs: &[],
+        new_parts: Box::new(std::iter::empty()),
+    };
+    let (plain, gzipped) = json_size(catalogue, scope)?;
+    let needed = if reserve.gzip { gzipped } else { plain + 1 };
+    Ok((needed > reserve.size).then_some(needed))
 }
 
 fn placeholder_disc(set_id: &str, number: u32, files: u64, bytes: u64) -> JsonDisc {

@@ -16,7 +16,7 @@ use crate::Snapshot;
 use crate::catalogue::{DiscRecord, DiscState, Placement, PlanRecord};
 use crate::disc::{self, DATA_DIR};
 use crate::error::{Error, Result};
-use crate::hash::{ContentHash, HashAlgorithm};
+use crate::hash::{ContentHash, HashAlgorithm, hash_reader};
 use crate::snapshot_path;
 
 /// What a plan is made with, besides its discs.
@@ -43,23 +43,15 @@ pub(crate) fn hash_region(
     };
     let mut f = File::open(path).map_err(read_err)?;
     f.seek(SeekFrom::Start(offset)).map_err(read_err)?;
-    let mut h = hash.hasher();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut left = length;
-    while left > 0 {
-        let want = left.min(buf.len() as u64) as usize;
-        let n = f.read(&mut buf[..want]).map_err(read_err)?;
-        if n == 0 {
-            return Err(Error::SourceChanged {
-                disc,
-                path: path.to_path_buf(),
-                what: format!("it ended {left} bytes early"),
-            });
-        }
-        h.update(&buf[..n]);
-        left -= n as u64;
+    let (hash, read) = hash_reader(hash, f.take(length)).map_err(read_err)?;
+    if read < length {
+        return Err(Error::SourceChanged {
+            disc,
+            path: path.to_path_buf(),
+            what: format!("it ended {} bytes early", length - read),
+        });
     }
-    Ok(h.finish())
+    Ok(hash)
 }
 
 /// The plan row and disc rows of a new plan (the placements follow with [`placements`]).

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ContentState, EntryKind};
-use crate::disc_source::{DiscError, DiscSource};
+use crate::disc_source::DiscSource;
 use crate::error::{Error, Result};
 use crate::identify::identify;
 
@@ -171,7 +171,7 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
     // volume structures, which would add up over a large set).
     let mut given: BTreeMap<u32, &Path> = BTreeMap::new();
     for path in &options.from {
-        let mut source = match open_disc(path, options.iso9660_only) {
+        let mut source = match DiscSource::open_with(path, options.iso9660_only) {
             Ok(s) => s,
             Err(e) => {
                 report.problems.push(e.to_string());
@@ -192,7 +192,7 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
         if !needed.contains(&number) {
             continue;
         }
-        let mut source = match open_disc(path, options.iso9660_only) {
+        let mut source = match DiscSource::open_with(path, options.iso9660_only) {
             Ok(s) => s,
             Err(e) => {
                 report.problems.push(e.to_string());
@@ -278,14 +278,6 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
 }
 
 /// Opens an image or mounted disc, through its ISO 9660 view alone when asked.
-fn open_disc(path: &Path, iso9660_only: bool) -> std::result::Result<DiscSource, DiscError> {
-    let mut source = DiscSource::open(path)?;
-    if iso9660_only {
-        source.use_iso9660_only();
-    }
-    Ok(source)
-}
-
 /// A catalogue, in `file` (created; it must not exist), made from the catalogue JSON on the
 /// given discs: the one that lists the most discs (the newest). For verify and restore when
 /// the local catalogue is lost.
@@ -297,10 +289,12 @@ pub fn catalogue_from_discs(discs: &[PathBuf], file: &Path) -> Result<Catalogue>
             DiscSource::open(path).and_then(|mut s| crate::identify::disc_catalogue_json(&mut s));
         match json {
             Ok(Some(json)) => {
-                let listed = serde_json::from_slice::<serde_json::Value>(&json)
-                    .ok()
-                    .and_then(|v| v.get("discs").and_then(|d| d.as_array()).map(Vec::len))
-                    .unwrap_or(0);
+                // Only the disc list is read: the rest is skipped, not built.
+                #[derive(serde::Deserialize)]
+                struct Listed {
+                    discs: Vec<serde::de::IgnoredAny>,
+                }
+                let listed = serde_json::from_slice::<Listed>(&json).map_or(0, |l| l.discs.len());
                 if best.as_ref().is_none_or(|(n, _, _)| listed > *n) {
                     best = Some((listed, json, path.clone()));
                 }
