@@ -2,6 +2,10 @@
 //! odarchive) is scanned, planned, written, verified and restored with SHA-512 throughout,
 //! and its discs carry `SHA512SUMS` that `sha512sum -c` accepts.
 
+mod common;
+
+use common::{noise, scan_plan_write};
+
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -18,19 +22,6 @@ use sha2::{Digest, Sha512};
 
 fn sha512(bytes: &[u8]) -> ContentHash {
     ContentHash::from(<[u8; 64]>::from(Sha512::digest(bytes)))
-}
-
-/// Bytes that do not repeat, so that a part hashed from the wrong offset is caught.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 /// A small drive: a file larger than a 5 MB disc (split), duplicates, an empty file, nesting.
@@ -209,37 +200,18 @@ fn a_sha512_catalogue_scans_plans_writes_verifies_and_restores_with_sha512() {
 
     // Restore gives back the drive exactly.
     let dest = work.path().join("restored");
-    let report = restore(
-        &catalogue,
-        &RestoreOptions {
-            from: images.clone(),
-            to: dest.clone(),
-            patterns: vec![],
-            snapshot: None,
-            overwrite: false,
-            hardlink: false,
-            iso9660_only: false,
-        },
-    )
-    .unwrap();
+    let restore_options = RestoreOptions {
+        from: images.clone(),
+        to: dest.clone(),
+        ..Default::default()
+    };
+    let report = restore(&catalogue, &restore_options).unwrap();
     assert!(report.complete(), "{report:?}");
     assert_eq!(files_under(&dest), files_under(&drive));
     assert!(dest.join("empty dir").is_dir());
 
     // A restore run again finds every file in place, checked with SHA-512.
-    let again = restore(
-        &catalogue,
-        &RestoreOptions {
-            from: images.clone(),
-            to: dest.clone(),
-            patterns: vec![],
-            snapshot: None,
-            overwrite: false,
-            hardlink: false,
-            iso9660_only: false,
-        },
-    )
-    .unwrap();
+    let again = restore(&catalogue, &restore_options).unwrap();
     assert!(again.complete(), "{again:?}");
     assert_eq!(again.files_restored, 0, "{again:?}");
 }
@@ -253,24 +225,7 @@ fn a_catalogue_rebuilt_from_sha512_discs_keeps_sha512() {
     std::fs::write(drive.join("b.bin"), noise(300_000, 3)).unwrap();
     let mut catalogue =
         Catalogue::create_with_algorithm(work.path().join("c.db"), HashAlgorithm::Sha512).unwrap();
-    odarchive::scan(&mut catalogue, &drive, &ScanOptions::default(), &NoProgress).unwrap();
-    let options = PlanOptions {
-        media: Media::parse("5M").unwrap(),
-        margin: 0,
-        first: vec![],
-        replan: false,
-    };
-    odarchive::plan(&mut catalogue, &options, &NoProgress).unwrap();
-    let written = odarchive::write(
-        &mut catalogue,
-        &WriteOptions {
-            out: work.path().join("images"),
-            ..WriteOptions::default()
-        },
-        &NoProgress,
-    )
-    .unwrap();
-    let images: Vec<PathBuf> = written.iter().map(|w| w.path.clone()).collect();
+    let images = scan_plan_write(&mut catalogue, &drive, &work.path().join("images"));
 
     let mut rebuilt = catalogue_from_discs(&images, &work.path().join("rebuilt.db")).unwrap();
     assert_eq!(rebuilt.hash_algorithm().unwrap(), HashAlgorithm::Sha512);

@@ -4,27 +4,18 @@
 //! "already in place" through a read-only handle; and each restore leaves the connection as it
 //! found it (no TEMP tables left, the temp store put back).
 
+mod common;
+
+use common::{noise, scan_plan_write};
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use filetime::FileTime;
+use odarchive::Catalogue;
 use odarchive::restore::{RestoreOptions, RestoreReport, restore};
-use odarchive::{Catalogue, Media, NoProgress, PlanOptions, ScanOptions, WriteOptions};
-
-/// Bytes that do not repeat.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// Twelve contents under 300 names, along a 30-folder chain and across 10 wide folders; a
 /// file larger than a 5 MB disc (split), an empty file, an empty folder, symlinks; modes and
@@ -132,24 +123,7 @@ fn restores_in_one_process_give_the_exact_tree_and_leave_no_temp_tables() {
     make_drive(&drive);
     let db = work.path().join("odarchive.db");
     let mut catalogue = Catalogue::create_or_open(&db).unwrap();
-    odarchive::scan(&mut catalogue, &drive, &ScanOptions::default(), &NoProgress).unwrap();
-    let options = PlanOptions {
-        media: Media::parse("5M").unwrap(),
-        margin: 0,
-        first: vec![],
-        replan: false,
-    };
-    odarchive::plan(&mut catalogue, &options, &NoProgress).unwrap();
-    let written = odarchive::write(
-        &mut catalogue,
-        &WriteOptions {
-            out: work.path().join("images"),
-            ..WriteOptions::default()
-        },
-        &NoProgress,
-    )
-    .unwrap();
-    let images: Vec<PathBuf> = written.iter().map(|w| w.path.clone()).collect();
+    let images = scan_plan_write(&mut catalogue, &drive, &work.path().join("images"));
     assert!(images.len() >= 2, "{images:?}");
     // Temp tables and sorts spill to a file (temp_store = FILE), never to memory.
     assert_eq!(temp_state(&catalogue), (0, 1));

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use oracles::{CheckOptions, Entry, Manifest, Reader};
@@ -46,10 +46,6 @@ fn awkward_tree(s: &Scratch) {
     }
     std::fs::create_dir_all(s.drive.join("Empty dir/inner")).unwrap();
     std::os::unix::fs::symlink("2020", s.drive.join("Photos/link")).unwrap();
-}
-
-fn out_dir(s: &Scratch, name: &str) -> PathBuf {
-    s.catalogue.parent().unwrap().join(name)
 }
 
 /// `discs --json`.
@@ -170,7 +166,7 @@ fn join_parts(files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
 fn archive_to_a_small_medium_gives_discs_that_others_read_and_that_restore_the_tree() {
     let s = Scratch::new();
     awkward_tree(&s);
-    let out = out_dir(&s, "out");
+    let out = s.dir("out");
     let run = s.run(&[
         "archive",
         s.drive.to_str().unwrap(),
@@ -192,7 +188,7 @@ fn archive_to_a_small_medium_gives_discs_that_others_read_and_that_restore_the_t
     let run = s.run(&["num-discs"]);
     assert_eq!(run.stdout.trim(), n.to_string());
 
-    let work = out_dir(&s, "extract");
+    let work = s.dir("extract");
     let mut union = BTreeMap::new();
     for d in &discs {
         assert_eq!(d["state"], "written");
@@ -292,7 +288,7 @@ fn archive_to_a_small_medium_gives_discs_that_others_read_and_that_restore_the_t
     );
 
     // The same catalogue gives byte-identical images.
-    let again = out_dir(&s, "again");
+    let again = s.dir("again");
     let run = s.run(&["write", "--out", again.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     for d in &discs {
@@ -324,7 +320,7 @@ fn a_file_changed_after_the_scan_fails_its_disc_and_leaves_no_image() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     // Same size, different bytes: only the hash can tell.
     std::fs::write(&victim, noise(3, 20_000)).unwrap();
-    let out = out_dir(&s, "out");
+    let out = s.dir("out");
     let run = s.run(&["write", "1", "--out", out.to_str().unwrap()]);
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(
@@ -397,7 +393,7 @@ fn a_full_output_disk_is_a_clear_error_and_leaves_nothing() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let label = discs(&s)[0]["label"].as_str().unwrap().to_owned();
     // The partial image is a link to /dev/full: every write fails with ENOSPC.
-    let out = out_dir(&s, "full");
+    let out = s.dir("full");
     std::fs::create_dir(&out).unwrap();
     let partial = out.join(format!("{label}.iso.partial"));
     std::os::unix::fs::symlink("/dev/full", &partial).unwrap();

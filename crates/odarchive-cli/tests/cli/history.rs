@@ -1,11 +1,12 @@
 //! `snapshots` and `diff`: a drive scanned, changed in every way, scanned again.
 
 use std::fs;
+use std::path::Path;
 
 use crate::support::*;
 
 fn json(run: Run) -> serde_json::Value {
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    run.ok();
     serde_json::from_str(&run.stdout).unwrap()
 }
 
@@ -93,18 +94,7 @@ fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() 
     }
     s.write("docs/a.txt", b"version one");
     let out = work.join("out");
-    let archive = |s: &Scratch| {
-        let run = s.run(&[
-            "archive",
-            s.drive.to_str().unwrap(),
-            "--media",
-            "2M",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    };
-    archive(&s);
+    s.archive(&out, "2M");
     let first = tree_of(&s.drive);
     let discs_before: Vec<_> = fs::read_dir(&out)
         .unwrap()
@@ -120,14 +110,10 @@ fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() 
         s.drive.join("photos/renamed.jpg"),
     )
     .unwrap();
-    archive(&s);
+    s.archive(&out, "2M");
     let second = tree_of(&s.drive);
 
-    let mut images: Vec<_> = fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    images.sort();
+    let images = images(&out);
     for before in &discs_before {
         assert!(images.contains(before), "written discs stay as they were");
     }
@@ -160,13 +146,8 @@ fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() 
         }
     }
 
-    for (snapshot, expected) in [
-        ("1", &first),
-        ("2", &second),
-        ("latest", &second),
-        ("2999-01-01", &second),
-    ] {
-        let dest = work.join(format!("restored-{snapshot}"));
+    // `restore --snapshot SNAPSHOT --to DEST --from` every image, run with `scratch`'s catalogue.
+    let restore_from = |scratch: &Scratch, snapshot: &str, dest: &Path| {
         let mut args = vec![
             "restore",
             "--snapshot",
@@ -176,7 +157,16 @@ fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() 
             "--from",
         ];
         args.extend(images.iter().map(|p| p.to_str().unwrap()));
-        let run = s.run(&args);
+        scratch.run(&args)
+    };
+    for (snapshot, expected) in [
+        ("1", &first),
+        ("2", &second),
+        ("latest", &second),
+        ("2999-01-01", &second),
+    ] {
+        let dest = work.join(format!("restored-{snapshot}"));
+        let run = restore_from(&s, snapshot, &dest);
         assert_eq!(
             run.code, 0,
             "snapshot {snapshot}: {}{}",
@@ -215,17 +205,8 @@ fn an_incremental_archive_writes_only_new_content_and_every_snapshot_restores() 
     let lost = Scratch::new();
     for (snapshot, expected) in [("1", &first), ("2", &second)] {
         let dest = work.join(format!("from-discs-{snapshot}"));
-        let mut args = vec![
-            "restore",
-            "--snapshot",
-            snapshot,
-            "--to",
-            dest.to_str().unwrap(),
-            "--from",
-        ];
-        args.extend(images.iter().map(|p| p.to_str().unwrap()));
-        let run = lost.run(&args);
-        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let run = restore_from(&lost, snapshot, &dest);
+        run.ok();
         assert!(
             run.stderr
                 .contains("using the catalogue stored on the discs")
@@ -254,26 +235,15 @@ fn a_disc_written_again_after_the_set_grew_is_the_same_disc() {
         s.write(format!("a/f{i}"), vec![i; 700_000]);
     }
     let out = work.join("out");
-    let archive = || {
-        let run = s.run(&[
-            "archive",
-            s.drive.to_str().unwrap(),
-            "--media",
-            "2M",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    };
-    archive();
+    s.archive(&out, "2M");
     s.write("new.txt", b"added later");
-    archive();
+    s.archive(&out, "2M");
     let discs = std::fs::read_dir(&out).unwrap().count();
     assert!(discs >= 3, "the second plan added a disc");
     // Its catalogue and "disc k of n" are as of its own plan, so the bytes do not change.
     let again = work.join("again");
     let run = s.run(&["write", "1", "--out", again.to_str().unwrap()]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    run.ok();
     for entry in fs::read_dir(&again).unwrap() {
         let rewritten = entry.unwrap().path();
         let original = out.join(rewritten.file_name().unwrap());

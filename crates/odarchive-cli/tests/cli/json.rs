@@ -5,24 +5,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
 
 use sha2::Digest;
 
 use crate::support::*;
-
-fn ok(run: &Run) {
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-}
-
-fn images(out: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn export_then_import_gives_an_equal_catalogue() {
@@ -41,17 +27,7 @@ fn export_then_import_gives_an_equal_catalogue() {
     s.write("big.bin", vec![7u8; 2_500_000]);
     std::os::unix::fs::symlink("docs/a.txt", s.drive.join("link")).unwrap();
     fs::create_dir_all(s.drive.join("empty/folder")).unwrap();
-    let archive = |s: &Scratch| {
-        ok(&s.run(&[
-            "archive",
-            s.drive.to_str().unwrap(),
-            "--media",
-            "2M",
-            "--out",
-            out.to_str().unwrap(),
-        ]));
-    };
-    archive(&s);
+    s.archive(&out, "2M");
     let first = tree_of(&s.drive);
     s.write("docs/a.txt", b"version two");
     s.write("photos/new.jpg", vec![9u8; 100_000]);
@@ -62,10 +38,10 @@ fn export_then_import_gives_an_equal_catalogue() {
         filetime::FileTime::from_unix_time(1_500_000_000, 0),
     )
     .unwrap();
-    archive(&s);
+    s.archive(&out, "2M");
 
     let one = work.join("one.json");
-    ok(&s.run(&["export-json", one.to_str().unwrap()]));
+    s.run(&["export-json", one.to_str().unwrap()]).ok();
     let exported = fs::read(&one).unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&exported).unwrap();
     assert_eq!(doc["version"], 4);
@@ -85,10 +61,10 @@ fn export_then_import_gives_an_equal_catalogue() {
 
     let other = Scratch::new();
     let run = other.run(&["import-json", one.to_str().unwrap()]);
-    ok(&run);
+    run.ok();
     assert!(run.stdout.contains("version 4"), "{}", run.stdout);
     let two = work.join("two.json");
-    ok(&other.run(&["export-json", two.to_str().unwrap()]));
+    other.run(&["export-json", two.to_str().unwrap()]).ok();
     assert!(
         fs::read(&two).unwrap() == exported,
         "export → import → export gives the same bytes"
@@ -102,20 +78,20 @@ fn export_then_import_gives_an_equal_catalogue() {
         &["locate", "--json", "--snapshot", "1", "**"],
     ] {
         let (a, b) = (s.run(args), other.run(args));
-        ok(&a);
+        a.ok();
         assert_eq!(a.stdout, b.stdout, "{args:?} answers the same");
     }
 
     // Gzipped and through standard output: the same document.
     let gz = work.join("one.json.gz");
-    ok(&s.run(&["export-json", gz.to_str().unwrap()]));
+    s.run(&["export-json", gz.to_str().unwrap()]).ok();
     let third = Scratch::new();
-    ok(&third.run(&["import-json", gz.to_str().unwrap()]));
+    third.run(&["import-json", gz.to_str().unwrap()]).ok();
     let three = work.join("three.json");
-    ok(&third.run(&["export-json", three.to_str().unwrap()]));
+    third.run(&["export-json", three.to_str().unwrap()]).ok();
     assert!(fs::read(&three).unwrap() == exported);
     let piped = s.run(&["export-json", "-"]);
-    ok(&piped);
+    piped.ok();
     assert!(piped.stdout.as_bytes() == exported.as_slice());
 
     // The imported catalogue restores the first snapshot from the images.
@@ -124,7 +100,7 @@ fn export_then_import_gives_an_equal_catalogue() {
     args.push("--from");
     let imgs = images(&out);
     args.extend(imgs.iter().map(|p| p.to_str().unwrap()));
-    ok(&other.run(&args));
+    other.run(&args).ok();
     assert_eq!(tree_of(&dest), first);
 }
 
@@ -132,10 +108,10 @@ fn export_then_import_gives_an_equal_catalogue() {
 fn import_refuses_bad_documents_and_leaves_nothing_behind() {
     let s = Scratch::new();
     s.write("a.txt", b"hello");
-    ok(&s.scan());
+    s.scan().ok();
     let work = s.catalogue.parent().unwrap().to_path_buf();
     let good = work.join("good.json");
-    ok(&s.run(&["export-json", good.to_str().unwrap()]));
+    s.run(&["export-json", good.to_str().unwrap()]).ok();
     let text = fs::read(&good).unwrap();
 
     // Into a catalogue that already holds snapshots the import is merged: its own export
@@ -261,7 +237,7 @@ fn an_odarchive_0_1_catalogue_brings_its_discs_in() {
     fs::write(&old, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
 
     let run = s.run(&["import-json", old.to_str().unwrap(), "--timezone", "+02:00"]);
-    ok(&run);
+    run.ok();
     assert!(run.stdout.contains("odarchive 0.1"), "{}", run.stdout);
     assert!(run.stdout.contains("sha512"), "{}", run.stdout);
 
@@ -269,7 +245,7 @@ fn an_odarchive_0_1_catalogue_brings_its_discs_in() {
     assert_eq!(info["files"], 4);
     assert_eq!(info["unique_contents"], 3);
     let run = s.run(&["discs", "--json"]);
-    ok(&run);
+    run.ok();
     let discs: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let numbers: Vec<u64> = discs
         .as_array()
@@ -280,7 +256,7 @@ fn an_odarchive_0_1_catalogue_brings_its_discs_in() {
     assert_eq!(numbers, [1, 2], "disc_num 0 and 1 are discs 1 and 2");
 
     let run = s.run(&["locate", "--json", "**"]);
-    ok(&run);
+    run.ok();
     let located: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let at: BTreeMap<String, u64> = located
         .as_array()
@@ -314,7 +290,7 @@ fn an_odarchive_0_1_catalogue_brings_its_discs_in() {
         work.join("disc0").to_str().unwrap(),
         work.join("disc1").to_str().unwrap(),
     ]);
-    ok(&run);
+    run.ok();
     for f in &files {
         for name in f.names {
             let rel = name.trim_start_matches("/DATA/");
@@ -344,25 +320,17 @@ fn importing_another_archive_into_a_catalogue_merges_it() {
     let mut all_images = Vec::new();
     for s in [&a, &b] {
         let out = s.catalogue.parent().unwrap().join("out");
-        ok(&s.run(&[
-            "archive",
-            s.drive.to_str().unwrap(),
-            "--media",
-            "cd",
-            "--out",
-            out.to_str().unwrap(),
-        ]));
-        all_images.extend(images(&out));
+        all_images.extend(s.archive(&out, "cd"));
     }
     let exported = b.catalogue.parent().unwrap().join("b.json.gz");
-    ok(&b.run(&["export-json", exported.to_str().unwrap()]));
+    b.run(&["export-json", exported.to_str().unwrap()]).ok();
     let run = a.run(&["import-json", "--json", exported.to_str().unwrap()]);
-    ok(&run);
+    run.ok();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["merged"]["snapshots"][0]["id"], 2, "{v}");
     assert_eq!(v["merged"]["contents_shared"], 1, "{v}");
     let run = a.run(&["discs", "--json"]);
-    ok(&run);
+    run.ok();
     let discs: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(discs.as_array().unwrap().len(), 2);
     // B's tree restores from the images of both sets (its shared content is on A's disc
@@ -377,6 +345,6 @@ fn importing_another_archive_into_a_catalogue_merges_it() {
         "--from",
     ];
     args.extend(all_images.iter().map(|p| p.to_str().unwrap()));
-    ok(&a.run(&args));
+    a.run(&args).ok();
     assert_eq!(tree_of(&dest), tree_of(&b.drive));
 }

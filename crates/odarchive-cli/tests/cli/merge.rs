@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
-use crate::restore::{archive, assert_same_tree, random_tree, restore, scratch_dir};
 use crate::support::*;
 
 fn paths(images: &[PathBuf]) -> Vec<&str> {
@@ -27,11 +26,11 @@ fn copy_tree(from: &Path, to: &Path) {
 fn two_archives_merged_restore_from_both_sets_and_plan_only_new_files() {
     let a = Scratch::new();
     random_tree(&a, 31);
-    let images_a = archive(&a, &scratch_dir(&a, "out"), "2M");
+    let images_a = a.archive_to_several_discs();
     let b = Scratch::new();
     random_tree(&b, 32);
     b.write("only in b/notes.txt", b"a file only tree B has");
-    let images_b = archive(&b, &scratch_dir(&b, "out"), "2M");
+    let images_b = b.archive_to_several_discs();
 
     let run = a.run(&["merge", "--json", b.catalogue.to_str().unwrap()]);
     assert_eq!(run.code, 0, "merge: {}{}", run.stdout, run.stderr);
@@ -69,7 +68,7 @@ fn two_archives_merged_restore_from_both_sets_and_plan_only_new_files() {
     let mut all: Vec<PathBuf> = images_b.iter().chain(&images_a).cloned().collect();
     all.reverse();
     for (snapshot, source, name) in [("1", &a.drive, "restored-a"), ("2", &b.drive, "restored-b")] {
-        let dest = scratch_dir(&a, name);
+        let dest = a.dir(name);
         let (run, report) = restore(&a, &all, &dest, &["--snapshot", snapshot]);
         assert_eq!(
             run.code, 0,
@@ -90,7 +89,7 @@ fn two_archives_merged_restore_from_both_sets_and_plan_only_new_files() {
     assert_eq!(run.code, 0, "verify: {}{}", run.stdout, run.stderr);
     // So does one as a mounted disc (a folder, extracted by 7-Zip): no label, so it is known
     // by the set its catalogue names and the files it holds.
-    let mounted = scratch_dir(&a, "mounted");
+    let mounted = a.dir("mounted");
     oracles::seven_zip_extract_udf(&images_b[0], &mounted).unwrap();
     let run = a.run(&["verify", "--json", mounted.to_str().unwrap()]);
     assert_eq!(run.code, 0, "verify folder: {}{}", run.stdout, run.stderr);
@@ -102,7 +101,7 @@ fn two_archives_merged_restore_from_both_sets_and_plan_only_new_files() {
     );
 
     // A drive holding both trees and one new file: only the new file is planned and written.
-    let both = scratch_dir(&a, "both");
+    let both = a.dir("both");
     std::fs::create_dir(&both).unwrap();
     copy_tree(&a.drive, &both.join("a"));
     copy_tree(&b.drive, &both.join("b"));
@@ -115,7 +114,7 @@ fn two_archives_merged_restore_from_both_sets_and_plan_only_new_files() {
     assert_eq!(plan["contents"], 1, "{plan}");
     let new_number = (images_a.len() + images_b.len() + 1) as u64;
     assert_eq!(plan["discs"][0]["number"].as_u64(), Some(new_number));
-    let out = scratch_dir(&a, "out");
+    let out = a.dir("out");
     let run = a.run(&["write", "--out", out.to_str().unwrap()]);
     assert_eq!(run.code, 0, "write: {}{}", run.stdout, run.stderr);
     let conn = rusqlite::Connection::open(&a.catalogue).unwrap();
@@ -144,9 +143,9 @@ fn two_archives_merged_restore_from_both_sets_and_plan_only_new_files() {
         .map(|e| e.unwrap().path())
         .collect();
     every.extend(images_b.iter().cloned());
-    let dest = scratch_dir(&a, "restored-both");
+    let dest = a.dir("restored-both");
     let (run, report) = restore(&a, &every, &dest, &[]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    run.ok();
     assert!(
         report["problems"].as_array().unwrap().is_empty(),
         "{report}"
@@ -171,16 +170,7 @@ fn a_catalogue_of_an_older_odarchive_is_brought_up_to_date_and_merged() {
     let b = Scratch::new();
     b.write("b.txt", b"tree B");
     for s in [&a, &b] {
-        let out = scratch_dir(s, "out");
-        let run = s.run(&[
-            "archive",
-            s.drive.to_str().unwrap(),
-            "--media",
-            "cd",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        s.archive(&s.dir("out"), "cd");
     }
     // B as schema version 2 left it: no disc.set_id, parts' hashes under their old name.
     let conn = rusqlite::Connection::open(&b.catalogue).unwrap();
@@ -192,7 +182,7 @@ fn a_catalogue_of_an_older_odarchive_is_brought_up_to_date_and_merged() {
     .unwrap();
     drop(conn);
     let run = a.run(&["merge", b.catalogue.to_str().unwrap()]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    run.ok();
     assert!(run.stdout.contains("is disc 2 here"), "{}", run.stdout);
     let conn = rusqlite::Connection::open(&b.catalogue).unwrap();
     let version: i64 = conn

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,32 @@ impl Scratch {
 
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().unwrap())
+    }
+
+    /// `name` in the temporary directory, beside the drive and the catalogue.
+    pub fn dir(&self, name: &str) -> PathBuf {
+        self.catalogue.parent().unwrap().join(name)
+    }
+
+    /// `archive DRIVE --media MEDIA --out OUT`, which must succeed; the images in `out`, sorted.
+    pub fn archive(&self, out: &Path, media: &str) -> Vec<PathBuf> {
+        self.run(&[
+            "archive",
+            self.drive.to_str().unwrap(),
+            "--media",
+            media,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .ok();
+        images(out)
+    }
+
+    /// [`Scratch::archive`] to `out` on 2 MB media, which must give several discs.
+    pub fn archive_to_several_discs(&self) -> Vec<PathBuf> {
+        let images = self.archive(&self.dir("out"), "2M");
+        assert!(images.len() >= 2, "expected several discs, got {images:?}");
+        images
     }
 
     /// `scan --json DRIVE`.
@@ -212,6 +239,11 @@ impl From<Output> for Run {
 }
 
 impl Run {
+    /// Asserts the command exited 0, showing its output otherwise.
+    pub fn ok(&self) {
+        assert_eq!(self.code, 0, "{}{}", self.stdout, self.stderr);
+    }
+
     /// The final `{"event":"summary"}` object of `scan --json`.
     pub fn summary(&self) -> serde_json::Value {
         let last = self
@@ -223,6 +255,16 @@ impl Run {
         assert_eq!(value["event"], "summary", "{last}");
         value
     }
+}
+
+/// The files in `out` (disc images), sorted.
+pub fn images(out: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, for at most `limit`.
@@ -284,4 +326,171 @@ pub fn tree_of(root: &std::path::Path) -> std::collections::BTreeMap<String, (bo
         }
     }
     out
+}
+
+/// Everything under `root` as the user sees it: kind, content or link target, mtime (ns)
+/// for files and symlinks and directories.
+fn snapshot_of(root: &Path) -> BTreeMap<Vec<u8>, (char, Vec<u8>, i64)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let path = e.path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .as_os_str()
+                .as_bytes()
+                .to_vec();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let mtime = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+            let item = if meta.file_type().is_symlink() {
+                (
+                    'l',
+                    fs::read_link(&path)
+                        .unwrap()
+                        .as_os_str()
+                        .as_bytes()
+                        .to_vec(),
+                    mtime,
+                )
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                ('d', Vec::new(), mtime)
+            } else {
+                ('f', fs::read(&path).unwrap(), mtime)
+            };
+            out.insert(rel, item);
+        }
+    }
+    out
+}
+
+pub fn assert_same_tree(source: &Path, restored: &Path) {
+    let a = snapshot_of(source);
+    let b = snapshot_of(restored);
+    let missing: Vec<_> = a
+        .keys()
+        .filter(|k| !b.contains_key(*k))
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    let extra: Vec<_> = b
+        .keys()
+        .filter(|k| !a.contains_key(*k))
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
+    for (path, want) in &a {
+        let got = &b[path];
+        let shown = String::from_utf8_lossy(path);
+        assert_eq!(got.0, want.0, "{shown}: kind");
+        assert!(got.1 == want.1, "{shown}: content or target differs");
+        assert_eq!(got.2, want.2, "{shown}: mtime");
+    }
+}
+
+/// Reproducible pseudo-random numbers.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// A random tree: unicode and non-UTF-8 names, depth, empty files and folders, duplicates,
+/// symlinks, sizes around 2048, and one file larger than the medium, so it splits.
+pub fn random_tree(s: &Scratch, seed: u64) {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let names: [&[u8]; 10] = [
+        b"photo",
+        "été".as_bytes(),
+        "日本".as_bytes(),
+        b"bad\xff\xfe",
+        "emoji😀".as_bytes(),
+        b"with space",
+        "e\u{301}".as_bytes(),
+        b"UPPER",
+        b"x.tar.gz",
+        b"dot.file",
+    ];
+    let mut dirs: Vec<Vec<u8>> = vec![Vec::new()];
+    for i in 0..12 {
+        let parent = dirs[rng.below(dirs.len() as u64) as usize].clone();
+        let mut d = parent.clone();
+        if !d.is_empty() {
+            d.push(b'/');
+        }
+        d.extend_from_slice(names[rng.below(10) as usize]);
+        d.extend_from_slice(format!(" d{i}").as_bytes());
+        fs::create_dir_all(s.drive.join(OsStr::from_bytes(&d))).unwrap();
+        dirs.push(d);
+    }
+    let deep: Vec<String> = (0..12).map(|i| format!("level{i}")).collect();
+    fs::create_dir_all(s.drive.join(deep.join("/"))).unwrap();
+    s.write(format!("{}/bottom.txt", deep.join("/")), b"deep down");
+    let mut previous: Vec<Vec<u8>> = Vec::new();
+    for i in 0..30 {
+        let dir = &dirs[rng.below(dirs.len() as u64) as usize];
+        let mut path = dir.clone();
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(names[rng.below(10) as usize]);
+        path.extend_from_slice(format!(" f{i}").as_bytes());
+        let content = match rng.below(6) {
+            0 => Vec::new(),
+            1 if !previous.is_empty() => {
+                previous[rng.below(previous.len() as u64) as usize].clone()
+            }
+            2 => {
+                let n = 2047 + rng.below(3) as usize;
+                rng.bytes(n)
+            }
+            _ => {
+                let n = rng.below(60_000) as usize;
+                rng.bytes(n)
+            }
+        };
+        previous.push(content.clone());
+        s.write(OsStr::from_bytes(&path), &content);
+    }
+    s.write("big/larger than a disc.bin", rng.bytes(2_500_000));
+    fs::create_dir_all(s.drive.join("empty folder/inside")).unwrap();
+    std::os::unix::fs::symlink("../big", s.drive.join("empty folder/link to big")).unwrap();
+    std::os::unix::fs::symlink("nowhere", s.drive.join("dangling")).unwrap();
+}
+
+pub fn restore(
+    s: &Scratch,
+    from: &[PathBuf],
+    to: &Path,
+    extra: &[&str],
+) -> (Run, serde_json::Value) {
+    let mut args: Vec<String> = vec![
+        "restore".into(),
+        "--json".into(),
+        "--to".into(),
+        to.to_str().unwrap().into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args.push("--from".into());
+    args.extend(from.iter().map(|p| p.to_str().unwrap().to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = s.run(&args);
+    let report = serde_json::from_str(&run.stdout).unwrap_or(serde_json::Value::Null);
+    (run, report)
 }
