@@ -43,6 +43,7 @@ pub mod hash;
 mod host;
 pub mod identify;
 pub mod info;
+pub mod legacy;
 pub mod locate;
 pub mod media;
 pub mod plan;
