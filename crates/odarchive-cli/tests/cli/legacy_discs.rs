@@ -210,6 +210,35 @@ fn stored_under_later_name(json: &Path, folders: &[PathBuf]) -> usize {
         .count()
 }
 
+/// The catalogue on a new disc (`image`, extracted into `into`) names every file of the 0.1
+/// discs as that disc (extracted in `old_folders`, in disc order) holds it, in both views.
+fn assert_new_disc_names_v01_files(image: &Path, into: &Path, old_folders: &[PathBuf]) {
+    let dir = extract(&[image.to_path_buf()], into).remove(0);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("catalogue.json")).unwrap()).unwrap();
+    let mut checked = 0;
+    for file in doc["files"].as_object().unwrap().values() {
+        for part in file["parts"].as_array().into_iter().flatten() {
+            let disc = part["disc"].as_u64().unwrap() as usize;
+            if disc > old_folders.len() {
+                continue;
+            }
+            let path = part["path"].as_str().unwrap();
+            assert!(
+                old_folders[disc - 1].join(path).is_file(),
+                "the new disc's catalogue names {path} on 0.1 disc {disc}, which has no such file"
+            );
+            let iso = part["iso_path"].as_str().unwrap();
+            assert!(iso.starts_with("DATA/0"), "{path}: ISO 9660 path {iso:?}");
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 0,
+        "no file of the 0.1 discs in the new disc's catalogue"
+    );
+}
+
 fn verify_all_ok(s: &Scratch, sources: &[PathBuf], extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["--json", "verify"];
     args.extend_from_slice(extra);
@@ -318,6 +347,8 @@ fn segmented_v01_discs_verify_restore_and_continue() {
         .iter()
         .map(|w| PathBuf::from(w["path"].as_str().unwrap()))
         .collect();
+
+    assert_new_disc_names_v01_files(&new_images[0], &s.dir("new-extracted"), &folders);
 
     // The new snapshot from old and new discs together, with and without a local catalogue
     // (the new disc's catalogue must name the files on the 0.1 discs as they really are).

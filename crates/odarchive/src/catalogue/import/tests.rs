@@ -64,3 +64,52 @@ fn version_3_disc_catalogues_still_import() {
         "0123456789abcdef0123456789abcdef"
     );
 }
+
+/// A catalogue as odarchive 0.1's `archive` really writes it: never segmented, so no
+/// `disc_num`; `date` (UTC) and `source_path` say when and of what.
+#[test]
+fn unsegmented_v01_catalogue_is_one_disc_of_its_date_and_drive() {
+    let h = |b: u8| crate::hex(&[b; 64]);
+    let doc = serde_json::json!({
+        "client_name": "Unknown client", "date": "2024-03-30T12:00:00.500000",
+        "guid": "9ed44def-3e39-4291-ac3f-d280b2ef80e1", "iso_path_root": "/DATA",
+        "job_id": "7c9d6737-9551-4524-854b-190039edb169", "job_name": "Unamed job",
+        "segment_size": null, "source_path": "/media/usb", "version": 2,
+        "files": {
+            h(1): {"filenames": {"/DATA/a/x.txt": null, "/DATA/b/y.txt": null},
+                   "mtime": "2024-03-30T12:00:00", "size": 6},
+            h(2): {"filenames": {"/DATA/z.txt": null}, "mtime": "2024-04-02T16:30:00", "size": 7}
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut cat = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
+    let options = super::ImportOptions {
+        timezone: Some("Europe/London".into()),
+        from_disc: false,
+    };
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    let summary = cat
+        .import_json(bytes.as_slice(), std::path::Path::new("c.json"), &options)
+        .unwrap();
+    assert_eq!(
+        (summary.format.as_str(), summary.discs),
+        ("odarchive 0.1", 1)
+    );
+    let discs = cat.discs().unwrap();
+    assert_eq!((discs[0].number, discs[0].files), (1, 2));
+    assert!(crate::legacy::is_v01_disc(&discs[0]));
+    let snap = &cat.snapshots().unwrap()[0];
+    assert_eq!(snap.drive_path, std::path::Path::new("/media/usb"));
+    assert_eq!(snap.started_ns, 1_711_800_000_500_000_000);
+    // Local times on both sides of London's change to summer time (2024-03-31).
+    let mut mtimes = Vec::new();
+    cat.for_each_entry(snap.id, |e| {
+        mtimes.push((e.path, e.mtime_ns));
+        Ok(())
+    })
+    .unwrap();
+    mtimes.sort();
+    let s = 1_000_000_000;
+    assert_eq!(mtimes[0], (b"a/x.txt".to_vec(), 1_711_800_000 * s));
+    assert_eq!(mtimes[2], (b"z.txt".to_vec(), 1_712_071_800 * s));
+}
