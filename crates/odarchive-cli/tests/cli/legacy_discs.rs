@@ -404,3 +404,49 @@ fn unsegmented_v01_archive_is_one_disc() {
     restore_ok(&lost, &images, &out, &["--timezone", ZONE]);
     assert_same_files(&s.drive, &out);
 }
+
+/// The issue's own case: hundreds of files over several discs (0.1's flat ISO 9660 folder
+/// then spans many sectors), every one back, through either view.
+#[test]
+fn hundreds_of_files_on_several_v01_discs_all_come_back() {
+    let s = Scratch::new();
+    let mut rng = Rng(56);
+    for i in 0..507u64 {
+        let data = if i % 50 == 0 {
+            b"the same in several folders\n".to_vec()
+        } else {
+            let len = rng.below(6000) as usize;
+            rng.bytes(len)
+        };
+        let path = s.write(format!("d{}/sub{}/file {i:04}.bin", i % 13, i % 7), data);
+        set_mtime(&path, if i % 2 == 0 { BEFORE_DST } else { AFTER_DST });
+    }
+    let work = s.dir("oda01");
+    let images = prototype_discs(&s.drive, &work, Some(1_400_000));
+    assert!(images.len() >= 4, "0.1 made {} discs", images.len());
+    let json = work.join("catalogue.json");
+    s.run(&["import-json", json.to_str().unwrap(), "--timezone", ZONE])
+        .ok();
+    let v = verify_all_ok(&s, &images, &["--iso9660"]);
+    let files: u64 = v["discs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["files_ok"].as_u64().unwrap())
+        .sum();
+    let contents: std::collections::HashSet<Vec<u8>> = files_of(&s.drive)
+        .into_values()
+        .map(|(data, _)| data)
+        .collect();
+    assert_eq!(
+        files,
+        contents.len() as u64,
+        "every content checked once: {v:#}"
+    );
+    let out = s.dir("restored-iso9660");
+    restore_ok(&s, &images, &out, &["--iso9660"]);
+    assert_same_files(&s.drive, &out);
+    let out = s.dir("restored");
+    restore_ok(&s, &images, &out, &[]);
+    assert_same_files(&s.drive, &out);
+}
