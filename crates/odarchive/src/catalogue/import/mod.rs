@@ -8,9 +8,9 @@
 //! failure leaves the catalogue as it was. Keys may come in any order; references between them
 //! (disc numbers, snapshot ids) are resolved once the whole document is read.
 //!
-//! The catalogues of odarchive 0.1 are read by [`v01`]. The parts:
-//! [`stream`] the document's shape and the visitors that stream it, [`rows`] the rows each
-//! member becomes, [`finish`] the step that resolves what was left open and checks the result.
+//! The catalogues of odarchive 0.1 are read by `v01`. The parts:
+//! `stream` the document's shape and the visitors that stream it, `rows` the rows each
+//! member becomes, `finish` the step that resolves what was left open and checks the result.
 
 mod finish;
 mod rows;
