@@ -9,9 +9,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `--version`: this odarchive's own version and the catalogue formats it reads.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (reads catalogue JSON v2 (odarchive 0.1), v3, v4)"
+);
+
 /// Archive a file system onto optical discs and bring it back decades later.
 #[derive(Debug, Parser)]
-#[command(name = "odarchive", version, about, propagate_version = true)]
+#[command(name = "odarchive", version = VERSION, about, propagate_version = true)]
 struct Cli {
     #[command(flatten)]
     global: Global,

@@ -342,6 +342,19 @@ pub enum Error {
         set_id: String,
     },
 
+    /// A disc made by odarchive 0.1 cannot be written again: its files are on the old disc,
+    /// and this catalogue knows nothing of its layout.
+    #[error(
+        "disc {number} ({label}) was made by odarchive 0.1; its image cannot be made again \
+         (verify or restore from the disc itself)"
+    )]
+    V01Disc {
+        /// Its number here.
+        number: u32,
+        /// Its label.
+        label: String,
+    },
+
     /// A worker thread panicked. This is a bug.
     #[error("internal error: {0}")]
     Internal(String),

@@ -133,6 +133,10 @@ pub fn identify(
         [one] => format!("is set {one}"),
         many => format!("holds sets {}", many.join(", ")),
     };
+    // A disc of odarchive 0.1 says which it is in its disc_info.json.
+    if let Some(found) = crate::legacy::identify(catalogue, source)? {
+        return Ok(found);
+    }
     let path = source.origin().to_owned();
     if let Some(label) = source.volume_label() {
         if let Some(d) = discs.iter().find(|d| d.label == label) {

@@ -43,6 +43,7 @@ pub mod hash;
 mod host;
 pub mod identify;
 pub mod info;
+pub mod legacy;
 pub mod locate;
 pub mod media;
 pub mod plan;
@@ -67,6 +68,16 @@ pub use progress::{Event, NoProgress, Progress, ScanProgress};
 pub use scan::{FileOpener, ScanOptions, ScanSummary, StdOpener, scan};
 pub use status::{Liveness, Status, status};
 pub use write::{ArchiveOptions, ArchiveSummary, WriteOptions, WrittenDisc, archive, write};
+
+/// The catalogue JSON formats this odarchive reads, as `--version` and the JSON's
+/// `generator` say it.
+pub const FORMATS_READ: &str = "reads catalogue JSON v2 (odarchive 0.1), v3, v4";
+
+/// This odarchive and what it reads: `odarchive 0.2.0 (reads catalogue JSON v2 …)`. Its own
+/// version is not the original odarchive's 0.1.0, whose discs it brings forward.
+pub fn generator() -> String {
+    format!("odarchive {} ({FORMATS_READ})", env!("CARGO_PKG_VERSION"))
+}
 
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {

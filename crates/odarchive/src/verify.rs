@@ -129,6 +129,14 @@ fn verify_one(
     };
     verdict.disc = Some(disc.number);
     verdict.label = Some(disc.label.clone());
+    let v01 = crate::legacy::is_v01_disc(&disc);
+    if v01 {
+        // Which of each content's names the disc holds it under, only the disc says.
+        if let Err(e) = crate::legacy::find_stored_names(catalogue, &mut source, &disc)? {
+            verdict.problem = Some(e.to_string());
+            return Ok(verdict);
+        }
+    }
     if source.view() != View::Mounted {
         if let Some(expected) = disc.image_sha256 {
             // The image's own hash is SHA-256 whatever the contents are hashed with.
@@ -181,6 +189,12 @@ fn verify_one(
         } else {
             name.to_owned()
         });
+    }
+    if v01 {
+        // The files odarchive 0.1 puts on every disc.
+        for (name, iso_name) in crate::legacy::ROOT_FILES {
+            expected.insert(if iso { iso_name } else { name }.to_owned());
+        }
     }
     match source.files() {
         Ok(files) => {

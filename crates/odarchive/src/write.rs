@@ -73,7 +73,11 @@ pub fn write(
     let set_id = catalogue.archive()?.set_id;
     let mut chosen: Vec<DiscRecord> = Vec::new();
     if options.discs.is_empty() {
-        chosen = all.into_iter().filter(|d| d.set_id == set_id).collect();
+        // Discs of odarchive 0.1 have no image here and cannot be made again.
+        chosen = all
+            .into_iter()
+            .filter(|d| d.set_id == set_id && !crate::legacy::is_v01_disc(d))
+            .collect();
     } else {
         for &n in &options.discs {
             let d = all
@@ -85,6 +89,12 @@ pub fn write(
                     number: d.number,
                     label: d.label.clone(),
                     set_id: d.set_id.clone(),
+                });
+            }
+            if crate::legacy::is_v01_disc(d) {
+                return Err(Error::V01Disc {
+                    number: d.number,
+                    label: d.label.clone(),
                 });
             }
             if !chosen.iter().any(|c| c.number == n) {

@@ -17,10 +17,12 @@ pub mod write;
 /// The catalogue at `--catalogue`, or, when there is none, one read from the discs given
 /// (into a temporary file that the caller removes with [`TempCatalogue::remove`]). The local
 /// catalogue is opened for writing when `writable` (verify records verified discs).
+/// `timezone` is that of odarchive 0.1's zone-less times, when the discs are 0.1's.
 pub fn catalogue_or_discs(
     global: &crate::Global,
     discs: &[std::path::PathBuf],
     writable: bool,
+    timezone: Option<&str>,
 ) -> anyhow::Result<(odarchive::Catalogue, Option<TempCatalogue>)> {
     if global.catalogue.exists() {
         let catalogue = if writable {
@@ -37,7 +39,7 @@ pub fn catalogue_or_discs(
     let file = std::env::temp_dir().join(format!("odarchive-from-disc-{}.db", std::process::id()));
     let temp = TempCatalogue(file.clone());
     temp.remove();
-    let catalogue = odarchive::restore::catalogue_from_discs(discs, &file)?;
+    let catalogue = odarchive::restore::catalogue_from_discs_in_zone(discs, &file, timezone)?;
     Ok((catalogue, Some(temp)))
 }
 

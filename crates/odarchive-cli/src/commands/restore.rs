@@ -33,11 +33,18 @@ pub struct Args {
     /// Read images through their ISO 9660 view only.
     #[arg(long)]
     iso9660: bool,
+    /// Time zone of odarchive 0.1's modification times, when the catalogue is read from 0.1
+    /// discs (no local catalogue): an IANA name such as Europe/London or an offset such as
+    /// +01:00. Default: this machine's.
+    #[arg(long, value_name = "ZONE")]
+    timezone: Option<String>,
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
-    let (catalogue, from_disc) = super::catalogue_or_discs(global, &args.from, false)?;
+    // Writable: restoring from discs of odarchive 0.1 records the names they hold files under.
+    let (catalogue, from_disc) =
+        super::catalogue_or_discs(global, &args.from, true, args.timezone.as_deref())?;
     let snapshot_id = super::snapshot_arg(&catalogue, args.snapshot.as_deref())?;
     let options = RestoreOptions {
         from: args.from.clone(),

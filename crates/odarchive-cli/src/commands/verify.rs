@@ -17,6 +17,11 @@ pub struct Args {
     /// Read images through their ISO 9660 view only.
     #[arg(long)]
     iso9660: bool,
+    /// Time zone of odarchive 0.1's modification times, when the catalogue is read from 0.1
+    /// discs (no local catalogue): an IANA name such as Europe/London or an offset such as
+    /// +01:00. Default: this machine's.
+    #[arg(long, value_name = "ZONE")]
+    timezone: Option<String>,
     /// Check only the files of this snapshot (an id, `latest`, or a UTC date and time) and
     /// say which discs holding it were not given.
     #[arg(long, value_name = "ID|latest|DATE")]
@@ -25,7 +30,8 @@ pub struct Args {
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
-    let (mut catalogue, from_disc) = super::catalogue_or_discs(global, &args.sources, true)?;
+    let (mut catalogue, from_disc) =
+        super::catalogue_or_discs(global, &args.sources, true, args.timezone.as_deref())?;
     let checked = (|| {
         let snapshot = super::snapshot_arg(&catalogue, args.snapshot.as_deref())?;
         let options = VerifyOptions {

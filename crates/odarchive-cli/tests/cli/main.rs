@@ -5,6 +5,7 @@ mod archive;
 mod catalogue;
 mod history;
 mod json;
+mod legacy_discs;
 mod merge;
 mod problems;
 mod rescan;

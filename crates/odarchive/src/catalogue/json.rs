@@ -426,7 +426,7 @@ impl<W: Write> JsonWriter<'_, W> {
         }
         let head = Head {
             version: JSON_VERSION,
-            generator: format!("odarchive {}", env!("CARGO_PKG_VERSION")),
+            generator: crate::generator(),
             hash_algorithm: &archive.hash_algorithm,
             set_id: &archive.set_id,
             created: archive.created_ns,

@@ -13,6 +13,7 @@ mod entries;
 pub mod import;
 mod job;
 pub mod json;
+mod legacy_names;
 mod merge;
 mod restore_set;
 pub mod schema;

@@ -179,6 +179,15 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
             }
         };
         match identify(catalogue, &mut source)? {
+            Ok(disc) if crate::legacy::is_v01_disc(&disc) => {
+                // Which of each content's names the disc holds it under, only the disc says.
+                match crate::legacy::find_stored_names(catalogue, &mut source, &disc)? {
+                    Ok(_) => {
+                        given.entry(disc.number).or_insert(path);
+                    }
+                    Err(e) => report.problems.push(e.to_string()),
+                }
+            }
             Ok(disc) => {
                 given.entry(disc.number).or_insert(path);
             }
@@ -282,6 +291,16 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
 /// given discs: the one that lists the most discs (the newest). For verify and restore when
 /// the local catalogue is lost.
 pub fn catalogue_from_discs(discs: &[PathBuf], file: &Path) -> Result<Catalogue> {
+    catalogue_from_discs_in_zone(discs, file, None)
+}
+
+/// [`catalogue_from_discs`], reading the zone-less times of an odarchive 0.1 catalogue in
+/// `timezone` (an IANA name or `±HH:MM`; `None`: this machine's zone).
+pub fn catalogue_from_discs_in_zone(
+    discs: &[PathBuf],
+    file: &Path,
+    timezone: Option<&str>,
+) -> Result<Catalogue> {
     let mut best: Option<(usize, Vec<u8>, PathBuf)> = None;
     let mut last_problem = None;
     for path in discs {
@@ -312,6 +331,10 @@ pub fn catalogue_from_discs(discs: &[PathBuf], file: &Path) -> Result<Catalogue>
         });
     };
     let mut catalogue = Catalogue::create_or_open(file)?;
-    catalogue.import_disc_json(&json, &from.display().to_string())?;
+    let options = crate::catalogue::import::ImportOptions {
+        timezone: timezone.map(str::to_owned),
+        from_disc: true,
+    };
+    catalogue.import_json(json.as_slice(), &from, &options)?;
     Ok(catalogue)
 }
