@@ -1,18 +1,48 @@
 //! A disc given back to odarchive: an image file or a mounted disc, read the same way.
 //!
-//! Images are read directly (no mount needed) through discfs: the UDF view first; when it is
-//! damaged, the ISO 9660 view, with the catalogue's ISO 9660 paths standing in for the lost
-//! long names. A mounted disc is a directory whose files are read with the standard library.
-//! Verify and restore use only this type to get at a disc's files.
+//! Images are read directly (no mount needed) through discfs: the UDF view first, and file by
+//! file the ISO 9660 view where UDF cannot give a file back — its volume, its directory or
+//! its file entry damaged (bad tag, checksum, size or extent) — with the catalogue's ISO
+//! 9660 paths standing in for the long names. Where the two views point at different data,
+//! the bytes that match the catalogue's hash are the ones given. A file is lost only when
+//! both views fail; what was damaged is kept ([`DiscSource::damage`]). A mounted disc is a
+//! directory whose files are read with the standard library. Verify and restore use only this
+//! type to get at a disc's files, and check every file's hash themselves.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use discfs::ReadError;
 use discfs::iso9660::{IsoEntry, IsoImage};
 use discfs::udf::read::{UdfEntry, UdfVolume};
+use discfs::{ReadError, SECTOR};
+
+use crate::catalogue::Placement;
+use crate::hash::{ContentHash, HashAlgorithm};
+
+/// What a file read from a disc must be, by the catalogue: when the views disagree about a
+/// file, this decides which one holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected {
+    /// Its length in bytes.
+    pub length: u64,
+    /// Its hash.
+    pub hash: ContentHash,
+    /// The algorithm of `hash`.
+    pub algorithm: HashAlgorithm,
+}
+
+impl Expected {
+    /// What the file of placement `p` must be, hashed with the catalogue's `algorithm`.
+    pub fn of(p: &Placement, algorithm: HashAlgorithm) -> Expected {
+        Expected {
+            length: p.length,
+            hash: p.stored_hash(),
+            algorithm,
+        }
+    }
+}
 
 /// What can go wrong reading a disc.
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +125,18 @@ struct ImageDisc {
     iso: Option<IsoImage<BufReader<File>>>,
     /// Why the UDF view is not used, when it is not.
     udf_problem: Option<String>,
+    /// What was found damaged so far (and worked around where the other view could).
+    damage: Vec<String>,
     udf_files: Option<HashMap<String, UdfEntry>>,
+    /// Whether walking the UDF view lost entries: the listing then takes ISO 9660's too.
+    udf_lossy: bool,
     iso_files: Option<HashMap<String, IsoEntry>>,
+}
+
+/// The view one file is read through.
+enum Pick {
+    Udf(UdfEntry),
+    Iso(IsoEntry),
 }
 
 impl DiscSource {
@@ -135,11 +175,25 @@ impl DiscSource {
                 iso: iso_problem.unwrap_or_default(),
             });
         }
+        let mut damage: Vec<String> = udf
+            .as_ref()
+            .map(|u| u.damage().iter().map(|d| format!("UDF: {d}")).collect())
+            .unwrap_or_default();
+        if let Some(e) = &udf_problem {
+            damage.push(format!(
+                "UDF view unreadable ({e}); files are read through ISO 9660"
+            ));
+        }
+        if let Some(e) = iso_problem {
+            damage.push(format!("ISO 9660 view unreadable: {e}"));
+        }
         let image = ImageDisc {
             udf,
             iso,
             udf_problem,
+            damage,
             udf_files: None,
+            udf_lossy: false,
             iso_files: None,
         };
         Ok(DiscSource {
@@ -179,12 +233,23 @@ impl DiscSource {
         Ok(source)
     }
 
+    /// What was found damaged on the disc so far (its volume structures when opened, its
+    /// directories once listed, its files once read), each with where and why; files that
+    /// the other view gave back intact are still named here. Empty for an intact disc.
+    pub fn damage(&self) -> &[String] {
+        match &self.kind {
+            Kind::Image(i) => &i.damage,
+            Kind::Mounted => &[],
+        }
+    }
+
     /// Reads the image through its ISO 9660 view only, as if the UDF view were damaged.
     pub fn use_iso9660_only(&mut self) {
         if let Kind::Image(i) = &mut self.kind {
             if i.iso.is_some() {
                 i.udf = None;
                 i.udf_files = None;
+                i.damage.retain(|d| !d.starts_with("UDF"));
                 i.udf_problem
                     .get_or_insert_with(|| "not used (ISO 9660 view asked for)".into());
             }
@@ -210,15 +275,20 @@ impl DiscSource {
         let origin = self.origin.clone();
         match &mut self.kind {
             Kind::Mounted => list_mounted(&origin),
-            Kind::Image(i) => {
-                if i.udf.is_some() {
-                    let files = i.udf_index(&origin)?;
-                    Ok(files.iter().map(|(p, e)| (p.clone(), e.size)).collect())
-                } else {
-                    let files = i.iso_index(&origin)?;
-                    Ok(files.iter().map(|(p, e)| (p.clone(), e.size)).collect())
-                }
-            }
+            Kind::Image(i) => i.files(&origin),
+        }
+    }
+
+    /// The volume set identifier of an image (`odarchive <set id>` on an odarchive disc):
+    /// ISO 9660's, else UDF's. `None` for a mounted disc.
+    pub fn volume_set_id(&self) -> Option<String> {
+        match &self.kind {
+            Kind::Image(i) => i
+                .iso
+                .as_ref()
+                .map(|iso| iso.volume().volume_set_id.trim_end().to_owned())
+                .or_else(|| i.udf.as_ref().map(|u| u.volume_set_id().to_owned())),
+            Kind::Mounted => None,
         }
     }
 
@@ -231,7 +301,7 @@ impl DiscSource {
         iso_name: &str,
     ) -> Result<Option<Vec<u8>>, DiscError> {
         let mut out = Vec::new();
-        match self.copy_file(name, Some(iso_name), &mut out) {
+        match self.copy_file(name, Some(iso_name), None, &mut out) {
             Ok(_) => Ok(Some(out)),
             Err(DiscError::Missing { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -239,103 +309,285 @@ impl DiscSource {
     }
 
     /// Copies the file at `path` (UDF or mounted path under the disc root) into `w`;
-    /// `iso_path` is the same file's ISO 9660 path, used when the UDF view is damaged.
-    /// Returns the bytes copied.
+    /// `iso_path` is the same file's ISO 9660 path, read when UDF cannot give the file, and
+    /// `expected` what the catalogue says it is (see [`Expected`]). Returns the bytes copied;
+    /// the caller checks their hash.
     pub fn copy_file(
         &mut self,
         path: &str,
         iso_path: Option<&str>,
+        expected: Option<Expected>,
         w: &mut dyn Write,
     ) -> Result<u64, DiscError> {
         let origin = self.origin.clone();
-        let read_err = |reason: String| DiscError::Read {
-            disc: origin.clone(),
-            file: path.to_owned(),
-            reason,
-        };
-        let missing = || DiscError::Missing {
-            disc: origin.clone(),
-            file: path.to_owned(),
-        };
         match &mut self.kind {
             Kind::Mounted => {
                 let full = origin.join(path);
                 let mut f = match File::open(&full) {
                     Ok(f) => f,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(missing()),
-                    Err(e) => return Err(read_err(e.to_string())),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        return Err(DiscError::Missing {
+                            disc: origin,
+                            file: path.to_owned(),
+                        });
+                    }
+                    Err(e) => {
+                        return Err(DiscError::Read {
+                            disc: origin,
+                            file: path.to_owned(),
+                            reason: e.to_string(),
+                        });
+                    }
                 };
                 copy_stream(&mut f, w, &origin, path)
             }
-            Kind::Image(image) => {
-                if image.udf.is_some() {
-                    let entry = image
-                        .udf_index(&origin)?
-                        .get(path)
-                        .cloned()
-                        .ok_or_else(missing)?;
-                    let udf = image.udf.as_mut().expect("checked above");
-                    let mut sink = CountingSink {
-                        inner: w,
-                        failed: None,
-                    };
-                    match udf.copy_to(&entry, &mut sink) {
-                        Ok(n) => Ok(n),
-                        Err(_) if sink.failed.is_some() => {
-                            Err(output_err(&origin, path, sink.failed.take()))
-                        }
-                        Err(e) => Err(read_err(e.to_string())),
-                    }
-                } else {
-                    let iso_path = iso_path.ok_or_else(missing)?;
-                    let entry = image
-                        .iso_index(&origin)?
-                        .get(iso_path)
-                        .cloned()
-                        .ok_or_else(missing)?;
-                    let iso = image.iso.as_mut().expect("an image has one view at least");
-                    let mut sink = CountingSink {
-                        inner: w,
-                        failed: None,
-                    };
-                    match iso.copy_to(&entry, &mut sink) {
-                        Ok(n) => Ok(n),
-                        Err(_) if sink.failed.is_some() => {
-                            Err(output_err(&origin, path, sink.failed.take()))
-                        }
-                        Err(e) => Err(read_err(e.to_string())),
-                    }
-                }
-            }
+            Kind::Image(image) => image.copy_file(&origin, path, iso_path, expected, w),
         }
     }
 }
 
 impl ImageDisc {
-    fn udf_index(&mut self, origin: &Path) -> Result<&HashMap<String, UdfEntry>, DiscError> {
+    fn udf_index(&mut self) -> Option<&HashMap<String, UdfEntry>> {
         if self.udf_files.is_none() {
-            let udf = self.udf.as_mut().expect("only called with a UDF view");
-            let walked = udf.walk().map_err(|e| walk_err(origin, "UDF", e))?;
+            let udf = self.udf.as_mut()?;
+            let (walked, damage) = udf.walk_salvaging();
+            self.udf_lossy = !damage.is_empty();
+            self.damage.extend(damage);
             self.udf_files = Some(walked.into_iter().filter(|(_, e)| !e.is_dir).collect());
         }
-        Ok(self.udf_files.as_ref().expect("filled above"))
+        self.udf_files.as_ref()
     }
 
-    fn iso_index(&mut self, origin: &Path) -> Result<&HashMap<String, IsoEntry>, DiscError> {
+    fn iso_index(&mut self) -> Option<&HashMap<String, IsoEntry>> {
         if self.iso_files.is_none() {
-            let iso = self.iso.as_mut().expect("only called with an ISO view");
-            let walked = iso.walk().map_err(|e| walk_err(origin, "ISO 9660", e))?;
+            let iso = self.iso.as_mut()?;
+            let (walked, damage) = iso.walk_salvaging();
+            self.damage.extend(damage);
             self.iso_files = Some(walked.into_iter().filter(|(_, e)| !e.is_dir).collect());
         }
-        Ok(self.iso_files.as_ref().expect("filled above"))
+        self.iso_files.as_ref()
+    }
+
+    /// Every file with its size: UDF's paths; where UDF lost some, also the ISO 9660 files
+    /// whose data no UDF file holds (and every empty one), under their ISO 9660 paths.
+    fn files(&mut self, origin: &Path) -> Result<Vec<(String, u64)>, DiscError> {
+        let mut out: Vec<(String, u64)> = Vec::new();
+        let mut claimed = std::collections::HashSet::new();
+        if let Some(files) = self.udf_index() {
+            out.extend(files.iter().map(|(p, e)| (p.clone(), e.size)));
+        }
+        if self.udf.is_some() && !self.udf_lossy {
+            return Ok(out);
+        }
+        if let (Some(udf), Some(files)) = (&self.udf, &self.udf_files) {
+            for e in files.values() {
+                if let Some(&(sector, _)) =
+                    udf.data_runs(e).and_then(|r| r.first().copied()).as_ref()
+                {
+                    claimed.insert((sector, e.size));
+                }
+            }
+        }
+        if self.iso_index().is_none() && self.udf.is_none() {
+            return Err(walk_err(origin, "ISO 9660", "no ISO 9660 view".into()));
+        }
+        if let Some(files) = &self.iso_files {
+            out.extend(
+                files
+                    .iter()
+                    .filter(|(_, e)| {
+                        let first = e.extents.first().map_or(0, |x| u64::from(x.0));
+                        e.size == 0 || !claimed.contains(&(first, e.size))
+                    })
+                    .map(|(p, e)| (p.clone(), e.size)),
+            );
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Reads one file through the view that can give it (see [`DiscSource::copy_file`]).
+    fn copy_file(
+        &mut self,
+        origin: &Path,
+        path: &str,
+        iso_path: Option<&str>,
+        expected: Option<Expected>,
+        w: &mut dyn Write,
+    ) -> Result<u64, DiscError> {
+        let read_err = |reason: String| DiscError::Read {
+            disc: origin.to_owned(),
+            file: path.to_owned(),
+            reason,
+        };
+        let mut candidates = self.candidates(path, iso_path, expected);
+        if candidates.is_empty() {
+            return Err(match self.unreadable_reason(path) {
+                Some(reason) => read_err(reason),
+                None => DiscError::Missing {
+                    disc: origin.to_owned(),
+                    file: path.to_owned(),
+                },
+            });
+        }
+        if candidates.len() == 2 && !self.same_data(&candidates[0], &candidates[1]) {
+            if let Some(want) = expected {
+                let matching = (0..2).find(|&i| self.holds(&candidates[i], &want));
+                let chosen = matching.unwrap_or(0);
+                self.damage.push(format!(
+                    "{path}: the UDF and ISO 9660 views point at different data; {}",
+                    match matching {
+                        Some(0) => "the UDF one matches its hash",
+                        Some(_) => "the ISO 9660 one matches its hash and was read",
+                        None => "neither matches its hash",
+                    }
+                ));
+                candidates.swap(0, chosen);
+            }
+        }
+        let mut last_err = None;
+        for pick in &candidates {
+            let mut sink = CountingSink {
+                inner: w,
+                failed: None,
+                written: 0,
+            };
+            match self.copy_pick(pick, &mut sink) {
+                Ok(n) => return Ok(n),
+                Err(_) if sink.failed.is_some() => {
+                    return Err(output_err(origin, path, sink.failed.take()));
+                }
+                // Bytes already passed on cannot be taken back: the other view is tried
+                // only when nothing was.
+                Err(e) if sink.written > 0 => return Err(read_err(e.to_string())),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(read_err(
+            last_err.map_or_else(String::new, |e| e.to_string()),
+        ))
+    }
+
+    /// The views' entries for a file that are fit to read (UDF first); each one passed over
+    /// is noted as damage.
+    fn candidates(
+        &mut self,
+        path: &str,
+        iso_path: Option<&str>,
+        expected: Option<Expected>,
+    ) -> Vec<Pick> {
+        let mut out = Vec::new();
+        let udf_entry = self.udf_index().and_then(|f| f.get(path).cloned());
+        if let (Some(entry), Some(udf)) = (udf_entry, &self.udf) {
+            let sector = udf.entry_sector(&entry);
+            let size_ok = expected.is_none_or(|x| x.length == entry.size);
+            match udf.check_extents(&entry) {
+                Err(e) => self.damage.push(format!("{path}: UDF file entry: {e}")),
+                Ok(()) if !size_ok => self.damage.push(format!(
+                    "{path}: UDF file entry at sector {sector} records {} bytes, the catalogue {}",
+                    entry.size,
+                    expected.map_or(0, |x| x.length)
+                )),
+                Ok(()) => out.push(Pick::Udf(entry)),
+            }
+        }
+        let iso_entry = iso_path.and_then(|p| self.iso_index().and_then(|f| f.get(p).cloned()));
+        if let Some(entry) = iso_entry {
+            if expected.is_none_or(|x| x.length == entry.size) {
+                out.push(Pick::Iso(entry));
+            } else if let Some(x) = expected {
+                self.damage.push(format!(
+                    "{}: ISO 9660 record says {} bytes, the catalogue {}",
+                    iso_path.unwrap_or(path),
+                    entry.size,
+                    x.length
+                ));
+            }
+        }
+        out
+    }
+
+    /// Why a file neither view can give is unreadable rather than missing: some view lists
+    /// it but is damaged there. `None` when no view lists it.
+    fn unreadable_reason(&self, path: &str) -> Option<String> {
+        let listed = self
+            .udf_files
+            .as_ref()
+            .is_some_and(|f| f.contains_key(path));
+        let noted: Vec<&str> = self
+            .damage
+            .iter()
+            .filter(|d| d.starts_with(&format!("{path}:")))
+            .map(String::as_str)
+            .collect();
+        (listed || !noted.is_empty()).then(|| noted.join("; "))
+    }
+
+    /// Whether both entries name the same sectors and length (the bridge shares the data).
+    fn same_data(&self, a: &Pick, b: &Pick) -> bool {
+        match (self.runs(a), self.runs(b)) {
+            (Some(x), Some(y)) => x == y,
+            // Data embedded in a UDF entry has no sectors to compare: UDF is trusted.
+            _ => true,
+        }
+    }
+
+    fn runs(&self, pick: &Pick) -> Option<Vec<(u64, u64)>> {
+        match pick {
+            Pick::Udf(e) => self.udf.as_ref()?.data_runs(e),
+            Pick::Iso(e) => {
+                let mut runs: Vec<(u64, u64)> = Vec::new();
+                for &(sector, len) in e.extents.iter().filter(|x| x.1 > 0) {
+                    let (sector, len) = (u64::from(sector), u64::from(len));
+                    match runs.last_mut() {
+                        Some((s, n)) if *s * SECTOR + *n == sector * SECTOR => *n += len,
+                        _ => runs.push((sector, len)),
+                    }
+                }
+                Some(runs)
+            }
+        }
+    }
+
+    /// Whether the entry's bytes have the expected hash (read without passing them on).
+    fn holds(&mut self, pick: &Pick, want: &Expected) -> bool {
+        let mut hasher = want.algorithm.hasher();
+        matches!(self.copy_pick(pick, &mut hasher), Ok(n) if n == want.length)
+            && hasher.finish() == want.hash
+    }
+
+    fn copy_pick(&mut self, pick: &Pick, w: &mut dyn Write) -> Result<u64, ReadError> {
+        match pick {
+            Pick::Udf(e) => match self.udf.as_mut() {
+                Some(udf) => udf.copy_to(e, w),
+                None => Err(ReadError::NotFound("UDF")),
+            },
+            Pick::Iso(e) => match self.iso.as_mut() {
+                Some(iso) => iso.copy_to(e, &mut WriteRef(w)),
+                None => Err(ReadError::NotFound("ISO 9660")),
+            },
+        }
     }
 }
 
-fn walk_err(origin: &Path, view: &str, e: ReadError) -> DiscError {
+/// A `&mut dyn Write` as a sized `Write`.
+struct WriteRef<'a>(&'a mut dyn Write);
+
+impl Write for WriteRef<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+fn walk_err(origin: &Path, view: &str, reason: String) -> DiscError {
     DiscError::Read {
         disc: origin.to_owned(),
         file: format!("({view} directories)"),
-        reason: e.to_string(),
+        reason,
     }
 }
 
@@ -352,13 +604,22 @@ fn output_err(origin: &Path, path: &str, e: Option<io::Error>) -> DiscError {
 struct CountingSink<'a> {
     inner: &'a mut dyn Write,
     failed: Option<io::Error>,
+    /// Bytes passed on so far.
+    written: u64,
 }
 
 impl Write for CountingSink<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf).inspect_err(|e| {
-            self.failed = Some(io::Error::new(e.kind(), e.to_string()));
-        })
+        match self.inner.write(buf) {
+            Ok(n) => {
+                self.written += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                self.failed = Some(io::Error::new(e.kind(), e.to_string()));
+                Err(e)
+            }
+        }
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()

@@ -285,6 +285,60 @@ impl<R: Read + Seek> IsoImage<R> {
         Ok(())
     }
 
+    /// Every file and directory that can be read, with its path as [`walk`](Self::walk)
+    /// gives it, and what could not be: a damaged directory costs what it holds (each loss
+    /// named with its path and cause), not the whole view. Loops, overlaps and depth are
+    /// checked as by [`visit`](Self::visit).
+    pub fn walk_salvaging(&mut self) -> (Vec<(String, IsoEntry)>, Vec<String>) {
+        let mut out = Vec::new();
+        let mut damage = Vec::new();
+        let mut visited = HashSet::new();
+        let mut budget = self.reader.len();
+        let mut stack = vec![(String::new(), self.root(), 0usize)];
+        while let Some((path, dir, depth)) = stack.pop() {
+            let shown = if path.is_empty() { "/" } else { &path };
+            let (sector, len) = dir.extents.first().copied().unwrap_or((0, 0));
+            if len == 0 {
+                continue;
+            }
+            let refused = if !visited.insert(sector) {
+                Some("directory loop")
+            } else if depth >= MAX_WALK_DEPTH {
+                Some("nested too deep")
+            } else if let Some(left) = budget.checked_sub(u64::from(len)) {
+                budget = left;
+                None
+            } else {
+                Some("directories overlap")
+            };
+            if let Some(reason) = refused {
+                damage.push(format!("ISO 9660 directory {shown}: {reason}"));
+                continue;
+            }
+            let entries = match self.read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    damage.push(format!("ISO 9660 directory {shown}: {e}"));
+                    continue;
+                }
+            };
+            let mut subdirs = Vec::new();
+            for entry in entries {
+                let child = if path.is_empty() {
+                    entry.name.clone()
+                } else {
+                    format!("{path}/{}", entry.name)
+                };
+                if entry.is_dir {
+                    subdirs.push((child.clone(), entry.clone(), depth + 1));
+                }
+                out.push((child, entry));
+            }
+            stack.extend(subdirs.into_iter().rev());
+        }
+        (out, damage)
+    }
+
     /// The entry at `path` (`/`-separated; each part matched against the shown name or the
     /// recorded identifier, exactly, then ignoring ASCII case). The empty path is the root.
     /// Reads every directory on the way: to reach many files, [`visit`](Self::visit) once.
