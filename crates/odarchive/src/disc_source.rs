@@ -279,16 +279,22 @@ impl DiscSource {
         }
     }
 
-    /// The volume set identifier of an image (`odarchive <set id>` on an odarchive disc):
-    /// ISO 9660's, else UDF's. `None` for a mounted disc.
-    pub fn volume_set_id(&self) -> Option<String> {
+    /// The volume set identifiers of an image, UDF's then ISO 9660's (an odarchive disc
+    /// names its set in them). Empty for a mounted disc.
+    pub fn volume_set_ids(&self) -> Vec<String> {
         match &self.kind {
             Kind::Image(i) => i
-                .iso
+                .udf
                 .as_ref()
-                .map(|iso| iso.volume().volume_set_id.trim_end().to_owned())
-                .or_else(|| i.udf.as_ref().map(|u| u.volume_set_id().to_owned())),
-            Kind::Mounted => None,
+                .map(|u| u.volume_set_id().to_owned())
+                .into_iter()
+                .chain(
+                    i.iso
+                        .as_ref()
+                        .map(|iso| iso.volume().volume_set_id.trim_end().to_owned()),
+                )
+                .collect(),
+            Kind::Mounted => Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@ mod history;
 mod json;
 mod merge;
 mod problems;
+mod reader_faults;
 mod rescan;
 mod restore;
 mod resume;
