@@ -176,7 +176,7 @@ fn changed_bytes_read_through_the_fallback_are_still_corrupt() {
     assert!(corrupt[0].as_str().unwrap().contains("c.jpg"), "{v}");
 
     let dest = s.dir("restored");
-    let (run, report) = restore(&s, &[image.clone()], &dest, &[]);
+    let (run, report) = restore(&s, std::slice::from_ref(&image), &dest, &[]);
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     let problems = report["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{report}");
@@ -240,7 +240,7 @@ fn a_mounted_disc_with_a_file_missing_is_known_and_the_file_named() {
     assert_eq!(disc["files_ok"], files - 1, "{v}");
 
     let dest = s.dir("restored");
-    let (run, report) = restore(&s, &[mounted.clone()], &dest, &[]);
+    let (run, report) = restore(&s, std::slice::from_ref(&mounted), &dest, &[]);
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     let problems = report["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{report}");
@@ -289,7 +289,7 @@ fn a_disc_of_another_set_is_refused_naming_both_set_ids() {
             "verify names both sets: {problem}"
         );
         let dest = ours.dir("restored");
-        let (run, report) = restore(&ours, &[disc.clone()], &dest, &[]);
+        let (run, report) = restore(&ours, std::slice::from_ref(disc), &dest, &[]);
         assert_ne!(run.code, 0);
         let problems = report["problems"].to_string();
         assert!(
