@@ -196,6 +196,15 @@ fn a_flipped_byte_in_sector_16_does_not_make_the_disc_unreadable() {
     let (s, image, files) = one_disc();
     flip(&image, 16 * SECTOR + 3); // "CD001" of the primary volume descriptor
     everything_comes_back(&s, &image, files, "sector 16");
+    // The ISO 9660 view is still read, its primary descriptor recognised despite the byte.
+    let (_, v) = verify_json(&s, &image);
+    let damage = v["discs"][0]["damage"].to_string();
+    assert!(damage.contains("ISO 9660: sector 16"), "{damage}");
+    assert!(!damage.contains("unreadable"), "{damage}");
+    let dest = s.dir("restored-iso");
+    let (run, _) = restore(&s, std::slice::from_ref(&image), &dest, &["--iso9660"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_same_tree(&s.drive, &dest);
 }
 
 #[test]

@@ -166,6 +166,9 @@ impl DiscSource {
                 "UDF view unreadable ({e}); files are read through ISO 9660"
             ));
         }
+        if let Some(iso) = &iso {
+            damage.extend(iso.damage().iter().map(|d| format!("ISO 9660: {d}")));
+        }
         if let Some(e) = iso_problem {
             damage.push(format!("ISO 9660 view unreadable: {e}"));
         }
