@@ -32,7 +32,56 @@ enum Pick {
     Iso(IsoEntry),
 }
 
+type Udf = UdfVolume<BufReader<File>>;
+type Iso = IsoImage<BufReader<File>>;
+
 impl ImageDisc {
+    /// Both views as opened; `Err((udf, iso))` with why each failed when neither opened.
+    /// A view that is present but damaged is noted as damage; one that is simply not there
+    /// (an ISO 9660-only image from another writer) is not.
+    pub(super) fn new(
+        udf: Result<Udf, ReadError>,
+        iso: Result<Iso, ReadError>,
+    ) -> Result<ImageDisc, (String, String)> {
+        let (udf, udf_err) = match udf {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(e)),
+        };
+        let (iso, iso_err) = match iso {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(e)),
+        };
+        if udf.is_none() && iso.is_none() {
+            let text = |e: Option<ReadError>| e.map(|e| e.to_string()).unwrap_or_default();
+            return Err((text(udf_err), text(iso_err)));
+        }
+        let mut damage: Vec<String> = Vec::new();
+        if let Some(u) = &udf {
+            damage.extend(u.damage().iter().map(|d| format!("UDF: {d}")));
+        }
+        if let Some(i) = &iso {
+            damage.extend(i.damage().iter().map(|d| format!("ISO 9660: {d}")));
+        }
+        let present_but_damaged = |e: &ReadError| !matches!(e, ReadError::NotFound(_));
+        if let Some(e) = udf_err.as_ref().filter(|e| present_but_damaged(e)) {
+            damage.push(format!(
+                "UDF view unreadable ({e}); files are read through ISO 9660"
+            ));
+        }
+        if let Some(e) = iso_err.as_ref().filter(|e| present_but_damaged(e)) {
+            damage.push(format!("ISO 9660 view unreadable: {e}"));
+        }
+        Ok(ImageDisc {
+            udf,
+            iso,
+            udf_problem: udf_err.map(|e| e.to_string()),
+            damage,
+            udf_files: None,
+            udf_lossy: false,
+            iso_files: None,
+        })
+    }
+
     pub(super) fn udf_index(&mut self) -> Option<&HashMap<String, UdfEntry>> {
         if self.udf_files.is_none() {
             let udf = self.udf.as_mut()?;
@@ -202,7 +251,7 @@ impl ImageDisc {
         let noted: Vec<&str> = self
             .damage
             .iter()
-            .filter(|d| d.starts_with(&format!("{path}:")))
+            .filter(|d| d.contains(&format!("{path}:")))
             .map(String::as_str)
             .collect();
         (listed || !noted.is_empty()).then(|| noted.join("; "))

@@ -142,45 +142,13 @@ impl DiscSource {
                     source,
                 })
         };
-        let (udf, udf_problem) = match UdfVolume::open(open()?) {
-            Ok(v) => (Some(v), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        let (iso, iso_problem) = match IsoImage::open(open()?) {
-            Ok(v) => (Some(v), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        if udf.is_none() && iso.is_none() {
-            return Err(DiscError::NotADisc {
-                path: path.to_owned(),
-                udf: udf_problem.unwrap_or_default(),
-                iso: iso_problem.unwrap_or_default(),
-            });
-        }
-        let mut damage: Vec<String> = udf
-            .as_ref()
-            .map(|u| u.damage().iter().map(|d| format!("UDF: {d}")).collect())
-            .unwrap_or_default();
-        if let Some(e) = &udf_problem {
-            damage.push(format!(
-                "UDF view unreadable ({e}); files are read through ISO 9660"
-            ));
-        }
-        if let Some(iso) = &iso {
-            damage.extend(iso.damage().iter().map(|d| format!("ISO 9660: {d}")));
-        }
-        if let Some(e) = iso_problem {
-            damage.push(format!("ISO 9660 view unreadable: {e}"));
-        }
-        let image = ImageDisc {
+        let udf = UdfVolume::open(open()?);
+        let iso = IsoImage::open(open()?);
+        let image = ImageDisc::new(udf, iso).map_err(|(udf, iso)| DiscError::NotADisc {
+            path: path.to_owned(),
             udf,
             iso,
-            udf_problem,
-            damage,
-            udf_files: None,
-            udf_lossy: false,
-            iso_files: None,
-        };
+        })?;
         Ok(DiscSource {
             origin: path.to_owned(),
             kind: Kind::Image(Box::new(image)),
