@@ -85,8 +85,10 @@ fn long_names() {
     fs::write(src.join("a".repeat(255)), b"255 a").unwrap();
     fs::write(src.join("b".repeat(254)), b"254 b").unwrap();
     fs::write(src.join(format!("{}.txt", "c".repeat(250))), b"250 c").unwrap();
-    // 85 CJK characters are 255 UTF-8 bytes but 85 UTF-16 units: fits UDF as is.
+    // 85 CJK characters are 85 UTF-16 units but 255 UTF-8 bytes: more than the kernel's
+    // udf driver shows, so shortened too; 84 of them (252 bytes) stay as they are.
     fs::write(src.join("日".repeat(85)), b"cjk").unwrap();
+    fs::write(src.join("月".repeat(84)), b"cjk 84").unwrap();
     // Mixed: 150 ASCII + 30 CJK = 240 bytes of UTF-8, 180 UTF-16 units: must be shortened.
     fs::write(
         src.join(format!("{}{}", "m".repeat(150), "語".repeat(30))),
@@ -96,7 +98,28 @@ fn long_names() {
     let long_dir = src.join("d".repeat(255));
     fs::create_dir(&long_dir).unwrap();
     fs::write(long_dir.join("inside"), b"inside a long directory").unwrap();
-    check_tree(&src, work.path(), &all_readers());
+    let image = check_tree(&src, work.path(), &all_readers());
+    let mut udf = discfs::udf::read::UdfVolume::open(fs::File::open(image).unwrap()).unwrap();
+    let names: Vec<String> = udf
+        .walk()
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.name)
+        .collect();
+    for name in &names {
+        assert!(
+            name.len() <= 254,
+            "{name:?} is {} bytes of UTF-8",
+            name.len()
+        );
+    }
+    assert!(names.contains(&"月".repeat(84)), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("日日日") && n.contains('~') && n != &"日".repeat(85)),
+        "{names:?}"
+    );
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! Which disc of which set an image or a mounted disc is.
 //!
 //! An image says it by its volume label (`ODA_<set>_<NNN>`, see [`crate::disc::label`]). A
-//! mounted disc has no label we can read portably, so it is recognised by the catalogue it
-//! carries (its set id) and by which disc's files it holds. A catalogue knows its own set and,
+//! mounted disc has no label we can read portably, so it is recognised by its README (which
+//! names its label and set), else by the catalogue it carries (its set id) and by which
+//! disc's files it holds. Each way is one function, tried in that order; a disc identified
+//! by label or README is that disc even with files missing (verify then names them). A catalogue knows its own set and,
 //! after `odarchive merge`, the sets of the discs merged in; a disc of any other set is refused
 //! with the set ids named, never mixed in.
 
@@ -24,7 +26,7 @@ pub enum IdentifyError {
     OtherSet {
         /// The image or mount point.
         path: PathBuf,
-        /// What the disc says (label or set id).
+        /// What the disc says: its set id (and label).
         found: String,
         /// The sets this catalogue knows, as a phrase: `is set X`, or after a merge
         /// `holds sets X, Y`.
@@ -122,58 +124,110 @@ fn known_sets(own: &str, discs: &[DiscRecord]) -> Vec<String> {
     sets
 }
 
-/// Finds which disc of `catalogue` the opened `source` is.
-pub fn identify(
-    catalogue: &Catalogue,
-    source: &mut DiscSource,
-) -> Result<std::result::Result<DiscRecord, IdentifyError>> {
-    let discs = catalogue.discs()?;
-    let sets = known_sets(&catalogue.archive()?.set_id, &discs);
-    let expected = || match sets.as_slice() {
-        [one] => format!("is set {one}"),
-        many => format!("holds sets {}", many.join(", ")),
-    };
-    // A disc of odarchive 0.1 says which it is in its disc_info.json.
-    if let Some(found) = crate::legacy::identify(catalogue, source)? {
-        return Ok(found);
-    }
-    let path = source.origin().to_owned();
-    if let Some(label) = source.volume_label() {
-        if let Some(d) = discs.iter().find(|d| d.label == label) {
-            return Ok(Ok(d.clone()));
+/// The discs and sets a catalogue knows, and the disc being identified.
+struct Known<'a> {
+    discs: Vec<DiscRecord>,
+    sets: Vec<String>,
+    path: &'a std::path::Path,
+}
+
+/// What one way of identifying a disc concluded: which disc it is, that it is of another
+/// set, or nothing (the next way is tried).
+type Found = Option<std::result::Result<DiscRecord, IdentifyError>>;
+
+impl Known<'_> {
+    fn other_set(&self, disc_set: &str, label: Option<&str>) -> IdentifyError {
+        let expected = match self.sets.as_slice() {
+            [one] => format!("is set {one}"),
+            many => format!("holds sets {}", many.join(", ")),
+        };
+        IdentifyError::OtherSet {
+            path: self.path.to_owned(),
+            found: match label {
+                Some(label) => format!("set {disc_set}, label {label}"),
+                None => format!("set {disc_set}"),
+            },
+            expected,
         }
-        let known = sets.iter().any(|set| {
+    }
+
+    /// Whether a label is of a set this catalogue knows (by its set prefix).
+    fn knows_label_set(&self, label: &str) -> bool {
+        self.sets.iter().any(|set| {
             let ours = disc::label(set, 0);
             label.starts_with(&ours[..ours.len() - 3])
-        });
-        if label.starts_with("ODA_") && !known {
-            return Ok(Err(IdentifyError::OtherSet {
-                path,
-                found: format!("label {label}"),
-                expected: expected(),
-            }));
-        }
+        })
     }
-    let disc_set = match disc_set_id(source) {
-        Ok(Some(found)) if !sets.contains(&found) => {
-            return Ok(Err(IdentifyError::OtherSet {
-                path,
-                found: format!("set {found}"),
-                expected: expected(),
-            }));
-        }
-        Ok(found) => found,
-        Err(e) => return Ok(Err(e.into())),
+}
+
+/// The set id in a volume set identifier: the 32 hex digits after `odarchive` and one
+/// separator (UDF keeps `odarchive <set id>`, ISO 9660 its d-character form).
+fn set_id_in(volume_set_id: &str) -> Option<String> {
+    let at = volume_set_id.to_ascii_lowercase().find("odarchive")? + "odarchive".len() + 1;
+    let hex = volume_set_id.get(at..at + 32)?;
+    hex.bytes()
+        .all(|b| b.is_ascii_hexdigit())
+        .then(|| hex.to_ascii_lowercase())
+}
+
+/// By the image's volume label (`ODA_<set>_<NNN>`); a label of an unknown set is refused,
+/// naming the set the volume set id gives (`odarchive <set id>`).
+fn by_label(known: &Known<'_>, source: &DiscSource) -> Found {
+    let label = source.volume_label()?;
+    if let Some(d) = known.discs.iter().find(|d| d.label == label) {
+        return Some(Ok(d.clone()));
+    }
+    if !label.starts_with("ODA_") || known.knows_label_set(&label) {
+        return None;
+    }
+    let set = source
+        .volume_set_ids()
+        .iter()
+        .find_map(|v| set_id_in(v))
+        .unwrap_or_else(|| label.clone());
+    Some(Err(known.other_set(&set, Some(&label))))
+}
+
+/// By the README at the disc root, which names the disc's label and set: how a mounted
+/// disc, whose volume label cannot be read portably, says which it is.
+fn by_readme(known: &Known<'_>, source: &mut DiscSource) -> Found {
+    let readme = source
+        .read_root_file(README_NAME, &root_iso_name(README_NAME))
+        .ok()??;
+    let text = String::from_utf8_lossy(&readme);
+    let quoted = |after: &str| -> Option<String> {
+        let rest = &text[text.find(after)? + after.len()..];
+        Some(rest[..rest.find('`')?].to_owned())
     };
-    // A known set (or no catalogue on it): the disc of that set whose files it holds.
+    let label = quoted("Label `")?;
+    let set = quoted("archive set `")?;
+    if !known.sets.contains(&set) {
+        return Some(Err(known.other_set(&set, Some(&label))));
+    }
+    known
+        .discs
+        .iter()
+        .find(|d| d.label == label && d.set_id == set)
+        .map(|d| Ok(d.clone()))
+}
+
+/// By the files it holds: the disc of `set` (any known set when `None`) all of whose files
+/// are on it.
+fn by_files(
+    catalogue: &Catalogue,
+    known: &Known<'_>,
+    source: &mut DiscSource,
+    set: Option<&str>,
+) -> Result<Found> {
     let files = match source.files() {
         Ok(f) => f,
-        Err(e) => return Ok(Err(e.into())),
+        Err(e) => return Ok(Some(Err(e.into()))),
     };
     let on_disc: std::collections::HashSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
-    for d in discs
+    for d in known
+        .discs
         .iter()
-        .filter(|d| disc_set.as_ref().is_none_or(|set| &d.set_id == set))
+        .filter(|d| set.is_none_or(|set| d.set_id == set))
     {
         let placements = catalogue.placements_on(d.number)?;
         if !placements.is_empty()
@@ -181,8 +235,46 @@ pub fn identify(
                 on_disc.contains(p.disc_path.as_str()) || on_disc.contains(p.iso_path.as_str())
             })
         {
-            return Ok(Ok(d.clone()));
+            return Ok(Some(Ok(d.clone())));
         }
+    }
+    Ok(None)
+}
+
+/// Finds which disc of `catalogue` the opened `source` is: by its label, by its README, by
+/// the set its own catalogue names, then by the files it holds. A disc of a set the
+/// catalogue does not know is refused naming both sets.
+pub fn identify(
+    catalogue: &Catalogue,
+    source: &mut DiscSource,
+) -> Result<std::result::Result<DiscRecord, IdentifyError>> {
+    // A disc of odarchive 0.1 says which it is in its disc_info.json.
+    if let Some(found) = crate::legacy::identify(catalogue, source)? {
+        return Ok(found);
+    }
+    let discs = catalogue.discs()?;
+    let sets = known_sets(&catalogue.archive()?.set_id, &discs);
+    let path = source.origin().to_owned();
+    let known = Known {
+        discs,
+        sets,
+        path: &path,
+    };
+    if let Some(found) = by_label(&known, source) {
+        return Ok(found);
+    }
+    if let Some(found) = by_readme(&known, source) {
+        return Ok(found);
+    }
+    let disc_set = match disc_set_id(source) {
+        Ok(Some(found)) if !known.sets.contains(&found) => {
+            return Ok(Err(known.other_set(&found, None)));
+        }
+        Ok(found) => found,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    if let Some(found) = by_files(catalogue, &known, source, disc_set.as_deref())? {
+        return Ok(found);
     }
     Ok(Err(IdentifyError::Unknown {
         path,

@@ -200,7 +200,7 @@ fn by_size_and_hash(
                     Some(h) => *h,
                     None => {
                         let mut sink = hash.hasher();
-                        if let Err(e) = source.copy_file(c, Some(c), &mut sink) {
+                        if let Err(e) = source.copy_file(c, Some(c), None, &mut sink) {
                             return Ok(Err(e));
                         }
                         let h = sink.finish();

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::catalogue::Catalogue;
 use crate::disc::{self, README_NAME};
-use crate::disc_source::{DiscError, DiscSource, View};
+use crate::disc_source::{DiscError, DiscSource, Expected, View};
 use crate::error::{Error, Result};
 use crate::hash::{HashAlgorithm, hash_file};
 use crate::identify::{identify, root_iso_name};
@@ -54,6 +54,10 @@ pub struct DiscVerdict {
     pub unexpected: Vec<String>,
     /// What stopped the check of this disc, if anything did.
     pub problem: Option<String>,
+    /// Damaged structures of the image (volume descriptors, anchors, directories, file
+    /// entries) that the reader met, each with where and why. Files they concern that the
+    /// other view gave back intact count as ok; the disc itself does not pass.
+    pub damage: Vec<String>,
 }
 
 impl DiscVerdict {
@@ -64,6 +68,7 @@ impl DiscVerdict {
             && self.corrupt.is_empty()
             && self.unexpected.is_empty()
             && self.image_sha256_ok != Some(false)
+            && self.damage.is_empty()
     }
 
     fn new(source: &Path) -> DiscVerdict {
@@ -79,6 +84,7 @@ impl DiscVerdict {
             corrupt: Vec::new(),
             unexpected: Vec::new(),
             problem: None,
+            damage: Vec::new(),
         }
     }
 }
@@ -124,6 +130,7 @@ fn verify_one(
         Ok(d) => d,
         Err(e) => {
             verdict.problem = Some(e.to_string());
+            verdict.damage = source.damage().to_vec();
             return Ok(verdict);
         }
     };
@@ -160,12 +167,15 @@ fn verify_one(
         } else {
             p.disc_path.clone()
         };
-        expected.insert(shown.clone());
+        // Both names: where UDF lost a file, the listing shows it by its ISO 9660 path.
+        expected.insert(p.disc_path.clone());
+        expected.insert(p.iso_path.clone());
         if wanted.as_ref().is_some_and(|w| !w.contains(&p.content_id)) {
             continue;
         }
         let mut sink = hash.hasher();
-        match source.copy_file(&p.disc_path, Some(&p.iso_path), &mut sink) {
+        let want = Some(Expected::of(p, hash));
+        match source.copy_file(&p.disc_path, Some(&p.iso_path), want, &mut sink) {
             Ok(n) if n == p.length && sink.finish() == p.stored_hash() => {
                 verdict.files_ok += 1;
                 verdict.bytes_ok += n;
@@ -184,11 +194,8 @@ fn verify_one(
         disc::catalogue_name(false),
         disc::catalogue_name(true),
     ] {
-        expected.insert(if iso {
-            root_iso_name(name)
-        } else {
-            name.to_owned()
-        });
+        expected.insert(root_iso_name(name));
+        expected.insert(name.to_owned());
     }
     if v01 {
         // The files odarchive 0.1 puts on every disc.
@@ -207,6 +214,7 @@ fn verify_one(
         Err(e) => verdict.problem = Some(e.to_string()),
     }
     verdict.unexpected.sort();
+    verdict.damage = source.damage().to_vec();
     Ok(verdict)
 }
 

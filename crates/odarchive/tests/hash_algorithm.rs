@@ -62,7 +62,7 @@ fn copy_disc(image: &Path, to: &Path) {
         let target = to.join(&path);
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         let mut out = std::fs::File::create(&target).unwrap();
-        source.copy_file(&path, None, &mut out).unwrap();
+        source.copy_file(&path, None, None, &mut out).unwrap();
     }
 }
 

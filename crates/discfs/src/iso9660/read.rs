@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use std::io::{self, Read, Seek, Write};
 
 use super::FIRST_DESCRIPTOR_SECTOR;
-use super::descriptor::{PrimaryVolumeDescriptor, TYPE_PRIMARY, TYPE_TERMINATOR, descriptor_type};
+use super::descriptor::{
+    PrimaryVolumeDescriptor, STANDARD_ID, TYPE_PRIMARY, TYPE_TERMINATOR, descriptor_type,
+};
 use super::dirrec::{DirRecord, FLAG_MULTI_EXTENT};
 use super::pathtable::PathTableRecord;
 use crate::SECTOR;
@@ -51,6 +53,7 @@ pub struct IsoEntry {
 pub struct IsoImage<R> {
     reader: SectorReader<R>,
     volume: PrimaryVolumeDescriptor,
+    damage: Vec<String>,
 }
 
 fn corrupt(what: &'static str, sector: u64, reason: impl Into<String>) -> ReadError {
@@ -67,6 +70,25 @@ fn identifier_text(b: &[u8]) -> String {
         Ok(s) => s.to_owned(),
         Err(_) => b.iter().map(|&c| c as char).collect(),
     }
+}
+
+/// A primary volume descriptor whose standard identifier has one byte changed (type 1,
+/// version 1, and otherwise a sound descriptor: 2048-byte blocks, a directory as its root).
+fn damaged_primary_at(b: &[u8]) -> Option<PrimaryVolumeDescriptor> {
+    let differing = b
+        .get(1..6)?
+        .iter()
+        .zip(STANDARD_ID)
+        .filter(|(a, b)| a != b)
+        .count();
+    if b[0] != TYPE_PRIMARY || b[6] != 1 || differing != 1 {
+        return None;
+    }
+    let mut repaired = b.to_vec();
+    repaired[1..6].copy_from_slice(STANDARD_ID);
+    PrimaryVolumeDescriptor::parse(&repaired)
+        .ok()
+        .filter(|pvd| u64::from(pvd.logical_block_size) == SECTOR && pvd.root.is_dir())
 }
 
 /// The name readers show for an identifier: version (`;N`) cut, and for files a trailing
@@ -91,9 +113,14 @@ impl<R: Read + Seek> IsoImage<R> {
     }
 
     /// Reads the Primary Volume Descriptor of an already wrapped image: scans the volume
-    /// descriptors from sector 16 until the terminator (at most [`MAX_DESCRIPTORS`](super::MAX_DESCRIPTORS)).
+    /// descriptors from sector 16 until the terminator (at most [`MAX_DESCRIPTORS`](super::MAX_DESCRIPTORS)),
+    /// passing over damaged ones. When no descriptor with a valid identifier is a primary
+    /// one, a primary whose `CD001` has one byte damaged is taken if the rest of it reads as
+    /// one; [`damage`](Self::damage) then says so.
     pub fn from_reader(mut reader: SectorReader<R>) -> Result<Self, ReadError> {
         let mut primary = None;
+        let mut damaged_primary = None;
+        let mut damage = Vec::new();
         for sector in FIRST_DESCRIPTOR_SECTOR..FIRST_DESCRIPTOR_SECTOR + MAX_DESCRIPTORS {
             if (sector + 1) * SECTOR > reader.len() {
                 break;
@@ -105,8 +132,25 @@ impl<R: Read + Seek> IsoImage<R> {
                         .map_err(|e| corrupt("primary volume descriptor", sector, e))?;
                     primary = Some(pvd);
                 }
-                Some(TYPE_TERMINATOR) | None => break,
+                Some(TYPE_TERMINATOR) => break,
                 Some(_) => {}
+                None if b[..8].iter().all(|&x| x == 0) => break,
+                None => {
+                    // Not an ISO 9660 descriptor: UDF's recognition sequence, or damage.
+                    if damaged_primary.is_none() {
+                        damaged_primary = damaged_primary_at(&b).map(|pvd| (sector, pvd));
+                    }
+                }
+            }
+        }
+        if primary.is_none() {
+            if let Some((sector, pvd)) = damaged_primary {
+                damage.push(format!(
+                    "sector {sector}: primary volume descriptor with a damaged \
+                     standard identifier {:?}; read as the primary",
+                    String::from_utf8_lossy(&reader.read_sectors(sector, 1)?[1..6])
+                ));
+                primary = Some(pvd);
             }
         }
         let volume = primary.ok_or(ReadError::NotFound("ISO 9660"))?;
@@ -127,12 +171,21 @@ impl<R: Read + Seek> IsoImage<R> {
                 "root directory record is not a directory",
             ));
         }
-        Ok(IsoImage { reader, volume })
+        Ok(IsoImage {
+            reader,
+            volume,
+            damage,
+        })
     }
 
     /// The Primary Volume Descriptor's fields.
     pub fn volume(&self) -> &PrimaryVolumeDescriptor {
         &self.volume
+    }
+
+    /// What was found damaged and worked around while opening the view; empty when intact.
+    pub fn damage(&self) -> &[String] {
+        &self.damage
     }
 
     /// The underlying sector reader.
@@ -283,6 +336,60 @@ impl<R: Read + Seek> IsoImage<R> {
             stack.extend(subdirs.into_iter().rev());
         }
         Ok(())
+    }
+
+    /// Every file and directory that can be read, with its path as [`walk`](Self::walk)
+    /// gives it, and what could not be: a damaged directory costs what it holds (each loss
+    /// named with its path and cause), not the whole view. Loops, overlaps and depth are
+    /// checked as by [`visit`](Self::visit).
+    pub fn walk_salvaging(&mut self) -> (Vec<(String, IsoEntry)>, Vec<String>) {
+        let mut out = Vec::new();
+        let mut damage = Vec::new();
+        let mut visited = HashSet::new();
+        let mut budget = self.reader.len();
+        let mut stack = vec![(String::new(), self.root(), 0usize)];
+        while let Some((path, dir, depth)) = stack.pop() {
+            let shown = if path.is_empty() { "/" } else { &path };
+            let (sector, len) = dir.extents.first().copied().unwrap_or((0, 0));
+            if len == 0 {
+                continue;
+            }
+            let refused = if !visited.insert(sector) {
+                Some("directory loop")
+            } else if depth >= MAX_WALK_DEPTH {
+                Some("nested too deep")
+            } else if let Some(left) = budget.checked_sub(u64::from(len)) {
+                budget = left;
+                None
+            } else {
+                Some("directories overlap")
+            };
+            if let Some(reason) = refused {
+                damage.push(format!("ISO 9660 directory {shown}: {reason}"));
+                continue;
+            }
+            let entries = match self.read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    damage.push(format!("ISO 9660 directory {shown}: {e}"));
+                    continue;
+                }
+            };
+            let mut subdirs = Vec::new();
+            for entry in entries {
+                let child = if path.is_empty() {
+                    entry.name.clone()
+                } else {
+                    format!("{path}/{}", entry.name)
+                };
+                if entry.is_dir {
+                    subdirs.push((child.clone(), entry.clone(), depth + 1));
+                }
+                out.push((child, entry));
+            }
+            stack.extend(subdirs.into_iter().rev());
+        }
+        (out, damage)
     }
 
     /// The entry at `path` (`/`-separated; each part matched against the shown name or the

@@ -1,7 +1,10 @@
 //! Names UDF cannot hold as they are.
 //!
 //! A File Identifier holds at most 255 bytes of CS0: 254 characters in the 8-bit form or 127
-//! UTF-16 units in the 16-bit form. Longer names get a shortened name that keeps the start
+//! UTF-16 units in the 16-bit form. Readers also show names as UTF-8 and some keep no more
+//! than 254 bytes of it (the Linux kernel's udf driver cuts, and so mangles, a 255-byte
+//! name such as 85 CJK characters), so a name must also be at most [`MAX_UTF8_BYTES`] in
+//! UTF-8. Longer names get a shortened name that keeps the start
 //! and the extension and carries a hash of the full name, so it is deterministic and, with a
 //! counter for the rare clash, unique among its siblings. The caller gets every such
 //! replacement back and keeps it (the catalogue restores the full name).
@@ -13,9 +16,12 @@ use super::cs0;
 /// Most bytes a CS0 file identifier can take (its length field is one byte).
 pub const MAX_IDENTIFIER_BYTES: usize = 255;
 
-/// Whether UDF can store `name` exactly.
+/// Most bytes a name may take in UTF-8: what the Linux kernel's udf driver shows whole.
+pub const MAX_UTF8_BYTES: usize = 254;
+
+/// Whether UDF can store `name` exactly and every reader shows it whole.
 pub fn fits(name: &str) -> bool {
-    cs0::encoded_len(name) <= MAX_IDENTIFIER_BYTES
+    name.len() <= MAX_UTF8_BYTES && cs0::encoded_len(name) <= MAX_IDENTIFIER_BYTES
 }
 
 /// The UDF names of one directory's children, given their names in order: `None` where the
@@ -60,7 +66,7 @@ fn shortened(name: &str, counter: u32) -> String {
     let mut out = String::new();
     for c in stem.chars() {
         out.push(c);
-        if cs0::encoded_len(&format!("{out}{tail}")) > MAX_IDENTIFIER_BYTES {
+        if !fits(&format!("{out}{tail}")) {
             out.pop();
             break;
         }
@@ -83,10 +89,44 @@ mod tests {
     fn limits_follow_the_encoding() {
         assert!(fits(&"a".repeat(254)));
         assert!(!fits(&"a".repeat(255)));
-        assert!(fits(&"日".repeat(127)));
-        assert!(!fits(&"日".repeat(128)));
+        // 16-bit CS0: 127 units at most (ā is outside Latin-1 and 2 bytes of UTF-8).
+        assert!(fits(&"ā".repeat(127)));
+        assert!(!fits(&"ā".repeat(128)));
         // One character outside Latin-1 switches the whole name to 16 bits.
         assert!(!fits(&format!("{}日", "a".repeat(130))));
+    }
+
+    #[test]
+    fn names_over_254_utf8_bytes_do_not_fit() {
+        // 85 CJK characters: 171 bytes of CS0, but 255 of UTF-8.
+        let cjk = "日".repeat(85);
+        assert_eq!(cjk.len(), 255);
+        assert!(cs0::encoded_len(&cjk) <= MAX_IDENTIFIER_BYTES);
+        assert!(!fits(&cjk));
+        assert!(fits(&"日".repeat(84)));
+        // 127 two-byte Latin-1 characters: 128 bytes of CS0, 254 of UTF-8.
+        assert!(fits(&"é".repeat(127)));
+        assert!(!fits(&format!("{}a", "é".repeat(127))));
+    }
+
+    #[test]
+    fn a_255_byte_utf8_name_is_shortened_and_siblings_stay_distinct() {
+        // 85 CJK characters and an extension: 259 bytes of UTF-8 each, alike up to the last.
+        let a = format!("{}.jpg", "写真".repeat(42) + "日");
+        let b = format!("{}.jpg", "写真".repeat(42) + "月");
+        assert!(a.len() > MAX_UTF8_BYTES && b.len() > MAX_UTF8_BYTES);
+        let cjk = "日".repeat(85);
+        let names = [a.as_str(), b.as_str(), cjk.as_str(), "short.jpg"];
+        let out = shorten_siblings(names.into_iter());
+        let short: Vec<&str> = out[..3].iter().map(|s| s.as_deref().unwrap()).collect();
+        for s in &short {
+            assert!(s.len() <= MAX_UTF8_BYTES && fits(s), "{s}");
+        }
+        assert!(short[0].ends_with(".jpg") && short[1].ends_with(".jpg"));
+        assert!(short[0].starts_with("写真写真"));
+        let distinct: HashSet<&str> = short.iter().copied().chain(["short.jpg"]).collect();
+        assert_eq!(distinct.len(), 4, "{short:?}");
+        assert_eq!(out[3], None);
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! file data. Works on our images and on other writers' UDF 1.02–2.01 images with one
 //! type 1 partition. Damaged structures are errors, never panics; directory cycles and
 //! absurd lengths are refused.
+//!
+//! Damage is worked around where a robust reader can: an unknown descriptor in the volume
+//! recognition sequence is passed over, a damaged anchor or main descriptor sequence gives
+//! way to another copy ([`UdfVolume::damage`] says what was damaged), and
+//! [`UdfVolume::walk_salvaging`] lists everything outside a damaged file entry or directory,
+//! naming each one it had to leave out.
 
 use std::collections::HashSet;
 use std::io::{Read, Seek, Write};
@@ -10,7 +16,7 @@ use super::anchor::Anchor;
 use super::entry::{self, Data, ParsedEntry};
 use super::integrity::Integrity;
 use super::volume::{self, ParsedVolume};
-use super::{cs0, fid, fileset};
+use super::{cs0, fid, fileset, vrs};
 use crate::SECTOR;
 use crate::error::ReadError;
 use crate::sectors::SectorReader;
@@ -46,6 +52,7 @@ pub struct UdfVolume<R> {
     volume: ParsedVolume,
     integrity: Option<Integrity>,
     root: UdfEntry,
+    damage: Vec<String>,
 }
 
 impl<R: Read + Seek> UdfVolume<R> {
@@ -54,13 +61,36 @@ impl<R: Read + Seek> UdfVolume<R> {
     /// integrity descriptor, the file set and the root directory.
     pub fn open(reader: R) -> Result<Self, ReadError> {
         let mut r = SectorReader::new(reader)?;
-        if !has_nsr(&mut r)? {
-            return Err(ReadError::NotFound("UDF"));
+        let recognition = vrs::search(|sector| r.read_sectors(sector, 1).ok());
+        let mut damage: Vec<String> = recognition
+            .unknown
+            .iter()
+            .map(|(sector, id)| {
+                format!("sector {sector}: unknown volume structure descriptor {id:?} (damaged)")
+            })
+            .collect();
+        let anchor = match find_anchor(&mut r, &mut damage) {
+            Ok(anchor) => anchor,
+            Err(_) if recognition.nsr.is_none() => return Err(ReadError::NotFound("UDF")),
+            Err(e) => return Err(e),
+        };
+        if recognition.nsr.is_none() {
+            damage.push(
+                "no NSR descriptor in the volume recognition sequence (the UDF anchor is intact)"
+                    .into(),
+            );
         }
-        let anchor = find_anchor(&mut r)?;
         let volume = match read_sequence(&mut r, anchor.main) {
             Ok(v) => v,
-            Err(main_err) => read_sequence(&mut r, anchor.reserve).map_err(|_| main_err)?,
+            Err(main_err) => match read_sequence(&mut r, anchor.reserve) {
+                Ok(v) => {
+                    damage.push(format!(
+                        "main volume descriptor sequence: {main_err}; the reserve one was used"
+                    ));
+                    v
+                }
+                Err(_) => return Err(main_err),
+            },
         };
         let corrupt = |reason: &str| ReadError::Corrupt {
             what: "UDF volume descriptors",
@@ -97,6 +127,7 @@ impl<R: Read + Seek> UdfVolume<R> {
                 icb: 0,
                 data: Data::Embedded(vec![]),
             },
+            damage,
         };
         let fsd = vol.read_block(fsd_block)?;
         let (root_block, _) = fileset::parse_root(&fsd, fsd_block, vol.sector_of(fsd_block))?;
@@ -130,6 +161,84 @@ impl<R: Read + Seek> UdfVolume<R> {
     /// The root directory.
     pub fn root(&self) -> &UdfEntry {
         &self.root
+    }
+
+    /// What was found damaged and worked around while opening the volume (a damaged
+    /// recognition sequence, anchor or main descriptor sequence); empty for an intact volume.
+    pub fn damage(&self) -> &[String] {
+        &self.damage
+    }
+
+    /// The first sector of the partition.
+    pub fn partition_start(&self) -> u64 {
+        u64::from(self.partition_start)
+    }
+
+    /// The sector that holds an entry's File Entry.
+    pub fn entry_sector(&self, entry: &UdfEntry) -> u64 {
+        self.sector_of(entry.icb)
+    }
+
+    /// Where a file's data lies: (first sector, bytes) runs up to its length, runs that
+    /// follow each other merged. `None` for data embedded in the file entry or in extents
+    /// not recorded (read as zeros), which lie in no sector.
+    pub fn data_runs(&self, entry: &UdfEntry) -> Option<Vec<(u64, u64)>> {
+        let Data::Extents(extents) = &entry.data else {
+            return None;
+        };
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        let mut left = entry.size;
+        for &(raw_len, block, _) in extents {
+            if left == 0 {
+                break;
+            }
+            if raw_len >> 30 != 0 {
+                return None;
+            }
+            let len = u64::from(raw_len & 0x3FFF_FFFF).min(left);
+            let sector = self.sector_of(block);
+            match runs.last_mut() {
+                Some((start, n)) if *start * SECTOR + *n == sector * SECTOR => *n += len,
+                _ => runs.push((sector, len)),
+            }
+            left -= len;
+        }
+        Some(runs)
+    }
+
+    /// Checks, before any data is read, that a file's extents lie inside the partition and
+    /// hold its whole length.
+    pub fn check_extents(&self, entry: &UdfEntry) -> Result<(), ReadError> {
+        let Data::Extents(extents) = &entry.data else {
+            return Ok(());
+        };
+        let mut left = entry.size;
+        for &(raw_len, block, _) in extents {
+            if left == 0 {
+                break;
+            }
+            let len = u64::from(raw_len & 0x3FFF_FFFF).min(left);
+            let end = u64::from(block) + len.div_ceil(SECTOR);
+            if raw_len >> 30 == 0 && end > u64::from(self.partition_length) {
+                return Err(ReadError::Corrupt {
+                    what: "UDF extent",
+                    sector: self.sector_of(block),
+                    reason: format!(
+                        "blocks {block}..{end} run outside the partition ({} blocks)",
+                        self.partition_length
+                    ),
+                });
+            }
+            left -= len;
+        }
+        if left > 0 {
+            return Err(ReadError::Corrupt {
+                what: "UDF file entry",
+                sector: self.sector_of(entry.icb),
+                reason: format!("extents hold {left} bytes less than its length"),
+            });
+        }
+        Ok(())
     }
 
     fn sector_of(&self, block: u32) -> u64 {
@@ -172,6 +281,22 @@ impl<R: Read + Seek> UdfVolume<R> {
     /// The entries of directory `dir` (its parent entry and deleted entries left out), in
     /// recorded order.
     pub fn read_dir(&mut self, dir: &UdfEntry) -> Result<Vec<UdfEntry>, ReadError> {
+        let (fids, mut damaged) = self.identifiers(dir)?;
+        if !damaged.is_empty() {
+            return Err(damaged.swap_remove(0));
+        }
+        fids.into_iter()
+            .map(|f| self.entry_at(f.icb.0, cs0::decode(&f.identifier)))
+            .collect()
+    }
+
+    /// The file identifiers of directory `dir` (parent and deleted ones left out) and the
+    /// damage met among them: a damaged identifier is skipped by searching on, 4 bytes at a
+    /// time, for the next one that checks.
+    fn identifiers(
+        &mut self,
+        dir: &UdfEntry,
+    ) -> Result<(Vec<fid::ParsedFid>, Vec<ReadError>), ReadError> {
         if !dir.is_dir {
             return Err(ReadError::Corrupt {
                 what: "UDF directory",
@@ -193,6 +318,7 @@ impl<R: Read + Seek> UdfVolume<R> {
             Data::Embedded(_) => dir.icb,
         };
         let mut out = Vec::new();
+        let mut damaged = Vec::new();
         let mut at = 0usize;
         while at < bytes.len() {
             // Identifiers in later extents carry their own block in the tag; accept them at
@@ -205,19 +331,28 @@ impl<R: Read + Seek> UdfVolume<R> {
             } else {
                 claimed.max(first_block)
             };
-            let f = fid::parse(&bytes[at..], block, self.sector_of(block))?;
-            at += f.len;
-            if f.characteristics & (fid::PARENT | fid::DELETED) != 0 {
-                continue;
+            match fid::parse(&bytes[at..], block, self.sector_of(block)) {
+                Ok(f) => {
+                    at += f.len;
+                    if f.characteristics & (fid::PARENT | fid::DELETED) == 0 {
+                        out.push(f);
+                    }
+                }
+                Err(e) => {
+                    damaged.push(e);
+                    at += 4;
+                }
             }
-            out.push(self.entry_at(f.icb.0, cs0::decode(&f.identifier))?);
         }
-        Ok(out)
+        // One damaged identifier is tried at every 4 bytes it spans: report it once.
+        damaged.dedup_by(|a, b| a.to_string() == b.to_string());
+        Ok((out, damaged))
     }
 
     /// Copies a file's data to `w`; returns the bytes copied (its size).
     pub fn copy_to(&mut self, entry: &UdfEntry, w: &mut dyn Write) -> Result<u64, ReadError> {
         let io_err = |offset: u64| move |source| ReadError::Io { offset, source };
+        self.check_extents(entry)?;
         match &entry.data {
             Data::Embedded(bytes) => {
                 let n = (entry.size as usize).min(bytes.len());
@@ -303,6 +438,61 @@ impl<R: Read + Seek> UdfVolume<R> {
         Ok(out)
     }
 
+    /// Every entry below the root that can be read, depth-first with its `/`-separated path,
+    /// and what could not be read: a damaged file entry costs that entry (and for a
+    /// directory, what it holds), a damaged file identifier that one name, a damaged
+    /// directory what it holds. Each loss is named with its path and cause.
+    pub fn walk_salvaging(&mut self) -> (Vec<(String, UdfEntry)>, Vec<String>) {
+        let mut out = Vec::new();
+        let mut damage = Vec::new();
+        let mut seen = HashSet::from([self.root.icb]);
+        let root = self.root.clone();
+        let mut stack = vec![(String::new(), root, 0usize)];
+        while let Some((path, dir, depth)) = stack.pop() {
+            let shown = if path.is_empty() { "/" } else { &path };
+            if depth > MAX_DEPTH {
+                damage.push(format!("UDF directory {shown}: nested too deep"));
+                continue;
+            }
+            let fids = match self.identifiers(&dir) {
+                Ok((fids, damaged)) => {
+                    for e in damaged {
+                        damage.push(format!("UDF directory {shown}: {e}"));
+                    }
+                    fids
+                }
+                Err(e) => {
+                    damage.push(format!("UDF directory {shown}: {e}"));
+                    continue;
+                }
+            };
+            for f in fids {
+                let name = cs0::decode(&f.identifier);
+                let child_path = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}/{name}")
+                };
+                let child = match self.entry_at(f.icb.0, name) {
+                    Ok(child) => child,
+                    Err(e) => {
+                        damage.push(format!("UDF file entry of {child_path}: {e}"));
+                        continue;
+                    }
+                };
+                if child.is_dir {
+                    if !seen.insert(child.icb) {
+                        damage.push(format!("UDF directory {child_path}: loops back"));
+                        continue;
+                    }
+                    stack.push((child_path.clone(), child.clone(), depth + 1));
+                }
+                out.push((child_path, child));
+            }
+        }
+        (out, damage)
+    }
+
     /// The entry at `path` (`/`-separated, relative to the root).
     pub fn lookup(&mut self, path: &str) -> Result<UdfEntry, ReadError> {
         let mut at = self.root.clone();
@@ -317,25 +507,14 @@ impl<R: Read + Seek> UdfVolume<R> {
     }
 }
 
-/// Whether the recognition area (sectors 16 on) holds an NSR descriptor.
-fn has_nsr<R: Read + Seek>(r: &mut SectorReader<R>) -> Result<bool, ReadError> {
-    for sector in 16..64u64 {
-        let Ok(b) = r.read_sectors(sector, 1) else {
-            return Ok(false);
-        };
-        match super::vrs::identifier(&b) {
-            Some(b"NSR02" | b"NSR03") => return Ok(true),
-            Some(b"CD001" | b"BEA01" | b"TEA01" | b"BOOT2" | b"CDW02") => {}
-            _ if b.iter().all(|&x| x == 0) => {}
-            _ => return Ok(false),
-        }
-    }
-    Ok(false)
-}
-
-fn find_anchor<R: Read + Seek>(r: &mut SectorReader<R>) -> Result<Anchor, ReadError> {
+/// The first anchor that checks, at sector 256, the last sector or 256 before it; each one
+/// passed over before it is noted in `damage`.
+fn find_anchor<R: Read + Seek>(
+    r: &mut SectorReader<R>,
+    damage: &mut Vec<String>,
+) -> Result<Anchor, ReadError> {
     let last = r.sectors().saturating_sub(1);
-    let mut first_err = None;
+    let mut failed: Vec<(u64, ReadError)> = Vec::new();
     for sector in [256, last, last.saturating_sub(256)] {
         let Ok(sector32) = u32::try_from(sector) else {
             continue;
@@ -344,13 +523,21 @@ fn find_anchor<R: Read + Seek>(r: &mut SectorReader<R>) -> Result<Anchor, ReadEr
             .read_sectors(sector, 1)
             .and_then(|b| Anchor::parse(&b, sector32))
         {
-            Ok(a) => return Ok(a),
-            Err(e) => {
-                first_err.get_or_insert(e);
+            Ok(a) => {
+                for (at, e) in failed {
+                    damage.push(format!(
+                        "UDF anchor at sector {at}: {e}; the one at sector {sector} was used"
+                    ));
+                }
+                return Ok(a);
             }
+            Err(e) => failed.push((sector, e)),
         }
     }
-    Err(first_err.unwrap_or(ReadError::NotFound("UDF anchor")))
+    Err(failed
+        .into_iter()
+        .next()
+        .map_or(ReadError::NotFound("UDF anchor"), |(_, e)| e))
 }
 
 fn read_sequence<R: Read + Seek>(

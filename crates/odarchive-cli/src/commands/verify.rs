@@ -106,6 +106,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
                 ("missing", &v.missing),
                 ("corrupt", &v.corrupt),
                 ("unexpected", &v.unexpected),
+                ("damaged", &v.damage),
             ] {
                 for path in list {
                     let _ = writeln!(text, "  {what}: {path}");

@@ -8,6 +8,7 @@ mod json;
 mod legacy_discs;
 mod merge;
 mod problems;
+mod reader_faults;
 mod rescan;
 mod restore;
 mod resume;

@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use filetime::FileTime;
 
 use crate::catalogue::{Entry, Placement};
-use crate::disc_source::{DiscError, DiscSource};
+use crate::disc_source::{DiscError, DiscSource, Expected};
 use crate::error::Error;
 use crate::hash::{ContentHasher, HashAlgorithm, hash_file};
 
@@ -205,7 +205,8 @@ impl Destination {
             hasher: self.hash.hasher(),
             len: 0,
         };
-        let result = source.copy_file(&p.disc_path, Some(&p.iso_path), &mut sink);
+        let expected = Some(Expected::of(p, self.hash));
+        let result = source.copy_file(&p.disc_path, Some(&p.iso_path), expected, &mut sink);
         let flushed = sink.out.flush();
         let cleanup = || {
             if fresh {

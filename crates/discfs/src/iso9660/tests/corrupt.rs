@@ -54,3 +54,33 @@ fn truncated_and_corrupt_images_give_errors() {
     odd[16 * 2048 + 128..16 * 2048 + 132].copy_from_slice(&encode::both_u16(512));
     assert!(IsoImage::open(Cursor::new(odd)).is_err());
 }
+
+#[test]
+fn a_primary_descriptor_with_one_damaged_identifier_byte_is_still_read() {
+    let tree = sample_tree();
+    let image = build(&tree, &volume()).image.to_vec();
+    let intact = IsoImage::open(Cursor::new(image.clone())).unwrap();
+    assert!(intact.damage().is_empty());
+    let mut walked = IsoImage::open(Cursor::new(image.clone())).unwrap();
+    let want = walked.walk().unwrap();
+
+    let mut damaged = image.clone();
+    damaged[16 * 2048 + 3] ^= 0x5A; // "CD001" -> "CDj01"
+    let mut iso = IsoImage::open(Cursor::new(damaged)).unwrap();
+    assert_eq!(iso.damage().len(), 1, "{:?}", iso.damage());
+    assert!(iso.damage()[0].contains("sector 16"), "{:?}", iso.damage());
+    assert_eq!(iso.walk().unwrap(), want);
+
+    // Two bytes damaged, or the type byte: not taken for a primary descriptor.
+    let mut two = image.clone();
+    two[16 * 2048 + 2] ^= 0x5A;
+    two[16 * 2048 + 3] ^= 0x5A;
+    assert!(matches!(
+        IsoImage::open(Cursor::new(two)),
+        Err(ReadError::NotFound(_))
+    ));
+    let mut typed = image;
+    typed[16 * 2048] = 7;
+    typed[16 * 2048 + 3] ^= 0x5A;
+    assert!(IsoImage::open(Cursor::new(typed)).is_err());
+}

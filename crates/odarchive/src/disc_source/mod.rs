@@ -1,18 +1,50 @@
 //! A disc given back to odarchive: an image file or a mounted disc, read the same way.
 //!
-//! Images are read directly (no mount needed) through discfs: the UDF view first; when it is
-//! damaged, the ISO 9660 view, with the catalogue's ISO 9660 paths standing in for the lost
-//! long names. A mounted disc is a directory whose files are read with the standard library.
-//! Verify and restore use only this type to get at a disc's files.
+//! Images are read directly (no mount needed) through discfs: the UDF view first, and file by
+//! file the ISO 9660 view where UDF cannot give a file back — its volume, its directory or
+//! its file entry damaged (bad tag, checksum, size or extent) — with the catalogue's ISO
+//! 9660 paths standing in for the long names. Where the two views point at different data,
+//! the bytes that match the catalogue's hash are the ones given. A file is lost only when
+//! both views fail; what was damaged is kept ([`DiscSource::damage`]). A mounted disc is a
+//! directory whose files are read with the standard library. Verify and restore use only this
+//! type to get at a disc's files, and check every file's hash themselves.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use discfs::ReadError;
-use discfs::iso9660::{IsoEntry, IsoImage};
-use discfs::udf::read::{UdfEntry, UdfVolume};
+use discfs::iso9660::IsoImage;
+use discfs::udf::read::UdfVolume;
+
+mod image;
+
+use image::ImageDisc;
+
+use crate::catalogue::Placement;
+use crate::hash::{ContentHash, HashAlgorithm};
+
+/// What a file read from a disc must be, by the catalogue: when the views disagree about a
+/// file, this decides which one holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected {
+    /// Its length in bytes.
+    pub length: u64,
+    /// Its hash.
+    pub hash: ContentHash,
+    /// The algorithm of `hash`.
+    pub algorithm: HashAlgorithm,
+}
+
+impl Expected {
+    /// What the file of placement `p` must be, hashed with the catalogue's `algorithm`.
+    pub fn of(p: &Placement, algorithm: HashAlgorithm) -> Expected {
+        Expected {
+            length: p.length,
+            hash: p.stored_hash(),
+            algorithm,
+        }
+    }
+}
 
 /// What can go wrong reading a disc.
 #[derive(Debug, thiserror::Error)]
@@ -89,16 +121,6 @@ enum Kind {
     Mounted,
 }
 
-#[derive(Debug)]
-struct ImageDisc {
-    udf: Option<UdfVolume<BufReader<File>>>,
-    iso: Option<IsoImage<BufReader<File>>>,
-    /// Why the UDF view is not used, when it is not.
-    udf_problem: Option<String>,
-    udf_files: Option<HashMap<String, UdfEntry>>,
-    iso_files: Option<HashMap<String, IsoEntry>>,
-}
-
 impl DiscSource {
     /// Opens an image file or a mounted disc (a directory).
     pub fn open(path: &Path) -> Result<DiscSource, DiscError> {
@@ -120,28 +142,13 @@ impl DiscSource {
                     source,
                 })
         };
-        let (udf, udf_problem) = match UdfVolume::open(open()?) {
-            Ok(v) => (Some(v), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        let (iso, iso_problem) = match IsoImage::open(open()?) {
-            Ok(v) => (Some(v), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        if udf.is_none() && iso.is_none() {
-            return Err(DiscError::NotADisc {
-                path: path.to_owned(),
-                udf: udf_problem.unwrap_or_default(),
-                iso: iso_problem.unwrap_or_default(),
-            });
-        }
-        let image = ImageDisc {
+        let udf = UdfVolume::open(open()?);
+        let iso = IsoImage::open(open()?);
+        let image = ImageDisc::new(udf, iso).map_err(|(udf, iso)| DiscError::NotADisc {
+            path: path.to_owned(),
             udf,
             iso,
-            udf_problem,
-            udf_files: None,
-            iso_files: None,
-        };
+        })?;
         Ok(DiscSource {
             origin: path.to_owned(),
             kind: Kind::Image(Box::new(image)),
@@ -179,12 +186,23 @@ impl DiscSource {
         Ok(source)
     }
 
+    /// What was found damaged on the disc so far (its volume structures when opened, its
+    /// directories once listed, its files once read), each with where and why; files that
+    /// the other view gave back intact are still named here. Empty for an intact disc.
+    pub fn damage(&self) -> &[String] {
+        match &self.kind {
+            Kind::Image(i) => &i.damage,
+            Kind::Mounted => &[],
+        }
+    }
+
     /// Reads the image through its ISO 9660 view only, as if the UDF view were damaged.
     pub fn use_iso9660_only(&mut self) {
         if let Kind::Image(i) = &mut self.kind {
             if i.iso.is_some() {
                 i.udf = None;
                 i.udf_files = None;
+                i.damage.retain(|d| !d.starts_with("UDF"));
                 i.udf_problem
                     .get_or_insert_with(|| "not used (ISO 9660 view asked for)".into());
             }
@@ -210,15 +228,26 @@ impl DiscSource {
         let origin = self.origin.clone();
         match &mut self.kind {
             Kind::Mounted => list_mounted(&origin),
-            Kind::Image(i) => {
-                if i.udf.is_some() {
-                    let files = i.udf_index(&origin)?;
-                    Ok(files.iter().map(|(p, e)| (p.clone(), e.size)).collect())
-                } else {
-                    let files = i.iso_index(&origin)?;
-                    Ok(files.iter().map(|(p, e)| (p.clone(), e.size)).collect())
-                }
-            }
+            Kind::Image(i) => i.files(&origin),
+        }
+    }
+
+    /// The volume set identifiers of an image, UDF's then ISO 9660's (an odarchive disc
+    /// names its set in them). Empty for a mounted disc.
+    pub fn volume_set_ids(&self) -> Vec<String> {
+        match &self.kind {
+            Kind::Image(i) => i
+                .udf
+                .as_ref()
+                .map(|u| u.volume_set_id().to_owned())
+                .into_iter()
+                .chain(
+                    i.iso
+                        .as_ref()
+                        .map(|iso| iso.volume().volume_set_id.trim_end().to_owned()),
+                )
+                .collect(),
+            Kind::Mounted => Vec::new(),
         }
     }
 
@@ -231,7 +260,7 @@ impl DiscSource {
         iso_name: &str,
     ) -> Result<Option<Vec<u8>>, DiscError> {
         let mut out = Vec::new();
-        match self.copy_file(name, Some(iso_name), &mut out) {
+        match self.copy_file(name, Some(iso_name), None, &mut out) {
             Ok(_) => Ok(Some(out)),
             Err(DiscError::Missing { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -239,103 +268,40 @@ impl DiscSource {
     }
 
     /// Copies the file at `path` (UDF or mounted path under the disc root) into `w`;
-    /// `iso_path` is the same file's ISO 9660 path, used when the UDF view is damaged.
-    /// Returns the bytes copied.
+    /// `iso_path` is the same file's ISO 9660 path, read when UDF cannot give the file, and
+    /// `expected` what the catalogue says it is (see [`Expected`]). Returns the bytes copied;
+    /// the caller checks their hash.
     pub fn copy_file(
         &mut self,
         path: &str,
         iso_path: Option<&str>,
+        expected: Option<Expected>,
         w: &mut dyn Write,
     ) -> Result<u64, DiscError> {
         let origin = self.origin.clone();
-        let read_err = |reason: String| DiscError::Read {
-            disc: origin.clone(),
-            file: path.to_owned(),
-            reason,
-        };
-        let missing = || DiscError::Missing {
-            disc: origin.clone(),
-            file: path.to_owned(),
-        };
         match &mut self.kind {
             Kind::Mounted => {
                 let full = origin.join(path);
                 let mut f = match File::open(&full) {
                     Ok(f) => f,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(missing()),
-                    Err(e) => return Err(read_err(e.to_string())),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        return Err(DiscError::Missing {
+                            disc: origin,
+                            file: path.to_owned(),
+                        });
+                    }
+                    Err(e) => {
+                        return Err(DiscError::Read {
+                            disc: origin,
+                            file: path.to_owned(),
+                            reason: e.to_string(),
+                        });
+                    }
                 };
                 copy_stream(&mut f, w, &origin, path)
             }
-            Kind::Image(image) => {
-                if image.udf.is_some() {
-                    let entry = image
-                        .udf_index(&origin)?
-                        .get(path)
-                        .cloned()
-                        .ok_or_else(missing)?;
-                    let udf = image.udf.as_mut().expect("checked above");
-                    let mut sink = CountingSink {
-                        inner: w,
-                        failed: None,
-                    };
-                    match udf.copy_to(&entry, &mut sink) {
-                        Ok(n) => Ok(n),
-                        Err(_) if sink.failed.is_some() => {
-                            Err(output_err(&origin, path, sink.failed.take()))
-                        }
-                        Err(e) => Err(read_err(e.to_string())),
-                    }
-                } else {
-                    let iso_path = iso_path.ok_or_else(missing)?;
-                    let entry = image
-                        .iso_index(&origin)?
-                        .get(iso_path)
-                        .cloned()
-                        .ok_or_else(missing)?;
-                    let iso = image.iso.as_mut().expect("an image has one view at least");
-                    let mut sink = CountingSink {
-                        inner: w,
-                        failed: None,
-                    };
-                    match iso.copy_to(&entry, &mut sink) {
-                        Ok(n) => Ok(n),
-                        Err(_) if sink.failed.is_some() => {
-                            Err(output_err(&origin, path, sink.failed.take()))
-                        }
-                        Err(e) => Err(read_err(e.to_string())),
-                    }
-                }
-            }
+            Kind::Image(image) => image.copy_file(&origin, path, iso_path, expected, w),
         }
-    }
-}
-
-impl ImageDisc {
-    fn udf_index(&mut self, origin: &Path) -> Result<&HashMap<String, UdfEntry>, DiscError> {
-        if self.udf_files.is_none() {
-            let udf = self.udf.as_mut().expect("only called with a UDF view");
-            let walked = udf.walk().map_err(|e| walk_err(origin, "UDF", e))?;
-            self.udf_files = Some(walked.into_iter().filter(|(_, e)| !e.is_dir).collect());
-        }
-        Ok(self.udf_files.as_ref().expect("filled above"))
-    }
-
-    fn iso_index(&mut self, origin: &Path) -> Result<&HashMap<String, IsoEntry>, DiscError> {
-        if self.iso_files.is_none() {
-            let iso = self.iso.as_mut().expect("only called with an ISO view");
-            let walked = iso.walk().map_err(|e| walk_err(origin, "ISO 9660", e))?;
-            self.iso_files = Some(walked.into_iter().filter(|(_, e)| !e.is_dir).collect());
-        }
-        Ok(self.iso_files.as_ref().expect("filled above"))
-    }
-}
-
-fn walk_err(origin: &Path, view: &str, e: ReadError) -> DiscError {
-    DiscError::Read {
-        disc: origin.to_owned(),
-        file: format!("({view} directories)"),
-        reason: e.to_string(),
     }
 }
 
@@ -344,24 +310,6 @@ fn output_err(origin: &Path, path: &str, e: Option<io::Error>) -> DiscError {
         disc: origin.to_owned(),
         file: path.to_owned(),
         source: e.unwrap_or_else(|| io::Error::other("output failed")),
-    }
-}
-
-/// Passes writes on and remembers a failure, so that a full destination is told apart from
-/// a damaged disc.
-struct CountingSink<'a> {
-    inner: &'a mut dyn Write,
-    failed: Option<io::Error>,
-}
-
-impl Write for CountingSink<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf).inspect_err(|e| {
-            self.failed = Some(io::Error::new(e.kind(), e.to_string()));
-        })
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }
 
