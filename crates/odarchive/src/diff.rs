@@ -246,6 +246,7 @@ fn rows(
                 link_target: r.get(7)?,
                 dev: 0,
                 inode: 0,
+                owner: None,
                 first_snapshot: 0,
                 last_snapshot: 0,
             })

@@ -288,6 +288,14 @@ struct VersionIn {
     dev: Option<i64>,
     #[serde(default)]
     inode: Option<i64>,
+    #[serde(default)]
+    uid: Option<u32>,
+    #[serde(default)]
+    gid: Option<u32>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -675,8 +683,8 @@ impl<'a> Importer<'a> {
         self.tx
             .prepare_cached(
                 "INSERT INTO entry (path, kind, content_id, size, mtime_ns, mode, link_target, \
-                 dev, inode, first_snapshot, last_snapshot) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 dev, inode, first_snapshot, last_snapshot, uid, gid, user_name, group_name) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -690,7 +698,11 @@ impl<'a> Importer<'a> {
                     v.dev.unwrap_or(0),
                     v.inode.unwrap_or(0),
                     first,
-                    last
+                    last,
+                    v.uid,
+                    v.gid,
+                    v.user,
+                    v.group
                 ])
             })
             .in_catalogue(self.catalogue)?;
@@ -754,6 +766,10 @@ impl<'a> Importer<'a> {
                 target: None,
                 dev: None,
                 inode: None,
+                uid: None,
+                gid: None,
+                user: None,
+                group: None,
             }];
             let versions: &[VersionIn] = match versions {
                 None => &empty,
