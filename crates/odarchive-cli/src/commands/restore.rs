@@ -33,6 +33,10 @@ pub struct Args {
     /// Read images through their ISO 9660 view only.
     #[arg(long)]
     iso9660: bool,
+    /// Do not restore owners and groups (run as root, a restore gives every entry its
+    /// recorded owner and group; run as a user, it always leaves them alone).
+    #[arg(long)]
+    no_owner: bool,
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
@@ -47,6 +51,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
         overwrite: args.overwrite,
         hardlink: args.hardlink,
         iso9660_only: args.iso9660,
+        no_owner: args.no_owner,
     };
     let report = restore(&catalogue, &options);
     drop(catalogue);

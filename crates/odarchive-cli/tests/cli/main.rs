@@ -9,6 +9,7 @@ mod merge;
 mod problems;
 mod rescan;
 mod restore;
+mod restore_faults;
 mod resume;
 mod scan;
 mod support;
