@@ -155,7 +155,8 @@ fn modes_come_back_exactly_locked_files_read_only_folders_setgid_and_sticky() {
     s.write("shared/setgid.txt", b"in a setgid folder");
     fs::create_dir_all(s.drive.join("tmp-like")).unwrap();
     set("locked/owner-read-only", 0o400);
-    set("locked/nobody", 0);
+    // A user cannot scan a file nobody may read; root can.
+    set("locked/nobody", if is_root() { 0 } else { 0o444 });
     set("locked/setuid-tool", 0o4755);
     set("read-only folder/sub", 0o555);
     set("read-only folder", 0o555);
@@ -220,6 +221,57 @@ fn owners_come_back_as_root_and_are_left_alone_with_no_owner() {
             (uid, gid),
             me,
             "{rel}: --no-owner leaves the restorer's own"
+        );
+    }
+}
+
+/// `(uid, user_name)` of the newest version of `rel`, read with plain SQL.
+fn recorded_owner(s: &Scratch, rel: &str) -> (Option<i64>, Option<String>) {
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    conn.query_row(
+        "SELECT uid, user_name FROM entry WHERE path = ?1 ORDER BY last_snapshot DESC LIMIT 1",
+        [rel.as_bytes()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_rescan_records_owners_as_a_new_version_without_reading_files_again() {
+    let s = Scratch::new();
+    s.write("a.txt", b"a");
+    s.write("d/b.txt", b"b");
+    s.scan().ok();
+    let me = i64::from(fs::metadata(s.drive.join("a.txt")).unwrap().uid());
+    assert_eq!(recorded_owner(&s, "a.txt").0, Some(me));
+    // A catalogue from before owners were recorded: the next scan fills them in.
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    conn.execute(
+        "UPDATE entry SET uid = NULL, gid = NULL, user_name = NULL, group_name = NULL",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let run = s.scan();
+    run.ok();
+    assert_eq!(run.summary()["hashed_files"], 0, "{}", run.stdout);
+    assert_eq!(recorded_owner(&s, "a.txt").0, Some(me));
+    assert_eq!(recorded_owner(&s, "d").0, Some(me));
+    if is_root() {
+        std::os::unix::fs::chown(s.drive.join("d/b.txt"), Some(1234), Some(5678)).unwrap();
+        let run = s.scan();
+        run.ok();
+        assert_eq!(run.summary()["hashed_files"], 0, "{}", run.stdout);
+        assert_eq!(recorded_owner(&s, "d/b.txt"), (Some(1234), None));
+        let diff = s.run(&["diff", "--json"]);
+        diff.ok();
+        let diff: serde_json::Value = serde_json::from_str(&diff.stdout).unwrap();
+        let modified = diff["modified"].as_array().unwrap();
+        assert!(
+            modified
+                .iter()
+                .any(|m| m["path"] == "d/b.txt" && m["changed"] == serde_json::json!(["owner"])),
+            "{diff}"
         );
     }
 }

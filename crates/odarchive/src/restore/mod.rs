@@ -3,13 +3,16 @@
 //! The plan comes first: which entries of the snapshot are asked for, which contents they
 //! need, and which discs hold those, kept in TEMP tables of the catalogue rather than in
 //! memory ([`crate::catalogue::RestoreSet`]). Then each disc given is identified and read
-//! once, in disc order, and every file it holds for the restore is written to a temporary name
-//! beside its destination, hashed on the way, and renamed only when the hash matches. Split
-//! contents are assembled part by part in `DEST/.odarchive-restore/` and moved into place when
-//! complete and whole. Last come the other names of each content (copies or hard links),
-//! symlinks, and directory mtimes. Existing files are never overwritten without `overwrite`; a
-//! file already in place with the right content counts as done, so a second run finishes an
-//! interrupted one without reading those files from disc again. Discs still needed are listed.
+//! once, in disc order, and every file it holds for the restore is written to a short
+//! temporary name beside its destination (sparsely), hashed on the way, and renamed only when
+//! the hash matches; what is wrong on one copy of a disc is read again from the other copies
+//! given. Split contents are assembled part by part in `DEST/.odarchive-restore/` and moved
+//! into place when complete and whole. Last come the other names of each content (copies or
+//! hard links), symlinks, and the owners, modes and mtimes of directories, deepest first.
+//! Existing files are never overwritten without `overwrite`; a file already in place with the
+//! right content counts as done, so a second run finishes an interrupted one without reading
+//! those files from disc again. A problem with one path is reported and the rest goes on;
+//! only a full destination stops the restore. Discs still needed are listed.
 
 mod attributes;
 mod files;

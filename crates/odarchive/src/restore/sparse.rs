@@ -121,3 +121,76 @@ impl Write for SparseFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::HashAlgorithm;
+    use std::os::unix::fs::MetadataExt;
+
+    /// Writes `data` at `start` into `path` in pieces of `piece` bytes; returns the hash.
+    fn write_at(path: &std::path::Path, start: u64, data: &[u8], piece: usize) -> Vec<u8> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .unwrap();
+        let mut sink = SparseFile::new(file, start, HashAlgorithm::Sha256.hasher()).unwrap();
+        for chunk in data.chunks(piece) {
+            sink.write_all(chunk).unwrap();
+        }
+        assert_eq!(sink.len(), data.len() as u64);
+        sink.finish().unwrap().0.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn zero_runs_become_holes_and_every_byte_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut data = vec![0u8; 5 * BUFFER + 12_345];
+        data[7] = 1;
+        data[BUFFER + 3] = 2;
+        *data.last_mut().unwrap() = 3;
+        let hash = write_at(&path, 0, &data, 100_000);
+        assert_eq!(hash, HashAlgorithm::Sha256.digest(&data).as_bytes());
+        assert!(std::fs::read(&path).unwrap() == data);
+        let meta = std::fs::metadata(&path).unwrap();
+        assert!(meta.blocks() * 512 < data.len() as u64 / 4, "{meta:?}");
+    }
+
+    #[test]
+    fn a_part_written_over_old_bytes_replaces_them_zeros_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        // What a failed attempt left: garbage where the part goes, and a later part after it.
+        std::fs::write(&path, vec![0xEEu8; 3 * BUFFER]).unwrap();
+        let start = 1000;
+        let part = vec![0u8; BUFFER + 77];
+        write_at(&path, start, &part, 4096);
+        let back = std::fs::read(&path).unwrap();
+        assert_eq!(back.len(), 3 * BUFFER, "the file is not cut short");
+        assert!(back[..start as usize].iter().all(|&b| b == 0xEE));
+        assert!(
+            back[start as usize..start as usize + part.len()]
+                .iter()
+                .all(|&b| b == 0)
+        );
+        assert!(
+            back[start as usize + part.len()..]
+                .iter()
+                .all(|&b| b == 0xEE)
+        );
+    }
+
+    #[test]
+    fn a_trailing_hole_still_gives_the_full_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut data = vec![0u8; 2 * BUFFER];
+        data[0] = 9;
+        write_at(&path, 0, &data, BUFFER);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), data.len() as u64);
+        assert!(std::fs::read(&path).unwrap() == data);
+    }
+}
