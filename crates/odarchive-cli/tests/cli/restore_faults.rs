@@ -320,6 +320,76 @@ fn a_damaged_first_copy_of_a_disc_is_made_good_by_the_other_in_either_order() {
     assert!(!dest.join("photos/victim.jpg").exists());
 }
 
+/// The UDF view of `image` extracted into `dir` with 7-Zip: the disc as a mounted folder.
+fn extract_with_7z(image: &Path, dir: &Path) {
+    let out = std::process::Command::new("7z")
+        .args(["x", "-tudf", "-y"])
+        .arg(format!("-o{}", dir.display()))
+        .arg(image)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("required tool `7z` is missing ({e}): install Debian package 7zip")
+        });
+    assert!(
+        out.status.success(),
+        "7z: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_damaged_image_is_made_good_by_the_same_disc_mounted_in_either_order() {
+    let s = Scratch::new();
+    let victim = Rng(43).bytes(40_000);
+    s.write("photos/victim.jpg", &victim);
+    s.write("photos/other.jpg", Rng(44).bytes(20_000));
+    let good = archive_one_disc(&s);
+    let mounted = s.dir("mounted");
+    extract_with_7z(&good, &mounted);
+    let damaged = s.dir("damaged.iso");
+    fs::copy(&good, &damaged).unwrap();
+    damage_file_in(&damaged, &victim);
+    for (name, order) in [
+        ("image-first", [damaged.clone(), mounted.clone()]),
+        ("folder-first", [mounted.clone(), damaged.clone()]),
+    ] {
+        let dest = s.dir(name);
+        let (run, report) = restore(&s, &order, &dest, &[]);
+        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(problems(&report).is_empty(), "{name}: {report}");
+        assert_same_tree_and_modes(&s.drive, &dest);
+    }
+}
+
+#[test]
+fn a_catalogue_without_owners_restores_as_before() {
+    let s = Scratch::new();
+    s.write("theirs.txt", b"scanned before owners were recorded");
+    if is_root() {
+        std::os::unix::fs::chown(s.drive.join("theirs.txt"), Some(1234), Some(5678)).unwrap();
+    }
+    let image = archive_one_disc(&s);
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    conn.execute(
+        "UPDATE entry SET uid = NULL, gid = NULL, user_name = NULL, group_name = NULL",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let dest = s.dir("restored");
+    let (run, report) = restore(&s, &[image], &dest, &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(problems(&report).is_empty(), "{report}");
+    let meta = fs::metadata(dest.join("theirs.txt")).unwrap();
+    let me = fs::metadata(&dest).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (me.uid(), me.gid()),
+        "left to the restorer"
+    );
+    assert_same_tree_and_modes(&s.drive, &dest);
+}
+
 #[test]
 fn a_sparse_file_of_zeros_comes_back_sparse_and_identical() {
     let s = Scratch::new();
