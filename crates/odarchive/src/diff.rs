@@ -94,7 +94,8 @@ pub fn snapshots(catalogue: &Catalogue) -> Result<Vec<SnapshotSummary>> {
 pub struct Modified {
     /// The path (lossy UTF-8 for display).
     pub path: String,
-    /// What differs: `content`, `kind`, `target`, `mtime`, `mode`.
+    /// What differs: `content`, `kind`, `target`, `mtime`, `mode`, `owner` (owner or group
+    /// ids, where both versions recorded them).
     pub changed: Vec<&'static str>,
 }
 
@@ -228,7 +229,7 @@ fn rows(
         source,
     };
     let sql = format!(
-        "SELECT id, path, kind, content_id, size, mtime_ns, mode, link_target FROM entry WHERE {condition}"
+        "SELECT id, path, kind, content_id, size, mtime_ns, mode, link_target, uid, gid FROM entry WHERE {condition}"
     );
     let mut stmt = catalogue.connection().prepare(&sql).map_err(db)?;
     let rows = stmt
@@ -246,6 +247,15 @@ fn rows(
                 link_target: r.get(7)?,
                 dev: 0,
                 inode: 0,
+                owner: match (r.get::<_, Option<i64>>(8)?, r.get::<_, Option<i64>>(9)?) {
+                    (Some(uid), Some(gid)) => Some(crate::catalogue::Owner {
+                        uid: uid as u32,
+                        gid: gid as u32,
+                        user: None,
+                        group: None,
+                    }),
+                    _ => None,
+                },
                 first_snapshot: 0,
                 last_snapshot: 0,
             })
@@ -275,6 +285,9 @@ fn changes(a: &Entry, b: &Entry) -> Vec<&'static str> {
     }
     if a.mode != b.mode {
         out.push("mode");
+    }
+    if a.owner.is_some() && b.owner.is_some() && a.owner != b.owner {
+        out.push("owner");
     }
     out
 }

@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+pub mod accounts;
 pub mod catalogue;
 pub mod diff;
 pub mod disc;

@@ -38,6 +38,10 @@ pub struct Args {
     /// +01:00. Default: this machine's.
     #[arg(long, value_name = "ZONE")]
     timezone: Option<String>,
+    /// Do not restore owners and groups (run as root, a restore gives every entry its
+    /// recorded owner and group; run as a user, it always leaves them alone).
+    #[arg(long)]
+    no_owner: bool,
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
@@ -54,6 +58,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
         overwrite: args.overwrite,
         hardlink: args.hardlink,
         iso9660_only: args.iso9660,
+        no_owner: args.no_owner,
     };
     let report = restore(&catalogue, &options);
     drop(catalogue);

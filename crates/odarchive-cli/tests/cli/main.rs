@@ -11,6 +11,7 @@ mod problems;
 mod reader_faults;
 mod rescan;
 mod restore;
+mod restore_faults;
 mod resume;
 mod scan;
 mod support;

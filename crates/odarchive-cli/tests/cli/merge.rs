@@ -172,10 +172,13 @@ fn a_catalogue_of_an_older_odarchive_is_brought_up_to_date_and_merged() {
     for s in [&a, &b] {
         s.archive(&s.dir("out"), "cd");
     }
-    // B as schema version 2 left it: no disc.set_id, parts' hashes under their old name.
+    // B as schema version 2 left it: no owners, no disc.set_id, parts' hashes under their
+    // old name.
     let conn = rusqlite::Connection::open(&b.catalogue).unwrap();
     conn.execute_batch(
-        "ALTER TABLE disc DROP COLUMN set_id; \
+        "ALTER TABLE entry DROP COLUMN uid; ALTER TABLE entry DROP COLUMN gid; \
+         ALTER TABLE entry DROP COLUMN user_name; ALTER TABLE entry DROP COLUMN group_name; \
+         ALTER TABLE disc DROP COLUMN set_id; \
          ALTER TABLE placement RENAME COLUMN part_hash TO part_sha256; \
          PRAGMA user_version = 2;",
     )
@@ -188,5 +191,5 @@ fn a_catalogue_of_an_older_odarchive_is_brought_up_to_date_and_merged() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4, "brought up to the newest schema");
+    assert_eq!(version, 5, "brought up to the newest schema");
 }

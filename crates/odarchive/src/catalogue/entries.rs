@@ -65,6 +65,20 @@ pub struct Snapshot {
     pub state: SnapshotState,
 }
 
+/// Who owned an entry when it was scanned: ids, and the names they had on the scanning
+/// machine (when it had names for them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+    /// The user's name.
+    pub user: Option<String>,
+    /// The group's name.
+    pub group: Option<String>,
+}
+
 /// One version of a path, as recorded by a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -91,6 +105,8 @@ pub struct Entry {
     pub dev: u64,
     /// Inode number at scan time.
     pub inode: u64,
+    /// Owner and group; `None` in catalogues from before they were recorded.
+    pub owner: Option<Owner>,
     /// First snapshot this version is in.
     pub first_snapshot: i64,
     /// Last snapshot this version is in.
@@ -105,10 +121,11 @@ impl Entry {
 
     /// The columns [`Entry::from_row_at`] reads, from `entry e LEFT JOIN content c`.
     pub(super) const COLUMNS: &'static str = "e.id, e.path, e.kind, e.content_id, c.hash, e.size, \
-         e.mtime_ns, e.mode, e.link_target, e.dev, e.inode, e.first_snapshot, e.last_snapshot";
+         e.mtime_ns, e.mode, e.link_target, e.dev, e.inode, e.first_snapshot, e.last_snapshot, \
+         e.uid, e.gid, e.user_name, e.group_name";
 
     /// How many columns [`Entry::COLUMNS`] has.
-    pub(super) const COLUMN_COUNT: usize = 13;
+    pub(super) const COLUMN_COUNT: usize = 17;
 
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
         Entry::from_row_at(row, 0)
@@ -132,8 +149,23 @@ impl Entry {
             inode: row.get::<_, i64>(at + 10)? as u64,
             first_snapshot: row.get(at + 11)?,
             last_snapshot: row.get(at + 12)?,
+            owner: owner_at(row, at + 13)?,
         })
     }
+}
+
+/// The owner columns `uid, gid, user_name, group_name` from `at`; `None` when not recorded.
+pub(super) fn owner_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Option<Owner>> {
+    let (uid, gid): (Option<i64>, Option<i64>) = (row.get(at)?, row.get(at + 1)?);
+    let (Some(uid), Some(gid)) = (uid, gid) else {
+        return Ok(None);
+    };
+    Ok(Some(Owner {
+        uid: uid as u32,
+        gid: gid as u32,
+        user: row.get(at + 2)?,
+        group: row.get(at + 3)?,
+    }))
 }
 
 fn snapshot_from_row(row: &Row<'_>) -> rusqlite::Result<Snapshot> {

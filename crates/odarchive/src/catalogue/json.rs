@@ -22,7 +22,8 @@
 //!  "errors": [{"snapshot", "path", "cause", "at"}]}                                   (export)
 //!
 //! VERSION = {"mtime", "mode", "snapshots": [FIRST, LAST], "size" (unhashed; export: all
-//!            but files), "target" (symlinks), "dev", "inode" (export)}
+//!            but files), "target" (symlinks), "dev", "inode" (export),
+//!            "uid", "gid", "user", "group" (where recorded)}
 //! ```
 //!
 //! - `version` 4 is this shape. Version 3 (the first discs of this odarchive) is the same
@@ -341,11 +342,13 @@ struct Version {
     dev: i64,
     inode: i64,
     target: Option<Vec<u8>>,
+    owner: Option<super::Owner>,
 }
 
 /// The columns [`Version::from_row`] reads, from `entry e`, after `skip` others.
 const VERSION_COLUMNS: &str = "e.path, e.mtime_ns, e.mode, e.first_snapshot, \
-     min(e.last_snapshot, ?1), e.size, e.dev, e.inode, e.link_target";
+     min(e.last_snapshot, ?1), e.size, e.dev, e.inode, e.link_target, \
+     e.uid, e.gid, e.user_name, e.group_name";
 
 impl Version {
     fn from_row(r: &Row<'_>, skip: usize) -> rusqlite::Result<Version> {
@@ -359,6 +362,7 @@ impl Version {
             dev: r.get(skip + 6)?,
             inode: r.get(skip + 7)?,
             target: r.get(skip + 8)?,
+            owner: super::entries::owner_at(r, skip + 9)?,
         })
     }
 }
@@ -670,9 +674,13 @@ impl<W: Write> JsonWriter<'_, W> {
         }
         // The fields in name order, as the shape has always listed them.
         #[derive(serde::Serialize)]
-        struct Out {
+        struct Out<'a> {
             #[serde(skip_serializing_if = "Option::is_none")]
             dev: Option<i64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            gid: Option<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            group: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             inode: Option<i64>,
             mode: i64,
@@ -682,12 +690,18 @@ impl<W: Write> JsonWriter<'_, W> {
             snapshots: [i64; 2],
             #[serde(skip_serializing_if = "Option::is_none")]
             target: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            uid: Option<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            user: Option<&'a str>,
         }
         let export = self.export();
         let with_size = kind == VersionKind::Unhashed || (export && kind != VersionKind::File);
         for (i, v) in group.iter().enumerate() {
             let out = Out {
                 dev: export.then_some(v.dev),
+                gid: v.owner.as_ref().map(|o| o.gid),
+                group: v.owner.as_ref().and_then(|o| o.group.as_deref()),
                 inode: export.then_some(v.inode),
                 mode: v.mode,
                 mtime: v.mtime,
@@ -695,6 +709,8 @@ impl<W: Write> JsonWriter<'_, W> {
                 snapshots: [v.first, v.last],
                 target: (kind == VersionKind::Symlink)
                     .then(|| json_path(v.target.as_deref().unwrap_or_default())),
+                uid: v.owner.as_ref().map(|o| o.uid),
+                user: v.owner.as_ref().and_then(|o| o.user.as_deref()),
             };
             self.raw(if i == 0 { "" } else { "," })?;
             self.val(&out)?;

@@ -19,7 +19,7 @@ mod restore_set;
 pub mod schema;
 
 pub use discs::{DiscRecord, DiscState, Placement, PlacementSource, PlanRecord, WrittenExtent};
-pub use entries::{Entry, EntryKind, Snapshot, SnapshotState};
+pub use entries::{Entry, EntryKind, Owner, Snapshot, SnapshotState};
 pub use job::{Job, JobState};
 pub(crate) use job::{JobCounters, finish_job, update_job};
 pub use merge::{MergeReport, MergedDisc, MergedSnapshot};

@@ -56,11 +56,19 @@
 //!   set (`archive.set_id`). `odarchive merge` brings in the discs of another catalogue with
 //!   their own set id, so one catalogue can describe discs of several sets.
 //!
+//! ## Version 5: owners
+//!
+//! - `entry.uid`, `entry.gid`: the owner and group ids of the entry version, and
+//!   `entry.user_name`, `entry.group_name` their names on the scanning machine (NULL where it
+//!   had none). All four are NULL in versions recorded before this schema version; a rescan
+//!   records a new version with them (reusing the content: the file is not read again), and a
+//!   restore leaves such entries' owners alone.
+//!
 //! Foreign keys are enforced (the bundled SQLite turns `PRAGMA foreign_keys` on by default);
 //! an import that resolves references at its end defers them to its commit.
 
 /// The schema steps: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3_PART_HASH, V4_DISC_SET];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_PART_HASH, V4_DISC_SET, V5_OWNERS];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -201,6 +209,14 @@ ALTER TABLE placement RENAME COLUMN part_sha256 TO part_hash;
 /// Version 4: the set of a disc merged from another catalogue.
 const V4_DISC_SET: &str = r#"
 ALTER TABLE disc ADD COLUMN set_id TEXT;
+"#;
+
+/// Version 5: who owned each entry version.
+const V5_OWNERS: &str = r#"
+ALTER TABLE entry ADD COLUMN uid INTEGER;
+ALTER TABLE entry ADD COLUMN gid INTEGER;
+ALTER TABLE entry ADD COLUMN user_name TEXT;
+ALTER TABLE entry ADD COLUMN group_name TEXT;
 "#;
 
 #[cfg(test)]

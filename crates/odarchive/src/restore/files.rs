@@ -1,19 +1,26 @@
 //! The destination side of a restore: temporary names, hash checks before the final name,
-//! assembly of split contents, other names, symlinks, modes and mtimes.
+//! assembly of split contents, other names, symlinks; owners, modes and mtimes through
+//! [`Attributes`].
+//!
+//! A file's bytes go to a short temporary name in its folder (`.oda-<16 hex>.tmp`, from a hash
+//! of the final name, so it is never longer than a name the folder takes, and a run after a
+//! crash reuses, and so replaces, the one a killed run left), written sparsely, and renamed
+//! only when their hash matches. A problem with one file (a name the destination refuses, no
+//! permission) is reported by path and the restore goes on; only a full destination stops it.
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use filetime::FileTime;
-
+use super::attributes::{Attributes, open_for_reading};
+use super::sparse::SparseFile;
 use crate::catalogue::{Entry, Placement};
 use crate::disc_source::{DiscError, DiscSource, Expected};
 use crate::error::Error;
-use crate::hash::{ContentHasher, HashAlgorithm, hash_file};
+use crate::hash::{HashAlgorithm, hash_reader};
 
 /// Folder under the destination where split contents are assembled.
 pub(crate) const STAGING: &str = ".odarchive-restore";
@@ -28,10 +35,34 @@ pub(super) enum Outcome {
 
 /// Why a placement could not be restored.
 pub(super) enum Failure {
-    /// This file only (reported, the restore goes on).
+    /// The bytes read from this disc are wrong or unreadable: another copy of the disc may
+    /// have them right.
+    Disc(String),
+    /// This file only cannot be written (reported, the restore goes on).
     Problem(String),
-    /// The destination itself failed (full disk, no permission): the restore stops.
+    /// The destination is full: the restore stops.
     Fatal(Error),
+}
+
+/// The failure for an I/O error on `path` at the destination: fatal when the destination is
+/// full (nothing later would fit either), else this file's problem.
+pub(super) fn failure(path: &Path, source: io::Error) -> Failure {
+    if destination_full(&source) {
+        Failure::Fatal(Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+    } else {
+        Failure::Problem(format!("{}: {source}", path.display()))
+    }
+}
+
+/// No space, quota exhausted, or the file size limit reached.
+fn destination_full(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge
+    )
 }
 
 /// The destination folder of a restore.
@@ -40,6 +71,7 @@ pub(super) struct Destination {
     overwrite: bool,
     /// The catalogue's hash algorithm: what every restored file is checked with.
     hash: HashAlgorithm,
+    attributes: Attributes,
 }
 
 impl Destination {
@@ -47,6 +79,7 @@ impl Destination {
         root: &Path,
         overwrite: bool,
         hash: HashAlgorithm,
+        restore_owners: bool,
     ) -> Result<Destination, Error> {
         fs::create_dir_all(root).map_err(|source| Error::Io {
             path: root.to_owned(),
@@ -56,6 +89,7 @@ impl Destination {
             root: root.to_owned(),
             overwrite,
             hash,
+            attributes: Attributes::new(restore_owners),
         })
     }
 
@@ -72,33 +106,48 @@ impl Destination {
         out
     }
 
+    /// Makes the directory `rel`, and lets its owner write and enter it until its own mode is
+    /// set at the end (a read-only folder left by an earlier run can be filled again).
     pub(super) fn dir(&self, rel: &[u8]) -> io::Result<()> {
-        fs::create_dir_all(self.path(rel))
+        let path = self.path(rel);
+        fs::create_dir_all(&path)?;
+        let mode = fs::metadata(&path)?.mode() & 0o7777;
+        if mode & 0o700 != 0o700 {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode | 0o700))?;
+        }
+        Ok(())
     }
 
     fn parent_of(&self, path: &Path) -> Result<(), Failure> {
         let parent = path.parent().unwrap_or(&self.root);
-        fs::create_dir_all(parent).map_err(|source| {
-            Failure::Fatal(Error::Io {
-                path: parent.to_owned(),
-                source,
-            })
-        })
+        fs::create_dir_all(parent).map_err(|e| failure(parent, e))
     }
 
-    pub(super) fn write_empty(&self, rel: &[u8], entry: &Entry) -> io::Result<()> {
+    pub(super) fn write_empty(&self, rel: &[u8], entry: &Entry) -> Result<(), Failure> {
         let path = self.path(rel);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
+        self.parent_of(&path)?;
+        if let Ok(meta) = fs::symlink_metadata(&path) {
+            if meta.is_file() && meta.len() == 0 {
+                return self
+                    .attributes
+                    .apply(&path, entry)
+                    .map_err(|e| failure(&path, e));
+            }
+            if !self.overwrite {
+                return Err(Failure::Problem(format!(
+                    "{}: exists and differs; not overwritten (use --overwrite)",
+                    path.display()
+                )));
+            }
         }
-        if path.exists() && !self.overwrite && fs::metadata(&path)?.len() != 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "exists and differs; not overwritten (use --overwrite)",
-            ));
-        }
-        File::create(&path)?;
-        set_attributes(&path, entry)
+        let temp = temp_name(&path);
+        let made = File::create(&temp)
+            .and_then(|_| self.attributes.apply(&temp, entry))
+            .and_then(|()| fs::rename(&temp, &path));
+        made.map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            failure(&path, e)
+        })
     }
 
     /// Whether `rel` already holds the entry's content (a previous run's work). A file that
@@ -109,7 +158,8 @@ impl Destination {
             return Ok(false);
         };
         if meta.is_file() && meta.len() == entry.size {
-            if let (Ok(hash), Some(want)) = (hash_file(self.hash, &path), entry.hash) {
+            let hash = open_for_reading(&path).and_then(|f| hash_reader(self.hash, f));
+            if let (Ok((hash, _)), Some(want)) = (hash, entry.hash) {
                 if hash == want {
                     return Ok(true);
                 }
@@ -134,26 +184,44 @@ impl Destination {
     ) -> Result<Outcome, Failure> {
         let final_path = self.path(&entry.path);
         self.parent_of(&final_path)?;
-        if p.parts <= 1 {
-            let temp = temp_name(&final_path);
-            let got = self.copy_checked(source, p, &temp, 0, true)?;
-            set_attributes(&temp, entry).map_err(|e| self.fatal(&temp, e))?;
-            fs::rename(&temp, &final_path).map_err(|e| self.fatal(&final_path, e))?;
-            return Ok(Outcome::Complete(got));
+        if p.parts > 1 {
+            return self.restore_part(source, entry, p, &final_path);
         }
+        let temp = temp_name(&final_path);
+        let got = self.copy_checked(source, p, &temp, 0, true)?;
+        let placed = self
+            .attributes
+            .apply(&temp, entry)
+            .and_then(|()| fs::rename(&temp, &final_path));
+        if let Err(e) = placed {
+            let _ = fs::remove_file(&temp);
+            return Err(failure(&final_path, e));
+        }
+        Ok(Outcome::Complete(got))
+    }
+
+    /// Stores one part of a split content in the staging folder; when all parts are there
+    /// and together give the content, moves it to `final_path`.
+    fn restore_part(
+        &self,
+        source: &mut DiscSource,
+        entry: &Entry,
+        p: &Placement,
+        final_path: &Path,
+    ) -> Result<Outcome, Failure> {
         let staging = self.root.join(STAGING);
-        fs::create_dir_all(&staging).map_err(|e| self.fatal(&staging, e))?;
+        fs::create_dir_all(&staging).map_err(|e| failure(&staging, e))?;
         let hex = p.content_hash.to_string();
         let data = staging.join(format!("{hex}.data"));
         self.copy_checked(source, p, &data, p.offset, false)?;
         let marker = staging.join(format!("{hex}.part{}", p.part));
-        File::create(&marker).map_err(|e| self.fatal(&marker, e))?;
+        File::create(&marker).map_err(|e| failure(&marker, e))?;
         let all = (1..=p.parts).all(|k| staging.join(format!("{hex}.part{k}")).exists());
         if !all {
             return Ok(Outcome::PartStored);
         }
-        let whole = hash_file(self.hash, &data).map_err(|e| self.fatal(&data, e))?;
-        let size = fs::metadata(&data).map(|m| m.len()).unwrap_or(0);
+        let whole = File::open(&data).and_then(|f| hash_reader(self.hash, f));
+        let (whole, size) = whole.map_err(|e| failure(&data, e))?;
         for k in 1..=p.parts {
             let _ = fs::remove_file(staging.join(format!("{hex}.part{k}")));
         }
@@ -165,16 +233,12 @@ impl Destination {
                 p.parts
             )));
         }
-        set_attributes(&data, entry).map_err(|e| self.fatal(&data, e))?;
-        fs::rename(&data, &final_path).map_err(|e| self.fatal(&final_path, e))?;
+        let placed = self
+            .attributes
+            .apply(&data, entry)
+            .and_then(|()| fs::rename(&data, final_path));
+        placed.map_err(|e| failure(final_path, e))?;
         Ok(Outcome::Complete(size))
-    }
-
-    fn fatal(&self, path: &Path, source: io::Error) -> Failure {
-        Failure::Fatal(Error::Io {
-            path: path.to_owned(),
-            source,
-        })
     }
 
     /// Copies a placement's bytes into `target` at `offset`, hashing them; removes `target`
@@ -195,50 +259,51 @@ impl Destination {
                 .truncate(false)
                 .write(true)
                 .open(target)
-        }
-        .map_err(|e| self.fatal(target, e))?;
-        let mut file = file;
-        file.seek(SeekFrom::Start(offset))
-            .map_err(|e| self.fatal(target, e))?;
-        let mut sink = HashingFile {
-            out: BufWriter::with_capacity(1 << 20, file),
-            hasher: self.hash.hasher(),
-            len: 0,
         };
-        let expected = Some(Expected::of(p, self.hash));
-        let result = source.copy_file(&p.disc_path, Some(&p.iso_path), expected, &mut sink);
-        let flushed = sink.out.flush();
         let cleanup = || {
             if fresh {
                 let _ = fs::remove_file(target);
             }
         };
+        let file = file.map_err(|e| failure(target, e))?;
+        let mut sink = SparseFile::new(file, offset, self.hash.hasher()).map_err(|e| {
+            cleanup();
+            failure(target, e)
+        })?;
+        let expected = Some(Expected::of(p, self.hash));
+        let result = source.copy_file(&p.disc_path, Some(&p.iso_path), expected, &mut sink);
+        let len = sink.len();
+        // Not synced one by one: an fdatasync per file costs milliseconds each (a restore of
+        // a million photos would take hours longer). A killed restore leaves nothing wrong
+        // under a final name; after a power cut, a rerun's hash check finds any file the
+        // cache had not written yet.
+        let finished = sink.finish().map(|(hash, _)| hash);
         match result {
             Err(DiscError::Output { source: e, .. }) => {
                 cleanup();
-                return Err(self.fatal(target, e));
+                return Err(failure(target, e));
             }
             Err(e) => {
                 cleanup();
-                return Err(Failure::Problem(format!("{}: {e}", self.shown(p))));
+                return Err(Failure::Disc(format!("{}: {e}", self.shown(p))));
             }
             Ok(_) => {}
         }
-        if let Err(e) = flushed {
+        let hash = finished.map_err(|e| {
             cleanup();
-            return Err(self.fatal(target, e));
-        }
-        if sink.len != p.length || sink.hasher.finish() != p.stored_hash() {
+            failure(target, e)
+        })?;
+        if len != p.length || hash != p.stored_hash() {
             cleanup();
-            return Err(Failure::Problem(format!(
+            return Err(Failure::Disc(format!(
                 "{}: corrupt on disc {} ({} bytes read, {} does not match); not restored",
                 self.shown(p),
                 p.disc,
-                sink.len,
+                len,
                 self.hash.display_name()
             )));
         }
-        Ok(sink.len)
+        Ok(len)
     }
 
     fn shown(&self, p: &Placement) -> String {
@@ -246,7 +311,7 @@ impl Destination {
     }
 
     /// Another name of a content already restored at `first` (a catalogue path): a copy
-    /// (temporary name, then rename) or a hard link.
+    /// (temporary name, checked against the content's hash, then renamed) or a hard link.
     pub(super) fn duplicate(
         &self,
         first: &[u8],
@@ -255,24 +320,41 @@ impl Destination {
     ) -> Result<(), String> {
         let from = self.path(first);
         let to = self.path(&entry.path);
-        match self.already_restored(&entry.path, entry) {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-            Err(problem) => return Err(problem),
+        if self.already_restored(&entry.path, entry)? {
+            return Ok(());
         }
         let fail = |e: io::Error| format!("{}: {e}", to.display());
         if let Some(parent) = to.parent() {
             fs::create_dir_all(parent).map_err(fail)?;
         }
         let temp = temp_name(&to);
-        if hardlink {
-            let _ = fs::remove_file(&temp);
-            fs::hard_link(&from, &temp).map_err(fail)?;
+        let _ = fs::remove_file(&temp);
+        let made = if hardlink {
+            fs::hard_link(&from, &temp)
         } else {
-            fs::copy(&from, &temp).map_err(fail)?;
-            set_attributes(&temp, entry).map_err(fail)?;
+            self.copy_local(&from, &temp, entry)
+                .and_then(|()| self.attributes.apply(&temp, entry))
+        };
+        made.and_then(|()| fs::rename(&temp, &to)).map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            fail(e)
+        })
+    }
+
+    /// Copies the restored file `from` to `to`, sparsely, checking the bytes against the
+    /// entry's hash on the way.
+    fn copy_local(&self, from: &Path, to: &Path, entry: &Entry) -> io::Result<()> {
+        let mut reader = open_for_reading(from)?;
+        let mut sink = SparseFile::new(File::create(to)?, 0, self.hash.hasher())?;
+        io::copy(&mut reader, &mut sink)?;
+        let (hash, _) = sink.finish()?;
+        if Some(hash) != entry.hash {
+            return Err(io::Error::other(format!(
+                "the copy from {} does not match the archived content",
+                from.display()
+            )));
         }
-        fs::rename(&temp, &to).map_err(fail)
+        Ok(())
     }
 
     pub(super) fn symlink(&self, entry: &Entry) -> Result<(), String> {
@@ -283,7 +365,7 @@ impl Destination {
         let fail = |e: io::Error| format!("{}: {e}", path.display());
         if let Ok(existing) = fs::read_link(&path) {
             if existing == target {
-                return Ok(());
+                return self.attributes.apply_to_symlink(&path, entry).map_err(fail);
             }
             if !self.overwrite {
                 return Err(format!(
@@ -292,7 +374,7 @@ impl Destination {
                 ));
             }
             fs::remove_file(&path).map_err(fail)?;
-        } else if path.exists() && !self.overwrite {
+        } else if fs::symlink_metadata(&path).is_ok() && !self.overwrite {
             return Err(format!(
                 "{}: exists and is not a symlink; not overwritten",
                 path.display()
@@ -302,14 +384,14 @@ impl Destination {
             fs::create_dir_all(parent).map_err(fail)?;
         }
         std::os::unix::fs::symlink(target, &path).map_err(fail)?;
-        let t = mtime(entry);
-        filetime::set_symlink_file_times(&path, t, t).map_err(fail)
+        self.attributes.apply_to_symlink(&path, entry).map_err(fail)
     }
 
+    /// A directory's owner, exact mode and mtime, once everything below it is in place.
     pub(super) fn finish_dir(&self, entry: &Entry) -> io::Result<()> {
         let path = self.path(&entry.path);
         fs::create_dir_all(&path)?;
-        set_attributes(&path, entry)
+        self.attributes.apply(&path, entry)
     }
 
     pub(super) fn clean_up_if_empty(&self) {
@@ -317,46 +399,31 @@ impl Destination {
     }
 }
 
-/// `.name.odarchive-tmp` beside `path`.
-fn temp_name(path: &Path) -> PathBuf {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(".odarchive-tmp");
-    path.with_file_name(name)
+/// The temporary name beside `path`: `.oda-<16 hex>.tmp`, 25 bytes whatever the final name's
+/// length, the same for the same final name (a later run replaces what a killed one left).
+pub(super) fn temp_name(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().as_bytes();
+    let digest = HashAlgorithm::Sha256.digest(name).to_string();
+    path.with_file_name(format!(".oda-{}.tmp", &digest[..16]))
 }
 
-fn mtime(entry: &Entry) -> FileTime {
-    FileTime::from_unix_time(
-        entry.mtime_ns.div_euclid(1_000_000_000),
-        entry.mtime_ns.rem_euclid(1_000_000_000) as u32,
-    )
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Permission bits, then mtime (in this order: the mode change does not touch the mtime).
-fn set_attributes(path: &Path, entry: &Entry) -> io::Result<()> {
-    if entry.mode != 0 {
-        // Keep the owner able to write, so that a later run can still finish or overwrite.
-        fs::set_permissions(path, fs::Permissions::from_mode(entry.mode | 0o200))?;
-    }
-    let t = mtime(entry);
-    filetime::set_file_times(path, t, t)
-}
-
-/// A file being written that hashes what goes in.
-struct HashingFile {
-    out: BufWriter<File>,
-    hasher: ContentHasher,
-    len: u64,
-}
-
-impl Write for HashingFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.out.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    #[test]
+    fn temporary_names_are_short_fixed_and_stable() {
+        let long = "\u{65e5}".repeat(85);
+        assert_eq!(long.len(), 255);
+        let a = temp_name(&Path::new("/d").join(&long));
+        let name = a.file_name().unwrap().to_str().unwrap();
+        assert_eq!(name.len(), 25, "{name}");
+        assert!(
+            name.starts_with(".oda-") && name.ends_with(".tmp"),
+            "{name}"
+        );
+        assert_eq!(a.parent(), Some(Path::new("/d")));
+        assert_eq!(a, temp_name(&Path::new("/d").join(&long)));
+        assert_ne!(a, temp_name(Path::new("/d/other")));
     }
 }

@@ -3,23 +3,28 @@
 //! The plan comes first: which entries of the snapshot are asked for, which contents they
 //! need, and which discs hold those, kept in TEMP tables of the catalogue rather than in
 //! memory ([`crate::catalogue::RestoreSet`]). Then each disc given is identified and read
-//! once, in disc order, and every file it holds for the restore is written to a temporary name
-//! beside its destination, hashed on the way, and renamed only when the hash matches. Split
-//! contents are assembled part by part in `DEST/.odarchive-restore/` and moved into place when
-//! complete and whole. Last come the other names of each content (copies or hard links),
-//! symlinks, and directory mtimes. Existing files are never overwritten without `overwrite`; a
-//! file already in place with the right content counts as done, so a second run finishes an
-//! interrupted one without reading those files from disc again. Discs still needed are listed.
+//! once, in disc order, and every file it holds for the restore is written to a short
+//! temporary name beside its destination (sparsely), hashed on the way, and renamed only when
+//! the hash matches; what is wrong on one copy of a disc is read again from the other copies
+//! given. Split contents are assembled part by part in `DEST/.odarchive-restore/` and moved
+//! into place when complete and whole. Last come the other names of each content (copies or
+//! hard links), symlinks, and the owners, modes and mtimes of directories, deepest first.
+//! Existing files are never overwritten without `overwrite`; a file already in place with the
+//! right content counts as done, so a second run finishes an interrupted one without reading
+//! those files from disc again. A problem with one path is reported and the rest goes on;
+//! only a full destination stops the restore. Discs still needed are listed.
 
+mod attributes;
 mod files;
 pub mod select;
+mod sparse;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::catalogue::{Catalogue, ContentState, EntryKind};
+use crate::catalogue::{Catalogue, ContentState, EntryKind, RestoreSet};
 use crate::disc_source::DiscSource;
 use crate::error::{Error, Result};
 use crate::identify::identify;
@@ -43,6 +48,8 @@ pub struct RestoreOptions {
     pub hardlink: bool,
     /// Read images through their ISO 9660 view only.
     pub iso9660_only: bool,
+    /// Leave owners and groups alone even as root (as a user, they are always left alone).
+    pub no_owner: bool,
 }
 
 /// A disc the restore needs but was not given.
@@ -96,7 +103,7 @@ impl RestoreReport {
 
 /// Restores the selection of `options` from the discs given. Returns the report even when
 /// some files could not be restored; errors are for what stops the whole restore (the
-/// catalogue, the destination).
+/// catalogue, a full destination).
 ///
 /// Nothing here grows with the number of files: the selection and the state of each content
 /// live in the catalogue's TEMP tables ([`crate::catalogue::RestoreSet`]), and each step is
@@ -104,24 +111,30 @@ impl RestoreReport {
 pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<RestoreReport> {
     let snapshot = select::resolve_snapshot(catalogue, options.snapshot)?;
     let selection = Selection::new(&options.patterns)?;
-    let dest =
-        files::Destination::new(&options.to, options.overwrite, catalogue.hash_algorithm()?)?;
+    let dest = files::Destination::new(
+        &options.to,
+        options.overwrite,
+        catalogue.hash_algorithm()?,
+        !options.no_owner,
+    )?;
     let mut report = RestoreReport {
         snapshot,
         ..RestoreReport::default()
     };
 
-    // One pass over the snapshot: the selection, and its directories made on the way.
+    // One pass over the snapshot: the selection, and its directories made on the way (a
+    // directory that cannot be made is reported; what it holds then fails on its own).
     let set = catalogue.restore_set(snapshot, |e| {
         if !selection.matches(&e.path) {
             return Ok(false);
         }
         if e.kind == EntryKind::Directory {
-            dest.dir(&e.path).map_err(|source| Error::Io {
-                path: dest.path(&e.path),
-                source,
-            })?;
-            report.directories += 1;
+            match dest.dir(&e.path) {
+                Ok(()) => report.directories += 1,
+                Err(err) => report
+                    .problems
+                    .push(format!("{}: {err}", dest.path(&e.path).display())),
+            }
         }
         Ok(true)
     })?;
@@ -129,20 +142,65 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
     let needed: BTreeSet<u32> = set.discs_needed()?.into_iter().map(|(n, _)| n).collect();
     report.discs_needed = needed.iter().copied().collect();
 
-    // Each content's bytes go to its first name in the selection (in path order); other
-    // names are made from it afterwards. Which are there already, or need no disc?
+    check_first_names(&set, &dest, &mut report)?;
+    let given = identify_given(catalogue, options, &mut report)?;
+    // Each disc needed in number order, read in the order of its paths, then let go of.
+    for (&number, copies) in &given {
+        if needed.contains(&number) {
+            read_disc(&set, &dest, number, copies, options, &mut report)?;
+        }
+    }
+
+    // Discs still needed: those holding a content not yet in place.
+    let discs = catalogue.discs()?;
+    let set_size = discs.len() as u32;
+    let labels: HashMap<u32, String> = discs.into_iter().map(|d| (d.number, d.label)).collect();
+    report.missing_discs = set
+        .discs_still_needed()?
+        .into_iter()
+        .filter(|(number, _)| !given.contains_key(number))
+        .map(|(number, files)| NeededDisc {
+            number,
+            label: labels.get(&number).cloned().unwrap_or_default(),
+            of: set_size,
+            files,
+        })
+        .collect();
+
+    make_other_names(&set, &dest, options.hardlink, &mut report)?;
+    // Directory owners, modes and mtimes last, deepest first: after their contents.
+    set.for_each_directory_deepest_first(|e| {
+        if let Err(err) = dest.finish_dir(e) {
+            report
+                .problems
+                .push(format!("{}: {err}", dest.path(&e.path).display()));
+        }
+        Ok(())
+    })?;
+    drop(set);
+    dest.clean_up_if_empty();
+    Ok(report)
+}
+
+/// Each content's bytes go to its first name in the selection (in path order); other names
+/// are made from it afterwards. Which are there already, or need no disc (empty files)?
+fn check_first_names(
+    set: &RestoreSet<'_>,
+    dest: &files::Destination,
+    report: &mut RestoreReport,
+) -> Result<()> {
     set.for_each_first_name(|e, on_disc| {
         let Some(content) = e.content_id else {
             return Ok(());
         };
         if !on_disc {
             if e.size == 0 {
-                // Empty files need no disc.
                 match dest.write_empty(&e.path, e) {
                     Ok(()) => report.files_restored += 1,
-                    Err(err) => report
-                        .problems
-                        .push(format!("{}: {err}", dest.path(&e.path).display())),
+                    Err(files::Failure::Fatal(err)) => return Err(err),
+                    Err(files::Failure::Problem(p) | files::Failure::Disc(p)) => {
+                        report.problems.push(p)
+                    }
                 }
                 set.set_state(content, ContentState::Done)?;
             } else {
@@ -165,11 +223,17 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
             }
         }
         Ok(())
-    })?;
+    })
+}
 
-    // Which disc each one given is; only its path is kept (an open image holds buffers and
-    // volume structures, which would add up over a large set).
-    let mut given: BTreeMap<u32, &Path> = BTreeMap::new();
+/// Which disc each one given is, with every copy given of it (in the order given); only paths
+/// are kept (an open image holds buffers and volume structures, which would add up).
+fn identify_given<'o>(
+    catalogue: &Catalogue,
+    options: &'o RestoreOptions,
+    report: &mut RestoreReport,
+) -> Result<BTreeMap<u32, Vec<&'o Path>>> {
+    let mut given: BTreeMap<u32, Vec<&Path>> = BTreeMap::new();
     for path in &options.from {
         let mut source = match DiscSource::open_with(path, options.iso9660_only) {
             Ok(s) => s,
@@ -179,27 +243,43 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
             }
         };
         match identify(catalogue, &mut source)? {
-            Ok(disc) if crate::legacy::is_v01_disc(&disc) => {
-                // Which of each content's names the disc holds it under, only the disc says.
-                match crate::legacy::find_stored_names(catalogue, &mut source, &disc)? {
-                    Ok(_) => {
-                        given.entry(disc.number).or_insert(path);
-                    }
-                    Err(e) => report.problems.push(e.to_string()),
-                }
-            }
             Ok(disc) => {
-                given.entry(disc.number).or_insert(path);
+                if crate::legacy::is_v01_disc(&disc) {
+                    // Which of each content's names the disc holds it under, only the disc says.
+                    if let Err(e) = crate::legacy::find_stored_names(catalogue, &mut source, &disc)?
+                    {
+                        report.problems.push(e.to_string());
+                        continue;
+                    }
+                }
+                let copies = given.entry(disc.number).or_default();
+                if !copies.contains(&path.as_path()) {
+                    copies.push(path);
+                }
             }
             Err(e) => report.problems.push(e.to_string()),
         }
     }
+    Ok(given)
+}
 
-    // Each disc needed in number order, opened again and read in the order of its paths,
-    // then let go of (with the index of its directories).
-    for (&number, path) in &given {
-        if !needed.contains(&number) {
-            continue;
+/// Restores what disc `number` holds for the restore from its first copy; a file whose bytes
+/// are wrong or unreadable there is read again from each other copy until one gives it right,
+/// so the result does not depend on the order of the copies. Only what no copy gives is
+/// reported (with what each copy said).
+fn read_disc(
+    set: &RestoreSet<'_>,
+    dest: &files::Destination,
+    number: u32,
+    copies: &[&Path],
+    options: &RestoreOptions,
+    report: &mut RestoreReport,
+) -> Result<()> {
+    // Contents that failed on the copies read so far, with their problems.
+    let mut retry: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (i, path) in copies.iter().enumerate() {
+        if i > 0 && retry.is_empty() {
+            break;
         }
         let mut source = match DiscSource::open_with(path, options.iso9660_only) {
             Ok(s) => s,
@@ -208,20 +288,34 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
                 continue;
             }
         };
-        report.discs_read.push(number);
+        if !report.discs_read.contains(&number) {
+            report.discs_read.push(number);
+        }
         set.for_each_placement_on(number, |entry, p| {
-            // An earlier part on this disc may have failed since the query started.
-            if set.state(p.content_id)? != ContentState::ToDo {
+            // An earlier part may have failed since the query started; a later copy reads
+            // only what the earlier ones did not give.
+            if set.state(p.content_id)? != ContentState::ToDo
+                || (i > 0 && !retry.contains_key(&p.content_id))
+            {
                 return Ok(());
             }
             match dest.restore_placement(&mut source, entry, p) {
                 Ok(files::Outcome::Complete(bytes)) => {
+                    retry.remove(&p.content_id);
                     report.files_restored += 1;
                     report.bytes_restored += bytes;
                     set.set_state(p.content_id, ContentState::Done)
                 }
-                Ok(files::Outcome::PartStored) => Ok(()),
+                Ok(files::Outcome::PartStored) => {
+                    retry.remove(&p.content_id);
+                    Ok(())
+                }
+                Err(files::Failure::Disc(problem)) => {
+                    retry.entry(p.content_id).or_default().push(problem);
+                    Ok(())
+                }
                 Err(files::Failure::Problem(problem)) => {
+                    retry.remove(&p.content_id);
                     report.problems.push(problem);
                     set.set_state(p.content_id, ContentState::Failed)
                 }
@@ -229,24 +323,22 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
             }
         })?;
     }
+    for (content, problems) in retry {
+        report
+            .problems
+            .push(problems.join("; and from another copy: "));
+        set.set_state(content, ContentState::Failed)?;
+    }
+    Ok(())
+}
 
-    // Discs still needed: those holding a content not yet in place.
-    let discs = catalogue.discs()?;
-    let set_size = discs.len() as u32;
-    let labels: HashMap<u32, String> = discs.into_iter().map(|d| (d.number, d.label)).collect();
-    report.missing_discs = set
-        .discs_still_needed()?
-        .into_iter()
-        .filter(|(number, _)| !given.contains_key(number))
-        .map(|(number, files)| NeededDisc {
-            number,
-            label: labels.get(&number).cloned().unwrap_or_default(),
-            of: set_size,
-            files,
-        })
-        .collect();
-
-    // Other names, symlinks, then directory modes and mtimes (after their contents).
+/// Other names of contents (copies or hard links of their first name), and symlinks.
+fn make_other_names(
+    set: &RestoreSet<'_>,
+    dest: &files::Destination,
+    hardlink: bool,
+    report: &mut RestoreReport,
+) -> Result<()> {
     set.for_each_name(|e, first| {
         match e.kind {
             EntryKind::File => {
@@ -260,7 +352,7 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
                 if first.entry_id == e.id || first.state != ContentState::Done {
                     return Ok(());
                 }
-                match dest.duplicate(&first.path, e, options.hardlink) {
+                match dest.duplicate(&first.path, e, hardlink) {
                     Ok(()) => report.duplicates += 1,
                     Err(problem) => report.problems.push(problem),
                 }
@@ -272,18 +364,7 @@ pub fn restore(catalogue: &Catalogue, options: &RestoreOptions) -> Result<Restor
             EntryKind::Directory => {}
         }
         Ok(())
-    })?;
-    set.for_each_directory_deepest_first(|e| {
-        if let Err(err) = dest.finish_dir(e) {
-            report
-                .problems
-                .push(format!("{}: {err}", dest.path(&e.path).display()));
-        }
-        Ok(())
-    })?;
-    drop(set);
-    dest.clean_up_if_empty();
-    Ok(report)
+    })
 }
 
 /// Opens an image or mounted disc, through its ISO 9660 view alone when asked.

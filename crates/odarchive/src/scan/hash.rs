@@ -166,6 +166,8 @@ mod tests {
                 size: meta.size(),
                 mtime_ns: mtime_ns(&meta),
                 mode: meta.mode() & 0o7777,
+                uid: meta.uid(),
+                gid: meta.gid(),
                 dev: meta.dev(),
                 inode: meta.ino(),
             },

@@ -106,6 +106,9 @@ pub(crate) struct Stat {
     pub size: u64,
     pub mtime_ns: i64,
     pub mode: u32,
+    /// Owner and group ids.
+    pub uid: u32,
+    pub gid: u32,
     pub dev: u64,
     pub inode: u64,
 }

@@ -49,6 +49,8 @@ struct Previous {
     mode: u32,
     link_target: Option<Vec<u8>>,
     inode: u64,
+    /// Owner and group ids; `None` when recorded before owners were.
+    owner: Option<(u32, u32)>,
     first_snapshot: i64,
     last_snapshot: i64,
 }
@@ -65,6 +67,12 @@ impl Previous {
             && self.mode == found.stat.mode
             && self.link_target == found.link_target
             && (found.stat.kind != EntryKind::File || self.content_id.is_some())
+    }
+
+    /// Same owner and group. A change is a new version of the entry, like a mode change,
+    /// but its content is known: the file is not read again.
+    fn same_owner(&self, found: &Found) -> bool {
+        self.owner == Some((found.stat.uid, found.stat.gid))
     }
 }
 
@@ -239,6 +247,8 @@ impl Walker {
                 size,
                 mtime_ns: mtime_ns(&meta),
                 mode: meta.mode() & 0o7777,
+                uid: meta.uid(),
+                gid: meta.gid(),
                 dev: meta.dev(),
                 inode: meta.ino(),
             },
@@ -259,7 +269,7 @@ impl Walker {
         let size = found.stat.size;
         let record = match previous {
             Some(p) if p.last_snapshot == self.snapshot => {
-                if p.is_current(&found) {
+                if p.is_current(&found) && p.same_owner(&found) {
                     Record::AlreadyRecorded { kind, size }
                 } else {
                     // Recorded by an interrupted run, but changed or failed since: redo it.
@@ -271,15 +281,15 @@ impl Walker {
                 }
             }
             Some(p) if p.is_current(&found) => {
-                if p.last_snapshot == self.snapshot - 1 {
+                if p.last_snapshot == self.snapshot - 1 && p.same_owner(&found) {
                     Record::Unchanged {
                         entry_id: p.id,
                         kind,
                         size,
                     }
                 } else {
-                    // Same version, but absent from the snapshots in between: a new row that
-                    // reuses the content.
+                    // Same version, but absent from the snapshots in between, or with another
+                    // owner: a new row that reuses the content.
                     let content = p.content_id.map_or(Content::None, Content::Known);
                     Record::New {
                         found,
@@ -302,7 +312,7 @@ impl Walker {
             .connection()
             .prepare_cached(
                 "SELECT id, kind, content_id, size, mtime_ns, mode, link_target, inode,
-                        first_snapshot, last_snapshot
+                        first_snapshot, last_snapshot, uid, gid
                  FROM entry WHERE path = ?1 AND last_snapshot <= ?2
                  ORDER BY last_snapshot DESC LIMIT 1",
             )
@@ -319,6 +329,10 @@ impl Walker {
                 inode: r.get::<_, i64>(7)? as u64,
                 first_snapshot: r.get(8)?,
                 last_snapshot: r.get(9)?,
+                owner: match (r.get::<_, Option<i64>>(10)?, r.get::<_, Option<i64>>(11)?) {
+                    (Some(uid), Some(gid)) => Some((uid as u32, gid as u32)),
+                    _ => None,
+                },
             })
         })
         .optional()

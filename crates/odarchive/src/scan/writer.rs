@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rusqlite::Connection;
 
 use super::{Content, Found, Record, Shared};
+use crate::accounts::Accounts;
 use crate::catalogue::{Catalogue, EntryKind, InCatalogue, JobCounters, update_job};
 use crate::error::{FileProblem, Result};
 use crate::hash::ContentHash;
@@ -57,6 +58,7 @@ pub(crate) fn write(
         shared,
         progress,
         tally: Tally::default(),
+        accounts: Accounts::of_this_machine(),
     };
     writer.run(records).in_catalogue(&path).inspect_err(|_| {
         // Leave no transaction open; the caller records the failure.
@@ -71,6 +73,8 @@ struct Writer<'a> {
     shared: &'a Shared,
     progress: &'a dyn Progress,
     tally: Tally,
+    /// The names of owners and groups, recorded beside their ids.
+    accounts: Accounts,
 }
 
 impl Writer<'_> {
@@ -246,8 +250,9 @@ impl Writer<'_> {
         }
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO entry (path, kind, content_id, size, mtime_ns, mode, link_target, dev,
-                                inode, first_snapshot, last_snapshot)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                                inode, first_snapshot, last_snapshot, uid, gid, user_name,
+                                group_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14)",
         )?;
         let s = &found.stat;
         stmt.execute(rusqlite::params![
@@ -261,6 +266,10 @@ impl Writer<'_> {
             s.dev as i64,
             s.inode as i64,
             self.snapshot,
+            i64::from(s.uid),
+            i64::from(s.gid),
+            self.accounts.user_name(s.uid),
+            self.accounts.group_name(s.gid),
         ])?;
         Ok(())
     }

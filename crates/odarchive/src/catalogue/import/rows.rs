@@ -204,8 +204,8 @@ impl Importer<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO entry (path, kind, content_id, size, mtime_ns, mode, link_target, \
-                 dev, inode, first_snapshot, last_snapshot) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 dev, inode, first_snapshot, last_snapshot, uid, gid, user_name, group_name) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -219,7 +219,11 @@ impl Importer<'_> {
                     v.dev.unwrap_or(0),
                     v.inode.unwrap_or(0),
                     first,
-                    last
+                    last,
+                    v.uid,
+                    v.gid,
+                    v.user,
+                    v.group
                 ])
             })
             .in_catalogue(self.catalogue)?;
@@ -281,6 +285,10 @@ impl Importer<'_> {
                 target: None,
                 dev: None,
                 inode: None,
+                uid: None,
+                gid: None,
+                user: None,
+                group: None,
             }];
             let versions: &[VersionIn] = match versions {
                 None => &empty,

@@ -97,6 +97,14 @@ pub(super) struct VersionIn {
     pub(super) dev: Option<i64>,
     #[serde(default)]
     pub(super) inode: Option<i64>,
+    #[serde(default)]
+    pub(super) uid: Option<u32>,
+    #[serde(default)]
+    pub(super) gid: Option<u32>,
+    #[serde(default)]
+    pub(super) user: Option<String>,
+    #[serde(default)]
+    pub(super) group: Option<String>,
 }
 
 #[derive(Deserialize)]
