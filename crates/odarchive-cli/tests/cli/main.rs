@@ -11,4 +11,5 @@ mod rescan;
 mod restore;
 mod resume;
 mod scan;
+mod scan_write_faults;
 mod support;
