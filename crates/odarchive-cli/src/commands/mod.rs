@@ -15,13 +15,14 @@ pub mod verify;
 pub mod write;
 
 /// The catalogue at `--catalogue`, or, when there is none, one read from the discs given
-/// (into a temporary file that the caller removes with [`TempCatalogue::remove`]). The local
+/// (into a private temporary folder, removed when the [`DiscCatalogue`] is dropped or
+/// [`DiscCatalogue::remove`]d, on error exits too). The local
 /// catalogue is opened for writing when `writable` (verify records verified discs).
 pub fn catalogue_or_discs(
     global: &crate::Global,
     discs: &[std::path::PathBuf],
     writable: bool,
-) -> anyhow::Result<(odarchive::Catalogue, Option<TempCatalogue>)> {
+) -> anyhow::Result<(odarchive::Catalogue, Option<DiscCatalogue>)> {
     if global.catalogue.exists() {
         let catalogue = if writable {
             odarchive::Catalogue::open(&global.catalogue)?
@@ -34,10 +35,8 @@ pub fn catalogue_or_discs(
         "no catalogue at {}: using the catalogue stored on the discs",
         global.catalogue.display()
     );
-    let file = std::env::temp_dir().join(format!("odarchive-from-disc-{}.db", std::process::id()));
-    let temp = TempCatalogue(file.clone());
-    temp.remove();
-    let catalogue = odarchive::restore::catalogue_from_discs(discs, &file)?;
+    let temp = DiscCatalogue::new()?;
+    let catalogue = odarchive::restore::catalogue_from_discs(discs, &temp.file())?;
     Ok((catalogue, Some(temp)))
 }
 
@@ -50,7 +49,38 @@ pub fn snapshot_arg(
         .transpose()
 }
 
-/// A catalogue file made for one command from a disc's catalogue.
+/// A catalogue file made for one command from a disc's catalogue, with its SQLite side files,
+/// in a folder of its own under the temporary directory: mode 0700, an unpredictable name, and
+/// removed with all it holds when this is dropped (every exit path but a kill).
+#[derive(Debug)]
+pub struct DiscCatalogue {
+    folder: tempfile::TempDir,
+}
+
+impl DiscCatalogue {
+    fn new() -> anyhow::Result<DiscCatalogue> {
+        let folder = tempfile::Builder::new()
+            .prefix("odarchive-from-disc-")
+            .tempdir()
+            .map_err(|e| {
+                let tmp = std::env::temp_dir();
+                anyhow::anyhow!("cannot make a temporary folder in {}: {e}", tmp.display())
+            })?;
+        Ok(DiscCatalogue { folder })
+    }
+
+    /// The catalogue file.
+    pub fn file(&self) -> std::path::PathBuf {
+        self.folder.path().join("catalogue.db")
+    }
+
+    /// Removes the folder now.
+    pub fn remove(self) {
+        let _ = self.folder.close();
+    }
+}
+
+/// A catalogue file made under a temporary name beside its final one (`import-json`).
 #[derive(Debug)]
 pub struct TempCatalogue(pub std::path::PathBuf);
 
