@@ -176,11 +176,12 @@ pub enum Error {
         reason: String,
     },
 
-    /// The capacity (less the margin) cannot hold even a disc's own metadata and one sector
-    /// of data.
+    /// The capacity (less the margin) cannot hold even a disc's own files and file systems
+    /// with the first content to place (or one sector of it).
     #[error(
-        "a disc of {capacity} bytes (after the margin) is too small: its README, catalogue and \
-         file system alone need {needed} bytes"
+        "a disc of {capacity} bytes (after the margin) is too small: the smallest disc that \
+         holds any data (its README, catalogue and file systems, and the first file or one \
+         sector of it) needs {needed} bytes"
     )]
     CapacityTooSmall {
         /// Usable bytes per disc.

@@ -398,3 +398,34 @@ fn a_full_output_file_system_fails_the_write_and_a_later_one_with_room_succeeds(
     assert_eq!(d["image_sha256"], sha256_hex(&data));
     drop(small);
 }
+
+#[test]
+fn a_medium_too_small_names_the_smallest_that_works() {
+    let s = Scratch::new();
+    s.write("a.txt", "a");
+    s.scan().ok();
+    let mut needed = Vec::new();
+    for media in ["0", "1"] {
+        let run = s.run(&["plan", "--media", media]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains("too small"), "{}", run.stderr);
+        let figure: u64 = run
+            .stderr
+            .split("needs ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no figure in {}", run.stderr));
+        needed.push(figure);
+    }
+    assert_eq!(needed[0], needed[1]);
+    let figure = needed[0];
+    assert_eq!(figure % 2048, 0, "a whole number of sectors");
+    // The figure is right: a medium of that size takes the disc, one sector less does not.
+    let run = s.run(&["plan", "--json", "--media", &figure.to_string()]);
+    assert_eq!(run.code, 0, "{figure}: {}", run.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["discs"][0]["image_size"], figure);
+    let run = s.run(&["plan", "--media", &(figure - 2048).to_string()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}
