@@ -101,8 +101,8 @@ enum Outcome {
 }
 
 /// Exit codes: 0 success, 1 error, 2 usage error, 3 completed with errors (verify found
-/// problems, some files not restored), 4 a source file changed since it was scanned, 5 more
-/// discs are needed, 130 interrupted.
+/// problems, some files not restored), 4 a source file changed since it was scanned or cannot
+/// be read (that disc is not written), 5 more discs are needed, 130 interrupted.
 fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
     match result {
         Ok(Outcome::Success) => 0,
@@ -115,7 +115,11 @@ fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
                 | odarchive::Error::FirstNotFound { .. }
                 | odarchive::Error::BadTimezone(_),
             ) => 2,
-            Some(odarchive::Error::SourceChanged { .. }) => 4,
+            Some(
+                odarchive::Error::SourceChanged { .. }
+                | odarchive::Error::SourceUnreadable { .. }
+                | odarchive::Error::DiscsNotWritten { .. },
+            ) => 4,
             _ => 1,
         },
     }

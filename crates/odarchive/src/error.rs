@@ -14,6 +14,12 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+/// One error a line, indented.
+fn list(errors: &[Error]) -> String {
+    let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+    lines.join("\n")
+}
+
 /// Result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -82,6 +88,19 @@ pub enum Error {
         /// The catalogue file.
         path: PathBuf,
         /// Why.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The catalogue's folder does not let it be created or written (the catalogue needs its
+    /// `-wal` and `-shm` files beside it).
+    #[error("cannot write catalogue {path}: its folder {folder}: {source}")]
+    CatalogueFolder {
+        /// The catalogue file.
+        path: PathBuf,
+        /// Its folder.
+        folder: PathBuf,
+        /// Why (read-only file system, permission denied, missing).
         #[source]
         source: io::Error,
     },
@@ -157,11 +176,12 @@ pub enum Error {
         reason: String,
     },
 
-    /// The capacity (less the margin) cannot hold even a disc's own metadata and one sector
-    /// of data.
+    /// The capacity (less the margin) cannot hold even a disc's own files and file systems
+    /// with the first content to place (or one sector of it).
     #[error(
-        "a disc of {capacity} bytes (after the margin) is too small: its README, catalogue and \
-         file system alone need {needed} bytes"
+        "a disc of {capacity} bytes (after the margin) is too small: the smallest disc that \
+         holds any data (its README, catalogue and file systems, and the first file or one \
+         sector of it) needs {needed} bytes"
     )]
     CapacityTooSmall {
         /// Usable bytes per disc.
@@ -216,6 +236,28 @@ pub enum Error {
         path: PathBuf,
         /// What differs.
         what: String,
+    },
+
+    /// A source file of a disc being written cannot be read (no permission, an I/O error): that
+    /// disc is not written.
+    #[error("disc {disc}: cannot read {path}: {source}; that disc is not written")]
+    SourceUnreadable {
+        /// The disc being written.
+        disc: u32,
+        /// The source file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Several discs of a `write` run were not written, each for a source that changed or
+    /// cannot be read ([`Error::SourceChanged`], [`Error::SourceUnreadable`]); the other discs
+    /// were written.
+    #[error("{} discs not written:\n{}", .errors.len(), list(.errors))]
+    DiscsNotWritten {
+        /// Why each was not written, in disc order.
+        errors: Vec<Error>,
     },
 
     /// A source file could not be read.

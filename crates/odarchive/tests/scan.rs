@@ -4,9 +4,13 @@
 
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use sha2::Digest;
 
 use odarchive::{Catalogue, Error, FileOpener, NoProgress, ScanOptions, StdOpener};
 
@@ -45,9 +49,70 @@ fn drive_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     for (name, content) in files {
         let path = drive.path().join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
+        std::fs::write(&path, content).unwrap();
+        settle(&path);
     }
     drive
+}
+
+/// Moves `path`'s mtime an hour back: old enough that a rescan trusts its recorded hash.
+fn settle(path: &Path) {
+    let file = File::options().write(true).open(path).unwrap();
+    let mtime = file.metadata().unwrap().modified().unwrap();
+    file.set_modified(mtime - Duration::from_secs(3600))
+        .unwrap();
+}
+
+/// The recorded hash of `path` in the newest snapshot, hex.
+fn hash_of(catalogue: &Catalogue, path: &[u8]) -> String {
+    let entry = catalogue.latest_version(path).unwrap().unwrap();
+    odarchive::hex(entry.hash.expect("hashed").as_bytes())
+}
+
+#[test]
+fn a_file_rewritten_within_its_scans_timestamp_tick_is_read_again() {
+    // What a coarse timestamp hides, made by hand: the same size, inode and mtime, other bytes.
+    let drive = tempfile::tempdir().unwrap();
+    let path = drive.path().join("photo.jpg");
+    std::fs::write(&path, "first version").unwrap();
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let inode = std::fs::metadata(&path).unwrap().ino();
+    let work = tempfile::tempdir().unwrap();
+    let mut catalogue = Catalogue::create_or_open(work.path().join("c.db")).unwrap();
+    let scan = |catalogue: &mut Catalogue| {
+        odarchive::scan(
+            catalogue,
+            drive.path(),
+            &ScanOptions::default(),
+            &NoProgress,
+        )
+        .unwrap()
+    };
+    scan(&mut catalogue);
+    let first = hash_of(&catalogue, b"photo.jpg");
+
+    std::fs::write(&path, "other version").unwrap();
+    File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().ino(), inode);
+    let summary = scan(&mut catalogue);
+    assert_eq!(summary.hashed_files, 1, "the racy file is read again");
+    let second = hash_of(&catalogue, b"photo.jpg");
+    assert_ne!(second, first);
+    assert_eq!(
+        second,
+        odarchive::hex(&sha2::Sha256::digest(b"other version"))
+    );
+
+    // Once its mtime is safely older than the scan that hashed it, the hash is trusted.
+    settle(&path);
+    scan(&mut catalogue);
+    let summary = scan(&mut catalogue);
+    assert_eq!((summary.hashed_files, summary.reused_files), (0, 1));
 }
 
 #[test]

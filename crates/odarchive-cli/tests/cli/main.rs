@@ -14,4 +14,5 @@ mod restore;
 mod restore_faults;
 mod resume;
 mod scan;
+mod scan_write_faults;
 mod support;

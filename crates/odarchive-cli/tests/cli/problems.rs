@@ -13,6 +13,7 @@ fn an_unreadable_file_is_reported_recorded_and_retried() {
     let s = Scratch::new();
     many_files(&s, "ok", 3);
     let secret = s.write("secret.txt", "top secret");
+    s.settle();
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
 
     // Root reads any file whatever its mode, so as root the scan runs without the capabilities

@@ -9,6 +9,7 @@ fn a_second_scan_rehashes_nothing_unchanged() {
     let s = Scratch::new();
     many_files(&s, "docs", 25);
     std::os::unix::fs::symlink("docs", s.drive.join("link")).unwrap();
+    s.settle();
     let first = s.scan();
     assert_eq!(first.code, 0);
     assert_eq!(first.summary()["hashed_files"], 25);
@@ -35,6 +36,7 @@ fn a_second_scan_rehashes_nothing_unchanged() {
 fn a_rescan_reads_only_new_and_changed_files_and_forgets_deleted_ones() {
     let s = Scratch::new();
     many_files(&s, "docs", 10);
+    s.settle();
     assert_eq!(s.scan().code, 0);
 
     // Same size, different content and mtime.

@@ -15,6 +15,7 @@ mod job;
 pub mod json;
 mod legacy_names;
 mod merge;
+mod open_error;
 mod restore_set;
 pub mod schema;
 
@@ -109,6 +110,10 @@ impl Catalogue {
                 path: path.to_path_buf(),
             });
         }
+        Self::open_reading(path).map_err(|e| open_error::explain(path, e))
+    }
+
+    fn open_reading(path: &Path) -> Result<Self> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).in_catalogue(path)?;
         conn.busy_timeout(BUSY_TIMEOUT).in_catalogue(path)?;
@@ -138,6 +143,10 @@ impl Catalogue {
 
     /// Opens (creating if needed) and migrates; a new catalogue gets `algorithm`.
     fn open_with(path: &Path, flags: OpenFlags, algorithm: HashAlgorithm) -> Result<Self> {
+        Self::open_writable(path, flags, algorithm).map_err(|e| open_error::explain(path, e))
+    }
+
+    fn open_writable(path: &Path, flags: OpenFlags, algorithm: HashAlgorithm) -> Result<Self> {
         let conn = Connection::open_with_flags(path, flags).in_catalogue(path)?;
         conn.busy_timeout(BUSY_TIMEOUT).in_catalogue(path)?;
         let mut catalogue = Catalogue {

@@ -30,11 +30,22 @@ pub struct DiscContents {
     pub tree: Tree,
     /// Its layout, with the volume fields.
     pub layout: Layout,
-    /// For each data file: the hash (in the catalogue's algorithm) its bytes must have and the
-    /// source file on the drive.
-    pub expected: HashMap<NodeId, (ContentHash, PathBuf)>,
+    /// For each data file: what its source on the drive must still be.
+    pub expected: HashMap<NodeId, ExpectedSource>,
     /// The placements on the disc, by path on the disc.
     pub placements: Vec<Placement>,
+}
+
+/// What the source of a data file must be when the disc is written: the file scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedSource {
+    /// The hash (in the catalogue's algorithm) the bytes on the disc must have: the content's,
+    /// or the part's for a split file.
+    pub hash: ContentHash,
+    /// The source file on the drive.
+    pub path: PathBuf,
+    /// The whole source file's size as scanned (more than the bytes on this disc for a part).
+    pub size: u64,
 }
 
 /// The catalogue file of a plan, padded to its reserved size (the same on every disc of the
@@ -240,7 +251,12 @@ pub fn disc_contents(
         }
         if let Some(p) = by_name.get(tree.path(id).as_str()) {
             let source = snapshot_path(snapshot, &p.entry_path);
-            expected.insert(id, (p.stored_hash(), source));
+            let source = ExpectedSource {
+                hash: p.stored_hash(),
+                path: source,
+                size: p.content_size,
+            };
+            expected.insert(id, source);
         }
     }
     Ok(DiscContents {

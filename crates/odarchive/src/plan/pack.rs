@@ -243,10 +243,8 @@ pub fn pack(items: &[Item], first_count: usize, p: &PackParams) -> Result<Vec<Pa
         };
         let empty = open.measure()?;
         if empty + 2 * SECTOR > cap {
-            return Err(Error::CapacityTooSmall {
-                capacity: cap,
-                needed: empty + 2 * SECTOR,
-            });
+            let head = queue[0];
+            return Err(too_small(&open, head, done[head], parts[head]));
         }
         'fill: while let Some(&head) = queue.front() {
             let (offset, rest) = (done[head], items[head].size - done[head]);
@@ -309,21 +307,19 @@ pub fn pack(items: &[Item], first_count: usize, p: &PackParams) -> Result<Vec<Pa
                     if done[head] == items[head].size {
                         queue.pop_front();
                     }
-                } else if open.pieces.is_empty() {
-                    return Err(Error::CapacityTooSmall {
-                        capacity: cap,
-                        needed: empty + ROUND_SLACK + overhead + SECTOR,
-                    });
                 }
             }
             break;
         }
         if open.pieces.is_empty() {
-            // Not even a part of the next content fits on an empty disc.
-            return Err(Error::CapacityTooSmall {
-                capacity: cap,
-                needed: empty + ROUND_SLACK + 2 * SECTOR,
-            });
+            // The bounds are coarse next to a small capacity: the exact layout decides.
+            let head = queue[0];
+            if !exact_first_piece(&mut open, &mut done, &mut parts, head)? {
+                return Err(too_small(&open, head, done[head], parts[head]));
+            }
+            if done[head] == items[head].size {
+                queue.pop_front();
+            }
         }
         // The exact size decides; drop whole items from the end if the bounds were wrong.
         let mut image_size = open.measure()?;
@@ -373,6 +369,65 @@ fn piece(item: usize, offset: u64, length: u64, part: u32) -> Piece {
         length,
         part,
         parts: 0,
+    }
+}
+
+/// Puts on the empty disc `open` as much of `head` as its exact layout lets fit: all of what is
+/// left of it, else a part filling the disc. `false` when not even one sector of it fits.
+fn exact_first_piece(
+    open: &mut Open<'_>,
+    done: &mut [u64],
+    parts: &mut [u32],
+    head: usize,
+) -> Result<bool> {
+    let cap = open.p.capacity;
+    let size = open.items[head].size;
+    let (offset, rest) = (done[head], size - done[head]);
+    let whole_part = if offset == 0 { 0 } else { parts[head] + 1 };
+    open.add(piece(head, offset, rest, whole_part), 0);
+    if open.measure()? <= cap {
+        done[head] = size;
+        parts[head] = parts[head].max(whole_part);
+        return Ok(true);
+    }
+    open.pieces.clear();
+    open.dirs.clear();
+    if rest <= SECTOR {
+        return Ok(false);
+    }
+    parts[head] += 1;
+    done[head] += SECTOR;
+    open.add(piece(head, offset, SECTOR, parts[head]), 0);
+    if open.measure()? > cap {
+        open.pieces.clear();
+        open.dirs.clear();
+        parts[head] -= 1;
+        done[head] -= SECTOR;
+        return Ok(false);
+    }
+    grow_last(open, done, cap)?;
+    Ok(true)
+}
+
+/// The refusal of a capacity too small for anything of `head`, with the exact size of the
+/// smallest disc that takes something of it: all of it, or its next sector as a part.
+fn too_small(open: &Open<'_>, head: usize, offset: u64, parts: u32) -> Error {
+    let (items, p, number) = (open.items, open.p, open.number);
+    let rest = items[head].size - offset;
+    let whole_part = if offset == 0 { 0 } else { parts + 1 };
+    let whole = exact_size(items, &[piece(head, offset, rest, whole_part)], p, number);
+    let sector = exact_size(
+        items,
+        &[piece(head, offset, rest.min(SECTOR), parts + 1)],
+        p,
+        number,
+    );
+    match (whole, sector) {
+        (Ok(whole), Ok(sector)) => Error::CapacityTooSmall {
+            capacity: p.capacity,
+            needed: whole.min(sector),
+        },
+        (Err(e), _) | (_, Err(e)) => e,
     }
 }
 
@@ -513,6 +568,23 @@ mod tests {
             pack(&items, 0, &params(400 * SECTOR)),
             Err(Error::CapacityTooSmall { .. })
         ));
+    }
+
+    #[test]
+    fn the_figure_of_a_refusal_is_the_smallest_capacity_that_works() {
+        for items in [vec![item(0, "a", 1)], vec![item(0, "dir/big", 3_000_000)]] {
+            let Err(Error::CapacityTooSmall { needed, .. }) = pack(&items, 0, &params(0)) else {
+                panic!("a capacity of 0 is refused");
+            };
+            assert_eq!(needed % SECTOR, 0);
+            let discs = pack(&items, 0, &params(needed)).unwrap();
+            assert!(discs.iter().all(|d| d.image_size <= needed));
+            assert_eq!(discs[0].image_size, needed);
+            assert!(matches!(
+                pack(&items, 0, &params(needed - SECTOR)),
+                Err(Error::CapacityTooSmall { needed: n, .. }) if n == needed
+            ));
+        }
     }
 
     proptest! {

@@ -11,7 +11,9 @@
 //! - The **walker** (`walk.rs`) lists the tree depth-first in byte order of names, never
 //!   following symlinks, and looks up the previous version of each path through its own
 //!   read-only connection. A file whose kind, size, mtime, inode, mode are unchanged is not read
-//!   again; in a resumed snapshot, what is already recorded is skipped.
+//!   again, unless its mtime is too recent for its hash to be trusted (`reuse.rs`: a file
+//!   rewritten within the timestamp tick of the scan that hashed it); in a resumed snapshot,
+//!   what is already recorded is skipped.
 //! - **Hash workers** (`hash.rs`) read files with one buffer each and hash them with the
 //!   catalogue's algorithm ([`crate::HashAlgorithm`]), checking that the file did not change
 //!   while being read.
@@ -26,6 +28,7 @@
 mod count;
 mod hash;
 mod outbox;
+mod reuse;
 mod walk;
 mod writer;
 

@@ -4,6 +4,7 @@
 //! Memory: the pending directories (relative paths) and one directory's listing at a time; no
 //! collection grows with the number of files in the tree.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{self, DirEntry, Metadata};
 use std::os::unix::ffi::OsStrExt;
@@ -89,6 +90,8 @@ pub(crate) struct Walker {
     catalogue_files: Vec<PathBuf>,
     /// The catalogue has no entries at all: no previous versions to look up.
     first_scan: bool,
+    /// Each snapshot's start (ns): the clock a recorded hash is judged by (`reuse.rs`).
+    scan_clocks: HashMap<i64, i64>,
 }
 
 impl Walker {
@@ -118,6 +121,11 @@ impl Walker {
             .connection()
             .query_row("SELECT NOT EXISTS (SELECT 1 FROM entry)", [], |r| r.get(0))
             .in_catalogue(reader.path())?;
+        let scan_clocks = reader
+            .snapshots()?
+            .iter()
+            .map(|s| (s.id, s.started_ns))
+            .collect();
         Ok(Walker {
             root: root.to_path_buf(),
             reader,
@@ -126,6 +134,7 @@ impl Walker {
             catalogue_id: (meta.dev(), meta.ino()),
             catalogue_files,
             first_scan,
+            scan_clocks,
         })
     }
 
@@ -280,7 +289,7 @@ impl Walker {
                     return Ok(send_new(found, outbox));
                 }
             }
-            Some(p) if p.is_current(&found) => {
+            Some(p) if p.is_current(&found) && self.hash_is_settled(&p, &found) => {
                 if p.last_snapshot == self.snapshot - 1 && p.same_owner(&found) {
                     Record::Unchanged {
                         entry_id: p.id,
@@ -337,6 +346,14 @@ impl Walker {
         })
         .optional()
         .in_catalogue(path)
+    }
+
+    /// Whether `p`'s hash may be reused for `found`: not a file rewritten within the timestamp
+    /// tick of the scan that hashed it. The entry was recorded, and its content hashed or
+    /// found settled, by its first snapshot's scan.
+    fn hash_is_settled(&self, p: &Previous, found: &Found) -> bool {
+        let clock = self.scan_clocks.get(&p.first_snapshot).copied();
+        super::reuse::hash_is_settled(found.stat.kind, p.mtime_ns, clock)
     }
 
     fn is_catalogue(&self, abs: &Path, meta: &Metadata) -> bool {

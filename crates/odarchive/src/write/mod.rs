@@ -6,6 +6,12 @@
 //! renamed to `DIR/<label>.iso`, and its name, SHA-256 and state are recorded. A disc already
 //! written whose image is present and intact is left alone. On any error the partial image is
 //! removed.
+//!
+//! A source that changed since it was scanned (other bytes, grown, shrunk, gone, a folder now)
+//! or cannot be read stops its disc, never the run: the other discs are still written, and the
+//! run then fails naming every disc not written (`sources.rs`).
+
+mod sources;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -22,9 +28,9 @@ use sha2::{Digest, Sha256};
 use crate::catalogue::{
     Catalogue, DiscRecord, DiscState, JobCounters, JobState, finish_job, update_job,
 };
-use crate::disc::contents::{DiscContents, catalogue_file, disc_contents};
+use crate::disc::contents::{DiscContents, ExpectedSource, catalogue_file, disc_contents};
 use crate::error::{Error, Result};
-use crate::hash::{ContentHash, HashAlgorithm};
+use crate::hash::HashAlgorithm;
 use crate::plan::{PlanOptions, PlanSummary};
 use crate::progress::{Event, Progress};
 use crate::scan::{ScanOptions, ScanSummary};
@@ -130,6 +136,7 @@ fn write_discs(
     let snapshots = catalogue.snapshots()?;
     let hash = catalogue.hash_algorithm()?;
     let mut catalogue_files: HashMap<i64, Arc<[u8]>> = HashMap::new();
+    let mut not_written = Vec::new();
     for disc in chosen {
         let target = options.out.join(format!("{}.iso", disc.label));
         if disc.state != DiscState::Planned {
@@ -167,25 +174,30 @@ fn write_discs(
             image_size: disc.image_size,
             run_total,
         });
-        let sha = write_image(
-            &contents,
-            &target,
-            options.cancel.as_ref(),
-            &mut Watch {
-                expected: &contents.expected,
-                hash,
-                hasher: hash.hasher(),
-                failed: None,
-                disc: disc.number,
-                progress,
-                conn: catalogue.connection(),
-                job,
-                run_done,
-                run_total,
-                last: Instant::now(),
-            },
-        )?;
+        let mut watch = Watch {
+            expected: &contents.expected,
+            hash,
+            hasher: hash.hasher(),
+            failed: None,
+            disc: disc.number,
+            progress,
+            conn: catalogue.connection(),
+            job,
+            run_done,
+            run_total,
+            last: Instant::now(),
+        };
+        let written_image = sources::check_all(disc.number, &contents.expected)
+            .and_then(|()| write_image(&contents, &target, options.cancel.as_ref(), &mut watch));
         run_done += disc.image_size;
+        let sha = match written_image {
+            Ok(sha) => sha,
+            Err(e) if sources::is_one_discs_problem(&e) => {
+                not_written.push(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -200,7 +212,13 @@ fn write_discs(
         });
         out.push(written(disc, target, hex, false));
     }
-    Ok(out)
+    match not_written.len() {
+        0 => Ok(out),
+        1 => Err(not_written.remove(0)),
+        _ => Err(Error::DiscsNotWritten {
+            errors: not_written,
+        }),
+    }
 }
 
 fn written(disc: &DiscRecord, path: PathBuf, sha256: String, skipped: bool) -> WrittenDisc {
@@ -272,8 +290,10 @@ fn write_partial(
             WriteError::Refused { .. } | WriteError::SourceShort { .. }
                 if watch.failed.is_some() =>
             {
-                let (path, what) = watch.failed.take().unwrap_or_default();
-                Error::SourceChanged { disc, path, what }
+                watch
+                    .failed
+                    .take()
+                    .unwrap_or_else(|| Error::Internal("a failed source went missing".into()))
             }
             WriteError::SourceShort {
                 path,
@@ -285,7 +305,10 @@ fn write_partial(
                 path,
                 what: format!("it now ends after {got} of {expected} bytes"),
             },
-            WriteError::Source { path, source, .. } => Error::SourceRead { path, source },
+            WriteError::Source { path, source, .. } => match watch.source_at(&path) {
+                Some(expected) => sources::read_error(disc, expected, source),
+                None => Error::SourceRead { path, source },
+            },
             WriteError::Sink { .. } if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) => {
                 Error::Interrupted
             }
@@ -338,11 +361,12 @@ impl Write for HashingFile {
 
 /// Re-hashes every data file as the writer streams it, and reports progress.
 struct Watch<'a> {
-    expected: &'a HashMap<NodeId, (ContentHash, PathBuf)>,
+    expected: &'a HashMap<NodeId, ExpectedSource>,
     /// The catalogue's hash algorithm.
     hash: HashAlgorithm,
     hasher: crate::hash::ContentHasher,
-    failed: Option<(PathBuf, String)>,
+    /// Why a source failed its check, once one has.
+    failed: Option<Error>,
     disc: u32,
     progress: &'a dyn Progress,
     conn: &'a Connection,
@@ -352,6 +376,13 @@ struct Watch<'a> {
     last: Instant,
 }
 
+impl Watch<'_> {
+    /// The expected source read from `path`.
+    fn source_at(&self, path: &Path) -> Option<&ExpectedSource> {
+        self.expected.values().find(|s| s.path == path)
+    }
+}
+
 impl discfs::Observer for Watch<'_> {
     fn file_data(&mut self, _tree: &Tree, _file: NodeId, data: &[u8]) {
         self.hasher.update(data);
@@ -359,20 +390,28 @@ impl discfs::Observer for Watch<'_> {
 
     fn file_end(&mut self, _tree: &Tree, file: NodeId) -> std::result::Result<(), String> {
         let got = std::mem::replace(&mut self.hasher, self.hash.hasher()).finish();
-        match self.expected.get(&file) {
-            Some((want, source)) if *want != got => {
-                let what = format!(
-                    "its {} is now {got} instead of {want}",
-                    self.hash.display_name()
-                );
-                self.failed = Some((source.clone(), what.clone()));
-                Err(format!(
-                    "{}: changed since it was scanned ({what})",
-                    source.display()
-                ))
-            }
-            _ => Ok(()),
-        }
+        let Some(source) = self.expected.get(&file) else {
+            return Ok(());
+        };
+        let checked = if source.hash != got {
+            Err(Error::SourceChanged {
+                disc: self.disc,
+                path: source.path.clone(),
+                what: format!(
+                    "its {} is now {got} instead of {}",
+                    self.hash.display_name(),
+                    source.hash
+                ),
+            })
+        } else {
+            // The right bytes, but it may have more now, or be gone.
+            sources::check(self.disc, source)
+        };
+        checked.map_err(|e| {
+            let message = e.to_string();
+            self.failed = Some(e);
+            message
+        })
     }
 
     fn progress(&mut self, written: u64, total: u64) {
