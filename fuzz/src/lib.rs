@@ -3,8 +3,10 @@
 //! and the small images and archive the seed corpora come from.
 //!
 //! A target must never panic, hang or allocate without bound on any input: the readers are
-//! given hostile images, and every problem must come back as an error.
+//! given hostile images, and every problem must come back as an error. Single allocations
+//! above a limit abort (see [`allocation`]).
 
+pub mod allocation;
 pub mod compact;
 pub mod disc;
 pub mod readers;
@@ -12,3 +14,6 @@ pub mod samples;
 pub mod sink;
 
 pub use compact::{compact, expand};
+
+#[global_allocator]
+static ALLOCATOR: allocation::LimitedAllocator = allocation::LimitedAllocator;
