@@ -7,11 +7,17 @@ use std::path::{Path, PathBuf};
 
 // Linked for the coverage callbacks the instrumented build refers to; its `main` is not used.
 use libfuzzer_sys as _;
-use odarchive_fuzz::{compact, samples};
+use odarchive_fuzz::{compact, expand, samples};
 
 fn write_seed(dir: &Path, name: &str, image: &[u8]) {
     std::fs::create_dir_all(dir).expect("corpus folder");
-    std::fs::write(dir.join(name), compact(image)).expect("seed");
+    let seed = compact(image);
+    // Resealing the tags of a valid image must change nothing.
+    assert!(
+        expand(&seed) == image,
+        "{name}: the compact form does not give the image back"
+    );
+    std::fs::write(dir.join(name), seed).expect("seed");
     // The image cut after its first anchor: the last-sector anchor and part of the data lost.
     let cut = image.len().min(257 * 2048);
     std::fs::write(dir.join(format!("{name}-cut")), compact(&image[..cut])).expect("seed");
