@@ -122,7 +122,10 @@ fn verify_reports_every_file_whose_bytes_were_changed() {
         } else {
             &file.placement.disc_path
         };
-        prop_assert!(!verdict.ok(), "verify passed a changed {shown}: {verdict:?}");
+        prop_assert!(
+            !verdict.ok(),
+            "verify passed a changed {shown}: {verdict:?}"
+        );
         prop_assert_eq!(verdict.disc, Some(file.placement.disc));
         prop_assert_eq!(verdict.image_sha256_ok, Some(false));
         prop_assert_eq!(verdict.corrupt.len(), 1, "{:?}", verdict.corrupt);
