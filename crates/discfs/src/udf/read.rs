@@ -304,11 +304,18 @@ impl<R: Read + Seek> UdfVolume<R> {
                 reason: format!("{:?} is not a directory", dir.name),
             });
         }
-        if dir.size > MAX_DIR_BYTES {
+        // A directory's identifiers are recorded on the image: one longer than the image
+        // (unrecorded extents claim zeros that take no sectors) is damage, and nothing is
+        // reserved for it.
+        if dir.size > MAX_DIR_BYTES || dir.size > self.r.len() {
             return Err(ReadError::Corrupt {
                 what: "UDF directory",
                 sector: self.sector_of(dir.icb),
-                reason: format!("{} bytes is too large", dir.size),
+                reason: format!(
+                    "{} bytes is larger than a directory can be on an image of {} bytes",
+                    dir.size,
+                    self.r.len()
+                ),
             });
         }
         let mut bytes = Vec::with_capacity(dir.size as usize);

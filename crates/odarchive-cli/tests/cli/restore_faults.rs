@@ -241,6 +241,7 @@ fn a_rescan_records_owners_as_a_new_version_without_reading_files_again() {
     let s = Scratch::new();
     s.write("a.txt", b"a");
     s.write("d/b.txt", b"b");
+    s.settle();
     s.scan().ok();
     let me = i64::from(fs::metadata(s.drive.join("a.txt")).unwrap().uid());
     assert_eq!(recorded_owner(&s, "a.txt").0, Some(me));

@@ -259,10 +259,25 @@ impl DiscSource {
         name: &str,
         iso_name: &str,
     ) -> Result<Option<Vec<u8>>, DiscError> {
-        let mut out = Vec::new();
+        // A file on an image cannot hold more bytes than the image: one that claims more
+        // (unrecorded extents read as zeros) is refused before it fills memory.
+        let limit = match self.kind {
+            Kind::Image(_) => std::fs::metadata(&self.origin).map_or(u64::MAX, |m| m.len()),
+            Kind::Mounted => u64::MAX,
+        };
+        let mut out = CappedBytes {
+            bytes: Vec::new(),
+            limit,
+            over: false,
+        };
         match self.copy_file(name, Some(iso_name), None, &mut out) {
-            Ok(_) => Ok(Some(out)),
+            Ok(_) => Ok(Some(out.bytes)),
             Err(DiscError::Missing { .. }) => Ok(None),
+            Err(DiscError::Output { disc, file, .. }) if out.over => Err(DiscError::Read {
+                disc,
+                file,
+                reason: format!("claims more bytes than the whole image holds ({limit})"),
+            }),
             Err(e) => Err(e),
         }
     }
@@ -302,6 +317,29 @@ impl DiscSource {
             }
             Kind::Image(image) => image.copy_file(&origin, path, iso_path, expected, w),
         }
+    }
+}
+
+/// Bytes gathered in memory up to `limit`; a write past it fails.
+struct CappedBytes {
+    bytes: Vec<u8>,
+    limit: u64,
+    /// Whether a write went past `limit`.
+    over: bool,
+}
+
+impl Write for CappedBytes {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.bytes.len() as u64 + buf.len() as u64 > self.limit {
+            self.over = true;
+            return Err(io::Error::other("more bytes than the image holds"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
