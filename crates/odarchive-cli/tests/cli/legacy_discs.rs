@@ -146,7 +146,7 @@ fn make_tree(s: &Scratch, seed: u64) {
     for group in 0..12 {
         let data = format!("duplicate group {group}\n").into_bytes();
         for name in ["x", "y", "z"] {
-            let path = s.write(&format!("Dups/{group:02}/{name}.txt"), data.clone());
+            let path = s.write(format!("Dups/{group:02}/{name}.txt"), data.clone());
             set_mtime(&path, AFTER_DST);
         }
     }
