@@ -409,3 +409,29 @@ fn a_full_output_disk_is_a_clear_error_and_leaves_nothing() {
     assert!(left.is_empty(), "the partial image is removed: {left:?}");
     assert_eq!(discs(&s)[0]["state"], "planned");
 }
+
+/// `/Data` is the drive root: it carries the root's mtime in both views (it had the disc's
+/// creation time, so the kernel's view of a disc differed from the catalogue's).
+#[test]
+fn data_has_the_drive_roots_mtime_in_both_views() {
+    use discfs::iso9660::IsoImage;
+    use discfs::udf::read::UdfVolume;
+    use std::io::BufReader;
+
+    let s = Scratch::new();
+    s.write("a/b.txt", b"x");
+    let (secs, nanos) = (1_000_000_000, 123_456_789);
+    filetime::set_file_mtime(&s.drive, filetime::FileTime::from_unix_time(secs, nanos)).unwrap();
+    let images = s.archive(&s.dir("out"), "cd");
+    let open = || BufReader::new(std::fs::File::open(&images[0]).unwrap());
+
+    let data = UdfVolume::open(open()).unwrap().lookup("Data").unwrap();
+    let udf_ns = data.mtime.expect("an mtime").unix_nanos();
+    // UDF keeps microseconds.
+    assert_eq!(
+        udf_ns / 1000,
+        (secs * 1_000_000_000 + i64::from(nanos)) / 1000
+    );
+    let data = IsoImage::open(open()).unwrap().lookup("DATA").unwrap();
+    assert_eq!(data.mtime.secs(), secs, "ISO 9660 keeps seconds");
+}

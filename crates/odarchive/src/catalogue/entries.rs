@@ -63,6 +63,9 @@ pub struct Snapshot {
     pub finished_ns: Option<i64>,
     /// Whether it finished.
     pub state: SnapshotState,
+    /// The drive root's mtime when the scan began (`None` in catalogues from before it was
+    /// recorded).
+    pub root_mtime_ns: Option<i64>,
 }
 
 /// Who owned an entry when it was scanned: ids, and the names they had on the scanning
@@ -181,10 +184,11 @@ fn snapshot_from_row(row: &Row<'_>) -> rusqlite::Result<Snapshot> {
         } else {
             SnapshotState::Scanning
         },
+        root_mtime_ns: row.get(5)?,
     })
 }
 
-const SNAPSHOT_COLUMNS: &str = "id, drive_path, started_ns, finished_ns, state";
+const SNAPSHOT_COLUMNS: &str = "id, drive_path, started_ns, finished_ns, state, root_mtime_ns";
 
 impl Catalogue {
     /// All snapshots, oldest first.
@@ -262,9 +266,15 @@ impl Catalogue {
         Ok(())
     }
 
-    /// Finds the unfinished snapshot of `drive` to resume, or starts a new one, and attaches
-    /// it to `job`. Returns the snapshot and whether it is resumed.
-    pub(crate) fn begin_snapshot(&mut self, drive: &Path, job: i64) -> Result<(Snapshot, bool)> {
+    /// Finds the unfinished snapshot of `drive` to resume, or starts a new one (the drive
+    /// root's mtime being `root_mtime_ns`), and attaches it to `job`. Returns the snapshot and
+    /// whether it is resumed.
+    pub(crate) fn begin_snapshot(
+        &mut self,
+        drive: &Path,
+        root_mtime_ns: Option<i64>,
+        job: i64,
+    ) -> Result<(Snapshot, bool)> {
         let path = self.path.clone();
         let drive_bytes = drive.as_os_str().as_bytes();
         let tx = self.conn.transaction().in_catalogue(&path)?;
@@ -287,8 +297,9 @@ impl Catalogue {
         }
         let started_ns = now_ns();
         tx.execute(
-            "INSERT INTO snapshot (drive_path, started_ns, state) VALUES (?1, ?2, 'scanning')",
-            (drive_bytes, started_ns),
+            "INSERT INTO snapshot (drive_path, started_ns, state, root_mtime_ns) \
+             VALUES (?1, ?2, 'scanning', ?3)",
+            (drive_bytes, started_ns, root_mtime_ns),
         )
         .in_catalogue(&path)?;
         let id = tx.last_insert_rowid();
@@ -301,6 +312,7 @@ impl Catalogue {
             started_ns,
             finished_ns: None,
             state: SnapshotState::Scanning,
+            root_mtime_ns,
         };
         Ok((snapshot, false))
     }

@@ -450,7 +450,7 @@ impl<W: Write> JsonWriter<'_, W> {
             .connection()
             .prepare(
                 "SELECT id, drive_path, started_ns, finished_ns, state, files, directories, \
-                 symlinks, total_bytes, unique_contents, unique_bytes, errors \
+                 symlinks, total_bytes, unique_contents, unique_bytes, errors, root_mtime_ns \
                  FROM snapshot WHERE id <= ?1 ORDER BY id",
             )
             .in_catalogue(path)?;
@@ -460,7 +460,7 @@ impl<W: Write> JsonWriter<'_, W> {
         while let Some(r) = rows.next().in_catalogue(path)? {
             let drive: Vec<u8> = r.get(1).in_catalogue(path)?;
             let counter = |i: usize| r.get::<_, Option<i64>>(i).in_catalogue(path);
-            let v = serde_json::json!({
+            let mut v = serde_json::json!({
                 "id": r.get::<_, i64>(0).in_catalogue(path)?,
                 "drive_path": json_path(&drive),
                 "started": r.get::<_, i64>(2).in_catalogue(path)?,
@@ -474,6 +474,10 @@ impl<W: Write> JsonWriter<'_, W> {
                 "unique_bytes": counter(10)?,
                 "errors": counter(11)?,
             });
+            // Only where the scan recorded it, so catalogues from before it keep their bytes.
+            if let Some(t) = counter(12)? {
+                v["root_mtime"] = t.into();
+            }
             self.raw(if first { "" } else { "," })?;
             first = false;
             self.val(&v)?;

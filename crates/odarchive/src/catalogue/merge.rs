@@ -197,9 +197,9 @@ impl Catalogue {
                 &format!(
                     "INSERT INTO main.snapshot (id, drive_path, started_ns, finished_ns, state, \
                      files, directories, symlinks, total_bytes, unique_contents, unique_bytes, \
-                     errors) \
+                     errors, root_mtime_ns) \
                      SELECT ?2, drive_path, started_ns, finished_ns, state, files, directories, \
-                     symlinks, total_bytes, unique_contents, unique_bytes, errors \
+                     symlinks, total_bytes, unique_contents, unique_bytes, errors, root_mtime_ns \
                      FROM {SCHEMA}.snapshot WHERE id = ?1"
                 ),
                 (s.id, id),

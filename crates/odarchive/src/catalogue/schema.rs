@@ -68,7 +68,7 @@
 //! an import that resolves references at its end defers them to its commit.
 
 /// The schema steps: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3_PART_HASH, V4_DISC_SET, V5_OWNERS];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_PART_HASH, V4_DISC_SET, V5_OWNERS, V6_ROOT_MTIME];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -217,6 +217,12 @@ ALTER TABLE entry ADD COLUMN uid INTEGER;
 ALTER TABLE entry ADD COLUMN gid INTEGER;
 ALTER TABLE entry ADD COLUMN user_name TEXT;
 ALTER TABLE entry ADD COLUMN group_name TEXT;
+"#;
+
+/// The drive root's mtime when a snapshot's scan began (NULL for snapshots scanned before
+/// it was recorded): each disc's `/Data` folder carries it, as the drive root had it.
+const V6_ROOT_MTIME: &str = r#"
+ALTER TABLE snapshot ADD COLUMN root_mtime_ns INTEGER;
 "#;
 
 #[cfg(test)]

@@ -227,6 +227,10 @@ pub fn disc_contents(
             source: FileSource::Bytes(sums),
         },
     ];
+    // /Data is the drive root, with its mtime where the scan recorded it.
+    if let Some(t) = snapshot.root_mtime_ns {
+        dir_mtime.insert(String::new(), t);
+    }
     let tree = build_tree(disc.number, &root, &data, &dir_mtime, plan.created_ns)?;
     let volume = super::volume(&set_id, disc.number, total, plan.created_ns);
     let layout = discfs::layout(&tree, &volume).map_err(|e| Error::DiscImage {

@@ -100,7 +100,8 @@ pub fn sizing_source() -> FileSource {
 }
 
 /// Builds the tree of a disc: the root files, then `/Data` with `data`. Directories get the
-/// mtime `dir_mtime` gives for their path under `/Data`, else `created_ns`.
+/// mtime `dir_mtime` gives for their path under `/Data` (`""`: `/Data` itself, the drive
+/// root), else `created_ns`.
 pub fn build_tree(
     disc: u32,
     root: &[RootFile],
@@ -118,7 +119,12 @@ pub fn build_tree(
         b.file(NodeId::ROOT, f.name, created, f.size, f.source.clone())
             .map_err(image_err)?;
     }
-    let data_dir = b.dir(NodeId::ROOT, DATA_DIR, created).map_err(image_err)?;
+    let data_time = dir_mtime
+        .get("")
+        .map_or(created, |&t| Timestamp::from_unix_nanos(t));
+    let data_dir = b
+        .dir(NodeId::ROOT, DATA_DIR, data_time)
+        .map_err(image_err)?;
     // Directories by their path under /Data; files come in path order, so a small cache of
     // the last parent suffices most of the time.
     let mut dirs: HashMap<String, NodeId> = HashMap::new();

@@ -203,7 +203,11 @@ fn run(
     started: Instant,
 ) -> Result<ScanSummary> {
     let algorithm = catalogue.hash_algorithm()?;
-    let (snapshot, resumed) = catalogue.begin_snapshot(root, job)?;
+    // The drive root's own mtime, which every disc's /Data folder is given.
+    let root_mtime_ns = std::fs::metadata(root)
+        .ok()
+        .map(|m| crate::time::mtime_ns(&m));
+    let (snapshot, resumed) = catalogue.begin_snapshot(root, root_mtime_ns, job)?;
     progress.event(&Event::ScanStarted {
         snapshot: snapshot.id,
         resumed,

@@ -42,8 +42,9 @@ impl Importer<'_> {
             self.tx
                 .execute(
                     "INSERT INTO snapshot (id, drive_path, started_ns, finished_ns, state, files, \
-                     directories, symlinks, total_bytes, unique_contents, unique_bytes, errors) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     directories, symlinks, total_bytes, unique_contents, unique_bytes, errors, \
+                     root_mtime_ns) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                     params![
                         s.id,
                         drive,
@@ -56,7 +57,8 @@ impl Importer<'_> {
                         s.total_bytes,
                         s.unique_contents,
                         s.unique_bytes,
-                        s.errors
+                        s.errors,
+                        s.root_mtime
                     ],
                 )
                 .in_catalogue(self.catalogue)?;

@@ -33,6 +33,8 @@ pub(super) struct SnapIn {
     pub(super) unique_bytes: Option<i64>,
     #[serde(default)]
     pub(super) errors: Option<i64>,
+    #[serde(default)]
+    pub(super) root_mtime: Option<i64>,
 }
 
 #[derive(Deserialize)]
