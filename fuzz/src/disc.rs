@@ -113,7 +113,7 @@ fn read_disc(path: &std::path::Path) {
             continue;
         };
         for (file, _) in files.iter().take(FILES_READ) {
-            let _ = source.copy_file(file, Some(file), &mut BoundedSink::new());
+            let _ = source.copy_file(file, Some(file), None, &mut BoundedSink::new());
         }
     }
 }
