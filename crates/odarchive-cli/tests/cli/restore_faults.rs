@@ -299,16 +299,7 @@ fn a_damaged_first_copy_of_a_disc_is_made_good_by_the_other_in_either_order() {
     let damaged = s.dir("damaged copy.iso");
     fs::copy(&good, &damaged).unwrap();
     damage_file_in(&damaged, &victim);
-    for (name, order) in [
-        ("damaged-first", [damaged.clone(), good.clone()]),
-        ("good-first", [good.clone(), damaged.clone()]),
-    ] {
-        let dest = s.dir(name);
-        let (run, report) = restore(&s, &order, &dest, &[]);
-        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
-        assert!(problems(&report).is_empty(), "{name}: {report}");
-        assert_same_tree_and_modes(&s.drive, &dest);
-    }
+    restores_exactly_in_either_order(&s, ("damaged-first", &damaged), ("good-first", &good));
     // With the damaged copy alone, the file is named and not restored.
     let dest = s.dir("damaged-alone");
     let (run, report) = restore(&s, &[damaged], &dest, &[]);
@@ -319,6 +310,19 @@ fn a_damaged_first_copy_of_a_disc_is_made_good_by_the_other_in_either_order() {
         "{problems:?}"
     );
     assert!(!dest.join("photos/victim.jpg").exists());
+}
+
+/// Restores from copies `a` and `b` of one disc, `a` first and then `b` first (each into a
+/// folder named as given): both give the drive exactly, with no problem.
+fn restores_exactly_in_either_order(s: &Scratch, a: (&str, &Path), b: (&str, &Path)) {
+    for (name, order) in [(a.0, [a.1, b.1]), (b.0, [b.1, a.1])] {
+        let dest = s.dir(name);
+        let order: Vec<PathBuf> = order.iter().map(|p| p.to_path_buf()).collect();
+        let (run, report) = restore(s, &order, &dest, &[]);
+        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(problems(&report).is_empty(), "{name}: {report}");
+        assert_same_tree_and_modes(&s.drive, &dest);
+    }
 }
 
 /// The UDF view of `image` extracted into `dir` with 7-Zip: the disc as a mounted folder.
@@ -350,16 +354,7 @@ fn a_damaged_image_is_made_good_by_the_same_disc_mounted_in_either_order() {
     let damaged = s.dir("damaged.iso");
     fs::copy(&good, &damaged).unwrap();
     damage_file_in(&damaged, &victim);
-    for (name, order) in [
-        ("image-first", [damaged.clone(), mounted.clone()]),
-        ("folder-first", [mounted.clone(), damaged.clone()]),
-    ] {
-        let dest = s.dir(name);
-        let (run, report) = restore(&s, &order, &dest, &[]);
-        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
-        assert!(problems(&report).is_empty(), "{name}: {report}");
-        assert_same_tree_and_modes(&s.drive, &dest);
-    }
+    restores_exactly_in_either_order(&s, ("image-first", &damaged), ("folder-first", &mounted));
 }
 
 #[test]
