@@ -61,12 +61,12 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
         if let Some(object) = value.as_object_mut() {
             object.insert("event".into(), "summary".into());
         }
-        println!("{}", serde_json::to_string(&value)?);
+        crate::render::out(&format!("{}\n", serde_json::to_string(&value)?))?;
     } else {
         if let Some(plan) = &summary.plan {
-            print!("{}", super::plan::human(plan));
+            crate::render::out(&super::plan::human(plan))?;
         }
-        print!("{}", super::write::human(&summary.written));
+        crate::render::out(&super::write::human(&summary.written))?;
     }
     Ok(if summary.scan.info.errors > 0 {
         Outcome::CompletedWithErrors

@@ -4,30 +4,35 @@ use anyhow::Result;
 use indicatif::HumanBytes;
 use odarchive::Catalogue;
 
-use crate::render::count;
+use std::fmt::Write as _;
+
+use crate::render::{count, out};
 use crate::{Global, Outcome};
 
 pub fn run(global: &Global) -> Result<Outcome> {
     let catalogue = Catalogue::open_read_only(&global.catalogue)?;
     let discs = catalogue.discs()?;
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&discs)?);
+        out(&format!("{}\n", serde_json::to_string_pretty(&discs)?))?;
         return Ok(Outcome::Success);
     }
     if discs.is_empty() {
-        println!("no discs planned (run `odarchive plan --media M`)");
+        out("no discs planned (run `odarchive plan --media M`)\n")?;
         return Ok(Outcome::Success);
     }
-    println!(
+    let mut text = String::new();
+    writeln!(
+        text,
         "{:>5}  {:<16} {:<8} {:>8} {:>11} {:>11}  image, SHA-256",
         "disc", "label", "state", "files", "bytes", "image size"
-    );
+    )?;
     for d in &discs {
         let image = match (&d.image_name, &d.image_sha256) {
             (Some(name), Some(sha)) => format!("{name}, {}", odarchive::hex(sha)),
             _ => "-".into(),
         };
-        println!(
+        writeln!(
+            text,
             "{:>5}  {:<16} {:<8} {:>8} {:>11} {:>11}  {image}",
             d.number,
             d.label,
@@ -35,8 +40,9 @@ pub fn run(global: &Global) -> Result<Outcome> {
             count(d.files),
             HumanBytes(d.bytes).to_string(),
             HumanBytes(d.image_size).to_string(),
-        );
+        )?;
     }
+    out(&text)?;
     Ok(Outcome::Success)
 }
 
@@ -44,9 +50,9 @@ pub fn run_count(global: &Global) -> Result<Outcome> {
     let catalogue = Catalogue::open_read_only(&global.catalogue)?;
     let n = catalogue.discs()?.len();
     if global.json {
-        println!("{}", serde_json::json!({ "discs": n }));
+        out(&format!("{}\n", serde_json::json!({ "discs": n })))?;
     } else {
-        println!("{n}");
+        out(&format!("{n}\n"))?;
     }
     Ok(Outcome::Success)
 }

@@ -57,9 +57,9 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     reporter.finish();
     let summary = summary?;
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        crate::render::out(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?;
     } else {
-        print!("{}", human(&summary));
+        crate::render::out(&human(&summary))?;
     }
     Ok(Outcome::Success)
 }

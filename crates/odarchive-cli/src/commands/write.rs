@@ -37,9 +37,9 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let written = result?;
     if global.json {
         let summary = serde_json::json!({ "event": "summary", "written": written });
-        println!("{}", serde_json::to_string(&summary)?);
+        crate::render::out(&format!("{}\n", serde_json::to_string(&summary)?))?;
     } else {
-        print!("{}", human(&written));
+        crate::render::out(&human(&written))?;
     }
     Ok(Outcome::Success)
 }

@@ -435,3 +435,34 @@ fn data_has_the_drive_roots_mtime_in_both_views() {
     let data = IsoImage::open(open()).unwrap().lookup("DATA").unwrap();
     assert_eq!(data.mtime.secs(), secs, "ISO 9660 keeps seconds");
 }
+
+/// A reader that goes away (`odarchive discs | head -1`) ends the command quietly: output goes
+/// through one writer that takes a closed pipe as the end (`println!` panicked, exit 101).
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let s = Scratch::new();
+    s.write("a.txt", b"a");
+    s.archive(&s.dir("out"), "cd");
+    let out = s.dir("out");
+    let out = out.to_str().unwrap();
+    for args in [
+        &["discs"][..],
+        &["--json", "discs"],
+        &["num-discs"],
+        &["write", "--out", out],
+        &["--json", "write", "--out", out],
+    ] {
+        let mut child = s
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before the command can have written anything.
+        drop(child.stdout.take());
+        let done = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
