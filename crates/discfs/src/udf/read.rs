@@ -232,13 +232,18 @@ impl<R: Read + Seek> UdfVolume<R> {
             left -= len;
         }
         if left > 0 {
-            return Err(ReadError::Corrupt {
-                what: "UDF file entry",
-                sector: self.sector_of(entry.icb),
-                reason: format!("extents hold {left} bytes less than its length"),
-            });
+            return Err(self.short_extents(entry, left));
         }
         Ok(())
+    }
+
+    /// The error for a file entry whose extents hold `left` bytes less than its length.
+    fn short_extents(&self, entry: &UdfEntry, left: u64) -> ReadError {
+        ReadError::Corrupt {
+            what: "UDF file entry",
+            sector: self.sector_of(entry.icb),
+            reason: format!("extents hold {left} bytes less than its length"),
+        }
     }
 
     fn sector_of(&self, block: u32) -> u64 {
@@ -397,11 +402,7 @@ impl<R: Read + Seek> UdfVolume<R> {
                     left -= len;
                 }
                 if left > 0 {
-                    return Err(ReadError::Corrupt {
-                        what: "UDF file entry",
-                        sector: self.sector_of(entry.icb),
-                        reason: format!("extents hold {left} bytes less than its length"),
-                    });
+                    return Err(self.short_extents(entry, left));
                 }
                 Ok(entry.size)
             }
