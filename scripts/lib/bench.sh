@@ -144,15 +144,16 @@ bench_tree() {
     export TREE LIST
 }
 
-# gen_big_bytes DEST COUNT BYTES: COUNT files of BYTES random bytes each (kept between runs).
+# gen_big_bytes DEST COUNT BYTES: COUNT files of BYTES random bytes each, kept between runs (a
+# marker DEST.complete beside the tree says it is whole).
 gen_big_bytes() {
     local dest=$1 count=$2 bytes=$3 i
-    [[ -e $dest/.complete ]] && return
+    [[ -e $dest.complete ]] && return
     rm -rf "$dest"
     mkdir -p "$dest"
     echo "generating $dest ($count files of $bytes bytes)" >&2
     for ((i = 1; i <= count; i++)); do head -c "$bytes" /dev/urandom >"$dest/f$i"; done
-    : >"$dest/.complete"
+    : >"$dest.complete"
 }
 
 thousands() { python3 -c "print(f'{$1:,}')"; }
