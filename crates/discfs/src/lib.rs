@@ -43,6 +43,7 @@
 pub mod error;
 pub mod iso9660;
 pub mod layout;
+pub mod parity;
 pub mod sectors;
 pub mod time;
 pub mod tree;
@@ -51,11 +52,11 @@ pub mod volume;
 pub mod writer;
 
 pub use error::{LayoutError, ReadError, TreeError, WriteError};
-pub use layout::{Layout, layout};
+pub use layout::{Layout, layout, layout_with_parity};
 pub use time::{Civil, Timestamp};
 pub use tree::{FileSource, NodeId, NodeKind, Tree, TreeBuilder};
 pub use volume::VolumeInfo;
-pub use writer::{Observer, write_image};
+pub use writer::{Observer, write_image, write_protected_image};
 
 /// Bytes in a logical sector of every image this crate writes or reads.
 pub const SECTOR: u64 = 2048;
