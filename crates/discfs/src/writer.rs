@@ -69,7 +69,8 @@ impl<T: Read + Write + Seek> Spill for T {}
 
 /// Writes the image of a layout with a parity file, still in one ascending pass into `sink`:
 /// the parity of each window of sectors is computed as they go out and waits in `spill`
-/// (about a tenth of the image at 10 %) until the parity file's turn comes.
+/// (about a tenth of the image at 10 %) until the parity file's turn comes. The observer
+/// sees no data of the parity file (it is not a file of the caller's), only progress.
 pub fn write_protected_image<W: Write>(
     tree: &Tree,
     layout: &Layout,
@@ -329,12 +330,7 @@ fn write_parity_area<W: Write>(layout: &Layout, out: &mut Sink<'_, W>) -> Result
         return Err(WriteError::NoSpill);
     };
     let last = layout.total_sectors - 1;
-    let tail_zeros = u64::from(last) - header.parity_end();
-    let zeros = vec![0u8; CHUNK];
-    for _ in 0..(tail_zeros * SECTOR) / CHUNK as u64 {
-        encoder.push(&zeros)?;
-    }
-    encoder.push(&zeros[..((tail_zeros * SECTOR) % CHUNK as u64) as usize])?;
+    encoder.push_zeros(u64::from(last) - header.parity_end())?;
     let mut anchor_sector = vec![0u8; SECTOR as usize];
     let anchor_bytes = anchor().to_bytes(last);
     anchor_sector[..anchor_bytes.len()].copy_from_slice(&anchor_bytes);

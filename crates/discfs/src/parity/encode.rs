@@ -100,6 +100,14 @@ impl<S: Read + Write + Seek> ParityEncoder<S> {
         Ok(())
     }
 
+    /// Takes `sectors` zero sectors (run-out padding, say).
+    pub fn push_zeros(&mut self, sectors: u64) -> Result<(), ParityError> {
+        for _ in 0..sectors {
+            self.push(&ZERO_SHARD)?;
+        }
+        Ok(())
+    }
+
     fn push_sector(&mut self, sector: &[u8]) -> Result<(), ParityError> {
         let g = self.header.geometry;
         if self.taken == g.covered {

@@ -50,6 +50,10 @@ pub fn repair<R: Read + Seek, W: Write + Seek>(
 ) -> Result<RepairReport, ParityError> {
     let mut disc = Disc::new(image, bad);
     let (header, header_sector) = find_header(&mut disc)?;
+    let (k, m) = (
+        header.geometry.data_shards as usize,
+        header.geometry.parity_shards as usize,
+    );
     let mut job = Repair {
         disc,
         out,
@@ -63,6 +67,10 @@ pub fn repair<R: Read + Seek, W: Write + Seek>(
             unrecoverable: Vec::new(),
         },
         lost: Vec::new(),
+        data: Shards::new(header.geometry.window_sectors()),
+        parity: Shards::new(header.geometry.window_parity()),
+        decoder: HighRateDecoder::new(k, m, SHARD_BYTES, DefaultEngine::new(), None)?,
+        encoder: HighRateEncoder::new(k, m, SHARD_BYTES, DefaultEngine::new(), None)?,
     };
     for w in 0..header.geometry.windows {
         job.window(w)?;
@@ -145,6 +153,7 @@ fn find_header<R: Read + Seek>(disc: &mut Disc<'_, R>) -> Result<(Header, u64), 
 }
 
 /// Shards of one window with whether each is known good.
+#[derive(Default)]
 struct Shards {
     bytes: Vec<u8>,
     good: Vec<bool>,
@@ -174,6 +183,11 @@ struct Repair<'b, R, W> {
     report: RepairReport,
     /// Image sectors that could not be rebuilt.
     lost: Vec<u64>,
+    /// The current window's data and parity shards, reused from window to window.
+    data: Shards,
+    parity: Shards,
+    decoder: HighRateDecoder<DefaultEngine>,
+    encoder: HighRateEncoder<DefaultEngine>,
 }
 
 impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
@@ -183,8 +197,9 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
         let copy_start = self.header.parity_start + g.crc_copy_at(w);
         let parity_start = block_start + g.crc_sectors();
         let stored = self.read_crcs(block_start, copy_start);
-        let mut data = self.read_data(w, &stored);
-        let mut parity = Shards::new(g.window_parity());
+        let mut data = std::mem::take(&mut self.data);
+        let mut parity = std::mem::take(&mut self.parity);
+        self.read_data(w, &stored, &mut data);
         self.read_shards(
             parity_start,
             &mut parity,
@@ -212,7 +227,9 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
         self.write_at(copy_start, &block)?;
         block.extend_from_slice(&parity.bytes);
         self.write_at(block_start, &block)?;
-        self.write_data(w, &data)
+        self.write_data(w, &data)?;
+        (self.data, self.parity) = (data, parity);
+        Ok(())
     }
 
     /// The window's CRC list, from the first copy of each CRC sector or else the second;
@@ -263,21 +280,20 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
 
     /// The window's data shards: covered sectors read from the image (in at most two runs,
     /// before and after the parity area), virtual zero sectors past the end.
-    fn read_data(&mut self, w: u64, crcs: &[Option<u32>]) -> Shards {
+    fn read_data(&mut self, w: u64, crcs: &[Option<u32>], data: &mut Shards) {
         let g = self.header.geometry;
         let first = w * g.window_sectors();
         let real = g.covered.min(first + g.window_sectors()) - first;
-        let mut data = Shards::new(g.window_sectors());
         data.good[real as usize..].fill(true);
+        data.bytes[real as usize * SHARD_BYTES..].fill(0);
         for run in self.runs(first, real) {
             let (at, len) = ((run.start - first) as usize, (run.end - run.start) as usize);
             let sector = self.header.covered_sector(run.start);
             let bytes = &mut data.bytes[at * SHARD_BYTES..(at + len) * SHARD_BYTES];
             self.disc
                 .read_run(sector, bytes, &mut data.good[at..at + len]);
-            self.check(&mut data, at..at + len, crcs);
+            self.check(data, at..at + len, crcs);
         }
-        data
     }
 
     /// Covered indices `first..first + count` cut where the parity area interrupts them.
@@ -315,7 +331,8 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
             }
             return Ok(());
         }
-        let mut decoder = HighRateDecoder::new(k, m, SHARD_BYTES, DefaultEngine::new(), None)?;
+        let decoder = &mut self.decoder;
+        decoder.reset(k, m, SHARD_BYTES)?;
         for i in (0..k).filter(|&i| data.good[i * stripes + s]) {
             decoder.add_original_shard(i, data.shard(i * stripes + s))?;
         }
@@ -348,7 +365,8 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
         if !lost || (0..k).any(|i| !data.good[i * stripes + s]) {
             return Ok(());
         }
-        let mut encoder = HighRateEncoder::new(k, m, SHARD_BYTES, DefaultEngine::new(), None)?;
+        let encoder = &mut self.encoder;
+        encoder.reset(k, m, SHARD_BYTES)?;
         for i in 0..k {
             encoder.add_original_shard(data.shard(i * stripes + s))?;
         }
