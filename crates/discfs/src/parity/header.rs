@@ -120,7 +120,11 @@ impl Header {
             return None;
         }
         let geometry = Geometry::new(u64_at(sector, 48), sector[80]).ok()?;
-        let header = Header::new(u64_at(sector, 32), geometry);
+        let parity_start = u64_at(sector, 32);
+        if parity_start > geometry.covered {
+            return None;
+        }
+        let header = Header::new(parity_start, geometry);
         // Everything else is derived: a header is only trusted if it reproduces itself.
         let consistent = header.parity_end() <= header.image_sectors
             && header.to_bytes() == sector
@@ -169,6 +173,19 @@ mod tests {
             bytes[i] ^= 0x10;
             assert_eq!(Header::parse(&bytes, 15), None, "byte {i}");
         }
+    }
+
+    #[test]
+    fn a_header_with_a_correct_crc_but_absurd_fields_is_refused() {
+        let mut bytes = header().to_bytes();
+        bytes[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        let crc = crc32c(&bytes[..SHARD_BYTES - 4]);
+        bytes[SHARD_BYTES - 4..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(Header::parse(&bytes, 15), None);
+        bytes[48..56].copy_from_slice(&u64::MAX.to_le_bytes());
+        let crc = crc32c(&bytes[..SHARD_BYTES - 4]);
+        bytes[SHARD_BYTES - 4..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(Header::parse(&bytes, 15), None);
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub const MAX_STRIPES: u64 = 64;
 pub const MAX_DATA_SHARDS: u64 = 512;
 /// Data shards per stripe below which a small image gets fewer stripes instead.
 const MIN_DATA_SHARDS: u64 = 64;
+/// Most covered sectors of one image (2 PiB): keeps every size computation far from overflow.
+const MAX_COVERED: u64 = 1 << 40;
 /// CRC values in one CRC sector (its last 4 bytes are the sector's own CRC).
 pub const CRCS_PER_SECTOR: u64 = (SECTOR / 4) - 1;
 
@@ -85,6 +87,9 @@ pub enum ParityError {
     /// Nothing to protect.
     #[error("an image without sectors cannot be protected")]
     Empty,
+    /// More sectors than any disc holds (2^40, 2 PiB): a damaged or foreign header.
+    #[error("{0} sectors is more than parity protects (2^40)")]
+    TooLarge(u64),
     /// The encoder was fed another number of sectors than its geometry covers.
     #[error("the parity encoder was given {got} bytes, its geometry covers {expected}")]
     Length { got: u64, expected: u64 },
@@ -138,6 +143,9 @@ impl Geometry {
         }
         if covered == 0 {
             return Err(ParityError::Empty);
+        }
+        if covered > MAX_COVERED {
+            return Err(ParityError::TooLarge(covered));
         }
         let windows = covered.div_ceil(MAX_STRIPES * MAX_DATA_SHARDS);
         let per_window = covered.div_ceil(windows);
@@ -273,11 +281,16 @@ mod tests {
     #[test]
     fn bad_percent_and_empty_images_are_refused() {
         assert!(matches!(Geometry::new(10, 0), Err(ParityError::Percent(0))));
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283, "the CRC32C check value");
         assert!(matches!(
             Geometry::new(10, 101),
             Err(ParityError::Percent(101))
         ));
         assert!(matches!(Geometry::new(0, 10), Err(ParityError::Empty)));
+        assert!(matches!(
+            Geometry::new(u64::MAX, 10),
+            Err(ParityError::TooLarge(_))
+        ));
     }
 
     #[test]
