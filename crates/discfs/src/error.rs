@@ -68,6 +68,15 @@ pub enum LayoutError {
     /// what its 32-bit tables hold).
     #[error("ISO 9660: {0}")]
     Iso9660(String),
+    /// A parity file the layout cannot place: a second one, a bad percent, or a size that
+    /// is not the one the layout needs (lay such trees out with `layout_with_parity`).
+    #[error("{path}: parity file: {reason}")]
+    Parity {
+        /// Path of the parity file in the tree.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A volume field that is out of range (set size 0, sequence number beyond set size, ...).
     #[error("volume field {field}: {reason}")]
     Volume {
@@ -122,6 +131,12 @@ pub enum WriteError {
     /// The layout was made for another tree.
     #[error("layout does not belong to this tree")]
     LayoutMismatch,
+    /// The layout has a parity file but no spill was given for its blocks.
+    #[error("the layout has a parity file: write it with write_protected_image and a spill")]
+    NoSpill,
+    /// Computing the parity area failed (its spill, mostly).
+    #[error("parity area: {0}")]
+    Parity(#[from] crate::parity::ParityError),
 }
 
 /// Reading an image failed.

@@ -15,6 +15,7 @@
 //!                node's File Entry in breadth-first order (a directory's identifiers right
 //!                after its entry), then every file's data, depth-first, so a folder's files
 //!                sit together. ISO 9660 records point at the same data.
+//!        D…      with parity: the parity file's data, after every other file
 //!        …       150 sectors of zeros (run-out padding)
 //!        N−1     UDF Anchor Volume Descriptor Pointer (the last sector)
 //! ```
@@ -22,6 +23,7 @@
 use crate::SECTOR;
 use crate::error::LayoutError;
 use crate::iso9660::IsoPlan;
+use crate::parity::{Geometry, Header};
 use crate::tree::{NodeId, Tree};
 use crate::udf::plan::UdfPlan;
 use crate::volume::VolumeInfo;
@@ -67,6 +69,8 @@ pub struct Layout {
     pub(crate) total_sectors: u32,
     /// Files in the order their data is laid out (depth-first): the writer's order too.
     pub(crate) file_order: Vec<NodeId>,
+    /// The parity file and its header, when the tree has one.
+    pub(crate) parity: Option<(NodeId, Header)>,
 }
 
 /// Hands out sectors in ascending order, never across the anchor at sector 256.
@@ -91,8 +95,59 @@ fn sector_u32(sector: u64) -> Result<u32, LayoutError> {
 }
 
 /// Lays out `tree` with `volume`'s fields. Pure and deterministic: the same input gives the
-/// same layout, and so the same image.
+/// same layout, and so the same image. A tree with a parity file must have been sized by
+/// [`layout_with_parity`].
 pub fn layout(tree: &Tree, volume: &VolumeInfo) -> Result<Layout, LayoutError> {
+    let (layout, needed) = place(tree, volume)?;
+    match (layout.parity, needed) {
+        (Some((node, _)), Some(bytes)) if tree.size(node) != bytes => Err(LayoutError::Parity {
+            path: tree.path(node),
+            reason: format!(
+                "{} bytes, the layout needs {bytes} (size it with layout_with_parity)",
+                tree.size(node)
+            ),
+        }),
+        _ => Ok(layout),
+    }
+}
+
+/// Sizes the tree's parity file (if it has one) to the exact parity area its image needs,
+/// and lays the tree out. The parity covers every sector of the image before and after it.
+pub fn layout_with_parity(tree: &mut Tree, volume: &VolumeInfo) -> Result<Layout, LayoutError> {
+    // The parity size grows with the sectors before it, which grow (through the file
+    // entries' extents) with the parity size: both only grow, so this ends in a few rounds.
+    loop {
+        let (layout, needed) = place(tree, volume)?;
+        match (layout.parity, needed) {
+            (Some((node, _)), Some(bytes)) if tree.size(node) != bytes => {
+                tree.set_size(node, bytes);
+            }
+            _ => return Ok(layout),
+        }
+    }
+}
+
+/// The tree's parity file and percent; an error for two of them or a bad percent.
+fn parity_file(tree: &Tree) -> Result<Option<(NodeId, u8)>, LayoutError> {
+    let mut files = tree.parity_files();
+    let first = files.next();
+    if let Some((second, _)) = files.next() {
+        return Err(LayoutError::Parity {
+            path: tree.path(second),
+            reason: "a second parity file in one image".into(),
+        });
+    }
+    match first {
+        Some((node, percent)) if !(1..=100).contains(&percent) => Err(LayoutError::Parity {
+            path: tree.path(node),
+            reason: format!("percent {percent} is outside 1..=100"),
+        }),
+        other => Ok(other),
+    }
+}
+
+/// The layout with the parity file at its current size, and the size in bytes it needs.
+fn place(tree: &Tree, volume: &VolumeInfo) -> Result<(Layout, Option<u64>), LayoutError> {
     if volume.set_size == 0
         || volume.sequence_number == 0
         || volume.sequence_number > volume.set_size
@@ -127,8 +182,17 @@ pub fn layout(tree: &Tree, volume: &VolumeInfo) -> Result<Layout, LayoutError> {
         block += udf.metadata_blocks(tree, id);
     }
     let mut data_sector = vec![0u32; tree.len()];
-    let file_order: Vec<NodeId> = tree.files_depth_first().collect();
+    let parity = parity_file(tree)?;
+    let mut file_order: Vec<NodeId> = tree.files_depth_first().collect();
+    if let Some((node, _)) = parity {
+        file_order.retain(|&f| f != node);
+        file_order.push(node);
+    }
+    let mut parity_start = 0;
     for &file in &file_order {
+        if parity.is_some_and(|(node, _)| node == file) {
+            parity_start = partition_start + block;
+        }
         let size = tree.size(file);
         if size > 0 {
             data_sector[file.index()] = sector_u32(partition_start + block)?;
@@ -137,7 +201,23 @@ pub fn layout(tree: &Tree, volume: &VolumeInfo) -> Result<Layout, LayoutError> {
     }
     let partition_length = sector_u32(block)?;
     let total = partition_start + block + u64::from(END_PAD_SECTORS) + 1;
-    Ok(Layout {
+    let (parity, needed) = match parity {
+        Some((node, percent)) => {
+            let parity_now = tree.size(node).div_ceil(SECTOR);
+            let geometry =
+                Geometry::new(total - parity_now, percent).map_err(|e| LayoutError::Parity {
+                    path: tree.path(node),
+                    reason: e.to_string(),
+                })?;
+            let header = Header::new(parity_start, geometry);
+            (
+                Some((node, header)),
+                Some(geometry.parity_sectors() * SECTOR),
+            )
+        }
+        None => (None, None),
+    };
+    let layout = Layout {
         volume: volume.clone(),
         iso,
         udf,
@@ -149,7 +229,9 @@ pub fn layout(tree: &Tree, volume: &VolumeInfo) -> Result<Layout, LayoutError> {
         data_sector,
         total_sectors: sector_u32(total)?,
         file_order,
-    })
+        parity,
+    };
+    Ok((layout, needed))
 }
 
 impl Layout {
@@ -194,6 +276,11 @@ impl Layout {
     /// restorable without loss.
     pub fn iso_paths<'a>(&'a self, tree: &'a Tree) -> impl Iterator<Item = (String, NodeId)> + 'a {
         self.iso.paths(tree)
+    }
+
+    /// The parity header of the image, when its tree has a parity file.
+    pub fn parity(&self) -> Option<&Header> {
+        self.parity.as_ref().map(|(_, header)| header)
     }
 
     /// Whether this layout was made for `tree` (same node count; a cheap guard).

@@ -7,6 +7,11 @@
 //! ([`udf::read::UdfVolume`], [`iso9660::IsoImage`]) open an image over `Read + Seek` and list
 //! and read each view.
 //!
+//! A tree may carry one parity file ([`TreeBuilder::parity_file`]): [`layout_with_parity`]
+//! sizes it exactly and places it after every other file, [`write_protected_image`] computes
+//! it in the same pass, and [`parity::repair`] rebuilds a damaged image from it (see
+//! [`parity`] for the format).
+//!
 //! Both file systems share the file data: UDF 1.02 is the primary view (full names, any depth,
 //! files of any size as extents of at most 1 GiB − 2 KiB), ISO 9660 level 3 the fallback (names
 //! mapped to d-characters, deep directories relocated, files of 4 GiB and more as multi-extent
@@ -43,6 +48,7 @@
 pub mod error;
 pub mod iso9660;
 pub mod layout;
+pub mod parity;
 pub mod sectors;
 pub mod time;
 pub mod tree;
@@ -51,11 +57,11 @@ pub mod volume;
 pub mod writer;
 
 pub use error::{LayoutError, ReadError, TreeError, WriteError};
-pub use layout::{Layout, layout};
+pub use layout::{Layout, layout, layout_with_parity};
 pub use time::{Civil, Timestamp};
 pub use tree::{FileSource, NodeId, NodeKind, Tree, TreeBuilder};
 pub use volume::VolumeInfo;
-pub use writer::{Observer, write_image};
+pub use writer::{Observer, write_image, write_protected_image};
 
 /// Bytes in a logical sector of every image this crate writes or reads.
 pub const SECTOR: u64 = 2048;

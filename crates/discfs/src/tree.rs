@@ -40,6 +40,13 @@ pub enum FileSource {
         /// Where the bytes start in it.
         offset: u64,
     },
+    /// The image's parity area (see [`crate::parity`]): sized by
+    /// [`crate::layout::layout_with_parity`], placed after every other file and computed by
+    /// [`crate::writer::write_protected_image`] from the sectors before and after it.
+    Parity {
+        /// Parity shards per 100 data shards, 1..=100.
+        percent: u8,
+    },
 }
 
 /// What a node is.
@@ -153,6 +160,18 @@ impl TreeBuilder {
             u32::try_from(self.sources.len()).map_err(|_| TreeError::TooManyNodes)?;
         self.sources.push(source);
         self.push(parent, name, NodeKind::File, mtime, size, source_index)
+    }
+
+    /// Adds the image's parity file under `parent` (size 0 until
+    /// [`crate::layout::layout_with_parity`] sizes it). One per tree.
+    pub fn parity_file(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        mtime: Timestamp,
+        percent: u8,
+    ) -> Result<NodeId, TreeError> {
+        self.file(parent, name, mtime, 0, FileSource::Parity { percent })
     }
 
     fn check_parent(&self, parent: NodeId) -> Result<(), TreeError> {
@@ -342,6 +361,22 @@ impl Tree {
             node.a
         } else {
             0
+        }
+    }
+
+    /// Files whose source is [`FileSource::Parity`], with their percent.
+    pub fn parity_files(&self) -> impl Iterator<Item = (NodeId, u8)> + '_ {
+        self.ids().filter_map(|id| match self.source(id) {
+            Some(FileSource::Parity { percent }) => Some((id, *percent)),
+            _ => None,
+        })
+    }
+
+    /// Sets a file's size (the parity file's, as the layout sizes it).
+    pub(crate) fn set_size(&mut self, id: NodeId, size: u64) {
+        let node = &mut self.nodes[id.index()];
+        if node.kind == NodeKind::File {
+            node.a = size;
         }
     }
 

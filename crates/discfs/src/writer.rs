@@ -16,6 +16,7 @@ use crate::layout::{
     ANCHOR_SECTOR, INTEGRITY_SECTOR, ISO_PVD_SECTOR, Layout, MAIN_VDS_SECTOR, RESERVE_VDS_SECTOR,
     VDS_SECTORS, VRS_SECTOR,
 };
+use crate::parity::{ParityEncoder, SYSTEM_AREA_COPY};
 use crate::tree::{FileSource, NodeId, Tree};
 use crate::udf::anchor::Anchor;
 use crate::udf::integrity::Integrity;
@@ -47,11 +48,48 @@ pub trait Observer {
 impl Observer for () {}
 
 /// Writes the image of `tree` as `layout` placed it into `sink`, in one ascending pass.
-/// Returns the number of bytes written, which is [`Layout::image_size`].
+/// Returns the number of bytes written, which is [`Layout::image_size`]. A layout with a
+/// parity file needs [`write_protected_image`].
 pub fn write_image<W: Write>(
     tree: &Tree,
     layout: &Layout,
     sink: W,
+    observer: &mut dyn Observer,
+) -> Result<u64, WriteError> {
+    if layout.parity.is_some() {
+        return Err(WriteError::NoSpill);
+    }
+    write(tree, layout, sink, None, observer)
+}
+
+/// Something the parity encoder can spill its window blocks to: a temporary file, or a
+/// `Cursor<Vec<u8>>` for small images.
+pub trait Spill: Read + Write + Seek {}
+impl<T: Read + Write + Seek> Spill for T {}
+
+/// Writes the image of a layout with a parity file, still in one ascending pass into `sink`:
+/// the parity of each window of sectors is computed as they go out and waits in `spill`
+/// (about a tenth of the image at 10 %) until the parity file's turn comes. The observer
+/// sees no data of the parity file (it is not a file of the caller's), only progress.
+pub fn write_protected_image<W: Write>(
+    tree: &Tree,
+    layout: &Layout,
+    sink: W,
+    spill: &mut dyn Spill,
+    observer: &mut dyn Observer,
+) -> Result<u64, WriteError> {
+    let Some((_, header)) = layout.parity else {
+        return write_image(tree, layout, sink, observer);
+    };
+    let encoder = ParityEncoder::new(header, spill)?;
+    write(tree, layout, sink, Some(encoder), observer)
+}
+
+fn write<W: Write>(
+    tree: &Tree,
+    layout: &Layout,
+    sink: W,
+    parity: Option<ParityEncoder<&mut dyn Spill>>,
     observer: &mut dyn Observer,
 ) -> Result<u64, WriteError> {
     if !layout.fits(tree) {
@@ -62,7 +100,11 @@ pub fn write_image<W: Write>(
         pos: 0,
         total: layout.image_size(),
         anchor_written: false,
+        parity,
     };
+    if let Some((_, header)) = &layout.parity {
+        out.emit(SYSTEM_AREA_COPY as u32, &header.to_bytes())?;
+    }
     write_volume_structures(tree, layout, &mut out)?;
     write_iso_directories(tree, layout, &mut out)?;
     write_udf_metadata(tree, layout, &mut out, observer)?;
@@ -86,17 +128,21 @@ fn anchor() -> Anchor {
     }
 }
 
-/// The output: tracks the position, pads with zeros, and slips the anchor at sector 256 in
-/// when the pass goes past it.
-struct Sink<W: Write> {
+/// The output: tracks the position, pads with zeros, slips the anchor at sector 256 in
+/// when the pass goes past it, and feeds the parity encoder until the parity file.
+struct Sink<'s, W: Write> {
     inner: BufWriter<W>,
     pos: u64,
     total: u64,
     anchor_written: bool,
+    parity: Option<ParityEncoder<&'s mut dyn Spill>>,
 }
 
-impl<W: Write> Sink<W> {
+impl<W: Write> Sink<'_, W> {
     fn write(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
+        if let Some(encoder) = &mut self.parity {
+            encoder.push(bytes)?;
+        }
         self.inner
             .write_all(bytes)
             .map_err(|source| WriteError::Sink {
@@ -145,7 +191,7 @@ impl<W: Write> Sink<W> {
 fn write_volume_structures<W: Write>(
     tree: &Tree,
     layout: &Layout,
-    out: &mut Sink<W>,
+    out: &mut Sink<'_, W>,
 ) -> Result<(), WriteError> {
     let (pt_l, pt_m) = layout.path_table;
     let pvd = layout.iso.primary_volume_descriptor(
@@ -217,7 +263,7 @@ fn volume_fields(layout: &Layout) -> VolumeFields {
 fn write_iso_directories<W: Write>(
     tree: &Tree,
     layout: &Layout,
-    out: &mut Sink<W>,
+    out: &mut Sink<'_, W>,
 ) -> Result<(), WriteError> {
     let mut buf = Vec::new();
     for (d, &sector) in layout.iso_dirs.iter().enumerate() {
@@ -233,7 +279,7 @@ fn write_iso_directories<W: Write>(
 fn write_udf_metadata<W: Write>(
     tree: &Tree,
     layout: &Layout,
-    out: &mut Sink<W>,
+    out: &mut Sink<'_, W>,
     observer: &mut dyn Observer,
 ) -> Result<(), WriteError> {
     let p = layout.partition_start;
@@ -270,6 +316,43 @@ fn write_udf_metadata<W: Write>(
     Ok(())
 }
 
+/// Writes the parity area at its place: the sectors after it (the run-out padding and the
+/// last anchor, known from the layout) are given to the encoder first, so that the parity
+/// covers them too.
+fn write_parity_area<W: Write>(layout: &Layout, out: &mut Sink<'_, W>) -> Result<(), WriteError> {
+    let Some((_, header)) = layout.parity else {
+        return Ok(());
+    };
+    if out.pos < header.parity_start * SECTOR {
+        out.emit(header.parity_start as u32, &[])?;
+    }
+    let Some(mut encoder) = out.parity.take() else {
+        return Err(WriteError::NoSpill);
+    };
+    let last = layout.total_sectors - 1;
+    encoder.push_zeros(u64::from(last) - header.parity_end())?;
+    let mut anchor_sector = vec![0u8; SECTOR as usize];
+    let anchor_bytes = anchor().to_bytes(last);
+    anchor_sector[..anchor_bytes.len()].copy_from_slice(&anchor_bytes);
+    encoder.push(&anchor_sector)?;
+    let mut area = encoder.finish()?;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = area
+            .read(&mut buf)
+            .map_err(|source| crate::parity::ParityError::Io {
+                offset: out.pos,
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        out.write(&buf[..n])?;
+    }
+    debug_assert_eq!(out.pos, header.parity_end() * SECTOR);
+    Ok(())
+}
+
 /// What the reading thread sends: chunks of a file, its end, or a failure.
 enum Piece {
     Data(NodeId, Vec<u8>),
@@ -280,7 +363,7 @@ enum Piece {
 fn write_file_data<W: Write>(
     tree: &Tree,
     layout: &Layout,
-    out: &mut Sink<W>,
+    out: &mut Sink<'_, W>,
     observer: &mut dyn Observer,
 ) -> Result<(), WriteError> {
     // Lane k reads files k, k + LANES, k + 2·LANES, ... of the layout order, so opening and
@@ -307,7 +390,7 @@ fn write_file_data<W: Write>(
 fn consume<W: Write>(
     tree: &Tree,
     layout: &Layout,
-    out: &mut Sink<W>,
+    out: &mut Sink<'_, W>,
     observer: &mut dyn Observer,
     lanes: &[Receiver<Piece>],
 ) -> Result<(), WriteError> {
@@ -335,6 +418,10 @@ fn consume<W: Write>(
                         last_progress = out.pos;
                         observer.progress(out.pos, out.total);
                     }
+                }
+                Piece::End if layout.parity.is_some_and(|(node, _)| node == file) => {
+                    write_parity_area(layout, out)?;
+                    break;
                 }
                 Piece::End => {
                     out.pad()?;
@@ -370,7 +457,7 @@ fn read_sources(tree: &Tree, order: &[NodeId], lane: usize, tx: &SyncSender<Piec
                     }
                 }
             }
-            None => true,
+            Some(FileSource::Parity { .. }) | None => true,
         };
         if !sent || tx.send(Piece::End).is_err() {
             return;

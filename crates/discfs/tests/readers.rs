@@ -251,3 +251,50 @@ fn same_input_gives_the_same_image() {
     write_image(&tree_of_dir(&src), &volume(1, 1), &two);
     assert_eq!(fs::read(&one).unwrap(), fs::read(&two).unwrap());
 }
+
+#[test]
+fn a_protected_image_passes_every_reader() {
+    let work = scratch();
+    let src = work.path().join("src");
+    fs::create_dir_all(src.join("photos")).unwrap();
+    for i in 0..20 {
+        let body: Vec<u8> = (0..20_000 + i * 977).map(|b| (b * 7 + i) as u8).collect();
+        fs::write(src.join("photos").join(format!("img{i:02}.jpg")), body).unwrap();
+    }
+    let mut tree = {
+        let plain = tree_of_dir(&src);
+        let mut b = discfs::TreeBuilder::new(plain.mtime(discfs::NodeId::ROOT));
+        for f in plain.files_depth_first() {
+            let dir = b
+                .dir(discfs::NodeId::ROOT, "photos", plain.mtime(plain.parent(f)))
+                .unwrap();
+            let source = plain.source(f).unwrap().clone();
+            b.file(dir, plain.name(f), plain.mtime(f), plain.size(f), source)
+                .unwrap();
+        }
+        let root = plain.mtime(discfs::NodeId::ROOT);
+        let parity = b.dir(discfs::NodeId::ROOT, "Parity", root).unwrap();
+        b.parity_file(parity, "PARITY.ODP", root, 10).unwrap();
+        b.build().unwrap()
+    };
+    let vol = volume(1, 1);
+    let layout = discfs::layout_with_parity(&mut tree, &vol).unwrap();
+    let image = work.path().join("disc.iso");
+    let mut spill = tempfile::tempfile().unwrap();
+    let mut out = fs::File::create(&image).unwrap();
+    discfs::write_protected_image(&tree, &layout, &mut out, &mut spill, &mut ()).unwrap();
+    drop(out);
+    assert_eq!(fs::metadata(&image).unwrap().len(), layout.image_size());
+
+    let bytes = fs::read(&image).unwrap();
+    let header = layout.parity().unwrap();
+    let start = header.parity_start as usize * 2048;
+    let area = &bytes[start..start + header.parity_sectors() as usize * 2048];
+    let mut expected = Manifest::of_dir(&src).unwrap().without_symlinks();
+    // The parity directory and file carry the root's mtime.
+    let root_mtime = Some(tree.mtime(discfs::NodeId::ROOT).secs());
+    expected.insert_dir("Parity", root_mtime);
+    expected.insert("Parity/PARITY.ODP", oracles::Entry::file(area, root_mtime));
+    let opts = all_readers().scratch_in(work.path());
+    oracles::assert_all(&image, &expected, &opts);
+}

@@ -1,0 +1,418 @@
+//! Repair: rebuilds an image from what can be read of it and its parity area.
+//!
+//! Window by window: read the CRC sectors, the data shards and the parity shards; a sector
+//! that is listed bad, cannot be read, lies past the end of a short image or fails its CRC
+//! is an erasure. Each stripe with no more erasures than parity shards is decoded; lost
+//! parity and CRC sectors are computed again, so a fully repaired image is byte-identical to
+//! the one written. Whatever could not be rebuilt is written as zeros and reported.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+
+use reed_solomon_simd::engine::DefaultEngine;
+use reed_solomon_simd::rate::{HighRateDecoder, HighRateEncoder, RateDecoder, RateEncoder};
+
+use super::{
+    BadSectors, CRCS_PER_SECTOR, Header, ParityError, SHARD_BYTES, SYSTEM_AREA_COPY, crc_sectors,
+    crc32c, parse_crc_sector,
+};
+
+/// What a repair found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairReport {
+    /// The header the repair worked from.
+    pub header: Header,
+    /// The sector whose copy of the header was used.
+    pub header_sector: u64,
+    /// Sectors that could not be read (listed bad, read errors, past the end of the image).
+    pub unreadable: u64,
+    /// Sectors that were read but did not match their CRC.
+    pub corrupt: u64,
+    /// Sectors written from the code instead of as read.
+    pub rebuilt: u64,
+    /// Image sectors that could not be rebuilt (written as zeros), ascending and merged.
+    pub unrecoverable: Vec<Range<u64>>,
+}
+
+impl RepairReport {
+    /// Whether every sector of the image was rebuilt.
+    pub fn is_complete(&self) -> bool {
+        self.unrecoverable.is_empty()
+    }
+}
+
+/// Repairs `image` (an image file or a disc, possibly short) with the sectors in `bad`
+/// known unreadable, writing the whole repaired image to `out`.
+pub fn repair<R: Read + Seek, W: Write + Seek>(
+    image: R,
+    bad: &BadSectors,
+    out: W,
+) -> Result<RepairReport, ParityError> {
+    let mut disc = Disc::new(image, bad);
+    let (header, header_sector) = find_header(&mut disc)?;
+    let (k, m) = (
+        header.geometry.data_shards as usize,
+        header.geometry.parity_shards as usize,
+    );
+    let mut job = Repair {
+        disc,
+        out,
+        header,
+        report: RepairReport {
+            header,
+            header_sector,
+            unreadable: 0,
+            corrupt: 0,
+            rebuilt: 0,
+            unrecoverable: Vec::new(),
+        },
+        lost: Vec::new(),
+        data: Shards::new(header.geometry.window_sectors()),
+        parity: Shards::new(header.geometry.window_parity()),
+        decoder: HighRateDecoder::new(k, m, SHARD_BYTES, DefaultEngine::new(), None)?,
+        encoder: HighRateEncoder::new(k, m, SHARD_BYTES, DefaultEngine::new(), None)?,
+    };
+    for w in 0..header.geometry.windows {
+        job.window(w)?;
+    }
+    let bytes = header.to_bytes();
+    for at in header.copies() {
+        job.write_at(at, &bytes)?;
+    }
+    // The system-area copy is a covered sector, but its bytes are known whatever was lost.
+    job.lost.retain(|&sector| sector != SYSTEM_AREA_COPY);
+    job.out
+        .flush()
+        .map_err(|source| ParityError::Io { offset: 0, source })?;
+    job.report.unrecoverable = merge(job.lost);
+    Ok(job.report)
+}
+
+/// The image being read: its length and the sectors known bad.
+struct Disc<'b, R> {
+    inner: R,
+    len: Option<u64>,
+    bad: &'b BadSectors,
+}
+
+impl<'b, R: Read + Seek> Disc<'b, R> {
+    fn new(mut inner: R, bad: &'b BadSectors) -> Self {
+        let len = inner.seek(SeekFrom::End(0)).ok();
+        Disc { inner, len, bad }
+    }
+
+    fn sectors(&self) -> u64 {
+        self.len.unwrap_or(0) / SHARD_BYTES as u64
+    }
+
+    /// Reads `first..first + ok.len()` into `buf`, setting `ok` for each sector read; one
+    /// read for a clean run, sector by sector when a run has a bad one.
+    fn read_run(&mut self, first: u64, buf: &mut [u8], ok: &mut [bool]) {
+        let count = ok.len() as u64;
+        let clean = first + count <= self.sectors()
+            && !(first..first + count).any(|s| self.bad.contains(s))
+            && self.read_exact(first, buf);
+        if clean {
+            ok.fill(true);
+            return;
+        }
+        for (i, (sector, ok)) in buf.chunks_exact_mut(SHARD_BYTES).zip(ok).enumerate() {
+            let at = first + i as u64;
+            *ok = at < self.sectors() && !self.bad.contains(at) && self.read_exact(at, sector);
+            if !*ok {
+                sector.fill(0);
+            }
+        }
+    }
+
+    fn read_exact(&mut self, sector: u64, buf: &mut [u8]) -> bool {
+        self.inner
+            .seek(SeekFrom::Start(sector * SHARD_BYTES as u64))
+            .and_then(|_| self.inner.read_exact(buf))
+            .is_ok()
+    }
+
+    fn read_sector(&mut self, sector: u64) -> Option<Vec<u8>> {
+        let mut buf = vec![0; SHARD_BYTES];
+        let mut ok = [false];
+        self.read_run(sector, &mut buf, &mut ok);
+        ok[0].then_some(buf)
+    }
+}
+
+/// The header from the system-area copy, or else from the first valid copy found scanning
+/// back from the end of the image (where the parity area's last copy lies).
+fn find_header<R: Read + Seek>(disc: &mut Disc<'_, R>) -> Result<(Header, u64), ParityError> {
+    let candidates = std::iter::once(SYSTEM_AREA_COPY).chain((0..disc.sectors()).rev());
+    for at in candidates {
+        if let Some(header) = disc.read_sector(at).and_then(|s| Header::parse(&s, at)) {
+            return Ok((header, at));
+        }
+    }
+    Err(ParityError::NoHeader)
+}
+
+/// Shards of one window with whether each is known good.
+#[derive(Default)]
+struct Shards {
+    bytes: Vec<u8>,
+    good: Vec<bool>,
+}
+
+impl Shards {
+    fn new(count: u64) -> Self {
+        Shards {
+            bytes: vec![0; count as usize * SHARD_BYTES],
+            good: vec![false; count as usize],
+        }
+    }
+
+    fn shard(&self, i: usize) -> &[u8] {
+        &self.bytes[i * SHARD_BYTES..(i + 1) * SHARD_BYTES]
+    }
+
+    fn shard_mut(&mut self, i: usize) -> &mut [u8] {
+        &mut self.bytes[i * SHARD_BYTES..(i + 1) * SHARD_BYTES]
+    }
+}
+
+struct Repair<'b, R, W> {
+    disc: Disc<'b, R>,
+    out: W,
+    header: Header,
+    report: RepairReport,
+    /// Image sectors that could not be rebuilt.
+    lost: Vec<u64>,
+    /// The current window's data and parity shards, reused from window to window.
+    data: Shards,
+    parity: Shards,
+    decoder: HighRateDecoder<DefaultEngine>,
+    encoder: HighRateEncoder<DefaultEngine>,
+}
+
+impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
+    fn window(&mut self, w: u64) -> Result<(), ParityError> {
+        let g = self.header.geometry;
+        let block_start = self.header.parity_start + g.block_at(w);
+        let copy_start = self.header.parity_start + g.crc_copy_at(w);
+        let parity_start = block_start + g.crc_sectors();
+        let stored = self.read_crcs(block_start, copy_start);
+        let mut data = std::mem::take(&mut self.data);
+        let mut parity = std::mem::take(&mut self.parity);
+        self.read_data(w, &stored, &mut data);
+        self.read_shards(
+            parity_start,
+            &mut parity,
+            &stored[g.window_sectors() as usize..],
+        );
+        for s in 0..g.stripes as usize {
+            self.decode_stripe(w, s, &mut data, &parity)?;
+            self.encode_lost_parity(s, &data, &mut parity)?;
+        }
+        let mut crcs = Vec::with_capacity(stored.len());
+        for (shards, stored) in [
+            (&data, &stored[..data.good.len()]),
+            (&parity, &stored[data.good.len()..]),
+        ] {
+            for (i, &good) in shards.good.iter().enumerate() {
+                crcs.push(if good {
+                    crc32c(shards.shard(i))
+                } else {
+                    stored[i].unwrap_or(0)
+                });
+            }
+        }
+        let mut block = Vec::with_capacity(g.window_block() as usize * SHARD_BYTES);
+        crc_sectors(&crcs, g.crc_sectors(), &mut block);
+        self.write_at(copy_start, &block)?;
+        block.extend_from_slice(&parity.bytes);
+        self.write_at(block_start, &block)?;
+        self.write_data(w, &data)?;
+        (self.data, self.parity) = (data, parity);
+        Ok(())
+    }
+
+    /// The window's CRC list, from the first copy of each CRC sector or else the second;
+    /// `None` where both are unreadable or damaged.
+    fn read_crcs(&mut self, first: u64, copy: u64) -> Vec<Option<u32>> {
+        let g = self.header.geometry;
+        let entries = (g.window_sectors() + g.window_parity()) as usize;
+        let mut crcs = vec![None; entries];
+        for i in 0..g.crc_sectors() {
+            let mut values = None;
+            for at in [first + i, copy + i] {
+                let read = self.disc.read_sector(at).and_then(|s| parse_crc_sector(&s));
+                if read.is_none() {
+                    self.report.unreadable += 1;
+                    self.report.rebuilt += 1;
+                }
+                values = values.or(read);
+            }
+            let at = (i * CRCS_PER_SECTOR) as usize;
+            for (slot, v) in crcs[at.min(entries)..]
+                .iter_mut()
+                .zip(values.into_iter().flatten())
+            {
+                *slot = Some(v);
+            }
+        }
+        crcs
+    }
+
+    /// Reads a run of stored shards from `first` on and checks them against their CRCs.
+    fn read_shards(&mut self, first: u64, shards: &mut Shards, crcs: &[Option<u32>]) {
+        self.disc
+            .read_run(first, &mut shards.bytes, &mut shards.good);
+        self.check(shards, 0..shards.good.len(), crcs);
+    }
+
+    fn check(&mut self, shards: &mut Shards, range: Range<usize>, crcs: &[Option<u32>]) {
+        for i in range {
+            if !shards.good[i] {
+                self.report.unreadable += 1;
+            } else if crcs[i].is_some_and(|crc| crc != crc32c(shards.shard(i))) {
+                shards.good[i] = false;
+                shards.shard_mut(i).fill(0);
+                self.report.corrupt += 1;
+            }
+        }
+    }
+
+    /// The window's data shards: covered sectors read from the image (in at most two runs,
+    /// before and after the parity area), virtual zero sectors past the end.
+    fn read_data(&mut self, w: u64, crcs: &[Option<u32>], data: &mut Shards) {
+        let g = self.header.geometry;
+        let first = w * g.window_sectors();
+        let real = g.covered.min(first + g.window_sectors()) - first;
+        data.good[real as usize..].fill(true);
+        data.bytes[real as usize * SHARD_BYTES..].fill(0);
+        for run in self.runs(first, real) {
+            let (at, len) = ((run.start - first) as usize, (run.end - run.start) as usize);
+            let sector = self.header.covered_sector(run.start);
+            let bytes = &mut data.bytes[at * SHARD_BYTES..(at + len) * SHARD_BYTES];
+            self.disc
+                .read_run(sector, bytes, &mut data.good[at..at + len]);
+            self.check(data, at..at + len, crcs);
+        }
+    }
+
+    /// Covered indices `first..first + count` cut where the parity area interrupts them.
+    fn runs(&self, first: u64, count: u64) -> Vec<Range<u64>> {
+        let end = first + count;
+        let cut = self.header.parity_start.clamp(first, end);
+        [first..cut, cut..end]
+            .into_iter()
+            .filter(|r| !r.is_empty())
+            .collect()
+    }
+
+    fn decode_stripe(
+        &mut self,
+        w: u64,
+        s: usize,
+        data: &mut Shards,
+        parity: &Shards,
+    ) -> Result<(), ParityError> {
+        let g = self.header.geometry;
+        let (stripes, k, m) = (
+            g.stripes as usize,
+            g.data_shards as usize,
+            g.parity_shards as usize,
+        );
+        let missing: Vec<usize> = (0..k).filter(|&i| !data.good[i * stripes + s]).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let parity_good: Vec<usize> = (0..m).filter(|&r| parity.good[r * stripes + s]).collect();
+        if k - missing.len() + parity_good.len() < k {
+            for i in missing {
+                let index = w * g.window_sectors() + (i * stripes + s) as u64;
+                self.lost.push(self.header.covered_sector(index));
+            }
+            return Ok(());
+        }
+        let decoder = &mut self.decoder;
+        decoder.reset(k, m, SHARD_BYTES)?;
+        for i in (0..k).filter(|&i| data.good[i * stripes + s]) {
+            decoder.add_original_shard(i, data.shard(i * stripes + s))?;
+        }
+        for &r in &parity_good {
+            decoder.add_recovery_shard(r, parity.shard(r * stripes + s))?;
+        }
+        let result = decoder.decode()?;
+        for (i, shard) in result.restored_original_iter() {
+            data.shard_mut(i * stripes + s).copy_from_slice(shard);
+            data.good[i * stripes + s] = true;
+            self.report.rebuilt += 1;
+        }
+        Ok(())
+    }
+
+    /// Computes again the parity shards of stripe `s` that were lost, once its data is whole.
+    fn encode_lost_parity(
+        &mut self,
+        s: usize,
+        data: &Shards,
+        parity: &mut Shards,
+    ) -> Result<(), ParityError> {
+        let g = self.header.geometry;
+        let (stripes, k, m) = (
+            g.stripes as usize,
+            g.data_shards as usize,
+            g.parity_shards as usize,
+        );
+        let lost = (0..m).any(|r| !parity.good[r * stripes + s]);
+        if !lost || (0..k).any(|i| !data.good[i * stripes + s]) {
+            return Ok(());
+        }
+        let encoder = &mut self.encoder;
+        encoder.reset(k, m, SHARD_BYTES)?;
+        for i in 0..k {
+            encoder.add_original_shard(data.shard(i * stripes + s))?;
+        }
+        for (r, shard) in encoder.encode()?.recovery_iter().enumerate() {
+            let at = r * stripes + s;
+            if !parity.good[at] {
+                parity.shard_mut(at).copy_from_slice(shard);
+                parity.good[at] = true;
+                self.report.rebuilt += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_data(&mut self, w: u64, data: &Shards) -> Result<(), ParityError> {
+        let g = self.header.geometry;
+        let first = w * g.window_sectors();
+        let real = g.covered.min(first + g.window_sectors()) - first;
+        for run in self.runs(first, real) {
+            let at = (run.start - first) as usize;
+            let len = (run.end - run.start) as usize;
+            let bytes = &data.bytes[at * SHARD_BYTES..(at + len) * SHARD_BYTES];
+            self.write_at(self.header.covered_sector(run.start), bytes)?;
+        }
+        Ok(())
+    }
+
+    fn write_at(&mut self, sector: u64, bytes: &[u8]) -> Result<(), ParityError> {
+        let offset = sector * SHARD_BYTES as u64;
+        self.out
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| self.out.write_all(bytes))
+            .map_err(|source| ParityError::Io { offset, source })
+    }
+}
+
+/// Sorted, merged ranges of the sectors in `sectors`.
+fn merge(mut sectors: Vec<u64>) -> Vec<Range<u64>> {
+    sectors.sort_unstable();
+    sectors.dedup();
+    let mut ranges: Vec<Range<u64>> = Vec::new();
+    for s in sectors {
+        match ranges.last_mut() {
+            Some(r) if r.end == s => r.end += 1,
+            _ => ranges.push(s..s + 1),
+        }
+    }
+    ranges
+}

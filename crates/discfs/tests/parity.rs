@@ -1,0 +1,312 @@
+//! Protected images: the parity file in both views, and repair of damage injected into the
+//! image (zeroed runs, flipped sectors, a lost end, damaged header copies), compared by
+//! SHA-256 with the image as written.
+
+use std::io::Cursor;
+use std::ops::Range;
+use std::sync::Arc;
+
+use discfs::parity::{BadSectors, Header, ParityError, RepairReport, SYSTEM_AREA_COPY, repair};
+use discfs::{FileSource, Layout, NodeId, SECTOR, Timestamp, Tree, TreeBuilder, VolumeInfo};
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+
+const S: usize = SECTOR as usize;
+
+/// Pseudo-random bytes (a fixed LCG), so images differ sector by sector.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
+fn protected_tree(sizes: &[usize], percent: u8) -> Tree {
+    let t = Timestamp::new(1_767_225_600, 0);
+    let mut b = TreeBuilder::new(t);
+    let data = b.dir(NodeId::ROOT, "Data", t).unwrap();
+    for (i, &size) in sizes.iter().enumerate() {
+        let bytes: Arc<[u8]> = Arc::from(noise(size, i as u64 + 1));
+        b.file(
+            data,
+            &format!("file{i}.bin"),
+            t,
+            size as u64,
+            FileSource::Bytes(bytes),
+        )
+        .unwrap();
+    }
+    let parity = b.dir(NodeId::ROOT, "Parity", t).unwrap();
+    b.parity_file(parity, "PARITY.ODP", t, percent).unwrap();
+    b.build().unwrap()
+}
+
+fn protected_image(sizes: &[usize], percent: u8) -> (Vec<u8>, Layout, Tree) {
+    let mut tree = protected_tree(sizes, percent);
+    let layout = discfs::layout_with_parity(&mut tree, &VolumeInfo::default()).unwrap();
+    let mut image = Vec::new();
+    let mut spill = Cursor::new(Vec::new());
+    let n = discfs::write_protected_image(&tree, &layout, &mut image, &mut spill, &mut ()).unwrap();
+    assert_eq!(n, layout.image_size());
+    assert_eq!(image.len() as u64, layout.image_size());
+    (image, layout, tree)
+}
+
+fn sha(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn repaired(image: &[u8], bad: &BadSectors) -> (Vec<u8>, RepairReport) {
+    let mut out = Cursor::new(Vec::new());
+    let report = repair(Cursor::new(image), bad, &mut out).unwrap();
+    (out.into_inner(), report)
+}
+
+fn zero(image: &mut [u8], sectors: Range<u64>) {
+    image[sectors.start as usize * S..sectors.end as usize * S].fill(0);
+}
+
+/// A small image (one window) of about 1,700 sectors and its header.
+fn small() -> (Vec<u8>, Header) {
+    let (image, layout, _) = protected_image(&[1_000_000, 2_000_000, 300_000, 5], 10);
+    let header = *layout.parity().unwrap();
+    assert_eq!(header.geometry.windows, 1);
+    (image, header)
+}
+
+#[test]
+fn the_parity_file_is_last_in_both_views_and_the_image_is_reproducible() {
+    let (image, layout, tree) = protected_image(&[70_000, 5_000], 10);
+    let (again, _, _) = protected_image(&[70_000, 5_000], 10);
+    assert_eq!(sha(&image), sha(&again), "same input, same bytes");
+    let header = *layout.parity().unwrap();
+    assert_eq!(header.image_sectors, u64::from(layout.sectors()));
+    let node = tree.parity_files().next().unwrap().0;
+    let (start, len) = layout.file_extent(&tree, node);
+    assert_eq!(
+        (u64::from(start), len),
+        (header.parity_start, header.parity_sectors() * SECTOR)
+    );
+    for f in tree.files_depth_first().filter(|&f| f != node) {
+        let (s, l) = layout.file_extent(&tree, f);
+        assert!(
+            u64::from(s) * SECTOR + l <= u64::from(start) * SECTOR,
+            "data before parity"
+        );
+    }
+    let area = &image[start as usize * S..start as usize * S + len as usize];
+    let mut udf = discfs::udf::read::UdfVolume::open(Cursor::new(&image[..])).unwrap();
+    let mut seen = Vec::new();
+    let entry = udf.lookup("Parity/PARITY.ODP").unwrap();
+    udf.copy_to(&entry, &mut seen).unwrap();
+    assert_eq!(sha(&seen), sha(area));
+    let mut iso = discfs::iso9660::IsoImage::open(Cursor::new(&image[..])).unwrap();
+    let entry = iso.lookup("PARITY/PARITY.ODP").unwrap();
+    let mut seen = Vec::new();
+    iso.copy_to(&entry, &mut seen).unwrap();
+    assert_eq!(sha(&seen), sha(area));
+    assert_eq!(
+        &image[SYSTEM_AREA_COPY as usize * S..][..S],
+        &header.to_bytes()[..]
+    );
+}
+
+#[test]
+fn an_undamaged_image_repairs_to_itself() {
+    let (image, header) = small();
+    let (out, report) = repaired(&image, &BadSectors::new());
+    assert_eq!(sha(&out), sha(&image));
+    assert_eq!(
+        (report.rebuilt, report.corrupt, report.unreadable),
+        (0, 0, 0)
+    );
+    assert_eq!(report.header, header);
+    assert_eq!(report.header_sector, SYSTEM_AREA_COPY);
+}
+
+#[test]
+fn one_long_scratch_up_to_the_budget_is_rebuilt() {
+    let (image, header) = small();
+    let run = header.geometry.longest_run();
+    let mut damaged = image.clone();
+    zero(&mut damaged, 300..300 + run);
+    let (out, report) = repaired(&damaged, &BadSectors::new());
+    assert!(report.is_complete(), "{report:?}");
+    assert!(
+        report.corrupt > run / 2,
+        "zeroed sectors found by their CRC: {report:?}"
+    );
+    assert_eq!(sha(&out), sha(&image));
+
+    // The same run known bad (a read error) instead of zeroed.
+    let mut bad = BadSectors::new();
+    bad.insert(300..300 + run);
+    let (out, report) = repaired(&image, &bad);
+    assert_eq!(report.unreadable, run);
+    assert_eq!(sha(&out), sha(&image));
+}
+
+#[test]
+fn many_short_scratches_are_rebuilt() {
+    let (image, header) = small();
+    let mut damaged = image.clone();
+    // m scratches of S sectors each: every stripe loses exactly its m parity shards' worth.
+    let g = header.geometry;
+    for i in 0..g.parity_shards {
+        let at = 20 + i * (3 * g.stripes + 7);
+        assert!(at + g.stripes < header.parity_start);
+        zero(&mut damaged, at..at + g.stripes);
+    }
+    let (out, report) = repaired(&damaged, &BadSectors::new());
+    assert!(report.is_complete() && report.rebuilt > 0, "{report:?}");
+    assert_eq!(sha(&out), sha(&image));
+}
+
+#[test]
+fn random_flipped_sectors_are_found_by_their_crc() {
+    let (image, header) = small();
+    let mut damaged = image.clone();
+    let picks = noise(40, 99);
+    let mut flipped = std::collections::BTreeSet::new();
+    for pair in picks.chunks(2) {
+        let sector = (u64::from(pair[0]) << 8 | u64::from(pair[1])) % header.parity_start;
+        if sector != SYSTEM_AREA_COPY && flipped.insert(sector) {
+            damaged[sector as usize * S + usize::from(pair[1]) * 7] ^= 0x40;
+        }
+    }
+    let (out, report) = repaired(&damaged, &BadSectors::new());
+    assert_eq!(report.corrupt, flipped.len() as u64);
+    assert!(report.is_complete());
+    assert_eq!(sha(&out), sha(&image));
+}
+
+#[test]
+fn a_missing_range_at_the_end_is_rebuilt() {
+    let (image, header) = small();
+    let tail = header.image_sectors - header.parity_end();
+    let keep = (header.image_sectors - tail - 40) as usize * S;
+    let (out, report) = repaired(&image[..keep], &BadSectors::new());
+    assert!(report.is_complete(), "{report:?}");
+    assert!(report.unreadable > tail, "{report:?}");
+    assert!(report.rebuilt > tail, "{report:?}");
+    assert_eq!(sha(&out), sha(&image));
+}
+
+#[test]
+fn beyond_the_budget_the_exact_lost_ranges_are_reported() {
+    let (image, header) = small();
+    let g = header.geometry;
+    let lost = 200..200 + (g.parity_shards + 1) * g.stripes;
+    let mut bad = BadSectors::new();
+    bad.insert(lost.clone());
+    let (out, report) = repaired(&image, &bad);
+    assert_eq!(report.unrecoverable, vec![lost.clone()]);
+    let mut expected = image.clone();
+    zero(&mut expected, lost);
+    assert_eq!(sha(&out), sha(&expected), "everything else as written");
+}
+
+#[test]
+fn a_damaged_header_copy_is_passed_over() {
+    let (image, header) = small();
+    let mut damaged = image.clone();
+    damaged[SYSTEM_AREA_COPY as usize * S + 30] ^= 1;
+    let (out, report) = repaired(&damaged, &BadSectors::new());
+    assert_eq!(report.header_sector, header.parity_end() - 1);
+    assert_eq!(sha(&out), sha(&image), "the system-area copy rewritten");
+
+    zero(&mut damaged, header.parity_end() - 1..header.parity_end());
+    let (out, report) = repaired(&damaged, &BadSectors::new());
+    assert_eq!(report.header_sector, header.parity_start);
+    assert_eq!(sha(&out), sha(&image));
+
+    zero(&mut damaged, header.parity_start..header.parity_start + 1);
+    let err = repair(
+        Cursor::new(&damaged),
+        &BadSectors::new(),
+        Cursor::new(Vec::new()),
+    );
+    assert!(matches!(err, Err(ParityError::NoHeader)), "{err:?}");
+}
+
+#[test]
+fn a_scratch_across_two_windows_is_rebuilt() {
+    let (image, layout, _) = protected_image(&[40 << 20, 30 << 20], 5);
+    let header = *layout.parity().unwrap();
+    let g = header.geometry;
+    assert!(g.windows >= 2, "{g:?}");
+    let boundary = g.window_sectors();
+    let mut damaged = image.clone();
+    zero(
+        &mut damaged,
+        boundary - g.longest_run() / 2..boundary + g.longest_run() / 2,
+    );
+    zero(
+        &mut damaged,
+        header.parity_start + 10..header.parity_start + 500,
+    );
+    let (out, report) = repaired(&damaged, &BadSectors::new());
+    assert!(report.is_complete(), "{report:?}");
+    let diff: Vec<usize> = (0..image.len() / S)
+        .filter(|&i| out[i * S..(i + 1) * S] != image[i * S..(i + 1) * S])
+        .collect();
+    assert!(
+        diff.is_empty(),
+        "{header:?} {report:?} {:?}",
+        &diff[..diff.len().min(20)]
+    );
+    assert_eq!(sha(&out), sha(&image));
+}
+
+#[test]
+fn a_tree_sized_without_layout_with_parity_is_refused() {
+    let tree = protected_tree(&[10], 10);
+    let err = discfs::layout(&tree, &VolumeInfo::default()).unwrap_err();
+    assert!(err.to_string().contains("Parity/PARITY.ODP"), "{err}");
+    let mut tree = protected_tree(&[10], 10);
+    let layout = discfs::layout_with_parity(&mut tree, &VolumeInfo::default()).unwrap();
+    let err = discfs::write_image(&tree, &layout, &mut Vec::new(), &mut ()).unwrap_err();
+    assert!(matches!(err, discfs::WriteError::NoSpill), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Whatever the damage, sectors not damaged come out as written, what is reported lost
+    /// was damaged, and a repair that reports nothing lost gives the image back exactly.
+    #[test]
+    fn repair_never_invents_and_never_loses_what_it_had(
+        runs in prop::collection::vec((0u64..1_800, 1u64..120), 1..6),
+    ) {
+        let (image, header) = small();
+        let mut damaged = image.clone();
+        let mut hit = BadSectors::new();
+        for (start, len) in runs {
+            let end = (start + len).min(header.image_sectors);
+            let start = start.min(end);
+            zero(&mut damaged, start..end);
+            hit.insert(start..end);
+        }
+        let (out, report) = repaired(&damaged, &BadSectors::new());
+        for r in &report.unrecoverable {
+            for s in r.clone() {
+                prop_assert!(hit.contains(s), "sector {} reported lost but not damaged", s);
+            }
+        }
+        if report.is_complete() {
+            prop_assert_eq!(sha(&out), sha(&image));
+        }
+        let lost: BadSectors = report.unrecoverable.iter().cloned().collect();
+        for s in 0..header.image_sectors {
+            if !lost.contains(s) {
+                let at = s as usize * S;
+                prop_assert_eq!(&out[at..at + S], &image[at..at + S], "sector {}", s);
+            }
+        }
+    }
+}
