@@ -400,3 +400,17 @@ fn a_disc_both_catalogues_hold_is_not_copied_twice() {
     );
     let _ = (a.out, a.drive);
 }
+
+#[test]
+fn merged_entries_keep_their_owners() {
+    let mut a = tree_a();
+    let b = tree_b();
+    let owned = "SELECT count(*) FROM entry WHERE uid IS NOT NULL AND gid IS NOT NULL";
+    let named = "SELECT count(*) FROM entry WHERE user_name IS NOT NULL OR group_name IS NOT NULL";
+    let a_before = (count(&a.catalogue, owned), count(&a.catalogue, named));
+    let b_rows = (count(&b.catalogue, owned), count(&b.catalogue, named));
+    assert_eq!(b_rows.0, count(&b.catalogue, "SELECT count(*) FROM entry"));
+    a.catalogue.merge(&b.catalogue).unwrap();
+    let after = (count(&a.catalogue, owned), count(&a.catalogue, named));
+    assert_eq!(after, (a_before.0 + b_rows.0, a_before.1 + b_rows.1));
+}

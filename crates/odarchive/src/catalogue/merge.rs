@@ -278,9 +278,10 @@ fn copy_entries(tx: &Transaction<'_>, path: &Path) -> Result<(u64, u64)> {
         .execute(
             &format!(
                 "INSERT INTO main.entry (path, kind, content_id, size, mtime_ns, mode, \
-                 link_target, dev, inode, first_snapshot, last_snapshot) \
+                 link_target, dev, inode, first_snapshot, last_snapshot, uid, gid, user_name, \
+                 group_name) \
                  SELECT e.path, e.kind, {}, e.size, e.mtime_ns, e.mode, e.link_target, \
-                 e.dev, e.inode, f.new, l.new \
+                 e.dev, e.inode, f.new, l.new, e.uid, e.gid, e.user_name, e.group_name \
                  FROM {SCHEMA}.entry e \
                  JOIN merge_snapshot f ON f.old = e.first_snapshot \
                  JOIN merge_snapshot l ON l.old = e.last_snapshot ORDER BY e.id",
