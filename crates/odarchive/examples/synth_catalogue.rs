@@ -144,8 +144,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let drive = drive.canonicalize()?;
     let start = Instant::now();
 
-    let catalogue = Catalogue::create_or_open(&db)?;
-    let conn = catalogue.connection();
+    // The library creates the catalogue; the bulk load then writes its tables directly, over
+    // a connection of its own.
+    drop(Catalogue::create_or_open(&db)?);
+    let conn = rusqlite::Connection::open(&db)?;
     // Only for building: a larger page cache for the random inserts into the hash index.
     conn.execute_batch("PRAGMA cache_size = -262144; PRAGMA synchronous = OFF;")?;
     let drive_bytes = {
@@ -291,7 +293,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     )?;
     conn.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")?;
-    drop(catalogue);
+    drop(conn);
     eprintln!("\r{n} files");
 
     // The library's own summary must agree with what was recorded.

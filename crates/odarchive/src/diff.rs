@@ -7,10 +7,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::params;
 use serde::Serialize;
 
-use crate::catalogue::{Catalogue, Entry, EntryKind};
+use crate::catalogue::{Catalogue, Entry, EntryKind, Unshared};
 use crate::error::{Error, Result};
 
 /// One snapshot as `odarchive snapshots` lists it.
@@ -34,43 +33,8 @@ pub struct SnapshotSummary {
 
 /// Every snapshot, oldest first.
 pub fn snapshots(catalogue: &Catalogue) -> Result<Vec<SnapshotSummary>> {
-    let path = catalogue.path().to_owned();
-    let db = |source| Error::Catalogue {
-        path: path.clone(),
-        source,
-    };
-    let conn = catalogue.connection();
-    let mut new_bytes: HashMap<i64, u64> = HashMap::new();
-    let mut stmt = conn
-        .prepare(
-            "SELECT first, sum(size) FROM (SELECT c.size AS size, min(e.first_snapshot) AS first \
-             FROM content c JOIN entry e ON e.content_id = c.id GROUP BY c.id) GROUP BY first",
-        )
-        .map_err(db)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-        .map_err(db)?;
-    for row in rows {
-        let (snapshot, bytes) = row.map_err(db)?;
-        new_bytes.insert(snapshot, bytes as u64);
-    }
-    let mut stmt = conn
-        .prepare(
-            "SELECT s.id, count(e.id), coalesce(sum(e.size), 0) FROM snapshot s \
-             LEFT JOIN entry e ON e.kind = 1 AND e.first_snapshot <= s.id AND e.last_snapshot >= s.id \
-             GROUP BY s.id",
-        )
-        .map_err(db)?;
-    let counts: HashMap<i64, (u64, u64)> = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
-            ))
-        })
-        .map_err(db)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(db)?;
+    let new_bytes = catalogue.new_bytes_by_snapshot()?;
+    let counts = catalogue.file_totals_by_snapshot()?;
     Ok(catalogue
         .snapshots()?
         .into_iter()
@@ -152,18 +116,8 @@ pub fn diff(catalogue: &Catalogue, from: Option<i64>, to: Option<i64>) -> Result
     let (older, newer) = (from.min(to), from.max(to));
     // Rows in the older snapshot that end before the newer one, and rows in the newer one
     // that start after the older one: exactly the rows the two do not share.
-    let old = rows(
-        catalogue,
-        "first_snapshot <= ?1 AND last_snapshot >= ?1 AND last_snapshot < ?2",
-        older,
-        newer,
-    )?;
-    let new = rows(
-        catalogue,
-        "first_snapshot <= ?2 AND last_snapshot >= ?2 AND first_snapshot > ?1",
-        older,
-        newer,
-    )?;
+    let old = catalogue.unshared_entries(Unshared::OnlyInOlder, older, newer)?;
+    let new = catalogue.unshared_entries(Unshared::OnlyInNewer, older, newer)?;
     let (old, new) = if from <= to { (old, new) } else { (new, old) };
     let mut out = Diff {
         from,
@@ -214,58 +168,6 @@ pub fn diff(catalogue: &Catalogue, from: Option<i64>, to: Option<i64>) -> Result
     out.added = arrived.into_iter().map(|(p, _)| shown(p)).collect();
     out.removed = gone.into_keys().map(|p| shown(p)).collect();
     out.moved.sort_by(|a, b| a.to.cmp(&b.to));
-    Ok(out)
-}
-
-fn rows(
-    catalogue: &Catalogue,
-    condition: &str,
-    older: i64,
-    newer: i64,
-) -> Result<BTreeMap<Vec<u8>, Entry>> {
-    let path = catalogue.path().to_owned();
-    let db = |source| Error::Catalogue {
-        path: path.clone(),
-        source,
-    };
-    let sql = format!(
-        "SELECT id, path, kind, content_id, size, mtime_ns, mode, link_target, uid, gid FROM entry WHERE {condition}"
-    );
-    let mut stmt = catalogue.connection().prepare(&sql).map_err(db)?;
-    let rows = stmt
-        .query_map(params![older, newer], |r| {
-            let kind: i64 = r.get(2)?;
-            Ok(Entry {
-                id: r.get(0)?,
-                path: r.get(1)?,
-                kind: EntryKind::from_code(kind).unwrap_or(EntryKind::File),
-                content_id: r.get(3)?,
-                hash: None,
-                size: r.get::<_, i64>(4)? as u64,
-                mtime_ns: r.get(5)?,
-                mode: r.get::<_, i64>(6)? as u32,
-                link_target: r.get(7)?,
-                dev: 0,
-                inode: 0,
-                owner: match (r.get::<_, Option<i64>>(8)?, r.get::<_, Option<i64>>(9)?) {
-                    (Some(uid), Some(gid)) => Some(crate::catalogue::Owner {
-                        uid: uid as u32,
-                        gid: gid as u32,
-                        user: None,
-                        group: None,
-                    }),
-                    _ => None,
-                },
-                first_snapshot: 0,
-                last_snapshot: 0,
-            })
-        })
-        .map_err(db)?;
-    let mut out = BTreeMap::new();
-    for row in rows {
-        let e = row.map_err(db)?;
-        out.insert(e.path.clone(), e);
-    }
     Ok(out)
 }
 

@@ -79,7 +79,7 @@ pub enum Error {
         path: PathBuf,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: crate::catalogue::DatabaseError,
     },
 
     /// The catalogue file itself could not be examined.

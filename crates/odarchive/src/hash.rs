@@ -104,6 +104,13 @@ impl HashAlgorithm {
     }
 }
 
+impl serde::Serialize for HashAlgorithm {
+    /// As its stored name, `sha256` or `sha512`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl fmt::Display for HashAlgorithm {
     /// The stored name, `sha256` or `sha512`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -293,25 +300,6 @@ impl<'de> serde::Deserialize<'de> for ContentHash {
     }
 }
 
-impl rusqlite::types::ToSql for ContentHash {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::Borrowed(
-            rusqlite::types::ValueRef::Blob(self.as_bytes()),
-        ))
-    }
-}
-
-impl rusqlite::types::FromSql for ContentHash {
-    /// A blob of 32 or 64 bytes.
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let blob = value.as_blob()?;
-        ContentHash::from_bytes(blob).ok_or(rusqlite::types::FromSqlError::InvalidBlobSize {
-            expected_size: 32,
-            blob_size: blob.len(),
-        })
-    }
-}
-
 /// The hash of a whole file with `alg`, read in 1 MiB pieces.
 pub fn hash_file(alg: HashAlgorithm, path: &Path) -> io::Result<ContentHash> {
     hash_reader(alg, File::open(path)?).map(|(hash, _)| hash)
@@ -427,23 +415,6 @@ mod tests {
         let json = serde_json::to_string(&h).unwrap();
         assert_eq!(json, format!("\"{SHA512_ABC}\""));
         assert_eq!(serde_json::from_str::<ContentHash>(&json).unwrap(), h);
-    }
-
-    #[test]
-    fn stored_and_read_as_a_blob() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (h BLOB)").unwrap();
-        let h = HashAlgorithm::Sha512.digest(b"x");
-        conn.execute("INSERT INTO t VALUES (?1)", [h]).unwrap();
-        let back: ContentHash = conn.query_row("SELECT h FROM t", [], |r| r.get(0)).unwrap();
-        assert_eq!(back, h);
-        let raw: Vec<u8> = conn.query_row("SELECT h FROM t", [], |r| r.get(0)).unwrap();
-        assert_eq!(raw, h.as_bytes());
-        conn.execute("UPDATE t SET h = x'0102'", []).unwrap();
-        assert!(
-            conn.query_row("SELECT h FROM t", [], |r| r.get::<_, ContentHash>(0))
-                .is_err()
-        );
     }
 
     #[test]

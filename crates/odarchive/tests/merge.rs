@@ -82,6 +82,7 @@ fn tree_b() -> Archived {
 /// enough to tell that nothing changed.
 fn dump(c: &Catalogue) -> String {
     let mut out = String::new();
+    let conn = raw(c);
     for table in [
         "snapshot",
         "content",
@@ -91,8 +92,7 @@ fn dump(c: &Catalogue) -> String {
         "disc",
         "placement",
     ] {
-        let mut stmt = c
-            .connection()
+        let mut stmt = conn
             .prepare(&format!("SELECT * FROM {table} ORDER BY id"))
             .unwrap();
         let columns = stmt.column_count();
@@ -110,7 +110,12 @@ fn dump(c: &Catalogue) -> String {
 }
 
 fn count(c: &Catalogue, sql: &str) -> i64 {
-    c.connection().query_row(sql, [], |r| r.get(0)).unwrap()
+    raw(c).query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// A connection of the test's own to `c`'s file, to read or tamper with it.
+fn raw(c: &Catalogue) -> rusqlite::Connection {
+    rusqlite::Connection::open(c.path()).unwrap()
 }
 
 fn refused(result: odarchive::Result<odarchive::catalogue::MergeReport>) -> String {
@@ -308,8 +313,7 @@ fn a_catalogue_cannot_be_merged_into_itself() {
 fn a_copy_of_this_catalogue_is_refused_and_nothing_changes() {
     let mut a = tree_a();
     let copy_path = a._dir.path().join("copy.db");
-    a.catalogue
-        .connection()
+    raw(&a.catalogue)
         .execute("VACUUM INTO ?1", [copy_path.to_str().unwrap()])
         .unwrap();
     let copy = Catalogue::open_read_only(&copy_path).unwrap();
@@ -338,12 +342,10 @@ fn a_label_naming_another_disc_here_is_a_conflict_listed_with_the_others() {
     // Make B's set share A's label prefix (as two sets whose ids start alike would), and
     // change B's algorithm name: both conflicts are reported at once.
     let a_label = a.catalogue.discs().unwrap()[0].label.clone();
-    b.catalogue
-        .connection()
+    raw(&b.catalogue)
         .execute("UPDATE disc SET label = ?1 WHERE number = 1", [&a_label])
         .unwrap();
-    b.catalogue
-        .connection()
+    raw(&b.catalogue)
         .execute("UPDATE archive SET hash_algorithm = 'sha512'", [])
         .unwrap();
     let before = dump(&a.catalogue);
@@ -374,7 +376,7 @@ fn a_disc_both_catalogues_hold_is_not_copied_twice() {
     let b = tree_b();
     let a_first = a.catalogue.discs().unwrap()[0].clone();
     // Give B a disc row that is A's disc 1: same label, set, size and image hash.
-    let conn = b.catalogue.connection();
+    let conn = raw(&b.catalogue);
     conn.execute(
         "INSERT INTO disc (number, plan_id, snapshot, capacity, margin, media, label, state, \
          image_size, files, bytes, image_name, image_sha256, written_ns, set_id) \
@@ -397,4 +399,18 @@ fn a_disc_both_catalogues_hold_is_not_copied_twice() {
         "one row for the one disc"
     );
     let _ = (a.out, a.drive);
+}
+
+#[test]
+fn merged_entries_keep_their_owners() {
+    let mut a = tree_a();
+    let b = tree_b();
+    let owned = "SELECT count(*) FROM entry WHERE uid IS NOT NULL AND gid IS NOT NULL";
+    let named = "SELECT count(*) FROM entry WHERE user_name IS NOT NULL OR group_name IS NOT NULL";
+    let a_before = (count(&a.catalogue, owned), count(&a.catalogue, named));
+    let b_rows = (count(&b.catalogue, owned), count(&b.catalogue, named));
+    assert_eq!(b_rows.0, count(&b.catalogue, "SELECT count(*) FROM entry"));
+    a.catalogue.merge(&b.catalogue).unwrap();
+    let after = (count(&a.catalogue, owned), count(&a.catalogue, named));
+    assert_eq!(after, (a_before.0 + b_rows.0, a_before.1 + b_rows.1));
 }

@@ -89,13 +89,8 @@ fn tree(root: &Path) -> BTreeMap<PathBuf, (char, Vec<u8>, i64, u32)> {
 
 /// What the connection holds in its temp database, and its temp store setting.
 fn temp_state(catalogue: &Catalogue) -> (i64, i64) {
-    let conn = catalogue.connection();
-    let tables = conn
-        .query_row("SELECT count(*) FROM temp.sqlite_master", [], |r| r.get(0))
-        .unwrap();
-    let store = conn
-        .query_row("PRAGMA temp_store", [], |r| r.get(0))
-        .unwrap();
+    let tables = catalogue.temp_table_count().unwrap();
+    let store = catalogue.temp_store().unwrap();
     (tables, store)
 }
 

@@ -300,8 +300,8 @@ fn a_resumed_scan_redoes_files_that_changed_since_the_interruption() {
         .unwrap();
     paths.dedup();
     assert_eq!(paths.len(), 100, "one version of each path in the snapshot");
-    let rows: i64 = catalogue
-        .connection()
+    let rows: i64 = rusqlite::Connection::open(catalogue.path())
+        .unwrap()
         .query_row("SELECT count(*) FROM entry", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 100, "the stale version was replaced, not kept");

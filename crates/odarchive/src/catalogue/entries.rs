@@ -50,6 +50,25 @@ pub enum SnapshotState {
     Complete,
 }
 
+impl SnapshotState {
+    /// The text stored in `snapshot.state`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotState::Scanning => "scanning",
+            SnapshotState::Complete => "complete",
+        }
+    }
+
+    /// The state stored as `s`; `None` for a text this build does not know.
+    pub(super) fn parse(s: &str) -> Option<SnapshotState> {
+        Some(match s {
+            "scanning" => SnapshotState::Scanning,
+            "complete" => SnapshotState::Complete,
+            _ => return None,
+        })
+    }
+}
+
 /// One scan of a drive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -136,12 +155,10 @@ impl Entry {
 
     /// Reads [`Entry::COLUMNS`] from `row`, starting at column `at`.
     pub(super) fn from_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Entry> {
-        let kind: i64 = row.get(at + 2)?;
         Ok(Entry {
             id: row.get(at)?,
             path: row.get(at + 1)?,
-            kind: EntryKind::from_code(kind)
-                .ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(at + 2, kind))?,
+            kind: row.get(at + 2)?,
             content_id: row.get(at + 3)?,
             hash: row.get(at + 4)?,
             size: row.get::<_, i64>(at + 5)? as u64,
@@ -173,17 +190,12 @@ pub(super) fn owner_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Option<Owne
 
 fn snapshot_from_row(row: &Row<'_>) -> rusqlite::Result<Snapshot> {
     let drive: Vec<u8> = row.get(1)?;
-    let state: String = row.get(4)?;
     Ok(Snapshot {
         id: row.get(0)?,
         drive_path: PathBuf::from(OsString::from_vec(drive)),
         started_ns: row.get(2)?,
         finished_ns: row.get(3)?,
-        state: if state == "complete" {
-            SnapshotState::Complete
-        } else {
-            SnapshotState::Scanning
-        },
+        state: row.get(4)?,
         root_mtime_ns: row.get(5)?,
     })
 }

@@ -39,7 +39,8 @@ impl JobState {
         }
     }
 
-    fn parse(s: &str) -> Option<JobState> {
+    /// The state stored as `s`; `None` for a text this build does not know.
+    pub(super) fn parse(s: &str) -> Option<JobState> {
         Some(match s {
             "running" => JobState::Running,
             "completed" => JobState::Completed,
@@ -96,11 +97,10 @@ pub(crate) struct JobCounters {
 }
 
 fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
-    let state: String = row.get(2)?;
     Ok(Job {
         id: row.get(0)?,
         kind: row.get(1)?,
-        state: JobState::parse(&state).unwrap_or(JobState::Failed),
+        state: row.get(2)?,
         pid: row.get(3)?,
         hostname: row.get(4)?,
         snapshot: row.get(5)?,
@@ -177,8 +177,25 @@ impl Catalogue {
     }
 }
 
+impl Catalogue {
+    /// Writes a job's progress.
+    pub(crate) fn update_job(&self, job: i64, phase: &str, counters: JobCounters) -> Result<()> {
+        update_job(&self.conn, job, phase, counters).in_catalogue(&self.path)
+    }
+
+    /// Closes a job with its final state and message.
+    pub(crate) fn finish_job(
+        &self,
+        job: i64,
+        state: JobState,
+        message: Option<&str>,
+    ) -> Result<()> {
+        finish_job(&self.conn, job, state, message).in_catalogue(&self.path)
+    }
+}
+
 /// Writes a job's progress; called inside the transaction that commits the work it counts.
-pub(crate) fn update_job(
+pub(super) fn update_job(
     conn: &Connection,
     job: i64,
     phase: &str,
@@ -201,7 +218,7 @@ pub(crate) fn update_job(
 }
 
 /// Closes a job with its final state and message.
-pub(crate) fn finish_job(
+pub(super) fn finish_job(
     conn: &Connection,
     job: i64,
     state: JobState,
@@ -211,7 +228,7 @@ pub(crate) fn finish_job(
     conn.execute(
         "UPDATE job SET state = ?2, updated_ns = ?3, finished_ns = ?3, phase = 'done',
              message = ?4 WHERE id = ?1",
-        (job, state.as_str(), now, message),
+        (job, state, now, message),
     )?;
     Ok(())
 }

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Transaction, params};
 
+use super::discs::DISC_FIELDS;
 use super::{Catalogue, DiscRecord, DiscState, InCatalogue, Snapshot, SnapshotState};
 use crate::error::{Error, Result};
 
@@ -184,139 +185,11 @@ impl Catalogue {
              CREATE TEMP TABLE merge_disc (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);",
         )
         .in_catalogue(path)?;
-        let first_new: i64 = tx
-            .query_row(
-                "SELECT coalesce(max(id), 0) + 1 FROM main.snapshot",
-                [],
-                |r| r.get(0),
-            )
-            .in_catalogue(path)?;
-        let mut merged = Vec::with_capacity(snapshots.len());
-        for (s, id) in snapshots.iter().zip(first_new..) {
-            tx.execute(
-                &format!(
-                    "INSERT INTO main.snapshot (id, drive_path, started_ns, finished_ns, state, \
-                     files, directories, symlinks, total_bytes, unique_contents, unique_bytes, \
-                     errors, root_mtime_ns) \
-                     SELECT ?2, drive_path, started_ns, finished_ns, state, files, directories, \
-                     symlinks, total_bytes, unique_contents, unique_bytes, errors, root_mtime_ns \
-                     FROM {SCHEMA}.snapshot WHERE id = ?1"
-                ),
-                (s.id, id),
-            )
-            .in_catalogue(path)?;
-            tx.execute("INSERT INTO merge_snapshot VALUES (?1, ?2)", (s.id, id))
-                .in_catalogue(path)?;
-            merged.push(MergedSnapshot { from: s.id, id });
-        }
-
-        let contents_total: i64 = tx
-            .query_row(&format!("SELECT count(*) FROM {SCHEMA}.content"), [], |r| {
-                r.get(0)
-            })
-            .in_catalogue(path)?;
-        let contents_new = tx
-            .execute(
-                &format!(
-                    "INSERT INTO main.content (hash, size) SELECT o.hash, o.size \
-                     FROM {SCHEMA}.content o \
-                     WHERE NOT EXISTS (SELECT 1 FROM main.content m WHERE m.hash = o.hash) \
-                     ORDER BY o.id"
-                ),
-                [],
-            )
-            .in_catalogue(path)?;
-        // The content row here of the other's content id `X`.
-        let content_here = |column: &str| {
-            format!(
-                "(SELECT m.id FROM main.content m WHERE m.hash = \
-                 (SELECT o.hash FROM {SCHEMA}.content o WHERE o.id = {column}))"
-            )
-        };
-        let entries = tx
-            .execute(
-                &format!(
-                    "INSERT INTO main.entry (path, kind, content_id, size, mtime_ns, mode, \
-                     link_target, dev, inode, first_snapshot, last_snapshot) \
-                     SELECT e.path, e.kind, {}, e.size, e.mtime_ns, e.mode, e.link_target, \
-                     e.dev, e.inode, f.new, l.new \
-                     FROM {SCHEMA}.entry e \
-                     JOIN merge_snapshot f ON f.old = e.first_snapshot \
-                     JOIN merge_snapshot l ON l.old = e.last_snapshot ORDER BY e.id",
-                    content_here("e.content_id")
-                ),
-                [],
-            )
-            .in_catalogue(path)?;
-        check_all_copied(&tx, "entry", entries, path)?;
-        let scan_errors = tx
-            .execute(
-                &format!(
-                    "INSERT INTO main.scan_error (snapshot, path, cause, at_ns) \
-                     SELECT s.new, e.path, e.cause, e.at_ns FROM {SCHEMA}.scan_error e \
-                     JOIN merge_snapshot s ON s.old = e.snapshot ORDER BY e.id"
-                ),
-                [],
-            )
-            .in_catalogue(path)?;
-        check_all_copied(&tx, "scan_error", scan_errors, path)?;
-
-        let plans: BTreeSet<i64> = plan.copies.iter().map(|c| c.plan_id).collect();
-        for old in plans {
-            let copied = tx
-                .execute(
-                    &format!(
-                        "INSERT INTO main.plan (created_ns, snapshot, media, capacity, margin, \
-                         first_paths, folders_split, catalogue_size, catalogue_gzip) \
-                         SELECT p.created_ns, s.new, p.media, p.capacity, p.margin, \
-                         p.first_paths, p.folders_split, p.catalogue_size, p.catalogue_gzip \
-                         FROM {SCHEMA}.plan p JOIN merge_snapshot s ON s.old = p.snapshot \
-                         WHERE p.id = ?1"
-                    ),
-                    [old],
-                )
-                .in_catalogue(path)?;
-            if copied != 1 {
-                return Err(Error::Corrupt {
-                    path: path.to_path_buf(),
-                    reason: format!("the merged catalogue's plan {old} is missing"),
-                });
-            }
-            let new = tx.last_insert_rowid();
-            tx.execute("INSERT INTO merge_plan VALUES (?1, ?2)", (old, new))
-                .in_catalogue(path)?;
-        }
-        for c in &plan.copies {
-            tx.execute(
-                &format!(
-                    "INSERT INTO main.disc (number, plan_id, snapshot, capacity, margin, media, \
-                     label, state, image_size, files, bytes, image_name, image_sha256, \
-                     written_ns, verified_ns, set_id) \
-                     SELECT ?2, p.new, s.new, d.capacity, d.margin, d.media, d.label, d.state, \
-                     d.image_size, d.files, d.bytes, d.image_name, d.image_sha256, \
-                     d.written_ns, d.verified_ns, ?3 \
-                     FROM {SCHEMA}.disc d JOIN merge_plan p ON p.old = d.plan_id \
-                     JOIN merge_snapshot s ON s.old = d.snapshot WHERE d.id = ?1"
-                ),
-                params![c.old_id, c.number, c.set_id],
-            )
-            .in_catalogue(path)?;
-            let new = tx.last_insert_rowid();
-            tx.execute("INSERT INTO merge_disc VALUES (?1, ?2)", (c.old_id, new))
-                .in_catalogue(path)?;
-        }
-        tx.execute(
-            &format!(
-                "INSERT INTO main.placement (content_id, disc_id, part, parts, offset, length, \
-                 part_hash, entry_path, name_path, disc_path, iso_path) \
-                 SELECT {}, d.new, p.part, p.parts, p.offset, p.length, p.part_hash, \
-                 p.entry_path, p.name_path, p.disc_path, p.iso_path \
-                 FROM {SCHEMA}.placement p JOIN merge_disc d ON d.old = p.disc_id ORDER BY p.id",
-                content_here("p.content_id")
-            ),
-            [],
-        )
-        .in_catalogue(path)?;
+        let merged = copy_snapshots(&tx, snapshots, path)?;
+        let (contents_total, contents_new) = copy_contents(&tx, path)?;
+        let (entries, scan_errors) = copy_entries(&tx, path)?;
+        copy_plans_and_discs(&tx, plan, path)?;
+        copy_placements(&tx, path)?;
         tx.execute_batch(
             "DROP TABLE temp.merge_snapshot;
              DROP TABLE temp.merge_plan;
@@ -326,12 +199,176 @@ impl Catalogue {
         tx.commit().in_catalogue(path)?;
         Ok(Counts {
             snapshots: merged,
-            entries: entries as u64,
-            scan_errors: scan_errors as u64,
-            contents_new: contents_new as u64,
-            contents_total: contents_total as u64,
+            entries,
+            scan_errors,
+            contents_new,
+            contents_total,
         })
     }
+}
+
+/// The content row here of the other catalogue's content id in `column`.
+fn content_here(column: &str) -> String {
+    format!(
+        "(SELECT m.id FROM main.content m WHERE m.hash = \
+         (SELECT o.hash FROM {SCHEMA}.content o WHERE o.id = {column}))"
+    )
+}
+
+/// Copies the other's `snapshots`, numbered after ours, and maps their ids
+/// (`merge_snapshot`).
+fn copy_snapshots(
+    tx: &Transaction<'_>,
+    snapshots: &[Snapshot],
+    path: &Path,
+) -> Result<Vec<MergedSnapshot>> {
+    let first_new: i64 = tx
+        .query_row(
+            "SELECT coalesce(max(id), 0) + 1 FROM main.snapshot",
+            [],
+            |r| r.get(0),
+        )
+        .in_catalogue(path)?;
+    let mut merged = Vec::with_capacity(snapshots.len());
+    for (s, id) in snapshots.iter().zip(first_new..) {
+        tx.execute(
+            &format!(
+                "INSERT INTO main.snapshot (id, drive_path, started_ns, finished_ns, state, \
+                 files, directories, symlinks, total_bytes, unique_contents, unique_bytes, \
+                 errors, root_mtime_ns) \
+                 SELECT ?2, drive_path, started_ns, finished_ns, state, files, directories, \
+                 symlinks, total_bytes, unique_contents, unique_bytes, errors, root_mtime_ns \
+                 FROM {SCHEMA}.snapshot WHERE id = ?1"
+            ),
+            (s.id, id),
+        )
+        .in_catalogue(path)?;
+        tx.execute("INSERT INTO merge_snapshot VALUES (?1, ?2)", (s.id, id))
+            .in_catalogue(path)?;
+        merged.push(MergedSnapshot { from: s.id, id });
+    }
+
+    Ok(merged)
+}
+
+/// Copies the contents not here yet; returns how many the other has, and how many were new.
+fn copy_contents(tx: &Transaction<'_>, path: &Path) -> Result<(u64, u64)> {
+    let contents_total: i64 = tx
+        .query_row(&format!("SELECT count(*) FROM {SCHEMA}.content"), [], |r| {
+            r.get(0)
+        })
+        .in_catalogue(path)?;
+    let contents_new = tx
+        .execute(
+            &format!(
+                "INSERT INTO main.content (hash, size) SELECT o.hash, o.size \
+                 FROM {SCHEMA}.content o \
+                 WHERE NOT EXISTS (SELECT 1 FROM main.content m WHERE m.hash = o.hash) \
+                 ORDER BY o.id"
+            ),
+            [],
+        )
+        .in_catalogue(path)?;
+    Ok((contents_total as u64, contents_new as u64))
+}
+
+/// Copies every entry and scan error, in the mapped snapshots; returns how many of each.
+fn copy_entries(tx: &Transaction<'_>, path: &Path) -> Result<(u64, u64)> {
+    let entries = tx
+        .execute(
+            &format!(
+                "INSERT INTO main.entry (path, kind, content_id, size, mtime_ns, mode, \
+                 link_target, dev, inode, first_snapshot, last_snapshot, uid, gid, user_name, \
+                 group_name) \
+                 SELECT e.path, e.kind, {}, e.size, e.mtime_ns, e.mode, e.link_target, \
+                 e.dev, e.inode, f.new, l.new, e.uid, e.gid, e.user_name, e.group_name \
+                 FROM {SCHEMA}.entry e \
+                 JOIN merge_snapshot f ON f.old = e.first_snapshot \
+                 JOIN merge_snapshot l ON l.old = e.last_snapshot ORDER BY e.id",
+                content_here("e.content_id")
+            ),
+            [],
+        )
+        .in_catalogue(path)?;
+    check_all_copied(tx, "entry", entries, path)?;
+    let scan_errors = tx
+        .execute(
+            &format!(
+                "INSERT INTO main.scan_error (snapshot, path, cause, at_ns) \
+                 SELECT s.new, e.path, e.cause, e.at_ns FROM {SCHEMA}.scan_error e \
+                 JOIN merge_snapshot s ON s.old = e.snapshot ORDER BY e.id"
+            ),
+            [],
+        )
+        .in_catalogue(path)?;
+    check_all_copied(tx, "scan_error", scan_errors, path)?;
+
+    Ok((entries as u64, scan_errors as u64))
+}
+
+/// Copies the plans of the discs `plan` copies, then those discs under their new numbers,
+/// and maps their ids (`merge_plan`, `merge_disc`).
+fn copy_plans_and_discs(tx: &Transaction<'_>, plan: &DiscPlan, path: &Path) -> Result<()> {
+    let plans: BTreeSet<i64> = plan.copies.iter().map(|c| c.plan_id).collect();
+    for old in plans {
+        let copied = tx
+            .execute(
+                &format!(
+                    "INSERT INTO main.plan (created_ns, snapshot, media, capacity, margin, \
+                     first_paths, folders_split, catalogue_size, catalogue_gzip) \
+                     SELECT p.created_ns, s.new, p.media, p.capacity, p.margin, \
+                     p.first_paths, p.folders_split, p.catalogue_size, p.catalogue_gzip \
+                     FROM {SCHEMA}.plan p JOIN merge_snapshot s ON s.old = p.snapshot \
+                     WHERE p.id = ?1"
+                ),
+                [old],
+            )
+            .in_catalogue(path)?;
+        if copied != 1 {
+            return Err(Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!("the merged catalogue's plan {old} is missing"),
+            });
+        }
+        let new = tx.last_insert_rowid();
+        tx.execute("INSERT INTO merge_plan VALUES (?1, ?2)", (old, new))
+            .in_catalogue(path)?;
+    }
+    for c in &plan.copies {
+        tx.execute(
+            &format!(
+                "INSERT INTO main.disc ({DISC_FIELDS}) \
+                 SELECT ?2, p.new, s.new, d.capacity, d.margin, d.media, d.label, d.state, \
+                 d.image_size, d.files, d.bytes, d.image_name, d.image_sha256, \
+                 d.written_ns, d.verified_ns, ?3 \
+                 FROM {SCHEMA}.disc d JOIN merge_plan p ON p.old = d.plan_id \
+                 JOIN merge_snapshot s ON s.old = d.snapshot WHERE d.id = ?1"
+            ),
+            params![c.old_id, c.number, c.set_id],
+        )
+        .in_catalogue(path)?;
+        let new = tx.last_insert_rowid();
+        tx.execute("INSERT INTO merge_disc VALUES (?1, ?2)", (c.old_id, new))
+            .in_catalogue(path)?;
+    }
+    Ok(())
+}
+
+/// Copies the placements on the copied discs.
+fn copy_placements(tx: &Transaction<'_>, path: &Path) -> Result<()> {
+    tx.execute(
+        &format!(
+            "INSERT INTO main.placement (content_id, disc_id, part, parts, offset, length, \
+             part_hash, entry_path, name_path, disc_path, iso_path) \
+             SELECT {}, d.new, p.part, p.parts, p.offset, p.length, p.part_hash, \
+             p.entry_path, p.name_path, p.disc_path, p.iso_path \
+             FROM {SCHEMA}.placement p JOIN merge_disc d ON d.old = p.disc_id ORDER BY p.id",
+            content_here("p.content_id")
+        ),
+        [],
+    )
+    .in_catalogue(path)?;
+    Ok(())
 }
 
 /// Rows copied.

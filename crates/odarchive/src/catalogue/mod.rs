@@ -6,8 +6,14 @@
 //! refuses a catalogue from a newer odarchive with [`Error::NewerSchema`]. Every change happens
 //! in a transaction.
 //!
+//! This is the only module that speaks SQL: every query is a method here (in a file named by
+//! what it reads or writes) returning typed values. Stored states, kinds and algorithms are
+//! read through `FromSql` (`values.rs`), and a value this build does not know is
+//! [`Error::Corrupt`], never a default. Foreign keys are checked on every connection.
+//!
 //! The table layout is described in [`schema`].
 
+mod diff;
 mod discs;
 mod entries;
 pub mod import;
@@ -16,15 +22,27 @@ pub mod json;
 mod legacy_names;
 mod merge;
 mod open_error;
+mod paths;
+mod placements;
+mod plans;
 mod restore_set;
 pub mod schema;
+mod snapshot_info;
+mod snapshot_writer;
+mod values;
 
-pub use discs::{DiscRecord, DiscState, Placement, PlacementSource, PlanRecord, WrittenExtent};
+pub(crate) use diff::Unshared;
+pub use discs::{DiscRecord, DiscState};
 pub use entries::{Entry, EntryKind, Owner, Snapshot, SnapshotState};
+pub(crate) use job::JobCounters;
 pub use job::{Job, JobState};
-pub(crate) use job::{JobCounters, finish_job, update_job};
 pub use merge::{MergeReport, MergedDisc, MergedSnapshot};
+pub(crate) use paths::RecordedVersion;
+pub use placements::{Placement, WrittenExtent};
+pub use plans::{PlacementSource, PlanRecord};
 pub use restore_set::{ContentState, FirstName, RestoreSet};
+pub(crate) use snapshot_writer::{NewEntry, SnapshotWriter};
+pub use values::DatabaseError;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -53,9 +71,8 @@ pub struct Catalogue {
 pub struct ArchiveRecord {
     /// Random 128-bit identifier of the disc set, as 32 hex digits.
     pub set_id: String,
-    /// Hash algorithm of the `content` table, as stored: `sha256` or `sha512` (see
-    /// [`Catalogue::hash_algorithm`]).
-    pub hash_algorithm: String,
+    /// Hash algorithm of the `content` table (see [`Catalogue::hash_algorithm`]).
+    pub hash_algorithm: HashAlgorithm,
     /// When the catalogue was created, in nanoseconds since the Unix epoch.
     pub created_ns: i64,
     /// Version of odarchive that created it.
@@ -85,8 +102,8 @@ impl Catalogue {
         let catalogue = Self::open_with(path, OpenFlags::default(), algorithm)?;
         // Another process may have created the file between the check and the open.
         let found = catalogue.archive()?.hash_algorithm;
-        if found != algorithm.name() {
-            return Err(exists(Some(found)));
+        if found != algorithm {
+            return Err(exists(Some(found.name().to_owned())));
         }
         Ok(catalogue)
     }
@@ -124,6 +141,7 @@ impl Catalogue {
             conn,
             path: path.to_path_buf(),
         };
+        catalogue.enforce_foreign_keys()?;
         let version = catalogue.schema_version()?;
         if version > schema::SCHEMA_VERSION {
             return Err(catalogue.newer_schema(version));
@@ -153,6 +171,7 @@ impl Catalogue {
             conn,
             path: path.to_path_buf(),
         };
+        catalogue.enforce_foreign_keys()?;
         // Check the version before touching anything a newer schema might use differently.
         let version = catalogue.schema_version()?;
         if version > schema::SCHEMA_VERSION {
@@ -182,19 +201,53 @@ impl Catalogue {
         &self.path
     }
 
-    /// The underlying SQLite connection, for queries this API does not cover yet.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
-    /// The schema version recorded in the file (`PRAGMA user_version`).
-    pub fn schema_version(&self) -> Result<i64> {
+    /// How many TEMP tables this handle's connection holds (a restore leaves none behind).
+    pub fn temp_table_count(&self) -> Result<i64> {
         self.conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM temp.sqlite_master", [], |r| r.get(0))
             .in_catalogue(&self.path)
     }
 
-    /// The catalogue's `archive` row.
+    /// This handle's `PRAGMA temp_store`: 1 means a file, so a restore's sorts and TEMP
+    /// tables spill to disc instead of memory.
+    pub fn temp_store(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA temp_store", [], |r| r.get(0))
+            .in_catalogue(&self.path)
+    }
+
+    /// The schema version recorded in the file (`PRAGMA user_version`). A negative or absurd
+    /// version is [`Error::Corrupt`].
+    pub fn schema_version(&self) -> Result<i64> {
+        let version = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .in_catalogue(&self.path)?;
+        plausible_version(&self.path, version)
+    }
+
+    /// Switches foreign key checks on for this connection, and checks that they are on (the
+    /// pragma does nothing inside a transaction or in an SQLite built without them).
+    fn enforce_foreign_keys(&self) -> Result<()> {
+        self.conn
+            .pragma_update(None, "foreign_keys", true)
+            .in_catalogue(&self.path)?;
+        let on: bool = self
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .in_catalogue(&self.path)?;
+        if on {
+            Ok(())
+        } else {
+            Err(Error::Internal(format!(
+                "catalogue {}: SQLite did not switch foreign key checks on",
+                self.path.display()
+            )))
+        }
+    }
+
+    /// The catalogue's `archive` row. A hash algorithm this build does not know is
+    /// [`Error::UnknownHashAlgorithm`].
     pub fn archive(&self) -> Result<ArchiveRecord> {
         self.conn
             .query_row(
@@ -217,11 +270,7 @@ impl Catalogue {
     /// The algorithm this catalogue hashes contents with (`archive.hash_algorithm`). A name
     /// this build does not know is an error naming the catalogue file.
     pub fn hash_algorithm(&self) -> Result<HashAlgorithm> {
-        let name = self.archive()?.hash_algorithm;
-        HashAlgorithm::from_name(&name).ok_or_else(|| Error::UnknownHashAlgorithm {
-            path: self.path.clone(),
-            name,
-        })
+        Ok(self.archive()?.hash_algorithm)
     }
 
     fn newer_schema(&self, found: i64) -> Error {
@@ -239,10 +288,6 @@ impl Catalogue {
         }
     }
 
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
     /// Applies the migrations this file lacks, each in its own transaction. Taking the write
     /// lock first (`BEGIN IMMEDIATE`) and re-reading the version inside makes two processes
     /// opening a new catalogue at once safe. A new catalogue's archive row gets `algorithm`.
@@ -256,6 +301,7 @@ impl Catalogue {
             let version: i64 = tx
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
                 .in_catalogue(&path)?;
+            let version = plausible_version(&path, version)?;
             if version >= schema::SCHEMA_VERSION {
                 return Ok(());
             }
@@ -281,6 +327,21 @@ impl Catalogue {
     }
 }
 
+/// `version` if it can be the schema version of the catalogue at `path`: not negative, and
+/// not beyond any odarchive's.
+fn plausible_version(path: &Path, version: i64) -> Result<i64> {
+    if (0..=schema::MAX_PLAUSIBLE_VERSION).contains(&version) {
+        Ok(version)
+    } else {
+        Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!(
+                "its schema version (user_version) is {version}, which no odarchive writes"
+            ),
+        })
+    }
+}
+
 /// A fresh random disc-set identifier: 128 bits from the kernel, as hex. Falls back to the
 /// clock and process id where `/dev/urandom` is missing (uniqueness, not secrecy, matters).
 fn new_set_id() -> String {
@@ -301,10 +362,7 @@ pub(crate) trait InCatalogue<T> {
 
 impl<T> InCatalogue<T> for rusqlite::Result<T> {
     fn in_catalogue(self, path: &Path) -> Result<T> {
-        self.map_err(|source| Error::Catalogue {
-            path: path.to_path_buf(),
-            source,
-        })
+        self.map_err(|source| values::catalogue_error(path, source))
     }
 }
 
@@ -320,7 +378,7 @@ mod tests {
         assert_eq!(catalogue.schema_version().unwrap(), schema::SCHEMA_VERSION);
         let archive = catalogue.archive().unwrap();
         assert_eq!(archive.set_id.len(), 32);
-        assert_eq!(archive.hash_algorithm, "sha256");
+        assert_eq!(archive.hash_algorithm, HashAlgorithm::Sha256);
         drop(catalogue);
         // Reopening keeps the same set id.
         let again = Catalogue::open(&path).unwrap();
@@ -333,7 +391,10 @@ mod tests {
         let path = dir.path().join("c.db");
         let catalogue = Catalogue::create_with_algorithm(&path, HashAlgorithm::Sha512).unwrap();
         assert_eq!(catalogue.hash_algorithm().unwrap(), HashAlgorithm::Sha512);
-        assert_eq!(catalogue.archive().unwrap().hash_algorithm, "sha512");
+        assert_eq!(
+            catalogue.archive().unwrap().hash_algorithm,
+            HashAlgorithm::Sha512
+        );
         drop(catalogue);
         // Opening it again, even with the call that would create a SHA-256 one, keeps it.
         let again = Catalogue::create_or_open(&path).unwrap();
@@ -354,7 +415,7 @@ mod tests {
         let path = dir.path().join("c.db");
         let catalogue = Catalogue::create_or_open(&path).unwrap();
         catalogue
-            .connection()
+            .conn
             .execute("UPDATE archive SET hash_algorithm = 'md5'", [])
             .unwrap();
         let err = catalogue.hash_algorithm().unwrap_err();
@@ -367,6 +428,28 @@ mod tests {
             text.contains(&path.display().to_string()) && text.contains("md5"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn foreign_keys_are_enforced_on_every_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let writer = Catalogue::create_or_open(&path).unwrap();
+        let reader = Catalogue::open_read_only(&path).unwrap();
+        for handle in [&writer, &reader] {
+            let on: bool = handle
+                .conn
+                .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                .unwrap();
+            assert!(on);
+        }
+        // An entry of a snapshot that does not exist is refused.
+        let orphan = writer.conn.execute(
+            "INSERT INTO entry (path, kind, size, mtime_ns, mode, dev, inode, first_snapshot, \
+             last_snapshot) VALUES (x'61', 1, 0, 0, 0, 0, 0, 7, 7)",
+            [],
+        );
+        assert!(orphan.is_err(), "{orphan:?}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(super) fn explain(path: &Path, error: Error) -> Error {
     let Error::Catalogue { source, .. } = &error else {
         return error;
     };
-    let code = source.sqlite_error_code();
+    let code = source.0.sqlite_error_code();
     if !matches!(code, Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)) {
         return error;
     }

@@ -17,7 +17,7 @@
 
 use rusqlite::{OptionalExtension, Row};
 
-use super::discs::{PLACEMENT_COLUMNS, placement_at};
+use super::placements::{PLACEMENT_COLUMNS, placement_at};
 use super::{Catalogue, Entry, EntryKind, InCatalogue, Placement};
 use crate::error::Result;
 
@@ -361,7 +361,7 @@ mod tests {
 
     /// `EXPLAIN QUERY PLAN` of `sql`, its steps joined by "; ".
     fn plan_of(catalogue: &Catalogue, sql: &str) -> String {
-        let conn = catalogue.connection();
+        let conn = &catalogue.conn;
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let params = vec![1_i64; stmt.parameter_count()];
         let rows = stmt
@@ -395,7 +395,7 @@ mod tests {
     fn states_are_recorded_and_the_tables_go_with_the_set() {
         let dir = tempfile::tempdir().unwrap();
         let catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
-        let conn = catalogue.connection();
+        let conn = &catalogue.conn;
         let set = catalogue.restore_set(1, |_| Ok(true)).unwrap();
         assert_eq!(set.selected(), 0);
         conn.execute(

@@ -73,6 +73,9 @@ pub const MIGRATIONS: &[&str] = &[V1, V2, V3_PART_HASH, V4_DISC_SET, V5_OWNERS, 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Versions above this are no schema at all, newer or not: the file is damaged.
+pub const MAX_PLAUSIBLE_VERSION: i64 = 10_000;
+
 const V1: &str = r#"
 CREATE TABLE archive (
     id             INTEGER PRIMARY KEY CHECK (id = 1),

@@ -11,12 +11,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use discfs::{FileSource, Layout, NodeId, Tree};
-use rusqlite::OptionalExtension;
 
 use super::readme::{ReadmeInfo, readme, readme_size};
 use super::{DATA_DIR, DataFile, README_NAME, RootFile, build_tree, catalogue_name, sums_name};
 use crate::catalogue::json::{Form, JsonScope, write_catalogue_json};
-use crate::catalogue::{Catalogue, DiscRecord, InCatalogue, Placement, PlanRecord};
+use crate::catalogue::{Catalogue, DiscRecord, Placement, PlanRecord};
 use crate::error::{Error, Result};
 use crate::hash::ContentHash;
 use crate::{Snapshot, snapshot_path};
@@ -127,17 +126,7 @@ pub fn disc_contents(
 ) -> Result<DiscContents> {
     let set_id = catalogue.archive()?.set_id;
     let hash = catalogue.hash_algorithm()?;
-    // "Disc k of n" counts the discs of this archive's own set as it stood when this disc was
-    // planned: discs merged from another catalogue (another set) and later plans do not change
-    // what a disc says about itself, so writing it again gives the same bytes.
-    let total = catalogue
-        .discs()?
-        .iter()
-        .filter(|d| d.set_id == set_id && d.plan_id <= disc.plan_id)
-        .map(|d| d.number)
-        .max()
-        .unwrap_or(1)
-        .max(disc.number);
+    let total = discs_in_set(catalogue, disc, &set_id)?;
     let info = ReadmeInfo {
         set_id: &set_id,
         number: disc.number,
@@ -163,53 +152,7 @@ pub fn disc_contents(
             .map(|p| (p.disc_path.as_str(), p.stored_hash())),
     );
     let sums: Arc<[u8]> = Arc::from(super::sums(hash, lines));
-
-    let path = catalogue.path();
-    let mut mtime_stmt = catalogue
-        .connection()
-        .prepare(
-            "SELECT mtime_ns FROM entry WHERE path = ?1 AND first_snapshot <= ?2 \
-             AND last_snapshot >= ?2 LIMIT 1",
-        )
-        .in_catalogue(path)?;
-    let mut mtime_of = |raw: &[u8]| -> Result<Option<i64>> {
-        mtime_stmt
-            .query_row((raw, snapshot.id), |r| r.get(0))
-            .optional()
-            .in_catalogue(path)
-    };
-    let prefix = format!("{DATA_DIR}/");
-    let mut data = Vec::with_capacity(placements.len());
-    let mut dir_mtime: HashMap<String, i64> = HashMap::new();
-    for p in &placements {
-        let under_data = p.name_path.strip_prefix(&prefix).unwrap_or(&p.name_path);
-        // Directories: the k-th folder of the disc path is the k-th of the entry path.
-        let raw_dirs: Vec<usize> = p
-            .entry_path
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'/')
-            .map(|(i, _)| i)
-            .collect();
-        let disc_dirs = under_data.match_indices('/').map(|(i, _)| i);
-        for (raw_end, disc_end) in raw_dirs.into_iter().zip(disc_dirs) {
-            let key = &under_data[..disc_end];
-            if !dir_mtime.contains_key(key) {
-                if let Some(t) = mtime_of(&p.entry_path[..raw_end])? {
-                    dir_mtime.insert(key.to_owned(), t);
-                }
-            }
-        }
-        data.push(DataFile {
-            path: under_data.to_owned(),
-            size: p.length,
-            mtime_ns: mtime_of(&p.entry_path)?.unwrap_or(plan.created_ns),
-            source: FileSource::Path {
-                path: snapshot_path(snapshot, &p.entry_path),
-                offset: p.offset,
-            },
-        });
-    }
+    let (data, mut dir_mtime) = data_files(catalogue, &placements, plan, snapshot)?;
     let root = [
         RootFile {
             name: README_NAME,
@@ -244,6 +187,80 @@ pub fn disc_contents(
             actual: layout.image_size(),
         });
     }
+    let expected = expected_sources(&tree, &placements, snapshot);
+    Ok(DiscContents {
+        disc: disc.clone(),
+        tree,
+        layout,
+        expected,
+        placements,
+    })
+}
+
+/// "Disc k of n": the discs of this archive's own set as it stood when `disc` was planned.
+/// Discs merged from another catalogue (another set) and later plans do not change what a
+/// disc says about itself, so writing it again gives the same bytes.
+fn discs_in_set(catalogue: &Catalogue, disc: &DiscRecord, set_id: &str) -> Result<u32> {
+    Ok(catalogue
+        .discs()?
+        .iter()
+        .filter(|d| d.set_id == set_id && d.plan_id <= disc.plan_id)
+        .map(|d| d.number)
+        .max()
+        .unwrap_or(1)
+        .max(disc.number))
+}
+
+/// The data files of `placements`, with their sources on the drive, and the mtimes of the
+/// folders above them (by path under `/Data`), from the entries of `snapshot`.
+fn data_files(
+    catalogue: &Catalogue,
+    placements: &[Placement],
+    plan: &PlanRecord,
+    snapshot: &Snapshot,
+) -> Result<(Vec<DataFile>, HashMap<String, i64>)> {
+    let mtime_of = |raw: &[u8]| catalogue.entry_mtime(raw, snapshot.id);
+    let prefix = format!("{DATA_DIR}/");
+    let mut data = Vec::with_capacity(placements.len());
+    let mut dir_mtime: HashMap<String, i64> = HashMap::new();
+    for p in placements {
+        let under_data = p.name_path.strip_prefix(&prefix).unwrap_or(&p.name_path);
+        // Directories: the k-th folder of the disc path is the k-th of the entry path.
+        let raw_dirs: Vec<usize> = p
+            .entry_path
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'/')
+            .map(|(i, _)| i)
+            .collect();
+        let disc_dirs = under_data.match_indices('/').map(|(i, _)| i);
+        for (raw_end, disc_end) in raw_dirs.into_iter().zip(disc_dirs) {
+            let key = &under_data[..disc_end];
+            if !dir_mtime.contains_key(key) {
+                if let Some(t) = mtime_of(&p.entry_path[..raw_end])? {
+                    dir_mtime.insert(key.to_owned(), t);
+                }
+            }
+        }
+        data.push(DataFile {
+            path: under_data.to_owned(),
+            size: p.length,
+            mtime_ns: mtime_of(&p.entry_path)?.unwrap_or(plan.created_ns),
+            source: FileSource::Path {
+                path: snapshot_path(snapshot, &p.entry_path),
+                offset: p.offset,
+            },
+        });
+    }
+    Ok((data, dir_mtime))
+}
+
+/// For each data file of `tree`: what its source on the drive must still be.
+fn expected_sources(
+    tree: &Tree,
+    placements: &[Placement],
+    snapshot: &Snapshot,
+) -> HashMap<NodeId, ExpectedSource> {
     let by_name: HashMap<&str, &Placement> = placements
         .iter()
         .map(|p| (p.name_path.as_str(), p))
@@ -254,20 +271,13 @@ pub fn disc_contents(
             continue;
         }
         if let Some(p) = by_name.get(tree.path(id).as_str()) {
-            let source = snapshot_path(snapshot, &p.entry_path);
             let source = ExpectedSource {
                 hash: p.stored_hash(),
-                path: source,
+                path: snapshot_path(snapshot, &p.entry_path),
                 size: p.content_size,
             };
             expected.insert(id, source);
         }
     }
-    Ok(DiscContents {
-        disc: disc.clone(),
-        tree,
-        layout,
-        expected,
-        placements,
-    })
+    expected
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::Item;
-use crate::catalogue::{Catalogue, EntryKind, InCatalogue, WrittenExtent};
+use crate::catalogue::{Catalogue, EntryKind, WrittenExtent};
 use crate::disc::names::NameMap;
 use crate::error::{Error, Result};
 
@@ -50,23 +50,7 @@ pub fn gather(
     first: &[Vec<u8>],
     placed: &HashMap<i64, WrittenExtent>,
 ) -> Result<Gathered> {
-    let path = catalogue.path();
-    let mut special = Vec::new();
-    {
-        let mut stmt = catalogue
-            .connection()
-            .prepare(
-                "SELECT path FROM entry WHERE first_snapshot <= ?1 AND last_snapshot >= ?1 \
-                 AND (instr(path, x'25') > 0 OR instr(path, CAST('.part' AS BLOB)) > 0)",
-            )
-            .in_catalogue(path)?;
-        let rows = stmt
-            .query_map([snapshot], |r| r.get::<_, Vec<u8>>(0))
-            .in_catalogue(path)?;
-        for r in rows {
-            special.push(r.in_catalogue(path)?);
-        }
-    }
+    let special = catalogue.paths_with_percent_or_part(snapshot)?;
     let mut names = NameMap::new(special);
     let mut out = Gathered::default();
     // content id → (group, index in `items`).
@@ -132,19 +116,11 @@ pub fn check_first(
     first: &[String],
     normalised: &[Vec<u8>],
 ) -> Result<()> {
-    let path = catalogue.path();
-    let mut stmt = catalogue
-        .connection()
-        .prepare(
-            "SELECT 1 FROM entry WHERE path = ?1 AND first_snapshot <= ?2 AND last_snapshot >= ?2 \
-             LIMIT 1",
-        )
-        .in_catalogue(path)?;
     for (given, raw) in first.iter().zip(normalised) {
         if raw.is_empty() {
             continue;
         }
-        let found = stmt.exists((raw, snapshot)).in_catalogue(path)?;
+        let found = catalogue.has_entry(raw, snapshot)?;
         if !found {
             return Err(Error::FirstNotFound {
                 path: given.clone(),

@@ -43,9 +43,9 @@ use serde::Serialize;
 
 use crate::hash::ContentHash;
 
-use crate::catalogue::{Catalogue, EntryKind, InCatalogue, JobState};
+use crate::catalogue::{Catalogue, EntryKind, JobState};
 use crate::error::{Error, FileProblem, Result};
-use crate::info::{self, Info};
+use crate::info::Info;
 use crate::progress::{Event, Progress};
 
 /// How to scan.
@@ -187,7 +187,7 @@ pub fn scan(
         };
         // Best effort: the error that got us here matters more than one recording it.
         let message = e.to_string();
-        let _ = crate::catalogue::finish_job(catalogue.connection(), job, state, Some(&message));
+        let _ = catalogue.finish_job(job, state, Some(&message));
     }
     result
 }
@@ -272,7 +272,7 @@ fn run(
     if cancel.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
     }
-    let mut info = complete(catalogue, snapshot.id, job)?;
+    let mut info = catalogue.complete_snapshot(snapshot.id, job)?;
     info.drive_path = root.to_string_lossy().into_owned();
     Ok(ScanSummary {
         resumed,
@@ -283,40 +283,6 @@ fn run(
         elapsed_seconds: started.elapsed().as_secs_f64(),
         info,
     })
-}
-
-/// Marks the snapshot complete with its summary counters and closes the job, in one
-/// transaction.
-fn complete(catalogue: &mut Catalogue, snapshot: i64, job: i64) -> Result<Info> {
-    let path = catalogue.path().to_path_buf();
-    let tx = catalogue.conn_mut().transaction().in_catalogue(&path)?;
-    let info = info::of_snapshot(&tx, snapshot).in_catalogue(&path)?;
-    tx.execute(
-        "UPDATE snapshot SET state = 'complete', finished_ns = ?2, files = ?3, directories = ?4,
-             symlinks = ?5, total_bytes = ?6, unique_contents = ?7, unique_bytes = ?8,
-             errors = ?9
-         WHERE id = ?1",
-        (
-            snapshot,
-            crate::time::now_ns(),
-            info.files as i64,
-            info.directories as i64,
-            info.symlinks as i64,
-            info.total_bytes as i64,
-            info.unique_contents as i64,
-            info.unique_bytes as i64,
-            info.errors as i64,
-        ),
-    )
-    .in_catalogue(&path)?;
-    let state = if info.errors > 0 {
-        JobState::CompletedWithErrors
-    } else {
-        JobState::Completed
-    };
-    crate::catalogue::finish_job(&tx, job, state, None).in_catalogue(&path)?;
-    tx.commit().in_catalogue(&path)?;
-    Ok(info)
 }
 
 /// The absolute, symlink-free drive root; it must be a directory.

@@ -13,12 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use rusqlite::OptionalExtension;
 
 use super::outbox::Outbox;
 use super::writer::Replaced;
 use super::{Content, Found, Record, Shared, Stat};
-use crate::catalogue::{Catalogue, EntryKind, InCatalogue};
+use crate::catalogue::{Catalogue, EntryKind, RecordedVersion};
 use crate::error::{Error, FileProblem, FileProblemCause, Result};
 use crate::progress::{Event, Progress};
 use crate::time::mtime_ns;
@@ -40,28 +39,14 @@ pub(crate) fn exclude_set(patterns: &[String]) -> Result<GlobSet> {
 }
 
 /// The previous version of a path, as far as deciding about re-reading goes.
-#[derive(Debug)]
-struct Previous {
-    id: i64,
-    kind: i64,
-    content_id: Option<i64>,
-    size: u64,
-    mtime_ns: i64,
-    mode: u32,
-    link_target: Option<Vec<u8>>,
-    inode: u64,
-    /// Owner and group ids; `None` when recorded before owners were.
-    owner: Option<(u32, u32)>,
-    first_snapshot: i64,
-    last_snapshot: i64,
-}
+type Previous = RecordedVersion;
 
 impl Previous {
     /// Same object, same version: kind, size, mtime, inode, mode and link target are equal,
     /// and a file has a content (one recorded without, after a problem, is read again). The
     /// device number is not compared: removable drives get a new one at each mount.
     fn is_current(&self, found: &Found) -> bool {
-        self.kind == found.stat.kind.code()
+        self.kind == found.stat.kind
             && self.size == found.stat.size
             && self.mtime_ns == found.stat.mtime_ns
             && self.inode == found.stat.inode
@@ -117,10 +102,7 @@ impl Walker {
                 PathBuf::from(name)
             })
             .collect();
-        let first_scan: bool = reader
-            .connection()
-            .query_row("SELECT NOT EXISTS (SELECT 1 FROM entry)", [], |r| r.get(0))
-            .in_catalogue(reader.path())?;
+        let first_scan = reader.has_no_entries()?;
         let scan_clocks = reader
             .snapshots()?
             .iter()
@@ -315,37 +297,7 @@ impl Walker {
     /// The newest recorded version of `rel` up to the snapshot being scanned (a resumed scan
     /// ignores later snapshots of other drives).
     fn previous(&self, rel: &[u8]) -> Result<Option<Previous>> {
-        let path = self.reader.path();
-        let mut stmt = self
-            .reader
-            .connection()
-            .prepare_cached(
-                "SELECT id, kind, content_id, size, mtime_ns, mode, link_target, inode,
-                        first_snapshot, last_snapshot, uid, gid
-                 FROM entry WHERE path = ?1 AND last_snapshot <= ?2
-                 ORDER BY last_snapshot DESC LIMIT 1",
-            )
-            .in_catalogue(path)?;
-        stmt.query_row((rel, self.snapshot), |r| {
-            Ok(Previous {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                content_id: r.get(2)?,
-                size: r.get::<_, i64>(3)? as u64,
-                mtime_ns: r.get(4)?,
-                mode: r.get::<_, i64>(5)? as u32,
-                link_target: r.get(6)?,
-                inode: r.get::<_, i64>(7)? as u64,
-                first_snapshot: r.get(8)?,
-                last_snapshot: r.get(9)?,
-                owner: match (r.get::<_, Option<i64>>(10)?, r.get::<_, Option<i64>>(11)?) {
-                    (Some(uid), Some(gid)) => Some((uid as u32, gid as u32)),
-                    _ => None,
-                },
-            })
-        })
-        .optional()
-        .in_catalogue(path)
+        self.reader.recorded_version(rel, self.snapshot)
     }
 
     /// Whether `p`'s hash may be reused for `found`: not a file rewritten within the timestamp

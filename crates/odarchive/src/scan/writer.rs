@@ -6,15 +6,12 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use rusqlite::Connection;
 
 use super::{Content, Found, Record, Shared};
 use crate::accounts::Accounts;
-use crate::catalogue::{Catalogue, EntryKind, InCatalogue, JobCounters, update_job};
+use crate::catalogue::{Catalogue, EntryKind, JobCounters, NewEntry, SnapshotWriter};
 use crate::error::{FileProblem, Result};
-use crate::hash::ContentHash;
 use crate::progress::{Event, Progress, ScanProgress};
-use crate::time::now_ns;
 
 /// Commit at least this often while records arrive.
 const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
@@ -50,25 +47,22 @@ pub(crate) fn write(
     shared: &Shared,
     progress: &dyn Progress,
 ) -> Result<Tally> {
-    let path = catalogue.path().to_path_buf();
     let mut writer = Writer {
-        conn: catalogue.conn_mut(),
-        snapshot,
+        rows: catalogue.snapshot_writer(snapshot),
         job,
         shared,
         progress,
         tally: Tally::default(),
         accounts: Accounts::of_this_machine(),
     };
-    writer.run(records).in_catalogue(&path).inspect_err(|_| {
+    writer.run(records).inspect_err(|_| {
         // Leave no transaction open; the caller records the failure.
-        let _ = writer.conn.execute_batch("ROLLBACK");
+        writer.rows.roll_back();
     })
 }
 
 struct Writer<'a> {
-    conn: &'a mut Connection,
-    snapshot: i64,
+    rows: SnapshotWriter<'a>,
     job: i64,
     shared: &'a Shared,
     progress: &'a dyn Progress,
@@ -78,8 +72,8 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn run(&mut self, records: &Receiver<Vec<Record>>) -> rusqlite::Result<Tally> {
-        self.conn.execute_batch("BEGIN")?;
+    fn run(&mut self, records: &Receiver<Vec<Record>>) -> Result<Tally> {
+        self.rows.begin()?;
         let mut pending = 0usize;
         let mut last_commit = Instant::now();
         let mut last_event = Instant::now();
@@ -97,7 +91,7 @@ impl Writer<'_> {
             }
             if pending > 0 && (pending >= BATCH_ROWS || last_commit.elapsed() >= COMMIT_INTERVAL) {
                 self.commit()?;
-                self.conn.execute_batch("BEGIN")?;
+                self.rows.begin()?;
                 pending = 0;
                 last_commit = Instant::now();
             }
@@ -111,7 +105,7 @@ impl Writer<'_> {
         Ok(self.tally)
     }
 
-    fn commit(&mut self) -> rusqlite::Result<()> {
+    fn commit(&mut self) -> Result<()> {
         let c = self.counters();
         let phase = if c.walk_finished {
             "hashing"
@@ -124,8 +118,7 @@ impl Writer<'_> {
             files_total: c.files_total,
             bytes_total: c.bytes_total,
         };
-        update_job(self.conn, self.job, phase, counters)?;
-        self.conn.execute_batch("COMMIT")
+        self.rows.commit(self.job, phase, counters)
     }
 
     fn counters(&self) -> ScanProgress {
@@ -165,7 +158,7 @@ impl Writer<'_> {
         }
     }
 
-    fn apply(&mut self, record: Record) -> rusqlite::Result<()> {
+    fn apply(&mut self, record: Record) -> Result<()> {
         match record {
             Record::New {
                 found,
@@ -182,7 +175,7 @@ impl Writer<'_> {
                     Content::Hashed { hash, size } => {
                         self.tally.hashed_files += 1;
                         self.tally.hashed_bytes += size;
-                        Some(self.content_id(&hash, size)?)
+                        Some(self.rows.content_id(&hash, size)?)
                     }
                 };
                 self.insert_entry(&found, content_id)?;
@@ -199,10 +192,7 @@ impl Writer<'_> {
                 if kind == EntryKind::File {
                     self.tally.reused_files += 1;
                 }
-                let mut stmt = self
-                    .conn
-                    .prepare_cached("UPDATE entry SET last_snapshot = ?2 WHERE id = ?1")?;
-                stmt.execute((entry_id, self.snapshot))?;
+                self.rows.extend_entry(entry_id)?;
             }
             Record::AlreadyRecorded { kind, size } => {
                 self.count_file(kind, size);
@@ -215,72 +205,34 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// The id of the content with `hash`, inserted if new.
-    fn content_id(&mut self, hash: &ContentHash, size: u64) -> rusqlite::Result<i64> {
-        let mut insert = self.conn.prepare_cached(
-            "INSERT INTO content (hash, size) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
-        )?;
-        if insert.execute((hash, size as i64))? == 1 {
-            return Ok(self.conn.last_insert_rowid());
-        }
-        let mut select = self
-            .conn
-            .prepare_cached("SELECT id FROM content WHERE hash = ?1")?;
-        select.query_row([hash], |r| r.get(0))
-    }
-
-    fn insert_entry(&mut self, found: &Found, content_id: Option<i64>) -> rusqlite::Result<()> {
+    fn insert_entry(&mut self, found: &Found, content_id: Option<i64>) -> Result<()> {
         if let Some(replaced) = found.replaces {
             // A resumed scan redoes this path: drop what the interrupted run recorded for it.
-            if replaced.first_snapshot == self.snapshot {
-                let mut stmt = self
-                    .conn
-                    .prepare_cached("DELETE FROM entry WHERE id = ?1")?;
-                stmt.execute([replaced.id])?;
-            } else {
-                let mut stmt = self
-                    .conn
-                    .prepare_cached("UPDATE entry SET last_snapshot = ?2 WHERE id = ?1")?;
-                stmt.execute((replaced.id, self.snapshot - 1))?;
-            }
-            let mut stmt = self
-                .conn
-                .prepare_cached("DELETE FROM scan_error WHERE snapshot = ?1 AND path = ?2")?;
-            stmt.execute((self.snapshot, found.rel.as_slice()))?;
+            self.rows
+                .redo_entry(replaced.id, replaced.first_snapshot, &found.rel)?;
         }
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO entry (path, kind, content_id, size, mtime_ns, mode, link_target, dev,
-                                inode, first_snapshot, last_snapshot, uid, gid, user_name,
-                                group_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14)",
-        )?;
         let s = &found.stat;
-        stmt.execute(rusqlite::params![
-            found.rel.as_slice(),
-            s.kind.code(),
+        self.rows.insert_entry(&NewEntry {
+            path: &found.rel,
+            kind: s.kind,
             content_id,
-            s.size as i64,
-            s.mtime_ns,
-            i64::from(s.mode),
-            found.link_target.as_deref(),
-            s.dev as i64,
-            s.inode as i64,
-            self.snapshot,
-            i64::from(s.uid),
-            i64::from(s.gid),
-            self.accounts.user_name(s.uid),
-            self.accounts.group_name(s.gid),
-        ])?;
-        Ok(())
+            size: s.size,
+            mtime_ns: s.mtime_ns,
+            mode: s.mode,
+            link_target: found.link_target.as_deref(),
+            dev: s.dev,
+            inode: s.inode,
+            uid: s.uid,
+            gid: s.gid,
+            user_name: self.accounts.user_name(s.uid),
+            group_name: self.accounts.group_name(s.gid),
+        })
     }
 
-    fn record_problem(&mut self, rel: &[u8], problem: &FileProblem) -> rusqlite::Result<()> {
+    fn record_problem(&mut self, rel: &[u8], problem: &FileProblem) -> Result<()> {
         self.tally.errors += 1;
         let cause = problem.cause.to_string();
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO scan_error (snapshot, path, cause, at_ns) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        stmt.execute((self.snapshot, rel, &cause, now_ns()))?;
+        self.rows.record_problem(rel, &cause)?;
         self.progress.event(&Event::FileProblem {
             path: problem.path.clone(),
             cause,

@@ -22,12 +22,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use discfs::{NodeId, Tree, WriteError};
-use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
-use crate::catalogue::{
-    Catalogue, DiscRecord, DiscState, JobCounters, JobState, finish_job, update_job,
-};
+use crate::catalogue::{Catalogue, DiscRecord, DiscState, JobCounters, JobState};
 use crate::disc::contents::{DiscContents, ExpectedSource, catalogue_file, disc_contents};
 use crate::error::{Error, Result};
 use crate::hash::HashAlgorithm;
@@ -119,7 +116,7 @@ pub fn write(
         Err(Error::Interrupted) => (JobState::Interrupted, None),
         Err(e) => (JobState::Failed, Some(e.to_string())),
     };
-    let _ = finish_job(catalogue.connection(), job, state, message.as_deref());
+    let _ = catalogue.finish_job(job, state, message.as_deref());
     result
 }
 
@@ -181,7 +178,7 @@ fn write_discs(
             failed: None,
             disc: disc.number,
             progress,
-            conn: catalogue.connection(),
+            catalogue,
             job,
             run_done,
             run_total,
@@ -369,7 +366,7 @@ struct Watch<'a> {
     failed: Option<Error>,
     disc: u32,
     progress: &'a dyn Progress,
-    conn: &'a Connection,
+    catalogue: &'a Catalogue,
     job: i64,
     run_done: u64,
     run_total: u64,
@@ -432,12 +429,9 @@ impl discfs::Observer for Watch<'_> {
             files_total: 0,
             bytes_total: self.run_total,
         };
-        let _ = update_job(
-            self.conn,
-            self.job,
-            &format!("writing disc {}", self.disc),
-            counters,
-        );
+        let _ =
+            self.catalogue
+                .update_job(self.job, &format!("writing disc {}", self.disc), counters);
     }
 }
 

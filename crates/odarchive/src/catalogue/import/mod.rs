@@ -46,7 +46,7 @@ pub struct ImportSummary {
     /// The JSON shape: `odarchive 0.1` or the version number of ours.
     pub format: String,
     /// Its hash algorithm.
-    pub hash_algorithm: String,
+    pub hash_algorithm: crate::hash::HashAlgorithm,
     /// Snapshots.
     pub snapshots: u64,
     /// Unique contents.

@@ -6,8 +6,9 @@ use serde::de;
 
 use super::stream::{ErrorIn, FileIn, Mtime, OneOrMany, PlanIn, SnapIn, VersionIn};
 use super::{Fail, HEAD_SNAPSHOT, Importer, NO_PLAN, Res, v01};
+use crate::catalogue::discs::insert_disc;
 use crate::catalogue::json::{JsonDisc, parse_json_path};
-use crate::catalogue::{EntryKind, InCatalogue};
+use crate::catalogue::{DiscRecord, DiscState, EntryKind, InCatalogue};
 use crate::hash::ContentHash;
 
 impl Importer<'_> {
@@ -102,46 +103,36 @@ impl Importer<'_> {
             };
             let r = d.record.as_ref();
             let state = r.map_or(default_state, |r| r.state.as_str());
-            if !["planned", "written", "verified"].contains(&state) {
-                return Err(Fail::Bad(format!(
-                    "disc {}: unknown state {state:?}",
-                    d.number
-                )));
-            }
-            let image_sha = match r.and_then(|r| r.image_sha256.as_deref()) {
+            let state = DiscState::parse(state)
+                .ok_or_else(|| Fail::Bad(format!("disc {}: unknown state {state:?}", d.number)))?;
+            let image_sha256 = match r.and_then(|r| r.image_sha256.as_deref()) {
                 None => None,
                 Some(h) => Some(
                     crate::unhex(h)
-                        .filter(|h| h.len() == 32)
+                        .and_then(|h| <[u8; 32]>::try_from(h).ok())
                         .ok_or_else(|| Fail::Bad(format!("disc {}: bad image hash", d.number)))?,
                 ),
             };
-            self.tx
-                .execute(
-                    "INSERT INTO disc (number, plan_id, snapshot, capacity, margin, media, label, \
-                     state, image_size, files, bytes, image_name, image_sha256, written_ns, \
-                     verified_ns, set_id) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                    params![
-                        d.number,
-                        r.map_or(NO_PLAN, |r| r.plan),
-                        r.map_or(HEAD_SNAPSHOT, |r| r.snapshot),
-                        r.map_or(0, |r| r.capacity as i64),
-                        r.map_or(0, |r| r.margin as i64),
-                        r.map_or("", |r| r.media.as_str()),
-                        d.label,
-                        state,
-                        d.image_size as i64,
-                        d.files as i64,
-                        d.bytes as i64,
-                        r.and_then(|r| r.image_name.clone()),
-                        image_sha,
-                        r.and_then(|r| r.written),
-                        r.and_then(|r| r.verified),
-                        d.set_id
-                    ],
-                )
-                .in_catalogue(self.catalogue)?;
+            let disc = DiscRecord {
+                id: 0,
+                number: d.number,
+                plan_id: r.map_or(NO_PLAN, |r| r.plan),
+                snapshot: r.map_or(HEAD_SNAPSHOT, |r| r.snapshot),
+                capacity: r.map_or(0, |r| r.capacity),
+                margin: r.map_or(0, |r| r.margin),
+                media: r.map_or_else(String::new, |r| r.media.clone()),
+                label: d.label,
+                state,
+                image_size: d.image_size,
+                files: d.files,
+                bytes: d.bytes,
+                image_name: r.and_then(|r| r.image_name.clone()),
+                image_sha256,
+                written_ns: r.and_then(|r| r.written),
+                verified_ns: r.and_then(|r| r.verified),
+                set_id: String::new(),
+            };
+            insert_disc(self.tx, &disc, d.set_id.as_deref()).in_catalogue(self.catalogue)?;
         }
         Ok(())
     }

@@ -18,11 +18,10 @@
 //!
 //! They become one snapshot, one disc per `disc_num`, SHA-512 contents, mode 0644.
 
-use rusqlite::params;
-
 use super::stream::{FileIn, Mtime};
 use super::{Fail, HEAD_SNAPSHOT, Head, Importer, NO_PLAN, Res};
-use crate::catalogue::InCatalogue;
+use crate::catalogue::discs::insert_disc;
+use crate::catalogue::{DiscRecord, DiscState, InCatalogue};
 use crate::legacy;
 
 /// Whether `file` (and so the document) is in odarchive 0.1's shape.
@@ -101,21 +100,26 @@ impl Importer<'_> {
             .checked_add(1)
             .filter(|&k| (1..=i64::from(u32::MAX)).contains(&k))
             .ok_or_else(|| Fail::Bad(format!("bad disc_num {n}")))?;
-        self.tx
-            .execute(
-                "INSERT INTO disc (number, plan_id, snapshot, capacity, margin, media, label, \
-                 state, image_size, files, bytes) \
-                 VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, 'written', 0, 0, 0)",
-                params![
-                    number,
-                    NO_PLAN,
-                    HEAD_SNAPSHOT,
-                    legacy::MEDIA,
-                    legacy::label(n)
-                ],
-            )
-            .in_catalogue(self.catalogue)?;
-        let id = self.tx.last_insert_rowid();
+        let disc = DiscRecord {
+            id: 0,
+            number: number as u32,
+            plan_id: NO_PLAN,
+            snapshot: HEAD_SNAPSHOT,
+            capacity: 0,
+            margin: 0,
+            media: legacy::MEDIA.to_owned(),
+            label: legacy::label(n),
+            state: DiscState::Written,
+            image_size: 0,
+            files: 0,
+            bytes: 0,
+            image_name: None,
+            image_sha256: None,
+            written_ns: None,
+            verified_ns: None,
+            set_id: String::new(),
+        };
+        let id = insert_disc(self.tx, &disc, None).in_catalogue(self.catalogue)?;
         self.legacy_discs.insert(n, id);
         Ok(id)
     }
