@@ -24,7 +24,7 @@ pub use entries::{Entry, EntryKind, Owner, Snapshot, SnapshotState};
 pub use job::{Job, JobState};
 pub(crate) use job::{JobCounters, finish_job, update_job};
 pub use merge::{MergeReport, MergedDisc, MergedSnapshot};
-pub use restore_set::{ContentState, FirstName, RestoreSet};
+pub use restore_set::{ContentState, DiscShare, FirstName, RestoreSet};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -16,12 +16,13 @@ use std::path::{Path, PathBuf};
 use discfs::iso9660::IsoImage;
 use discfs::udf::read::UdfVolume;
 
-mod image;
+use super::image::ImageDisc;
 
-use image::ImageDisc;
+use serde::Serialize;
 
 use crate::catalogue::Placement;
 use crate::hash::{ContentHash, HashAlgorithm};
+use crate::problem::{Problem, ProblemKind};
 
 /// What a file read from a disc must be, by the catalogue: when the views disagree about a
 /// file, this decides which one holds it.
@@ -97,8 +98,45 @@ pub enum DiscError {
     },
 }
 
+impl From<&DiscError> for Problem {
+    /// The problem a disc error is for the disc (or the file on it) it names; it prints as
+    /// the error does.
+    fn from(e: &DiscError) -> Problem {
+        match e {
+            DiscError::Open { path, source } => {
+                Problem::new(path, ProblemKind::of_io(source), source.to_string())
+            }
+            DiscError::NotADisc { path, udf, iso } => Problem::new(
+                path,
+                ProblemKind::Damaged,
+                format!("not a readable disc image (UDF: {udf}; ISO 9660: {iso})"),
+            ),
+            DiscError::Missing { disc, file } => Problem::new(
+                disc,
+                ProblemKind::Missing,
+                format!("{file} is not on this disc"),
+            ),
+            DiscError::Read { disc, file, reason } => Problem::new(
+                disc,
+                ProblemKind::Unreadable,
+                format!("reading {file}: {reason}"),
+            ),
+            DiscError::Output { disc, file, source } => Problem::new(
+                file,
+                ProblemKind::Unwritable,
+                format!("writing it, read from {}: {source}", disc.display()),
+            ),
+        }
+    }
+}
+
+/// The size of the buffer a reader of many files passes to [`DiscSource::copy_file`]: large
+/// enough that a disc is read in long runs, allocated once per job rather than per file.
+pub const COPY_BUFFER: usize = 1 << 20;
+
 /// Which view of an image the files come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum View {
     /// The UDF file system: full names.
     Udf,
@@ -106,6 +144,23 @@ pub enum View {
     Iso9660,
     /// A mounted disc read through the operating system.
     Mounted,
+}
+
+impl View {
+    /// Its name, as verify prints it and `--json` gives it: `udf`, `iso9660`, `mounted`.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Udf => "udf",
+            View::Iso9660 => "iso9660",
+            View::Mounted => "mounted",
+        }
+    }
+}
+
+impl std::fmt::Display for View {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// An opened disc.
@@ -189,10 +244,17 @@ impl DiscSource {
     /// What was found damaged on the disc so far (its volume structures when opened, its
     /// directories once listed, its files once read), each with where and why; files that
     /// the other view gave back intact are still named here. Empty for an intact disc.
-    pub fn damage(&self) -> &[String] {
+    ///
+    /// Each is a [`ProblemKind::Damaged`] problem of the image (its path), its detail naming
+    /// the structure (`UDF: …`, `ISO 9660: …`) or the file on the disc (`Data/a.jpg: …`).
+    pub fn damage(&self) -> Vec<Problem> {
         match &self.kind {
-            Kind::Image(i) => &i.damage,
-            Kind::Mounted => &[],
+            Kind::Image(i) => i
+                .damage
+                .iter()
+                .map(|d| Problem::new(&self.origin, ProblemKind::Damaged, d.clone()))
+                .collect(),
+            Kind::Mounted => Vec::new(),
         }
     }
 
@@ -270,7 +332,8 @@ impl DiscSource {
             limit,
             over: false,
         };
-        match self.copy_file(name, Some(iso_name), None, &mut out) {
+        let mut buf = vec![0u8; 64 * 1024];
+        match self.copy_file(name, Some(iso_name), None, &mut out, &mut buf) {
             Ok(_) => Ok(Some(out.bytes)),
             Err(DiscError::Missing { .. }) => Ok(None),
             Err(DiscError::Output { disc, file, .. }) if out.over => Err(DiscError::Read {
@@ -284,14 +347,16 @@ impl DiscSource {
 
     /// Copies the file at `path` (UDF or mounted path under the disc root) into `w`;
     /// `iso_path` is the same file's ISO 9660 path, read when UDF cannot give the file, and
-    /// `expected` what the catalogue says it is (see [`Expected`]). Returns the bytes copied;
-    /// the caller checks their hash.
+    /// `expected` what the catalogue says it is (see [`Expected`]). The bytes pass through
+    /// `buf`, the caller's, reused from file to file (see [`COPY_BUFFER`]; an empty one is
+    /// replaced by a small one). Returns the bytes copied; the caller checks their hash.
     pub fn copy_file(
         &mut self,
         path: &str,
         iso_path: Option<&str>,
         expected: Option<Expected>,
         w: &mut dyn Write,
+        buf: &mut [u8],
     ) -> Result<u64, DiscError> {
         let origin = self.origin.clone();
         match &mut self.kind {
@@ -313,9 +378,9 @@ impl DiscSource {
                         });
                     }
                 };
-                copy_stream(&mut f, w, &origin, path)
+                copy_stream(&mut f, w, &origin, path, buf)
             }
-            Kind::Image(image) => image.copy_file(&origin, path, iso_path, expected, w),
+            Kind::Image(image) => image.copy_file(&origin, path, iso_path, expected, w, buf),
         }
     }
 }
@@ -343,7 +408,7 @@ impl Write for CappedBytes {
     }
 }
 
-fn output_err(origin: &Path, path: &str, e: Option<io::Error>) -> DiscError {
+pub(super) fn output_err(origin: &Path, path: &str, e: Option<io::Error>) -> DiscError {
     DiscError::Output {
         disc: origin.to_owned(),
         file: path.to_owned(),
@@ -356,11 +421,13 @@ fn copy_stream(
     w: &mut dyn Write,
     origin: &Path,
     path: &str,
+    buf: &mut [u8],
 ) -> Result<u64, DiscError> {
-    let mut buf = vec![0u8; 1 << 20];
+    let mut small = [0u8; 8192];
+    let buf = if buf.is_empty() { &mut small[..] } else { buf };
     let mut total = 0u64;
     loop {
-        let n = match r.read(&mut buf) {
+        let n = match r.read(buf) {
             Ok(0) => return Ok(total),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
