@@ -327,3 +327,57 @@ fn a_disc_of_another_set_is_refused_naming_both_set_ids() {
         );
     }
 }
+
+/// The text of verify, now that its problems are typed, is what it was: missing and
+/// unexpected files by path, corrupt ones with why, damage as the reader said it.
+#[test]
+fn verify_prints_each_problem_as_it_did() {
+    let (s, image, _) = one_disc();
+    let mounted = s.dir("mounted");
+    extract(&image, &mounted);
+    fs::remove_file(mounted.join("Data/photos/b.jpg")).unwrap();
+    fs::write(mounted.join("Data/stray.txt"), b"not archived").unwrap();
+    let c = mounted.join("Data/photos/c.jpg");
+    let mut bytes = fs::read(&c).unwrap();
+    bytes[10] ^= 0xff;
+    fs::write(&c, &bytes).unwrap();
+
+    let run = s.run(&["verify", mounted.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    for line in [
+        "  missing: Data/photos/b.jpg".to_owned(),
+        "  unexpected: Data/stray.txt".to_owned(),
+        format!(
+            "  corrupt: Data/photos/c.jpg: {} bytes, content does not match its SHA-256",
+            bytes.len()
+        ),
+    ] {
+        assert!(
+            run.stdout.lines().any(|l| l == line),
+            "{line}\n{}",
+            run.stdout
+        );
+    }
+
+    change_file_entry(&image, "Data/photos/c.jpg", false, |fe| fe[0] = 0x77);
+    let run = s.run(&["verify", image.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    let damaged: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  damaged: "))
+        .collect();
+    assert!(!damaged.is_empty(), "{}", run.stdout);
+    // As the reader words it, not prefixed with the image (the problem's path in JSON).
+    assert!(
+        damaged
+            .iter()
+            .any(|d| d.starts_with("UDF file entry of Data/photos/c.jpg: ")),
+        "{damaged:?}"
+    );
+    let image_path = image.to_str().unwrap();
+    assert!(
+        damaged.iter().all(|d| !d.contains(image_path)),
+        "{damaged:?}"
+    );
+}

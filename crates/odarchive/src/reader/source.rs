@@ -481,3 +481,29 @@ fn list_mounted(root: &Path) -> Result<Vec<(String, u64)>, DiscError> {
     out.sort();
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_comes_whole_through_any_buffer_the_caller_gives() {
+        let disc = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..100_003u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::create_dir(disc.path().join("Data")).unwrap();
+        std::fs::write(disc.path().join("Data/a.bin"), &bytes).unwrap();
+        let mut source = DiscSource::open(disc.path()).unwrap();
+        let mut reused = vec![0u8; 4096];
+        for buf in [&mut reused[..], &mut [0u8; 7][..], &mut [][..]] {
+            let mut out = Vec::new();
+            let n = source
+                .copy_file("Data/a.bin", None, None, &mut out, buf)
+                .unwrap();
+            assert_eq!(n, bytes.len() as u64);
+            assert!(out == bytes, "{} bytes differ", out.len());
+        }
+        // The caller's buffer was used: it holds the file's last bytes.
+        let tail = bytes.len() % 4096;
+        assert_eq!(reused[..tail], bytes[bytes.len() - tail..]);
+    }
+}
