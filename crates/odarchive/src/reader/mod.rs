@@ -1,6 +1,6 @@
 //! Everything that reads a disc given back to odarchive: an image file or a mounted disc.
 //!
-//! - [`DiscSource`] ([`source`], [`image`]): opens an image through both its views (UDF
+//! - [`DiscSource`] ([`source`]; `image`, `mounted`): opens an image through both its views (UDF
 //!   first, file by file ISO 9660 where UDF is damaged) or a mounted disc, lists its files and
 //!   copies one out; what it found damaged is kept.
 //! - [`identify()`] ([`identify`](mod@identify)): which disc of the catalogue's set it is.
@@ -16,6 +16,7 @@ pub mod disc_catalogue;
 pub mod identify;
 mod image;
 pub mod legacy;
+mod mounted;
 pub mod source;
 
 pub use disc_catalogue::{catalogue_from_discs, catalogue_from_discs_in_zone, disc_catalogue_json};

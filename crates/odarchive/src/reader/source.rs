@@ -10,7 +10,7 @@
 //! type to get at a disc's files, and check every file's hash themselves.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use discfs::iso9660::IsoImage;
@@ -289,7 +289,7 @@ impl DiscSource {
     pub fn files(&mut self) -> Result<Vec<(String, u64)>, DiscError> {
         let origin = self.origin.clone();
         match &mut self.kind {
-            Kind::Mounted => list_mounted(&origin),
+            Kind::Mounted => super::mounted::list_mounted(&origin),
             Kind::Image(i) => i.files(&origin),
         }
     }
@@ -378,7 +378,7 @@ impl DiscSource {
                         });
                     }
                 };
-                copy_stream(&mut f, w, &origin, path, buf)
+                super::mounted::copy_stream(&mut f, w, &origin, path, buf)
             }
             Kind::Image(image) => image.copy_file(&origin, path, iso_path, expected, w, buf),
         }
@@ -414,72 +414,6 @@ pub(super) fn output_err(origin: &Path, path: &str, e: Option<io::Error>) -> Dis
         file: path.to_owned(),
         source: e.unwrap_or_else(|| io::Error::other("output failed")),
     }
-}
-
-fn copy_stream(
-    r: &mut dyn Read,
-    w: &mut dyn Write,
-    origin: &Path,
-    path: &str,
-    buf: &mut [u8],
-) -> Result<u64, DiscError> {
-    let mut small = [0u8; 8192];
-    let buf = if buf.is_empty() { &mut small[..] } else { buf };
-    let mut total = 0u64;
-    loop {
-        let n = match r.read(buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(DiscError::Read {
-                    disc: origin.to_owned(),
-                    file: path.to_owned(),
-                    reason: e.to_string(),
-                });
-            }
-        };
-        w.write_all(&buf[..n])
-            .map_err(|e| output_err(origin, path, Some(e)))?;
-        total += n as u64;
-    }
-}
-
-fn list_mounted(root: &Path) -> Result<Vec<(String, u64)>, DiscError> {
-    let mut out = Vec::new();
-    let mut stack = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, prefix)) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| DiscError::Read {
-            disc: root.to_owned(),
-            file: prefix.clone(),
-            reason: e.to_string(),
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|e| DiscError::Read {
-                disc: root.to_owned(),
-                file: prefix.clone(),
-                reason: e.to_string(),
-            })?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            let meta = entry.metadata().map_err(|e| DiscError::Read {
-                disc: root.to_owned(),
-                file: path.clone(),
-                reason: e.to_string(),
-            })?;
-            if meta.is_dir() {
-                stack.push((entry.path(), path));
-            } else if meta.is_file() {
-                out.push((path, meta.len()));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 #[cfg(test)]
