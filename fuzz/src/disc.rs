@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use odarchive::Catalogue;
 use odarchive::disc::{self, README_NAME};
-use odarchive::disc_source::DiscSource;
-use odarchive::identify::{disc_catalogue_json, identify, root_iso_name};
+use odarchive::reader::DiscSource;
+use odarchive::reader::{disc_catalogue_json, identify, root_iso_name};
 use odarchive::verify::{VerifyOptions, verify};
 use tempfile::TempDir;
 
@@ -95,6 +95,7 @@ impl Default for DiscBench {
 /// catalogue, README and checksum files, the list of files and each file; then the same
 /// through the ISO 9660 view alone.
 fn read_disc(path: &std::path::Path) {
+    let mut buf = vec![0u8; 64 * 1024];
     for iso9660_only in [false, true] {
         let Ok(mut source) = DiscSource::open_with(path, iso9660_only) else {
             return;
@@ -113,7 +114,7 @@ fn read_disc(path: &std::path::Path) {
             continue;
         };
         for (file, _) in files.iter().take(FILES_READ) {
-            let _ = source.copy_file(file, Some(file), None, &mut BoundedSink::new());
+            let _ = source.copy_file(file, Some(file), None, &mut BoundedSink::new(), &mut buf);
         }
     }
 }

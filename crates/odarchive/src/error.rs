@@ -334,7 +334,7 @@ pub enum Error {
 
     /// A disc (image or mounted) could not be read.
     #[error(transparent)]
-    Disc(#[from] crate::disc_source::DiscError),
+    Disc(#[from] crate::reader::DiscError),
 
     /// An import into a catalogue that already holds snapshots.
     #[error(

@@ -9,6 +9,10 @@
 //! - [`plan()`]: assigns every unique content to discs of a [`Media`], with exact image sizes;
 //!   [`write()`]: writes planned discs as images, re-hashing every file on the way;
 //!   [`archive()`]: scan, plan and write in one call. [`disc`] describes what a disc holds.
+//! - [`reader`]: everything that reads a disc given back (images through both views, mounted
+//!   discs, which disc it is, the catalogue it carries); [`verify`] and [`restore`] plan first
+//!   (`prepare`: which disc is which, what comes from where, what is missing) and then
+//!   execute, reporting each file they could not handle as a [`Problem`].
 //! - [`HashAlgorithm`], [`ContentHash`]: each catalogue hashes contents with its own algorithm
 //!   (SHA-256, or SHA-512 for catalogues of the original odarchive); see [`hash`].
 //! - [`Catalogue::merge`]: brings another catalogue and its discs (another set) into one.
@@ -38,11 +42,9 @@ pub mod accounts;
 pub mod catalogue;
 pub mod diff;
 pub mod disc;
-pub mod disc_source;
 pub mod error;
 pub mod hash;
 mod host;
-pub mod identify;
 pub mod info;
 pub mod legacy;
 pub mod locate;
@@ -50,6 +52,7 @@ pub mod media;
 pub mod plan;
 pub mod problem;
 pub mod progress;
+pub mod reader;
 pub mod restore;
 pub mod scan;
 pub mod status;

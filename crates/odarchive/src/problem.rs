@@ -7,7 +7,9 @@
 //! `path: detail`; `--json` and a future web page get all three fields.
 //!
 //! What a path is depends on the job, and each report's documentation says it: a file on the
-//! drive (scan, write), a path on the disc (verify), or a path in the snapshot (restore).
+//! drive (scan, write), a path on the disc (verify; the image or mount point for a problem of
+//! the whole disc), or the file at the destination (restore; its path in the snapshot when
+//! nothing could be written for it, the disc for a disc given that cannot be used).
 //!
 //! A problem is not an [`crate::Error`]: an error stops the operation, a problem is one file
 //! that did not make it while the rest did.

@@ -97,6 +97,18 @@ pub enum Event {
         /// Whether it was already written and intact, so left alone.
         skipped: bool,
     },
+    /// A restore started reading a disc.
+    RestoreDiscStarted {
+        /// Disc number.
+        disc: u32,
+        /// Its label.
+        label: String,
+        /// Files of the restore to read from it (whole contents or parts).
+        files: u64,
+        /// The image or mounted disc read.
+        #[serde(serialize_with = "lossy")]
+        source: PathBuf,
+    },
 }
 
 /// Counters of a running scan. `*_found` grow while the walk goes on.

@@ -1,21 +1,26 @@
 //! Checking discs against the catalogue: `odarchive verify IMAGE_OR_DIR...`.
 //!
-//! For each image or mounted disc: which disc of the set it is, the whole image's SHA-256
-//! (images whose hash the catalogue recorded when it wrote them), then every file the
-//! catalogue places on it, re-read and re-hashed with the catalogue's algorithm. Problems are reported by path — missing,
-//! corrupt, unexpected — never only counted. A disc that passes is marked verified.
+//! First the plan ([`prepare`]): which disc of the set each image or mounted disc given is,
+//! and, when only one snapshot is checked, which discs holding it were not given. Then the
+//! checks ([`execute`]): for each disc, the whole image's SHA-256 (images whose hash the
+//! catalogue recorded when it wrote them), then every file the catalogue places on it,
+//! re-read and re-hashed with the catalogue's algorithm. Problems are reported by path —
+//! missing, corrupt, unexpected — never only counted, each a [`Problem`] (its path is the
+//! path on the disc; a problem of the whole disc or its damaged structures names the image
+//! or mount point). A disc that passes is marked verified.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use crate::catalogue::Catalogue;
+use crate::catalogue::{Catalogue, DiscRecord, Placement};
 use crate::disc::{self, README_NAME};
-use crate::disc_source::{DiscError, DiscSource, Expected, View};
 use crate::error::{Error, Result};
 use crate::hash::{HashAlgorithm, hash_file};
-use crate::identify::{identify, root_iso_name};
+use crate::problem::{Problem, ProblemKind};
+use crate::reader::{COPY_BUFFER, DiscError, DiscSource, Expected, View, identify, root_iso_name};
+use crate::restore::NeededDisc;
 
 /// How to verify.
 #[derive(Debug, Clone, Default)]
@@ -37,8 +42,10 @@ pub struct DiscVerdict {
     pub disc: Option<u32>,
     /// Its label.
     pub label: Option<String>,
-    /// Which file system the files were read through.
-    pub view: &'static str,
+    /// Which file system the files were read through (`None`: the disc could not be opened;
+    /// serialised as `"none"`).
+    #[serde(serialize_with = "view_or_none")]
+    pub view: Option<View>,
     /// Whether the whole image's SHA-256 matched the one recorded when it was written
     /// (`None`: not an image, or no hash recorded).
     pub image_sha256_ok: Option<bool>,
@@ -47,17 +54,18 @@ pub struct DiscVerdict {
     /// Their bytes.
     pub bytes_ok: u64,
     /// Files the catalogue places on the disc that are not on it.
-    pub missing: Vec<String>,
-    /// Files whose bytes do not match their hash, with what was found.
-    pub corrupt: Vec<String>,
+    pub missing: Vec<Problem>,
+    /// Files whose bytes do not match their hash, or could not be read, with what was found.
+    pub corrupt: Vec<Problem>,
     /// Files on the disc the catalogue does not know.
-    pub unexpected: Vec<String>,
+    pub unexpected: Vec<Problem>,
     /// What stopped the check of this disc, if anything did.
-    pub problem: Option<String>,
+    pub problem: Option<Problem>,
     /// Damaged structures of the image (volume descriptors, anchors, directories, file
-    /// entries) that the reader met, each with where and why. Files they concern that the
-    /// other view gave back intact count as ok; the disc itself does not pass.
-    pub damage: Vec<String>,
+    /// entries) that the reader met, each with where and why (see [`DiscSource::damage`]).
+    /// Files they concern that the other view gave back intact count as ok; the disc itself
+    /// does not pass.
+    pub damage: Vec<Problem>,
 }
 
 impl DiscVerdict {
@@ -76,7 +84,7 @@ impl DiscVerdict {
             source: source.to_owned(),
             disc: None,
             label: None,
-            view: "none",
+            view: None,
             image_sha256_ok: None,
             files_ok: 0,
             bytes_ok: 0,
@@ -89,61 +97,200 @@ impl DiscVerdict {
     }
 }
 
+fn view_or_none<S: Serializer>(view: &Option<View>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(view.map_or("none", View::name))
+}
+
+/// One disc given, as [`prepare`] found it.
+#[derive(Debug, Clone)]
+pub struct PlannedCheck {
+    /// The image or mount point given.
+    pub source: PathBuf,
+    /// The disc of the catalogue it is; `None` when it could not be opened or identified
+    /// (then its verdict is already known: [`PlannedCheck::verdict`]).
+    pub disc: Option<DiscRecord>,
+    /// Its verdict so far: the view read and, for a disc that is not identified, why.
+    pub verdict: DiscVerdict,
+}
+
+/// What a verify will check, before any file is read.
+#[derive(Debug, Clone)]
+pub struct VerifyPlan {
+    /// The snapshot checked, when only one is.
+    pub snapshot: Option<i64>,
+    /// Read images through their ISO 9660 view only.
+    pub iso9660_only: bool,
+    /// Each disc given, in the order given.
+    pub checks: Vec<PlannedCheck>,
+    /// With a snapshot: the discs holding part of it that were not given.
+    pub missing_discs: Vec<NeededDisc>,
+}
+
+/// What a verify found.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// The snapshot checked, when only one was.
+    pub snapshot: Option<i64>,
+    /// One verdict per disc given, in order.
+    pub discs: Vec<DiscVerdict>,
+    /// With a snapshot: the discs holding part of it that were not given.
+    pub missing_discs: Vec<NeededDisc>,
+}
+
+impl VerifyReport {
+    /// Whether every disc given passed.
+    pub fn ok(&self) -> bool {
+        self.discs.iter().all(DiscVerdict::ok)
+    }
+}
+
 /// Verifies every image or mounted disc in `sources` against `catalogue`, marking the ones
-/// that pass as verified. One verdict per source, in order; a source that cannot be read or
-/// identified gets a verdict with its `problem`, and the others are still checked.
+/// that pass as verified: [`prepare`] then [`execute`]. One verdict per source, in order; a
+/// source that cannot be read or identified gets a verdict with its `problem`, and the others
+/// are still checked.
 pub fn verify(
     catalogue: &mut Catalogue,
     sources: &[PathBuf],
     options: &VerifyOptions,
 ) -> Result<Vec<DiscVerdict>> {
-    let hash = catalogue.hash_algorithm()?;
-    let mut verdicts = Vec::with_capacity(sources.len());
+    let plan = prepare(catalogue, sources, options)?;
+    Ok(execute(catalogue, &plan)?.discs)
+}
+
+/// Which disc each source is (reading only what identifies it: labels, README, the
+/// catalogue on it; on a disc of odarchive 0.1, the names it stores contents under, which are
+/// recorded in the catalogue) and, with a snapshot, which discs holding it were not given.
+pub fn prepare(
+    catalogue: &Catalogue,
+    sources: &[PathBuf],
+    options: &VerifyOptions,
+) -> Result<VerifyPlan> {
+    let mut checks = Vec::with_capacity(sources.len());
     for path in sources {
-        let verdict = verify_one(catalogue, path, options, hash)?;
-        if verdict.ok() && options.snapshot.is_none() {
+        checks.push(plan_check(catalogue, path, options)?);
+    }
+    let missing_discs = match options.snapshot {
+        Some(snapshot) => discs_not_given(catalogue, snapshot, &checks)?,
+        None => Vec::new(),
+    };
+    Ok(VerifyPlan {
+        snapshot: options.snapshot,
+        iso9660_only: options.iso9660_only,
+        checks,
+        missing_discs,
+    })
+}
+
+fn plan_check(catalogue: &Catalogue, path: &Path, options: &VerifyOptions) -> Result<PlannedCheck> {
+    let mut check = PlannedCheck {
+        source: path.to_owned(),
+        disc: None,
+        verdict: DiscVerdict::new(path),
+    };
+    let mut source = match DiscSource::open_with(path, options.iso9660_only) {
+        Ok(s) => s,
+        Err(e) => {
+            check.verdict.problem = Some(Problem::from(&e));
+            return Ok(check);
+        }
+    };
+    check.verdict.view = Some(source.view());
+    let disc = match identify(catalogue, &mut source)? {
+        Ok(d) => d,
+        Err(e) => {
+            check.verdict.problem = Some(Problem::from(&e));
+            check.verdict.damage = source.damage();
+            return Ok(check);
+        }
+    };
+    check.verdict.disc = Some(disc.number);
+    check.verdict.label = Some(disc.label.clone());
+    if crate::legacy::is_v01_disc(&disc) {
+        // Which of each content's names the disc holds it under, only the disc says.
+        if let Err(e) = crate::reader::legacy::find_stored_names(catalogue, &mut source, &disc)? {
+            check.verdict.problem = Some(Problem::from(&e));
+            return Ok(check);
+        }
+    }
+    // What identifying it met (its root files' entries, say) counts too.
+    check.verdict.damage = source.damage();
+    check.disc = Some(disc);
+    Ok(check)
+}
+
+/// The discs holding part of `snapshot` that none of `checks` is.
+fn discs_not_given(
+    catalogue: &Catalogue,
+    snapshot: i64,
+    checks: &[PlannedCheck],
+) -> Result<Vec<NeededDisc>> {
+    let given: Vec<u32> = checks.iter().filter_map(|c| c.verdict.disc).collect();
+    let discs = catalogue.discs()?;
+    let of = discs.len() as u32;
+    let mut out = Vec::new();
+    for number in catalogue.discs_holding(snapshot)? {
+        if given.contains(&number) {
+            continue;
+        }
+        let label = discs
+            .iter()
+            .find(|d| d.number == number)
+            .map(|d| d.label.clone())
+            .unwrap_or_default();
+        let files = catalogue.contents_of_snapshot_on(number, snapshot)?.len() as u64;
+        out.push(NeededDisc {
+            number,
+            label,
+            of,
+            files,
+        });
+    }
+    Ok(out)
+}
+
+/// Checks every disc of `plan` and marks the ones that pass as verified (not when only one
+/// snapshot was checked).
+pub fn execute(catalogue: &mut Catalogue, plan: &VerifyPlan) -> Result<VerifyReport> {
+    let hash = catalogue.hash_algorithm()?;
+    let mut buf = vec![0u8; COPY_BUFFER];
+    let mut discs = Vec::with_capacity(plan.checks.len());
+    for check in &plan.checks {
+        let verdict = match &check.disc {
+            Some(disc) => check_disc(catalogue, plan, check, disc, hash, &mut buf)?,
+            None => check.verdict.clone(),
+        };
+        if verdict.ok() && plan.snapshot.is_none() {
             if let Some(number) = verdict.disc {
                 catalogue.mark_verified(number)?;
             }
         }
-        verdicts.push(verdict);
+        discs.push(verdict);
     }
-    Ok(verdicts)
+    Ok(VerifyReport {
+        snapshot: plan.snapshot,
+        discs,
+        missing_discs: plan.missing_discs.clone(),
+    })
 }
 
-fn verify_one(
+/// The checks of one identified disc: its image hash, its files, what else is on it.
+fn check_disc(
     catalogue: &Catalogue,
-    path: &Path,
-    options: &VerifyOptions,
+    plan: &VerifyPlan,
+    check: &PlannedCheck,
+    disc: &DiscRecord,
     hash: HashAlgorithm,
+    buf: &mut [u8],
 ) -> Result<DiscVerdict> {
-    let mut verdict = DiscVerdict::new(path);
-    let mut source = match DiscSource::open_with(path, options.iso9660_only) {
+    let mut verdict = check.verdict.clone();
+    let path = check.source.as_path();
+    let mut source = match DiscSource::open_with(path, plan.iso9660_only) {
         Ok(s) => s,
         Err(e) => {
-            verdict.problem = Some(e.to_string());
+            verdict.problem = Some(Problem::from(&e));
             return Ok(verdict);
         }
     };
-    verdict.view = view_name(source.view());
-    let disc = match identify(catalogue, &mut source)? {
-        Ok(d) => d,
-        Err(e) => {
-            verdict.problem = Some(e.to_string());
-            verdict.damage = source.damage().to_vec();
-            return Ok(verdict);
-        }
-    };
-    verdict.disc = Some(disc.number);
-    verdict.label = Some(disc.label.clone());
-    let v01 = crate::legacy::is_v01_disc(&disc);
-    if v01 {
-        // Which of each content's names the disc holds it under, only the disc says.
-        if let Err(e) = crate::legacy::find_stored_names(catalogue, &mut source, &disc)? {
-            verdict.problem = Some(e.to_string());
-            return Ok(verdict);
-        }
-    }
     if source.view() != View::Mounted {
         if let Some(expected) = disc.image_sha256 {
             // The image's own hash is SHA-256 whatever the contents are hashed with.
@@ -155,38 +302,88 @@ fn verify_one(
         }
     }
     let placements = catalogue.placements_on(disc.number)?;
-    let wanted = match options.snapshot {
+    let wanted = match plan.snapshot {
         Some(snapshot) => Some(catalogue.contents_of_snapshot_on(disc.number, snapshot)?),
         None => None,
     };
     let iso = source.view() == View::Iso9660;
-    let mut expected: HashSet<String> = HashSet::new();
     for p in &placements {
-        let shown = if iso {
-            p.iso_path.clone()
-        } else {
-            p.disc_path.clone()
-        };
-        // Both names: where UDF lost a file, the listing shows it by its ISO 9660 path.
+        if wanted.as_ref().is_none_or(|w| w.contains(&p.content_id)) {
+            check_file(&mut source, p, iso, hash, buf, &mut verdict);
+        }
+    }
+    let expected = expected_names(&placements, hash, iso, crate::legacy::is_v01_disc(disc));
+    match source.files() {
+        Ok(files) => {
+            verdict.unexpected = files
+                .into_iter()
+                .map(|(p, _)| p)
+                .filter(|p| !expected.contains(p))
+                .map(|p| Problem::new(p, ProblemKind::Unexpected, "not in the catalogue"))
+                .collect()
+        }
+        Err(e) => verdict.problem = Some(Problem::from(&e)),
+    }
+    verdict.unexpected.sort_by(|a, b| a.path.cmp(&b.path));
+    for damage in source.damage() {
+        if !verdict.damage.contains(&damage) {
+            verdict.damage.push(damage);
+        }
+    }
+    Ok(verdict)
+}
+
+/// Re-reads and re-hashes the file of placement `p`.
+fn check_file(
+    source: &mut DiscSource,
+    p: &Placement,
+    iso: bool,
+    hash: HashAlgorithm,
+    buf: &mut [u8],
+    verdict: &mut DiscVerdict,
+) {
+    let shown = if iso { &p.iso_path } else { &p.disc_path };
+    let mut sink = hash.hasher();
+    let want = Some(Expected::of(p, hash));
+    match source.copy_file(&p.disc_path, Some(&p.iso_path), want, &mut sink, buf) {
+        Ok(n) if n == p.length && sink.finish() == p.stored_hash() => {
+            verdict.files_ok += 1;
+            verdict.bytes_ok += n;
+        }
+        Ok(n) => verdict.corrupt.push(Problem::new(
+            shown,
+            ProblemKind::Corrupt,
+            format!(
+                "{n} bytes, content does not match its {}",
+                hash.display_name()
+            ),
+        )),
+        Err(DiscError::Missing { .. }) => {
+            verdict
+                .missing
+                .push(Problem::new(shown, ProblemKind::Missing, "not on the disc"))
+        }
+        Err(e) => {
+            let kind = Problem::from(&e).kind;
+            verdict
+                .corrupt
+                .push(Problem::new(shown, kind, e.to_string()));
+        }
+    }
+}
+
+/// Every name the disc may hold: both names of each placement (where UDF lost a file, the
+/// listing shows it by its ISO 9660 path) and the files at the root of every disc.
+fn expected_names(
+    placements: &[Placement],
+    hash: HashAlgorithm,
+    iso: bool,
+    v01: bool,
+) -> HashSet<String> {
+    let mut expected: HashSet<String> = HashSet::new();
+    for p in placements {
         expected.insert(p.disc_path.clone());
         expected.insert(p.iso_path.clone());
-        if wanted.as_ref().is_some_and(|w| !w.contains(&p.content_id)) {
-            continue;
-        }
-        let mut sink = hash.hasher();
-        let want = Some(Expected::of(p, hash));
-        match source.copy_file(&p.disc_path, Some(&p.iso_path), want, &mut sink) {
-            Ok(n) if n == p.length && sink.finish() == p.stored_hash() => {
-                verdict.files_ok += 1;
-                verdict.bytes_ok += n;
-            }
-            Ok(n) => verdict.corrupt.push(format!(
-                "{shown}: {n} bytes, content does not match its {}",
-                hash.display_name()
-            )),
-            Err(DiscError::Missing { .. }) => verdict.missing.push(shown),
-            Err(e) => verdict.corrupt.push(format!("{shown}: {e}")),
-        }
     }
     for name in [
         README_NAME,
@@ -199,29 +396,9 @@ fn verify_one(
     }
     if v01 {
         // The files odarchive 0.1 puts on every disc.
-        for (name, iso_name) in crate::legacy::ROOT_FILES {
+        for (name, iso_name) in crate::reader::legacy::ROOT_FILES {
             expected.insert(if iso { iso_name } else { name }.to_owned());
         }
     }
-    match source.files() {
-        Ok(files) => {
-            verdict.unexpected = files
-                .into_iter()
-                .map(|(p, _)| p)
-                .filter(|p| !expected.contains(p))
-                .collect()
-        }
-        Err(e) => verdict.problem = Some(e.to_string()),
-    }
-    verdict.unexpected.sort();
-    verdict.damage = source.damage().to_vec();
-    Ok(verdict)
-}
-
-fn view_name(view: View) -> &'static str {
-    match view {
-        View::Udf => "udf",
-        View::Iso9660 => "iso9660",
-        View::Mounted => "mounted",
-    }
+    expected
 }

@@ -11,8 +11,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use odarchive::disc_source::DiscSource;
-use odarchive::restore::{RestoreOptions, catalogue_from_discs, restore};
+use odarchive::reader::DiscSource;
+use odarchive::reader::catalogue_from_discs;
+use odarchive::restore::{RestoreOptions, restore};
 use odarchive::verify::{VerifyOptions, verify};
 use odarchive::{
     Catalogue, ContentHash, EntryKind, HashAlgorithm, Media, NoProgress, PlanOptions, ScanOptions,
@@ -62,7 +63,9 @@ fn copy_disc(image: &Path, to: &Path) {
         let target = to.join(&path);
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         let mut out = std::fs::File::create(&target).unwrap();
-        source.copy_file(&path, None, None, &mut out).unwrap();
+        source
+            .copy_file(&path, None, None, &mut out, &mut [])
+            .unwrap();
     }
 }
 
@@ -195,7 +198,10 @@ fn a_sha512_catalogue_scans_plans_writes_verifies_and_restores_with_sha512() {
         snapshot: None,
     };
     for v in verify(&mut catalogue, &images, &iso_only).unwrap() {
-        assert!(v.ok() && v.view == "iso9660", "{v:?}");
+        assert!(
+            v.ok() && v.view == Some(odarchive::reader::View::Iso9660),
+            "{v:?}"
+        );
     }
 
     // Restore gives back the drive exactly.

@@ -15,8 +15,8 @@ use discfs::udf::fields::{put_u16, put_u32, put_u64, u16_at, u32_at};
 use discfs::udf::read::UdfVolume;
 use odarchive::Catalogue;
 use odarchive::disc::contents::{catalogue_file, disc_contents};
-use odarchive::disc_source::{DiscError, DiscSource};
-use odarchive::identify::disc_catalogue_json;
+use odarchive::reader::disc_catalogue_json;
+use odarchive::reader::{DiscError, DiscSource};
 use odarchive::verify::{VerifyOptions, verify};
 
 const SECTOR: usize = 2048;
@@ -133,7 +133,7 @@ fn verify_of_a_disc_claiming_a_giant_file_ends_quickly() {
         verdict
             .damage
             .iter()
-            .any(|d| d.starts_with(&format!("{photo}: UDF file entry"))),
+            .any(|d| d.detail.starts_with(&format!("{photo}: UDF file entry"))),
         "{:?}",
         verdict.damage
     );

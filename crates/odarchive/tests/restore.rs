@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use filetime::FileTime;
 use odarchive::Catalogue;
-use odarchive::restore::{RestoreOptions, RestoreReport, restore};
+use odarchive::restore::{RestoreOptions, RestoreReport, execute, prepare, restore};
 
 /// Twelve contents under 300 names, along a 30-folder chain and across 10 wide folders; a
 /// file larger than a 5 MB disc (split), an empty file, an empty folder, symlinks; modes and
@@ -174,5 +174,70 @@ fn restores_in_one_process_give_the_exact_tree_and_leave_no_temp_tables() {
     for f in files {
         assert_eq!(got[f], want[f], "{f:?}");
     }
+    assert_eq!(temp_state(&catalogue), (0, 1));
+}
+
+/// Records which disc a restore reads, from which image.
+#[derive(Default)]
+struct DiscsRead(std::sync::Mutex<Vec<(u32, PathBuf)>>);
+
+impl odarchive::Progress for DiscsRead {
+    fn event(&self, event: &odarchive::Event) {
+        if let odarchive::Event::RestoreDiscStarted { disc, source, .. } = event {
+            self.0.lock().unwrap().push((*disc, source.clone()));
+        }
+    }
+}
+
+#[test]
+fn a_plan_writes_nothing_and_its_execution_does_what_it_said() {
+    let work = tempfile::tempdir().unwrap();
+    let drive = work.path().join("drive");
+    make_drive(&drive);
+    let mut catalogue = Catalogue::create_or_open(work.path().join("odarchive.db")).unwrap();
+    let images = scan_plan_write(&mut catalogue, &drive, &work.path().join("images"));
+    let dest = work.path().join("restored");
+    let options = |from: &[PathBuf]| RestoreOptions {
+        from: from.to_vec(),
+        to: dest.clone(),
+        ..RestoreOptions::default()
+    };
+
+    // The first disc alone: the others are missing, with labels, and nothing is written.
+    let plan = prepare(&catalogue, &options(&images[..1])).unwrap();
+    assert!(!plan.has_every_disc());
+    let missing: Vec<u32> = plan.missing_discs.iter().map(|d| d.number).collect();
+    let rest: Vec<u32> = (2..=images.len() as u32).collect();
+    assert_eq!(missing, rest);
+    assert!(
+        plan.missing_discs
+            .iter()
+            .all(|d| d.label.starts_with("ODA_"))
+    );
+    assert_eq!(plan.discs[0].sources, [images[0].clone()]);
+    assert_eq!(
+        plan.files_to_restore, 14,
+        "12 contents, big.bin and the empty file"
+    );
+    drop(plan);
+    assert!(!dest.exists(), "a plan makes no destination");
+
+    // Every disc: each is read once, in number order, and the counts are the plan's.
+    let plan = prepare(&catalogue, &options(&images)).unwrap();
+    assert!(plan.has_every_disc() && plan.problems.is_empty());
+    let (files, bytes) = (plan.files_to_restore, plan.bytes_to_restore);
+    let per_disc: u64 = plan.discs.iter().map(|d| d.bytes).sum();
+    assert_eq!(per_disc, bytes, "each disc's share adds up to the whole");
+    let progress = DiscsRead::default();
+    let report = execute(plan, &progress).unwrap();
+    assert!(report.complete(), "{report:?}");
+    assert_eq!(
+        (report.files_restored, report.bytes_restored),
+        (files, bytes)
+    );
+    let read = progress.0.into_inner().unwrap();
+    let expected: Vec<(u32, PathBuf)> = (1..).zip(images.iter().cloned()).collect();
+    assert_eq!(read, expected);
+    assert_eq!(tree(&dest), tree(&drive));
     assert_eq!(temp_state(&catalogue), (0, 1));
 }

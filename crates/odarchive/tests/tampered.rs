@@ -130,7 +130,9 @@ fn verify_reports_every_file_whose_bytes_were_changed() {
         prop_assert_eq!(verdict.image_sha256_ok, Some(false));
         prop_assert_eq!(verdict.corrupt.len(), 1, "{:?}", verdict.corrupt);
         prop_assert!(
-            verdict.corrupt[0].starts_with(&format!("{shown}: ")),
+            verdict.corrupt[0]
+                .to_string()
+                .starts_with(&format!("{shown}: ")),
             "{shown} changed, but verify found {:?}",
             verdict.corrupt
         );

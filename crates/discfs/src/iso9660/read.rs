@@ -446,11 +446,23 @@ impl<R: Read + Seek> IsoImage<R> {
 
     /// Copies a file's data to `out` and returns the number of bytes copied.
     pub fn copy_to(&mut self, entry: &IsoEntry, out: &mut impl Write) -> Result<u64, ReadError> {
+        self.copy_to_with(entry, out, &mut vec![0u8; 1 << 20])
+    }
+
+    /// [`IsoImage::copy_to`] through the caller's `buf` (reused from file to file; an empty
+    /// one is replaced by a small one of its own).
+    pub fn copy_to_with(
+        &mut self,
+        entry: &IsoEntry,
+        out: &mut impl Write,
+        buf: &mut [u8],
+    ) -> Result<u64, ReadError> {
+        let mut small = [0u8; 8192];
+        let buf = if buf.is_empty() { &mut small[..] } else { buf };
         let mut file = self.open_file(entry)?;
-        let mut buf = vec![0u8; 1 << 20];
         let mut total = 0u64;
         loop {
-            let n = file.read_data(&mut buf)?;
+            let n = file.read_data(buf)?;
             if n == 0 {
                 return Ok(total);
             }

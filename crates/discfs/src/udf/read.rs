@@ -363,6 +363,19 @@ impl<R: Read + Seek> UdfVolume<R> {
 
     /// Copies a file's data to `w`; returns the bytes copied (its size).
     pub fn copy_to(&mut self, entry: &UdfEntry, w: &mut dyn Write) -> Result<u64, ReadError> {
+        self.copy_to_with(entry, w, &mut vec![0u8; 1 << 20])
+    }
+
+    /// [`UdfVolume::copy_to`] through the caller's `buf` (reused from file to file; an empty
+    /// one is replaced by a small one of its own).
+    pub fn copy_to_with(
+        &mut self,
+        entry: &UdfEntry,
+        w: &mut dyn Write,
+        buf: &mut [u8],
+    ) -> Result<u64, ReadError> {
+        let mut small = [0u8; 8192];
+        let buf = if buf.is_empty() { &mut small[..] } else { buf };
         let io_err = |offset: u64| move |source| ReadError::Io { offset, source };
         self.check_extents(entry)?;
         match &entry.data {
@@ -373,7 +386,6 @@ impl<R: Read + Seek> UdfVolume<R> {
             }
             Data::Extents(extents) => {
                 let mut left = entry.size;
-                let mut buf = vec![0u8; 1 << 20];
                 for &(raw_len, block, _) in extents {
                     if left == 0 {
                         break;

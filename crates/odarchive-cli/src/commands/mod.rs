@@ -38,8 +38,7 @@ pub fn catalogue_or_discs(
         global.catalogue.display()
     );
     let temp = DiscCatalogue::new()?;
-    let catalogue =
-        odarchive::restore::catalogue_from_discs_in_zone(discs, &temp.file(), timezone)?;
+    let catalogue = odarchive::reader::catalogue_from_discs_in_zone(discs, &temp.file(), timezone)?;
     Ok((catalogue, Some(temp)))
 }
 

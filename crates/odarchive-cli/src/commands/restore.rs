@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use odarchive::restore::{RestoreOptions, restore};
+use odarchive::NoProgress;
+use odarchive::restore::{RestoreOptions, RestorePlan, RestoreReport, execute, prepare};
 
 use crate::{Global, Outcome};
 
@@ -42,43 +43,50 @@ pub struct Args {
     /// recorded owner and group; run as a user, it always leaves them alone).
     #[arg(long)]
     no_owner: bool,
+    /// Show the plan (discs needed and what each gives, files to restore, what is already in
+    /// place, discs missing) and write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
-    let mut text = String::new();
     // Writable: restoring from discs of odarchive 0.1 records the names they hold files under.
     let (catalogue, from_disc) =
         super::catalogue_or_discs(global, &args.from, true, args.timezone.as_deref())?;
-    let snapshot_id = super::snapshot_arg(&catalogue, args.snapshot.as_deref())?;
-    let options = RestoreOptions {
-        from: args.from.clone(),
-        to: args.to.clone(),
-        patterns: args.patterns.clone(),
-        snapshot: snapshot_id,
-        overwrite: args.overwrite,
-        hardlink: args.hardlink,
-        iso9660_only: args.iso9660,
-        no_owner: args.no_owner,
-    };
-    let report = restore(&catalogue, &options);
+    let done = (|| {
+        let options = RestoreOptions {
+            from: args.from.clone(),
+            to: args.to.clone(),
+            patterns: args.patterns.clone(),
+            snapshot: super::snapshot_arg(&catalogue, args.snapshot.as_deref())?,
+            overwrite: args.overwrite,
+            hardlink: args.hardlink,
+            iso9660_only: args.iso9660,
+            no_owner: args.no_owner,
+        };
+        let plan = prepare(&catalogue, &options)?;
+        if args.dry_run {
+            return show_plan(&plan, global);
+        }
+        let report = execute(plan, &NoProgress)?;
+        show_report(&report, args, global)
+    })();
     drop(catalogue);
     if let Some(temp) = from_disc {
         temp.remove();
     }
-    let report = report?;
+    let (text, outcome) = done?;
+    crate::render::out(&text)?;
+    Ok(outcome)
+}
+
+/// What a restore did, as text or JSON, and the outcome it means.
+fn show_report(report: &RestoreReport, args: &Args, global: &Global) -> Result<(String, Outcome)> {
+    let mut text = String::new();
     if global.json {
         let _ = writeln!(text, "{}", serde_json::to_string(&report)?);
     } else {
-        let needed: Vec<String> = report.discs_needed.iter().map(u32::to_string).collect();
-        let _ = writeln!(
-            text,
-            "needs discs: {}",
-            if needed.is_empty() {
-                "none".into()
-            } else {
-                needed.join(", ")
-            }
-        );
+        let _ = writeln!(text, "needs discs: {}", disc_list(&report.discs_needed));
         let _ = writeln!(
             text,
             "restored {} files ({} bytes), {} already in place, {} other names, {} directories, {} symlinks into {}",
@@ -101,12 +109,71 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
             );
         }
     }
-    crate::render::out(&text)?;
-    Ok(if !report.missing_discs.is_empty() {
+    let outcome = if !report.missing_discs.is_empty() {
         Outcome::NeedsDiscs
     } else if !report.problems.is_empty() {
         Outcome::CompletedWithErrors
     } else {
         Outcome::Success
-    })
+    };
+    Ok((text, outcome))
+}
+
+/// The plan of `--dry-run`, as text or JSON, and the outcome a restore would have.
+fn show_plan(plan: &RestorePlan<'_>, global: &Global) -> Result<(String, Outcome)> {
+    let mut text = String::new();
+    if global.json {
+        let _ = writeln!(text, "{}", serde_json::to_string(plan)?);
+    } else {
+        let _ = writeln!(text, "dry run: nothing is written");
+        let _ = writeln!(text, "needs discs: {}", disc_list(&plan.discs_needed()));
+        for d in &plan.discs {
+            let from = match d.sources.first() {
+                Some(source) => format!("from {}", source.display()),
+                None if d.files == 0 => "not given, not needed".to_owned(),
+                None => "NOT GIVEN".to_owned(),
+            };
+            let _ = writeln!(
+                text,
+                "disc {} of {}, label {}: {} files ({} bytes) to read, {from}",
+                d.number, d.of, d.label, d.files, d.bytes
+            );
+        }
+        let _ = writeln!(
+            text,
+            "would restore {} files ({} bytes), {} already in place, of {} entries selected, into {}",
+            plan.files_to_restore,
+            plan.bytes_to_restore,
+            plan.files_already_done,
+            plan.selected,
+            plan.to.display()
+        );
+        for p in &plan.problems {
+            eprintln!("problem: {p}");
+        }
+        for d in &plan.missing_discs {
+            let _ = writeln!(
+                text,
+                "missing disc {} of {}, label {} ({} files)",
+                d.number, d.of, d.label, d.files
+            );
+        }
+    }
+    let outcome = if !plan.missing_discs.is_empty() {
+        Outcome::NeedsDiscs
+    } else if !plan.problems.is_empty() {
+        Outcome::CompletedWithErrors
+    } else {
+        Outcome::Success
+    };
+    Ok((text, outcome))
+}
+
+/// `1, 2, 3`, or `none`.
+fn disc_list(numbers: &[u32]) -> String {
+    if numbers.is_empty() {
+        return "none".into();
+    }
+    let numbers: Vec<String> = numbers.iter().map(u32::to_string).collect();
+    numbers.join(", ")
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use odarchive::verify::{VerifyOptions, verify};
+use odarchive::verify::{VerifyOptions, execute, prepare};
 
 use crate::{Global, Outcome};
 
@@ -33,38 +33,26 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let (mut catalogue, from_disc) =
         super::catalogue_or_discs(global, &args.sources, true, args.timezone.as_deref())?;
     let checked = (|| {
-        let snapshot = super::snapshot_arg(&catalogue, args.snapshot.as_deref())?;
         let options = VerifyOptions {
             iso9660_only: args.iso9660,
-            snapshot,
+            snapshot: super::snapshot_arg(&catalogue, args.snapshot.as_deref())?,
         };
-        let verdicts = verify(&mut catalogue, &args.sources, &options)?;
-        // With a snapshot: the discs that hold part of it and were not given.
-        let needed: Vec<(u32, String)> = match snapshot {
-            Some(s) => {
-                let given: Vec<u32> = verdicts.iter().filter_map(|v| v.disc).collect();
-                let labels: std::collections::HashMap<u32, String> = catalogue
-                    .discs()?
-                    .into_iter()
-                    .map(|d| (d.number, d.label))
-                    .collect();
-                catalogue
-                    .discs_holding(s)?
-                    .into_iter()
-                    .filter(|n| !given.contains(n))
-                    .map(|n| (n, labels.get(&n).cloned().unwrap_or_default()))
-                    .collect()
-            }
-            None => Vec::new(),
-        };
-        anyhow::Ok((snapshot, verdicts, needed))
+        let plan = prepare(&catalogue, &args.sources, &options)?;
+        anyhow::Ok(execute(&mut catalogue, &plan)?)
     })();
     drop(catalogue);
     if let Some(temp) = from_disc {
         temp.remove();
     }
-    let (snapshot, verdicts, needed) = checked?;
-    let all_ok = verdicts.iter().all(|v| v.ok());
+    let report = checked?;
+    let (snapshot, verdicts) = (report.snapshot, &report.discs);
+    // With a snapshot: the discs that hold part of it and were not given.
+    let needed: Vec<(u32, &str)> = report
+        .missing_discs
+        .iter()
+        .map(|d| (d.number, d.label.as_str()))
+        .collect();
+    let all_ok = report.ok();
     if global.json {
         let mut v = serde_json::json!({ "ok": all_ok, "discs": verdicts });
         if let Some(s) = snapshot {
@@ -73,7 +61,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
         }
         let _ = writeln!(text, "{v}");
     } else {
-        for v in &verdicts {
+        for v in verdicts {
             let which = match (v.disc, &v.label) {
                 (Some(n), Some(label)) => format!("disc {n} ({label})"),
                 _ => "unidentified disc".to_owned(),
@@ -85,7 +73,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
                 v.source.display(),
                 v.files_ok,
                 v.bytes_ok,
-                v.view
+                v.view.map_or("none", |view| view.name())
             );
             match v.image_sha256_ok {
                 Some(true) => {
@@ -102,15 +90,18 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
                 }
                 None => {}
             }
-            for (what, list) in [
-                ("missing", &v.missing),
-                ("corrupt", &v.corrupt),
-                ("unexpected", &v.unexpected),
-                ("damaged", &v.damage),
-            ] {
-                for path in list {
-                    let _ = writeln!(text, "  {what}: {path}");
-                }
+            // Missing and unexpected files by their path; corrupt ones and damage with why.
+            for p in &v.missing {
+                let _ = writeln!(text, "  missing: {}", p.path.display());
+            }
+            for p in &v.corrupt {
+                let _ = writeln!(text, "  corrupt: {p}");
+            }
+            for p in &v.unexpected {
+                let _ = writeln!(text, "  unexpected: {}", p.path.display());
+            }
+            for p in &v.damage {
+                let _ = writeln!(text, "  damaged: {}", p.detail);
             }
             if let Some(problem) = &v.problem {
                 let _ = writeln!(text, "  {problem}");

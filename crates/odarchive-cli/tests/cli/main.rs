@@ -3,6 +3,7 @@
 
 mod archive;
 mod catalogue;
+mod dry_run;
 mod history;
 mod json;
 mod legacy_discs;

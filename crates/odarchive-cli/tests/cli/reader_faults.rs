@@ -173,14 +173,26 @@ fn changed_bytes_read_through_the_fallback_are_still_corrupt() {
     assert_eq!(disc["files_ok"], files - 1, "{v}");
     let corrupt = disc["corrupt"].as_array().unwrap();
     assert_eq!(corrupt.len(), 1, "{v}");
-    assert!(corrupt[0].as_str().unwrap().contains("c.jpg"), "{v}");
+    assert!(
+        corrupt[0]["path"].as_str().unwrap().ends_with("c.jpg"),
+        "{v}"
+    );
+    assert_eq!(corrupt[0]["kind"], "corrupt", "{v}");
+    assert!(
+        !corrupt[0]["detail"].as_str().unwrap().contains("c.jpg"),
+        "{v}"
+    );
 
     let dest = s.dir("restored");
     let (run, report) = restore(&s, std::slice::from_ref(&image), &dest, &[]);
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     let problems = report["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{report}");
-    assert!(problems[0].as_str().unwrap().contains("c.jpg"), "{report}");
+    assert!(
+        problems[0]["path"].as_str().unwrap().ends_with("c.jpg"),
+        "{report}"
+    );
+    assert_eq!(problems[0]["kind"], "corrupt", "{report}");
     assert!(
         !dest.join("photos/c.jpg").exists(),
         "never under its final name"
@@ -243,7 +255,11 @@ fn a_mounted_disc_with_a_file_missing_is_known_and_the_file_named() {
     assert_eq!(disc["disc"], 1, "identified: {v}");
     assert_eq!(
         disc["missing"],
-        serde_json::json!(["Data/photos/b.jpg"]),
+        serde_json::json!([{
+            "path": "Data/photos/b.jpg",
+            "kind": "missing",
+            "detail": "not on the disc",
+        }]),
         "{v}"
     );
     assert_eq!(disc["files_ok"], files - 1, "{v}");
@@ -253,7 +269,11 @@ fn a_mounted_disc_with_a_file_missing_is_known_and_the_file_named() {
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     let problems = report["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{report}");
-    assert!(problems[0].as_str().unwrap().contains("b.jpg"), "{report}");
+    assert!(
+        problems[0]["path"].as_str().unwrap().ends_with("b.jpg"),
+        "{report}"
+    );
+    assert_eq!(problems[0]["kind"], "missing", "{report}");
     for kept in [
         "photos/a.jpg",
         "photos/c.jpg",
@@ -289,10 +309,10 @@ fn a_disc_of_another_set_is_refused_naming_both_set_ids() {
     for disc in [&foreign, &mounted] {
         let (run, v) = verify_json(&ours, disc);
         assert_eq!(run.code, 3, "{}", run.stdout);
-        let problem = v["discs"][0]["problem"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let problem = &v["discs"][0]["problem"];
+        assert_eq!(problem["path"], disc.to_str().unwrap(), "{v}");
+        assert_eq!(problem["kind"], "unexpected", "{v}");
+        let problem = problem["detail"].as_str().unwrap_or_default().to_owned();
         assert!(
             problem.contains(&our_set) && problem.contains(&their_set),
             "verify names both sets: {problem}"
@@ -306,4 +326,58 @@ fn a_disc_of_another_set_is_refused_naming_both_set_ids() {
             "restore names both sets: {problems}"
         );
     }
+}
+
+/// The text of verify, now that its problems are typed, is what it was: missing and
+/// unexpected files by path, corrupt ones with why, damage as the reader said it.
+#[test]
+fn verify_prints_each_problem_as_it_did() {
+    let (s, image, _) = one_disc();
+    let mounted = s.dir("mounted");
+    extract(&image, &mounted);
+    fs::remove_file(mounted.join("Data/photos/b.jpg")).unwrap();
+    fs::write(mounted.join("Data/stray.txt"), b"not archived").unwrap();
+    let c = mounted.join("Data/photos/c.jpg");
+    let mut bytes = fs::read(&c).unwrap();
+    bytes[10] ^= 0xff;
+    fs::write(&c, &bytes).unwrap();
+
+    let run = s.run(&["verify", mounted.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    for line in [
+        "  missing: Data/photos/b.jpg".to_owned(),
+        "  unexpected: Data/stray.txt".to_owned(),
+        format!(
+            "  corrupt: Data/photos/c.jpg: {} bytes, content does not match its SHA-256",
+            bytes.len()
+        ),
+    ] {
+        assert!(
+            run.stdout.lines().any(|l| l == line),
+            "{line}\n{}",
+            run.stdout
+        );
+    }
+
+    change_file_entry(&image, "Data/photos/c.jpg", false, |fe| fe[0] = 0x77);
+    let run = s.run(&["verify", image.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    let damaged: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  damaged: "))
+        .collect();
+    assert!(!damaged.is_empty(), "{}", run.stdout);
+    // As the reader words it, not prefixed with the image (the problem's path in JSON).
+    assert!(
+        damaged
+            .iter()
+            .any(|d| d.starts_with("UDF file entry of Data/photos/c.jpg: ")),
+        "{damaged:?}"
+    );
+    let image_path = image.to_str().unwrap();
+    assert!(
+        damaged.iter().all(|d| !d.contains(image_path)),
+        "{damaged:?}"
+    );
 }

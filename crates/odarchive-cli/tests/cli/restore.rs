@@ -147,8 +147,13 @@ fn a_flipped_byte_is_named_by_verify_and_that_file_alone_is_not_restored() {
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let corrupt = v["discs"][0]["corrupt"].as_array().unwrap();
     assert_eq!(corrupt.len(), 1, "{v}");
+    assert_eq!(corrupt[0]["path"], "Data/hurt/victim.bin", "{v}");
+    assert_eq!(corrupt[0]["kind"], "corrupt", "{v}");
     assert!(
-        corrupt[0].as_str().unwrap().contains("hurt/victim.bin"),
+        corrupt[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("content does not match"),
         "{v}"
     );
     assert_eq!(v["discs"][0]["image_sha256_ok"], false);
@@ -158,7 +163,12 @@ fn a_flipped_byte_is_named_by_verify_and_that_file_alone_is_not_restored() {
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     let problems = report["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{report}");
-    assert!(problems[0].as_str().unwrap().contains("victim.bin"));
+    assert_eq!(
+        problems[0]["path"],
+        dest.join("hurt/victim.bin").to_str().unwrap(),
+        "{report}"
+    );
+    assert_eq!(problems[0]["kind"], "corrupt", "{report}");
     assert!(
         !dest.join("hurt/victim.bin").exists(),
         "a corrupt file never gets its final name"

@@ -61,12 +61,20 @@ fn archive_one_disc(s: &Scratch) -> PathBuf {
     images[0].clone()
 }
 
+/// Each problem of a report as it prints (`path: detail`), each checked to have a kind.
 fn problems(report: &serde_json::Value) -> Vec<String> {
     report["problems"]
         .as_array()
         .unwrap_or_else(|| panic!("no report: {report}"))
         .iter()
-        .map(|p| p.as_str().unwrap().to_owned())
+        .map(|p| {
+            assert!(p["kind"].is_string(), "a problem has a kind: {p}");
+            format!(
+                "{}: {}",
+                p["path"].as_str().unwrap(),
+                p["detail"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 

@@ -40,7 +40,7 @@ pub use merge::{MergeReport, MergedDisc, MergedSnapshot};
 pub(crate) use paths::RecordedVersion;
 pub use placements::{Placement, WrittenExtent};
 pub use plans::{PlacementSource, PlanRecord};
-pub use restore_set::{ContentState, FirstName, RestoreSet};
+pub use restore_set::{ContentState, DiscShare, FirstName, RestoreSet};
 pub(crate) use snapshot_writer::{NewEntry, SnapshotWriter};
 pub use values::DatabaseError;
 

@@ -67,6 +67,17 @@ impl ContentState {
     }
 }
 
+/// What one disc holds of a restore set (see [`RestoreSet::discs_needed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscShare {
+    /// The disc's number.
+    pub number: u32,
+    /// Files of the selection on it (whole contents or parts).
+    pub files: u64,
+    /// Their bytes on the disc.
+    pub bytes: u64,
+}
+
 /// The first name of a content (see [`RestoreSet::for_each_name`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirstName {
@@ -143,24 +154,39 @@ impl RestoreSet<'_> {
     }
 
     /// The discs holding the selected contents, by number, with how many files (whole
-    /// contents or parts) of the selection each holds.
-    pub fn discs_needed(&self) -> Result<Vec<(u32, u64)>> {
+    /// contents or parts) of the selection each holds, and their bytes.
+    pub fn discs_needed(&self) -> Result<Vec<DiscShare>> {
         self.files_by_disc("")
     }
 
     /// The same for the contents still [`ContentState::ToDo`].
-    pub fn discs_still_needed(&self) -> Result<Vec<(u32, u64)>> {
+    pub fn discs_still_needed(&self) -> Result<Vec<DiscShare>> {
         self.files_by_disc("WHERE r.state = 0")
     }
 
-    fn files_by_disc(&self, filter: &str) -> Result<Vec<(u32, u64)>> {
+    fn files_by_disc(&self, filter: &str) -> Result<Vec<DiscShare>> {
         let sql = files_by_disc_sql(filter);
         let mut stmt = self.conn().prepare(&sql).in_catalogue(self.path())?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .query_map([], |r| {
+                Ok(DiscShare {
+                    number: r.get(0)?,
+                    files: r.get::<_, i64>(1)? as u64,
+                    bytes: r.get::<_, i64>(2)? as u64,
+                })
+            })
             .in_catalogue(self.path())?;
         rows.collect::<rusqlite::Result<_>>()
             .in_catalogue(self.path())
+    }
+
+    /// How many selected contents are still [`ContentState::ToDo`], and their bytes.
+    pub fn still_to_do(&self) -> Result<(u64, u64)> {
+        let mut stmt = self.conn().prepare(TO_DO_SQL).in_catalogue(self.path())?;
+        let (files, bytes): (i64, i64) = stmt
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .in_catalogue(self.path())?;
+        Ok((files as u64, bytes as u64))
     }
 
     /// Calls `visit(entry, on_a_disc)` for the first name of every selected content, in path
@@ -265,6 +291,13 @@ impl RestoreSet<'_> {
         self.stream(&sql, [], |row| Entry::from_row_at(row, 0), |e| visit(&e))
     }
 
+    /// Calls `visit` for every selected directory, in path order: each directory before
+    /// everything below it.
+    pub fn for_each_directory(&self, mut visit: impl FnMut(&Entry) -> Result<()>) -> Result<()> {
+        let sql = directories_in_path_order_sql();
+        self.stream(&sql, [], |row| Entry::from_row_at(row, 0), |e| visit(&e))
+    }
+
     /// Runs `sql`, turning each row into a value with `read` and handing it to `visit`, one
     /// row at a time.
     fn stream<T, P: rusqlite::Params>(
@@ -296,7 +329,7 @@ impl RestoreSet<'_> {
 
 fn files_by_disc_sql(filter: &str) -> String {
     format!(
-        "SELECT d.number, count(*) FROM temp.restore_content r \
+        "SELECT d.number, count(*), coalesce(sum(p.length), 0) FROM temp.restore_content r \
          CROSS JOIN placement p ON p.content_id = r.content_id \
          JOIN disc d ON d.id = p.disc_id {filter} GROUP BY d.number ORDER BY d.number"
     )
@@ -333,6 +366,19 @@ fn names_sql() -> String {
          LEFT JOIN temp.restore_content r ON r.content_id = e.content_id \
          LEFT JOIN entry f ON f.id = r.first_entry \
          WHERE s.kind != 2 ORDER BY s.seq",
+        Entry::COLUMNS
+    )
+}
+
+/// Contents still to do and their bytes (a content's size, whatever discs its parts are on).
+const TO_DO_SQL: &str = "SELECT count(*), coalesce(sum(c.size), 0) FROM temp.restore_content r \
+     JOIN content c ON c.id = r.content_id WHERE r.state = 0";
+
+fn directories_in_path_order_sql() -> String {
+    format!(
+        "SELECT {} FROM temp.restore_entry s CROSS JOIN entry e ON e.id = s.entry_id \
+         LEFT JOIN content c ON c.id = e.content_id \
+         WHERE s.kind = 2 ORDER BY s.seq",
         Entry::COLUMNS
     )
 }
@@ -377,7 +423,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
         let set = catalogue.restore_set(1, |_| Ok(true)).unwrap();
-        for sql in [first_names_sql(), names_sql(), directories_sql()] {
+        for sql in [
+            first_names_sql(),
+            names_sql(),
+            directories_sql(),
+            directories_in_path_order_sql(),
+        ] {
             let plan = plan_of(&catalogue, &sql);
             assert!(plan.starts_with("SCAN s;"), "{plan}\n{sql}");
             assert!(!plan.contains("TEMP B-TREE"), "{plan}\n{sql}");

@@ -18,9 +18,10 @@ use std::path::{Component, Path, PathBuf};
 use super::attributes::{Attributes, open_for_reading};
 use super::sparse::SparseFile;
 use crate::catalogue::{Entry, Placement};
-use crate::disc_source::{DiscError, DiscSource, Expected};
 use crate::error::Error;
 use crate::hash::{HashAlgorithm, hash_reader};
+use crate::problem::{Problem, ProblemKind};
+use crate::reader::{DiscError, DiscSource, Expected};
 
 /// Folder under the destination where split contents are assembled.
 pub(crate) const STAGING: &str = ".odarchive-restore";
@@ -37,9 +38,9 @@ pub(super) enum Outcome {
 pub(super) enum Failure {
     /// The bytes read from this disc are wrong or unreadable: another copy of the disc may
     /// have them right.
-    Disc(String),
+    Disc(Problem),
     /// This file only cannot be written (reported, the restore goes on).
-    Problem(String),
+    Problem(Problem),
     /// The destination is full: the restore stops.
     Fatal(Error),
 }
@@ -53,9 +54,21 @@ pub(super) fn failure(path: &Path, source: io::Error) -> Failure {
             source,
         })
     } else {
-        Failure::Problem(format!("{}: {source}", path.display()))
+        Failure::Problem(unwritable(path, &source))
     }
 }
+
+/// The problem an I/O error on `path` at the destination is.
+pub(super) fn unwritable(path: &Path, e: &io::Error) -> Problem {
+    Problem::new(path, ProblemKind::Unwritable, e.to_string())
+}
+
+/// A file that is in the way and is not overwritten.
+fn in_the_way(path: &Path, what: &str) -> Problem {
+    Problem::new(path, ProblemKind::Unwritable, what)
+}
+
+const DIFFERS: &str = "exists and differs; not overwritten (use --overwrite)";
 
 /// No space, quota exhausted, or the file size limit reached.
 fn destination_full(e: &io::Error) -> bool {
@@ -66,6 +79,7 @@ fn destination_full(e: &io::Error) -> bool {
 }
 
 /// The destination folder of a restore.
+#[derive(Debug)]
 pub(super) struct Destination {
     root: PathBuf,
     overwrite: bool,
@@ -80,16 +94,20 @@ impl Destination {
         overwrite: bool,
         hash: HashAlgorithm,
         restore_owners: bool,
-    ) -> Result<Destination, Error> {
-        fs::create_dir_all(root).map_err(|source| Error::Io {
-            path: root.to_owned(),
-            source,
-        })?;
-        Ok(Destination {
+    ) -> Destination {
+        Destination {
             root: root.to_owned(),
             overwrite,
             hash,
             attributes: Attributes::new(restore_owners),
+        }
+    }
+
+    /// Makes the destination folder (a plan only looks at it).
+    pub(super) fn create(&self) -> Result<(), Error> {
+        fs::create_dir_all(&self.root).map_err(|source| Error::Io {
+            path: self.root.clone(),
+            source,
         })
     }
 
@@ -134,10 +152,7 @@ impl Destination {
                     .map_err(|e| failure(&path, e));
             }
             if !self.overwrite {
-                return Err(Failure::Problem(format!(
-                    "{}: exists and differs; not overwritten (use --overwrite)",
-                    path.display()
-                )));
+                return Err(Failure::Problem(in_the_way(&path, DIFFERS)));
             }
         }
         let temp = temp_name(&path);
@@ -152,7 +167,7 @@ impl Destination {
 
     /// Whether `rel` already holds the entry's content (a previous run's work). A file that
     /// exists with other content is a problem unless overwriting.
-    pub(super) fn already_restored(&self, rel: &[u8], entry: &Entry) -> Result<bool, String> {
+    pub(super) fn already_restored(&self, rel: &[u8], entry: &Entry) -> Result<bool, Problem> {
         let path = self.path(rel);
         let Ok(meta) = fs::symlink_metadata(&path) else {
             return Ok(false);
@@ -168,10 +183,7 @@ impl Destination {
         if self.overwrite {
             Ok(false)
         } else {
-            Err(format!(
-                "{}: exists and differs; not overwritten (use --overwrite)",
-                path.display()
-            ))
+            Err(in_the_way(&path, DIFFERS))
         }
     }
 
@@ -181,14 +193,15 @@ impl Destination {
         source: &mut DiscSource,
         entry: &Entry,
         p: &Placement,
+        buf: &mut [u8],
     ) -> Result<Outcome, Failure> {
         let final_path = self.path(&entry.path);
         self.parent_of(&final_path)?;
         if p.parts > 1 {
-            return self.restore_part(source, entry, p, &final_path);
+            return self.restore_part(source, entry, p, &final_path, buf);
         }
         let temp = temp_name(&final_path);
-        let got = self.copy_checked(source, p, &temp, 0, true)?;
+        let got = self.copy_checked(source, p, (&temp, 0, true), buf)?;
         let placed = self
             .attributes
             .apply(&temp, entry)
@@ -208,12 +221,13 @@ impl Destination {
         entry: &Entry,
         p: &Placement,
         final_path: &Path,
+        buf: &mut [u8],
     ) -> Result<Outcome, Failure> {
         let staging = self.root.join(STAGING);
         fs::create_dir_all(&staging).map_err(|e| failure(&staging, e))?;
         let hex = p.content_hash.to_string();
         let data = staging.join(format!("{hex}.data"));
-        self.copy_checked(source, p, &data, p.offset, false)?;
+        self.copy_checked(source, p, (&data, p.offset, false), buf)?;
         let marker = staging.join(format!("{hex}.part{}", p.part));
         File::create(&marker).map_err(|e| failure(&marker, e))?;
         let all = (1..=p.parts).all(|k| staging.join(format!("{hex}.part{k}")).exists());
@@ -227,10 +241,13 @@ impl Destination {
         }
         if whole != p.content_hash || size != p.content_size {
             let _ = fs::remove_file(&data);
-            return Err(Failure::Problem(format!(
-                "{}: its {} parts joined do not give the archived content; not restored",
-                final_path.display(),
-                p.parts
+            return Err(Failure::Problem(Problem::new(
+                final_path,
+                ProblemKind::Corrupt,
+                format!(
+                    "its {} parts joined do not give the archived content; not restored",
+                    p.parts
+                ),
             )));
         }
         let placed = self
@@ -241,15 +258,15 @@ impl Destination {
         Ok(Outcome::Complete(size))
     }
 
-    /// Copies a placement's bytes into `target` at `offset`, hashing them; removes `target`
-    /// (when `fresh`) or leaves the other parts alone when the bytes are wrong.
+    /// Copies a placement's bytes (through `buf`) into `target` at `offset`, hashing them;
+    /// removes `target` (when `fresh`) or leaves the other parts alone when the bytes are
+    /// wrong.
     fn copy_checked(
         &self,
         source: &mut DiscSource,
         p: &Placement,
-        target: &Path,
-        offset: u64,
-        fresh: bool,
+        (target, offset, fresh): (&Path, u64, bool),
+        buf: &mut [u8],
     ) -> Result<u64, Failure> {
         let file = if fresh {
             File::create(target)
@@ -271,7 +288,7 @@ impl Destination {
             failure(target, e)
         })?;
         let expected = Some(Expected::of(p, self.hash));
-        let result = source.copy_file(&p.disc_path, Some(&p.iso_path), expected, &mut sink);
+        let result = source.copy_file(&p.disc_path, Some(&p.iso_path), expected, &mut sink, buf);
         let len = sink.len();
         // Not synced one by one: an fdatasync per file costs milliseconds each (a restore of
         // a million photos would take hours longer). A killed restore leaves nothing wrong
@@ -285,7 +302,12 @@ impl Destination {
             }
             Err(e) => {
                 cleanup();
-                return Err(Failure::Disc(format!("{}: {e}", self.shown(p))));
+                let kind = Problem::from(&e).kind;
+                return Err(Failure::Disc(Problem::new(
+                    self.path(&p.entry_path),
+                    kind,
+                    e.to_string(),
+                )));
             }
             Ok(_) => {}
         }
@@ -295,19 +317,18 @@ impl Destination {
         })?;
         if len != p.length || hash != p.stored_hash() {
             cleanup();
-            return Err(Failure::Disc(format!(
-                "{}: corrupt on disc {} ({} bytes read, {} does not match); not restored",
-                self.shown(p),
-                p.disc,
-                len,
-                self.hash.display_name()
+            return Err(Failure::Disc(Problem::new(
+                self.path(&p.entry_path),
+                ProblemKind::Corrupt,
+                format!(
+                    "corrupt on disc {} ({} bytes read, {} does not match); not restored",
+                    p.disc,
+                    len,
+                    self.hash.display_name()
+                ),
             )));
         }
         Ok(len)
-    }
-
-    fn shown(&self, p: &Placement) -> String {
-        self.path(&p.entry_path).display().to_string()
     }
 
     /// Another name of a content already restored at `first` (a catalogue path): a copy
@@ -317,13 +338,13 @@ impl Destination {
         first: &[u8],
         entry: &Entry,
         hardlink: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), Problem> {
         let from = self.path(first);
         let to = self.path(&entry.path);
         if self.already_restored(&entry.path, entry)? {
             return Ok(());
         }
-        let fail = |e: io::Error| format!("{}: {e}", to.display());
+        let fail = |e: io::Error| unwritable(&to, &e);
         if let Some(parent) = to.parent() {
             fs::create_dir_all(parent).map_err(fail)?;
         }
@@ -357,27 +378,24 @@ impl Destination {
         Ok(())
     }
 
-    pub(super) fn symlink(&self, entry: &Entry) -> Result<(), String> {
+    pub(super) fn symlink(&self, entry: &Entry) -> Result<(), Problem> {
         let path = self.path(&entry.path);
         let target = Path::new(OsStr::from_bytes(
             entry.link_target.as_deref().unwrap_or_default(),
         ));
-        let fail = |e: io::Error| format!("{}: {e}", path.display());
+        let fail = |e: io::Error| unwritable(&path, &e);
         if let Ok(existing) = fs::read_link(&path) {
             if existing == target {
                 return self.attributes.apply_to_symlink(&path, entry).map_err(fail);
             }
             if !self.overwrite {
-                return Err(format!(
-                    "{}: exists and differs; not overwritten (use --overwrite)",
-                    path.display()
-                ));
+                return Err(in_the_way(&path, DIFFERS));
             }
             fs::remove_file(&path).map_err(fail)?;
         } else if fs::symlink_metadata(&path).is_ok() && !self.overwrite {
-            return Err(format!(
-                "{}: exists and is not a symlink; not overwritten",
-                path.display()
+            return Err(in_the_way(
+                &path,
+                "exists and is not a symlink; not overwritten",
             ));
         }
         if let Some(parent) = path.parent() {

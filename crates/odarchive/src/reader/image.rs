@@ -10,7 +10,7 @@ use discfs::iso9660::{IsoEntry, IsoImage};
 use discfs::udf::read::{UdfEntry, UdfVolume};
 use discfs::{ReadError, SECTOR};
 
-use super::{DiscError, Expected, output_err};
+use super::source::{DiscError, Expected, output_err};
 
 #[derive(Debug)]
 pub(super) struct ImageDisc {
@@ -148,6 +148,7 @@ impl ImageDisc {
         iso_path: Option<&str>,
         expected: Option<Expected>,
         w: &mut dyn Write,
+        buf: &mut [u8],
     ) -> Result<u64, DiscError> {
         let read_err = |reason: String| DiscError::Read {
             disc: origin.to_owned(),
@@ -166,7 +167,7 @@ impl ImageDisc {
         }
         if candidates.len() == 2 && !self.same_data(&candidates[0], &candidates[1]) {
             if let Some(want) = expected {
-                let matching = (0..2).find(|&i| self.holds(&candidates[i], &want));
+                let matching = (0..2).find(|&i| self.holds(&candidates[i], &want, buf));
                 let chosen = matching.unwrap_or(0);
                 self.damage.push(format!(
                     "{path}: the UDF and ISO 9660 views point at different data; {}",
@@ -186,7 +187,7 @@ impl ImageDisc {
                 failed: None,
                 written: 0,
             };
-            match self.copy_pick(pick, &mut sink) {
+            match self.copy_pick(pick, &mut sink, buf) {
                 Ok(n) => return Ok(n),
                 Err(_) if sink.failed.is_some() => {
                     return Err(output_err(origin, path, sink.failed.take()));
@@ -284,20 +285,25 @@ impl ImageDisc {
     }
 
     /// Whether the entry's bytes have the expected hash (read without passing them on).
-    fn holds(&mut self, pick: &Pick, want: &Expected) -> bool {
+    fn holds(&mut self, pick: &Pick, want: &Expected, buf: &mut [u8]) -> bool {
         let mut hasher = want.algorithm.hasher();
-        matches!(self.copy_pick(pick, &mut hasher), Ok(n) if n == want.length)
+        matches!(self.copy_pick(pick, &mut hasher, buf), Ok(n) if n == want.length)
             && hasher.finish() == want.hash
     }
 
-    fn copy_pick(&mut self, pick: &Pick, w: &mut dyn Write) -> Result<u64, ReadError> {
+    fn copy_pick(
+        &mut self,
+        pick: &Pick,
+        w: &mut dyn Write,
+        buf: &mut [u8],
+    ) -> Result<u64, ReadError> {
         match pick {
             Pick::Udf(e) => match self.udf.as_mut() {
-                Some(udf) => udf.copy_to(e, w),
+                Some(udf) => udf.copy_to_with(e, w, buf),
                 None => Err(ReadError::NotFound("UDF")),
             },
             Pick::Iso(e) => match self.iso.as_mut() {
-                Some(iso) => iso.copy_to(e, &mut WriteRef(w)),
+                Some(iso) => iso.copy_to_with(e, &mut WriteRef(w), buf),
                 None => Err(ReadError::NotFound("ISO 9660")),
             },
         }

@@ -8,15 +8,15 @@
 //! after `odarchive merge`, the sets of the discs merged in; a disc of any other set is refused
 //! with the set ids named, never mixed in.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use discfs::{FileSource, NodeId, Timestamp, TreeBuilder};
 
+use super::{DiscError, DiscSource, disc_catalogue_json};
 use crate::catalogue::{Catalogue, DiscRecord};
 use crate::disc::{self, DATA_DIR, README_NAME};
-use crate::disc_source::{DiscError, DiscSource};
 use crate::error::Result;
+use crate::problem::{Problem, ProblemKind};
 
 /// Why a given disc could not be matched to a disc of the catalogue.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,33 @@ pub enum IdentifyError {
     /// The disc could not be read.
     #[error(transparent)]
     Disc(#[from] DiscError),
+}
+
+impl From<&IdentifyError> for Problem {
+    /// The problem an identification error is for the disc it names; it prints as the error
+    /// does.
+    fn from(e: &IdentifyError) -> Problem {
+        match e {
+            IdentifyError::OtherSet {
+                path,
+                found,
+                expected,
+            } => Problem::new(
+                path,
+                ProblemKind::Unexpected,
+                format!("disc of another archive set ({found}); this catalogue {expected}"),
+            ),
+            IdentifyError::Unknown { path, label } => Problem::new(
+                path,
+                ProblemKind::Unexpected,
+                format!(
+                    "not a disc of this catalogue (label {label:?}); was it planned in another \
+                     catalogue?"
+                ),
+            ),
+            IdentifyError::Disc(e) => Problem::from(e),
+        }
+    }
 }
 
 /// The ISO 9660 name of a file at the disc root, as the image writer maps it. The root is
@@ -75,30 +102,6 @@ pub fn root_iso_name(name: &str) -> String {
     plan.paths(&tree)
         .find(|(_, node)| Some(*node) == id)
         .map_or_else(|| name.to_ascii_uppercase(), |(p, _)| p)
-}
-
-/// Reads the catalogue file at the root of a disc (gunzipped), if it has one.
-pub fn disc_catalogue_json(
-    source: &mut DiscSource,
-) -> std::result::Result<Option<Vec<u8>>, DiscError> {
-    for gzip in [true, false] {
-        let name = disc::catalogue_name(gzip);
-        if let Some(bytes) = source.read_root_file(name, &root_iso_name(name))? {
-            if !gzip {
-                return Ok(Some(bytes));
-            }
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(bytes.as_slice())
-                .read_to_end(&mut out)
-                .map_err(|e| DiscError::Read {
-                    disc: source.origin().to_owned(),
-                    file: name.to_owned(),
-                    reason: format!("not a valid gzip file: {e}"),
-                })?;
-            return Ok(Some(out));
-        }
-    }
-    Ok(None)
 }
 
 /// The set id a disc's own catalogue names.
@@ -249,7 +252,7 @@ pub fn identify(
     source: &mut DiscSource,
 ) -> Result<std::result::Result<DiscRecord, IdentifyError>> {
     // A disc of odarchive 0.1 says which it is in its disc_info.json.
-    if let Some(found) = crate::legacy::identify(catalogue, source)? {
+    if let Some(found) = super::legacy::identify(catalogue, source)? {
         return Ok(found);
     }
     let discs = catalogue.discs()?;
@@ -280,4 +283,44 @@ pub fn identify(
         path,
         label: source.volume_label(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identification_problem_prints_as_its_error() {
+        let errors = [
+            IdentifyError::OtherSet {
+                path: "/m/d1.iso".into(),
+                found: "set abc".into(),
+                expected: "is set def".into(),
+            },
+            IdentifyError::Unknown {
+                path: "/m/d2.iso".into(),
+                label: Some("ODA_x_001".into()),
+            },
+            IdentifyError::Disc(DiscError::Missing {
+                disc: "/m/d3".into(),
+                file: "Data/a".into(),
+            }),
+            IdentifyError::Disc(DiscError::Read {
+                disc: "/m/d4".into(),
+                file: "Data/b".into(),
+                reason: "bad tag".into(),
+            }),
+            IdentifyError::Disc(DiscError::NotADisc {
+                path: "/m/d5".into(),
+                udf: "u".into(),
+                iso: "i".into(),
+            }),
+        ];
+        for e in &errors {
+            let p = Problem::from(e);
+            assert_eq!(p.to_string(), e.to_string());
+            assert!(p.path.starts_with("/m"), "{p:?}");
+            assert!(!p.detail.contains("/m/"), "path and cause apart: {p:?}");
+        }
+    }
 }

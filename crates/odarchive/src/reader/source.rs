@@ -10,18 +10,19 @@
 //! type to get at a disc's files, and check every file's hash themselves.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use discfs::iso9660::IsoImage;
 use discfs::udf::read::UdfVolume;
 
-mod image;
+use super::image::ImageDisc;
 
-use image::ImageDisc;
+use serde::Serialize;
 
 use crate::catalogue::Placement;
 use crate::hash::{ContentHash, HashAlgorithm};
+use crate::problem::{Problem, ProblemKind};
 
 /// What a file read from a disc must be, by the catalogue: when the views disagree about a
 /// file, this decides which one holds it.
@@ -97,8 +98,45 @@ pub enum DiscError {
     },
 }
 
+impl From<&DiscError> for Problem {
+    /// The problem a disc error is for the disc (or the file on it) it names; it prints as
+    /// the error does.
+    fn from(e: &DiscError) -> Problem {
+        match e {
+            DiscError::Open { path, source } => {
+                Problem::new(path, ProblemKind::of_io(source), source.to_string())
+            }
+            DiscError::NotADisc { path, udf, iso } => Problem::new(
+                path,
+                ProblemKind::Damaged,
+                format!("not a readable disc image (UDF: {udf}; ISO 9660: {iso})"),
+            ),
+            DiscError::Missing { disc, file } => Problem::new(
+                disc,
+                ProblemKind::Missing,
+                format!("{file} is not on this disc"),
+            ),
+            DiscError::Read { disc, file, reason } => Problem::new(
+                disc,
+                ProblemKind::Unreadable,
+                format!("reading {file}: {reason}"),
+            ),
+            DiscError::Output { disc, file, source } => Problem::new(
+                file,
+                ProblemKind::Unwritable,
+                format!("writing it, read from {}: {source}", disc.display()),
+            ),
+        }
+    }
+}
+
+/// The size of the buffer a reader of many files passes to [`DiscSource::copy_file`]: large
+/// enough that a disc is read in long runs, allocated once per job rather than per file.
+pub const COPY_BUFFER: usize = 1 << 20;
+
 /// Which view of an image the files come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum View {
     /// The UDF file system: full names.
     Udf,
@@ -106,6 +144,23 @@ pub enum View {
     Iso9660,
     /// A mounted disc read through the operating system.
     Mounted,
+}
+
+impl View {
+    /// Its name, as verify prints it and `--json` gives it: `udf`, `iso9660`, `mounted`.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Udf => "udf",
+            View::Iso9660 => "iso9660",
+            View::Mounted => "mounted",
+        }
+    }
+}
+
+impl std::fmt::Display for View {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// An opened disc.
@@ -189,10 +244,17 @@ impl DiscSource {
     /// What was found damaged on the disc so far (its volume structures when opened, its
     /// directories once listed, its files once read), each with where and why; files that
     /// the other view gave back intact are still named here. Empty for an intact disc.
-    pub fn damage(&self) -> &[String] {
+    ///
+    /// Each is a [`ProblemKind::Damaged`] problem of the image (its path), its detail naming
+    /// the structure (`UDF: …`, `ISO 9660: …`) or the file on the disc (`Data/a.jpg: …`).
+    pub fn damage(&self) -> Vec<Problem> {
         match &self.kind {
-            Kind::Image(i) => &i.damage,
-            Kind::Mounted => &[],
+            Kind::Image(i) => i
+                .damage
+                .iter()
+                .map(|d| Problem::new(&self.origin, ProblemKind::Damaged, d.clone()))
+                .collect(),
+            Kind::Mounted => Vec::new(),
         }
     }
 
@@ -227,7 +289,7 @@ impl DiscSource {
     pub fn files(&mut self) -> Result<Vec<(String, u64)>, DiscError> {
         let origin = self.origin.clone();
         match &mut self.kind {
-            Kind::Mounted => list_mounted(&origin),
+            Kind::Mounted => super::mounted::list_mounted(&origin),
             Kind::Image(i) => i.files(&origin),
         }
     }
@@ -270,7 +332,8 @@ impl DiscSource {
             limit,
             over: false,
         };
-        match self.copy_file(name, Some(iso_name), None, &mut out) {
+        let mut buf = vec![0u8; 64 * 1024];
+        match self.copy_file(name, Some(iso_name), None, &mut out, &mut buf) {
             Ok(_) => Ok(Some(out.bytes)),
             Err(DiscError::Missing { .. }) => Ok(None),
             Err(DiscError::Output { disc, file, .. }) if out.over => Err(DiscError::Read {
@@ -284,14 +347,16 @@ impl DiscSource {
 
     /// Copies the file at `path` (UDF or mounted path under the disc root) into `w`;
     /// `iso_path` is the same file's ISO 9660 path, read when UDF cannot give the file, and
-    /// `expected` what the catalogue says it is (see [`Expected`]). Returns the bytes copied;
-    /// the caller checks their hash.
+    /// `expected` what the catalogue says it is (see [`Expected`]). The bytes pass through
+    /// `buf`, the caller's, reused from file to file (see [`COPY_BUFFER`]; an empty one is
+    /// replaced by a small one). Returns the bytes copied; the caller checks their hash.
     pub fn copy_file(
         &mut self,
         path: &str,
         iso_path: Option<&str>,
         expected: Option<Expected>,
         w: &mut dyn Write,
+        buf: &mut [u8],
     ) -> Result<u64, DiscError> {
         let origin = self.origin.clone();
         match &mut self.kind {
@@ -313,9 +378,9 @@ impl DiscSource {
                         });
                     }
                 };
-                copy_stream(&mut f, w, &origin, path)
+                super::mounted::copy_stream(&mut f, w, &origin, path, buf)
             }
-            Kind::Image(image) => image.copy_file(&origin, path, iso_path, expected, w),
+            Kind::Image(image) => image.copy_file(&origin, path, iso_path, expected, w, buf),
         }
     }
 }
@@ -343,7 +408,7 @@ impl Write for CappedBytes {
     }
 }
 
-fn output_err(origin: &Path, path: &str, e: Option<io::Error>) -> DiscError {
+pub(super) fn output_err(origin: &Path, path: &str, e: Option<io::Error>) -> DiscError {
     DiscError::Output {
         disc: origin.to_owned(),
         file: path.to_owned(),
@@ -351,66 +416,28 @@ fn output_err(origin: &Path, path: &str, e: Option<io::Error>) -> DiscError {
     }
 }
 
-fn copy_stream(
-    r: &mut dyn Read,
-    w: &mut dyn Write,
-    origin: &Path,
-    path: &str,
-) -> Result<u64, DiscError> {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = match r.read(&mut buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(DiscError::Read {
-                    disc: origin.to_owned(),
-                    file: path.to_owned(),
-                    reason: e.to_string(),
-                });
-            }
-        };
-        w.write_all(&buf[..n])
-            .map_err(|e| output_err(origin, path, Some(e)))?;
-        total += n as u64;
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn list_mounted(root: &Path) -> Result<Vec<(String, u64)>, DiscError> {
-    let mut out = Vec::new();
-    let mut stack = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, prefix)) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| DiscError::Read {
-            disc: root.to_owned(),
-            file: prefix.clone(),
-            reason: e.to_string(),
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|e| DiscError::Read {
-                disc: root.to_owned(),
-                file: prefix.clone(),
-                reason: e.to_string(),
-            })?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            let meta = entry.metadata().map_err(|e| DiscError::Read {
-                disc: root.to_owned(),
-                file: path.clone(),
-                reason: e.to_string(),
-            })?;
-            if meta.is_dir() {
-                stack.push((entry.path(), path));
-            } else if meta.is_file() {
-                out.push((path, meta.len()));
-            }
+    #[test]
+    fn a_file_comes_whole_through_any_buffer_the_caller_gives() {
+        let disc = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..100_003u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::create_dir(disc.path().join("Data")).unwrap();
+        std::fs::write(disc.path().join("Data/a.bin"), &bytes).unwrap();
+        let mut source = DiscSource::open(disc.path()).unwrap();
+        let mut reused = vec![0u8; 4096];
+        for buf in [&mut reused[..], &mut [0u8; 7][..], &mut [][..]] {
+            let mut out = Vec::new();
+            let n = source
+                .copy_file("Data/a.bin", None, None, &mut out, buf)
+                .unwrap();
+            assert_eq!(n, bytes.len() as u64);
+            assert!(out == bytes, "{} bytes differ", out.len());
         }
+        // The caller's buffer was used: it holds the file's last bytes.
+        let tail = bytes.len() % 4096;
+        assert_eq!(reused[..tail], bytes[bytes.len() - tail..]);
     }
-    out.sort();
-    Ok(out)
 }

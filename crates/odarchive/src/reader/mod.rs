@@ -1,0 +1,24 @@
+//! Everything that reads a disc given back to odarchive: an image file or a mounted disc.
+//!
+//! - [`DiscSource`] ([`source`]; `image`, `mounted`): opens an image through both its views (UDF
+//!   first, file by file ISO 9660 where UDF is damaged) or a mounted disc, lists its files and
+//!   copies one out; what it found damaged is kept.
+//! - [`identify()`] ([`identify`](mod@identify)): which disc of the catalogue's set it is.
+//! - [`legacy`]: what only a disc of odarchive 0.1 says (which disc it is, the names it
+//!   stores contents under).
+//! - [`disc_catalogue`]: the catalogue JSON a disc carries, and a catalogue made from the
+//!   newest of several discs when the local one is lost.
+//!
+//! Verify and restore get at discs only through this module, and check every file's hash
+//! themselves.
+
+pub mod disc_catalogue;
+pub mod identify;
+mod image;
+pub mod legacy;
+mod mounted;
+pub mod source;
+
+pub use disc_catalogue::{catalogue_from_discs, catalogue_from_discs_in_zone, disc_catalogue_json};
+pub use identify::{IdentifyError, identify, root_iso_name};
+pub use source::{COPY_BUFFER, DiscError, DiscSource, Expected, View};

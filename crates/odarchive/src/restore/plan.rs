@@ -1,0 +1,236 @@
+//! The plan of a restore, made before anything is written: what is selected, what is
+//! already in place at the destination, which disc each content still to restore comes from,
+//! which discs given are which, and which discs are missing. `odarchive restore --dry-run`
+//! shows it; [`super::execute`] carries it out.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Serialize, Serializer};
+
+use super::files::Destination;
+use super::select::{self, Selection};
+use super::{NeededDisc, RestoreOptions};
+use crate::catalogue::{Catalogue, ContentState, RestoreSet};
+use crate::error::Result;
+use crate::problem::{Problem, ProblemKind};
+use crate::reader::{DiscSource, identify};
+
+/// A disc the selection needs, and what it still gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedDisc {
+    /// Disc number.
+    pub number: u32,
+    /// Its label.
+    pub label: String,
+    /// Discs in the set.
+    pub of: u32,
+    /// Files of this restore still to read from it (whole contents or parts; 0 when all it
+    /// holds of the selection is in place).
+    pub files: u64,
+    /// Their bytes on the disc.
+    pub bytes: u64,
+    /// The images or mounted discs given that are this disc, in the order given (the first
+    /// is read, the others for what it gets wrong); empty when it was not given.
+    #[serde(serialize_with = "lossy_paths")]
+    pub sources: Vec<PathBuf>,
+}
+
+fn lossy_paths<S: Serializer>(paths: &[PathBuf], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
+}
+
+/// What a restore will do, before it writes anything. The selection itself stays in the
+/// catalogue's TEMP tables (the plan borrows the catalogue): memory does not grow with the
+/// number of files. Serialised (`--dry-run --json`) with its public fields.
+#[derive(Debug, Serialize)]
+pub struct RestorePlan<'c> {
+    /// The snapshot restored.
+    pub snapshot: i64,
+    /// The folder restored into.
+    #[serde(serialize_with = "crate::progress::lossy")]
+    pub to: PathBuf,
+    /// Entries selected.
+    pub selected: u64,
+    /// Files to restore (read from a disc, or empty files written as they are).
+    pub files_to_restore: u64,
+    /// Their bytes.
+    pub bytes_to_restore: u64,
+    /// Files already in place with the right content (a previous run's).
+    pub files_already_done: u64,
+    /// The discs the selection needs, in number order, given or not (also those whose files
+    /// are all in place).
+    pub discs: Vec<PlannedDisc>,
+    /// The discs with files still to read that were not given.
+    pub missing_discs: Vec<NeededDisc>,
+    /// What is known already not to come back (a file in the way, a file on no disc, a
+    /// disc given that cannot be read or is not of this catalogue).
+    pub problems: Vec<Problem>,
+    #[serde(skip)]
+    pub(super) set: RestoreSet<'c>,
+    #[serde(skip)]
+    pub(super) dest: Destination,
+    #[serde(skip)]
+    pub(super) options: RestoreOptions,
+}
+
+/// Plans the restore of `options`: selects the entries, checks what is already in place at
+/// the destination, identifies the discs given (`options.from`) and works out what each
+/// gives. Writes nothing at the destination. On discs of odarchive 0.1 it records in the
+/// catalogue under which names they store contents (only the disc says).
+pub fn prepare<'c>(catalogue: &'c Catalogue, options: &RestoreOptions) -> Result<RestorePlan<'c>> {
+    let snapshot = select::resolve_snapshot(catalogue, options.snapshot)?;
+    let selection = Selection::new(&options.patterns)?;
+    let dest = Destination::new(
+        &options.to,
+        options.overwrite,
+        catalogue.hash_algorithm()?,
+        !options.no_owner,
+    );
+    let set = catalogue.restore_set(snapshot, |e| Ok(selection.matches(&e.path)))?;
+    let mut problems = Vec::new();
+    let files_already_done = check_first_names(&set, &dest, &mut problems)?;
+    let given = identify_given(catalogue, options, &mut problems)?;
+    let (files_to_restore, bytes_to_restore) = set.still_to_do()?;
+    let labels = catalogue.discs()?;
+    let of = labels.len() as u32;
+    let label_of = |number: u32| {
+        labels
+            .iter()
+            .find(|d| d.number == number)
+            .map(|d| d.label.clone())
+            .unwrap_or_default()
+    };
+    let still = set.discs_still_needed()?;
+    let discs: Vec<PlannedDisc> = set
+        .discs_needed()?
+        .into_iter()
+        .map(|share| {
+            let left = still.iter().find(|s| s.number == share.number);
+            PlannedDisc {
+                number: share.number,
+                label: label_of(share.number),
+                of,
+                files: left.map_or(0, |s| s.files),
+                bytes: left.map_or(0, |s| s.bytes),
+                sources: given.get(&share.number).cloned().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let missing_discs = discs
+        .iter()
+        .filter(|d| d.sources.is_empty() && d.files > 0)
+        .map(|d| NeededDisc {
+            number: d.number,
+            label: d.label.clone(),
+            of: d.of,
+            files: d.files,
+        })
+        .collect();
+    Ok(RestorePlan {
+        snapshot,
+        to: options.to.clone(),
+        selected: set.selected(),
+        files_to_restore,
+        bytes_to_restore,
+        files_already_done,
+        discs,
+        missing_discs,
+        problems,
+        set,
+        dest,
+        options: options.clone(),
+    })
+}
+
+impl RestorePlan<'_> {
+    /// Whether the discs given hold everything still to restore.
+    pub fn has_every_disc(&self) -> bool {
+        self.missing_discs.is_empty()
+    }
+
+    /// The numbers of the discs the selection needs.
+    pub fn discs_needed(&self) -> Vec<u32> {
+        self.discs.iter().map(|d| d.number).collect()
+    }
+}
+
+/// Each content's bytes go to its first name in the selection (in path order); other names
+/// are made from it afterwards. Which are there already (marked done; counted), which can
+/// come from no disc (a problem, unless the file is empty: that one is written as it is)?
+fn check_first_names(
+    set: &RestoreSet<'_>,
+    dest: &Destination,
+    problems: &mut Vec<Problem>,
+) -> Result<u64> {
+    let mut already = 0;
+    set.for_each_first_name(|e, on_disc| {
+        let Some(content) = e.content_id else {
+            return Ok(());
+        };
+        if !on_disc {
+            if e.size != 0 {
+                problems.push(Problem::new(
+                    Path::new(OsStr::from_bytes(&e.path)),
+                    ProblemKind::Missing,
+                    "not on any disc of this catalogue",
+                ));
+                set.set_state(content, ContentState::Failed)?;
+            }
+            return Ok(());
+        }
+        match dest.already_restored(&e.path, e) {
+            Ok(true) => {
+                already += 1;
+                set.set_state(content, ContentState::Done)?;
+            }
+            Ok(false) => {}
+            Err(problem) => {
+                problems.push(problem);
+                set.set_state(content, ContentState::Failed)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(already)
+}
+
+/// Which disc each one given is, with every copy given of it (in the order given); only paths
+/// are kept (an open image holds buffers and volume structures, which would add up).
+fn identify_given(
+    catalogue: &Catalogue,
+    options: &RestoreOptions,
+    problems: &mut Vec<Problem>,
+) -> Result<BTreeMap<u32, Vec<PathBuf>>> {
+    let mut given: BTreeMap<u32, Vec<PathBuf>> = BTreeMap::new();
+    for path in &options.from {
+        let mut source = match DiscSource::open_with(path, options.iso9660_only) {
+            Ok(s) => s,
+            Err(e) => {
+                problems.push(Problem::from(&e));
+                continue;
+            }
+        };
+        match identify(catalogue, &mut source)? {
+            Ok(disc) => {
+                if crate::legacy::is_v01_disc(&disc) {
+                    // Which of each content's names the disc holds it under, only the disc says.
+                    let names =
+                        crate::reader::legacy::find_stored_names(catalogue, &mut source, &disc)?;
+                    if let Err(e) = names {
+                        problems.push(Problem::from(&e));
+                        continue;
+                    }
+                }
+                let copies = given.entry(disc.number).or_default();
+                if !copies.contains(path) {
+                    copies.push(path.clone());
+                }
+            }
+            Err(e) => problems.push(Problem::from(&e)),
+        }
+    }
+    Ok(given)
+}
