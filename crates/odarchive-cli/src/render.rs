@@ -59,9 +59,7 @@ impl Progress for Reporter {
             Event::Skipped { path, kind } => {
                 self.warn(format!("warning: skipping {kind} {}", path.display()))
             }
-            Event::FileProblem { path, cause } => {
-                self.warn(format!("error: {}: {cause}", path.display()))
-            }
+            Event::FileProblem(problem) => self.warn(format!("error: {problem}")),
             Event::ScanProgress(p) => {
                 if let Some(bar) = &self.bar {
                     bar.set_length(p.bytes_total);
@@ -173,19 +171,6 @@ pub fn counted(n: u64, noun: &str) -> String {
     format!("{} {noun}", count(n))
 }
 
-/// An error and its causes on one line, leaving out causes the message already includes.
-pub fn error_chain(error: &anyhow::Error) -> String {
-    let mut text = error.to_string();
-    for cause in error.chain().skip(1) {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            text.push_str(": ");
-            text.push_str(&cause);
-        }
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,8 +196,8 @@ mod tests {
     fn error_chain_does_not_repeat_causes() {
         let io = std::io::Error::other("disk on fire");
         let e = anyhow::Error::new(io).context("cannot scan /x: disk on fire");
-        assert_eq!(error_chain(&e), "cannot scan /x: disk on fire");
+        assert_eq!(crate::hint::error_text(&e), "cannot scan /x: disk on fire");
         let e = anyhow::anyhow!("inner").context("outer");
-        assert_eq!(error_chain(&e), "outer: inner");
+        assert_eq!(crate::hint::error_text(&e), "outer: inner");
     }
 }

@@ -163,6 +163,45 @@ impl Write for ContentHasher {
     }
 }
 
+/// A [`Write`] that hashes every byte it passes on to `inner`: a disc image hashed as it is
+/// written, a restored file hashed on its way to the disk.
+#[derive(Debug)]
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: ContentHasher,
+}
+
+impl<W: Write> HashingWriter<W> {
+    /// Writes to `inner`, hashing with `algorithm`.
+    pub fn new(inner: W, algorithm: HashAlgorithm) -> HashingWriter<W> {
+        HashingWriter {
+            inner,
+            hasher: algorithm.hasher(),
+        }
+    }
+
+    /// The writer it writes to.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
+    /// The hash of every byte written, and the writer.
+    pub fn finish(self) -> (ContentHash, W) {
+        (self.hasher.finish(), self.inner)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// A content hash of either length (32 or 64 bytes), owned and `Copy`.
 ///
 /// Stored inline — a `[u8; 64]` and a length, 65 bytes, no heap — rather than as a
@@ -444,6 +483,16 @@ mod tests {
             conn.query_row("SELECT h FROM t", [], |r| r.get::<_, ContentHash>(0))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_hashing_writer_hashes_what_it_passes_on() {
+        let mut w = HashingWriter::new(Vec::new(), HashAlgorithm::Sha256);
+        w.write_all(b"a").unwrap();
+        w.write_all(b"bc").unwrap();
+        let (hash, bytes) = w.finish();
+        assert_eq!(bytes, b"abc");
+        assert_eq!(hash.to_string(), SHA256_ABC);
     }
 
     #[test]

@@ -35,6 +35,7 @@
 //! ```
 
 pub mod accounts;
+pub mod atomic;
 pub mod catalogue;
 pub mod diff;
 pub mod disc;

@@ -13,11 +13,13 @@ mod entries;
 pub mod import;
 mod job;
 pub mod json;
+pub mod json_file;
 mod legacy_names;
 mod merge;
 mod open_error;
 mod restore_set;
 pub mod schema;
+pub mod temporary;
 
 pub use discs::{DiscRecord, DiscState, Placement, PlacementSource, PlanRecord, WrittenExtent};
 pub use entries::{Entry, EntryKind, Owner, Snapshot, SnapshotState};

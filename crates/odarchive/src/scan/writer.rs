@@ -13,6 +13,7 @@ use crate::accounts::Accounts;
 use crate::catalogue::{Catalogue, EntryKind, InCatalogue, JobCounters, update_job};
 use crate::error::{FileProblem, Result};
 use crate::hash::ContentHash;
+use crate::problem::Problem;
 use crate::progress::{Event, Progress, ScanProgress};
 use crate::time::now_ns;
 
@@ -281,10 +282,8 @@ impl Writer<'_> {
             "INSERT INTO scan_error (snapshot, path, cause, at_ns) VALUES (?1, ?2, ?3, ?4)",
         )?;
         stmt.execute((self.snapshot, rel, &cause, now_ns()))?;
-        self.progress.event(&Event::FileProblem {
-            path: problem.path.clone(),
-            cause,
-        });
+        self.progress
+            .event(&Event::FileProblem(Problem::from(problem)));
         Ok(())
     }
 }

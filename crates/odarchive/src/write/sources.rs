@@ -15,6 +15,7 @@ use discfs::NodeId;
 
 use crate::disc::contents::ExpectedSource;
 use crate::error::{Error, Result};
+use crate::problem::ProblemKind;
 
 /// Checks every source of disc `disc` now, in path order: each must still be a regular file of
 /// its scanned size that can be opened for reading.
@@ -52,22 +53,19 @@ pub(super) fn check(disc: u32, source: &ExpectedSource) -> Result<()> {
 /// cannot be read.
 pub(super) fn read_error(disc: u32, source: &ExpectedSource, e: io::Error) -> Error {
     match e.kind() {
-        io::ErrorKind::NotFound => changed(disc, source, "it no longer exists".into()),
-        io::ErrorKind::IsADirectory => changed(disc, source, "it is now a folder".into()),
-        _ => Error::SourceUnreadable {
+        io::ErrorKind::NotFound => Error::source_changed(
             disc,
-            path: source.path.clone(),
-            source: e,
-        },
+            &source.path,
+            ProblemKind::Missing,
+            "it no longer exists",
+        ),
+        io::ErrorKind::IsADirectory => changed(disc, source, "it is now a folder".into()),
+        _ => Error::source_unreadable(disc, &source.path, &e),
     }
 }
 
 fn changed(disc: u32, source: &ExpectedSource, what: String) -> Error {
-    Error::SourceChanged {
-        disc,
-        path: source.path.clone(),
-        what,
-    }
+    Error::source_changed(disc, &source.path, ProblemKind::Changed, what)
 }
 
 /// Whether `e` concerns one disc's sources only, so that the other discs of the run can still
@@ -95,7 +93,7 @@ mod tests {
 
     fn what(e: Error) -> String {
         match e {
-            Error::SourceChanged { what, .. } => what,
+            Error::SourceChanged { problem, .. } => problem.detail,
             other => panic!("not a change: {other}"),
         }
     }
