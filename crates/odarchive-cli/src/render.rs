@@ -148,6 +148,23 @@ pub fn out(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Whether `error` comes from writing to a reader that went away (a closed pipe): not an
+/// error for a command that prints, which then ends quietly.
+pub fn closed_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    error.chain().any(|e| {
+        let Some(io) = e.downcast_ref::<std::io::Error>() else {
+            return false;
+        };
+        // JSON written straight to stdout carries the system's error inside serde_json's.
+        let in_json = io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<serde_json::Error>())
+            .and_then(serde_json::Error::io_error_kind);
+        io.kind() == BrokenPipe || in_json == Some(BrokenPipe)
+    })
+}
+
 /// `1234567` as `1,234,567`.
 pub fn count(n: u64) -> String {
     let digits = n.to_string();

@@ -34,15 +34,7 @@ pub struct ImportArgs {
 pub fn run_export(args: &ExportArgs, global: &Global) -> Result<Outcome> {
     let catalogue = Catalogue::open_read_only(&global.catalogue)?;
     if args.file.as_os_str() == "-" {
-        let stdout = std::io::stdout().lock();
-        let mut out =
-            catalogue.export_json(BufWriter::new(stdout), Path::new("standard output"))?;
-        match out.flush() {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                return Err(anyhow::Error::new(e).context("cannot write to standard output"));
-            }
-            _ => return Ok(Outcome::Success),
-        }
+        return export_to_stdout(&catalogue);
     }
     let size = catalogue.export_json_file(&args.file)?;
     let mut text = String::new();
@@ -63,6 +55,22 @@ pub fn run_export(args: &ExportArgs, global: &Global) -> Result<Outcome> {
     }
     crate::render::out(&text)?;
     Ok(Outcome::Success)
+}
+
+/// `export-json -`: a reader that went away (`export-json - | head`) ends it quietly.
+fn export_to_stdout(catalogue: &Catalogue) -> Result<Outcome> {
+    let stdout = std::io::stdout().lock();
+    let written = catalogue
+        .export_json(BufWriter::new(stdout), Path::new("standard output"))
+        .map_err(anyhow::Error::new)
+        .and_then(|mut out| {
+            out.flush()
+                .map_err(|e| anyhow::Error::new(e).context("cannot write to standard output"))
+        });
+    match written {
+        Err(e) if !crate::render::closed_pipe(&e) => Err(e),
+        _ => Ok(Outcome::Success),
+    }
 }
 
 pub fn run_import(args: &ImportArgs, global: &Global) -> Result<Outcome> {

@@ -466,3 +466,40 @@ fn output_to_a_closed_pipe_ends_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// Every command that prints, into a pipe closed before it starts: it ends quietly, exit 0,
+/// with output far larger than one buffer (`export-json -` used to fail with "Broken pipe"
+/// once its catalogue outgrew the buffer).
+#[test]
+fn every_printing_command_ends_quietly_on_a_closed_pipe() {
+    let s = Scratch::new();
+    many_files(&s, "many", 400);
+    s.scan().ok();
+    let catalogue = s.catalogue.to_str().unwrap();
+    for args in [
+        &["export-json", "-"][..],
+        &["--json", "scan", s.drive.to_str().unwrap()],
+        &["info"],
+        &["--json", "status"],
+        &["snapshots"],
+        &["locate", "many"],
+        &["--json", "locate", "many"],
+    ] {
+        let mut child = s
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let done = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(
+            done.status.code(),
+            Some(0),
+            "{args:?} ({catalogue}): {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}
