@@ -293,10 +293,7 @@ impl std::hash::Hash for ContentHash {
 impl fmt::Display for ContentHash {
     /// Lower-case hex.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.as_bytes() {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        crate::hex_to(f, self.as_bytes())
     }
 }
 

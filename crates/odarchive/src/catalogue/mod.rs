@@ -293,7 +293,7 @@ fn new_set_id() -> String {
         let seed = (now_ns() as u128) << 32 | u128::from(std::process::id());
         bytes = seed.to_le_bytes();
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex(&bytes)
 }
 
 /// Attaches the catalogue path to SQLite errors.
