@@ -119,8 +119,8 @@ impl Progress for Reporter {
         }
         if self.json {
             if let Ok(line) = serde_json::to_string(event) {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{line}");
+                // An event a reader cannot take is dropped; the job goes on.
+                let _ = out(&format!("{line}\n"));
             }
         }
     }

@@ -354,12 +354,21 @@ pub fn hash_file(alg: HashAlgorithm, path: &Path) -> io::Result<ContentHash> {
 }
 
 /// The hash of everything `reader` gives, and how many bytes that was.
-pub fn hash_reader(alg: HashAlgorithm, mut reader: impl Read) -> io::Result<(ContentHash, u64)> {
+pub fn hash_reader(alg: HashAlgorithm, reader: impl Read) -> io::Result<(ContentHash, u64)> {
+    hash_reader_with(alg, reader, &mut vec![0u8; 1 << 20])
+}
+
+/// [`hash_reader`] with the caller's buffer, for a caller that hashes many files (a scan's
+/// hash worker keeps one for all of them). `buf` must not be empty.
+pub fn hash_reader_with(
+    alg: HashAlgorithm,
+    mut reader: impl Read,
+    buf: &mut [u8],
+) -> io::Result<(ContentHash, u64)> {
     let mut hasher = alg.hasher();
-    let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
-        match reader.read(&mut buf) {
+        match reader.read(buf) {
             Ok(0) => return Ok((hasher.finish(), total)),
             Ok(n) => {
                 hasher.update(&buf[..n]);
