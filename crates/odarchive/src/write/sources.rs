@@ -141,4 +141,32 @@ mod tests {
         assert!(is_one_discs_problem(&e));
         assert!(!is_one_discs_problem(&Error::Interrupted));
     }
+
+    #[test]
+    fn each_source_problem_carries_its_path_and_kind() {
+        use crate::problem::ProblemKind;
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        let e = check(2, &expected(&gone, 1)).unwrap_err();
+        let problem = e.problem().expect("a source problem");
+        assert_eq!(
+            (problem.path(), problem.kind),
+            (gone.as_path(), ProblemKind::Missing)
+        );
+        let path = dir.path().join("f");
+        fs::write(&path, b"12345").unwrap();
+        let e = check(2, &expected(&path, 4)).unwrap_err();
+        assert_eq!(e.problem().map(|p| p.kind), Some(ProblemKind::Changed));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "disc 2: {}: changed since it was scanned (it grew from 4 to 5 bytes)",
+                path.display()
+            )
+        );
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        let e = read_error(2, &expected(&path, 5), denied);
+        assert_eq!(e.problem().map(|p| p.kind), Some(ProblemKind::Unreadable));
+        assert!(e.to_string().ends_with("; that disc is not written"), "{e}");
+    }
 }
