@@ -139,8 +139,9 @@ impl Write for AtomicFile {
     }
 }
 
-/// `path` with `suffix` after its whole name: `a.iso` + `.partial` is `a.iso.partial`.
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+/// `path` with `suffix` after its whole name: `a.iso` + `.partial` is `a.iso.partial`, the
+/// temporary name of [`AtomicFile::create`]`(path, suffix)` (for an error before it exists).
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = OsString::from(path.as_os_str());
     name.push(suffix);
     PathBuf::from(name)

@@ -452,19 +452,25 @@ fn output_to_a_closed_pipe_ends_quietly() {
         &["write", "--out", out],
         &["--json", "write", "--out", out],
     ] {
-        let mut child = s
-            .command(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Closed before the command can have written anything.
-        drop(child.stdout.take());
-        let done = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&done.stderr);
-        assert_eq!(done.status.code(), Some(0), "{args:?}: {stderr}");
+        let stderr = run_into_a_closed_pipe(&s, args);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
+}
+
+/// Runs `args` with stdout a pipe closed before the command can have written anything;
+/// asserts exit code 0 and returns what it said on stderr.
+fn run_into_a_closed_pipe(s: &Scratch, args: &[&str]) -> String {
+    let mut child = s
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+    assert_eq!(done.status.code(), Some(0), "{args:?}: {stderr}");
+    stderr
 }
 
 /// Every command that prints, into a pipe closed before it starts: it ends quietly, exit 0,
@@ -475,7 +481,6 @@ fn every_printing_command_ends_quietly_on_a_closed_pipe() {
     let s = Scratch::new();
     many_files(&s, "many", 400);
     s.scan().ok();
-    let catalogue = s.catalogue.to_str().unwrap();
     for args in [
         &["export-json", "-"][..],
         &["--json", "scan", s.drive.to_str().unwrap()],
@@ -485,20 +490,7 @@ fn every_printing_command_ends_quietly_on_a_closed_pipe() {
         &["locate", "many"],
         &["--json", "locate", "many"],
     ] {
-        let mut child = s
-            .command(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let done = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&done.stderr);
-        assert_eq!(
-            done.status.code(),
-            Some(0),
-            "{args:?} ({catalogue}): {stderr}"
-        );
+        let stderr = run_into_a_closed_pipe(&s, args);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
     }

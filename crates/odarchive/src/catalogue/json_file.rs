@@ -3,11 +3,11 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::import::{ImportOptions, ImportSummary};
 use super::{Catalogue, MergeReport};
-use crate::atomic::{AtomicFile, SQLITE_COMPANIONS, TempPath};
+use crate::atomic::{AtomicFile, SQLITE_COMPANIONS, TempPath, with_suffix};
 use crate::error::{Error, Result};
 
 /// Whether `path` names a gzipped file (`.gz`).
@@ -20,7 +20,7 @@ impl Catalogue {
     /// `.gz`, through a temporary name beside it ([`crate::atomic`]): an interrupted export
     /// leaves no truncated catalogue behind. Returns the file's size.
     pub fn export_json_file(&self, path: &Path) -> Result<u64> {
-        let partial = partial_name(path);
+        let partial = with_suffix(path, ".partial");
         let out_err = |source| Error::Output {
             path: partial.clone(),
             source,
@@ -117,12 +117,6 @@ pub fn open_json_file(path: &Path) -> Result<Box<dyn Read>> {
     } else {
         Box::new(file)
     })
-}
-
-fn partial_name(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".partial");
-    PathBuf::from(name)
 }
 
 #[cfg(test)]

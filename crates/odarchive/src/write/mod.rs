@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use discfs::{NodeId, Refusal, Tree, WriteError};
 use rusqlite::Connection;
 
-use crate::atomic::AtomicFile;
+use crate::atomic::{AtomicFile, with_suffix};
 use crate::catalogue::{
     Catalogue, DiscRecord, DiscState, JobCounters, JobState, finish_job, update_job,
 };
@@ -259,7 +259,7 @@ fn write_image(
     watch: &mut Watch<'_>,
 ) -> Result<[u8; 32]> {
     let mut image = AtomicFile::create(target, ".partial").map_err(|source| Error::Output {
-        path: partial_name(target),
+        path: with_suffix(target, ".partial"),
         source,
     })?;
     let partial = image.path().to_path_buf();
@@ -282,13 +282,6 @@ fn write_image(
     let (sha, _) = sink.finish();
     image.commit().map_err(out_err)?;
     Ok(sha.as_bytes().try_into().expect("a SHA-256 is 32 bytes"))
-}
-
-/// The partial image's name, for an error before it exists.
-fn partial_name(target: &Path) -> PathBuf {
-    let mut name = target.as_os_str().to_owned();
-    name.push(".partial");
-    PathBuf::from(name)
 }
 
 /// What the image writer's error means for disc `disc`.
