@@ -408,6 +408,10 @@ fn a_full_output_disk_is_a_clear_error_and_leaves_nothing() {
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
     assert!(left.is_empty(), "the partial image is removed: {left:?}");
     assert_eq!(discs(&s)[0]["state"], "planned");
+    // `status` keeps the whole error, cause included, as the failed job's message.
+    let status = s.status_json();
+    let message = status["job"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("No space left on device"), "{status}");
 }
 
 /// `/Data` is the drive root: it carries the root's mtime in both views (it had the disc's

@@ -118,7 +118,7 @@ pub fn write(
     let (state, message) = match &result {
         Ok(_) => (JobState::Completed, None),
         Err(Error::Interrupted) => (JobState::Interrupted, None),
-        Err(e) => (JobState::Failed, Some(e.to_string())),
+        Err(e) => (JobState::Failed, Some(crate::error::chain(e))),
     };
     let _ = finish_job(catalogue.connection(), job, state, message.as_deref());
     result
