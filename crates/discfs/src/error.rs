@@ -113,12 +113,13 @@ pub enum WriteError {
         expected: u64,
     },
     /// The observer refused a file (the caller's hash check failed, say).
-    #[error("{file}: {reason}")]
+    #[error("{file}: refused")]
     Refused {
         /// Path of the file in the tree.
         file: String,
-        /// The observer's reason.
-        reason: String,
+        /// The observer's reason, in the caller's own error type.
+        #[source]
+        reason: crate::writer::Refusal,
     },
     /// Writing to the sink failed.
     #[error("writing image at byte {offset}: {source}")]

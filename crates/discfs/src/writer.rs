@@ -36,13 +36,17 @@ const READ_LANES: usize = 4;
 pub trait Observer {
     /// The next `data` of `file`, in order.
     fn file_data(&mut self, _tree: &Tree, _file: NodeId, _data: &[u8]) {}
-    /// `file` is complete. An error stops the image: the caller's check failed.
-    fn file_end(&mut self, _tree: &Tree, _file: NodeId) -> Result<(), String> {
+    /// `file` is complete. An error stops the image: the caller's check failed, and its error
+    /// comes back as [`WriteError::Refused`]'s source, to be downcast to the caller's type.
+    fn file_end(&mut self, _tree: &Tree, _file: NodeId) -> Result<(), Refusal> {
         Ok(())
     }
     /// `written` of `total` bytes of the image are out.
     fn progress(&mut self, _written: u64, _total: u64) {}
 }
+
+/// Why an [`Observer`] refused a file: the caller's own error, boxed.
+pub type Refusal = Box<dyn std::error::Error + Send + Sync>;
 
 /// An observer that watches nothing.
 impl Observer for () {}
@@ -582,7 +586,7 @@ mod tests {
                     _ => self.0.push((path, data.to_vec())),
                 }
             }
-            fn file_end(&mut self, tree: &Tree, file: NodeId) -> Result<(), String> {
+            fn file_end(&mut self, tree: &Tree, file: NodeId) -> Result<(), Refusal> {
                 if tree.name(file) == "subject" {
                     Err("hash mismatch".into())
                 } else {
@@ -595,7 +599,7 @@ mod tests {
         let mut seen = Refuser(Vec::new());
         let err = write(&tree, &mut seen).unwrap_err();
         assert!(
-            matches!(&err, WriteError::Refused { file, reason } if file == "dir/subject" && reason == "hash mismatch")
+            matches!(&err, WriteError::Refused { file, reason } if file == "dir/subject" && reason.to_string() == "hash mismatch")
         );
         assert_eq!(seen.0[0], ("dir/ok".to_owned(), b"ok".to_vec()));
         assert_eq!(seen.0[1].1.len(), bytes.len());

@@ -2,6 +2,7 @@
 //! code — in one place, [`exit_code`].
 
 mod commands;
+mod hint;
 mod render;
 
 use std::path::PathBuf;
@@ -153,7 +154,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => commands::merge::run(args, &cli.global),
     };
     if let Err(e) = &result {
-        eprintln!("odarchive: {}", render::error_chain(e));
+        eprintln!("odarchive: {}", hint::error_text(e));
     }
     ExitCode::from(exit_code(&result))
 }

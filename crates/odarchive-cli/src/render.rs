@@ -59,9 +59,7 @@ impl Progress for Reporter {
             Event::Skipped { path, kind } => {
                 self.warn(format!("warning: skipping {kind} {}", path.display()))
             }
-            Event::FileProblem { path, cause } => {
-                self.warn(format!("error: {}: {cause}", path.display()))
-            }
+            Event::FileProblem(problem) => self.warn(format!("error: {problem}")),
             Event::ScanProgress(p) => {
                 if let Some(bar) = &self.bar {
                     bar.set_length(p.bytes_total);
@@ -121,8 +119,8 @@ impl Progress for Reporter {
         }
         if self.json {
             if let Ok(line) = serde_json::to_string(event) {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{line}");
+                // An event a reader cannot take is dropped; the job goes on.
+                let _ = out(&format!("{line}\n"));
             }
         }
     }
@@ -150,6 +148,23 @@ pub fn out(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Whether `error` comes from writing to a reader that went away (a closed pipe): not an
+/// error for a command that prints, which then ends quietly.
+pub fn closed_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    error.chain().any(|e| {
+        let Some(io) = e.downcast_ref::<std::io::Error>() else {
+            return false;
+        };
+        // JSON written straight to stdout carries the system's error inside serde_json's.
+        let in_json = io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<serde_json::Error>())
+            .and_then(serde_json::Error::io_error_kind);
+        io.kind() == BrokenPipe || in_json == Some(BrokenPipe)
+    })
+}
+
 /// `1234567` as `1,234,567`.
 pub fn count(n: u64) -> String {
     let digits = n.to_string();
@@ -171,19 +186,6 @@ pub fn counted(n: u64, noun: &str) -> String {
         _ => format!("{noun}s"),
     };
     format!("{} {noun}", count(n))
-}
-
-/// An error and its causes on one line, leaving out causes the message already includes.
-pub fn error_chain(error: &anyhow::Error) -> String {
-    let mut text = error.to_string();
-    for cause in error.chain().skip(1) {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            text.push_str(": ");
-            text.push_str(&cause);
-        }
-    }
-    text
 }
 
 #[cfg(test)]
@@ -211,8 +213,8 @@ mod tests {
     fn error_chain_does_not_repeat_causes() {
         let io = std::io::Error::other("disk on fire");
         let e = anyhow::Error::new(io).context("cannot scan /x: disk on fire");
-        assert_eq!(error_chain(&e), "cannot scan /x: disk on fire");
+        assert_eq!(crate::hint::error_text(&e), "cannot scan /x: disk on fire");
         let e = anyhow::anyhow!("inner").context("outer");
-        assert_eq!(error_chain(&e), "outer: inner");
+        assert_eq!(crate::hint::error_text(&e), "outer: inner");
     }
 }

@@ -4,9 +4,12 @@
 //! - Every fallible public function returns [`Result<T>`] with this crate's [`Error`]. No
 //!   `anyhow`, no panics on I/O: a panic is a bug.
 //! - An error names what it concerns (the catalogue file, the drive path, the pattern) and keeps
-//!   its cause as `source`, so a caller can print the whole chain.
+//!   its cause as `source`, once: its message does not repeat the cause, so a caller prints the
+//!   whole chain ([`chain`]) and every cause appears in it exactly once.
+//! - Messages say what happened, not what to run next: hints such as "run `odarchive plan`"
+//!   belong to the front end (the CLI adds them in one place).
 //! - Problems with *single files* during a scan (unreadable, vanished, changed while read) are not
-//!   errors of the operation: the scan records them as [`FileProblem`]s, reports them through
+//!   errors of the operation: the scan records them, reports them as [`Problem`]s through
 //!   [`crate::progress::Progress`] and goes on. The summary says how many there were.
 //! - Deciding what an error means to a user (exit codes, hints) is the caller's business.
 
@@ -14,10 +17,69 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-/// One error a line, indented.
+use crate::problem::{Problem, ProblemKind};
+
+/// One error a line (with its causes), indented.
 fn list(errors: &[Error]) -> String {
-    let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+    let lines: Vec<String> = errors.iter().map(|e| format!("  {}", chain(e))).collect();
     lines.join("\n")
+}
+
+/// `error` and its causes on one line: `cannot write /out/ODA_1.iso.partial: No space left on
+/// device (os error 28)`. What a caller that keeps an error as text (a job's message, a log)
+/// stores. A cause whose text the line already holds is not repeated (errors of other crates
+/// may print their cause and return it as `source()` too).
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = e.source();
+    }
+    text
+}
+
+impl Error {
+    /// Disc `disc`'s source `path` changed since it was scanned (`kind`: changed, or missing
+    /// when it is gone): `what` differs.
+    pub(crate) fn source_changed(
+        disc: u32,
+        path: impl Into<PathBuf>,
+        kind: ProblemKind,
+        what: impl Into<String>,
+    ) -> Error {
+        Error::SourceChanged {
+            disc,
+            problem: Problem::new(path, kind, what),
+        }
+    }
+
+    /// Disc `disc`'s source `path` cannot be read: `error`.
+    pub(crate) fn source_unreadable(
+        disc: u32,
+        path: impl Into<PathBuf>,
+        error: &io::Error,
+    ) -> Error {
+        Error::SourceUnreadable {
+            disc,
+            problem: Problem::new(path, ProblemKind::Unreadable, error.to_string()),
+        }
+    }
+
+    /// The problem with one source file this error is about, if it is one
+    /// ([`Error::SourceChanged`], [`Error::SourceUnreadable`]).
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Error::SourceChanged { problem, .. } | Error::SourceUnreadable { problem, .. } => {
+                Some(problem)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Result type of this crate.
@@ -28,7 +90,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The catalogue file does not exist and the operation does not create one.
-    #[error("catalogue {path} does not exist (create it with `odarchive scan DRIVE_PATH`)")]
+    #[error("catalogue {path} does not exist")]
     NoCatalogue {
         /// The catalogue file asked for.
         path: PathBuf,
@@ -37,7 +99,7 @@ pub enum Error {
     /// The catalogue was written by a newer odarchive whose schema this one does not know.
     #[error(
         "catalogue {path} has schema version {found}, but this odarchive knows versions up to \
-         {supported}; use a newer odarchive"
+         {supported}"
     )]
     NewerSchema {
         /// The catalogue file.
@@ -63,7 +125,7 @@ pub enum Error {
     /// The catalogue records its contents with a hash algorithm this build does not know.
     #[error(
         "catalogue {path} hashes its contents with {name:?}, which this odarchive does not know \
-         (it knows sha256 and sha512); use a newer odarchive"
+         (it knows sha256 and sha512)"
     )]
     UnknownHashAlgorithm {
         /// The catalogue file.
@@ -73,7 +135,7 @@ pub enum Error {
     },
 
     /// SQLite failed on the catalogue.
-    #[error("catalogue {path}: {source}")]
+    #[error("catalogue {path}")]
     Catalogue {
         /// The catalogue file.
         path: PathBuf,
@@ -83,7 +145,7 @@ pub enum Error {
     },
 
     /// The catalogue file itself could not be examined.
-    #[error("cannot access catalogue {path}: {source}")]
+    #[error("cannot access catalogue {path}")]
     CatalogueFile {
         /// The catalogue file.
         path: PathBuf,
@@ -94,7 +156,7 @@ pub enum Error {
 
     /// The catalogue's folder does not let it be created or written (the catalogue needs its
     /// `-wal` and `-shm` files beside it).
-    #[error("cannot write catalogue {path}: its folder {folder}: {source}")]
+    #[error("cannot write catalogue {path}: its folder {folder}")]
     CatalogueFolder {
         /// The catalogue file.
         path: PathBuf,
@@ -115,7 +177,7 @@ pub enum Error {
     },
 
     /// The drive path to scan could not be used.
-    #[error("cannot scan {path}: {source}")]
+    #[error("cannot scan {path}")]
     DrivePath {
         /// The drive path as given.
         path: PathBuf,
@@ -132,7 +194,7 @@ pub enum Error {
     },
 
     /// An `--exclude` pattern is not a valid glob.
-    #[error("invalid exclude pattern {pattern:?}: {source}")]
+    #[error("invalid exclude pattern {pattern:?}")]
     ExcludePattern {
         /// The pattern as given.
         pattern: String,
@@ -157,7 +219,7 @@ pub enum Error {
     },
 
     /// The catalogue holds no complete snapshot yet.
-    #[error("catalogue {path} holds no complete snapshot yet (run `odarchive scan DRIVE_PATH`)")]
+    #[error("catalogue {path} holds no complete snapshot yet")]
     NoSnapshot {
         /// The catalogue file.
         path: PathBuf,
@@ -207,48 +269,50 @@ pub enum Error {
     },
 
     /// The current plan has written discs, so it cannot simply be replaced.
-    #[error(
-        "discs {discs} of the current plan are already written; `plan --replan` replans only \
-         the unwritten ones"
-    )]
+    #[error("discs {discs} of the current plan are already written")]
     PlanHasWrittenDiscs {
         /// The written discs, e.g. `1, 2`.
         discs: String,
     },
 
     /// No plan has been made yet.
-    #[error("no discs are planned (run `odarchive plan --media M`)")]
+    #[error("no discs are planned")]
     NoPlan,
 
     /// A disc number that is not planned.
-    #[error("there is no disc {number} (see `odarchive discs`)")]
+    #[error("there is no disc {number}")]
     NoSuchDisc {
         /// The number asked for.
         number: u32,
     },
 
-    /// A source file no longer matches the catalogue.
-    #[error("disc {disc}: {path}: changed since it was scanned ({what}); rescan and plan again")]
+    /// A source file of a disc being written no longer matches the catalogue: other bytes,
+    /// another size, gone, a folder now ([`ProblemKind::Changed`] or
+    /// [`ProblemKind::Missing`]). That disc is not written.
+    #[error(
+        "disc {disc}: {}: changed since it was scanned ({})",
+        problem.path.display(),
+        problem.detail
+    )]
     SourceChanged {
         /// The disc being written.
         disc: u32,
-        /// The source file.
-        path: PathBuf,
-        /// What differs.
-        what: String,
+        /// The source file (a path on the drive) and what differs.
+        problem: Problem,
     },
 
-    /// A source file of a disc being written cannot be read (no permission, an I/O error): that
-    /// disc is not written.
-    #[error("disc {disc}: cannot read {path}: {source}; that disc is not written")]
+    /// A source file of a disc being written cannot be read (no permission, an I/O error:
+    /// [`ProblemKind::Unreadable`]): that disc is not written.
+    #[error(
+        "disc {disc}: cannot read {}: {}; that disc is not written",
+        problem.path.display(),
+        problem.detail
+    )]
     SourceUnreadable {
         /// The disc being written.
         disc: u32,
-        /// The source file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
+        /// The source file (a path on the drive) and the system's error.
+        problem: Problem,
     },
 
     /// Several discs of a `write` run were not written, each for a source that changed or
@@ -261,7 +325,7 @@ pub enum Error {
     },
 
     /// A source file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     SourceRead {
         /// The source file.
         path: PathBuf,
@@ -271,7 +335,7 @@ pub enum Error {
     },
 
     /// Writing an image or its output directory failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Output {
         /// The image file or output directory.
         path: PathBuf,
@@ -281,7 +345,7 @@ pub enum Error {
     },
 
     /// The image crate refused a disc's tree or layout.
-    #[error("disc {disc}: {source}")]
+    #[error("disc {disc}")]
     DiscImage {
         /// The disc.
         disc: u32,
@@ -291,7 +355,7 @@ pub enum Error {
     },
 
     /// A disc's layout no longer matches the plan (the catalogue was changed under it).
-    #[error("disc {disc}: planned as {planned} bytes but it now lays out as {actual}; plan again")]
+    #[error("disc {disc}: planned as {planned} bytes but it now lays out as {actual}")]
     PlanMismatch {
         /// The disc.
         disc: u32,
@@ -302,7 +366,7 @@ pub enum Error {
     },
 
     /// Reading or writing a file (an image, a restored file) failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -323,7 +387,7 @@ pub enum Error {
     },
 
     /// A path pattern (restore, locate) is not a valid glob.
-    #[error("invalid path pattern {pattern:?}: {source}")]
+    #[error("invalid path pattern {pattern:?}")]
     Pattern {
         /// The pattern as given.
         pattern: String,
@@ -337,11 +401,7 @@ pub enum Error {
     Disc(#[from] crate::reader::DiscError),
 
     /// An import into a catalogue that already holds snapshots.
-    #[error(
-        "catalogue {} already holds snapshots: import {} into a new catalogue \
-         (--catalogue NEW.db) and `odarchive merge NEW.db` it into this one",
-        path.display(), input.display()
-    )]
+    #[error("catalogue {} already holds snapshots", path.display())]
     NotEmpty {
         /// The catalogue file.
         path: PathBuf,
@@ -350,7 +410,7 @@ pub enum Error {
     },
 
     /// A time zone that is neither an IANA name nor a fixed offset.
-    #[error("unknown time zone {0:?}: give an IANA name (Europe/London) or an offset (+01:00)")]
+    #[error("unknown time zone {0:?}")]
     BadTimezone(String),
     /// `odarchive merge` found conflicts (or was asked to merge a catalogue into itself);
     /// nothing was merged.
@@ -386,15 +446,35 @@ pub enum Error {
 
     /// A disc made by odarchive 0.1 cannot be written again: its files are on the old disc,
     /// and this catalogue knows nothing of its layout.
-    #[error(
-        "disc {number} ({label}) was made by odarchive 0.1; its image cannot be made again \
-         (verify or restore from the disc itself)"
-    )]
+    #[error("disc {number} ({label}) was made by odarchive 0.1; its image cannot be made again")]
     V01Disc {
         /// Its number here.
         number: u32,
         /// Its label.
         label: String,
+    },
+
+    /// A file given to read (catalogue JSON to import) cannot be opened.
+    #[error("cannot open {path}")]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Imported catalogue JSON could not be merged into the catalogue there (its
+    /// [`Error::MergeRefused`] says why); nothing changed.
+    #[error("cannot merge {} into {}", input.display(), catalogue.display())]
+    MergeImport {
+        /// The JSON imported.
+        input: PathBuf,
+        /// The catalogue it was to be merged into.
+        catalogue: PathBuf,
+        /// Why the merge failed.
+        #[source]
+        source: Box<Error>,
     },
 
     /// A worker thread panicked. This is a bug.

@@ -170,6 +170,45 @@ impl Write for ContentHasher {
     }
 }
 
+/// A [`Write`] that hashes every byte it passes on to `inner`: a disc image hashed as it is
+/// written, a restored file hashed on its way to the disk.
+#[derive(Debug)]
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: ContentHasher,
+}
+
+impl<W: Write> HashingWriter<W> {
+    /// Writes to `inner`, hashing with `algorithm`.
+    pub fn new(inner: W, algorithm: HashAlgorithm) -> HashingWriter<W> {
+        HashingWriter {
+            inner,
+            hasher: algorithm.hasher(),
+        }
+    }
+
+    /// The writer it writes to.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
+    /// The hash of every byte written, and the writer.
+    pub fn finish(self) -> (ContentHash, W) {
+        (self.hasher.finish(), self.inner)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// A content hash of either length (32 or 64 bytes), owned and `Copy`.
 ///
 /// Stored inline — a `[u8; 64]` and a length, 65 bytes, no heap — rather than as a
@@ -261,10 +300,7 @@ impl std::hash::Hash for ContentHash {
 impl fmt::Display for ContentHash {
     /// Lower-case hex.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.as_bytes() {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        crate::hex_to(f, self.as_bytes())
     }
 }
 
@@ -306,12 +342,21 @@ pub fn hash_file(alg: HashAlgorithm, path: &Path) -> io::Result<ContentHash> {
 }
 
 /// The hash of everything `reader` gives, and how many bytes that was.
-pub fn hash_reader(alg: HashAlgorithm, mut reader: impl Read) -> io::Result<(ContentHash, u64)> {
+pub fn hash_reader(alg: HashAlgorithm, reader: impl Read) -> io::Result<(ContentHash, u64)> {
+    hash_reader_with(alg, reader, &mut vec![0u8; 1 << 20])
+}
+
+/// [`hash_reader`] with the caller's buffer, for a caller that hashes many files (a scan's
+/// hash worker keeps one for all of them). `buf` must not be empty.
+pub fn hash_reader_with(
+    alg: HashAlgorithm,
+    mut reader: impl Read,
+    buf: &mut [u8],
+) -> io::Result<(ContentHash, u64)> {
     let mut hasher = alg.hasher();
-    let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
-        match reader.read(&mut buf) {
+        match reader.read(buf) {
             Ok(0) => return Ok((hasher.finish(), total)),
             Ok(n) => {
                 hasher.update(&buf[..n]);
@@ -415,6 +460,16 @@ mod tests {
         let json = serde_json::to_string(&h).unwrap();
         assert_eq!(json, format!("\"{SHA512_ABC}\""));
         assert_eq!(serde_json::from_str::<ContentHash>(&json).unwrap(), h);
+    }
+
+    #[test]
+    fn a_hashing_writer_hashes_what_it_passes_on() {
+        let mut w = HashingWriter::new(Vec::new(), HashAlgorithm::Sha256);
+        w.write_all(b"a").unwrap();
+        w.write_all(b"bc").unwrap();
+        let (hash, bytes) = w.finish();
+        assert_eq!(bytes, b"abc");
+        assert_eq!(hash.to_string(), SHA256_ABC);
     }
 
     #[test]

@@ -39,6 +39,7 @@
 //! ```
 
 pub mod accounts;
+pub mod atomic;
 pub mod catalogue;
 pub mod diff;
 pub mod disc;
@@ -85,14 +86,20 @@ pub fn generator() -> String {
     format!("odarchive {} ({FORMATS_READ})", env!("CARGO_PKG_VERSION"))
 }
 
-/// Lower-case hex of `bytes`.
+/// Lower-case hex of `bytes`: the one hex encoder (hashes, set ids, image checksums).
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
+    let _ = hex_to(&mut s, bytes);
     s
+}
+
+/// Writes the lower-case hex of `bytes` to `out` (a [`std::fmt::Display`] implementation's
+/// formatter, a string), without a string of its own.
+pub fn hex_to(out: &mut dyn std::fmt::Write, bytes: &[u8]) -> std::fmt::Result {
+    for b in bytes {
+        write!(out, "{b:02x}")?;
+    }
+    Ok(())
 }
 
 /// Bytes of a hex string (either case); `None` if it is not hex.
@@ -111,4 +118,17 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
 pub fn snapshot_path(snapshot: &Snapshot, raw: &[u8]) -> std::path::PathBuf {
     use std::os::unix::ffi::OsStrExt;
     snapshot.drive_path.join(std::ffi::OsStr::from_bytes(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte_and_unhex_reverses_it() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let mut s = String::from("id ");
+        super::hex_to(&mut s, &[1, 2]).unwrap();
+        assert_eq!(s, "id 0102");
+        assert_eq!(super::unhex("000FA5ff"), Some(vec![0x00, 0x0f, 0xa5, 0xff]));
+        assert_eq!(super::unhex("0g"), None);
+    }
 }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::problem::Problem;
+
 /// Receives events from a running operation. Called from worker threads, so it must be cheap and
 /// thread-safe.
 pub trait Progress: Send + Sync {
@@ -48,14 +50,10 @@ pub enum Event {
         /// What it is: `fifo`, `socket`, `block device`, `character device`.
         kind: &'static str,
     },
-    /// A file could not be read; it is recorded as an error and the scan goes on.
-    FileProblem {
-        /// The file.
-        #[serde(serialize_with = "lossy")]
-        path: PathBuf,
-        /// What went wrong.
-        cause: String,
-    },
+    /// A file could not be read; it is recorded as an error and the scan goes on. In JSON:
+    /// `{"event":"file_problem","path":…,"kind":…,"cause":…}` (the problem's detail is its
+    /// `cause`).
+    FileProblem(#[serde(serialize_with = "scan_problem")] Problem),
     /// Planning started.
     PlanStarted {
         /// Unique contents to place.
@@ -140,6 +138,40 @@ pub struct ScanProgress {
     pub errors: u64,
 }
 
+/// A scan's [`Problem`] as its event has always had it: `path`, `kind`, and the detail as
+/// `cause`.
+fn scan_problem<S: serde::Serializer>(problem: &Problem, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut object = s.serialize_struct("FileProblem", 3)?;
+    object.serialize_field("path", &problem.path.to_string_lossy())?;
+    object.serialize_field("kind", &problem.kind)?;
+    object.serialize_field("cause", &problem.detail)?;
+    object.end()
+}
+
 pub(crate) fn lossy<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&path.to_string_lossy())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::ProblemKind;
+
+    #[test]
+    fn a_file_problem_event_keeps_path_and_cause_and_gains_a_kind() {
+        let event = Event::FileProblem(Problem::new(
+            "/d/a.txt",
+            ProblemKind::Unreadable,
+            "cannot open: Permission denied (os error 13)",
+        ));
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["event"], "file_problem");
+        assert_eq!(json["path"], "/d/a.txt");
+        assert_eq!(json["kind"], "unreadable");
+        assert_eq!(
+            json["cause"],
+            "cannot open: Permission denied (os error 13)"
+        );
+    }
 }

@@ -2,13 +2,13 @@
 //! shape of the original odarchive, extended (see `odarchive::catalogue::json`).
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use odarchive::Catalogue;
 use odarchive::catalogue::import::ImportOptions;
+use odarchive::catalogue::json_file::{self, ImportedJson};
 
 use crate::{Global, Outcome};
 
@@ -31,55 +31,12 @@ pub struct ImportArgs {
     timezone: Option<String>,
 }
 
-fn gzipped(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "gz")
-}
-
 pub fn run_export(args: &ExportArgs, global: &Global) -> Result<Outcome> {
     let catalogue = Catalogue::open_read_only(&global.catalogue)?;
     if args.file.as_os_str() == "-" {
-        let stdout = std::io::stdout().lock();
-        let mut out =
-            catalogue.export_json(BufWriter::new(stdout), Path::new("standard output"))?;
-        out.flush().context("cannot write to standard output")?;
-        return Ok(Outcome::Success);
+        return export_to_stdout(&catalogue);
     }
-    // Written beside the target and renamed when complete: an interrupted export leaves no
-    // truncated catalogue behind.
-    let mut partial = args.file.clone().into_os_string();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    let result = (|| -> Result<()> {
-        let file = File::create(&partial)
-            .with_context(|| format!("cannot create {}", partial.display()))?;
-        let file = if gzipped(&args.file) {
-            let gz =
-                flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::default());
-            let gz = catalogue.export_json(gz, &args.file)?;
-            gz.finish()
-                .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-                .with_context(|| format!("cannot write {}", partial.display()))?
-        } else {
-            let w = catalogue.export_json(BufWriter::new(file), &args.file)?;
-            w.into_inner()
-                .map_err(|e| e.into_error())
-                .with_context(|| format!("cannot write {}", partial.display()))?
-        };
-        file.sync_all()
-            .with_context(|| format!("cannot write {}", partial.display()))?;
-        std::fs::rename(&partial, &args.file).with_context(|| {
-            format!(
-                "cannot rename {} to {}",
-                partial.display(),
-                args.file.display()
-            )
-        })
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    result?;
-    let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let size = catalogue.export_json_file(&args.file)?;
     let mut text = String::new();
     if global.json {
         let _ = writeln!(
@@ -100,65 +57,34 @@ pub fn run_export(args: &ExportArgs, global: &Global) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// `export-json -`: a reader that went away (`export-json - | head`) ends it quietly.
+fn export_to_stdout(catalogue: &Catalogue) -> Result<Outcome> {
+    let stdout = std::io::stdout().lock();
+    let written = catalogue
+        .export_json(BufWriter::new(stdout), Path::new("standard output"))
+        .map_err(anyhow::Error::new)
+        .and_then(|mut out| {
+            out.flush()
+                .map_err(|e| anyhow::Error::new(e).context("cannot write to standard output"))
+        });
+    match written {
+        Err(e) if !crate::render::closed_pipe(&e) => Err(e),
+        _ => Ok(Outcome::Success),
+    }
+}
+
 pub fn run_import(args: &ImportArgs, global: &Global) -> Result<Outcome> {
     let input: Box<dyn Read> = if args.file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        let file = File::open(&args.file)
-            .with_context(|| format!("cannot open {}", args.file.display()))?;
-        if gzipped(&args.file) {
-            Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
-        } else {
-            Box::new(file)
-        }
+        json_file::open_json_file(&args.file)?
     };
     let options = ImportOptions {
         timezone: args.timezone.clone(),
         from_disc: false,
     };
-    // A catalogue that holds snapshots gets the document merged in.
-    let mut existing = match global.catalogue.exists() {
-        true => Some(Catalogue::open(&global.catalogue)?),
-        false => None,
-    };
-    if let Some(c) = &existing {
-        if c.snapshots()?.is_empty() {
-            existing = None;
-        }
-    }
-    // The document is imported into a catalogue of its own, made under a temporary name: a
-    // failed import leaves nothing behind. It then becomes the catalogue, or, when the
-    // catalogue already holds snapshots, is merged into it (`odarchive merge`: conflicting
-    // discs or sets are refused, nothing changes).
-    let mut temp = global.catalogue.clone().into_os_string();
-    temp.push(".importing");
-    let temp = super::TempCatalogue(PathBuf::from(temp));
-    temp.remove();
-    let result = (|| -> Result<_> {
-        let mut imported = Catalogue::create_or_open(&temp.0)?;
-        let summary = imported.import_json(input, &args.file, &options)?;
-        if let Some(catalogue) = existing.as_mut() {
-            let report = catalogue.merge(&imported).with_context(|| {
-                format!(
-                    "cannot merge {} into {}",
-                    args.file.display(),
-                    global.catalogue.display()
-                )
-            })?;
-            return Ok((summary, Some(report)));
-        }
-        drop(imported);
-        std::fs::rename(&temp.0, &global.catalogue).with_context(|| {
-            format!(
-                "cannot rename {} to {}",
-                temp.0.display(),
-                global.catalogue.display()
-            )
-        })?;
-        Ok((summary, None))
-    })();
-    temp.remove();
-    let (summary, merged) = result?;
+    let ImportedJson { summary, merged } =
+        json_file::import_json_file(&global.catalogue, input, &args.file, &options)?;
     let mut text = String::new();
     if global.json {
         let mut v = serde_json::to_value(&summary)?;

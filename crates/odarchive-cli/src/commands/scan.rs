@@ -13,7 +13,9 @@ use crate::render::{Reporter, counted};
 use crate::{Global, Outcome};
 
 /// Test-only: milliseconds to pause in each hash worker after opening each file, so tests can
-/// interrupt or disturb a scan at a known point.
+/// interrupt or disturb a scan at a known point. Read by debug builds only (the tests run
+/// them): a release build does not look at it.
+#[cfg(debug_assertions)]
 const TEST_HASH_DELAY_ENV: &str = "ODARCHIVE_TEST_HASH_DELAY_MS";
 
 #[derive(Debug, clap::Args)]
@@ -34,19 +36,12 @@ pub struct Args {
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let cancel = Arc::new(AtomicBool::new(false));
     install_interrupt_handler(Arc::clone(&cancel))?;
-    let hash_delay = match std::env::var(TEST_HASH_DELAY_ENV) {
-        Ok(ms) => Some(Duration::from_millis(
-            ms.parse()
-                .with_context(|| format!("{TEST_HASH_DELAY_ENV}={ms:?}"))?,
-        )),
-        Err(_) => None,
-    };
     let options = ScanOptions {
         excludes: args.excludes.clone(),
         threads: args.threads,
         cancel: Some(cancel),
         opener: None,
-        hash_delay,
+        hash_delay: test_hash_delay()?,
     };
     let mut catalogue = Catalogue::create_or_open(&global.catalogue)?;
     let reporter = Reporter::new(global.json);
@@ -63,6 +58,24 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// The pause [`TEST_HASH_DELAY_ENV`] asks for, in a debug build.
+#[cfg(debug_assertions)]
+fn test_hash_delay() -> Result<Option<Duration>> {
+    match std::env::var(TEST_HASH_DELAY_ENV) {
+        Ok(ms) => Ok(Some(Duration::from_millis(
+            ms.parse()
+                .with_context(|| format!("{TEST_HASH_DELAY_ENV}={ms:?}"))?,
+        ))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// A release build never pauses: the variable is for tests only.
+#[cfg(not(debug_assertions))]
+fn test_hash_delay() -> Result<Option<Duration>> {
+    Ok(None)
 }
 
 /// First Ctrl-C (or SIGTERM): stop gracefully, committing what is done. Second: exit now; the

@@ -408,6 +408,10 @@ fn a_full_output_disk_is_a_clear_error_and_leaves_nothing() {
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
     assert!(left.is_empty(), "the partial image is removed: {left:?}");
     assert_eq!(discs(&s)[0]["state"], "planned");
+    // `status` keeps the whole error, cause included, as the failed job's message.
+    let status = s.status_json();
+    let message = status["job"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("No space left on device"), "{status}");
 }
 
 /// `/Data` is the drive root: it carries the root's mtime in both views (it had the disc's
@@ -452,17 +456,46 @@ fn output_to_a_closed_pipe_ends_quietly() {
         &["write", "--out", out],
         &["--json", "write", "--out", out],
     ] {
-        let mut child = s
-            .command(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Closed before the command can have written anything.
-        drop(child.stdout.take());
-        let done = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&done.stderr);
-        assert_eq!(done.status.code(), Some(0), "{args:?}: {stderr}");
+        let stderr = run_into_a_closed_pipe(&s, args);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// Runs `args` with stdout a pipe closed before the command can have written anything;
+/// asserts exit code 0 and returns what it said on stderr.
+fn run_into_a_closed_pipe(s: &Scratch, args: &[&str]) -> String {
+    let mut child = s
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+    assert_eq!(done.status.code(), Some(0), "{args:?}: {stderr}");
+    stderr
+}
+
+/// Every command that prints, into a pipe closed before it starts: it ends quietly, exit 0,
+/// with output far larger than one buffer (`export-json -` used to fail with "Broken pipe"
+/// once its catalogue outgrew the buffer).
+#[test]
+fn every_printing_command_ends_quietly_on_a_closed_pipe() {
+    let s = Scratch::new();
+    many_files(&s, "many", 400);
+    s.scan().ok();
+    for args in [
+        &["export-json", "-"][..],
+        &["--json", "scan", s.drive.to_str().unwrap()],
+        &["info"],
+        &["--json", "status"],
+        &["snapshots"],
+        &["locate", "many"],
+        &["--json", "locate", "many"],
+    ] {
+        let stderr = run_into_a_closed_pipe(&s, args);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
     }
 }

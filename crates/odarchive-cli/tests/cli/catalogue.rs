@@ -87,3 +87,29 @@ fn errors_and_usage_have_distinct_exit_codes() {
     assert_eq!(s.run(&["scan"]).code, 2);
     assert_eq!(s.run(&["--help"]).code, 0);
 }
+
+/// The CLI says what to run next after the library's error, and each cause once: the lines are
+/// whole, as a person reads them.
+#[test]
+fn errors_end_with_the_hint_and_name_each_cause_once() {
+    let s = Scratch::new();
+    let missing = s.run(&["info"]);
+    assert_eq!(
+        missing.stderr.trim_end(),
+        format!(
+            "odarchive: catalogue {} does not exist (create it with `odarchive scan DRIVE_PATH`)",
+            s.catalogue.display()
+        )
+    );
+    let no_drive = s.run(&["scan", "/no/such/drive"]);
+    assert_eq!(
+        no_drive.stderr.trim_end(),
+        "odarchive: cannot scan /no/such/drive: No such file or directory (os error 2)"
+    );
+    let no_plan = s.run(&["write", "--out", s.dir("out").to_str().unwrap()]);
+    assert_eq!(no_plan.code, 1);
+    assert_eq!(
+        no_plan.stderr.trim_end(),
+        "odarchive: no discs are planned (run `odarchive plan --media M`)"
+    );
+}

@@ -19,6 +19,7 @@ mod entries;
 pub mod import;
 mod job;
 pub mod json;
+pub mod json_file;
 mod legacy_names;
 mod merge;
 mod open_error;
@@ -352,7 +353,7 @@ fn new_set_id() -> String {
         let seed = (now_ns() as u128) << 32 | u128::from(std::process::id());
         bytes = seed.to_le_bytes();
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex(&bytes)
 }
 
 /// Attaches the catalogue path to SQLite errors.

@@ -73,7 +73,7 @@ mod tests {
                     && source.kind() == io::ErrorKind::NotFound),
             "{err}"
         );
-        let message = err.to_string();
+        let message = crate::error::chain(&err);
         assert!(
             message.contains("no such folder") && message.contains("No such file"),
             "{message}"

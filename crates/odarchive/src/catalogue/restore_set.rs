@@ -466,7 +466,7 @@ mod tests {
         assert_eq!(store, 1, "temp_store = FILE");
         // One set at a time on a connection; a second one leaves the first alone.
         let err = catalogue.restore_set(1, |_| Ok(true)).unwrap_err();
-        assert!(err.to_string().contains("restore_entry"), "{err}");
+        assert!(crate::error::chain(&err).contains("restore_entry"), "{err}");
         assert_eq!(set.state(7).unwrap(), ContentState::Done);
         drop(set);
         let tables: i64 = conn

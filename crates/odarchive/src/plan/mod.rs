@@ -42,12 +42,14 @@
 //! ```
 
 pub mod input;
+pub mod layout;
 pub mod pack;
 mod sizing;
 mod store;
 
 pub use input::{Gathered, gather};
-pub use pack::{PackParams, PackedDisc, exact_size, pack};
+pub use layout::{PackParams, exact_size};
+pub use pack::{PackedDisc, pack};
 
 use crate::catalogue::{Catalogue, DiscState};
 use crate::error::{Error, Result};
@@ -282,7 +284,7 @@ fn summary(
         .map(|(p, d)| {
             let path = |piece: Option<&Piece>| {
                 piece.map_or_else(String::new, |pc| {
-                    pack::piece_path(&items[pc.item], pc, capacity)
+                    layout::piece_path(&items[pc.item], pc, capacity)
                 })
             };
             DiscSummary {

@@ -5,10 +5,9 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use discfs::VolumeInfo;
-
+use super::layout::{PackParams, exact_size, piece_path};
 use super::{Item, Piece};
-use crate::disc::{self, DATA_DIR, DataFile, RootFile, names};
+use crate::disc;
 use crate::error::{Error, Result};
 use crate::hash::HashAlgorithm;
 use crate::media::SECTOR;
@@ -22,21 +21,6 @@ const ROUND_SLACK: u64 = 8 * SECTOR;
 /// the item that does not fit.
 const SPLIT_BELOW: u64 = 100;
 
-/// What every disc of a plan has besides its data.
-#[derive(Debug, Clone)]
-pub struct PackParams {
-    /// Usable bytes per disc (capacity − margin, whole sectors).
-    pub capacity: u64,
-    /// Size of `/README.md`.
-    pub readme_size: u64,
-    /// Name and size of the catalogue file.
-    pub catalogue: (&'static str, u64),
-    /// Number of the first disc.
-    pub first_number: u32,
-    /// The catalogue's hash algorithm: it names the checksum file and sets its line width.
-    pub hash: HashAlgorithm,
-}
-
 /// The discs of a plan, as packed: each disc's pieces and exact image size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackedDisc {
@@ -46,101 +30,6 @@ pub struct PackedDisc {
     pub pieces: Vec<Piece>,
     /// Exact image size.
     pub image_size: u64,
-}
-
-/// Digits in the part numbers of `item`: at least 3, more if it could have more parts.
-pub(crate) fn part_width(size: u64, capacity: u64) -> usize {
-    let most = 2 + size / (capacity / 2).max(1);
-    most.to_string().len().max(3)
-}
-
-/// The path under `/Data` of a piece.
-pub(crate) fn piece_path(item: &Item, piece: &Piece, capacity: u64) -> String {
-    if piece.part == 0 {
-        item.path.clone()
-    } else {
-        names::part_name(&item.part_stem, piece.part, part_width(item.size, capacity))
-    }
-}
-
-/// The tree and layout of a disc holding `pieces`, with the root files at their planned
-/// sizes and sources that are never read: what the planner lays out.
-///
-/// The checksum file lists the UDF paths as written; where UDF shortens a name over 255 bytes the
-/// list is sized again with the shortened names.
-pub fn sizing_layout(
-    items: &[Item],
-    pieces: &[Piece],
-    p: &PackParams,
-    number: u32,
-) -> Result<(discfs::Tree, discfs::Layout)> {
-    let mut data = Vec::with_capacity(pieces.len());
-    let line = |path: &str| disc::sums_line_len(p.hash, path);
-    let fixed = line(disc::README_NAME) + line(p.catalogue.0);
-    let mut sums = fixed;
-    for piece in pieces {
-        let path = piece_path(&items[piece.item], piece, p.capacity);
-        sums += line(&format!("{DATA_DIR}/{path}"));
-        data.push(DataFile {
-            path,
-            size: piece.length,
-            mtime_ns: 0,
-            source: disc::sizing_source(),
-        });
-    }
-    let build = |sums: usize| -> Result<(discfs::Tree, discfs::Layout)> {
-        let root = [
-            RootFile {
-                name: disc::README_NAME,
-                size: p.readme_size,
-                source: disc::sizing_source(),
-            },
-            RootFile {
-                name: p.catalogue.0,
-                size: p.catalogue.1,
-                source: disc::sizing_source(),
-            },
-            RootFile {
-                name: disc::sums_name(p.hash),
-                size: sums as u64,
-                source: disc::sizing_source(),
-            },
-        ];
-        let tree = disc::build_tree(number, &root, &data, &Default::default(), 0)?;
-        let layout =
-            discfs::layout(&tree, &VolumeInfo::default()).map_err(|e| Error::DiscImage {
-                disc: number,
-                source: Box::new(e),
-            })?;
-        Ok((tree, layout))
-    };
-    let (tree, layout) = build(sums)?;
-    if layout.udf_renamed().is_empty() {
-        return Ok((tree, layout));
-    }
-    let mut udf_sums = fixed;
-    for id in tree.ids() {
-        if !tree.is_dir(id) && tree.depth(id) > 1 {
-            udf_sums += line(&udf_path(&tree, &layout, id));
-        }
-    }
-    build(udf_sums)
-}
-
-/// The UDF path of a node as the layout records it (names over 255 bytes shortened).
-pub fn udf_path(tree: &discfs::Tree, layout: &discfs::Layout, mut id: discfs::NodeId) -> String {
-    let mut parts = Vec::new();
-    while id != discfs::NodeId::ROOT {
-        parts.push(layout.udf_name(tree, id));
-        id = tree.parent(id);
-    }
-    parts.reverse();
-    parts.join("/")
-}
-
-/// The exact image size of a disc holding `pieces`.
-pub fn exact_size(items: &[Item], pieces: &[Piece], p: &PackParams, number: u32) -> Result<u64> {
-    Ok(sizing_layout(items, pieces, p, number)?.1.image_size())
 }
 
 /// The bytes a file of `length` at `path` (under `/Data`) can add to a disc whose
@@ -221,133 +110,35 @@ impl Open<'_> {
     }
 }
 
+/// What is left to place while packing: the items not yet (wholly) on a disc, in order, and
+/// for every item the bytes already placed and the parts made so far.
+struct Placing {
+    queue: VecDeque<usize>,
+    done: Vec<u64>,
+    parts: Vec<u32>,
+    /// Items `0..first_count` are the `--first` group.
+    first_count: usize,
+}
+
+impl Placing {
+    /// Whether items `a` and `b` are of the same group (`--first`, or the rest).
+    fn same_group(&self, a: usize, b: usize) -> bool {
+        (a < self.first_count) == (b < self.first_count)
+    }
+}
+
 /// Packs `items` (in plan order; the first `first_count` are the `--first` group) onto discs.
 pub fn pack(items: &[Item], first_count: usize, p: &PackParams) -> Result<Vec<PackedDisc>> {
-    let cap = p.capacity;
-    let mut queue: VecDeque<usize> = (0..items.len()).collect();
-    // Bytes of each item already placed, and parts made so far.
-    let mut done: Vec<u64> = items.iter().map(|i| i.written).collect();
-    let mut parts: Vec<u32> = items.iter().map(|i| i.parts_written).collect();
-    let group = |i: usize| i < first_count;
+    let mut placing = Placing {
+        queue: (0..items.len()).collect(),
+        done: items.iter().map(|i| i.written).collect(),
+        parts: items.iter().map(|i| i.parts_written).collect(),
+        first_count,
+    };
     let mut discs = Vec::new();
-    while !queue.is_empty() {
+    while !placing.queue.is_empty() {
         let number = p.first_number + discs.len() as u32;
-        let mut open = Open {
-            items,
-            p,
-            number,
-            pieces: Vec::new(),
-            dirs: HashSet::new(),
-            touched: HashSet::new(),
-            bound: 0,
-        };
-        let empty = open.measure()?;
-        if empty + 2 * SECTOR > cap {
-            let head = queue[0];
-            return Err(too_small(&open, head, done[head], parts[head]));
-        }
-        'fill: while let Some(&head) = queue.front() {
-            let (offset, rest) = (done[head], items[head].size - done[head]);
-            let whole_part = if offset == 0 { 0 } else { parts[head] + 1 };
-            let cost = open.cost(head, offset, rest, whole_part);
-            if open.bound + cost > cap {
-                open.measure()?;
-            }
-            if open.bound + cost <= cap {
-                queue.pop_front();
-                if whole_part > 0 {
-                    parts[head] += 1;
-                }
-                done[head] = items[head].size;
-                open.add(piece(head, offset, rest, whole_part), cost);
-                continue;
-            }
-            // Look ahead for later items of the same group that fit.
-            let mut added = false;
-            let mut i = 1;
-            while i < queue.len().min(LOOK_AHEAD) {
-                let it = queue[i];
-                if group(it) != group(head) {
-                    break;
-                }
-                let c = open.cost(it, 0, items[it].size, 0);
-                if open.bound + c <= cap && done[it] == 0 {
-                    queue.remove(i);
-                    done[it] = items[it].size;
-                    open.add(piece(it, 0, items[it].size, 0), c);
-                    added = true;
-                } else {
-                    i += 1;
-                }
-            }
-            if added {
-                continue 'fill;
-            }
-            // Split the head when the disc would otherwise close well short of full.
-            let free = cap.saturating_sub(open.bound);
-            if open.pieces.is_empty() || free >= cap / SPLIT_BELOW {
-                let overhead = open.cost(head, offset, 0, parts[head] + 1);
-                if free > overhead + SECTOR {
-                    let length = ((free - overhead) / SECTOR * SECTOR).min(rest);
-                    parts[head] += 1;
-                    done[head] += length;
-                    open.add(piece(head, offset, length, parts[head]), 0);
-                    grow_last(&mut open, &mut done, cap)?;
-                    let last = open.pieces.len() - 1;
-                    let p = open.pieces[last];
-                    if p.length == 0 {
-                        // Nothing of it fits after all.
-                        open.pieces.pop();
-                        parts[head] -= 1;
-                    } else if p.offset == 0 && p.length == items[head].size {
-                        // It all fits after all: a whole content, not a part.
-                        open.pieces[last].part = 0;
-                        parts[head] -= 1;
-                    }
-                    if done[head] == items[head].size {
-                        queue.pop_front();
-                    }
-                }
-            }
-            break;
-        }
-        if open.pieces.is_empty() {
-            // The bounds are coarse next to a small capacity: the exact layout decides.
-            let head = queue[0];
-            if !exact_first_piece(&mut open, &mut done, &mut parts, head)? {
-                return Err(too_small(&open, head, done[head], parts[head]));
-            }
-            if done[head] == items[head].size {
-                queue.pop_front();
-            }
-        }
-        // The exact size decides; drop whole items from the end if the bounds were wrong.
-        let mut image_size = open.measure()?;
-        while image_size > cap {
-            let last = open
-                .pieces
-                .pop()
-                .ok_or_else(|| Error::Internal("an empty disc does not fit its capacity".into()))?;
-            if last.part != 0 {
-                return Err(Error::Internal(format!(
-                    "disc {number}: a part sized to fit is {} bytes over",
-                    image_size - cap
-                )));
-            }
-            done[last.item] = 0;
-            queue.push_front(last.item);
-            image_size = open.measure()?;
-        }
-        if open.pieces.is_empty() {
-            return Err(Error::Internal(format!(
-                "disc {number}: the size bounds let nothing fit; please report this"
-            )));
-        }
-        discs.push(PackedDisc {
-            number,
-            pieces: open.pieces,
-            image_size,
-        });
+        discs.push(pack_disc(items, p, number, &mut placing)?);
     }
     // Now that every item is placed, each part knows how many parts its content has.
     for d in &mut discs {
@@ -355,11 +146,180 @@ pub fn pack(items: &[Item], first_count: usize, p: &PackParams) -> Result<Vec<Pa
             piece.parts = if piece.part == 0 {
                 1
             } else {
-                parts[piece.item]
+                placing.parts[piece.item]
             };
         }
     }
     Ok(discs)
+}
+
+/// Fills disc `number` from what is left to place.
+fn pack_disc(
+    items: &[Item],
+    p: &PackParams,
+    number: u32,
+    placing: &mut Placing,
+) -> Result<PackedDisc> {
+    let mut open = Open {
+        items,
+        p,
+        number,
+        pieces: Vec::new(),
+        dirs: HashSet::new(),
+        touched: HashSet::new(),
+        bound: 0,
+    };
+    let empty = open.measure()?;
+    if empty + 2 * SECTOR > p.capacity {
+        let head = placing.queue[0];
+        return Err(too_small(
+            &open,
+            head,
+            placing.done[head],
+            placing.parts[head],
+        ));
+    }
+    fill(&mut open, placing)?;
+    if open.pieces.is_empty() {
+        // The bounds are coarse next to a small capacity: the exact layout decides.
+        let head = placing.queue[0];
+        if !exact_first_piece(&mut open, &mut placing.done, &mut placing.parts, head)? {
+            return Err(too_small(
+                &open,
+                head,
+                placing.done[head],
+                placing.parts[head],
+            ));
+        }
+        if placing.done[head] == items[head].size {
+            placing.queue.pop_front();
+        }
+    }
+    let image_size = trim_to_capacity(&mut open, placing)?;
+    Ok(PackedDisc {
+        number,
+        pieces: open.pieces,
+        image_size,
+    })
+}
+
+/// Adds to `open` the head of the queue while it fits whole, then later items of its group
+/// that fit, and last a part of the head when the disc would close well short of full.
+fn fill(open: &mut Open<'_>, placing: &mut Placing) -> Result<()> {
+    let (items, cap) = (open.items, open.p.capacity);
+    while let Some(&head) = placing.queue.front() {
+        let (offset, rest) = (placing.done[head], items[head].size - placing.done[head]);
+        let whole_part = if offset == 0 {
+            0
+        } else {
+            placing.parts[head] + 1
+        };
+        let cost = open.cost(head, offset, rest, whole_part);
+        if open.bound + cost > cap {
+            open.measure()?;
+        }
+        if open.bound + cost <= cap {
+            placing.queue.pop_front();
+            if whole_part > 0 {
+                placing.parts[head] += 1;
+            }
+            placing.done[head] = items[head].size;
+            open.add(piece(head, offset, rest, whole_part), cost);
+            continue;
+        }
+        if look_ahead(open, placing, head) {
+            continue;
+        }
+        // Split the head when the disc would otherwise close well short of full.
+        let free = cap.saturating_sub(open.bound);
+        if open.pieces.is_empty() || free >= cap / SPLIT_BELOW {
+            split_head(open, placing, head, free)?;
+        }
+        break;
+    }
+    Ok(())
+}
+
+/// Adds the later items of `head`'s group (within [`LOOK_AHEAD`]) that fit whole; whether
+/// any did.
+fn look_ahead(open: &mut Open<'_>, placing: &mut Placing, head: usize) -> bool {
+    let (items, cap) = (open.items, open.p.capacity);
+    let mut added = false;
+    let mut i = 1;
+    while i < placing.queue.len().min(LOOK_AHEAD) {
+        let it = placing.queue[i];
+        if !placing.same_group(it, head) {
+            break;
+        }
+        let c = open.cost(it, 0, items[it].size, 0);
+        if open.bound + c <= cap && placing.done[it] == 0 {
+            placing.queue.remove(i);
+            placing.done[it] = items[it].size;
+            open.add(piece(it, 0, items[it].size, 0), c);
+            added = true;
+        } else {
+            i += 1;
+        }
+    }
+    added
+}
+
+/// Adds a part of `head` that fills the `free` bytes the bounds leave, sized exactly.
+fn split_head(open: &mut Open<'_>, placing: &mut Placing, head: usize, free: u64) -> Result<()> {
+    let (items, cap) = (open.items, open.p.capacity);
+    let (offset, rest) = (placing.done[head], items[head].size - placing.done[head]);
+    let overhead = open.cost(head, offset, 0, placing.parts[head] + 1);
+    if free <= overhead + SECTOR {
+        return Ok(());
+    }
+    let length = ((free - overhead) / SECTOR * SECTOR).min(rest);
+    placing.parts[head] += 1;
+    placing.done[head] += length;
+    open.add(piece(head, offset, length, placing.parts[head]), 0);
+    grow_last(open, &mut placing.done, cap)?;
+    let last = open.pieces.len() - 1;
+    let p = open.pieces[last];
+    if p.length == 0 {
+        // Nothing of it fits after all.
+        open.pieces.pop();
+        placing.parts[head] -= 1;
+    } else if p.offset == 0 && p.length == items[head].size {
+        // It all fits after all: a whole content, not a part.
+        open.pieces[last].part = 0;
+        placing.parts[head] -= 1;
+    }
+    if placing.done[head] == items[head].size {
+        placing.queue.pop_front();
+    }
+    Ok(())
+}
+
+/// The exact size decides: drops whole items from the end of `open` (back to the queue) while
+/// the bounds were wrong; returns the image size.
+fn trim_to_capacity(open: &mut Open<'_>, placing: &mut Placing) -> Result<u64> {
+    let (cap, number) = (open.p.capacity, open.number);
+    let mut image_size = open.measure()?;
+    while image_size > cap {
+        let last = open
+            .pieces
+            .pop()
+            .ok_or_else(|| Error::Internal("an empty disc does not fit its capacity".into()))?;
+        if last.part != 0 {
+            return Err(Error::Internal(format!(
+                "disc {number}: a part sized to fit is {} bytes over",
+                image_size - cap
+            )));
+        }
+        placing.done[last.item] = 0;
+        placing.queue.push_front(last.item);
+        image_size = open.measure()?;
+    }
+    if open.pieces.is_empty() {
+        return Err(Error::Internal(format!(
+            "disc {number}: the size bounds let nothing fit; please report this"
+        )));
+    }
+    Ok(image_size)
 }
 
 fn piece(item: usize, offset: u64, length: u64, part: u32) -> Piece {

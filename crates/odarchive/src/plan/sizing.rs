@@ -4,7 +4,8 @@
 use std::io::{self, Write};
 
 use super::Item;
-use super::pack::{PackParams, PackedDisc, pack, piece_path};
+use super::layout::{PackParams, piece_path};
+use super::pack::{PackedDisc, pack};
 use crate::catalogue::Catalogue;
 use crate::catalogue::json::{Form, JsonDisc, JsonPart, JsonScope, NewParts, write_catalogue_json};
 use crate::disc::{self, readme::readme_size};

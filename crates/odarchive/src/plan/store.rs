@@ -9,7 +9,8 @@ use std::io::{Read, Seek, SeekFrom};
 
 use discfs::NodeId;
 
-use super::pack::{PackParams, PackedDisc, piece_path, sizing_layout, udf_path};
+use super::layout::{PackParams, piece_path, sizing_layout, udf_path};
+use super::pack::PackedDisc;
 use super::sizing::Reserve;
 use super::{Item, PlanOptions};
 use crate::Snapshot;
@@ -17,6 +18,7 @@ use crate::catalogue::{DiscRecord, DiscState, Placement, PlanRecord};
 use crate::disc::{self, DATA_DIR};
 use crate::error::{Error, Result};
 use crate::hash::{ContentHash, HashAlgorithm, hash_reader};
+use crate::problem::ProblemKind;
 use crate::snapshot_path;
 
 /// What a plan is made with, besides its discs.
@@ -45,11 +47,12 @@ pub(crate) fn hash_region(
     f.seek(SeekFrom::Start(offset)).map_err(read_err)?;
     let (hash, read) = hash_reader(hash, f.take(length)).map_err(read_err)?;
     if read < length {
-        return Err(Error::SourceChanged {
+        return Err(Error::source_changed(
             disc,
-            path: path.to_path_buf(),
-            what: format!("it ended {} bytes early", length - read),
-        });
+            path,
+            ProblemKind::Changed,
+            format!("it ended {} bytes early", length - read),
+        ));
     }
     Ok(hash)
 }

@@ -18,6 +18,7 @@ mod image;
 pub mod legacy;
 mod mounted;
 pub mod source;
+pub mod temporary;
 
 pub use disc_catalogue::{catalogue_from_discs, catalogue_from_discs_in_zone, disc_catalogue_json};
 pub use identify::{IdentifyError, identify, root_iso_name};

@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::{Content, Found, Record, Shared};
 use crate::error::{FileProblem, FileProblemCause};
-use crate::hash::{ContentHash, HashAlgorithm};
+use crate::hash::{ContentHash, HashAlgorithm, hash_reader_with};
 use crate::time::mtime_ns;
 
 /// Read buffer per worker. Large enough that big files go in few system calls, small enough
@@ -109,20 +109,9 @@ fn hash_file(
         std::thread::sleep(delay);
     }
     let expected = found.stat.size;
-    let mut hasher = algorithm.hasher();
-    let mut read = 0u64;
-    // Stop at the expected size: a small file takes one read call, and growth shows in fstat.
-    while read < expected {
-        let want = (expected - read).min(buffer.len() as u64) as usize;
-        let n = match file.read(&mut buffer[..want]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(FileProblemCause::Read(e)),
-        };
-        hasher.update(&buffer[..n]);
-        read += n as u64;
-    }
+    // Stop at the expected size: growth shows in fstat.
+    let (hash, read) = hash_reader_with(algorithm, (&mut file).take(expected), buffer)
+        .map_err(FileProblemCause::Read)?;
     let after = file.metadata().map_err(FileProblemCause::Read)?;
     let mut changes = Vec::new();
     if after.ino() != found.stat.inode {
@@ -146,7 +135,7 @@ fn hash_file(
             what: changes.join(", "),
         });
     }
-    Ok((hasher.finish(), read))
+    Ok((hash, read))
 }
 
 #[cfg(test)]

@@ -186,7 +186,7 @@ pub fn scan(
             _ => JobState::Failed,
         };
         // Best effort: the error that got us here matters more than one recording it.
-        let message = e.to_string();
+        let message = crate::error::chain(&e);
         let _ = catalogue.finish_job(job, state, Some(&message));
     }
     result

@@ -11,6 +11,7 @@ use super::{Content, Found, Record, Shared};
 use crate::accounts::Accounts;
 use crate::catalogue::{Catalogue, EntryKind, JobCounters, NewEntry, SnapshotWriter};
 use crate::error::{FileProblem, Result};
+use crate::problem::Problem;
 use crate::progress::{Event, Progress, ScanProgress};
 
 /// Commit at least this often while records arrive.
@@ -233,10 +234,8 @@ impl Writer<'_> {
         self.tally.errors += 1;
         let cause = problem.cause.to_string();
         self.rows.record_problem(rel, &cause)?;
-        self.progress.event(&Event::FileProblem {
-            path: problem.path.clone(),
-            cause,
-        });
+        self.progress
+            .event(&Event::FileProblem(Problem::from(problem)));
         Ok(())
     }
 }

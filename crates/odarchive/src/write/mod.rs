@@ -21,14 +21,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use discfs::{NodeId, Tree, WriteError};
-use sha2::{Digest, Sha256};
+use discfs::{NodeId, Refusal, Tree, WriteError};
 
+use crate::atomic::{AtomicFile, with_suffix};
 use crate::catalogue::{Catalogue, DiscRecord, DiscState, JobCounters, JobState};
 use crate::disc::contents::{DiscContents, ExpectedSource, catalogue_file, disc_contents};
 use crate::error::{Error, Result};
-use crate::hash::HashAlgorithm;
+use crate::hash::{HashAlgorithm, HashingWriter};
 use crate::plan::{PlanOptions, PlanSummary};
+use crate::problem::ProblemKind;
 use crate::progress::{Event, Progress};
 use crate::scan::{ScanOptions, ScanSummary};
 
@@ -114,7 +115,7 @@ pub fn write(
     let (state, message) = match &result {
         Ok(_) => (JobState::Completed, None),
         Err(Error::Interrupted) => (JobState::Interrupted, None),
-        Err(e) => (JobState::Failed, Some(e.to_string())),
+        Err(e) => (JobState::Failed, Some(crate::error::chain(e))),
     };
     let _ = catalogue.finish_job(job, state, message.as_deref());
     result
@@ -175,7 +176,6 @@ fn write_discs(
             expected: &contents.expected,
             hash,
             hasher: hash.hasher(),
-            failed: None,
             disc: disc.number,
             progress,
             catalogue,
@@ -247,97 +247,85 @@ fn intact(target: &Path, disc: &DiscRecord) -> Result<Option<String>> {
     Ok((sha == recorded).then(|| crate::hex(&sha)))
 }
 
-/// Writes the image to `target` through `.partial`; returns its SHA-256.
+/// Writes the image to `target` through `.partial` (see [`crate::atomic`]); returns its
+/// SHA-256. On any error the partial image is removed.
 fn write_image(
     contents: &DiscContents,
     target: &Path,
     cancel: Option<&Arc<AtomicBool>>,
     watch: &mut Watch<'_>,
 ) -> Result<[u8; 32]> {
-    let mut partial = target.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    let result = write_partial(contents, &partial, target, cancel, watch);
-    if result.is_err() {
-        let _ = fs::remove_file(&partial);
-    }
-    result
-}
-
-fn write_partial(
-    contents: &DiscContents,
-    partial: &Path,
-    target: &Path,
-    cancel: Option<&Arc<AtomicBool>>,
-    watch: &mut Watch<'_>,
-) -> Result<[u8; 32]> {
-    let out_err = |source| Error::Output {
-        path: partial.to_path_buf(),
-        source,
-    };
-    let file = File::create(partial).map_err(out_err)?;
-    let mut sink = HashingFile {
-        file,
-        hasher: Sha256::new(),
-        cancel: cancel.cloned(),
-    };
-    let disc = contents.disc.number;
-    discfs::write_image(&contents.tree, &contents.layout, &mut sink, watch).map_err(
-        |e| match e {
-            WriteError::Refused { .. } | WriteError::SourceShort { .. }
-                if watch.failed.is_some() =>
-            {
-                watch
-                    .failed
-                    .take()
-                    .unwrap_or_else(|| Error::Internal("a failed source went missing".into()))
-            }
-            WriteError::SourceShort {
-                path,
-                got,
-                expected,
-                ..
-            } => Error::SourceChanged {
-                disc,
-                path,
-                what: format!("it now ends after {got} of {expected} bytes"),
-            },
-            WriteError::Source { path, source, .. } => match watch.source_at(&path) {
-                Some(expected) => sources::read_error(disc, expected, source),
-                None => Error::SourceRead { path, source },
-            },
-            WriteError::Sink { .. } if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) => {
-                Error::Interrupted
-            }
-            WriteError::Sink { source, .. } => out_err(source),
-            other => Error::DiscImage {
-                disc,
-                source: Box::new(other),
-            },
-        },
-    )?;
-    sink.file.sync_all().map_err(out_err)?;
-    let sha: [u8; 32] = sink.hasher.finalize().into();
-    fs::rename(partial, target).map_err(|source| Error::Output {
-        path: target.to_path_buf(),
+    let mut image = AtomicFile::create(target, ".partial").map_err(|source| Error::Output {
+        path: with_suffix(target, ".partial"),
         source,
     })?;
-    if let Some(dir) = target.parent() {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(sha)
+    let partial = image.path().to_path_buf();
+    let out_err = |source| Error::Output {
+        path: partial.clone(),
+        source,
+    };
+    let mut sink = HashingWriter::new(
+        Cancellable {
+            file: image.file(),
+            cancel: cancel.cloned(),
+        },
+        HashAlgorithm::Sha256,
+    );
+    let disc = contents.disc.number;
+    discfs::write_image(&contents.tree, &contents.layout, &mut sink, watch).map_err(|e| {
+        let cancelled = cancel.is_some_and(|c| c.load(Ordering::SeqCst));
+        image_error(e, disc, watch, cancelled, &out_err)
+    })?;
+    let (sha, _) = sink.finish();
+    image.commit().map_err(out_err)?;
+    Ok(sha.as_bytes().try_into().expect("a SHA-256 is 32 bytes"))
 }
 
-/// The image file, hashed as it is written; writes fail once `cancel` is set.
-struct HashingFile {
-    file: File,
-    hasher: Sha256,
+/// What the image writer's error means for disc `disc`.
+fn image_error(
+    e: WriteError,
+    disc: u32,
+    watch: &mut Watch<'_>,
+    cancelled: bool,
+    out_err: &dyn Fn(io::Error) -> Error,
+) -> Error {
+    match e {
+        // Watch's own check of a source: its error, as it made it.
+        WriteError::Refused { reason, file } => match reason.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(other) => Error::Internal(format!("{file}: {other}")),
+        },
+        WriteError::SourceShort {
+            path,
+            got,
+            expected,
+            ..
+        } => Error::source_changed(
+            disc,
+            path,
+            ProblemKind::Changed,
+            format!("it now ends after {got} of {expected} bytes"),
+        ),
+        WriteError::Source { path, source, .. } => match watch.source_at(&path) {
+            Some(expected) => sources::read_error(disc, expected, source),
+            None => Error::SourceRead { path, source },
+        },
+        WriteError::Sink { .. } if cancelled => Error::Interrupted,
+        WriteError::Sink { source, .. } => out_err(source),
+        other => Error::DiscImage {
+            disc,
+            source: Box::new(other),
+        },
+    }
+}
+
+/// The image file; writes fail once `cancel` is set.
+struct Cancellable<'a> {
+    file: &'a mut File,
     cancel: Option<Arc<AtomicBool>>,
 }
 
-impl Write for HashingFile {
+impl Write for Cancellable<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self
             .cancel
@@ -347,9 +335,7 @@ impl Write for HashingFile {
             // Not `ErrorKind::Interrupted`: buffered writers retry that.
             return Err(io::Error::other("interrupted"));
         }
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
+        self.file.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
@@ -362,8 +348,6 @@ struct Watch<'a> {
     /// The catalogue's hash algorithm.
     hash: HashAlgorithm,
     hasher: crate::hash::ContentHasher,
-    /// Why a source failed its check, once one has.
-    failed: Option<Error>,
     disc: u32,
     progress: &'a dyn Progress,
     catalogue: &'a Catalogue,
@@ -385,30 +369,23 @@ impl discfs::Observer for Watch<'_> {
         self.hasher.update(data);
     }
 
-    fn file_end(&mut self, _tree: &Tree, file: NodeId) -> std::result::Result<(), String> {
+    fn file_end(&mut self, _tree: &Tree, file: NodeId) -> std::result::Result<(), Refusal> {
         let got = std::mem::replace(&mut self.hasher, self.hash.hasher()).finish();
         let Some(source) = self.expected.get(&file) else {
             return Ok(());
         };
-        let checked = if source.hash != got {
-            Err(Error::SourceChanged {
-                disc: self.disc,
-                path: source.path.clone(),
-                what: format!(
-                    "its {} is now {got} instead of {}",
-                    self.hash.display_name(),
-                    source.hash
-                ),
-            })
-        } else {
-            // The right bytes, but it may have more now, or be gone.
-            sources::check(self.disc, source)
-        };
-        checked.map_err(|e| {
-            let message = e.to_string();
-            self.failed = Some(e);
-            message
-        })
+        if source.hash != got {
+            let what = format!(
+                "its {} is now {got} instead of {}",
+                self.hash.display_name(),
+                source.hash
+            );
+            let changed =
+                Error::source_changed(self.disc, &source.path, ProblemKind::Changed, what);
+            return Err(Box::new(changed));
+        }
+        // The right bytes, but it may have more now, or be gone.
+        sources::check(self.disc, source).map_err(|e| Box::new(e) as Refusal)
     }
 
     fn progress(&mut self, written: u64, total: u64) {

@@ -15,6 +15,7 @@ use discfs::NodeId;
 
 use crate::disc::contents::ExpectedSource;
 use crate::error::{Error, Result};
+use crate::problem::ProblemKind;
 
 /// Checks every source of disc `disc` now, in path order: each must still be a regular file of
 /// its scanned size that can be opened for reading.
@@ -52,22 +53,19 @@ pub(super) fn check(disc: u32, source: &ExpectedSource) -> Result<()> {
 /// cannot be read.
 pub(super) fn read_error(disc: u32, source: &ExpectedSource, e: io::Error) -> Error {
     match e.kind() {
-        io::ErrorKind::NotFound => changed(disc, source, "it no longer exists".into()),
-        io::ErrorKind::IsADirectory => changed(disc, source, "it is now a folder".into()),
-        _ => Error::SourceUnreadable {
+        io::ErrorKind::NotFound => Error::source_changed(
             disc,
-            path: source.path.clone(),
-            source: e,
-        },
+            &source.path,
+            ProblemKind::Missing,
+            "it no longer exists",
+        ),
+        io::ErrorKind::IsADirectory => changed(disc, source, "it is now a folder".into()),
+        _ => Error::source_unreadable(disc, &source.path, &e),
     }
 }
 
 fn changed(disc: u32, source: &ExpectedSource, what: String) -> Error {
-    Error::SourceChanged {
-        disc,
-        path: source.path.clone(),
-        what,
-    }
+    Error::source_changed(disc, &source.path, ProblemKind::Changed, what)
 }
 
 /// Whether `e` concerns one disc's sources only, so that the other discs of the run can still
@@ -95,7 +93,7 @@ mod tests {
 
     fn what(e: Error) -> String {
         match e {
-            Error::SourceChanged { what, .. } => what,
+            Error::SourceChanged { problem, .. } => problem.detail,
             other => panic!("not a change: {other}"),
         }
     }
@@ -142,5 +140,33 @@ mod tests {
         assert!(matches!(e, Error::SourceUnreadable { disc: 3, .. }), "{e}");
         assert!(is_one_discs_problem(&e));
         assert!(!is_one_discs_problem(&Error::Interrupted));
+    }
+
+    #[test]
+    fn each_source_problem_carries_its_path_and_kind() {
+        use crate::problem::ProblemKind;
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        let e = check(2, &expected(&gone, 1)).unwrap_err();
+        let problem = e.problem().expect("a source problem");
+        assert_eq!(
+            (problem.path(), problem.kind),
+            (gone.as_path(), ProblemKind::Missing)
+        );
+        let path = dir.path().join("f");
+        fs::write(&path, b"12345").unwrap();
+        let e = check(2, &expected(&path, 4)).unwrap_err();
+        assert_eq!(e.problem().map(|p| p.kind), Some(ProblemKind::Changed));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "disc 2: {}: changed since it was scanned (it grew from 4 to 5 bytes)",
+                path.display()
+            )
+        );
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        let e = read_error(2, &expected(&path, 5), denied);
+        assert_eq!(e.problem().map(|p| p.kind), Some(ProblemKind::Unreadable));
+        assert!(e.to_string().ends_with("; that disc is not written"), "{e}");
     }
 }

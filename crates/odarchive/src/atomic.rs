@@ -1,0 +1,218 @@
+//! Files that appear whole or not at all.
+//!
+//! Everything odarchive leaves behind for a person to keep (a disc image, an exported
+//! catalogue, a catalogue made from an imported one) is made under a temporary name beside its
+//! final one and renamed into place when complete. The policy, in one place:
+//!
+//! - the temporary name is the final name with a suffix (`ODA_1.iso.partial`), in the same
+//!   folder, so the rename is atomic and a person who finds a leftover knows what it was;
+//! - before the rename the file's data is synced, and after it the folder, so that after a
+//!   power cut the final name holds either the old file, or all of the new one;
+//! - if the work fails, or the value is dropped before [`AtomicFile::commit`] (an error path,
+//!   a panic), the temporary file is removed, with its companions (`-wal`, `-shm` of SQLite).
+//!
+//! [`TempPath`] is the name alone, for files another library writes (SQLite);
+//! [`AtomicFile`] is that name opened for writing.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// A temporary name beside a final one, removed (with its companions) when dropped unless it
+/// was [`persist`](TempPath::persist)ed.
+#[derive(Debug)]
+pub struct TempPath {
+    temp: PathBuf,
+    target: PathBuf,
+    companions: &'static [&'static str],
+    persisted: bool,
+}
+
+/// The SQLite side files of a catalogue file.
+pub const SQLITE_COMPANIONS: &[&str] = &["-wal", "-shm", "-journal"];
+
+impl TempPath {
+    /// The name `target` + `suffix`, with files `temp` + each of `companions` that go with it.
+    /// Nothing is created; a leftover of an earlier run under that name is not removed (see
+    /// [`TempPath::clear`]).
+    pub fn beside(
+        target: impl Into<PathBuf>,
+        suffix: &str,
+        companions: &'static [&'static str],
+    ) -> TempPath {
+        let target = target.into();
+        let temp = with_suffix(&target, suffix);
+        TempPath {
+            temp,
+            target,
+            companions,
+            persisted: false,
+        }
+    }
+
+    /// The temporary name.
+    pub fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// The final name.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Removes the temporary file and its companions, if there are any.
+    pub fn clear(&self) {
+        let _ = std::fs::remove_file(&self.temp);
+        for suffix in self.companions {
+            let _ = std::fs::remove_file(with_suffix(&self.temp, suffix));
+        }
+    }
+
+    /// Renames the temporary file to the final name and syncs the folder. The companions are
+    /// removed (a closed SQLite database has none left that matter).
+    pub fn persist(mut self) -> io::Result<()> {
+        std::fs::rename(&self.temp, &self.target)?;
+        self.persisted = true;
+        for suffix in self.companions {
+            let _ = std::fs::remove_file(with_suffix(&self.temp, suffix));
+        }
+        sync_folder(&self.target);
+        Ok(())
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if !self.persisted {
+            self.clear();
+        }
+    }
+}
+
+/// A file written under a temporary name and renamed to its final one by
+/// [`commit`](AtomicFile::commit); removed if dropped before.
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: File,
+    path: TempPath,
+}
+
+impl AtomicFile {
+    /// Creates (or truncates) `target` + `suffix` for writing.
+    pub fn create(target: impl Into<PathBuf>, suffix: &str) -> io::Result<AtomicFile> {
+        let path = TempPath::beside(target, suffix, &[]);
+        let file = File::create(path.path())?;
+        Ok(AtomicFile { file, path })
+    }
+
+    /// The temporary name.
+    pub fn path(&self) -> &Path {
+        self.path.path()
+    }
+
+    /// The final name.
+    pub fn target(&self) -> &Path {
+        self.path.target()
+    }
+
+    /// The open file, to write to.
+    pub fn file(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// Syncs the data, renames the file to its final name and syncs the folder.
+    pub fn commit(self) -> io::Result<()> {
+        self.file.sync_all()?;
+        drop(self.file);
+        self.path.persist()
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// `path` with `suffix` after its whole name: `a.iso` + `.partial` is `a.iso.partial`, the
+/// temporary name of [`AtomicFile::create`]`(path, suffix)` (for an error before it exists).
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Syncs the folder holding `path`, so that a rename in it is durable. Best effort: some file
+/// systems cannot sync a folder, and the rename has happened either way.
+fn sync_folder(path: &Path) {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = File::open(folder) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_committed_file_appears_whole_under_its_final_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.iso");
+        let mut file = AtomicFile::create(&target, ".partial").unwrap();
+        assert_eq!(file.path(), dir.path().join("a.iso.partial"));
+        file.write_all(b"image").unwrap();
+        assert!(!target.exists(), "not there before the commit");
+        file.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"image");
+        assert!(!dir.path().join("a.iso.partial").exists());
+    }
+
+    #[test]
+    fn a_file_dropped_before_its_commit_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("c.json");
+        std::fs::write(&target, b"old").unwrap();
+        let mut file = AtomicFile::create(&target, ".partial").unwrap();
+        file.write_all(b"half").unwrap();
+        drop(file);
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            b"old",
+            "the old file stays"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left");
+    }
+
+    #[test]
+    fn a_temporary_path_takes_its_companions_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("cat.db");
+        let temp = TempPath::beside(&target, ".importing", SQLITE_COMPANIONS);
+        for name in [
+            "cat.db.importing",
+            "cat.db.importing-wal",
+            "cat.db.importing-shm",
+        ] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        drop(temp);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+        let temp = TempPath::beside(&target, ".importing", SQLITE_COMPANIONS);
+        std::fs::write(temp.path(), b"db").unwrap();
+        std::fs::write(dir.path().join("cat.db.importing-shm"), b"x").unwrap();
+        temp.persist().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"db");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

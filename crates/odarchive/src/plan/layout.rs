@@ -1,0 +1,122 @@
+//! The exact layout of a disc being planned: the tree of its files (data at planned sizes,
+//! sources never read, its README, catalogue and checksum file) laid out by the image crate,
+//! so that the planner measures every disc as the writer will write it.
+//!
+//! Pure: items and parameters in, a layout out; no I/O.
+
+use discfs::VolumeInfo;
+
+use super::{Item, Piece};
+use crate::disc::{self, DATA_DIR, DataFile, RootFile, names};
+use crate::error::{Error, Result};
+use crate::hash::HashAlgorithm;
+
+/// What every disc of a plan has besides its data.
+#[derive(Debug, Clone)]
+pub struct PackParams {
+    /// Usable bytes per disc (capacity − margin, whole sectors).
+    pub capacity: u64,
+    /// Size of `/README.md`.
+    pub readme_size: u64,
+    /// Name and size of the catalogue file.
+    pub catalogue: (&'static str, u64),
+    /// Number of the first disc.
+    pub first_number: u32,
+    /// The catalogue's hash algorithm: it names the checksum file and sets its line width.
+    pub hash: HashAlgorithm,
+}
+
+/// Digits in the part numbers of `item`: at least 3, more if it could have more parts.
+pub(crate) fn part_width(size: u64, capacity: u64) -> usize {
+    let most = 2 + size / (capacity / 2).max(1);
+    most.to_string().len().max(3)
+}
+
+/// The path under `/Data` of a piece.
+pub(crate) fn piece_path(item: &Item, piece: &Piece, capacity: u64) -> String {
+    if piece.part == 0 {
+        item.path.clone()
+    } else {
+        names::part_name(&item.part_stem, piece.part, part_width(item.size, capacity))
+    }
+}
+
+/// The tree and layout of a disc holding `pieces`, with the root files at their planned
+/// sizes and sources that are never read: what the planner lays out.
+///
+/// The checksum file lists the UDF paths as written; where UDF shortens a name over 255 bytes the
+/// list is sized again with the shortened names.
+pub fn sizing_layout(
+    items: &[Item],
+    pieces: &[Piece],
+    p: &PackParams,
+    number: u32,
+) -> Result<(discfs::Tree, discfs::Layout)> {
+    let mut data = Vec::with_capacity(pieces.len());
+    let line = |path: &str| disc::sums_line_len(p.hash, path);
+    let fixed = line(disc::README_NAME) + line(p.catalogue.0);
+    let mut sums = fixed;
+    for piece in pieces {
+        let path = piece_path(&items[piece.item], piece, p.capacity);
+        sums += line(&format!("{DATA_DIR}/{path}"));
+        data.push(DataFile {
+            path,
+            size: piece.length,
+            mtime_ns: 0,
+            source: disc::sizing_source(),
+        });
+    }
+    let build = |sums: usize| -> Result<(discfs::Tree, discfs::Layout)> {
+        let root = [
+            RootFile {
+                name: disc::README_NAME,
+                size: p.readme_size,
+                source: disc::sizing_source(),
+            },
+            RootFile {
+                name: p.catalogue.0,
+                size: p.catalogue.1,
+                source: disc::sizing_source(),
+            },
+            RootFile {
+                name: disc::sums_name(p.hash),
+                size: sums as u64,
+                source: disc::sizing_source(),
+            },
+        ];
+        let tree = disc::build_tree(number, &root, &data, &Default::default(), 0)?;
+        let layout =
+            discfs::layout(&tree, &VolumeInfo::default()).map_err(|e| Error::DiscImage {
+                disc: number,
+                source: Box::new(e),
+            })?;
+        Ok((tree, layout))
+    };
+    let (tree, layout) = build(sums)?;
+    if layout.udf_renamed().is_empty() {
+        return Ok((tree, layout));
+    }
+    let mut udf_sums = fixed;
+    for id in tree.ids() {
+        if !tree.is_dir(id) && tree.depth(id) > 1 {
+            udf_sums += line(&udf_path(&tree, &layout, id));
+        }
+    }
+    build(udf_sums)
+}
+
+/// The UDF path of a node as the layout records it (names over 255 bytes shortened).
+pub fn udf_path(tree: &discfs::Tree, layout: &discfs::Layout, mut id: discfs::NodeId) -> String {
+    let mut parts = Vec::new();
+    while id != discfs::NodeId::ROOT {
+        parts.push(layout.udf_name(tree, id));
+        id = tree.parent(id);
+    }
+    parts.reverse();
+    parts.join("/")
+}
+
+/// The exact image size of a disc holding `pieces`.
+pub fn exact_size(items: &[Item], pieces: &[Piece], p: &PackParams, number: u32) -> Result<u64> {
+    Ok(sizing_layout(items, pieces, p, number)?.1.image_size())
+}
