@@ -18,13 +18,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
-    let other = match Catalogue::open_read_only(&args.other) {
-        Ok(other) => other,
-        // Made by an older odarchive: bring its schema up to date first, as every command
-        // that opens a catalogue for writing does.
-        Err(odarchive::Error::Corrupt { .. }) => Catalogue::open(&args.other)?,
-        Err(e) => return Err(e.into()),
-    };
+    let other = Catalogue::open_read_only_upgraded(&args.other)?;
     let mut catalogue = Catalogue::create_or_open(&global.catalogue)?;
     let report = catalogue.merge(&other)?;
     let mut text = String::new();

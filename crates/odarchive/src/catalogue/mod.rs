@@ -131,22 +131,30 @@ impl Catalogue {
         Self::open_reading(path).map_err(|e| open_error::explain(path, e))
     }
 
-    fn open_reading(path: &Path) -> Result<Self> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).in_catalogue(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT).in_catalogue(path)?;
-        // Sorts and TEMP tables (a restore's selection) spill to a file, not to memory.
-        conn.pragma_update(None, "temp_store", "FILE")
-            .in_catalogue(path)?;
-        let catalogue = Catalogue {
-            conn,
-            path: path.to_path_buf(),
-        };
-        catalogue.enforce_foreign_keys()?;
-        let version = catalogue.schema_version()?;
-        if version > schema::SCHEMA_VERSION {
-            return Err(catalogue.newer_schema(version));
+    /// Opens `path` to be read, as [`Catalogue::open_read_only`], but first brings a catalogue
+    /// of an older odarchive up to this schema (the one write it is given), as every command
+    /// that opens a catalogue for writing would. For a catalogue a command only reads but
+    /// that may come from an older odarchive (`merge OTHER.db`).
+    pub fn open_read_only_upgraded(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::NoCatalogue {
+                path: path.to_path_buf(),
+            });
         }
+        let peek =
+            Self::connect(path, Self::READ_ONLY).map_err(|e| open_error::explain(path, e))?;
+        let older = peek.schema_version()? < schema::SCHEMA_VERSION;
+        drop(peek);
+        if older {
+            drop(Self::open(path)?);
+        }
+        Self::open_read_only(path)
+    }
+
+    fn open_reading(path: &Path) -> Result<Self> {
+        let catalogue = Self::connect(path, Self::READ_ONLY)?;
+        let version = catalogue.schema_version()?;
         if version < schema::SCHEMA_VERSION {
             return Err(Error::Corrupt {
                 path: path.to_path_buf(),
@@ -157,18 +165,23 @@ impl Catalogue {
                 ),
             });
         }
+        // Sorts and TEMP tables (a restore's selection) spill to a file, not to memory.
+        catalogue
+            .conn
+            .pragma_update(None, "temp_store", "FILE")
+            .in_catalogue(path)?;
         Ok(catalogue)
     }
 
-    /// Opens (creating if needed) and migrates; a new catalogue gets `algorithm`.
-    fn open_with(path: &Path, flags: OpenFlags, algorithm: HashAlgorithm) -> Result<Self> {
-        Self::open_writable(path, flags, algorithm).map_err(|e| open_error::explain(path, e))
-    }
+    const READ_ONLY: OpenFlags =
+        OpenFlags::SQLITE_OPEN_READ_ONLY.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
 
-    fn open_writable(path: &Path, flags: OpenFlags, algorithm: HashAlgorithm) -> Result<Self> {
+    /// A connection to `path` with `flags`: its busy timeout, foreign keys on, and a schema
+    /// this odarchive knows (not newer than its own).
+    fn connect(path: &Path, flags: OpenFlags) -> Result<Self> {
         let conn = Connection::open_with_flags(path, flags).in_catalogue(path)?;
         conn.busy_timeout(BUSY_TIMEOUT).in_catalogue(path)?;
-        let mut catalogue = Catalogue {
+        let catalogue = Catalogue {
             conn,
             path: path.to_path_buf(),
         };
@@ -178,6 +191,16 @@ impl Catalogue {
         if version > schema::SCHEMA_VERSION {
             return Err(catalogue.newer_schema(version));
         }
+        Ok(catalogue)
+    }
+
+    /// Opens (creating if needed) and migrates; a new catalogue gets `algorithm`.
+    fn open_with(path: &Path, flags: OpenFlags, algorithm: HashAlgorithm) -> Result<Self> {
+        Self::open_writable(path, flags, algorithm).map_err(|e| open_error::explain(path, e))
+    }
+
+    fn open_writable(path: &Path, flags: OpenFlags, algorithm: HashAlgorithm) -> Result<Self> {
+        let mut catalogue = Self::connect(path, flags)?;
         catalogue
             .conn
             .execute_batch(
