@@ -323,11 +323,7 @@ impl<R: Read + Seek> IsoImage<R> {
             let entries = self.read_dir(&dir)?;
             let mut subdirs = Vec::new();
             for entry in entries {
-                let child = if path.is_empty() {
-                    entry.name.clone()
-                } else {
-                    format!("{path}/{}", entry.name)
-                };
+                let child = child_path(&path, &entry.name);
                 f(self, &child, &entry)?;
                 if entry.is_dir {
                     subdirs.push((child, entry, depth + 1));
@@ -377,11 +373,7 @@ impl<R: Read + Seek> IsoImage<R> {
             };
             let mut subdirs = Vec::new();
             for entry in entries {
-                let child = if path.is_empty() {
-                    entry.name.clone()
-                } else {
-                    format!("{path}/{}", entry.name)
-                };
+                let child = child_path(&path, &entry.name);
                 if entry.is_dir {
                     subdirs.push((child.clone(), entry.clone(), depth + 1));
                 }
@@ -532,6 +524,15 @@ impl<R: Read + Seek> Read for IsoFileReader<'_, R> {
             ReadError::Io { source, .. } => source,
             other => io::Error::new(io::ErrorKind::InvalidData, other),
         })
+    }
+}
+
+/// The path of `name` in the directory at `path` (`""` is the root).
+fn child_path(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}/{name}")
     }
 }
 

@@ -136,6 +136,15 @@ pub struct Geometry {
 }
 
 impl Geometry {
+    /// Stripes per window, data shards and parity shards per stripe, as indexes.
+    pub fn shape(&self) -> (usize, usize, usize) {
+        (
+            self.stripes as usize,
+            self.data_shards as usize,
+            self.parity_shards as usize,
+        )
+    }
+
     /// The geometry for `covered` sectors at `percent` %.
     pub fn new(covered: u64, percent: u8) -> Result<Geometry, ParityError> {
         if !(1..=100).contains(&percent) {

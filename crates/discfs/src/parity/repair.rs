@@ -314,11 +314,7 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
         parity: &Shards,
     ) -> Result<(), ParityError> {
         let g = self.header.geometry;
-        let (stripes, k, m) = (
-            g.stripes as usize,
-            g.data_shards as usize,
-            g.parity_shards as usize,
-        );
+        let (stripes, k, m) = g.shape();
         let missing: Vec<usize> = (0..k).filter(|&i| !data.good[i * stripes + s]).collect();
         if missing.is_empty() {
             return Ok(());
@@ -356,11 +352,7 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
         parity: &mut Shards,
     ) -> Result<(), ParityError> {
         let g = self.header.geometry;
-        let (stripes, k, m) = (
-            g.stripes as usize,
-            g.data_shards as usize,
-            g.parity_shards as usize,
-        );
+        let (stripes, k, m) = g.shape();
         let lost = (0..m).any(|r| !parity.good[r * stripes + s]);
         if !lost || (0..k).any(|i| !data.good[i * stripes + s]) {
             return Ok(());

@@ -145,21 +145,18 @@ mod tests {
     use crate::scan::Stat;
     use sha2::Digest;
 
+    /// Hashes `listed` as a scan worker does, with a small buffer.
+    fn hash_listed(listed: &Found) -> Result<(ContentHash, u64), FileProblemCause> {
+        let mut buffer = vec![0u8; 64];
+        hash_file(listed, HashAlgorithm::Sha256, &StdOpener, &mut buffer, None)
+    }
+
     fn found(path: &Path) -> Found {
         let meta = std::fs::symlink_metadata(path).unwrap();
         Found {
             rel: b"f".to_vec(),
             abs: path.to_path_buf(),
-            stat: Stat {
-                kind: EntryKind::File,
-                size: meta.size(),
-                mtime_ns: mtime_ns(&meta),
-                mode: meta.mode() & 0o7777,
-                uid: meta.uid(),
-                gid: meta.gid(),
-                dev: meta.dev(),
-                inode: meta.ino(),
-            },
+            stat: Stat::of(EntryKind::File, meta.size(), &meta),
             link_target: None,
             replaces: None,
         }
@@ -192,15 +189,7 @@ mod tests {
         std::fs::write(&path, b"hello").unwrap();
         let listed = found(&path);
         std::fs::write(&path, b"hello, world").unwrap();
-        let mut buffer = vec![0u8; 64];
-        let err = hash_file(
-            &listed,
-            HashAlgorithm::Sha256,
-            &StdOpener,
-            &mut buffer,
-            None,
-        )
-        .unwrap_err();
+        let err = hash_listed(&listed).unwrap_err();
         assert!(
             matches!(&err, FileProblemCause::Changed { what } if what.contains("size 5 -> 12")),
             "{err}"
@@ -214,15 +203,7 @@ mod tests {
         std::fs::write(&path, b"x").unwrap();
         let listed = found(&path);
         std::fs::remove_file(&path).unwrap();
-        let mut buffer = vec![0u8; 64];
-        let err = hash_file(
-            &listed,
-            HashAlgorithm::Sha256,
-            &StdOpener,
-            &mut buffer,
-            None,
-        )
-        .unwrap_err();
+        let err = hash_listed(&listed).unwrap_err();
         assert!(matches!(err, FileProblemCause::Vanished), "{err}");
     }
 }

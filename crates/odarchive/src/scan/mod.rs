@@ -116,6 +116,23 @@ pub(crate) struct Stat {
     pub inode: u64,
 }
 
+impl Stat {
+    /// What `meta` says of an entry of `kind` whose size counts as `size`.
+    pub(crate) fn of(kind: EntryKind, size: u64, meta: &std::fs::Metadata) -> Stat {
+        use std::os::unix::fs::MetadataExt;
+        Stat {
+            kind,
+            size,
+            mtime_ns: crate::time::mtime_ns(meta),
+            mode: meta.mode() & 0o7777,
+            uid: meta.uid(),
+            gid: meta.gid(),
+            dev: meta.dev(),
+            inode: meta.ino(),
+        }
+    }
+}
+
 /// An entry found by the walk.
 #[derive(Debug)]
 pub(crate) struct Found {

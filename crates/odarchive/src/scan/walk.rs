@@ -20,7 +20,6 @@ use super::{Content, Found, Record, Shared, Stat};
 use crate::catalogue::{Catalogue, EntryKind, RecordedVersion};
 use crate::error::{Error, FileProblem, FileProblemCause, Result};
 use crate::progress::{Event, Progress};
-use crate::time::mtime_ns;
 
 /// Builds the matcher for `--exclude` patterns.
 pub(crate) fn exclude_set(patterns: &[String]) -> Result<GlobSet> {
@@ -233,16 +232,7 @@ impl Walker {
         Inspected::Found(Found {
             rel,
             abs,
-            stat: Stat {
-                kind,
-                size,
-                mtime_ns: mtime_ns(&meta),
-                mode: meta.mode() & 0o7777,
-                uid: meta.uid(),
-                gid: meta.gid(),
-                dev: meta.dev(),
-                inode: meta.ino(),
-            },
+            stat: Stat::of(kind, size, &meta),
             link_target,
             replaces: None,
         })
