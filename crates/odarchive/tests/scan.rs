@@ -44,6 +44,31 @@ impl FileOpener for CancellingOpener {
     }
 }
 
+/// A drive holding `files` (path, content).
+fn drive_of(files: &[(String, String)]) -> tempfile::TempDir {
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    drive_with(&refs)
+}
+
+/// Scan options on `threads` threads whose opener cancels the scan after `after` files.
+fn cancelled_after(after: usize, threads: usize) -> ScanOptions {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let opener = CancellingOpener {
+        opened: AtomicUsize::new(0),
+        after,
+        cancel: cancel.clone(),
+    };
+    ScanOptions {
+        cancel: Some(cancel),
+        opener: Some(Arc::new(opener)),
+        threads: Some(threads),
+        ..Default::default()
+    }
+}
+
 fn drive_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let drive = tempfile::tempdir().unwrap();
     for (name, content) in files {
@@ -160,25 +185,10 @@ fn a_cancelled_scan_commits_its_work_and_the_next_one_resumes() {
     let files: Vec<(String, String)> = (0..200)
         .map(|i| (format!("d{}/f{i:03}", i % 7), format!("content {i}")))
         .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let drive = drive_with(&refs);
+    let drive = drive_of(&files);
     let work = tempfile::tempdir().unwrap();
     let mut catalogue = Catalogue::create_or_open(work.path().join("c.db")).unwrap();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let opener = CancellingOpener {
-        opened: AtomicUsize::new(0),
-        after: 50,
-        cancel: cancel.clone(),
-    };
-    let options = ScanOptions {
-        cancel: Some(cancel),
-        opener: Some(Arc::new(opener)),
-        threads: Some(2),
-        ..Default::default()
-    };
+    let options = cancelled_after(50, 2);
 
     let result = odarchive::scan(&mut catalogue, drive.path(), &options, &NoProgress);
     assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
@@ -243,25 +253,10 @@ fn a_resumed_scan_redoes_files_that_changed_since_the_interruption() {
     let files: Vec<(String, String)> = (0..100)
         .map(|i| (format!("f{i:03}"), format!("content {i}")))
         .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let drive = drive_with(&refs);
+    let drive = drive_of(&files);
     let work = tempfile::tempdir().unwrap();
     let mut catalogue = Catalogue::create_or_open(work.path().join("c.db")).unwrap();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let opener = CancellingOpener {
-        opened: AtomicUsize::new(0),
-        after: 40,
-        cancel: cancel.clone(),
-    };
-    let options = ScanOptions {
-        cancel: Some(cancel),
-        opener: Some(Arc::new(opener)),
-        threads: Some(1),
-        ..Default::default()
-    };
+    let options = cancelled_after(40, 1);
     let result = odarchive::scan(&mut catalogue, drive.path(), &options, &NoProgress);
     assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
 
