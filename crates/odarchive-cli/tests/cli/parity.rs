@@ -87,7 +87,11 @@ fn a_scratched_protected_disc_is_rebuilt_byte_for_byte_from_its_parity() {
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(report.rebuilt, 40, "{report:?}");
     let fixed = fixed.into_inner();
-    assert_eq!(sha256(&fixed), sha256(&original), "the repaired image is the written one");
+    assert_eq!(
+        sha256(&fixed),
+        sha256(&original),
+        "the repaired image is the written one"
+    );
     let fixed_path = s.dir("fixed.iso");
     std::fs::write(&fixed_path, &fixed).unwrap();
     let (code, summary) = verify(&s, &fixed_path);
