@@ -51,6 +51,7 @@ fn main() {
         catalogue: ("catalogue.json.gz", (n as u64) * 120),
         first_number: 1,
         hash: odarchive::HashAlgorithm::Sha256,
+        parity: 10,
     };
     let start = Instant::now();
     let discs = pack(&items, 0, &params).expect("pack");

@@ -394,6 +394,8 @@ fn expected_names(
         expected.insert(root_iso_name(name));
         expected.insert(name.to_owned());
     }
+    // The parity file is no file of the catalogue's: repair reads it, verify lets it be.
+    expected.extend(disc::parity_paths());
     if v01 {
         // The files odarchive 0.1 puts on every disc.
         for (name, iso_name) in crate::reader::legacy::ROOT_FILES {

@@ -105,6 +105,7 @@ fn a_sha512_catalogue_scans_plans_writes_verifies_and_restores_with_sha512() {
         margin: 0,
         first: vec![],
         replan: false,
+        parity: 0,
     };
     let plan = odarchive::plan(&mut catalogue, &options, &NoProgress).unwrap();
     assert_eq!(plan.split_contents, 1);

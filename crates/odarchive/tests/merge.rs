@@ -38,6 +38,7 @@ fn archived(files: &[(&str, Vec<u8>)]) -> Archived {
                 margin: 0,
                 first: Vec::new(),
                 replan: true,
+                parity: 0,
             },
             out: out.clone(),
         },
@@ -206,6 +207,7 @@ fn two_archives_merge_with_shared_contents_once_and_discs_renumbered() {
             margin: 0,
             first: Vec::new(),
             replan: true,
+            parity: 0,
         },
         &NoProgress,
     ) {
@@ -241,6 +243,7 @@ fn after_a_merge_a_new_scan_plans_only_new_contents_and_writing_skips_the_other_
             margin: 0,
             first: Vec::new(),
             replan: true,
+            parity: 0,
         },
         &NoProgress,
     )

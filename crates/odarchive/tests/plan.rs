@@ -86,6 +86,7 @@ fn options(media: &str, first: &[&str]) -> PlanOptions {
         margin: 0,
         first: first.iter().map(|s| s.to_string()).collect(),
         replan: false,
+        parity: 0,
     }
 }
 
@@ -419,6 +420,7 @@ proptest! {
         files in arbitrary_tree(),
         media in prop::sample::select(vec!["2M", "2500K", "3MiB"]),
         margin in prop::sample::select(vec![0u64, 20_480]),
+        parity in prop::sample::select(vec![0u8, 10, 25]),
     ) {
         let mut s = scanned(|d| {
             let mut made: HashMap<String, ()> = HashMap::new();
@@ -431,7 +433,7 @@ proptest! {
                 std::fs::write(p, data).unwrap();
             }
         });
-        let opts = PlanOptions { margin, ..options(media, &[]) };
+        let opts = PlanOptions { margin, parity, ..options(media, &[]) };
         let capacity = (opts.media.capacity - margin) / 2048 * 2048;
         odarchive::plan(&mut s.catalogue, &opts, &NoProgress).unwrap();
         assert_complete(&s.catalogue);

@@ -49,6 +49,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
             margin: args.media.margin,
             first: args.media.first.clone(),
             replan: true,
+            parity: args.media.parity,
         },
         out: args.out.clone(),
     };

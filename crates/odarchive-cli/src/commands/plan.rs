@@ -32,6 +32,12 @@ pub struct MediaArgs {
     /// Put this folder (relative to the drive root) on the first discs; repeatable, in order.
     #[arg(long = "first", value_name = "PATH")]
     pub first: Vec<String>,
+
+    /// Reed-Solomon parity on every disc, in percent of its other sectors (0: none). A disc
+    /// with parity can be rebuilt by `odarchive repair` when some of its sectors are lost.
+    #[arg(long, value_name = "PERCENT", default_value_t = odarchive::DEFAULT_PARITY,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub parity: u8,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +57,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
         margin: args.media.margin,
         first: args.media.first.clone(),
         replan: args.replan,
+        parity: args.media.parity,
     };
     let reporter = Reporter::new(global.json);
     let summary = odarchive::plan(&mut catalogue, &options, &Quiet(&reporter));

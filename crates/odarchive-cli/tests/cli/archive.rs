@@ -114,6 +114,12 @@ fn expected_view(s: &Scratch, number: u64, extracted: &Path) -> Manifest {
         m.insert(name, Entry::file(&bytes, None));
     }
     m.insert_dir("Data", None);
+    // Planned with the default parity: every disc carries its parity file, which starts with
+    // its header.
+    let parity = std::fs::read(extracted.join("Parity/PARITY.ODP")).unwrap();
+    assert!(parity.starts_with(b"ODARCHIVE PARITY"), "disc {number}");
+    m.insert("Parity/PARITY.ODP", Entry::file(&parity, None));
+    m.insert_dir("Parity", None);
     for (disc_path, entry_path, offset, length, mtime) in placed_on(s, number) {
         let data = std::fs::read(s.drive.join(OsStr::from_bytes(&entry_path))).unwrap();
         let part = &data[offset as usize..(offset + length) as usize];

@@ -161,7 +161,7 @@ fn planned_on_two_discs() -> (Scratch, PathBuf) {
     let victim = s.write("one/victim.bin", vec![7u8; 2_000_000]);
     s.write("two/other.bin", vec![9u8; 2_000_000]);
     s.scan().ok();
-    let run = s.run(&["plan", "--json", "--media", "3M"]);
+    let run = s.run(&["plan", "--json", "--media", "3M", "--parity", "0"]);
     run.ok();
     let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let d = plan["discs"].as_array().unwrap();

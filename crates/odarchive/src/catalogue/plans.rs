@@ -33,6 +33,8 @@ pub struct PlanRecord {
     pub catalogue_size: u64,
     /// Whether that file is gzipped (`catalogue.json.gz`).
     pub catalogue_gzip: bool,
+    /// Parity percent on every disc of the plan (0: none; plans made before schema 7).
+    pub parity_percent: u8,
 }
 
 /// Makes the placements of a plan being stored, handing each to the function it is given
@@ -41,7 +43,7 @@ pub type PlacementSource<'a> =
     &'a mut dyn FnMut(&mut dyn FnMut(&Placement) -> Result<()>) -> Result<()>;
 
 const PLAN_COLUMNS: &str = "id, created_ns, snapshot, media, capacity, margin, first_paths, \
-     folders_split, catalogue_size, catalogue_gzip";
+     folders_split, catalogue_size, catalogue_gzip, parity_percent";
 
 fn plan_from_row(r: &Row<'_>) -> rusqlite::Result<PlanRecord> {
     let first: String = r.get(6)?;
@@ -57,6 +59,7 @@ fn plan_from_row(r: &Row<'_>) -> rusqlite::Result<PlanRecord> {
         folders_split: r.get::<_, i64>(7)? as u64,
         catalogue_size: r.get::<_, i64>(8)? as u64,
         catalogue_gzip: r.get(9)?,
+        parity_percent: r.get(10)?,
     })
 }
 
@@ -135,8 +138,8 @@ impl Catalogue {
 fn insert_plan(conn: &Connection, p: &PlanRecord) -> rusqlite::Result<i64> {
     conn.execute(
         "INSERT INTO plan (created_ns, snapshot, media, capacity, margin, first_paths, \
-         folders_split, catalogue_size, catalogue_gzip) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         folders_split, catalogue_size, catalogue_gzip, parity_percent) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             p.created_ns,
             p.snapshot,
@@ -147,6 +150,7 @@ fn insert_plan(conn: &Connection, p: &PlanRecord) -> rusqlite::Result<i64> {
             p.folders_split as i64,
             p.catalogue_size as i64,
             p.catalogue_gzip,
+            p.parity_percent,
         ],
     )?;
     Ok(conn.last_insert_rowid())

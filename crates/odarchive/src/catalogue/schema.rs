@@ -64,11 +64,25 @@
 //!   records a new version with them (reusing the content: the file is not read again), and a
 //!   restore leaves such entries' owners alone.
 //!
+//! ## Version 7: parity on every disc
+//!
+//! - `plan.parity_percent`: the Reed-Solomon parity (percent of the image's other sectors,
+//!   0‥100) that every disc of the plan carries as `/Parity/PARITY.ODP` (see discfs's
+//!   `parity` module and docs/parity.md). 0 (no parity) for plans made before this version.
+//!
 //! Foreign keys are enforced (the bundled SQLite turns `PRAGMA foreign_keys` on by default);
 //! an import that resolves references at its end defers them to its commit.
 
 /// The schema steps: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3_PART_HASH, V4_DISC_SET, V5_OWNERS, V6_ROOT_MTIME];
+pub const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3_PART_HASH,
+    V4_DISC_SET,
+    V5_OWNERS,
+    V6_ROOT_MTIME,
+    V7_PARITY,
+];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -226,6 +240,10 @@ ALTER TABLE entry ADD COLUMN group_name TEXT;
 /// it was recorded): each disc's `/Data` folder carries it, as the drive root had it.
 const V6_ROOT_MTIME: &str = r#"
 ALTER TABLE snapshot ADD COLUMN root_mtime_ns INTEGER;
+"#;
+
+const V7_PARITY: &str = r#"
+ALTER TABLE plan ADD COLUMN parity_percent INTEGER NOT NULL DEFAULT 0;
 "#;
 
 #[cfg(test)]

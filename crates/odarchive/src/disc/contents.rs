@@ -135,10 +135,17 @@ pub fn disc_contents(
         created_ns: plan.created_ns,
         gzip: plan.catalogue_gzip,
         hash,
+        parity: plan.parity_percent,
     };
     let readme: Arc<[u8]> = Arc::from(readme(
         &info,
-        readme_size(&set_id, plan.created_ns, plan.catalogue_gzip, hash),
+        readme_size(
+            &set_id,
+            plan.created_ns,
+            plan.catalogue_gzip,
+            hash,
+            plan.parity_percent,
+        ),
     ));
     let placements = catalogue.placements_on(disc.number)?;
     let cat_name = catalogue_name(plan.catalogue_gzip);
@@ -174,9 +181,16 @@ pub fn disc_contents(
     if let Some(t) = snapshot.root_mtime_ns {
         dir_mtime.insert(String::new(), t);
     }
-    let tree = build_tree(disc.number, &root, &data, &dir_mtime, plan.created_ns)?;
+    let mut tree = build_tree(
+        disc.number,
+        &root,
+        &data,
+        &dir_mtime,
+        plan.created_ns,
+        plan.parity_percent,
+    )?;
     let volume = super::volume(&set_id, disc.number, total, plan.created_ns);
-    let layout = discfs::layout(&tree, &volume).map_err(|e| Error::DiscImage {
+    let layout = discfs::layout_with_parity(&mut tree, &volume).map_err(|e| Error::DiscImage {
         disc: disc.number,
         source: Box::new(e),
     })?;

@@ -28,6 +28,10 @@ use crate::hash::{ContentHash, HashAlgorithm};
 pub const README_NAME: &str = "README.md";
 /// Folder at the disc root that holds the files.
 pub const DATA_DIR: &str = "Data";
+/// Folder at the disc root that holds the parity file.
+pub const PARITY_DIR: &str = "Parity";
+/// Name of the parity file in [`PARITY_DIR`] (format: docs/parity.md).
+pub const PARITY_NAME: &str = "PARITY.ODP";
 /// Catalogue JSON above this size is gzipped on the disc.
 pub const GZIP_ABOVE: u64 = 1 << 20;
 /// The gzip level of the catalogue file. The fastest: a plan measures the catalogue several
@@ -101,13 +105,15 @@ pub fn sizing_source() -> FileSource {
 
 /// Builds the tree of a disc: the root files, then `/Data` with `data`. Directories get the
 /// mtime `dir_mtime` gives for their path under `/Data` (`""`: `/Data` itself, the drive
-/// root), else `created_ns`.
+/// root), else `created_ns`. With a `parity_percent` above 0 the tree has
+/// `/Parity/PARITY.ODP`, sized by [`discfs::layout_with_parity`].
 pub fn build_tree(
     disc: u32,
     root: &[RootFile],
     data: &[DataFile],
     dir_mtime: &HashMap<String, i64>,
     created_ns: i64,
+    parity_percent: u8,
 ) -> Result<Tree> {
     let image_err = |e: discfs::TreeError| Error::DiscImage {
         disc,
@@ -117,6 +123,13 @@ pub fn build_tree(
     let mut b = TreeBuilder::new(created);
     for f in root {
         b.file(NodeId::ROOT, f.name, created, f.size, f.source.clone())
+            .map_err(image_err)?;
+    }
+    if parity_percent > 0 {
+        let dir = b
+            .dir(NodeId::ROOT, PARITY_DIR, created)
+            .map_err(image_err)?;
+        b.parity_file(dir, PARITY_NAME, created, parity_percent)
             .map_err(image_err)?;
     }
     let data_time = dir_mtime
@@ -169,6 +182,33 @@ pub fn build_tree(
         .map_err(image_err)?;
     }
     b.build().map_err(image_err)
+}
+
+/// The paths of the parity file as a reader lists them: its UDF path, and its ISO 9660 path
+/// as the image writer maps it.
+pub fn parity_paths() -> [String; 2] {
+    let udf = format!("{PARITY_DIR}/{PARITY_NAME}");
+    let t = Timestamp::EPOCH;
+    let mut b = TreeBuilder::new(t);
+    let iso = b
+        .dir(NodeId::ROOT, PARITY_DIR, t)
+        .and_then(|dir| {
+            b.file(
+                dir,
+                PARITY_NAME,
+                t,
+                0,
+                FileSource::Bytes(std::sync::Arc::from(&[][..])),
+            )
+        })
+        .and_then(|_| b.build())
+        .ok()
+        .and_then(|tree| {
+            let plan = discfs::iso9660::IsoPlan::new(&tree).ok()?;
+            plan.paths(&tree).map(|(p, _)| p).find(|p| p.contains('/'))
+        });
+    let iso = iso.unwrap_or_else(|| udf.to_ascii_uppercase());
+    [udf, iso]
 }
 
 /// Name of the checksum file at the disc root of a catalogue hashing with `algorithm`:
@@ -257,7 +297,7 @@ mod tests {
         }];
         let mut times = HashMap::new();
         times.insert("x".to_owned(), 1_000_000_000);
-        let tree = build_tree(1, &root, &data, &times, 0).unwrap();
+        let tree = build_tree(1, &root, &data, &times, 0, 0).unwrap();
         let paths: Vec<String> = tree.ids().map(|i| tree.path(i)).collect();
         assert!(paths.contains(&"Data/x/y/z.txt".to_owned()));
         assert!(paths.contains(&"README.md".to_owned()));

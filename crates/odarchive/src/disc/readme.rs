@@ -5,7 +5,7 @@
 
 use discfs::Timestamp;
 
-use super::{DATA_DIR, catalogue_name, sums_name};
+use super::{DATA_DIR, PARITY_DIR, PARITY_NAME, catalogue_name, sums_name};
 use crate::hash::HashAlgorithm;
 
 /// What the README says about its disc.
@@ -25,6 +25,8 @@ pub struct ReadmeInfo<'a> {
     pub gzip: bool,
     /// The catalogue's hash algorithm: it names the checksum file and keys the catalogue.
     pub hash: HashAlgorithm,
+    /// Parity percent of the disc (0: no parity file).
+    pub parity: u8,
 }
 
 fn date(ns: i64) -> String {
@@ -44,6 +46,18 @@ fn text(i: &ReadmeInfo<'_>) -> String {
         )
     } else {
         format!("`{cat}` is plain JSON text.")
+    };
+    let parity = if i.parity > 0 {
+        format!(
+            r#"- `{PARITY_DIR}/{PARITY_NAME}` is Reed-Solomon parity ({p} % of the disc's other
+  sectors) from which `odarchive repair` rebuilds the exact image when some sectors can no
+  longer be read. Its format is odarchive's own, described in docs/parity.md of odarchive's
+  source; no other tool reads it. You do not need it to read the files.
+"#,
+            p = i.parity
+        )
+    } else {
+        String::new()
     };
     format!(
         r#"# odarchive disc {number} of {total}
@@ -77,6 +91,7 @@ discs. You do not need odarchive to get the files back.
 
       {sum_tool} -c {sums}
 
+{parity}
 ## Restoring
 
 With odarchive: `odarchive restore --from DISC_OR_IMAGE... --to DEST`.
@@ -96,7 +111,13 @@ By hand: copy `{data}/`, join split parts as above, and compare with `{sum_tool}
 }
 
 /// The README's size for every disc of a plan: its length with the widest numbers.
-pub fn readme_size(set_id: &str, created_ns: i64, gzip: bool, hash: HashAlgorithm) -> u64 {
+pub fn readme_size(
+    set_id: &str,
+    created_ns: i64,
+    gzip: bool,
+    hash: HashAlgorithm,
+    parity: u8,
+) -> u64 {
     let label = super::label(set_id, u32::MAX);
     let widest = ReadmeInfo {
         set_id,
@@ -106,6 +127,7 @@ pub fn readme_size(set_id: &str, created_ns: i64, gzip: bool, hash: HashAlgorith
         created_ns,
         gzip,
         hash,
+        parity,
     };
     text(&widest).len() as u64
 }
@@ -128,7 +150,7 @@ mod tests {
     #[test]
     fn padded_to_the_widest_size() {
         for hash in HashAlgorithm::ALL {
-            let size = readme_size("00ff", 1_700_000_000_000_000_000, false, hash);
+            let size = readme_size("00ff", 1_700_000_000_000_000_000, false, hash, 0);
             let info = ReadmeInfo {
                 set_id: "00ff",
                 number: 2,
@@ -137,6 +159,7 @@ mod tests {
                 created_ns: 1_700_000_000_000_000_000,
                 gzip: false,
                 hash,
+                parity: 0,
             };
             let r = readme(&info, size);
             assert_eq!(r.len() as u64, size);

@@ -24,6 +24,8 @@ pub struct PackParams {
     pub first_number: u32,
     /// The catalogue's hash algorithm: it names the checksum file and sets its line width.
     pub hash: HashAlgorithm,
+    /// Parity percent on every disc (0: none); its area is part of the exact size.
+    pub parity: u8,
 }
 
 /// Digits in the part numbers of `item`: at least 3, more if it could have more parts.
@@ -84,11 +86,13 @@ pub fn sizing_layout(
                 source: disc::sizing_source(),
             },
         ];
-        let tree = disc::build_tree(number, &root, &data, &Default::default(), 0)?;
+        let mut tree = disc::build_tree(number, &root, &data, &Default::default(), 0, p.parity)?;
         let layout =
-            discfs::layout(&tree, &VolumeInfo::default()).map_err(|e| Error::DiscImage {
-                disc: number,
-                source: Box::new(e),
+            discfs::layout_with_parity(&mut tree, &VolumeInfo::default()).map_err(|e| {
+                Error::DiscImage {
+                    disc: number,
+                    source: Box::new(e),
+                }
             })?;
         Ok((tree, layout))
     };
@@ -118,5 +122,36 @@ pub fn udf_path(tree: &discfs::Tree, layout: &discfs::Layout, mut id: discfs::No
 
 /// The exact image size of a disc holding `pieces`.
 pub fn exact_size(items: &[Item], pieces: &[Piece], p: &PackParams, number: u32) -> Result<u64> {
-    Ok(sizing_layout(items, pieces, p, number)?.1.image_size())
+    Ok(exact_sizes(items, pieces, p, number)?.0)
+}
+
+/// The exact image size of a disc holding `pieces`, and the bytes of its parity area in it.
+pub fn exact_sizes(
+    items: &[Item],
+    pieces: &[Piece],
+    p: &PackParams,
+    number: u32,
+) -> Result<(u64, u64)> {
+    let layout = sizing_layout(items, pieces, p, number)?.1;
+    let parity = layout
+        .parity()
+        .map_or(0, |h| h.parity_sectors() * discfs::SECTOR);
+    Ok((layout.image_size(), parity))
+}
+
+/// An upper bound, monotone in `bytes`, of the image size of a disc whose sectors outside
+/// the parity area take at most `bytes`, with its parity area at `percent` % (see the
+/// geometry in discfs's `parity` module: each of n windows rounds its stripes, shards and
+/// CRC sectors up by at most one).
+pub fn with_parity(bytes: u64, percent: u8) -> u64 {
+    if percent == 0 {
+        return bytes;
+    }
+    let sector = discfs::SECTOR;
+    let covered = bytes.div_ceil(sector).max(1);
+    let windows = covered.div_ceil(discfs::parity::MAX_STRIPES * discfs::parity::MAX_DATA_SHARDS);
+    let data = covered + 65 * windows;
+    let parity = (data * u64::from(percent)).div_ceil(100) + 64 * windows;
+    let crc = (data + parity).div_ceil(discfs::parity::CRCS_PER_SECTOR) + windows;
+    covered * sector + (2 + parity + 2 * crc) * sector
 }

@@ -26,6 +26,7 @@
 //!     margin: 0,
 //!     first: vec![],
 //!     replan: false,
+//!     parity: 10,
 //! };
 //! let plan = odarchive::plan(&mut catalogue, &options, &NoProgress)?;
 //! assert_eq!(plan.split_contents, 1, "3 MB do not fit on a 2 MB disc");
@@ -96,6 +97,9 @@ pub struct Piece {
     pub parts: u32,
 }
 
+/// The parity percent `plan` and `archive` use unless told otherwise.
+pub const DEFAULT_PARITY: u8 = 10;
+
 /// How to plan.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -107,6 +111,9 @@ pub struct PlanOptions {
     pub first: Vec<String>,
     /// Replan only the unwritten discs of a plan that has written ones.
     pub replan: bool,
+    /// Reed-Solomon parity on every disc, in percent of its other sectors (0: none; at most
+    /// 100). The CLI's default is [`DEFAULT_PARITY`].
+    pub parity: u8,
 }
 
 /// One planned disc, as reported.
@@ -227,6 +234,7 @@ pub fn plan(
             set_id: &set_id,
             capacity,
             hash,
+            parity: options.parity,
         };
         let (packed, reserve) =
             sizer.pack_with_reserve(gathered.first_count, first_number, created_ns, at_least)?;

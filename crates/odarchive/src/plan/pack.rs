@@ -5,7 +5,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use super::layout::{PackParams, exact_size, piece_path};
+use super::layout::{PackParams, exact_size, exact_sizes, piece_path, with_parity};
 use super::{Item, Piece};
 use crate::disc;
 use crate::error::{Error, Result};
@@ -67,7 +67,8 @@ struct Open<'a> {
     pieces: Vec<Piece>,
     dirs: HashSet<String>,
     touched: HashSet<String>,
-    /// An upper bound of the image size with `pieces`.
+    /// An upper bound of the image size with `pieces`, without its parity area (see
+    /// [`Open::fits`]).
     bound: u64,
 }
 
@@ -87,10 +88,24 @@ impl Open<'_> {
     }
 
     fn measure(&mut self) -> Result<u64> {
-        let exact = exact_size(self.items, &self.pieces, self.p, self.number)?;
+        let (exact, parity) = exact_sizes(self.items, &self.pieces, self.p, self.number)?;
         self.touched.clear();
-        self.bound = exact + ROUND_SLACK;
+        self.bound = exact - parity + ROUND_SLACK;
         Ok(exact)
+    }
+
+    /// Whether `cost` more bytes surely fit, the parity they bring included.
+    fn fits(&self, cost: u64) -> bool {
+        with_parity(self.bound + cost, self.p.parity) <= self.p.capacity
+    }
+
+    /// About the data bytes that still fit (the parity's share of the room taken off).
+    fn free(&self) -> u64 {
+        let room = self
+            .p
+            .capacity
+            .saturating_sub(with_parity(self.bound, self.p.parity));
+        room * 100 / (100 + u64::from(self.p.parity))
     }
 
     fn cost(&self, item: usize, offset: u64, length: u64, part: u32) -> u64 {
@@ -215,10 +230,10 @@ fn fill(open: &mut Open<'_>, placing: &mut Placing) -> Result<()> {
             placing.parts[head] + 1
         };
         let cost = open.cost(head, offset, rest, whole_part);
-        if open.bound + cost > cap {
+        if !open.fits(cost) {
             open.measure()?;
         }
-        if open.bound + cost <= cap {
+        if open.fits(cost) {
             placing.queue.pop_front();
             if whole_part > 0 {
                 placing.parts[head] += 1;
@@ -231,7 +246,7 @@ fn fill(open: &mut Open<'_>, placing: &mut Placing) -> Result<()> {
             continue;
         }
         // Split the head when the disc would otherwise close well short of full.
-        let free = cap.saturating_sub(open.bound);
+        let free = open.free();
         if open.pieces.is_empty() || free >= cap / SPLIT_BELOW {
             split_head(open, placing, head, free)?;
         }
@@ -243,7 +258,7 @@ fn fill(open: &mut Open<'_>, placing: &mut Placing) -> Result<()> {
 /// Adds the later items of `head`'s group (within [`LOOK_AHEAD`]) that fit whole; whether
 /// any did.
 fn look_ahead(open: &mut Open<'_>, placing: &mut Placing, head: usize) -> bool {
-    let (items, cap) = (open.items, open.p.capacity);
+    let items = open.items;
     let mut added = false;
     let mut i = 1;
     while i < placing.queue.len().min(LOOK_AHEAD) {
@@ -252,7 +267,7 @@ fn look_ahead(open: &mut Open<'_>, placing: &mut Placing, head: usize) -> bool {
             break;
         }
         let c = open.cost(it, 0, items[it].size, 0);
-        if open.bound + c <= cap && placing.done[it] == 0 {
+        if open.fits(c) && placing.done[it] == 0 {
             placing.queue.remove(i);
             placing.done[it] = items[it].size;
             open.add(piece(it, 0, items[it].size, 0), c);
@@ -394,6 +409,15 @@ fn too_small(open: &Open<'_>, head: usize, offset: u64, parts: u32) -> Error {
 /// Makes the last piece (a part just split off) exactly fill the disc: shrink it when the
 /// exact size is over, grow it into what the bounds left free.
 fn grow_last(open: &mut Open<'_>, done: &mut [u64], cap: u64) -> Result<()> {
+    // With parity the image grows by more than the bytes added: grow by a share of the room.
+    let parity = u64::from(open.p.parity);
+    let share = |room: u64| {
+        if parity == 0 {
+            room
+        } else {
+            room * 100 / (101 + parity) / SECTOR * SECTOR
+        }
+    };
     for _ in 0..8 {
         let exact = open.measure()?;
         let Some(last) = open.pieces.last_mut() else {
@@ -401,13 +425,9 @@ fn grow_last(open: &mut Open<'_>, done: &mut [u64], cap: u64) -> Result<()> {
         };
         let size = open.items[last.item].size;
         if exact > cap {
-            let over = (exact - cap).div_ceil(SECTOR) * SECTOR;
-            let cut = over.min(last.length);
-            last.length -= cut;
-            done[last.item] -= cut;
+            cut_last(last, done, exact - cap);
         } else {
-            let room = (cap - exact) / SECTOR * SECTOR;
-            let more = room.min(size - done[last.item]);
+            let more = share((cap - exact) / SECTOR * SECTOR).min(size - done[last.item]);
             if more == 0 {
                 return Ok(());
             }
@@ -415,7 +435,22 @@ fn grow_last(open: &mut Open<'_>, done: &mut [u64], cap: u64) -> Result<()> {
             done[last.item] += more;
         }
     }
-    Ok(())
+    // Still over after those rounds (the parity's geometry moves in steps): cut until it fits.
+    loop {
+        let exact = open.measure()?;
+        match open.pieces.last_mut() {
+            Some(last) if exact > cap && last.length > 0 => cut_last(last, done, exact - cap),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Takes at least `over` bytes (whole sectors) off the end of piece `last`.
+fn cut_last(last: &mut Piece, done: &mut [u64], over: u64) {
+    let cut = over.div_ceil(SECTOR).max(1) * SECTOR;
+    let cut = cut.min(last.length);
+    last.length -= cut;
+    done[last.item] -= cut;
 }
 
 #[cfg(test)]
@@ -444,6 +479,7 @@ mod tests {
             catalogue: ("catalogue.json", 20_000),
             first_number: 1,
             hash: HashAlgorithm::Sha256,
+            parity: 0,
         }
     }
 

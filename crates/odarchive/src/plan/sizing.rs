@@ -33,6 +33,7 @@ pub(super) struct Sizer<'a> {
     pub set_id: &'a str,
     pub capacity: u64,
     pub hash: HashAlgorithm,
+    pub parity: u8,
 }
 
 /// Counts bytes written through it.
@@ -79,6 +80,7 @@ impl Sizer<'_> {
                 catalogue: (disc::catalogue_name(reserve.gzip), reserve.size),
                 first_number,
                 hash: self.hash,
+                parity: self.parity,
             };
             let packed = pack(self.items, first_count, &params)?;
             let mut need = self.measure(Some(&packed), first_number, created_ns)?;
@@ -204,7 +206,7 @@ impl Sizer<'_> {
         Ok(Reserve {
             size,
             gzip,
-            readme: readme_size(self.set_id, created_ns, gzip, self.hash),
+            readme: readme_size(self.set_id, created_ns, gzip, self.hash, self.parity),
         })
     }
 }

@@ -109,6 +109,7 @@ pub(super) fn records(
         folders_split: folders.values().filter(|(_, split)| *split).count() as u64,
         catalogue_size: facts.reserve.size,
         catalogue_gzip: facts.reserve.gzip,
+        parity_percent: facts.options.parity,
     };
     (plan, discs)
 }
@@ -128,6 +129,7 @@ pub(super) fn placements(
         catalogue: (disc::catalogue_name(facts.reserve.gzip), facts.reserve.size),
         first_number: packed.first().map_or(1, |d| d.number),
         hash: facts.hash,
+        parity: facts.options.parity,
     };
     for d in packed {
         let (tree, layout) = sizing_layout(items, &d.pieces, &params, d.number)?;

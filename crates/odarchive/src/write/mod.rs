@@ -272,7 +272,24 @@ fn write_image(
         HashAlgorithm::Sha256,
     );
     let disc = contents.disc.number;
-    discfs::write_image(&contents.tree, &contents.layout, &mut sink, watch).map_err(|e| {
+    let written = match contents.layout.parity() {
+        None => discfs::write_image(&contents.tree, &contents.layout, &mut sink, watch),
+        Some(_) => {
+            // The parity waits here until its place in the image: an unnamed file beside the
+            // image, which the system removes on every exit path (a crash included).
+            let dir = target.parent().filter(|d| !d.as_os_str().is_empty());
+            let mut spill =
+                tempfile::tempfile_in(dir.unwrap_or(Path::new("."))).map_err(&out_err)?;
+            discfs::write_protected_image(
+                &contents.tree,
+                &contents.layout,
+                &mut sink,
+                &mut spill,
+                watch,
+            )
+        }
+    };
+    written.map_err(|e| {
         let cancelled = cancel.is_some_and(|c| c.load(Ordering::SeqCst));
         image_error(e, disc, watch, cancelled, &out_err)
     })?;

@@ -25,6 +25,7 @@ pub fn scan_plan_write(catalogue: &mut Catalogue, drive: &Path, out: &Path) -> V
         margin: 0,
         first: vec![],
         replan: false,
+        parity: 0,
     };
     odarchive::plan(catalogue, &options, &NoProgress).unwrap();
     let written = odarchive::write(
