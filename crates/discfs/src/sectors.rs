@@ -11,6 +11,8 @@ use crate::error::ReadError;
 pub struct SectorReader<R> {
     inner: R,
     len: u64,
+    /// Where `inner` is positioned, when known: a read there needs no seek first.
+    at: Option<u64>,
 }
 
 impl<R: Read + Seek> SectorReader<R> {
@@ -19,7 +21,11 @@ impl<R: Read + Seek> SectorReader<R> {
         let len = inner
             .seek(SeekFrom::End(0))
             .map_err(|source| ReadError::Io { offset: 0, source })?;
-        Ok(SectorReader { inner, len })
+        Ok(SectorReader {
+            inner,
+            len,
+            at: Some(len),
+        })
     }
 
     /// Length of the image in bytes.
@@ -46,10 +52,17 @@ impl<R: Read + Seek> SectorReader<R> {
                 sectors: self.sectors(),
             });
         }
-        self.inner
-            .seek(SeekFrom::Start(offset))
+        let positioned = if self.at == Some(offset) {
+            Ok(offset)
+        } else {
+            self.inner.seek(SeekFrom::Start(offset))
+        };
+        self.at = None;
+        positioned
             .and_then(|_| self.inner.read_exact(buf))
-            .map_err(|source| ReadError::Io { offset, source })
+            .map_err(|source| ReadError::Io { offset, source })?;
+        self.at = end;
+        Ok(())
     }
 
     /// Reads `count` whole sectors starting at `sector`.

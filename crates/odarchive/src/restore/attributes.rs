@@ -9,6 +9,7 @@ use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use filetime::FileTime;
 
@@ -37,6 +38,18 @@ impl Attributes {
         fs::set_permissions(path, fs::Permissions::from_mode(entry.mode & 0o7777))?;
         let t = mtime(entry);
         filetime::set_file_times(path, t, t)
+    }
+
+    /// Owner, exact mode, then mtime of the open regular file `file`: through the descriptor
+    /// (fchown, fchmod, futimens), no reopen and no path lookup.
+    pub(super) fn apply_to_open(&self, file: &File, entry: &Entry) -> io::Result<()> {
+        if let (Some(accounts), Some(owner)) = (&self.owners, &entry.owner) {
+            let (uid, gid) = local_ids(accounts, owner);
+            std::os::unix::fs::fchown(file, Some(uid), Some(gid))?;
+        }
+        file.set_permissions(fs::Permissions::from_mode(entry.mode & 0o7777))?;
+        let t = system_time(entry.mtime_ns);
+        file.set_times(fs::FileTimes::new().set_accessed(t).set_modified(t))
     }
 
     /// Owner, then mtime of the symlink at `path` (a symlink's own mode means nothing on Linux).
@@ -74,6 +87,16 @@ pub(super) fn mtime(entry: &Entry) -> FileTime {
         entry.mtime_ns.div_euclid(1_000_000_000),
         entry.mtime_ns.rem_euclid(1_000_000_000) as u32,
     )
+}
+
+/// A time in nanoseconds since the epoch (before it when negative).
+fn system_time(ns: i64) -> SystemTime {
+    let since = Duration::from_nanos(ns.unsigned_abs());
+    if ns >= 0 {
+        UNIX_EPOCH + since
+    } else {
+        UNIX_EPOCH - since
+    }
 }
 
 /// Opens a restored file for reading, also when its restored mode forbids it to its owner

@@ -8,6 +8,8 @@
 //! only when their hash matches. A problem with one file (a name the destination refuses, no
 //! permission) is reported by path and the restore goes on; only a full destination stops it.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self};
@@ -86,6 +88,8 @@ pub(super) struct Destination {
     /// The catalogue's hash algorithm: what every restored file is checked with.
     hash: HashAlgorithm,
     attributes: Attributes,
+    /// Folders known to exist (made by this restore): not made again for every file in them.
+    made: RefCell<HashSet<PathBuf>>,
 }
 
 impl Destination {
@@ -100,6 +104,7 @@ impl Destination {
             overwrite,
             hash,
             attributes: Attributes::new(restore_owners),
+            made: RefCell::default(),
         }
     }
 
@@ -133,12 +138,19 @@ impl Destination {
         if mode & 0o700 != 0o700 {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode | 0o700))?;
         }
+        self.made.borrow_mut().insert(path);
         Ok(())
     }
 
+    /// Makes the folder `path` is in, unless this restore has made it already.
     fn parent_of(&self, path: &Path) -> Result<(), Failure> {
         let parent = path.parent().unwrap_or(&self.root);
-        fs::create_dir_all(parent).map_err(|e| failure(parent, e))
+        if self.made.borrow().contains(parent) {
+            return Ok(());
+        }
+        fs::create_dir_all(parent).map_err(|e| failure(parent, e))?;
+        self.made.borrow_mut().insert(parent.to_owned());
+        Ok(())
     }
 
     pub(super) fn write_empty(&self, rel: &[u8], entry: &Entry) -> Result<(), Failure> {
@@ -201,10 +213,10 @@ impl Destination {
             return self.restore_part(source, entry, p, &final_path, buf);
         }
         let temp = temp_name(&final_path);
-        let got = self.copy_checked(source, p, (&temp, 0, true), buf)?;
+        let (got, file) = self.copy_checked(source, p, (&temp, 0, true), buf)?;
         let placed = self
             .attributes
-            .apply(&temp, entry)
+            .apply_to_open(&file, entry)
             .and_then(|()| fs::rename(&temp, &final_path));
         if let Err(e) = placed {
             let _ = fs::remove_file(&temp);
@@ -267,7 +279,7 @@ impl Destination {
         p: &Placement,
         (target, offset, fresh): (&Path, u64, bool),
         buf: &mut [u8],
-    ) -> Result<u64, Failure> {
+    ) -> Result<(u64, File), Failure> {
         let file = if fresh {
             File::create(target)
         } else {
@@ -294,7 +306,7 @@ impl Destination {
         // a million photos would take hours longer). A killed restore leaves nothing wrong
         // under a final name; after a power cut, a rerun's hash check finds any file the
         // cache had not written yet.
-        let finished = sink.finish().map(|(hash, _)| hash);
+        let finished = sink.finish();
         match result {
             Err(DiscError::Output { source: e, .. }) => {
                 cleanup();
@@ -311,7 +323,7 @@ impl Destination {
             }
             Ok(_) => {}
         }
-        let hash = finished.map_err(|e| {
+        let (hash, file) = finished.map_err(|e| {
             cleanup();
             failure(target, e)
         })?;
@@ -328,7 +340,7 @@ impl Destination {
                 ),
             )));
         }
-        Ok(len)
+        Ok((len, file))
     }
 
     /// Another name of a content already restored at `first` (a catalogue path): a copy
