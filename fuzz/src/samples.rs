@@ -97,6 +97,7 @@ pub fn archive(dir: &Path) -> Vec<PathBuf> {
         margin: 0,
         first: vec![],
         replan: false,
+        parity: odarchive::DEFAULT_PARITY,
     };
     odarchive::plan(&mut catalogue, &options, &NoProgress).expect("plan");
     let options = WriteOptions {
