@@ -12,19 +12,6 @@ use oracles::{CheckOptions, Entry, Manifest, Reader};
 
 use crate::support::*;
 
-/// Pseudo-random bytes, reproducible.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// A tree with unicode and non-UTF-8 names, a backslash, nested and deep folders, duplicates,
 /// empty files and folders, a symlink, and a file larger than the 5 MB medium.
 fn awkward_tree(s: &Scratch) {

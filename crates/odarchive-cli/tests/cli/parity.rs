@@ -11,19 +11,6 @@ use crate::support::*;
 
 const SECTOR: usize = 2048;
 
-/// Pseudo-random bytes, reproducible, that occur nowhere else on the disc.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(bytes)).into()
 }
