@@ -16,7 +16,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -42,18 +42,6 @@ impl Problem {
             kind,
             detail: detail.into(),
         }
-    }
-
-    /// A problem with `path` caused by the I/O error `error`, its kind chosen by what the
-    /// error says (see [`ProblemKind::of_io`]), its detail the error's text after `doing`
-    /// (e.g. `"cannot read"` gives `cannot read: Permission denied (os error 13)`).
-    pub fn io(path: impl Into<PathBuf>, doing: &str, error: &io::Error) -> Problem {
-        Problem::new(path, ProblemKind::of_io(error), format!("{doing}: {error}"))
-    }
-
-    /// The path it concerns.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
@@ -168,19 +156,8 @@ mod tests {
     fn io_errors_map_to_kinds() {
         let gone = io::Error::from(io::ErrorKind::NotFound);
         let denied = io::Error::from(io::ErrorKind::PermissionDenied);
-        assert_eq!(
-            Problem::io("x", "cannot open", &gone).kind,
-            ProblemKind::Missing
-        );
-        assert_eq!(
-            Problem::io("x", "cannot open", &denied).kind,
-            ProblemKind::Unreadable
-        );
-        assert!(
-            Problem::io("x", "cannot open", &denied)
-                .detail
-                .starts_with("cannot open: ")
-        );
+        assert_eq!(ProblemKind::of_io(&gone), ProblemKind::Missing);
+        assert_eq!(ProblemKind::of_io(&denied), ProblemKind::Unreadable);
     }
 
     #[test]

@@ -150,7 +150,7 @@ mod tests {
         let e = check(2, &expected(&gone, 1)).unwrap_err();
         let problem = e.problem().expect("a source problem");
         assert_eq!(
-            (problem.path(), problem.kind),
+            (problem.path.as_path(), problem.kind),
             (gone.as_path(), ProblemKind::Missing)
         );
         let path = dir.path().join("f");
