@@ -67,23 +67,16 @@ fn make_drive(root: &Path) {
 /// Everything under `root`: kind, bytes or link target, mtime, permission bits.
 fn tree(root: &Path) -> BTreeMap<PathBuf, (char, Vec<u8>, i64, u32)> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let path = e.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            let (kind, data, mode) = if meta.is_dir() {
-                stack.push(path.clone());
-                ('d', Vec::new(), meta.mode() & 0o7777)
-            } else if meta.is_symlink() {
-                let target = fs::read_link(&path).unwrap();
-                ('l', target.into_os_string().into_encoded_bytes(), 0)
-            } else {
-                ('f', fs::read(&path).unwrap(), meta.mode() & 0o7777)
-            };
-            out.insert(rel, (kind, data, meta.mtime(), mode));
-        }
+    for (rel, path, meta) in testkit::walk(root) {
+        let (kind, data, mode) = if meta.is_dir() {
+            ('d', Vec::new(), meta.mode() & 0o7777)
+        } else if meta.is_symlink() {
+            let target = fs::read_link(&path).unwrap();
+            ('l', target.into_os_string().into_encoded_bytes(), 0)
+        } else {
+            ('f', fs::read(&path).unwrap(), meta.mode() & 0o7777)
+        };
+        out.insert(rel, (kind, data, meta.mtime(), mode));
     }
     out
 }

@@ -5,6 +5,8 @@
 //! Not for anything that ships: it is not a cryptographic or even a good generator, only a
 //! small reproducible one.
 
+use std::path::{Path, PathBuf};
+
 /// The odd constant seeds are multiplied by, so that nearby seeds give unrelated streams.
 const SPREAD: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -46,6 +48,26 @@ pub fn noise(seed: u64, len: usize) -> Vec<u8> {
     (0..len).map(|_| (rng.next() >> 24) as u8).collect()
 }
 
+/// Every path under `root` (not `root` itself), each with its path relative to `root`, its
+/// full path and its own metadata (a symlink's, not its target's), in no set order. Panics on
+/// any error: it is for tests, on trees they made.
+pub fn walk(root: &Path) -> Vec<(PathBuf, PathBuf, std::fs::Metadata)> {
+    let mut out = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                folders.push(path.clone());
+            }
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            out.push((rel, path, meta));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +94,27 @@ mod tests {
         }
         assert!(seen.iter().all(|&s| s), "{seen:?}");
         assert_eq!(rng.below(0), 0);
+    }
+
+    #[test]
+    fn walk_finds_everything_below_and_not_the_root() {
+        let root = std::env::temp_dir().join(format!("testkit-walk-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/f"), b"x").unwrap();
+        std::os::unix::fs::symlink("a", root.join("link")).unwrap();
+        let mut found: Vec<(PathBuf, bool)> = walk(&root)
+            .into_iter()
+            .map(|(rel, _, meta)| (rel, meta.is_symlink()))
+            .collect();
+        found.sort();
+        std::fs::remove_dir_all(&root).unwrap();
+        let want = [
+            ("a", false),
+            ("a/b", false),
+            ("a/b/f", false),
+            ("link", true),
+        ];
+        let want: Vec<(PathBuf, bool)> = want.iter().map(|&(p, l)| (p.into(), l)).collect();
+        assert_eq!(found, want);
     }
 }
