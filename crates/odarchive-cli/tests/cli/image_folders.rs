@@ -32,6 +32,17 @@ fn verify_folder(s: &Scratch, folder: &Path) -> (Run, Vec<serde_json::Value>) {
     (run, report["discs"].as_array().unwrap().clone())
 }
 
+/// `restore --from FOLDER` gives the whole drive back, with every disc found and no problem.
+fn restores_the_drive_from(s: &Scratch, folder: &Path) {
+    let dest = s.dir("restored");
+    let (run, report) = restore(s, &[folder.to_owned()], &dest, &[]);
+    run.ok();
+    for list in ["missing_discs", "problems"] {
+        assert!(report[list].as_array().unwrap().is_empty(), "{report}");
+    }
+    assert_same_tree(&s.drive, &dest);
+}
+
 #[test]
 fn verify_of_a_folder_of_images_checks_each_image_in_it() {
     let s = Scratch::new();
@@ -52,18 +63,7 @@ fn verify_of_a_folder_of_images_checks_each_image_in_it() {
 fn restore_from_a_folder_of_images_gives_the_tree_back() {
     let s = Scratch::new();
     let (folder, _) = images_in_a_folder(&s, 29);
-    let dest = s.dir("restored");
-    let (run, report) = restore(&s, std::slice::from_ref(&folder), &dest, &[]);
-    run.ok();
-    assert!(
-        report["missing_discs"].as_array().unwrap().is_empty(),
-        "{report}"
-    );
-    assert!(
-        report["problems"].as_array().unwrap().is_empty(),
-        "{report}"
-    );
-    assert_same_tree(&s.drive, &dest);
+    restores_the_drive_from(&s, &folder);
 }
 
 #[test]
@@ -75,14 +75,7 @@ fn without_the_local_catalogue_a_folder_of_images_is_enough() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(discs.iter().all(|d| d["disc"].is_u64()), "{discs:?}");
 
-    let dest = s.dir("restored");
-    let (run, report) = restore(&s, std::slice::from_ref(&folder), &dest, &[]);
-    run.ok();
-    assert!(
-        report["problems"].as_array().unwrap().is_empty(),
-        "{report}"
-    );
-    assert_same_tree(&s.drive, &dest);
+    restores_the_drive_from(&s, &folder);
     assert!(!s.catalogue.exists(), "no catalogue left where none was");
 }
 
