@@ -5,19 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use discfs::{FileSource, NodeId, Timestamp, Tree, TreeBuilder, VolumeInfo};
-
-/// Bytes that do not repeat, so that data read from a wrong offset differs.
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+use testkit::noise;
 
 fn bytes(data: Vec<u8>) -> (u64, FileSource) {
     (data.len() as u64, FileSource::Bytes(Arc::from(data)))
@@ -43,16 +31,16 @@ pub fn trees() -> Vec<(&'static str, Tree)> {
     let mut b = TreeBuilder::new(t);
     let photos = b.dir(NodeId::ROOT, "Photos été", t).expect("dir");
     let year = b.dir(photos, "2024 summer", t).expect("dir");
-    add_file(&mut b, year, "IMG_0001.JPG", noise(5000, 1), t);
+    add_file(&mut b, year, "IMG_0001.JPG", noise(1, 5000), t);
     add_file(&mut b, year, "empty.txt", Vec::new(), t);
-    add_file(&mut b, photos, &"long name ".repeat(12), noise(300, 2), t);
-    add_file(&mut b, photos, &"é".repeat(140), noise(30, 3), t);
+    add_file(&mut b, photos, &"long name ".repeat(12), noise(2, 300), t);
+    add_file(&mut b, photos, &"é".repeat(140), noise(3, 30), t);
     b.dir(NodeId::ROOT, "empty folder", t).expect("dir");
     let mut deep = NodeId::ROOT;
     for level in 0..10 {
         deep = b.dir(deep, &format!("level{level}"), t).expect("dir");
     }
-    add_file(&mut b, deep, "bottom.bin", noise(2100, 4), t);
+    add_file(&mut b, deep, "bottom.bin", noise(4, 2100), t);
     out.push(("nested", b.build().expect("sample tree")));
 
     let mut b = TreeBuilder::new(t);
@@ -61,7 +49,7 @@ pub fn trees() -> Vec<(&'static str, Tree)> {
         // Mostly empty: the records fill two sectors, few data sectors follow.
         let len = if i % 8 == 0 { i + 1 } else { 0 };
         let name = format!("file number {i:03}.dat");
-        add_file(&mut b, many, &name, noise(len, i as u64), t);
+        add_file(&mut b, many, &name, noise(i as u64, len), t);
     }
     out.push(("wide", b.build().expect("sample tree")));
     out
@@ -86,8 +74,8 @@ pub fn archive(dir: &Path) -> Vec<PathBuf> {
     use odarchive::{Catalogue, Media, NoProgress, PlanOptions, ScanOptions, WriteOptions};
     let drive = dir.join("drive");
     std::fs::create_dir_all(drive.join("Photos/2024")).expect("drive");
-    std::fs::write(drive.join("Photos/2024/IMG_0001.JPG"), noise(6000, 7)).expect("drive");
-    std::fs::write(drive.join("Photos/2024/copy.jpg"), noise(6000, 7)).expect("drive");
+    std::fs::write(drive.join("Photos/2024/IMG_0001.JPG"), noise(7, 6000)).expect("drive");
+    std::fs::write(drive.join("Photos/2024/copy.jpg"), noise(7, 6000)).expect("drive");
     std::fs::write(drive.join("notes.txt"), b"notes\n").expect("drive");
     std::fs::write(drive.join("empty"), b"").expect("drive");
     let mut catalogue = Catalogue::create_or_open(dir.join("odarchive.db")).expect("catalogue");

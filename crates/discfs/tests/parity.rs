@@ -10,28 +10,16 @@ use discfs::parity::{BadSectors, Header, ParityError, RepairReport, SYSTEM_AREA_
 use discfs::{FileSource, Layout, NodeId, SECTOR, Timestamp, Tree, TreeBuilder, VolumeInfo};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
+use testkit::noise;
 
 const S: usize = SECTOR as usize;
-
-/// Pseudo-random bytes (a fixed LCG), so images differ sector by sector.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
-    (0..len)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 56) as u8
-        })
-        .collect()
-}
 
 fn protected_tree(sizes: &[usize], percent: u8) -> Tree {
     let t = Timestamp::new(1_767_225_600, 0);
     let mut b = TreeBuilder::new(t);
     let data = b.dir(NodeId::ROOT, "Data", t).unwrap();
     for (i, &size) in sizes.iter().enumerate() {
-        let bytes: Arc<[u8]> = Arc::from(noise(size, i as u64 + 1));
+        let bytes: Arc<[u8]> = Arc::from(noise(i as u64 + 1, size));
         b.file(
             data,
             &format!("file{i}.bin"),
@@ -171,7 +159,7 @@ fn many_short_scratches_are_rebuilt() {
 fn random_flipped_sectors_are_found_by_their_crc() {
     let (image, header) = small();
     let mut damaged = image.clone();
-    let picks = noise(40, 99);
+    let picks = noise(99, 40);
     let mut flipped = std::collections::BTreeSet::new();
     for pair in picks.chunks(2) {
         let sector = (u64::from(pair[0]) << 8 | u64::from(pair[1])) % header.parity_start;

@@ -66,17 +66,48 @@ impl fmt::Display for Media {
     }
 }
 
+/// Why a text is not a size.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    /// No number where it starts, more than one decimal point, or digits that do not parse.
+    #[error("{text:?} is not a medium name or a size")]
+    NotASize {
+        /// The text as given.
+        text: String,
+    },
+    /// A unit other than `B`, `K`…`T`, `KB`…`TB`, `KiB`…`TiB`.
+    #[error("unknown unit {unit:?} in {text:?}")]
+    UnknownUnit {
+        /// The text as given.
+        text: String,
+        /// The unit in it.
+        unit: String,
+    },
+    /// More bytes than 64 bits hold.
+    #[error("{text:?} is too large")]
+    TooLarge {
+        /// The text as given.
+        text: String,
+    },
+}
+
 /// Parses a size: a number (decimals allowed) with an optional unit, `K`/`M`/`G`/`T` (also
 /// `KB`, ...: powers of 1000) or `KiB`/`MiB`/`GiB`/`TiB` (powers of 1024), or `B`. Case does
 /// not matter. The result is rounded down to whole bytes.
-pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+pub fn parse_size(text: &str) -> std::result::Result<u64, SizeError> {
     let t = text.trim();
+    let not_a_size = || SizeError::NotASize {
+        text: text.to_owned(),
+    };
+    let too_large = || SizeError::TooLarge {
+        text: text.to_owned(),
+    };
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (number, unit) = (&t[..split], t[split..].trim());
     if number.is_empty() || number.matches('.').count() > 1 {
-        return Err(format!("{text:?} is not a medium name or a size"));
+        return Err(not_a_size());
     }
     let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -88,29 +119,26 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
         "mib" => 1 << 20,
         "gib" => 1 << 30,
         "tib" => 1 << 40,
-        _ => return Err(format!("unknown unit {unit:?} in {text:?}")),
+        _ => {
+            return Err(SizeError::UnknownUnit {
+                text: text.to_owned(),
+                unit: unit.to_owned(),
+            });
+        }
     };
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let whole: u64 = if whole.is_empty() {
         0
     } else {
-        whole
-            .parse()
-            .map_err(|_| format!("{text:?} is not a size"))?
+        whole.parse().map_err(|_| not_a_size())?
     };
-    let mut bytes = whole
-        .checked_mul(multiplier)
-        .ok_or_else(|| format!("{text:?} is too large"))?;
+    let mut bytes = whole.checked_mul(multiplier).ok_or_else(too_large)?;
     // The fraction, exact in integers (rounded down): multiplier × digits / 10^len.
     let fraction = &fraction[..fraction.len().min(18)];
     if !fraction.is_empty() {
-        let digits: u128 = fraction
-            .parse()
-            .map_err(|_| format!("{text:?} is not a size"))?;
+        let digits: u128 = fraction.parse().map_err(|_| not_a_size())?;
         let part = u128::from(multiplier) * digits / 10u128.pow(fraction.len() as u32);
-        bytes = bytes
-            .checked_add(part as u64)
-            .ok_or_else(|| format!("{text:?} is too large"))?;
+        bytes = bytes.checked_add(part as u64).ok_or_else(too_large)?;
     }
     Ok(bytes)
 }
@@ -137,6 +165,25 @@ mod tests {
         assert_eq!(parse_size("1.5 KiB"), Ok(1536));
         assert_eq!(parse_size("2t"), Ok(2_000_000_000_000));
         assert!(parse_size("").is_err());
+        assert_eq!(
+            parse_size("3 parsecs"),
+            Err(SizeError::UnknownUnit {
+                text: "3 parsecs".into(),
+                unit: "parsecs".into()
+            })
+        );
+        assert_eq!(
+            parse_size("1.2.3M"),
+            Err(SizeError::NotASize {
+                text: "1.2.3M".into()
+            })
+        );
+        assert_eq!(
+            parse_size("99999999999T"),
+            Err(SizeError::TooLarge {
+                text: "99999999999T".into()
+            })
+        );
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("1.2.3G").is_err());
         assert!(parse_size("99999999999999999999T").is_err());

@@ -166,8 +166,11 @@ pub fn prepare(
     options: &VerifyOptions,
 ) -> Result<VerifyPlan> {
     let mut checks = Vec::with_capacity(sources.len());
-    for path in sources {
-        checks.push(plan_check(catalogue, path, options)?);
+    for given in crate::reader::given_discs(sources) {
+        checks.push(match given {
+            Ok(path) => plan_check(catalogue, &path, options)?,
+            Err(e) => unusable(&e),
+        });
     }
     let missing_discs = match options.snapshot {
         Some(snapshot) => discs_not_given(catalogue, snapshot, &checks)?,
@@ -179,6 +182,19 @@ pub fn prepare(
         checks,
         missing_discs,
     })
+}
+
+/// The check of a path given that is no disc: its verdict names why.
+fn unusable(e: &DiscError) -> PlannedCheck {
+    let problem = Problem::from(e);
+    let mut verdict = DiscVerdict::new(&problem.path);
+    let source = problem.path.clone();
+    verdict.problem = Some(problem);
+    PlannedCheck {
+        source,
+        disc: None,
+        verdict,
+    }
 }
 
 fn plan_check(catalogue: &Catalogue, path: &Path, options: &VerifyOptions) -> Result<PlannedCheck> {

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{noise, scan_plan_write};
+use common::scan_plan_write;
+use testkit::noise;
 
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
@@ -29,9 +30,9 @@ fn sha512(bytes: &[u8]) -> ContentHash {
 fn make_drive(root: &Path) {
     std::fs::create_dir_all(root.join("Photos/2024")).unwrap();
     std::fs::create_dir_all(root.join("empty dir")).unwrap();
-    std::fs::write(root.join("big.bin"), noise(7_300_000, 7)).unwrap();
-    std::fs::write(root.join("Photos/2024/a.jpg"), noise(1_200_000, 11)).unwrap();
-    std::fs::write(root.join("Photos/2024/b.jpg"), noise(900_000, 13)).unwrap();
+    std::fs::write(root.join("big.bin"), noise(7, 7_300_000)).unwrap();
+    std::fs::write(root.join("Photos/2024/a.jpg"), noise(11, 1_200_000)).unwrap();
+    std::fs::write(root.join("Photos/2024/b.jpg"), noise(13, 900_000)).unwrap();
     std::fs::write(root.join("Photos/notes.txt"), b"same bytes\n").unwrap();
     std::fs::write(root.join("copy of notes.txt"), b"same bytes\n").unwrap();
     std::fs::write(root.join("empty.txt"), b"").unwrap();
@@ -229,7 +230,7 @@ fn a_catalogue_rebuilt_from_sha512_discs_keeps_sha512() {
     let drive = work.path().join("drive");
     std::fs::create_dir_all(&drive).unwrap();
     std::fs::write(drive.join("a.txt"), b"alpha").unwrap();
-    std::fs::write(drive.join("b.bin"), noise(300_000, 3)).unwrap();
+    std::fs::write(drive.join("b.bin"), noise(3, 300_000)).unwrap();
     let mut catalogue =
         Catalogue::create_with_algorithm(work.path().join("c.db"), HashAlgorithm::Sha512).unwrap();
     let images = scan_plan_write(&mut catalogue, &drive, &work.path().join("images"));

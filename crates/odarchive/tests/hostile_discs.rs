@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{noise, scan_plan_write};
+use common::scan_plan_write;
+use testkit::noise;
 
 use std::io::Cursor;
 use std::path::Path;
@@ -29,7 +30,7 @@ const NOT_RECORDED: u32 = 1 << 30;
 fn one_disc(work: &Path) -> (Catalogue, std::path::PathBuf) {
     let drive = work.join("drive");
     std::fs::create_dir_all(drive.join("Photos")).unwrap();
-    std::fs::write(drive.join("Photos/a.jpg"), noise(5000, 1)).unwrap();
+    std::fs::write(drive.join("Photos/a.jpg"), noise(1, 5000)).unwrap();
     let mut catalogue = Catalogue::create_or_open(work.join("odarchive.db")).unwrap();
     let images = scan_plan_write(&mut catalogue, &drive, &work.join("images"));
     assert_eq!(images.len(), 1);

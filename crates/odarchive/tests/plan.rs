@@ -10,21 +10,8 @@ use odarchive::{
     Catalogue, Error, Media, NoProgress, Placement, PlanOptions, ScanOptions, WriteOptions,
 };
 use proptest::prelude::*;
-
 /// A small deterministic pseudo-random generator (xorshift), so trees are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+use testkit::Rng;
 
 /// Writes an "ordinary" tree: `folders` folders of files with sizes spread from empty to
 /// `max_size`, some duplicates, a few nested folders.

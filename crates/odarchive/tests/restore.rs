@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{noise, scan_plan_write};
+use common::scan_plan_write;
+use testkit::noise;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -32,7 +33,7 @@ fn make_drive(root: &Path) {
     for d in &dirs {
         fs::create_dir_all(root.join(d)).unwrap();
     }
-    let contents: Vec<Vec<u8>> = (0..12).map(|k| noise(100 + 997 * k, k as u64)).collect();
+    let contents: Vec<Vec<u8>> = (0..12).map(|k| noise(k as u64, 100 + 997 * k)).collect();
     for i in 0..300 {
         let dir = &dirs[(i * 7) % dirs.len()];
         let path = root.join(dir).join(format!("dup-{i:03}.bin"));
@@ -45,7 +46,7 @@ fn make_drive(root: &Path) {
         let t = FileTime::from_unix_time(1_600_000_000 + i as i64 * 60, 0);
         filetime::set_file_times(&path, t, t).unwrap();
     }
-    fs::write(root.join("big.bin"), noise(7_300_000, 99)).unwrap();
+    fs::write(root.join("big.bin"), noise(99, 7_300_000)).unwrap();
     fs::write(root.join(&dirs[12]).join("empty.txt"), b"").unwrap();
     fs::create_dir_all(root.join("empty folder/inside")).unwrap();
     std::os::unix::fs::symlink("../wide", root.join("empty folder/to wide")).unwrap();
@@ -66,23 +67,16 @@ fn make_drive(root: &Path) {
 /// Everything under `root`: kind, bytes or link target, mtime, permission bits.
 fn tree(root: &Path) -> BTreeMap<PathBuf, (char, Vec<u8>, i64, u32)> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let path = e.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            let (kind, data, mode) = if meta.is_dir() {
-                stack.push(path.clone());
-                ('d', Vec::new(), meta.mode() & 0o7777)
-            } else if meta.is_symlink() {
-                let target = fs::read_link(&path).unwrap();
-                ('l', target.into_os_string().into_encoded_bytes(), 0)
-            } else {
-                ('f', fs::read(&path).unwrap(), meta.mode() & 0o7777)
-            };
-            out.insert(rel, (kind, data, meta.mtime(), mode));
-        }
+    for (rel, path, meta) in testkit::walk(root) {
+        let (kind, data, mode) = if meta.is_dir() {
+            ('d', Vec::new(), meta.mode() & 0o7777)
+        } else if meta.is_symlink() {
+            let target = fs::read_link(&path).unwrap();
+            ('l', target.into_os_string().into_encoded_bytes(), 0)
+        } else {
+            ('f', fs::read(&path).unwrap(), meta.mode() & 0o7777)
+        };
+        out.insert(rel, (kind, data, meta.mtime(), mode));
     }
     out
 }

@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{noise, scan_plan_write};
+use common::scan_plan_write;
+use testkit::noise;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -69,12 +70,12 @@ fn placed_files(catalogue: &Catalogue, images: &[PathBuf]) -> Vec<PlacedFile> {
 fn make_drive(root: &Path) {
     std::fs::create_dir_all(root.join("Photos/2024")).unwrap();
     std::fs::create_dir_all(root.join("notes")).unwrap();
-    std::fs::write(root.join("Photos/2024/IMG_0001.JPG"), noise(20_000, 1)).unwrap();
-    std::fs::write(root.join("Photos/2024/IMG_0002.JPG"), noise(2048, 2)).unwrap();
-    std::fs::write(root.join("Photos/copy.jpg"), noise(2048, 2)).unwrap();
+    std::fs::write(root.join("Photos/2024/IMG_0001.JPG"), noise(1, 20_000)).unwrap();
+    std::fs::write(root.join("Photos/2024/IMG_0002.JPG"), noise(2, 2048)).unwrap();
+    std::fs::write(root.join("Photos/copy.jpg"), noise(2, 2048)).unwrap();
     std::fs::write(root.join("notes/a.txt"), b"a").unwrap();
     std::fs::write(root.join("notes/empty.txt"), b"").unwrap();
-    std::fs::write(root.join("film.mov"), noise(6_000_000, 3)).unwrap();
+    std::fs::write(root.join("film.mov"), noise(3, 6_000_000)).unwrap();
 }
 
 #[test]

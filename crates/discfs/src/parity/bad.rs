@@ -4,6 +4,33 @@ use std::ops::Range;
 
 use crate::SECTOR;
 
+/// Why a ddrescue map file cannot be read; `line` counts from 1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MapError {
+    /// A line without its three fields.
+    #[error("line {line}: expected `pos size status`")]
+    Fields {
+        /// The line.
+        line: usize,
+    },
+    /// A position or size that is not a number (decimal, or hex with `0x`).
+    #[error("line {line}: {text}: {source}")]
+    Number {
+        /// The line.
+        line: usize,
+        /// The field as written.
+        text: String,
+        /// Why it does not parse.
+        source: std::num::ParseIntError,
+    },
+    /// A range that ends past the largest byte offset.
+    #[error("line {line}: the range ends past the largest byte offset")]
+    TooLarge {
+        /// The line.
+        line: usize,
+    },
+}
+
 /// A set of sector ranges known to be unreadable (erasures for repair). Kept sorted and
 /// merged.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,18 +80,19 @@ impl BadSectors {
     /// Reads a GNU ddrescue map file: every sector that any byte range not marked `+`
     /// (finished) touches is bad. The first non-comment line (the current position) is
     /// skipped, as ddrescue writes it.
-    pub fn from_ddrescue_map(text: &str) -> Result<BadSectors, String> {
+    pub fn from_ddrescue_map(text: &str) -> Result<BadSectors, MapError> {
         let mut bad = BadSectors::new();
         let lines = text
             .lines()
             .enumerate()
             .filter(|(_, l)| !l.trim_start().starts_with('#') && !l.trim().is_empty());
         for (n, line) in lines.skip(1) {
+            let line_number = n + 1;
             let mut fields = line.split_whitespace();
             let (Some(pos), Some(size), Some(status)) =
                 (fields.next(), fields.next(), fields.next())
             else {
-                return Err(format!("line {}: expected `pos size status`", n + 1));
+                return Err(MapError::Fields { line: line_number });
             };
             let number = |s: &str| {
                 let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
@@ -72,11 +100,18 @@ impl BadSectors {
                     Some(h) => u64::from_str_radix(h, 16),
                     None => s.parse(),
                 }
-                .map_err(|e| format!("line {}: {s}: {e}", n + 1))
+                .map_err(|source| MapError::Number {
+                    line: line_number,
+                    text: s.to_owned(),
+                    source,
+                })
             };
             let (pos, size) = (number(pos)?, number(size)?);
             if status != "+" && size > 0 {
-                bad.insert(pos / SECTOR..(pos + size).div_ceil(SECTOR));
+                let end = pos
+                    .checked_add(size)
+                    .ok_or(MapError::TooLarge { line: line_number })?;
+                bad.insert(pos / SECTOR..end.div_ceil(SECTOR));
             }
         }
         Ok(bad)
@@ -119,5 +154,17 @@ mod tests {
         let bad = BadSectors::from_ddrescue_map(map).unwrap();
         assert_eq!(bad.ranges(), &[2..3, 8..10]);
         assert!(BadSectors::from_ddrescue_map("0 + 1\n0x10 zz -\n").is_err());
+    }
+
+    #[test]
+    fn a_bad_map_line_is_named_with_why() {
+        let number = BadSectors::from_ddrescue_map("0 + 1\n0x10 zz -\n").unwrap_err();
+        assert!(matches!(&number, MapError::Number { line: 2, text, .. } if text == "zz"));
+        assert!(number.to_string().starts_with("line 2: zz: "), "{number}");
+        let fields = BadSectors::from_ddrescue_map("0 + 1\n# c\n0x10 -\n").unwrap_err();
+        assert_eq!(fields, MapError::Fields { line: 3 });
+        // A range past the end of all offsets is an error, not an overflow.
+        let past = BadSectors::from_ddrescue_map("0 + 1\n0xFFFFFFFFFFFFFF00 0x1000 -\n");
+        assert_eq!(past.unwrap_err(), MapError::TooLarge { line: 2 });
     }
 }

@@ -56,7 +56,7 @@ mod encode;
 mod header;
 mod repair;
 
-pub use bad::BadSectors;
+pub use bad::{BadSectors, MapError};
 pub use encode::{ParityArea, ParityEncoder, parity_area_of};
 pub use header::{Header, SYSTEM_AREA_COPY};
 pub use repair::{RepairReport, repair};

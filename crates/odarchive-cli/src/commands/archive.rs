@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
-use odarchive::{ArchiveOptions, Catalogue, PlanOptions, ScanOptions};
+use odarchive::{ArchiveOptions, Catalogue, PlanOptions};
 
 use super::plan::MediaArgs;
+use super::scan::ScanArgs;
 use crate::render::Reporter;
 use crate::{Global, Outcome};
 
@@ -23,13 +24,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
 
-    /// Leave out paths matching GLOB (relative to the drive root); repeatable.
-    #[arg(long = "exclude", value_name = "GLOB")]
-    excludes: Vec<String>,
-
-    /// Number of hashing threads [default: one per core].
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    #[command(flatten)]
+    scan: ScanArgs,
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
@@ -38,12 +34,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut catalogue = Catalogue::create_or_open(&global.catalogue)?;
     let options = ArchiveOptions {
         drive: args.drive_path.clone(),
-        scan: ScanOptions {
-            excludes: args.excludes.clone(),
-            threads: args.threads,
-            cancel: Some(cancel),
-            ..ScanOptions::default()
-        },
+        scan: args.scan.options(cancel),
         plan: PlanOptions {
             media: args.media.media.clone(),
             margin: args.media.margin,

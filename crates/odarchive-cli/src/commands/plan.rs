@@ -14,7 +14,7 @@ pub fn parse_media(text: &str) -> Result<Media, String> {
 
 /// Parses a size such as `--margin 10M` for clap.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    odarchive::media::parse_size(text)
+    odarchive::media::parse_size(text).map_err(|e| e.to_string())
 }
 
 /// The options `plan` and `archive` share.

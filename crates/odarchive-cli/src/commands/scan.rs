@@ -23,6 +23,13 @@ pub struct Args {
     /// The directory to scan (the root of the drive).
     drive_path: PathBuf,
 
+    #[command(flatten)]
+    scan: ScanArgs,
+}
+
+/// The options of a scan, shared by `scan` and `archive`.
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
     /// Leave out paths matching GLOB (relative to the drive root, e.g. `**/node_modules`,
     /// `*.tmp`); repeatable. An excluded directory is left out with its contents.
     #[arg(long = "exclude", value_name = "GLOB")]
@@ -33,15 +40,24 @@ pub struct Args {
     threads: Option<usize>,
 }
 
+impl ScanArgs {
+    /// The scan's options, stopped when `cancel` is set.
+    pub fn options(&self, cancel: Arc<AtomicBool>) -> ScanOptions {
+        ScanOptions {
+            excludes: self.excludes.clone(),
+            threads: self.threads,
+            cancel: Some(cancel),
+            ..ScanOptions::default()
+        }
+    }
+}
+
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let cancel = Arc::new(AtomicBool::new(false));
     install_interrupt_handler(Arc::clone(&cancel))?;
     let options = ScanOptions {
-        excludes: args.excludes.clone(),
-        threads: args.threads,
-        cancel: Some(cancel),
-        opener: None,
         hash_delay: test_hash_delay()?,
+        ..args.scan.options(cancel)
     };
     let mut catalogue = Catalogue::create_or_open(&global.catalogue)?;
     let reporter = Reporter::new(global.json);

@@ -14,20 +14,9 @@ use crate::support::*;
 /// writes anything would change.
 fn listing(root: &Path) -> BTreeMap<PathBuf, (bool, u64, u32, i64)> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let mtime = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
-            out.insert(
-                path.strip_prefix(root).unwrap().to_owned(),
-                (meta.is_dir(), meta.len(), meta.mode(), mtime),
-            );
-            if meta.is_dir() {
-                stack.push(path);
-            }
-        }
+    for (rel, _, meta) in testkit::walk(root) {
+        let mtime = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+        out.insert(rel, (meta.is_dir(), meta.len(), meta.mode(), mtime));
     }
     out
 }

@@ -155,17 +155,10 @@ fn make_tree(s: &Scratch, seed: u64) {
 /// Every file under `root`: its bytes and mtime in whole seconds (0.1 keeps no more).
 fn files_of(root: &Path) -> BTreeMap<String, (Vec<u8>, i64)> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            let meta = fs::symlink_metadata(&p).unwrap();
-            if meta.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, (fs::read(&p).unwrap(), meta.mtime()));
-            }
+    for (rel, path, meta) in testkit::walk(root) {
+        if !meta.is_dir() {
+            let rel = rel.to_string_lossy().into_owned();
+            out.insert(rel, (fs::read(&path).unwrap(), meta.mtime()));
         }
     }
     out

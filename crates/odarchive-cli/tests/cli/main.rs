@@ -5,6 +5,7 @@ mod archive;
 mod catalogue;
 mod dry_run;
 mod history;
+mod image_folders;
 mod json;
 mod legacy_discs;
 mod merge;

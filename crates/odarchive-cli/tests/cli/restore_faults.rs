@@ -17,22 +17,14 @@ use crate::support::*;
 /// get mode 0 (their own mode means nothing).
 fn attributes_of(root: &Path) -> BTreeMap<Vec<u8>, (u32, u32, u32)> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let path = e.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path.clone());
-            }
-            let mode = if meta.is_symlink() {
-                0
-            } else {
-                meta.mode() & 0o7777
-            };
-            let rel = path.strip_prefix(root).unwrap().as_os_str().as_bytes();
-            out.insert(rel.to_vec(), (mode, meta.uid(), meta.gid()));
-        }
+    for (rel, _, meta) in testkit::walk(root) {
+        let mode = if meta.is_symlink() {
+            0
+        } else {
+            meta.mode() & 0o7777
+        };
+        let rel = std::os::unix::ffi::OsStringExt::into_vec(rel.into_os_string());
+        out.insert(rel, (mode, meta.uid(), meta.gid()));
     }
     out
 }

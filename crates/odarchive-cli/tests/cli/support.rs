@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 use sha2::{Digest, Sha256};
 
+/// Reproducible pseudo-random bytes and numbers, shared with the other crates' tests.
+pub use testkit::{Rng, noise};
+
 /// A drive directory and a catalogue path outside it, in one temporary directory.
 pub struct Scratch {
     _dir: tempfile::TempDir,
@@ -400,28 +403,10 @@ pub fn assert_same_tree(source: &Path, restored: &Path) {
     }
 }
 
-/// Reproducible pseudo-random numbers.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
-
 /// A random tree: unicode and non-UTF-8 names, depth, empty files and folders, duplicates,
 /// symlinks, sizes around 2048, and one file larger than the medium, so it splits.
 pub fn random_tree(s: &Scratch, seed: u64) {
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = Rng::seeded(seed);
     let names: [&[u8]; 10] = [
         b"photo",
         "été".as_bytes(),
@@ -516,18 +501,4 @@ pub fn settle(root: &Path) {
                 .unwrap();
         }
     }
-}
-
-/// Pseudo-random bytes, reproducible (xorshift): contents that occur nowhere else on
-/// a disc.
-pub fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }

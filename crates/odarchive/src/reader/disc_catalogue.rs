@@ -34,7 +34,8 @@ pub fn disc_catalogue_json(
 }
 
 /// A catalogue, in `file` (created; it must not exist), made from the catalogue JSON on the
-/// given discs: the one that lists the most discs (the newest). For verify and restore when
+/// given discs (as [`super::given_discs`] reads them): the one that lists the most discs
+/// (the newest). For verify and restore when
 /// the local catalogue is lost.
 pub fn catalogue_from_discs(discs: &[PathBuf], file: &Path) -> Result<Catalogue> {
     catalogue_from_discs_in_zone(discs, file, None)
@@ -49,10 +50,13 @@ pub fn catalogue_from_discs_in_zone(
 ) -> Result<Catalogue> {
     let mut best: Option<(usize, Vec<u8>, PathBuf)> = None;
     let mut last_problem = None;
-    for path in discs {
-        let json = DiscSource::open(path).and_then(|mut s| disc_catalogue_json(&mut s));
+    for path in super::given_discs(discs) {
+        let json = path.and_then(|path| {
+            let json = DiscSource::open(&path).and_then(|mut s| disc_catalogue_json(&mut s))?;
+            Ok(json.map(|json| (json, path)))
+        });
         match json {
-            Ok(Some(json)) => {
+            Ok(Some((json, path))) => {
                 // Only the disc list is read: the rest is skipped, not built.
                 #[derive(serde::Deserialize)]
                 struct Listed {
@@ -60,7 +64,7 @@ pub fn catalogue_from_discs_in_zone(
                 }
                 let listed = serde_json::from_slice::<Listed>(&json).map_or(0, |l| l.discs.len());
                 if best.as_ref().is_none_or(|(n, _, _)| listed > *n) {
-                    best = Some((listed, json, path.clone()));
+                    best = Some((listed, json, path));
                 }
             }
             Ok(None) => {}

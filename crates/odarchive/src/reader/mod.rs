@@ -3,6 +3,8 @@
 //! - [`DiscSource`] ([`source`]; `image`, `mounted`): opens an image through both its views (UDF
 //!   first, file by file ISO 9660 where UDF is damaged) or a mounted disc, lists its files and
 //!   copies one out; what it found damaged is kept.
+//! - [`given_discs`]: what the paths a user names stand for (an image, a mounted disc, or the
+//!   images in a folder of images); every command taking such paths calls it.
 //! - [`identify()`] ([`identify`](mod@identify)): which disc of the catalogue's set it is.
 //! - [`legacy`]: what only a disc of odarchive 0.1 says (which disc it is, the names it
 //!   stores contents under).
@@ -13,6 +15,7 @@
 //! themselves.
 
 pub mod disc_catalogue;
+mod given;
 pub mod identify;
 mod image;
 pub mod legacy;
@@ -21,5 +24,6 @@ pub mod source;
 pub mod temporary;
 
 pub use disc_catalogue::{catalogue_from_discs, catalogue_from_discs_in_zone, disc_catalogue_json};
+pub use given::given_discs;
 pub use identify::{IdentifyError, identify, root_iso_name};
 pub use source::{COPY_BUFFER, DiscError, DiscSource, Expected, View};

@@ -47,6 +47,10 @@ impl Expected {
     }
 }
 
+/// Why a folder given is not used, in words.
+const NOT_A_DISC_FOLDER: &str = "neither a mounted disc (no README.md, catalogue or Data folder \
+     at its root) nor a folder of disc images (no *.iso file in it)";
+
 /// What can go wrong reading a disc.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscError {
@@ -67,6 +71,13 @@ pub enum DiscError {
         udf: String,
         /// Why the ISO 9660 view failed.
         iso: String,
+    },
+    /// A folder given is neither a mounted disc (no disc root files in it) nor a folder of
+    /// images (no `*.iso` in it).
+    #[error("{}: {}", path.display(), NOT_A_DISC_FOLDER)]
+    NotADiscFolder {
+        /// The folder.
+        path: PathBuf,
     },
     /// A file the catalogue places on this disc is not on it.
     #[error("{}: {file} is not on this disc", disc.display())]
@@ -111,6 +122,9 @@ impl From<&DiscError> for Problem {
                 ProblemKind::Damaged,
                 format!("not a readable disc image (UDF: {udf}; ISO 9660: {iso})"),
             ),
+            DiscError::NotADiscFolder { path } => {
+                Problem::new(path, ProblemKind::Unexpected, NOT_A_DISC_FOLDER)
+            }
             DiscError::Missing { disc, file } => Problem::new(
                 disc,
                 ProblemKind::Missing,

@@ -205,8 +205,15 @@ fn identify_given(
     problems: &mut Vec<Problem>,
 ) -> Result<BTreeMap<u32, Vec<PathBuf>>> {
     let mut given: BTreeMap<u32, Vec<PathBuf>> = BTreeMap::new();
-    for path in &options.from {
-        let mut source = match DiscSource::open_with(path, options.iso9660_only) {
+    for path in crate::reader::given_discs(&options.from) {
+        let path = match path {
+            Ok(path) => path,
+            Err(e) => {
+                problems.push(Problem::from(&e));
+                continue;
+            }
+        };
+        let mut source = match DiscSource::open_with(&path, options.iso9660_only) {
             Ok(s) => s,
             Err(e) => {
                 problems.push(Problem::from(&e));
@@ -225,8 +232,8 @@ fn identify_given(
                     }
                 }
                 let copies = given.entry(disc.number).or_default();
-                if !copies.contains(path) {
-                    copies.push(path.clone());
+                if !copies.contains(&path) {
+                    copies.push(path);
                 }
             }
             Err(e) => problems.push(Problem::from(&e)),

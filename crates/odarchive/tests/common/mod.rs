@@ -4,19 +4,6 @@ use std::path::{Path, PathBuf};
 
 use odarchive::{Catalogue, Media, NoProgress, PlanOptions, ScanOptions, WriteOptions};
 
-/// Bytes that do not repeat, so that a part hashed from the wrong offset is caught.
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// Scans `drive`, plans it onto 5 MB discs and writes their images into `out`; the images.
 pub fn scan_plan_write(catalogue: &mut Catalogue, drive: &Path, out: &Path) -> Vec<PathBuf> {
     odarchive::scan(catalogue, drive, &ScanOptions::default(), &NoProgress).unwrap();

@@ -8,22 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use oracles::{Manifest, Tool};
+use testkit::noise;
 
 /// Base mtime of the control tree (2020-09-13), whole seconds.
 pub const BASE_MTIME: i64 = 1_600_000_000;
-
-/// Deterministic pseudo-random bytes (xorshift64).
-pub fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 pub fn set_mtime(path: &Path, secs: i64) {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
