@@ -209,13 +209,16 @@ fn check_first_names(
 /// of a restore from many discs does not grow with them), and each is opened again when read.
 pub(super) const HELD_OPEN: usize = 4;
 
+/// The copies given of each disc, by number, in the order given.
+type CopiesByDisc = BTreeMap<u32, Vec<PathBuf>>;
+
 /// Which disc each one given is, with every copy given of it (in the order given), and the
 /// first [`HELD_OPEN`] of them as opened.
 fn identify_given(
     catalogue: &Catalogue,
     options: &RestoreOptions,
     problems: &mut Vec<Problem>,
-) -> Result<(BTreeMap<u32, Vec<PathBuf>>, Vec<DiscSource>)> {
+) -> Result<(CopiesByDisc, Vec<DiscSource>)> {
     let mut given: BTreeMap<u32, Vec<PathBuf>> = BTreeMap::new();
     let mut opened = Vec::new();
     for path in &options.from {
