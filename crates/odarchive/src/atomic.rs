@@ -51,6 +51,18 @@ impl TempPath {
         }
     }
 
+    /// An explicit temporary name `temp` for `target` (in the same folder), without
+    /// companions: for a name that must stay short whatever the final name's length (a
+    /// restored file's, see `restore`), where a suffix could pass the 255-byte limit.
+    pub fn named(temp: impl Into<PathBuf>, target: impl Into<PathBuf>) -> TempPath {
+        TempPath {
+            temp: temp.into(),
+            target: target.into(),
+            companions: &[],
+            persisted: false,
+        }
+    }
+
     /// The temporary name.
     pub fn path(&self) -> &Path {
         &self.temp
@@ -78,6 +90,17 @@ impl TempPath {
             let _ = std::fs::remove_file(with_suffix(&self.temp, suffix));
         }
         sync_folder(&self.target);
+        Ok(())
+    }
+}
+
+impl TempPath {
+    /// Renames the temporary file to the final name without syncing anything: for the many
+    /// files of a restore, where a sync per file costs milliseconds each (hours for a million
+    /// photos) and a later run's hash check finds any file a power cut left short.
+    pub fn persist_unsynced(mut self) -> io::Result<()> {
+        std::fs::rename(&self.temp, &self.target)?;
+        self.persisted = true;
         Ok(())
     }
 }
@@ -191,6 +214,22 @@ mod tests {
         );
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file left");
+    }
+
+    #[test]
+    fn a_named_temporary_path_is_removed_unless_persisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("photo.jpg");
+        let temp = TempPath::named(dir.path().join(".oda-1.tmp"), &target);
+        std::fs::write(temp.path(), b"half").unwrap();
+        drop(temp);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+        let temp = TempPath::named(dir.path().join(".oda-1.tmp"), &target);
+        std::fs::write(temp.path(), b"whole").unwrap();
+        temp.persist_unsynced().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"whole");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //! Every read is a streaming query in the order the restore needs (the outer loop pinned with
 //! `CROSS JOIN`, so no query sorts the selection); the tables go with the [`RestoreSet`].
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, Row};
 
 use super::placements::{PLACEMENT_COLUMNS, placement_at};
@@ -89,11 +92,16 @@ pub struct FirstName {
     pub state: ContentState,
 }
 
+/// States recorded by [`RestoreSet::set_state`] before they are stored together.
+const STATE_BATCH: usize = 1024;
+
 /// The selection of one restore, held in TEMP tables until dropped.
 #[derive(Debug)]
 pub struct RestoreSet<'c> {
     catalogue: &'c Catalogue,
     selected: u64,
+    /// States recorded and not stored yet (at most [`STATE_BATCH`]).
+    pending: RefCell<HashMap<i64, ContentState>>,
 }
 
 impl Catalogue {
@@ -113,6 +121,7 @@ impl Catalogue {
         let mut set = RestoreSet {
             catalogue: self,
             selected: 0,
+            pending: RefCell::default(),
         };
         // One transaction for the inserts; dropped unfinished, it rolls them back.
         let tx = self.conn.unchecked_transaction().in_catalogue(path)?;
@@ -165,6 +174,7 @@ impl RestoreSet<'_> {
     }
 
     fn files_by_disc(&self, filter: &str) -> Result<Vec<DiscShare>> {
+        self.flush_states()?;
         let sql = files_by_disc_sql(filter);
         let mut stmt = self.conn().prepare(&sql).in_catalogue(self.path())?;
         let rows = stmt
@@ -182,6 +192,7 @@ impl RestoreSet<'_> {
 
     /// How many selected contents are still [`ContentState::ToDo`], and their bytes.
     pub fn still_to_do(&self) -> Result<(u64, u64)> {
+        self.flush_states()?;
         let mut stmt = self.conn().prepare(TO_DO_SQL).in_catalogue(self.path())?;
         let (files, bytes): (i64, i64) = stmt
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -214,7 +225,7 @@ impl RestoreSet<'_> {
     pub fn for_each_placement_on(
         &self,
         number: u32,
-        mut visit: impl FnMut(&Entry, &Placement) -> Result<()>,
+        mut visit: impl FnMut(Entry, Placement) -> Result<()>,
     ) -> Result<()> {
         let sql = placements_on_sql();
         self.stream(
@@ -226,12 +237,15 @@ impl RestoreSet<'_> {
                     placement_at(row, Entry::COLUMN_COUNT)?,
                 ))
             },
-            |(entry, placement)| visit(&entry, &placement),
+            |(entry, placement)| visit(entry, placement),
         )
     }
 
     /// How far the restore of `content` is.
     pub fn state(&self, content: i64) -> Result<ContentState> {
+        if let Some(&state) = self.pending.borrow().get(&content) {
+            return Ok(state);
+        }
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT state FROM temp.restore_content WHERE content_id = ?1")
@@ -243,15 +257,38 @@ impl RestoreSet<'_> {
         Ok(ContentState::from_code(code.unwrap_or(0)))
     }
 
-    /// Records how far the restore of `content` is.
+    /// Records how far the restore of `content` is. States are kept back and stored
+    /// [`STATE_BATCH`] at a time in one transaction (and before any query that reads them),
+    /// not one autocommit `UPDATE` each; [`RestoreSet::state`] sees them at once.
     pub fn set_state(&self, content: i64, state: ContentState) -> Result<()> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("UPDATE temp.restore_content SET state = ?2 WHERE content_id = ?1")
-            .in_catalogue(self.path())?;
-        stmt.execute((content, state.code()))
-            .in_catalogue(self.path())?;
+        let full = {
+            let mut pending = self.pending.borrow_mut();
+            pending.insert(content, state);
+            pending.len() >= STATE_BATCH
+        };
+        if full {
+            self.flush_states()?;
+        }
         Ok(())
+    }
+
+    /// Stores the states kept back, in one transaction.
+    fn flush_states(&self) -> Result<()> {
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let path = self.path();
+        let tx = self.conn().unchecked_transaction().in_catalogue(path)?;
+        {
+            let mut stmt = tx
+                .prepare_cached("UPDATE temp.restore_content SET state = ?2 WHERE content_id = ?1")
+                .in_catalogue(path)?;
+            for (content, state) in pending {
+                stmt.execute((content, state.code())).in_catalogue(path)?;
+            }
+        }
+        tx.commit().in_catalogue(path)
     }
 
     /// Calls `visit(entry, first_name)` for every selected file and symlink, in path order;
@@ -307,6 +344,7 @@ impl RestoreSet<'_> {
         read: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
         mut visit: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
+        self.flush_states()?;
         let mut stmt = self.conn().prepare(sql).in_catalogue(self.path())?;
         let mut rows = stmt.query(params).in_catalogue(self.path())?;
         while let Some(row) = rows.next().in_catalogue(self.path())? {
@@ -475,5 +513,43 @@ mod tests {
         assert_eq!(tables, 0);
         let again = catalogue.restore_set(1, |_| Ok(true)).unwrap();
         assert_eq!(again.state(7).unwrap(), ContentState::ToDo);
+    }
+
+    #[test]
+    fn states_are_stored_in_batches_and_every_query_sees_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
+        let conn = &catalogue.conn;
+        let set = catalogue.restore_set(1, |_| Ok(true)).unwrap();
+        let n = STATE_BATCH as i64 + 10;
+        for id in 1..=n {
+            conn.execute(
+                "INSERT INTO temp.restore_content (content_id, first_entry) VALUES (?1, 1)",
+                [id],
+            )
+            .unwrap();
+        }
+        let stored = |id: i64| -> i64 {
+            conn.query_row(
+                "SELECT state FROM temp.restore_content WHERE content_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        set.set_state(1, ContentState::Done).unwrap();
+        assert_eq!(stored(1), 0, "not one UPDATE per state");
+        assert_eq!(set.state(1).unwrap(), ContentState::Done);
+        for id in 2..=STATE_BATCH as i64 {
+            set.set_state(id, ContentState::Failed).unwrap();
+        }
+        assert_eq!(stored(1), 1, "a full batch is stored");
+        assert_eq!(stored(STATE_BATCH as i64), 2);
+        set.set_state(n, ContentState::Done).unwrap();
+        assert_eq!(stored(n), 0);
+        // A query that reads states stores the rest first. (No content here has a size.)
+        let (left, _) = set.still_to_do().unwrap();
+        assert_eq!(stored(n), 1);
+        assert_eq!(left, 0, "contents without a content row are not counted");
     }
 }

@@ -2,20 +2,20 @@
 //! give a file back, and the bytes matching the catalogue's hash where the views disagree.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{self, BufReader, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use discfs::iso9660::{IsoEntry, IsoImage};
 use discfs::udf::read::{UdfEntry, UdfVolume};
 use discfs::{ReadError, SECTOR};
 
+use super::read_ahead::ReadAhead;
 use super::source::{DiscError, Expected, output_err};
 
 #[derive(Debug)]
 pub(super) struct ImageDisc {
-    pub(super) udf: Option<UdfVolume<BufReader<File>>>,
-    pub(super) iso: Option<IsoImage<BufReader<File>>>,
+    pub(super) udf: Option<UdfVolume<ReadAhead>>,
+    pub(super) iso: Option<IsoImage<ReadAhead>>,
     /// Why the UDF view is not used, when it is not.
     pub(super) udf_problem: Option<String>,
     /// What was found damaged so far (and worked around where the other view could).
@@ -32,8 +32,8 @@ enum Pick {
     Iso(IsoEntry),
 }
 
-type Udf = UdfVolume<BufReader<File>>;
-type Iso = IsoImage<BufReader<File>>;
+type Udf = UdfVolume<ReadAhead>;
+type Iso = IsoImage<ReadAhead>;
 
 impl ImageDisc {
     /// Both views as opened; `Err((udf, iso))` with why each failed when neither opened.

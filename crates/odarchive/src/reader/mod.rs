@@ -1,6 +1,6 @@
 //! Everything that reads a disc given back to odarchive: an image file or a mounted disc.
 //!
-//! - [`DiscSource`] ([`source`]; `image`, `mounted`): opens an image through both its views (UDF
+//! - [`DiscSource`] ([`source`]; `image`, `mounted`, `read_ahead`): opens an image through both its views (UDF
 //!   first, file by file ISO 9660 where UDF is damaged) or a mounted disc, lists its files and
 //!   copies one out; what it found damaged is kept.
 //! - [`given_discs`]: what the paths a user names stand for (an image, a mounted disc, or the
@@ -20,6 +20,7 @@ pub mod identify;
 mod image;
 pub mod legacy;
 mod mounted;
+mod read_ahead;
 pub mod source;
 pub mod temporary;
 

@@ -10,13 +10,14 @@
 //! type to get at a disc's files, and check every file's hash themselves.
 
 use std::fs::File;
-use std::io::{self, BufReader, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use discfs::iso9660::IsoImage;
 use discfs::udf::read::UdfVolume;
 
 use super::image::ImageDisc;
+use super::read_ahead::ReadAhead;
 
 use serde::Serialize;
 
@@ -203,16 +204,18 @@ impl DiscSource {
                 kind: Kind::Mounted,
             });
         }
-        let open = || -> Result<BufReader<File>, DiscError> {
+        // UDF, the view files are read through, reads ahead in long runs; ISO 9660 (its
+        // directories, and files only where UDF cannot give them) in short ones.
+        let open = |read_ahead: usize| -> Result<ReadAhead, DiscError> {
             File::open(path)
-                .map(|f| BufReader::with_capacity(64 * 1024, f))
+                .and_then(|f| ReadAhead::new(f, read_ahead))
                 .map_err(|source| DiscError::Open {
                     path: path.to_owned(),
                     source,
                 })
         };
-        let udf = UdfVolume::open(open()?);
-        let iso = IsoImage::open(open()?);
+        let udf = UdfVolume::open(open(COPY_BUFFER)?);
+        let iso = IsoImage::open(open(64 * 1024)?);
         let image = ImageDisc::new(udf, iso).map_err(|(udf, iso)| DiscError::NotADisc {
             path: path.to_owned(),
             udf,

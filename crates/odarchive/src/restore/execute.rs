@@ -8,13 +8,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::files::{self, Destination, Failure, Outcome};
+use super::pipeline::{Finished, Job, Pipeline};
 use super::plan::{PlannedDisc, RestorePlan};
 use super::{NeededDisc, RestoreReport};
 use crate::catalogue::{ContentState, EntryKind, RestoreSet};
 use crate::error::Result;
 use crate::problem::{Problem, ProblemKind};
 use crate::progress::{Event, Progress};
-use crate::reader::{COPY_BUFFER, DiscSource};
+use crate::reader::{COPY_BUFFER, DiscError, DiscSource, Expected};
 
 /// Restores what `plan` says from the discs it found among those given, telling `progress`
 /// as each disc is read. Returns the report even when some files could not be restored;
@@ -26,6 +27,7 @@ pub fn execute(plan: RestorePlan<'_>, progress: &dyn Progress) -> Result<Restore
         files_already_done,
         discs,
         problems,
+        opened,
         set,
         dest,
         options,
@@ -43,10 +45,11 @@ pub fn execute(plan: RestorePlan<'_>, progress: &dyn Progress) -> Result<Restore
     make_directories(&set, &dest, &mut report)?;
     write_empty_files(&set, &dest, &mut report)?;
     let mut buf = vec![0u8; COPY_BUFFER];
-    let reading = Reading {
+    let mut reading = Reading {
         set: &set,
         dest: &dest,
         iso9660_only: options.iso9660_only,
+        opened,
     };
     // Each disc needed in number order, read in the order of its paths, then let go of.
     for disc in discs.iter().filter(|d| !d.sources.is_empty()) {
@@ -58,6 +61,7 @@ pub fn execute(plan: RestorePlan<'_>, progress: &dyn Progress) -> Result<Restore
         });
         reading.read_disc(disc.number, &disc.sources, &mut buf, &mut report)?;
     }
+    drop(reading);
     report.missing_discs = discs_still_needed(&set, &discs)?;
     make_other_names(&set, &dest, options.hardlink, &mut report)?;
     finish_directories(&set, &dest, &mut report)?;
@@ -106,11 +110,12 @@ fn write_empty_files(
     })
 }
 
-/// What reading discs needs: the selection and the destination.
+/// What reading discs needs: the selection, the destination, and the discs the plan opened.
 struct Reading<'a, 'c> {
     set: &'a RestoreSet<'c>,
     dest: &'a Destination,
     iso9660_only: bool,
+    opened: Vec<DiscSource>,
 }
 
 impl Reading<'_, '_> {
@@ -119,7 +124,7 @@ impl Reading<'_, '_> {
     /// it right, so the result does not depend on the order of the copies. Only what no copy
     /// gives is reported (with what each copy said).
     fn read_disc(
-        &self,
+        &mut self,
         number: u32,
         copies: &[PathBuf],
         buf: &mut [u8],
@@ -131,7 +136,7 @@ impl Reading<'_, '_> {
             if i > 0 && retry.is_empty() {
                 break;
             }
-            let mut source = match DiscSource::open_with(path, self.iso9660_only) {
+            let mut source = match self.open(path) {
                 Ok(s) => s,
                 Err(e) => {
                     report.problems.push(Problem::from(&e));
@@ -150,8 +155,18 @@ impl Reading<'_, '_> {
         Ok(())
     }
 
+    /// The disc at `path`: as the plan opened it, or opened now. (Taken: it is let go of
+    /// once read.)
+    fn open(&mut self, path: &Path) -> Result<DiscSource, DiscError> {
+        match self.opened.iter().position(|s| s.origin() == path) {
+            Some(i) => Ok(self.opened.swap_remove(i)),
+            None => DiscSource::open_with(path, self.iso9660_only),
+        }
+    }
+
     /// Reads from one copy of disc `number` every content still to do (on a later copy,
-    /// only those in `retry`).
+    /// only those in `retry`): read and hashed here, written on a second thread
+    /// ([`Pipeline`]), each outcome recorded as it comes back.
     fn read_copy(
         &self,
         source: &mut DiscSource,
@@ -162,37 +177,67 @@ impl Reading<'_, '_> {
         report: &mut RestoreReport,
     ) -> Result<()> {
         let set = self.set;
-        set.for_each_placement_on(number, |entry, p| {
-            // An earlier part may have failed since the query started; a later copy reads
-            // only what the earlier ones did not give.
-            if set.state(p.content_id)? != ContentState::ToDo
-                || (later_copy && !retry.contains_key(&p.content_id))
-            {
-                return Ok(());
-            }
-            match self.dest.restore_placement(source, entry, p, buf) {
+        let algorithm = self.dest.hash();
+        std::thread::scope(|scope| {
+            let mut pipe = Pipeline::start(scope, self.dest);
+            set.for_each_placement_on(number, |entry, p| {
+                // The parts of a split content are restored one at a time: whether an earlier
+                // part failed must be known before the next is read.
+                if p.parts > 1 {
+                    self.settle(pipe.wait_all(), retry, report)?;
+                }
+                // An earlier part may have failed since the query started; a later copy reads
+                // only what the earlier ones did not give.
+                if set.state(p.content_id)? != ContentState::ToDo
+                    || (later_copy && !retry.contains_key(&p.content_id))
+                {
+                    return Ok(());
+                }
+                let expected = Expected::of(&p, algorithm);
+                let file = self.dest.path(&p.entry_path);
+                let job = Job {
+                    entry,
+                    placement: p,
+                };
+                let disc_problem = |kind, detail: String| Problem::new(&file, kind, detail);
+                pipe.send_file(source, job, expected, disc_problem, buf);
+                self.settle(pipe.finished(), retry, report)
+            })?;
+            self.settle(pipe.wait_all(), retry, report)
+        })
+    }
+
+    /// Records what restoring each content achieved.
+    fn settle(
+        &self,
+        finished: Vec<Finished>,
+        retry: &mut BTreeMap<i64, Vec<Problem>>,
+        report: &mut RestoreReport,
+    ) -> Result<()> {
+        let set = self.set;
+        for (content, outcome) in finished {
+            match outcome {
                 Ok(Outcome::Complete(bytes)) => {
-                    retry.remove(&p.content_id);
+                    retry.remove(&content);
                     report.files_restored += 1;
                     report.bytes_restored += bytes;
-                    set.set_state(p.content_id, ContentState::Done)
+                    set.set_state(content, ContentState::Done)?;
                 }
                 Ok(Outcome::PartStored) => {
-                    retry.remove(&p.content_id);
-                    Ok(())
+                    retry.remove(&content);
                 }
                 Err(Failure::Disc(problem)) => {
-                    retry.entry(p.content_id).or_default().push(problem);
-                    Ok(())
+                    retry.entry(content).or_default().push(problem);
                 }
                 Err(Failure::Problem(problem)) => {
-                    retry.remove(&p.content_id);
+                    retry.remove(&content);
                     report.problems.push(problem);
-                    set.set_state(p.content_id, ContentState::Failed)
+                    set.set_state(content, ContentState::Failed)?;
                 }
-                Err(Failure::Fatal(e)) => Err(e),
+                Err(Failure::Fatal(e)) => return Err(e),
             }
-        })
+        }
+        Ok(())
     }
 }
 

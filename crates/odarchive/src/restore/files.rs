@@ -8,22 +8,21 @@
 //! only when their hash matches. A problem with one file (a name the destination refuses, no
 //! permission) is reported by path and the restore goes on; only a full destination stops it.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
 use super::attributes::{Attributes, open_for_reading};
 use super::sparse::SparseFile;
 use crate::catalogue::{Entry, Placement};
 use crate::error::Error;
-use crate::hash::{HashAlgorithm, hash_reader};
+use crate::hash::{HashAlgorithm, HashingWriter, hash_reader};
 use crate::problem::{Problem, ProblemKind};
-use crate::reader::{DiscError, DiscSource, Expected};
 
 /// Folder under the destination where split contents are assembled.
 pub(crate) const STAGING: &str = ".odarchive-restore";
@@ -89,7 +88,8 @@ pub(super) struct Destination {
     hash: HashAlgorithm,
     attributes: Attributes,
     /// Folders known to exist (made by this restore): not made again for every file in them.
-    made: RefCell<HashSet<PathBuf>>,
+    /// (Behind a lock: the writer thread of a disc's files makes them too.)
+    made: Mutex<HashSet<PathBuf>>,
 }
 
 impl Destination {
@@ -104,7 +104,7 @@ impl Destination {
             overwrite,
             hash,
             attributes: Attributes::new(restore_owners),
-            made: RefCell::default(),
+            made: Mutex::default(),
         }
     }
 
@@ -138,19 +138,26 @@ impl Destination {
         if mode & 0o700 != 0o700 {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode | 0o700))?;
         }
-        self.made.borrow_mut().insert(path);
+        self.made().insert(path);
         Ok(())
     }
 
     /// Makes the folder `path` is in, unless this restore has made it already.
-    fn parent_of(&self, path: &Path) -> Result<(), Failure> {
+    pub(super) fn parent_of(&self, path: &Path) -> Result<(), Failure> {
         let parent = path.parent().unwrap_or(&self.root);
-        if self.made.borrow().contains(parent) {
+        if self.made().contains(parent) {
             return Ok(());
         }
         fs::create_dir_all(parent).map_err(|e| failure(parent, e))?;
-        self.made.borrow_mut().insert(parent.to_owned());
+        self.made().insert(parent.to_owned());
         Ok(())
+    }
+
+    fn made(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
+        // A panic elsewhere cannot leave the set half-changed: use it as it is.
+        self.made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(super) fn write_empty(&self, rel: &[u8], entry: &Entry) -> Result<(), Failure> {
@@ -199,60 +206,40 @@ impl Destination {
         }
     }
 
-    /// Restores one placement read from `source`.
-    pub(super) fn restore_placement(
-        &self,
-        source: &mut DiscSource,
-        entry: &Entry,
-        p: &Placement,
-        buf: &mut [u8],
-    ) -> Result<Outcome, Failure> {
-        let final_path = self.path(&entry.path);
-        self.parent_of(&final_path)?;
-        if p.parts > 1 {
-            return self.restore_part(source, entry, p, &final_path, buf);
-        }
-        let temp = temp_name(&final_path);
-        let (got, file) = self.copy_checked(source, p, (&temp, 0, true), buf)?;
-        let placed = self
-            .attributes
-            .apply_to_open(&file, entry)
-            .and_then(|()| fs::rename(&temp, &final_path));
-        if let Err(e) = placed {
-            let _ = fs::remove_file(&temp);
-            return Err(failure(&final_path, e));
-        }
-        Ok(Outcome::Complete(got))
+    /// The catalogue's hash algorithm, what every restored file is checked with.
+    pub(super) fn hash(&self) -> HashAlgorithm {
+        self.hash
     }
 
-    /// Stores one part of a split content in the staging folder; when all parts are there
-    /// and together give the content, moves it to `final_path`.
-    fn restore_part(
+    /// How owners, modes and mtimes are set.
+    pub(super) fn attributes(&self) -> &Attributes {
+        &self.attributes
+    }
+
+    /// Notes that part `p` of a split content is in its staging file `data`; when all parts
+    /// are there and together give the content, moves it to `final_path`.
+    pub(super) fn part_stored(
         &self,
-        source: &mut DiscSource,
         entry: &Entry,
         p: &Placement,
+        data: &Path,
         final_path: &Path,
-        buf: &mut [u8],
     ) -> Result<Outcome, Failure> {
         let staging = self.root.join(STAGING);
-        fs::create_dir_all(&staging).map_err(|e| failure(&staging, e))?;
         let hex = p.content_hash.to_string();
-        let data = staging.join(format!("{hex}.data"));
-        self.copy_checked(source, p, (&data, p.offset, false), buf)?;
         let marker = staging.join(format!("{hex}.part{}", p.part));
         File::create(&marker).map_err(|e| failure(&marker, e))?;
         let all = (1..=p.parts).all(|k| staging.join(format!("{hex}.part{k}")).exists());
         if !all {
             return Ok(Outcome::PartStored);
         }
-        let whole = File::open(&data).and_then(|f| hash_reader(self.hash, f));
-        let (whole, size) = whole.map_err(|e| failure(&data, e))?;
+        let whole = File::open(data).and_then(|f| hash_reader(self.hash, f));
+        let (whole, size) = whole.map_err(|e| failure(data, e))?;
         for k in 1..=p.parts {
             let _ = fs::remove_file(staging.join(format!("{hex}.part{k}")));
         }
         if whole != p.content_hash || size != p.content_size {
-            let _ = fs::remove_file(&data);
+            let _ = fs::remove_file(data);
             return Err(Failure::Problem(Problem::new(
                 final_path,
                 ProblemKind::Corrupt,
@@ -264,83 +251,10 @@ impl Destination {
         }
         let placed = self
             .attributes
-            .apply(&data, entry)
-            .and_then(|()| fs::rename(&data, final_path));
+            .apply(data, entry)
+            .and_then(|()| fs::rename(data, final_path));
         placed.map_err(|e| failure(final_path, e))?;
         Ok(Outcome::Complete(size))
-    }
-
-    /// Copies a placement's bytes (through `buf`) into `target` at `offset`, hashing them;
-    /// removes `target` (when `fresh`) or leaves the other parts alone when the bytes are
-    /// wrong.
-    fn copy_checked(
-        &self,
-        source: &mut DiscSource,
-        p: &Placement,
-        (target, offset, fresh): (&Path, u64, bool),
-        buf: &mut [u8],
-    ) -> Result<(u64, File), Failure> {
-        let file = if fresh {
-            File::create(target)
-        } else {
-            OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(target)
-        };
-        let cleanup = || {
-            if fresh {
-                let _ = fs::remove_file(target);
-            }
-        };
-        let file = file.map_err(|e| failure(target, e))?;
-        let mut sink = SparseFile::new(file, offset, self.hash.hasher()).map_err(|e| {
-            cleanup();
-            failure(target, e)
-        })?;
-        let expected = Some(Expected::of(p, self.hash));
-        let result = source.copy_file(&p.disc_path, Some(&p.iso_path), expected, &mut sink, buf);
-        let len = sink.len();
-        // Not synced one by one: an fdatasync per file costs milliseconds each (a restore of
-        // a million photos would take hours longer). A killed restore leaves nothing wrong
-        // under a final name; after a power cut, a rerun's hash check finds any file the
-        // cache had not written yet.
-        let finished = sink.finish();
-        match result {
-            Err(DiscError::Output { source: e, .. }) => {
-                cleanup();
-                return Err(failure(target, e));
-            }
-            Err(e) => {
-                cleanup();
-                let kind = Problem::from(&e).kind;
-                return Err(Failure::Disc(Problem::new(
-                    self.path(&p.entry_path),
-                    kind,
-                    e.to_string(),
-                )));
-            }
-            Ok(_) => {}
-        }
-        let (hash, file) = finished.map_err(|e| {
-            cleanup();
-            failure(target, e)
-        })?;
-        if len != p.length || hash != p.stored_hash() {
-            cleanup();
-            return Err(Failure::Disc(Problem::new(
-                self.path(&p.entry_path),
-                ProblemKind::Corrupt,
-                format!(
-                    "corrupt on disc {} ({} bytes read, {} does not match); not restored",
-                    p.disc,
-                    len,
-                    self.hash.display_name()
-                ),
-            )));
-        }
-        Ok((len, file))
     }
 
     /// Another name of a content already restored at `first` (a catalogue path): a copy
@@ -378,9 +292,11 @@ impl Destination {
     /// entry's hash on the way.
     fn copy_local(&self, from: &Path, to: &Path, entry: &Entry) -> io::Result<()> {
         let mut reader = open_for_reading(from)?;
-        let mut sink = SparseFile::new(File::create(to)?, 0, self.hash.hasher())?;
+        let sparse = SparseFile::new(File::create(to)?, 0)?;
+        let mut sink = HashingWriter::new(sparse, self.hash);
         io::copy(&mut reader, &mut sink)?;
-        let (hash, _) = sink.finish()?;
+        let (hash, sparse) = sink.finish();
+        sparse.finish()?;
         if Some(hash) != entry.hash {
             return Err(io::Error::other(format!(
                 "the copy from {} does not match the archived content",

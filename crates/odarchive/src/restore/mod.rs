@@ -19,6 +19,7 @@
 mod attributes;
 mod execute;
 mod files;
+mod pipeline;
 mod plan;
 pub mod select;
 mod sparse;

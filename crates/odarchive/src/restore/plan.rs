@@ -68,6 +68,11 @@ pub struct RestorePlan<'c> {
     /// What is known already not to come back (a file in the way, a file on no disc, a
     /// disc given that cannot be read or is not of this catalogue).
     pub problems: Vec<Problem>,
+    /// Discs given, as opened and identified here (their directories already read), handed
+    /// to [`super::execute`] so that it does not open and index them again; at most
+    /// [`HELD_OPEN`] (the others are opened again when read).
+    #[serde(skip)]
+    pub(super) opened: Vec<DiscSource>,
     #[serde(skip)]
     pub(super) set: RestoreSet<'c>,
     #[serde(skip)]
@@ -92,7 +97,7 @@ pub fn prepare<'c>(catalogue: &'c Catalogue, options: &RestoreOptions) -> Result
     let set = catalogue.restore_set(snapshot, |e| Ok(selection.matches(&e.path)))?;
     let mut problems = Vec::new();
     let files_already_done = check_first_names(&set, &dest, &mut problems)?;
-    let given = identify_given(catalogue, options, &mut problems)?;
+    let (given, opened) = identify_given(catalogue, options, &mut problems)?;
     let (files_to_restore, bytes_to_restore) = set.still_to_do()?;
     let labels = catalogue.discs()?;
     let of = labels.len() as u32;
@@ -139,6 +144,7 @@ pub fn prepare<'c>(catalogue: &'c Catalogue, options: &RestoreOptions) -> Result
         discs,
         missing_discs,
         problems,
+        opened,
         set,
         dest,
         options: options.clone(),
@@ -197,14 +203,24 @@ fn check_first_names(
     Ok(already)
 }
 
-/// Which disc each one given is, with every copy given of it (in the order given); only paths
-/// are kept (an open image holds buffers and volume structures, which would add up).
+/// Discs given that the plan keeps open for the restore. An open image holds its buffers and
+/// the index of its files (a few MiB for a full disc): kept for the few discs of a usual
+/// restore, so each is opened and indexed once; past these, only paths are kept (the memory
+/// of a restore from many discs does not grow with them), and each is opened again when read.
+pub(super) const HELD_OPEN: usize = 4;
+
+/// The copies given of each disc, by number, in the order given.
+type CopiesByDisc = BTreeMap<u32, Vec<PathBuf>>;
+
+/// Which disc each one given is, with every copy given of it (in the order given), and the
+/// first [`HELD_OPEN`] of them as opened.
 fn identify_given(
     catalogue: &Catalogue,
     options: &RestoreOptions,
     problems: &mut Vec<Problem>,
-) -> Result<BTreeMap<u32, Vec<PathBuf>>> {
+) -> Result<(CopiesByDisc, Vec<DiscSource>)> {
     let mut given: BTreeMap<u32, Vec<PathBuf>> = BTreeMap::new();
+    let mut opened = Vec::new();
     for path in crate::reader::given_discs(&options.from) {
         let path = match path {
             Ok(path) => path,
@@ -234,10 +250,13 @@ fn identify_given(
                 let copies = given.entry(disc.number).or_default();
                 if !copies.contains(&path) {
                     copies.push(path);
+                    if opened.len() < HELD_OPEN {
+                        opened.push(source);
+                    }
                 }
             }
             Err(e) => problems.push(Problem::from(&e)),
         }
     }
-    Ok(given)
+    Ok((given, opened))
 }

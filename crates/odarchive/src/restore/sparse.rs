@@ -1,11 +1,10 @@
 //! Writing restored bytes with holes where long runs of zeros are, like `cp --sparse=auto`:
-//! a sparse virtual-machine image comes back as sparse as it went, while every byte is hashed.
+//! a sparse virtual-machine image comes back as sparse as it went. Hashing is the caller's
+//! ([`crate::hash::HashingWriter`] around it, or the reader's side of a restore).
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
-
-use crate::hash::ContentHasher;
 
 /// Zeros are skipped in aligned blocks of this size (positions in the file, not in the part).
 pub(super) const HOLE_BLOCK: u64 = 64 * 1024;
@@ -13,11 +12,10 @@ pub(super) const HOLE_BLOCK: u64 = 64 * 1024;
 /// Bytes gathered before they are written (a whole number of blocks).
 const BUFFER: usize = 16 * HOLE_BLOCK as usize;
 
-/// A file being written at `start`, hashing everything that goes in and seeking over aligned
-/// all-zero blocks where the file held nothing before (`holes`), so they stay holes.
+/// A file being written at `start`, seeking over aligned all-zero blocks where the file held
+/// nothing before (`holes`), so they stay holes.
 pub(super) struct SparseFile {
     file: File,
-    hasher: ContentHasher,
     /// Where the next byte of `buf` goes in the file.
     at: u64,
     /// Bytes written to the sink so far.
@@ -33,11 +31,10 @@ pub(super) struct SparseFile {
 impl SparseFile {
     /// Writes into `file` from `start`. Zero blocks become holes only at or past the file's
     /// current length, where skipping them leaves zeros (nothing is there to overwrite).
-    pub(super) fn new(file: File, start: u64, hasher: ContentHasher) -> io::Result<SparseFile> {
+    pub(super) fn new(file: File, start: u64) -> io::Result<SparseFile> {
         let holes = start >= file.metadata()?.len();
         Ok(SparseFile {
             file,
-            hasher,
             at: start,
             len: 0,
             buf: Vec::with_capacity(BUFFER),
@@ -46,37 +43,38 @@ impl SparseFile {
         })
     }
 
-    /// Bytes taken so far.
-    pub(super) fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// Writes what is buffered, extends the file over trailing holes, and returns the hash of
-    /// every byte taken and the file.
-    pub(super) fn finish(mut self) -> io::Result<(crate::hash::ContentHash, File)> {
+    /// Writes what is buffered, extends the file over trailing holes, and returns the file.
+    pub(super) fn finish(mut self) -> io::Result<File> {
         self.write_out(self.buf.len())?;
         let end = self.start + self.len;
         if self.file.metadata()?.len() < end {
             self.file.set_len(end)?;
         }
-        Ok((self.hasher.finish(), self.file))
+        Ok(self.file)
     }
 
-    /// Writes the first `upto` bytes of `buf` at `at`, block by block on the file's
-    /// `HOLE_BLOCK` grid, leaving out all-zero blocks when holes are allowed; keeps the rest.
+    /// Writes the first `upto` bytes of `buf` at `at`, leaving out the all-zero blocks of the
+    /// file's `HOLE_BLOCK` grid when holes are allowed (each run of other blocks in one
+    /// write); keeps the rest.
     fn write_out(&mut self, upto: usize) -> io::Result<()> {
         let mut done = 0;
+        // Where the run of bytes still to write starts.
+        let mut run = 0;
         while done < upto {
             let at = self.at + done as u64;
             let to_boundary = (HOLE_BLOCK - at % HOLE_BLOCK) as usize;
             let end = (done + to_boundary).min(upto);
             let block = &self.buf[done..end];
             let whole_block = block.len() as u64 == HOLE_BLOCK;
-            if !(self.holes && whole_block && is_zero(block)) {
-                self.file.write_all_at(block, at)?;
+            if self.holes && whole_block && is_zero(block) {
+                self.file
+                    .write_all_at(&self.buf[run..done], self.at + run as u64)?;
+                run = end;
             }
             done = end;
         }
+        self.file
+            .write_all_at(&self.buf[run..upto], self.at + run as u64)?;
         self.at += upto as u64;
         self.buf.drain(..upto);
         Ok(())
@@ -102,7 +100,6 @@ fn is_zero(block: &[u8]) -> bool {
 
 impl Write for SparseFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.hasher.update(data);
         self.len += data.len() as u64;
         let mut rest = data;
         while !rest.is_empty() {
@@ -125,7 +122,7 @@ impl Write for SparseFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::HashAlgorithm;
+    use crate::hash::{HashAlgorithm, HashingWriter};
     use std::os::unix::fs::MetadataExt;
 
     /// Writes `data` at `start` into `path` in pieces of `piece` bytes; returns the hash.
@@ -136,12 +133,14 @@ mod tests {
             .write(true)
             .open(path)
             .unwrap();
-        let mut sink = SparseFile::new(file, start, HashAlgorithm::Sha256.hasher()).unwrap();
+        let sparse = SparseFile::new(file, start).unwrap();
+        let mut sink = HashingWriter::new(sparse, HashAlgorithm::Sha256);
         for chunk in data.chunks(piece) {
             sink.write_all(chunk).unwrap();
         }
-        assert_eq!(sink.len(), data.len() as u64);
-        sink.finish().unwrap().0.as_bytes().to_vec()
+        let (hash, sparse) = sink.finish();
+        sparse.finish().unwrap();
+        hash.as_bytes().to_vec()
     }
 
     #[test]
