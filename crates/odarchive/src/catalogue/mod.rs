@@ -39,7 +39,7 @@ pub(crate) use job::JobCounters;
 pub use job::{Job, JobState};
 pub use merge::{MergeReport, MergedDisc, MergedSnapshot};
 pub(crate) use paths::RecordedVersion;
-pub use placements::{Placement, WrittenExtent};
+pub use placements::{DiscExtent, Placement, WrittenExtent};
 pub use plans::{PlacementSource, PlanRecord};
 pub use restore_set::{ContentState, DiscShare, FirstName, RestoreSet};
 pub(crate) use snapshot_writer::{NewEntry, SnapshotWriter};

@@ -35,6 +35,27 @@ pub struct DiscContents {
     pub placements: Vec<Placement>,
 }
 
+impl DiscContents {
+    /// Where each data file lies in the image: its disc path ([`Placement::disc_path`]) and
+    /// the first sector of its data, from the layout (sector 0 for an empty file).
+    pub fn extents(&self) -> Vec<(String, u32)> {
+        let by_name: HashMap<&str, &str> = self
+            .placements
+            .iter()
+            .map(|p| (p.name_path.as_str(), p.disc_path.as_str()))
+            .collect();
+        self.tree
+            .ids()
+            .filter(|&id| !self.tree.is_dir(id))
+            .filter_map(|id| {
+                let disc_path = by_name.get(self.tree.path(id).as_str())?;
+                let (sector, _) = self.layout.file_extent(&self.tree, id);
+                Some(((*disc_path).to_owned(), sector))
+            })
+            .collect()
+    }
+}
+
 /// What the source of a data file must be when the disc is written: the file scanned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedSource {

@@ -199,7 +199,7 @@ fn write_discs(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        catalogue.mark_written(disc.number, &name, &sha)?;
+        catalogue.mark_written(disc.number, &name, &sha, &contents.extents())?;
         let hex = crate::hex(&sha);
         progress.event(&Event::DiscWritten {
             disc: disc.number,
