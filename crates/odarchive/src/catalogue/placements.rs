@@ -309,14 +309,17 @@ mod tests {
     }
 
     #[test]
-    fn a_version_7_catalogue_upgrades_with_no_sectors_and_records_them_when_written() {
+    fn a_version_7_catalogue_upgrades_with_no_sectors_nor_index_and_records_sectors_when_written() {
         let (dir, c) = with_placements(&[("planned", 0, 1, 0, 100)]);
         drop(c);
         let path = dir.path().join("c.db");
         // The same catalogue as version 7 wrote it: no sector column.
         let raw = rusqlite::Connection::open(&path).unwrap();
-        raw.execute_batch("ALTER TABLE placement DROP COLUMN sector; PRAGMA user_version = 7;")
-            .unwrap();
+        raw.execute_batch(
+            "ALTER TABLE placement DROP COLUMN sector; ALTER TABLE plan DROP COLUMN index_size;
+             PRAGMA user_version = 7;",
+        )
+        .unwrap();
         drop(raw);
         let mut c = Catalogue::open(&path).unwrap();
         assert_eq!(

@@ -77,6 +77,9 @@
 //!   from `sector * 2048` (an empty file has no data: sector 0). Filled in the transaction
 //!   that marks the disc written; NULL while planned, for discs written before this version
 //!   and for imported discs (odarchive 0.1, merged or disc catalogues).
+//! - `plan.index_size`: the exact size of `INDEX.tsv.gz` on every disc of the plan (the
+//!   whole archive, one line a file, see `disc::index`); 0 for plans made before this version,
+//!   whose discs have no index (so that writing them again gives the same bytes).
 //!
 //! Foreign keys are enforced (the bundled SQLite turns `PRAGMA foreign_keys` on by default);
 //! an import that resolves references at its end defers them to its commit.
@@ -255,9 +258,11 @@ const V7_PARITY: &str = r#"
 ALTER TABLE plan ADD COLUMN parity_percent INTEGER NOT NULL DEFAULT 0;
 "#;
 
-/// Version 8: the first sector of each written file, so a reader can go straight to it.
+/// Version 8: the first sector of each written file, so a reader can go straight to it, and
+/// the size of each plan's per-disc index.
 const V8_PLACEMENT_SECTOR: &str = r#"
 ALTER TABLE placement ADD COLUMN sector INTEGER;
+ALTER TABLE plan ADD COLUMN index_size INTEGER NOT NULL DEFAULT 0;
 "#;
 
 #[cfg(test)]

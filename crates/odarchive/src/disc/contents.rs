@@ -7,11 +7,12 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use discfs::{FileSource, Layout, NodeId, Tree};
 
+use super::index::{INDEX_NAME, IndexFile};
 use super::readme::{ReadmeInfo, readme, readme_size};
 use super::{DATA_DIR, DataFile, README_NAME, RootFile, build_tree, catalogue_name, sums_name};
 use crate::catalogue::json::{Form, JsonScope, write_catalogue_json};
@@ -136,15 +137,35 @@ pub(crate) fn padded_catalogue(
     Ok(Ok(padded))
 }
 
-/// Builds disc `disc` from the catalogue. `catalogue_bytes` is the plan's catalogue file
-/// ([`catalogue_file`]), made once for all discs of a plan.
+/// The files every disc of a plan shares: its catalogue file and its index.
+#[derive(Debug)]
+pub struct PlanFiles {
+    /// The catalogue file ([`catalogue_file`]).
+    pub catalogue: Arc<[u8]>,
+    /// `INDEX.tsv.gz`, in a temporary file (none for plans made before it was written).
+    pub index: Option<IndexFile>,
+}
+
+/// Makes the files every disc of `plan` shares, once for all its discs; the index goes to a
+/// temporary file in `dir` (removed when the result is dropped).
+pub fn plan_files(catalogue: &Catalogue, plan: &PlanRecord, dir: &Path) -> Result<PlanFiles> {
+    let hash = catalogue.hash_algorithm()?;
+    Ok(PlanFiles {
+        catalogue: Arc::from(catalogue_file(catalogue, plan)?),
+        index: super::index::index_file(catalogue, plan, dir, hash)?,
+    })
+}
+
+/// Builds disc `disc` from the catalogue. `files` are the plan's shared files
+/// ([`plan_files`]), made once for all discs of a plan.
 pub fn disc_contents(
     catalogue: &Catalogue,
     disc: &DiscRecord,
     plan: &PlanRecord,
     snapshot: &Snapshot,
-    catalogue_bytes: &Arc<[u8]>,
+    files: &PlanFiles,
 ) -> Result<DiscContents> {
+    let catalogue_bytes = &files.catalogue;
     let set_id = catalogue.archive()?.set_id;
     let hash = catalogue.hash_algorithm()?;
     let total = discs_in_set(catalogue, disc, &set_id)?;
@@ -157,6 +178,7 @@ pub fn disc_contents(
         gzip: plan.catalogue_gzip,
         hash,
         parity: plan.parity_percent,
+        index: plan.index_size > 0,
     };
     let readme: Arc<[u8]> = Arc::from(readme(
         &info,
@@ -166,6 +188,7 @@ pub fn disc_contents(
             plan.catalogue_gzip,
             hash,
             plan.parity_percent,
+            plan.index_size > 0,
         ),
     ));
     let placements = catalogue.placements_on(disc.number)?;
@@ -174,6 +197,9 @@ pub fn disc_contents(
         (README_NAME, hash.digest(&readme)),
         (cat_name, hash.digest(catalogue_bytes)),
     ];
+    if let Some(index) = &files.index {
+        lines.push((INDEX_NAME, index.hash));
+    }
     lines.extend(
         placements
             .iter()
@@ -181,7 +207,7 @@ pub fn disc_contents(
     );
     let sums: Arc<[u8]> = Arc::from(super::sums(hash, lines));
     let (data, mut dir_mtime) = data_files(catalogue, &placements, plan, snapshot)?;
-    let root = [
+    let mut root = vec![
         RootFile {
             name: README_NAME,
             size: readme.len() as u64,
@@ -198,6 +224,16 @@ pub fn disc_contents(
             source: FileSource::Bytes(sums),
         },
     ];
+    if let Some(index) = &files.index {
+        root.push(RootFile {
+            name: INDEX_NAME,
+            size: index.size,
+            source: FileSource::Path {
+                path: index.path().to_path_buf(),
+                offset: 0,
+            },
+        });
+    }
     // /Data is the drive root, with its mtime where the scan recorded it.
     if let Some(t) = snapshot.root_mtime_ns {
         dir_mtime.insert(String::new(), t);
