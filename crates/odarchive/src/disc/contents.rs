@@ -165,75 +165,11 @@ pub fn disc_contents(
     snapshot: &Snapshot,
     files: &PlanFiles,
 ) -> Result<DiscContents> {
-    let catalogue_bytes = &files.catalogue;
     let set_id = catalogue.archive()?.set_id;
-    let hash = catalogue.hash_algorithm()?;
     let total = discs_in_set(catalogue, disc, &set_id)?;
-    let info = ReadmeInfo {
-        set_id: &set_id,
-        number: disc.number,
-        total,
-        label: &disc.label,
-        created_ns: plan.created_ns,
-        gzip: plan.catalogue_gzip,
-        hash,
-        parity: plan.parity_percent,
-        index: plan.index_size > 0,
-    };
-    let readme: Arc<[u8]> = Arc::from(readme(
-        &info,
-        readme_size(
-            &set_id,
-            plan.created_ns,
-            plan.catalogue_gzip,
-            hash,
-            plan.parity_percent,
-            plan.index_size > 0,
-        ),
-    ));
     let placements = catalogue.placements_on(disc.number)?;
-    let cat_name = catalogue_name(plan.catalogue_gzip);
-    let mut lines: Vec<(&str, ContentHash)> = vec![
-        (README_NAME, hash.digest(&readme)),
-        (cat_name, hash.digest(catalogue_bytes)),
-    ];
-    if let Some(index) = &files.index {
-        lines.push((INDEX_NAME, index.hash));
-    }
-    lines.extend(
-        placements
-            .iter()
-            .map(|p| (p.disc_path.as_str(), p.stored_hash())),
-    );
-    let sums: Arc<[u8]> = Arc::from(super::sums(hash, lines));
+    let root = root_files(catalogue, disc, plan, files, (&set_id, total), &placements)?;
     let (data, mut dir_mtime) = data_files(catalogue, &placements, plan, snapshot)?;
-    let mut root = vec![
-        RootFile {
-            name: README_NAME,
-            size: readme.len() as u64,
-            source: FileSource::Bytes(readme),
-        },
-        RootFile {
-            name: cat_name,
-            size: catalogue_bytes.len() as u64,
-            source: FileSource::Bytes(Arc::clone(catalogue_bytes)),
-        },
-        RootFile {
-            name: sums_name(hash),
-            size: sums.len() as u64,
-            source: FileSource::Bytes(sums),
-        },
-    ];
-    if let Some(index) = &files.index {
-        root.push(RootFile {
-            name: INDEX_NAME,
-            size: index.size,
-            source: FileSource::Path {
-                path: index.path().to_path_buf(),
-                offset: 0,
-            },
-        });
-    }
     // /Data is the drive root, with its mtime where the scan recorded it.
     if let Some(t) = snapshot.root_mtime_ns {
         dir_mtime.insert(String::new(), t);
@@ -266,6 +202,84 @@ pub fn disc_contents(
         expected,
         placements,
     })
+}
+
+/// The files at the root of disc `disc` (of `total` in set `set_id`): README, catalogue file,
+/// checksum file over every other file of the disc (`placements` and the root files), index.
+fn root_files(
+    catalogue: &Catalogue,
+    disc: &DiscRecord,
+    plan: &PlanRecord,
+    files: &PlanFiles,
+    (set_id, total): (&str, u32),
+    placements: &[Placement],
+) -> Result<Vec<RootFile>> {
+    let catalogue_bytes = &files.catalogue;
+    let hash = catalogue.hash_algorithm()?;
+    let info = ReadmeInfo {
+        set_id,
+        number: disc.number,
+        total,
+        label: &disc.label,
+        created_ns: plan.created_ns,
+        gzip: plan.catalogue_gzip,
+        hash,
+        parity: plan.parity_percent,
+        index: plan.index_size > 0,
+    };
+    let readme: Arc<[u8]> = Arc::from(readme(
+        &info,
+        readme_size(
+            set_id,
+            plan.created_ns,
+            plan.catalogue_gzip,
+            hash,
+            plan.parity_percent,
+            plan.index_size > 0,
+        ),
+    ));
+    let cat_name = catalogue_name(plan.catalogue_gzip);
+    let mut lines: Vec<(&str, ContentHash)> = vec![
+        (README_NAME, hash.digest(&readme)),
+        (cat_name, hash.digest(catalogue_bytes)),
+    ];
+    if let Some(index) = &files.index {
+        lines.push((INDEX_NAME, index.hash));
+    }
+    lines.extend(
+        placements
+            .iter()
+            .map(|p| (p.disc_path.as_str(), p.stored_hash())),
+    );
+    let sums: Arc<[u8]> = Arc::from(super::sums(hash, lines));
+    let mut root = vec![
+        RootFile {
+            name: README_NAME,
+            size: readme.len() as u64,
+            source: FileSource::Bytes(readme),
+        },
+        RootFile {
+            name: cat_name,
+            size: catalogue_bytes.len() as u64,
+            source: FileSource::Bytes(Arc::clone(catalogue_bytes)),
+        },
+        RootFile {
+            name: sums_name(hash),
+            size: sums.len() as u64,
+            source: FileSource::Bytes(sums),
+        },
+    ];
+    if let Some(index) = &files.index {
+        root.push(RootFile {
+            name: INDEX_NAME,
+            size: index.size,
+            source: FileSource::Path {
+                path: index.path().to_path_buf(),
+                offset: 0,
+            },
+        });
+    }
+    Ok(root)
 }
 
 /// "Disc k of n": the discs of this archive's own set as it stood when `disc` was planned.
