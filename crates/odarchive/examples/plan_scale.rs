@@ -49,6 +49,7 @@ fn main() {
         capacity: media.capacity,
         readme_size: 3000,
         catalogue: ("catalogue.json.gz", (n as u64) * 120),
+        index_size: 0,
         first_number: 1,
         hash: odarchive::HashAlgorithm::Sha256,
         parity: 10,

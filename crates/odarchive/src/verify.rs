@@ -406,6 +406,7 @@ fn expected_names(
         disc::sums_name(hash),
         disc::catalogue_name(false),
         disc::catalogue_name(true),
+        disc::index::INDEX_NAME,
     ] {
         expected.insert(root_iso_name(name));
         expected.insert(name.to_owned());

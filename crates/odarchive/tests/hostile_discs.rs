@@ -9,13 +9,12 @@ use testkit::noise;
 
 use std::io::Cursor;
 use std::path::Path;
-use std::sync::Arc;
 
 use discfs::udf::crc::{crc_itu, tag_checksum};
 use discfs::udf::fields::{put_u16, put_u32, put_u64, u16_at, u32_at};
 use discfs::udf::read::UdfVolume;
 use odarchive::Catalogue;
-use odarchive::disc::contents::{catalogue_file, disc_contents};
+use odarchive::disc::contents::{disc_contents, plan_files};
 use odarchive::reader::disc_catalogue_json;
 use odarchive::reader::{DiscError, DiscSource};
 use odarchive::verify::{VerifyOptions, verify};
@@ -42,7 +41,7 @@ fn partition_start(catalogue: &Catalogue) -> u64 {
     let disc = &catalogue.discs().unwrap()[0];
     let plan = catalogue.plan_record(disc.plan_id).unwrap().unwrap();
     let snapshot = &catalogue.snapshots().unwrap()[0];
-    let bytes: Arc<[u8]> = Arc::from(catalogue_file(catalogue, &plan).unwrap());
+    let bytes = plan_files(catalogue, &plan, &std::env::temp_dir()).unwrap();
     let contents = disc_contents(catalogue, disc, &plan, snapshot, &bytes).unwrap();
     u64::from(contents.layout.partition_start())
 }

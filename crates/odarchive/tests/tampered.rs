@@ -10,9 +10,8 @@ use testkit::noise;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use odarchive::disc::contents::{catalogue_file, disc_contents};
+use odarchive::disc::contents::{disc_contents, plan_files};
 use odarchive::verify::{VerifyOptions, verify};
 use odarchive::{Catalogue, Placement};
 use proptest::prelude::*;
@@ -37,7 +36,7 @@ fn placed_files(catalogue: &Catalogue, images: &[PathBuf]) -> Vec<PlacedFile> {
     for disc in catalogue.discs().unwrap() {
         let plan = catalogue.plan_record(disc.plan_id).unwrap().unwrap();
         let snapshot = snapshots.iter().find(|s| s.id == plan.snapshot).unwrap();
-        let bytes: Arc<[u8]> = Arc::from(catalogue_file(catalogue, &plan).unwrap());
+        let bytes = plan_files(catalogue, &plan, &std::env::temp_dir()).unwrap();
         let contents = disc_contents(catalogue, &disc, &plan, snapshot, &bytes).unwrap();
         let image = images
             .iter()

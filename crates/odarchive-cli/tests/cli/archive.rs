@@ -96,7 +96,7 @@ fn files_under(root: &Path) -> BTreeMap<String, Vec<u8>> {
 /// 7-Zip extracted them (checked separately: sha256sum, JSON).
 fn expected_view(s: &Scratch, number: u64, extracted: &Path) -> Manifest {
     let mut m = Manifest::new();
-    for name in ["README.md", "SHA256SUMS", "catalogue.json"] {
+    for name in ["README.md", "SHA256SUMS", "catalogue.json", "INDEX.tsv.gz"] {
         let bytes = std::fs::read(extracted.join(name)).unwrap();
         m.insert(name, Entry::file(&bytes, None));
     }

@@ -3,6 +3,7 @@
 
 mod archive;
 mod catalogue;
+mod disc_index;
 mod dry_run;
 mod history;
 mod image_folders;

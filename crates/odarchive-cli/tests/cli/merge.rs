@@ -180,6 +180,7 @@ fn a_catalogue_of_an_older_odarchive_is_brought_up_to_date_and_merged() {
          ALTER TABLE entry DROP COLUMN user_name; ALTER TABLE entry DROP COLUMN group_name; \
          ALTER TABLE disc DROP COLUMN set_id; ALTER TABLE snapshot DROP COLUMN root_mtime_ns; \
          ALTER TABLE plan DROP COLUMN parity_percent; \
+         ALTER TABLE plan DROP COLUMN index_size; ALTER TABLE placement DROP COLUMN sector; \
          ALTER TABLE placement RENAME COLUMN part_hash TO part_sha256; \
          PRAGMA user_version = 2;",
     )
@@ -192,5 +193,5 @@ fn a_catalogue_of_an_older_odarchive_is_brought_up_to_date_and_merged() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7, "brought up to the newest schema");
+    assert_eq!(version, 8, "brought up to the newest schema");
 }

@@ -172,16 +172,25 @@ impl Catalogue {
             .in_catalogue(&self.path)
     }
 
-    /// Records that disc `number` was written as `image_name` with this SHA-256.
-    pub fn mark_written(&mut self, number: u32, image_name: &str, sha256: &[u8; 32]) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE disc SET state = 'written', image_name = ?2, image_sha256 = ?3, \
-                 written_ns = ?4 WHERE number = ?1",
-                params![number, image_name, sha256.to_vec(), now_ns()],
-            )
-            .in_catalogue(&self.path)?;
-        Ok(())
+    /// Records that disc `number` was written as `image_name` with this SHA-256, and where
+    /// each of its files lies (`extents`: disc path and first sector, see
+    /// [`Catalogue::extent_of`]), in one transaction.
+    pub fn mark_written(
+        &mut self,
+        number: u32,
+        image_name: &str,
+        sha256: &[u8; 32],
+        extents: &[(String, u32)],
+    ) -> Result<()> {
+        let tx = self.conn.transaction().in_catalogue(&self.path)?;
+        tx.execute(
+            "UPDATE disc SET state = 'written', image_name = ?2, image_sha256 = ?3, \
+             written_ns = ?4 WHERE number = ?1",
+            params![number, image_name, sha256.to_vec(), now_ns()],
+        )
+        .in_catalogue(&self.path)?;
+        super::placements::record_sectors(&tx, number, extents).in_catalogue(&self.path)?;
+        tx.commit().in_catalogue(&self.path)
     }
 
     /// Records that disc `number` (written) was read back and found intact.

@@ -59,6 +59,16 @@ pub struct WrittenExtent {
     pub parts: u32,
 }
 
+/// Where a file's data lies on its disc image: `length` contiguous bytes from byte
+/// `sector * 2048` (what `dd bs=2048 skip=SECTOR` reads). An empty file has sector 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DiscExtent {
+    /// First logical sector (2048 bytes) of the data.
+    pub sector: u32,
+    /// Its length in bytes: the placement's length.
+    pub length: u64,
+}
+
 /// A placement `p` whose content has a version in snapshot `:snapshot`.
 const IN_SNAPSHOT: &str = "EXISTS (SELECT 1 FROM entry e WHERE e.content_id = p.content_id \
      AND e.first_snapshot <= :snapshot AND e.last_snapshot >= :snapshot)";
@@ -93,7 +103,46 @@ pub(super) fn placement_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Placement
     })
 }
 
+/// Records the first sector of each file of written disc `number`, by its disc path.
+pub(super) fn record_sectors(
+    conn: &rusqlite::Connection,
+    number: u32,
+    extents: &[(String, u32)],
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE placement SET sector = ?3 WHERE disc_path = ?2 \
+         AND disc_id = (SELECT id FROM disc WHERE number = ?1)",
+    )?;
+    for (disc_path, sector) in extents {
+        stmt.execute(rusqlite::params![number, disc_path, sector])?;
+    }
+    Ok(())
+}
+
 impl Catalogue {
+    /// Where the file at `disc_path` (UDF path under the disc root, as in
+    /// [`Placement::disc_path`]) lies on disc `number`; `None` if the disc has no such file
+    /// or its sectors were not recorded (a disc written before they were, or imported).
+    pub fn extent_of(&self, number: u32, disc_path: &str) -> Result<Option<DiscExtent>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT p.sector, p.length FROM placement p JOIN disc d ON d.id = p.disc_id \
+                 WHERE d.number = ?1 AND p.disc_path = ?2 AND p.sector IS NOT NULL",
+            )
+            .in_catalogue(&self.path)?;
+        let mut rows = stmt
+            .query(rusqlite::params![number, disc_path])
+            .in_catalogue(&self.path)?;
+        let Some(r) = rows.next().in_catalogue(&self.path)? else {
+            return Ok(None);
+        };
+        Ok(Some(DiscExtent {
+            sector: r.get(0).in_catalogue(&self.path)?,
+            length: r.get::<_, i64>(1).in_catalogue(&self.path)? as u64,
+        }))
+    }
+
     /// The placements on one disc, by path on the disc.
     pub fn placements_on(&self, disc_number: u32) -> Result<Vec<Placement>> {
         let sql = format!(
@@ -257,5 +306,46 @@ mod tests {
             ("written", 2, 2, 60, 40),
         ]);
         assert!(c.written_extents().unwrap()[&1].complete);
+    }
+
+    #[test]
+    fn a_version_7_catalogue_upgrades_with_no_sectors_nor_index_and_records_sectors_when_written() {
+        let (dir, c) = with_placements(&[("planned", 0, 1, 0, 100)]);
+        drop(c);
+        let path = dir.path().join("c.db");
+        // The same catalogue as version 7 wrote it: no sector column.
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch(
+            "ALTER TABLE placement DROP COLUMN sector; ALTER TABLE plan DROP COLUMN index_size;
+             PRAGMA user_version = 7;",
+        )
+        .unwrap();
+        drop(raw);
+        let mut c = Catalogue::open(&path).unwrap();
+        assert_eq!(
+            c.schema_version().unwrap(),
+            super::super::schema::SCHEMA_VERSION
+        );
+        assert_eq!(
+            c.extent_of(1, "Data/a").unwrap(),
+            None,
+            "not recorded before"
+        );
+        c.mark_written(1, "x.iso", &[7; 32], &[("Data/a".to_owned(), 300)])
+            .unwrap();
+        let extent = c.extent_of(1, "Data/a").unwrap();
+        assert_eq!(
+            extent,
+            Some(DiscExtent {
+                sector: 300,
+                length: 100
+            })
+        );
+        assert_eq!(c.extent_of(1, "Data/b").unwrap(), None);
+        assert_eq!(c.extent_of(2, "Data/a").unwrap(), None);
+        assert_eq!(
+            c.discs().unwrap()[0].state,
+            crate::catalogue::DiscState::Written
+        );
     }
 }

@@ -35,6 +35,9 @@ pub struct PlanRecord {
     pub catalogue_gzip: bool,
     /// Parity percent on every disc of the plan (0: none; plans made before schema 7).
     pub parity_percent: u8,
+    /// Exact size of `INDEX.tsv.gz` on each disc of the plan (0: none; plans made before
+    /// schema 8).
+    pub index_size: u64,
 }
 
 /// Makes the placements of a plan being stored, handing each to the function it is given
@@ -43,7 +46,7 @@ pub type PlacementSource<'a> =
     &'a mut dyn FnMut(&mut dyn FnMut(&Placement) -> Result<()>) -> Result<()>;
 
 const PLAN_COLUMNS: &str = "id, created_ns, snapshot, media, capacity, margin, first_paths, \
-     folders_split, catalogue_size, catalogue_gzip, parity_percent";
+     folders_split, catalogue_size, catalogue_gzip, parity_percent, index_size";
 
 fn plan_from_row(r: &Row<'_>) -> rusqlite::Result<PlanRecord> {
     let first: String = r.get(6)?;
@@ -60,6 +63,7 @@ fn plan_from_row(r: &Row<'_>) -> rusqlite::Result<PlanRecord> {
         catalogue_size: r.get::<_, i64>(8)? as u64,
         catalogue_gzip: r.get(9)?,
         parity_percent: r.get(10)?,
+        index_size: r.get::<_, i64>(11)? as u64,
     })
 }
 
@@ -138,8 +142,8 @@ impl Catalogue {
 fn insert_plan(conn: &Connection, p: &PlanRecord) -> rusqlite::Result<i64> {
     conn.execute(
         "INSERT INTO plan (created_ns, snapshot, media, capacity, margin, first_paths, \
-         folders_split, catalogue_size, catalogue_gzip, parity_percent) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         folders_split, catalogue_size, catalogue_gzip, parity_percent, index_size) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             p.created_ns,
             p.snapshot,
@@ -151,6 +155,7 @@ fn insert_plan(conn: &Connection, p: &PlanRecord) -> rusqlite::Result<i64> {
             p.catalogue_size as i64,
             p.catalogue_gzip,
             p.parity_percent,
+            p.index_size as i64,
         ],
     )?;
     Ok(conn.last_insert_rowid())

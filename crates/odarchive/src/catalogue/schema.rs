@@ -70,6 +70,17 @@
 //!   0‥100) that every disc of the plan carries as `/Parity/PARITY.ODP` (see discfs's
 //!   `parity` module and docs/parity.md). 0 (no parity) for plans made before this version.
 //!
+//! ## Version 8: where each file lies on its disc
+//!
+//! - `placement.sector`: the first logical sector (2048 bytes) of the file's data on its disc
+//!   image, from the layout the disc was written with; its data is `length` contiguous bytes
+//!   from `sector * 2048` (an empty file has no data: sector 0). Filled in the transaction
+//!   that marks the disc written; NULL while planned, for discs written before this version
+//!   and for imported discs (odarchive 0.1, merged or disc catalogues).
+//! - `plan.index_size`: the exact size of `INDEX.tsv.gz` on every disc of the plan (the
+//!   whole archive, one line a file, see `disc::index`); 0 for plans made before this version,
+//!   whose discs have no index (so that writing them again gives the same bytes).
+//!
 //! Foreign keys are enforced (the bundled SQLite turns `PRAGMA foreign_keys` on by default);
 //! an import that resolves references at its end defers them to its commit.
 
@@ -82,6 +93,7 @@ pub const MIGRATIONS: &[&str] = &[
     V5_OWNERS,
     V6_ROOT_MTIME,
     V7_PARITY,
+    V8_PLACEMENT_SECTOR,
 ];
 
 /// The newest schema version this build knows.
@@ -244,6 +256,13 @@ ALTER TABLE snapshot ADD COLUMN root_mtime_ns INTEGER;
 
 const V7_PARITY: &str = r#"
 ALTER TABLE plan ADD COLUMN parity_percent INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// Version 8: the first sector of each written file, so a reader can go straight to it, and
+/// the size of each plan's per-disc index.
+const V8_PLACEMENT_SECTOR: &str = r#"
+ALTER TABLE placement ADD COLUMN sector INTEGER;
+ALTER TABLE plan ADD COLUMN index_size INTEGER NOT NULL DEFAULT 0;
 "#;
 
 #[cfg(test)]

@@ -7,11 +7,12 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use discfs::{FileSource, Layout, NodeId, Tree};
 
+use super::index::{INDEX_NAME, IndexFile};
 use super::readme::{ReadmeInfo, readme, readme_size};
 use super::{DATA_DIR, DataFile, README_NAME, RootFile, build_tree, catalogue_name, sums_name};
 use crate::catalogue::json::{Form, JsonScope, write_catalogue_json};
@@ -33,6 +34,27 @@ pub struct DiscContents {
     pub expected: HashMap<NodeId, ExpectedSource>,
     /// The placements on the disc, by path on the disc.
     pub placements: Vec<Placement>,
+}
+
+impl DiscContents {
+    /// Where each data file lies in the image: its disc path ([`Placement::disc_path`]) and
+    /// the first sector of its data, from the layout (sector 0 for an empty file).
+    pub fn extents(&self) -> Vec<(String, u32)> {
+        let by_name: HashMap<&str, &str> = self
+            .placements
+            .iter()
+            .map(|p| (p.name_path.as_str(), p.disc_path.as_str()))
+            .collect();
+        self.tree
+            .ids()
+            .filter(|&id| !self.tree.is_dir(id))
+            .filter_map(|id| {
+                let disc_path = by_name.get(self.tree.path(id).as_str())?;
+                let (sector, _) = self.layout.file_extent(&self.tree, id);
+                Some(((*disc_path).to_owned(), sector))
+            })
+            .collect()
+    }
 }
 
 /// What the source of a data file must be when the disc is written: the file scanned.
@@ -115,68 +137,39 @@ pub(crate) fn padded_catalogue(
     Ok(Ok(padded))
 }
 
-/// Builds disc `disc` from the catalogue. `catalogue_bytes` is the plan's catalogue file
-/// ([`catalogue_file`]), made once for all discs of a plan.
+/// The files every disc of a plan shares: its catalogue file and its index.
+#[derive(Debug)]
+pub struct PlanFiles {
+    /// The catalogue file ([`catalogue_file`]).
+    pub catalogue: Arc<[u8]>,
+    /// `INDEX.tsv.gz`, in a temporary file (none for plans made before it was written).
+    pub index: Option<IndexFile>,
+}
+
+/// Makes the files every disc of `plan` shares, once for all its discs; the index goes to a
+/// temporary file in `dir` (removed when the result is dropped).
+pub fn plan_files(catalogue: &Catalogue, plan: &PlanRecord, dir: &Path) -> Result<PlanFiles> {
+    let hash = catalogue.hash_algorithm()?;
+    Ok(PlanFiles {
+        catalogue: Arc::from(catalogue_file(catalogue, plan)?),
+        index: super::index::index_file(catalogue, plan, dir, hash)?,
+    })
+}
+
+/// Builds disc `disc` from the catalogue. `files` are the plan's shared files
+/// ([`plan_files`]), made once for all discs of a plan.
 pub fn disc_contents(
     catalogue: &Catalogue,
     disc: &DiscRecord,
     plan: &PlanRecord,
     snapshot: &Snapshot,
-    catalogue_bytes: &Arc<[u8]>,
+    files: &PlanFiles,
 ) -> Result<DiscContents> {
     let set_id = catalogue.archive()?.set_id;
-    let hash = catalogue.hash_algorithm()?;
     let total = discs_in_set(catalogue, disc, &set_id)?;
-    let info = ReadmeInfo {
-        set_id: &set_id,
-        number: disc.number,
-        total,
-        label: &disc.label,
-        created_ns: plan.created_ns,
-        gzip: plan.catalogue_gzip,
-        hash,
-        parity: plan.parity_percent,
-    };
-    let readme: Arc<[u8]> = Arc::from(readme(
-        &info,
-        readme_size(
-            &set_id,
-            plan.created_ns,
-            plan.catalogue_gzip,
-            hash,
-            plan.parity_percent,
-        ),
-    ));
     let placements = catalogue.placements_on(disc.number)?;
-    let cat_name = catalogue_name(plan.catalogue_gzip);
-    let mut lines: Vec<(&str, ContentHash)> = vec![
-        (README_NAME, hash.digest(&readme)),
-        (cat_name, hash.digest(catalogue_bytes)),
-    ];
-    lines.extend(
-        placements
-            .iter()
-            .map(|p| (p.disc_path.as_str(), p.stored_hash())),
-    );
-    let sums: Arc<[u8]> = Arc::from(super::sums(hash, lines));
+    let root = root_files(catalogue, disc, plan, files, (&set_id, total), &placements)?;
     let (data, mut dir_mtime) = data_files(catalogue, &placements, plan, snapshot)?;
-    let root = [
-        RootFile {
-            name: README_NAME,
-            size: readme.len() as u64,
-            source: FileSource::Bytes(readme),
-        },
-        RootFile {
-            name: cat_name,
-            size: catalogue_bytes.len() as u64,
-            source: FileSource::Bytes(Arc::clone(catalogue_bytes)),
-        },
-        RootFile {
-            name: sums_name(hash),
-            size: sums.len() as u64,
-            source: FileSource::Bytes(sums),
-        },
-    ];
     // /Data is the drive root, with its mtime where the scan recorded it.
     if let Some(t) = snapshot.root_mtime_ns {
         dir_mtime.insert(String::new(), t);
@@ -209,6 +202,84 @@ pub fn disc_contents(
         expected,
         placements,
     })
+}
+
+/// The files at the root of disc `disc` (of `total` in set `set_id`): README, catalogue file,
+/// checksum file over every other file of the disc (`placements` and the root files), index.
+fn root_files(
+    catalogue: &Catalogue,
+    disc: &DiscRecord,
+    plan: &PlanRecord,
+    files: &PlanFiles,
+    (set_id, total): (&str, u32),
+    placements: &[Placement],
+) -> Result<Vec<RootFile>> {
+    let catalogue_bytes = &files.catalogue;
+    let hash = catalogue.hash_algorithm()?;
+    let info = ReadmeInfo {
+        set_id,
+        number: disc.number,
+        total,
+        label: &disc.label,
+        created_ns: plan.created_ns,
+        gzip: plan.catalogue_gzip,
+        hash,
+        parity: plan.parity_percent,
+        index: plan.index_size > 0,
+    };
+    let readme: Arc<[u8]> = Arc::from(readme(
+        &info,
+        readme_size(
+            set_id,
+            plan.created_ns,
+            plan.catalogue_gzip,
+            hash,
+            plan.parity_percent,
+            plan.index_size > 0,
+        ),
+    ));
+    let cat_name = catalogue_name(plan.catalogue_gzip);
+    let mut lines: Vec<(&str, ContentHash)> = vec![
+        (README_NAME, hash.digest(&readme)),
+        (cat_name, hash.digest(catalogue_bytes)),
+    ];
+    if let Some(index) = &files.index {
+        lines.push((INDEX_NAME, index.hash));
+    }
+    lines.extend(
+        placements
+            .iter()
+            .map(|p| (p.disc_path.as_str(), p.stored_hash())),
+    );
+    let sums: Arc<[u8]> = Arc::from(super::sums(hash, lines));
+    let mut root = vec![
+        RootFile {
+            name: README_NAME,
+            size: readme.len() as u64,
+            source: FileSource::Bytes(readme),
+        },
+        RootFile {
+            name: cat_name,
+            size: catalogue_bytes.len() as u64,
+            source: FileSource::Bytes(Arc::clone(catalogue_bytes)),
+        },
+        RootFile {
+            name: sums_name(hash),
+            size: sums.len() as u64,
+            source: FileSource::Bytes(sums),
+        },
+    ];
+    if let Some(index) = &files.index {
+        root.push(RootFile {
+            name: INDEX_NAME,
+            size: index.size,
+            source: FileSource::Path {
+                path: index.path().to_path_buf(),
+                offset: 0,
+            },
+        });
+    }
+    Ok(root)
 }
 
 /// "Disc k of n": the discs of this archive's own set as it stood when `disc` was planned.

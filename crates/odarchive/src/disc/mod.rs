@@ -3,6 +3,7 @@
 //! ```text
 //! /README.md                 for a person who has only this disc
 //! /catalogue.json[.gz]       the whole archive's catalogue (gzipped when over 1 MiB)
+//! /INDEX.tsv.gz              the whole archive, one line a file, for zgrep ([`index`])
 //! /SHA256SUMS                every other file on the disc, for `sha256sum -c`; SHA512SUMS
 //!                            (`sha512sum -c`) on discs of a SHA-512 catalogue
 //! /Data/<path>               each content once, under the path of its first name
@@ -14,6 +15,7 @@
 //! every disc exactly before any byte of them is known.
 
 pub mod contents;
+pub mod index;
 pub mod names;
 pub mod readme;
 

@@ -5,6 +5,7 @@
 
 use discfs::Timestamp;
 
+use super::index::INDEX_NAME;
 use super::{DATA_DIR, PARITY_DIR, PARITY_NAME, catalogue_name, sums_name};
 use crate::hash::HashAlgorithm;
 
@@ -27,6 +28,8 @@ pub struct ReadmeInfo<'a> {
     pub hash: HashAlgorithm,
     /// Parity percent of the disc (0: no parity file).
     pub parity: u8,
+    /// Whether the disc has `INDEX.tsv.gz` (discs of plans made since schema 8).
+    pub index: bool,
 }
 
 fn date(ns: i64) -> String {
@@ -59,6 +62,21 @@ fn text(i: &ReadmeInfo<'_>) -> String {
     } else {
         String::new()
     };
+    let index = if i.index {
+        format!(
+            r#"- `{INDEX_NAME}` lists every file of the whole archive, one line each, sorted by
+  path: path, disc numbers (several for a split file), size, modification time (UTC),
+  separated by tabs. To find which disc holds a file or a folder:
+
+      zgrep 'Photos/2019' {INDEX_NAME}
+
+  In paths, `\\` is a backslash, `\t` a tab, `\n` a newline, and `\xHH` a byte that
+  was not UTF-8 text or was a control character.
+"#
+        )
+    } else {
+        String::new()
+    };
     format!(
         r#"# odarchive disc {number} of {total}
 
@@ -86,7 +104,7 @@ discs. You do not need odarchive to get the files back.
   root) of each piece. Search it for a name to find the disc that holds it.
   Paths that are not UTF-8 are written `bytes:` followed by their hex; times are
   nanoseconds since 1970-01-01 UTC.
-- `{sums}` lists the {hash} of every other file on this disc. To check the disc, run
+{index}- `{sums}` lists the {hash} of every other file on this disc. To check the disc, run
   from its root folder:
 
       {sum_tool} -c {sums}
@@ -117,6 +135,7 @@ pub fn readme_size(
     gzip: bool,
     hash: HashAlgorithm,
     parity: u8,
+    index: bool,
 ) -> u64 {
     let label = super::label(set_id, u32::MAX);
     let widest = ReadmeInfo {
@@ -128,6 +147,7 @@ pub fn readme_size(
         gzip,
         hash,
         parity,
+        index,
     };
     text(&widest).len() as u64
 }
@@ -150,7 +170,7 @@ mod tests {
     #[test]
     fn padded_to_the_widest_size() {
         for hash in HashAlgorithm::ALL {
-            let size = readme_size("00ff", 1_700_000_000_000_000_000, false, hash, 0);
+            let size = readme_size("00ff", 1_700_000_000_000_000_000, false, hash, 0, true);
             let info = ReadmeInfo {
                 set_id: "00ff",
                 number: 2,
@@ -160,6 +180,7 @@ mod tests {
                 gzip: false,
                 hash,
                 parity: 0,
+                index: true,
             };
             let r = readme(&info, size);
             assert_eq!(r.len() as u64, size);
@@ -170,6 +191,7 @@ mod tests {
                 HashAlgorithm::Sha512 => "sha512sum -c SHA512SUMS",
             };
             assert!(s.contains(check), "{s}");
+            assert!(s.contains("zgrep 'Photos/2019' INDEX.tsv.gz"), "{s}");
             let other = if hash == HashAlgorithm::Sha256 {
                 "512"
             } else {

@@ -7,6 +7,7 @@
 use discfs::VolumeInfo;
 
 use super::{Item, Piece};
+use crate::disc::index::INDEX_NAME;
 use crate::disc::{self, DATA_DIR, DataFile, RootFile, names};
 use crate::error::{Error, Result};
 use crate::hash::HashAlgorithm;
@@ -20,6 +21,8 @@ pub struct PackParams {
     pub readme_size: u64,
     /// Name and size of the catalogue file.
     pub catalogue: (&'static str, u64),
+    /// Size of `INDEX.tsv.gz` (0: none).
+    pub index_size: u64,
     /// Number of the first disc.
     pub first_number: u32,
     /// The catalogue's hash algorithm: it names the checksum file and sets its line width.
@@ -56,7 +59,10 @@ pub fn sizing_layout(
 ) -> Result<(discfs::Tree, discfs::Layout)> {
     let mut data = Vec::with_capacity(pieces.len());
     let line = |path: &str| disc::sums_line_len(p.hash, path);
-    let fixed = line(disc::README_NAME) + line(p.catalogue.0);
+    let mut fixed = line(disc::README_NAME) + line(p.catalogue.0);
+    if p.index_size > 0 {
+        fixed += line(INDEX_NAME);
+    }
     let mut sums = fixed;
     for piece in pieces {
         let path = piece_path(&items[piece.item], piece, p.capacity);
@@ -69,7 +75,7 @@ pub fn sizing_layout(
         });
     }
     let build = |sums: usize| -> Result<(discfs::Tree, discfs::Layout)> {
-        let root = [
+        let mut root = vec![
             RootFile {
                 name: disc::README_NAME,
                 size: p.readme_size,
@@ -86,6 +92,13 @@ pub fn sizing_layout(
                 source: disc::sizing_source(),
             },
         ];
+        if p.index_size > 0 {
+            root.push(RootFile {
+                name: INDEX_NAME,
+                size: p.index_size,
+                source: disc::sizing_source(),
+            });
+        }
         let mut tree = disc::build_tree(number, &root, &data, &Default::default(), 0, p.parity)?;
         let layout =
             discfs::layout_with_parity(&mut tree, &VolumeInfo::default()).map_err(|e| {

@@ -9,6 +9,9 @@
 //! It is reserved: an upper bound measured on the packed plan with placeholders of full width
 //! (hashes, image sizes), and the file written later is padded to exactly that size. When the
 //! measured size exceeds the reserve the plan is packed again with the larger reserve.
+//! `INDEX.tsv.gz` ([`crate::disc::index`]) is reserved alike, measured on the packed plan
+//! itself: it holds only paths, disc numbers, sizes and times, all known before the plan is
+//! stored, so its measured size is the size it is written with.
 //!
 //! ```
 //! use odarchive::{Catalogue, Media, NoProgress, PlanOptions, ScanOptions, WriteOptions};

@@ -477,6 +477,7 @@ mod tests {
             capacity,
             readme_size: 3000,
             catalogue: ("catalogue.json", 20_000),
+            index_size: 0,
             first_number: 1,
             hash: HashAlgorithm::Sha256,
             parity: 0,

@@ -6,8 +6,9 @@ use std::io::{self, Write};
 use super::Item;
 use super::layout::{PackParams, piece_path};
 use super::pack::{PackedDisc, pack};
-use crate::catalogue::Catalogue;
 use crate::catalogue::json::{Form, JsonDisc, JsonPart, JsonScope, NewParts, write_catalogue_json};
+use crate::catalogue::{Catalogue, StoredDiscs};
+use crate::disc::index::{self, IndexScope};
 use crate::disc::{self, readme::readme_size};
 use crate::error::{Error, Result};
 use crate::hash::{ContentHash, HashAlgorithm};
@@ -24,6 +25,8 @@ pub struct Reserve {
     pub gzip: bool,
     /// Exact size of the README.
     pub readme: u64,
+    /// Exact size of `INDEX.tsv.gz` (see [`crate::disc::index`]).
+    pub index: u64,
 }
 
 pub(super) struct Sizer<'a> {
@@ -78,6 +81,7 @@ impl Sizer<'_> {
                 capacity: self.capacity,
                 readme_size: reserve.readme,
                 catalogue: (disc::catalogue_name(reserve.gzip), reserve.size),
+                index_size: reserve.index,
                 first_number,
                 hash: self.hash,
                 parity: self.parity,
@@ -85,10 +89,12 @@ impl Sizer<'_> {
             let packed = pack(self.items, first_count, &params)?;
             let mut need = self.measure(Some(&packed), first_number, created_ns)?;
             need.size = need.size.max(at_least);
-            if need.gzip == reserve.gzip && need.size <= reserve.size {
+            if need.gzip == reserve.gzip && need.size <= reserve.size && need.index <= reserve.index
+            {
                 return Ok((packed, reserve));
             }
             reserve = Reserve {
+                index: need.index.max(reserve.index),
                 size: if need.gzip == reserve.gzip {
                     need.size.max(reserve.size)
                 } else {
@@ -206,8 +212,43 @@ impl Sizer<'_> {
         Ok(Reserve {
             size,
             gzip,
-            readme: readme_size(self.set_id, created_ns, gzip, self.hash, self.parity),
+            readme: readme_size(self.set_id, created_ns, gzip, self.hash, self.parity, true),
+            index: self.measure_index(packed, first_number)?,
         })
+    }
+}
+
+impl Sizer<'_> {
+    /// The bytes to reserve for the index of the plan `packed` (or, before packing, with
+    /// every content on the first disc): the index is made from the same rows when the disc
+    /// is written, so this is its size.
+    fn measure_index(&self, packed: Option<&[PackedDisc]>, first_number: u32) -> Result<u64> {
+        let mut new: Vec<(i64, u32)> = match packed {
+            None => self
+                .items
+                .iter()
+                .map(|i| (i.content_id, first_number))
+                .collect(),
+            Some(packed) => packed
+                .iter()
+                .flat_map(|d| {
+                    d.pieces
+                        .iter()
+                        .map(|p| (self.items[p.item].content_id, d.number))
+                })
+                .collect(),
+        };
+        new.sort_unstable();
+        new.dedup();
+        let scope = IndexScope {
+            snapshot: self.snapshot,
+            stored: StoredDiscs {
+                max_plan: i64::MAX,
+                below_disc: first_number,
+            },
+            new: &new,
+        };
+        Ok(index::reserve_for(index::measure(self.catalogue, scope)?))
     }
 }
 

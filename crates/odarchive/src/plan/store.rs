@@ -110,6 +110,7 @@ pub(super) fn records(
         catalogue_size: facts.reserve.size,
         catalogue_gzip: facts.reserve.gzip,
         parity_percent: facts.options.parity,
+        index_size: facts.reserve.index,
     };
     (plan, discs)
 }
@@ -127,6 +128,7 @@ pub(super) fn placements(
         capacity: facts.capacity,
         readme_size: facts.reserve.readme,
         catalogue: (disc::catalogue_name(facts.reserve.gzip), facts.reserve.size),
+        index_size: facts.reserve.index,
         first_number: packed.first().map_or(1, |d| d.number),
         hash: facts.hash,
         parity: facts.options.parity,

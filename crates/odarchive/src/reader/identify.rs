@@ -83,6 +83,7 @@ pub fn root_iso_name(name: &str) -> String {
         README_NAME,
         disc::catalogue_name(false),
         disc::catalogue_name(true),
+        disc::index::INDEX_NAME,
     ];
     names.extend(crate::hash::HashAlgorithm::ALL.map(disc::sums_name));
     if !names.contains(&name) {

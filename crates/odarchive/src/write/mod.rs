@@ -25,7 +25,7 @@ use discfs::{NodeId, Refusal, Tree, WriteError};
 
 use crate::atomic::{AtomicFile, with_suffix};
 use crate::catalogue::{Catalogue, DiscRecord, DiscState, JobCounters, JobState};
-use crate::disc::contents::{DiscContents, ExpectedSource, catalogue_file, disc_contents};
+use crate::disc::contents::{DiscContents, ExpectedSource, PlanFiles, disc_contents, plan_files};
 use crate::error::{Error, Result};
 use crate::hash::{HashAlgorithm, HashingWriter};
 use crate::plan::{PlanOptions, PlanSummary};
@@ -133,7 +133,7 @@ fn write_discs(
     let mut out = Vec::new();
     let snapshots = catalogue.snapshots()?;
     let hash = catalogue.hash_algorithm()?;
-    let mut catalogue_files: HashMap<i64, Arc<[u8]>> = HashMap::new();
+    let mut catalogue_files: HashMap<i64, Arc<PlanFiles>> = HashMap::new();
     let mut not_written = Vec::new();
     for disc in chosen {
         let target = options.out.join(format!("{}.iso", disc.label));
@@ -160,7 +160,7 @@ fn write_discs(
         let bytes = match catalogue_files.get(&plan.id) {
             Some(b) => Arc::clone(b),
             None => {
-                let b: Arc<[u8]> = Arc::from(catalogue_file(catalogue, &plan)?);
+                let b = Arc::new(plan_files(catalogue, &plan, &options.out)?);
                 catalogue_files.insert(plan.id, Arc::clone(&b));
                 b
             }
@@ -199,7 +199,7 @@ fn write_discs(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        catalogue.mark_written(disc.number, &name, &sha)?;
+        catalogue.mark_written(disc.number, &name, &sha, &contents.extents())?;
         let hex = crate::hex(&sha);
         progress.event(&Event::DiscWritten {
             disc: disc.number,
