@@ -72,6 +72,9 @@ enum Command {
     Archive(commands::archive::Args),
     /// Check images or mounted discs against the catalogue: every file re-hashed.
     Verify(commands::verify::Args),
+    /// Rebuild a damaged disc's exact image from its parity (an image, with an optional
+    /// ddrescue map, or a drive read with retries); name the files lost beyond the parity.
+    Repair(commands::repair::Args),
     /// Say which disc (and part) holds each matching path.
     Locate(commands::locate::Args),
     /// Restore files, folders or everything from images or mounted discs.
@@ -145,6 +148,7 @@ fn main() -> ExitCode {
         Command::Write(args) => commands::write::run(args, &cli.global),
         Command::Archive(args) => commands::archive::run(args, &cli.global),
         Command::Verify(args) => commands::verify::run(args, &cli.global),
+        Command::Repair(args) => commands::repair::run(args, &cli.global),
         Command::Locate(args) => commands::locate::run(args, &cli.global),
         Command::Restore(args) => commands::restore::run(args, &cli.global),
         Command::Snapshots => commands::history::run_snapshots(&cli.global),

@@ -54,6 +54,7 @@ pub mod plan;
 pub mod problem;
 pub mod progress;
 pub mod reader;
+pub mod repair;
 pub mod restore;
 pub mod scan;
 pub mod status;

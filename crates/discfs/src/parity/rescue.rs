@@ -47,7 +47,8 @@ impl<R: Read + Seek> SectorSource for SeekSource<R> {
     }
 
     fn read_sectors(&mut self, first: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.inner.seek(SeekFrom::Start(first * SHARD_BYTES as u64))?;
+        self.inner
+            .seek(SeekFrom::Start(first * SHARD_BYTES as u64))?;
         self.inner.read_exact(buf)
     }
 }
@@ -210,7 +211,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(done, 200);
-        assert_eq!(rescued.bad.ranges(), &[70..73]);
+        assert_eq!(rescued.bad.ranges().to_vec(), vec![70u64..73]);
         assert_eq!(rescued.recovered, 1, "{rescued:?}");
         let out = out.into_inner();
         assert_eq!(out.len(), 200 * SHARD_BYTES);
@@ -237,8 +238,13 @@ mod tests {
         let mut source = SeekSource::new(Cursor::new(bytes)).unwrap();
         assert_eq!(source.sectors(), 3);
         let mut out = Cursor::new(Vec::new());
-        let rescued = rescue(&mut source, &mut out, RescueOptions::default(), &mut |_, _| {})
-            .unwrap();
+        let rescued = rescue(
+            &mut source,
+            &mut out,
+            RescueOptions::default(),
+            &mut |_, _| {},
+        )
+        .unwrap();
         assert!(rescued.bad.ranges().is_empty());
         let out = out.into_inner();
         assert_eq!(out.len(), 3 * SHARD_BYTES);

@@ -8,6 +8,7 @@ pub mod json;
 pub mod locate;
 pub mod merge;
 pub mod plan;
+pub mod repair;
 pub mod restore;
 pub mod scan;
 pub mod status;

@@ -11,6 +11,7 @@ mod merge;
 mod parity;
 mod problems;
 mod reader_faults;
+mod repair;
 mod rescan;
 mod restore;
 mod restore_faults;

@@ -16,6 +16,7 @@ pub mod disc_catalogue;
 pub mod identify;
 mod image;
 pub mod legacy;
+pub mod lost;
 mod mounted;
 pub mod source;
 pub mod temporary;
