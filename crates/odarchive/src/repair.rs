@@ -338,3 +338,48 @@ fn catalogue_lost(catalogue: &Catalogue, disc: &DiscRecord, image: &Path) -> Vec
 fn lossy(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).into_owned()
 }
+
+/// How much of an image's parity budget its damage uses: what `verify` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Margin {
+    /// Sectors of the image.
+    pub sectors: u64,
+    /// Sectors that could not be read, or are missing at the end.
+    pub unreadable: u64,
+    /// Sectors read that do not match their CRC.
+    pub corrupt: u64,
+    /// Both, in percent of the image's sectors.
+    pub damaged_percent: f64,
+    /// The disc's parity percent.
+    pub parity_percent: u8,
+    /// Whether `repair` rebuilds every sector.
+    pub recoverable: bool,
+}
+
+/// The margin of the image at `image`: `None` when it carries no parity (or cannot be
+/// read). With `intact` (its SHA-256 already matched), only the header is read.
+pub fn margin(image: &Path, intact: bool) -> Option<Margin> {
+    let mut file = File::open(image).ok()?;
+    let (header, unreadable, corrupt, recoverable) = if intact {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut sector = vec![0u8; parity::SHARD_BYTES];
+        let at = parity::SYSTEM_AREA_COPY;
+        file.seek(SeekFrom::Start(at * parity::SHARD_BYTES as u64))
+            .ok()?;
+        file.read_exact(&mut sector).ok()?;
+        (parity::Header::parse(&sector, at)?, 0, 0, true)
+    } else {
+        let report = parity::check(file, &BadSectors::new()).ok()?;
+        let complete = report.is_complete();
+        (report.header, report.unreadable, report.corrupt, complete)
+    };
+    let sectors = header.image_sectors;
+    Some(Margin {
+        sectors,
+        unreadable,
+        corrupt,
+        damaged_percent: (unreadable + corrupt) as f64 * 100.0 / sectors.max(1) as f64,
+        parity_percent: header.geometry.percent,
+        recoverable,
+    })
+}

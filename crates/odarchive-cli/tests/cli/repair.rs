@@ -252,3 +252,53 @@ fn damage_beyond_the_budget_names_the_lost_files_and_the_rest_restores() {
     }
     assert!(!dest.join("Photos/big.jpg").exists());
 }
+
+#[test]
+fn verify_reports_the_margin_and_says_repair_fixes_a_recoverable_image() {
+    let s = Scratch::new();
+    let (image, original) = archived(&s);
+    let run = s.run(&["verify", "--json", image.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let summary: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let parity = &summary["discs"][0]["parity"];
+    assert_eq!(parity["parity_percent"], 10, "{summary}");
+    assert_eq!(parity["corrupt"], 0, "{summary}");
+    assert_eq!(parity["recoverable"], true, "{summary}");
+
+    let photo = noise(7, 1_000_000);
+    let at = sector_of(&original, &photo);
+    for (count, recoverable) in [(30usize, true), (400, false)] {
+        let mut bytes = original.clone();
+        bytes[at * SECTOR..(at + count) * SECTOR].fill(0);
+        let damaged = s.dir(&format!("damaged{count}.iso"));
+        std::fs::write(&damaged, &bytes).unwrap();
+        let run = s.run(&["verify", "--json", damaged.to_str().unwrap()]);
+        assert_eq!(run.code, 3);
+        let summary: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let parity = &summary["discs"][0]["parity"];
+        assert_eq!(parity["corrupt"], count, "{summary}");
+        assert_eq!(parity["recoverable"], recoverable, "{summary}");
+        let percent = parity["damaged_percent"].as_f64().unwrap();
+        let sectors = parity["sectors"].as_f64().unwrap();
+        assert!(
+            (percent - count as f64 * 100.0 / sectors).abs() < 1e-9,
+            "{summary}"
+        );
+
+        let text = s.run(&["verify", damaged.to_str().unwrap()]).stdout;
+        let want = format!(
+            "{count} sectors unreadable/corrupt ({percent:.1} %), parity 10 %: {}",
+            if recoverable {
+                "recoverable"
+            } else {
+                "NOT recoverable"
+            }
+        );
+        assert!(text.contains(&want), "{want:?} in {text}");
+        let hint = format!(
+            "`odarchive repair {} --out FIXED.iso` rebuilds",
+            damaged.display()
+        );
+        assert!(text.contains(&hint), "{text}");
+    }
+}
