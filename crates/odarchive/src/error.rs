@@ -488,6 +488,14 @@ pub enum Error {
         source: discfs::parity::ParityError,
     },
 
+    /// A disc cannot be burnt, or its burn failed (the reason names the image, the device or
+    /// the program).
+    #[error("burn: {reason}")]
+    Burn {
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A GNU ddrescue map that cannot be read as one.
     #[error("{}: not a GNU ddrescue map: {reason}", path.display())]
     BadMap {

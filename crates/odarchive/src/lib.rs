@@ -40,6 +40,7 @@
 
 pub mod accounts;
 pub mod atomic;
+pub mod burn;
 pub mod catalogue;
 pub mod diff;
 pub mod disc;

@@ -1,6 +1,7 @@
 //! One module per command: parse, call the library, print.
 
 pub mod archive;
+pub mod burn;
 pub mod discs;
 pub mod history;
 pub mod info;

@@ -2,6 +2,7 @@
 //! the tests in a temporary directory.
 
 mod archive;
+mod burn;
 mod catalogue;
 mod dry_run;
 mod history;
