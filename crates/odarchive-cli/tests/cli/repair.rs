@@ -302,3 +302,61 @@ fn verify_reports_the_margin_and_says_repair_fixes_a_recoverable_image() {
         assert!(text.contains(&hint), "{text}");
     }
 }
+
+/// A read-only loop device over an image file, detached when dropped (every exit path).
+struct Loop(String);
+
+impl Loop {
+    fn over(image: &Path) -> Loop {
+        assert!(
+            is_root(),
+            "loop devices need root (CI runs the tests as root)"
+        );
+        let out = std::process::Command::new("losetup")
+            .args(["-f", "--show", "--read-only"])
+            .arg(image)
+            .output()
+            .expect("losetup (util-linux) is needed");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Loop(String::from_utf8(out.stdout).unwrap().trim().to_owned())
+    }
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn a_block_device_is_rescued_repaired_verified_and_restored_from() {
+    let s = Scratch::new();
+    let (image, original) = archived(&s);
+    let mut bytes = original.clone();
+    bytes[200 * SECTOR..260 * SECTOR].fill(0);
+    let damaged = s.dir("damaged.iso");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let drive = Loop::over(&damaged);
+    let fixed = s.dir("fixed.iso");
+    let (code, summary) = repair(&s, Path::new(&drive.0), &fixed, &[]);
+    assert_eq!(code, 0, "{summary}");
+    assert!(summary["corrupt"].as_u64().unwrap() > 0, "{summary}");
+    assert!(std::fs::read(&fixed).unwrap() == original, "byte-identical");
+
+    let disc = Loop::over(&image);
+    let run = s.run(&["verify", "--json", &disc.0]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let dest = s.dir("restored");
+    let run = s.run(&["restore", "--to", dest.to_str().unwrap(), "--from", &disc.0]);
+    assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
+    assert_eq!(
+        std::fs::read(dest.join("Photos/big.jpg")).unwrap(),
+        noise(7, 1_000_000)
+    );
+}
