@@ -34,6 +34,34 @@ pub fn hint(error: &Error) -> Option<String> {
     Some(text)
 }
 
+/// The line verify prints of an image's parity margin, with what to run when the image is
+/// damaged but recoverable: `3 sectors unreadable/corrupt (0.3 %), parity 10 %: recoverable
+/// (run `odarchive repair IMAGE --out FIXED.iso`)`.
+pub fn margin(m: &odarchive::repair::Margin, source: &std::path::Path) -> String {
+    let damaged = m.unreadable + m.corrupt;
+    let verdict = if m.recoverable {
+        "recoverable"
+    } else {
+        "NOT recoverable (some sectors are beyond the parity)"
+    };
+    let mut text = format!(
+        "{damaged} sectors unreadable/corrupt ({:.1} %), parity {} %: {verdict}",
+        m.damaged_percent, m.parity_percent
+    );
+    if damaged > 0 {
+        let what = if m.recoverable {
+            "rebuilds it exactly"
+        } else {
+            "rebuilds the rest and names the files lost"
+        };
+        text.push_str(&format!(
+            "; `odarchive repair {} --out FIXED.iso` {what}",
+            source.display()
+        ));
+    }
+    text
+}
+
 /// The line `odarchive: …` says for a failed command: the error, each of its causes once, and
 /// the hint of the library error in it. The discs a `write` run could not write are listed one
 /// a line, each with its hint.

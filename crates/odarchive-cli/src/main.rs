@@ -70,8 +70,14 @@ enum Command {
     Write(commands::write::Args),
     /// Scan a drive, plan discs and write their images: the whole job in one command.
     Archive(commands::archive::Args),
+    /// Burn a written disc image with xorriso (no defect management), read it back and
+    /// compare its sectors with the image's SHA-256.
+    Burn(commands::burn::Args),
     /// Check images or mounted discs against the catalogue: every file re-hashed.
     Verify(commands::verify::Args),
+    /// Rebuild a damaged disc's exact image from its parity (an image, with an optional
+    /// ddrescue map, or a drive read with retries); name the files lost beyond the parity.
+    Repair(commands::repair::Args),
     /// Say which disc (and part) holds each matching path.
     Locate(commands::locate::Args),
     /// Restore files, folders or everything from images or mounted discs.
@@ -144,7 +150,9 @@ fn main() -> ExitCode {
         Command::NumDiscs => commands::discs::run_count(&cli.global),
         Command::Write(args) => commands::write::run(args, &cli.global),
         Command::Archive(args) => commands::archive::run(args, &cli.global),
+        Command::Burn(args) => commands::burn::run(args, &cli.global),
         Command::Verify(args) => commands::verify::run(args, &cli.global),
+        Command::Repair(args) => commands::repair::run(args, &cli.global),
         Command::Locate(args) => commands::locate::run(args, &cli.global),
         Command::Restore(args) => commands::restore::run(args, &cli.global),
         Command::Snapshots => commands::history::run_snapshots(&cli.global),

@@ -172,7 +172,8 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// Syncs the folder holding `path`, so that a rename in it is durable. Best effort: some file
 /// systems cannot sync a folder, and the rename has happened either way.
-fn sync_folder(path: &Path) {
+/// Syncs the folder that holds `path` (after a rename into it), as far as it can.
+pub fn sync_folder(path: &Path) {
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -477,6 +477,34 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A disc could not be repaired at all (no parity on it, an image that cannot be read or
+    /// written); a disc repaired only in part is no error.
+    #[error("cannot repair {}", path.display())]
+    Repair {
+        /// The image or device.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: discfs::parity::ParityError,
+    },
+
+    /// A disc cannot be burnt, or its burn failed (the reason names the image, the device or
+    /// the program).
+    #[error("burn: {reason}")]
+    Burn {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A GNU ddrescue map that cannot be read as one.
+    #[error("{}: not a GNU ddrescue map: {reason}", path.display())]
+    BadMap {
+        /// The map file.
+        path: PathBuf,
+        /// What is wrong, with its line.
+        reason: String,
+    },
+
     /// A worker thread panicked. This is a bug.
     #[error("internal error: {0}")]
     Internal(String),

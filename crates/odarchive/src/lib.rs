@@ -40,6 +40,7 @@
 
 pub mod accounts;
 pub mod atomic;
+pub mod burn;
 pub mod catalogue;
 pub mod diff;
 pub mod disc;
@@ -54,6 +55,7 @@ pub mod plan;
 pub mod problem;
 pub mod progress;
 pub mod reader;
+pub mod repair;
 pub mod restore;
 pub mod scan;
 pub mod status;

@@ -17,6 +17,8 @@ pub const NAMED_MEDIA: &[(&str, u64)] = &[
     ("dvd-dl", 8_543_666_176),
     ("bd", 25_025_314_816),
     ("bluray", 25_025_314_816),
+    // A BD-R formatted with the default spare area (defect management): 11,826,176 sectors.
+    ("bd-formatted", 24_220_008_448),
     ("bd-dl", 50_050_629_632),
     ("bd-xl", 100_103_356_416),
     ("bd-xx", 128_001_769_472),
@@ -32,7 +34,8 @@ pub struct Media {
 }
 
 impl Media {
-    /// Parses a medium name (`cd`, `dvd`, `dvd-dl`, `bd`, `bluray`, `bd-dl`, `bd-xl`, `bd-xx`)
+    /// Parses a medium name (`cd`, `dvd`, `dvd-dl`, `bd`, `bluray`, `bd-formatted`,
+    /// `bd-dl`, `bd-xl`, `bd-xx`)
     /// or a size (see [`parse_size`]), rounded down to whole sectors.
     pub fn parse(text: &str) -> Result<Media> {
         let lower = text.trim().to_ascii_lowercase();
@@ -154,6 +157,12 @@ mod tests {
             assert_eq!(Media::parse(name).unwrap().capacity, bytes);
         }
         assert_eq!(Media::parse("BluRay").unwrap().capacity, 25_025_314_816);
+        let formatted = Media::parse("bd-formatted").unwrap().capacity;
+        assert_eq!(
+            formatted / SECTOR,
+            11_826_176,
+            "a BD-R with the default spare area"
+        );
     }
 
     #[test]

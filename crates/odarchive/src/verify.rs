@@ -66,6 +66,9 @@ pub struct DiscVerdict {
     /// Files they concern that the other view gave back intact count as ok; the disc itself
     /// does not pass.
     pub damage: Vec<Problem>,
+    /// Of an image with parity: how much of its sectors are damaged and whether `repair`
+    /// rebuilds them.
+    pub parity: Option<crate::repair::Margin>,
 }
 
 impl DiscVerdict {
@@ -93,6 +96,7 @@ impl DiscVerdict {
             unexpected: Vec::new(),
             problem: None,
             damage: Vec::new(),
+            parity: None,
         }
     }
 }
@@ -316,6 +320,7 @@ fn check_disc(
             })?;
             verdict.image_sha256_ok = Some(image.as_bytes() == expected);
         }
+        verdict.parity = crate::repair::margin(path, verdict.image_sha256_ok == Some(true));
     }
     let placements = catalogue.placements_on(disc.number)?;
     let wanted = match plan.snapshot {

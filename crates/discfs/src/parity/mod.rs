@@ -55,11 +55,13 @@ mod bad;
 mod encode;
 mod header;
 mod repair;
+mod rescue;
 
 pub use bad::{BadSectors, MapError};
 pub use encode::{ParityArea, ParityEncoder, parity_area_of};
 pub use header::{Header, SYSTEM_AREA_COPY};
-pub use repair::{RepairReport, repair};
+pub use repair::{RepairReport, check, repair};
+pub use rescue::{RescueOptions, Rescued, SectorSource, SeekSource, rescue};
 
 use std::io;
 

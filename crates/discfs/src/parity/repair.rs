@@ -88,6 +88,35 @@ pub fn repair<R: Read + Seek, W: Write + Seek>(
     Ok(job.report)
 }
 
+/// Checks `image` against its parity without writing anything: the report says how many
+/// sectors are unreadable or corrupt and which could not be rebuilt; an intact image has
+/// none of either.
+pub fn check<R: Read + Seek>(image: R, bad: &BadSectors) -> Result<RepairReport, ParityError> {
+    repair(image, bad, Discard(0))
+}
+
+/// A sink that keeps nothing (for [`check`]).
+struct Discard(u64);
+
+impl Write for Discard {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for Discard {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        if let SeekFrom::Start(at) = pos {
+            self.0 = at;
+        }
+        Ok(self.0)
+    }
+}
+
 /// The image being read: its length and the sectors known bad.
 struct Disc<'b, R> {
     inner: R,

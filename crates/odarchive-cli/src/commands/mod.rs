@@ -1,6 +1,7 @@
 //! One module per command: parse, call the library, print.
 
 pub mod archive;
+pub mod burn;
 pub mod discs;
 pub mod history;
 pub mod info;
@@ -8,6 +9,7 @@ pub mod json;
 pub mod locate;
 pub mod merge;
 pub mod plan;
+pub mod repair;
 pub mod restore;
 pub mod scan;
 pub mod status;

@@ -90,6 +90,9 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
                 }
                 None => {}
             }
+            if let Some(m) = &v.parity {
+                let _ = writeln!(text, "  {}", crate::hint::margin(m, &v.source));
+            }
             // Missing and unexpected files by their path; corrupt ones and damage with why.
             for p in &v.missing {
                 let _ = writeln!(text, "  missing: {}", p.path.display());

@@ -348,3 +348,32 @@ fn importing_another_archive_into_a_catalogue_merges_it() {
     a.run(&args).ok();
     assert_eq!(tree_of(&dest), tree_of(&b.drive));
 }
+
+#[test]
+fn a_plans_parity_percent_survives_export_and_import() {
+    let s = Scratch::new();
+    s.write("a.bin", noise(3, 50_000));
+    let out = s.dir("out");
+    s.run(&[
+        "archive",
+        s.drive.to_str().unwrap(),
+        "--media",
+        "2M",
+        "--parity",
+        "7",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    let file = s.dir("cat.json");
+    s.run(&["export-json", file.to_str().unwrap()]).ok();
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(doc["plans"][0]["parity_percent"], 7, "{}", doc["plans"]);
+    let other = Scratch::new();
+    other.run(&["import-json", file.to_str().unwrap()]).ok();
+    let conn = rusqlite::Connection::open(&other.catalogue).unwrap();
+    let percent: i64 = conn
+        .query_row("SELECT parity_percent FROM plan", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(percent, 7);
+}

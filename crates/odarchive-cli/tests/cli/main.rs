@@ -2,6 +2,7 @@
 //! the tests in a temporary directory.
 
 mod archive;
+mod burn;
 mod catalogue;
 mod disc_index;
 mod dry_run;
@@ -13,6 +14,7 @@ mod merge;
 mod parity;
 mod problems;
 mod reader_faults;
+mod repair;
 mod rescan;
 mod restore;
 mod restore_faults;

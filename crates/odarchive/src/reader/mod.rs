@@ -19,6 +19,7 @@ mod given;
 pub mod identify;
 mod image;
 pub mod legacy;
+pub mod lost;
 mod mounted;
 mod read_ahead;
 pub mod source;

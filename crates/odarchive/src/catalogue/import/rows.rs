@@ -74,8 +74,9 @@ impl Importer<'_> {
             self.tx
                 .execute(
                     "INSERT INTO plan (id, created_ns, snapshot, media, capacity, margin, \
-                     first_paths, folders_split, catalogue_size, catalogue_gzip) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     first_paths, folders_split, catalogue_size, catalogue_gzip, \
+                     parity_percent) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![
                         p.id,
                         p.created,
@@ -86,7 +87,8 @@ impl Importer<'_> {
                         first,
                         p.folders_split as i64,
                         p.catalogue_size as i64,
-                        p.catalogue_gzip
+                        p.catalogue_gzip,
+                        p.parity_percent
                     ],
                 )
                 .in_catalogue(self.catalogue)?;

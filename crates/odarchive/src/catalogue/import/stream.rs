@@ -49,6 +49,10 @@ pub(super) struct PlanIn {
     pub(super) folders_split: u64,
     pub(super) catalogue_size: u64,
     pub(super) catalogue_gzip: bool,
+    /// Absent in JSON written before parity was recorded in it: those plans count as
+    /// without parity (a disc's own parity file says what it has).
+    #[serde(default)]
+    pub(super) parity_percent: u8,
 }
 
 #[derive(Deserialize)]

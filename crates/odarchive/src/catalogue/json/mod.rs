@@ -7,7 +7,7 @@
 //!  "snapshots": [{"id", "drive_path", "started", "finished", "state", "files", "directories",
 //!                 "symlinks", "total_bytes", "unique_contents", "unique_bytes", "errors"}],
 //!  "plans": [{"id", "created", "snapshot", "media", "capacity", "margin", "first_paths",
-//!             "folders_split", "catalogue_size", "catalogue_gzip"}],                  (export)
+//!             "folders_split", "catalogue_size", "catalogue_gzip", "parity_percent"}],                  (export)
 //!  "discs": [{"number", "label", "set_id"?, "image_size", "files", "bytes",
 //!             "plan", "snapshot", "media", "capacity", "margin", "state", "image_name",
 //!             "image_sha256", "written", "verified"}],          (the second line: export)

@@ -220,6 +220,7 @@ impl<W: Write> JsonWriter<'_, W> {
                 "folders_split": p.folders_split,
                 "catalogue_size": p.catalogue_size,
                 "catalogue_gzip": p.catalogue_gzip,
+                "parity_percent": p.parity_percent,
             });
             self.raw(if i == 0 { "" } else { "," })?;
             self.val(&v)?;
