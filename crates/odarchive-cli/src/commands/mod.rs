@@ -7,6 +7,7 @@ pub mod info;
 pub mod json;
 pub mod locate;
 pub mod merge;
+pub mod mount;
 pub mod plan;
 pub mod restore;
 pub mod scan;
