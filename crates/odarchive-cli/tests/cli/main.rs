@@ -8,6 +8,7 @@ mod history;
 mod json;
 mod legacy_discs;
 mod merge;
+mod mount;
 mod parity;
 mod problems;
 mod reader_faults;
