@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -102,7 +102,10 @@ impl Drop for Mounted {
 
 /// Everything under `root` without following symlinks: kind, size (files, symlinks), mtime,
 /// mode, content or symlink target.
-fn walk(root: &Path) -> BTreeMap<Vec<u8>, (char, u64, i64, u32, Vec<u8>)> {
+/// Kind (`f`, `d`, `l`), size, mtime (ns), mode, content or target.
+type Seen = (char, u64, i64, u32, Vec<u8>);
+
+fn walk(root: &Path) -> BTreeMap<Vec<u8>, Seen> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -225,8 +228,6 @@ fn a_mounted_archive_is_the_drive_as_it_was_in_latest_and_in_an_older_snapshot()
     assert!(fs::File::create(m.path("latest/new/other.txt")).is_err());
     drop(m);
 }
-
-use std::os::unix::fs::PermissionsExt;
 
 /// The value of extended attribute `name` of `path` (through python3's os.getxattr).
 fn xattr(path: &Path, name: &str) -> String {

@@ -13,6 +13,9 @@ pub mod nodes;
 mod read;
 pub mod xattr;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 use std::sync::Mutex;
 
