@@ -1,10 +1,10 @@
 //! Reading a file of the mounted tree: its bytes from the disc that holds each part of it,
 //! through [`crate::reader`] ([`ArchiveFs::read`]). A file read whole from its start to its
-//! end is checked against the catalogue's hash: on a mismatch the read that ends it fails
+//! end (pieces read ahead out of order included) is checked against the catalogue's hash: on a mismatch the read that ends it fails
 //! (an I/O error, a logged problem) and so does every later read of that content: never
 //! wrong bytes for a file read whole.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
@@ -32,9 +32,53 @@ struct OpenFile {
     view: u64,
     entry: Entry,
     placements: Vec<Placement>,
-    /// The hash of bytes `0..hashed`, while the file is read in order.
+    /// The hash of bytes `0..hashed`, while the file is read whole.
     hasher: Option<ContentHasher>,
     hashed: u64,
+    /// Pieces read ahead of `hashed` (the kernel's read-ahead, served by several threads,
+    /// can come out of order), by offset, hashed once the bytes before them are.
+    ahead: BTreeMap<u64, Vec<u8>>,
+    ahead_bytes: usize,
+}
+
+/// How many bytes read ahead of the hash are kept for it; past that, a file is taken as
+/// read out of order and its hash is not checked.
+const AHEAD_LIMIT: usize = 32 << 20;
+
+impl OpenFile {
+    /// Feeds `bytes` read at `offset` to the hash, in file order.
+    fn hash_piece(&mut self, offset: u64, bytes: &[u8]) {
+        let Some(hasher) = self.hasher.as_mut() else {
+            return;
+        };
+        let end = offset + bytes.len() as u64;
+        if offset > self.hashed {
+            if self.ahead_bytes + bytes.len() > AHEAD_LIMIT {
+                self.hasher = None;
+                self.ahead.clear();
+            } else if !self.ahead.contains_key(&offset) {
+                self.ahead_bytes += bytes.len();
+                self.ahead.insert(offset, bytes.to_vec());
+            }
+            return;
+        }
+        if end > self.hashed {
+            hasher.update(&bytes[(self.hashed - offset) as usize..]);
+            self.hashed = end;
+        }
+        while let Some(entry) = self.ahead.first_entry() {
+            if *entry.key() > self.hashed {
+                break;
+            }
+            let (at, piece) = entry.remove_entry();
+            self.ahead_bytes -= piece.len();
+            let piece_end = at + piece.len() as u64;
+            if piece_end > self.hashed {
+                hasher.update(&piece[(self.hashed - at) as usize..]);
+                self.hashed = piece_end;
+            }
+        }
+    }
 }
 
 /// Why a range could not be read.
@@ -73,6 +117,8 @@ impl ArchiveFs {
                 placements,
                 hasher: Some(self.algorithm.hasher()),
                 hashed: 0,
+                ahead: BTreeMap::new(),
+                ahead_bytes: 0,
             },
         );
         Ok(handle)
@@ -164,17 +210,8 @@ impl ArchiveFs {
         let Some(file) = state.files.open.get_mut(&handle) else {
             return Ok(());
         };
-        if offset > file.hashed {
-            file.hasher = None;
-        }
-        let Some(hasher) = file.hasher.as_mut() else {
-            return Ok(());
-        };
-        if offset == file.hashed {
-            hasher.update(bytes);
-            file.hashed += bytes.len() as u64;
-        }
-        if file.hashed < file.entry.size {
+        file.hash_piece(offset, bytes);
+        if file.hasher.is_none() || file.hashed < file.entry.size {
             return Ok(());
         }
         let hash = file.hasher.take().map(ContentHasher::finish);
@@ -343,5 +380,61 @@ impl ArchiveFs {
             )));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::HashAlgorithm;
+
+    fn open_file(size: u64) -> OpenFile {
+        OpenFile {
+            view: 1,
+            entry: Entry {
+                id: 1,
+                path: b"f".to_vec(),
+                kind: EntryKind::File,
+                content_id: Some(1),
+                hash: None,
+                size,
+                mtime_ns: 0,
+                mode: 0o644,
+                link_target: None,
+                dev: 0,
+                inode: 0,
+                owner: None,
+                first_snapshot: 1,
+                last_snapshot: 1,
+            },
+            placements: Vec::new(),
+            hasher: Some(HashAlgorithm::Sha256.hasher()),
+            hashed: 0,
+            ahead: BTreeMap::new(),
+            ahead_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn pieces_read_ahead_out_of_order_or_twice_hash_as_the_whole_file() {
+        let bytes: Vec<u8> = (0..100u8).collect();
+        let want = HashAlgorithm::Sha256.digest(&bytes);
+        let orders: [&[(usize, usize)]; 3] = [
+            &[(0, 30), (30, 60), (60, 100)],
+            &[(60, 100), (30, 60), (0, 30)],
+            &[(0, 30), (0, 30), (50, 100), (20, 60)],
+        ];
+        for order in orders {
+            let mut f = open_file(100);
+            for &(a, b) in order {
+                f.hash_piece(a as u64, &bytes[a..b]);
+            }
+            assert_eq!(f.hashed, 100, "{order:?}");
+            assert_eq!(f.hasher.take().map(ContentHasher::finish), Some(want));
+        }
+        // A gap never filled: the hash is never complete.
+        let mut f = open_file(100);
+        f.hash_piece(50, &bytes[50..]);
+        assert_eq!(f.hashed, 0);
     }
 }
