@@ -2,6 +2,7 @@
 //! code — in one place, [`exit_code`].
 
 mod commands;
+mod fuse;
 mod hint;
 mod render;
 
@@ -94,6 +95,9 @@ enum Command {
     ImportJson(commands::json::ImportArgs),
     /// Bring another catalogue, and the discs it describes, into this one.
     Merge(commands::merge::Args),
+    /// Mount the whole archive as one read-only file system (FUSE): `latest/` and
+    /// `snapshots/<id>/`, each file read from the disc that holds it.
+    Mount(commands::mount::Args),
 }
 
 /// How a command that did not fail ended.
@@ -160,6 +164,7 @@ fn main() -> ExitCode {
         Command::ExportJson(args) => commands::json::run_export(args, &cli.global),
         Command::ImportJson(args) => commands::json::run_import(args, &cli.global),
         Command::Merge(args) => commands::merge::run(args, &cli.global),
+        Command::Mount(args) => commands::mount::run(args, &cli.global),
     };
     if let Err(e) = &result {
         eprintln!("odarchive: {}", hint::error_text(e));

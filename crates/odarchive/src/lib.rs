@@ -51,6 +51,7 @@ pub mod info;
 pub mod legacy;
 pub mod locate;
 pub mod media;
+pub mod mount;
 pub mod plan;
 pub mod problem;
 pub mod progress;

@@ -19,6 +19,9 @@ pub struct Status {
     pub seconds_since_progress: Option<f64>,
     /// Number of the newest complete snapshot, if any.
     pub latest_complete_snapshot: Option<i64>,
+    /// What a running `odarchive mount` of this catalogue waits for (the discs its reads
+    /// wanted and were not given), if one recorded it.
+    pub mount: Option<crate::mount::MountState>,
 }
 
 /// Whether a job recorded as `running` still runs.
@@ -62,5 +65,6 @@ pub fn status(catalogue: &Catalogue) -> Result<Status> {
         liveness,
         seconds_since_progress,
         latest_complete_snapshot,
+        mount: crate::mount::mount_state(catalogue.path()),
     })
 }

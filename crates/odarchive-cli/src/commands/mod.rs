@@ -8,6 +8,7 @@ pub mod info;
 pub mod json;
 pub mod locate;
 pub mod merge;
+pub mod mount;
 pub mod plan;
 pub mod repair;
 pub mod restore;

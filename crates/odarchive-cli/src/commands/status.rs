@@ -16,6 +16,7 @@ pub fn run(global: &Global) -> Result<Outcome> {
         out(&format!("{}\n", serde_json::to_string_pretty(&status)?))?;
     } else {
         out(&human(&status))?;
+        out(&mount_waits(&status))?;
     }
     Ok(Outcome::Success)
 }
@@ -26,6 +27,22 @@ fn ago(seconds: f64) -> String {
     } else {
         format!("{} ago", HumanDuration(Duration::from_secs_f64(seconds)))
     }
+}
+
+/// The discs a running mount waits for, one line each.
+fn mount_waits(status: &Status) -> String {
+    let Some(mount) = &status.mount else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for w in &mount.wanted {
+        out.push_str(&format!(
+            "Mount at {} (pid {}): {w}\n",
+            mount.mountpoint.display(),
+            mount.pid
+        ));
+    }
+    out
 }
 
 fn human(status: &Status) -> String {

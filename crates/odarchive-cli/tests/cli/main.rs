@@ -11,6 +11,7 @@ mod image_folders;
 mod json;
 mod legacy_discs;
 mod merge;
+mod mount;
 mod parity;
 mod problems;
 mod reader_faults;

@@ -13,6 +13,7 @@
 //!
 //! The table layout is described in [`schema`].
 
+mod browse;
 mod diff;
 mod discs;
 mod entries;

@@ -10,7 +10,7 @@ use discfs::udf::read::{UdfEntry, UdfVolume};
 use discfs::{ReadError, SECTOR};
 
 use super::read_ahead::ReadAhead;
-use super::source::{DiscError, Expected, output_err};
+use super::source::{DiscError, Expected, FileBytes, output_err};
 
 #[derive(Debug)]
 pub(super) struct ImageDisc {
@@ -201,6 +201,47 @@ impl ImageDisc {
         Err(read_err(
             last_err.map_or_else(String::new, |e| e.to_string()),
         ))
+    }
+
+    /// Where the bytes of one file lie in the image (see [`DiscSource::file_bytes`]): the
+    /// first view that can give it, as byte runs of the image, or its bytes where they lie in
+    /// no sector (embedded in a UDF file entry).
+    pub(super) fn file_bytes(
+        &mut self,
+        origin: &Path,
+        path: &str,
+        iso_path: Option<&str>,
+        expected: Option<Expected>,
+    ) -> Result<FileBytes, DiscError> {
+        let candidates = self.candidates(path, iso_path, expected);
+        let Some(pick) = candidates.first() else {
+            return Err(match self.unreadable_reason(path) {
+                Some(reason) => DiscError::Read {
+                    disc: origin.to_owned(),
+                    file: path.to_owned(),
+                    reason,
+                },
+                None => DiscError::Missing {
+                    disc: origin.to_owned(),
+                    file: path.to_owned(),
+                },
+            });
+        };
+        if let Some(runs) = self.runs(pick) {
+            let runs = runs.iter().map(|&(s, n)| (s * SECTOR, n)).collect();
+            return Ok(FileBytes::Image {
+                image: origin.to_owned(),
+                runs,
+            });
+        }
+        let mut bytes = Vec::new();
+        self.copy_pick(pick, &mut bytes, &mut [0u8; 8192])
+            .map_err(|e| DiscError::Read {
+                disc: origin.to_owned(),
+                file: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(FileBytes::Embedded(bytes))
     }
 
     /// The views' entries for a file that are fit to read (UDF first); each one passed over

@@ -28,4 +28,4 @@ pub mod temporary;
 pub use disc_catalogue::{catalogue_from_discs, catalogue_from_discs_in_zone, disc_catalogue_json};
 pub use given::given_discs;
 pub use identify::{IdentifyError, identify, root_iso_name};
-pub use source::{COPY_BUFFER, DiscError, DiscSource, Expected, View};
+pub use source::{COPY_BUFFER, DiscError, DiscSource, Expected, FileBytes, View};

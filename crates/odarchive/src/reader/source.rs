@@ -400,6 +400,57 @@ impl DiscSource {
             Kind::Image(image) => image.copy_file(&origin, path, iso_path, expected, w, buf),
         }
     }
+
+    /// Where the bytes of the file at `path` lie, for a reader that reads parts of it in any
+    /// order (`odarchive mount`) rather than copying it whole: `iso_path` and `expected` as
+    /// for [`DiscSource::copy_file`]. The first view fit to give the file is used; the
+    /// caller checks the hash of what it reads.
+    pub fn file_bytes(
+        &mut self,
+        path: &str,
+        iso_path: Option<&str>,
+        expected: Option<Expected>,
+    ) -> Result<FileBytes, DiscError> {
+        let origin = self.origin.clone();
+        match &mut self.kind {
+            Kind::Mounted => {
+                let full = origin.join(path);
+                match std::fs::symlink_metadata(&full) {
+                    Ok(m) if m.is_file() => Ok(FileBytes::Mounted(full)),
+                    Ok(_) => Err(DiscError::Missing {
+                        disc: origin,
+                        file: path.to_owned(),
+                    }),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Err(DiscError::Missing {
+                        disc: origin,
+                        file: path.to_owned(),
+                    }),
+                    Err(e) => Err(DiscError::Read {
+                        disc: origin,
+                        file: path.to_owned(),
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+            Kind::Image(image) => image.file_bytes(&origin, path, iso_path, expected),
+        }
+    }
+}
+
+/// Where one file's bytes lie on a disc ([`DiscSource::file_bytes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileBytes {
+    /// In the image file `image`, as (byte offset, length) runs in file order.
+    Image {
+        /// The image file.
+        image: PathBuf,
+        /// The runs.
+        runs: Vec<(u64, u64)>,
+    },
+    /// The file of a mounted disc at this path.
+    Mounted(PathBuf),
+    /// Its bytes, which lie in no sector of their own (embedded in a UDF file entry).
+    Embedded(Vec<u8>),
 }
 
 /// Bytes gathered in memory up to `limit`; a write past it fails.

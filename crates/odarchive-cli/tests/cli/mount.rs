@@ -1,0 +1,387 @@
+//! `odarchive mount` for real, over FUSE (fuse3's fusermount3; /dev/fuse): a generated tree
+//! archived onto several discs, mounted, walked and compared with the source (`diff -r` and
+//! kind, size, mtime, mode, symlink target) for `latest/` and an older snapshot; a file on a
+//! disc not given fails with EIO and "insert disc N of M", then reads once the image is
+//! added; a damaged file fails with EIO while its neighbours read; unmounting on SIGTERM; a
+//! second mount on the same point refused.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::support::*;
+
+/// `odarchive mount` running on a folder; unmounted (and the process reaped) when dropped,
+/// on every exit path of a test.
+struct Mounted {
+    child: Option<Child>,
+    point: PathBuf,
+    log: PathBuf,
+}
+
+fn is_mounted(point: &Path) -> bool {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let point = point.to_str().unwrap();
+    info.lines().any(|l| l.split(' ').nth(4) == Some(point))
+}
+
+fn fusermount_present() {
+    let found = Command::new("fusermount3").arg("-V").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "fusermount3 is missing: install Debian's fuse3 (scripts/test does)"
+    );
+    assert!(
+        Path::new("/dev/fuse").exists(),
+        "/dev/fuse is missing: the mount tests need FUSE"
+    );
+}
+
+impl Mounted {
+    fn start(s: &Scratch, name: &str, args: &[&str]) -> Mounted {
+        fusermount_present();
+        let point = s.dir(name);
+        fs::create_dir_all(&point).unwrap();
+        let point = fs::canonicalize(point).unwrap();
+        let log = s.dir(&format!("{name}.log"));
+        let mut all = vec!["mount", point.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let child = s
+            .command(&all)
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut m = Mounted {
+            child: Some(child),
+            point,
+            log,
+        };
+        wait_for(Duration::from_secs(30), || {
+            if let Some(status) = m.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("mount exited ({status}): {}", m.log_text());
+            }
+            is_mounted(&m.point).then_some(())
+        });
+        m
+    }
+
+    fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.point.join(rel)
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if is_mounted(&self.point) {
+            let _ = Command::new("fusermount3")
+                .arg("-u")
+                .arg(&self.point)
+                .status();
+        }
+        if let Some(mut child) = self.child.take() {
+            for _ in 0..100 {
+                if child.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Everything under `root` without following symlinks: kind, size (files, symlinks), mtime,
+/// mode, content or symlink target.
+/// Kind (`f`, `d`, `l`), size, mtime (ns), mode, content or target.
+type Seen = (char, u64, i64, u32, Vec<u8>);
+
+fn walk(root: &Path) -> BTreeMap<Vec<u8>, Seen> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .as_os_str()
+                .as_bytes()
+                .to_vec();
+            let m = fs::symlink_metadata(&path).unwrap();
+            let mtime = m.mtime() * 1_000_000_000 + m.mtime_nsec();
+            let mode = m.mode() & 0o7777;
+            let item = if m.file_type().is_symlink() {
+                let target = fs::read_link(&path)
+                    .unwrap()
+                    .as_os_str()
+                    .as_bytes()
+                    .to_vec();
+                ('l', m.len(), mtime, mode, target)
+            } else if m.is_dir() {
+                stack.push(path.clone());
+                ('d', 0, mtime, mode, Vec::new())
+            } else {
+                let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                ('f', m.len(), mtime, mode, bytes)
+            };
+            out.insert(rel, item);
+        }
+    }
+    out
+}
+
+/// The mounted folder is the source: `diff -r` finds nothing, and every entry has the same
+/// kind, size, mtime, mode and target.
+fn assert_mounted_is(source: &Path, mounted: &Path) {
+    let diff = Command::new("diff")
+        .args(["-r", "--no-dereference"])
+        .arg(source)
+        .arg(mounted)
+        .output()
+        .unwrap();
+    assert!(
+        diff.status.success(),
+        "diff -r: {}{}",
+        String::from_utf8_lossy(&diff.stdout),
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    let (want, got) = (walk(source), walk(mounted));
+    let names = |m: &BTreeMap<Vec<u8>, _>| -> Vec<String> {
+        m.keys()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect()
+    };
+    assert_eq!(names(&got), names(&want), "the same names");
+    for (path, w) in &want {
+        let g = &got[path];
+        let shown = String::from_utf8_lossy(path);
+        assert_eq!(
+            (g.0, g.1, g.2, g.3),
+            (w.0, w.1, w.2, w.3),
+            "{shown}: kind, size, mtime, mode"
+        );
+        assert!(g.4 == w.4, "{shown}: content or target differs");
+    }
+}
+
+/// A copy of the drive with every time kept (`cp -a`), to compare an older snapshot with.
+fn copy_tree(from: &Path, to: &Path) {
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn images_arg(out: &Path) -> String {
+    out.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_mounted_archive_is_the_drive_as_it_was_in_latest_and_in_an_older_snapshot() {
+    let s = Scratch::new();
+    random_tree(&s, 7);
+    fs::set_permissions(s.drive.join("big"), fs::Permissions::from_mode(0o750)).unwrap();
+    let out = s.dir("out");
+    s.archive(&out, "2M");
+    let first = s.dir("first");
+    copy_tree(&s.drive, &first);
+    // The drive changes: a file rewritten, one removed, one added; archived again.
+    s.settle();
+    fs::remove_file(s.drive.join("level0/level1/level2/level3/level4/level5/level6/level7/level8/level9/level10/level11/bottom.txt")).unwrap();
+    s.write("new/added.txt", noise(3, 5000));
+    s.write("big/larger than a disc.bin", noise(4, 2_600_000));
+    s.archive(&out, "2M");
+    assert!(images(&out).len() >= 3, "several discs: {:?}", images(&out));
+
+    let m = Mounted::start(&s, "mnt", &["--images", &images_arg(&out)]);
+    let top: Vec<String> = fs::read_dir(&m.point)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(top.len(), 2, "{top:?}");
+    assert_mounted_is(&s.drive, &m.path("latest"));
+    assert_mounted_is(&s.drive, &m.path("snapshots/2"));
+    assert_mounted_is(&first, &m.path("snapshots/1"));
+    // Inode numbers are stable: the same entry has the same number each time.
+    let ino = |p: &Path| fs::symlink_metadata(p).unwrap().ino();
+    let a = m.path("latest/big/larger than a disc.bin");
+    assert_eq!(ino(&a), ino(&a));
+    assert_ne!(
+        ino(&a),
+        ino(&m.path("snapshots/1/big/larger than a disc.bin"))
+    );
+    // Read-only.
+    assert!(fs::write(m.path("latest/new/added.txt"), b"x").is_err());
+    assert!(fs::File::create(m.path("latest/new/other.txt")).is_err());
+    drop(m);
+}
+
+/// The value of extended attribute `name` of `path` (through python3's os.getxattr).
+fn xattr(path: &Path, name: &str) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg("import os,sys; sys.stdout.buffer.write(os.getxattr(sys.argv[1], sys.argv[2]))")
+        .arg(path)
+        .arg(name)
+        .output()
+        .expect("python3 (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Files of distinct content, across several 2 MB discs.
+fn spread_files(s: &Scratch) {
+    for i in 0..6u64 {
+        s.write(format!("files/f{i}.bin"), noise(100 + i, 700_000));
+    }
+}
+
+#[test]
+fn a_file_on_a_disc_not_given_fails_with_eio_and_asks_for_it_then_reads_once_it_is_added() {
+    let s = Scratch::new();
+    spread_files(&s);
+    let out = s.dir("out");
+    let discs = s.archive(&out, "2M");
+    assert!(discs.len() >= 2, "{discs:?}");
+    let away = s.dir("away");
+    fs::create_dir(&away).unwrap();
+    let second = discs[1].clone();
+    let second_away = away.join(second.file_name().unwrap());
+    fs::rename(&second, &second_away).unwrap();
+
+    let m = Mounted::start(&s, "mnt", &["--images", &images_arg(&out)]);
+    // Which discs hold each file (parts of a split file on several, in part order).
+    let on_disc = |keep: &dyn Fn(&str) -> bool| -> Vec<String> {
+        (0..6)
+            .map(|i| format!("latest/files/f{i}.bin"))
+            .filter(|p| keep(&xattr(&m.path(p), "user.odarchive.disc")))
+            .collect()
+    };
+    let wanted = on_disc(&|d| d.split(',').any(|n| n == "2"));
+    let given = on_disc(&|d| d == "1");
+    assert!(
+        !wanted.is_empty() && !given.is_empty(),
+        "{wanted:?} {given:?}"
+    );
+    let discs_of_wanted = xattr(&m.path(&wanted[0]), "user.odarchive.disc");
+    let labels = xattr(&m.path(&wanted[0]), "user.odarchive.label");
+    let at = discs_of_wanted.split(',').position(|n| n == "2").unwrap();
+    let label = labels.split(',').nth(at).unwrap().to_owned();
+    assert!(
+        label.starts_with("ODA_") && label.ends_with("_002"),
+        "{labels}"
+    );
+    let hash = xattr(&m.path(&wanted[0]), "user.odarchive.hash");
+    assert_eq!(hash.len(), 64, "{hash}");
+
+    // Listing and stat need no disc; reading does.
+    assert_eq!(fs::metadata(m.path(&wanted[0])).unwrap().len(), 700_000);
+    let err = fs::read(m.path(&wanted[0])).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "EIO: {err}");
+    let log = m.log_text();
+    let ask = format!("insert disc 2 of {}, label {label}", discs.len());
+    assert!(log.contains(&ask), "{log}");
+    // Recorded where `odarchive status` shows it.
+    let status = s.run(&["status"]);
+    assert!(
+        status.stdout.contains(&ask),
+        "{}{}",
+        status.stdout,
+        status.stderr
+    );
+    // A file of a disc given reads meanwhile.
+    let i: u64 = given[0][14..15].parse().unwrap();
+    assert!(fs::read(m.path(&given[0])).unwrap() == noise(100 + i, 700_000));
+
+    // The image is added to the images folder: the same mount reads the file.
+    fs::rename(&second_away, &second).unwrap();
+    let i: u64 = wanted[0][14..15].parse().unwrap();
+    let bytes = fs::read(m.path(&wanted[0])).unwrap();
+    assert!(
+        bytes == noise(100 + i, 700_000),
+        "{} bytes differ",
+        bytes.len()
+    );
+    let status = s.run(&["status"]);
+    assert!(!status.stdout.contains("insert disc"), "{}", status.stdout);
+}
+
+#[test]
+fn a_damaged_file_fails_with_eio_and_its_neighbours_on_the_same_disc_read() {
+    let s = Scratch::new();
+    s.write("a/damaged.bin", noise(1, 300_000));
+    s.write("a/intact.bin", noise(2, 300_000));
+    let out = s.dir("out");
+    let discs = s.archive(&out, "cd");
+    assert_eq!(discs.len(), 1);
+    // One byte of the damaged file's data changed in the image.
+    let mut image = fs::read(&discs[0]).unwrap();
+    let needle = &noise(1, 300_000)[1000..1064];
+    let at = image
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the file's bytes are in the image");
+    image[at + 10] ^= 0x55;
+    fs::write(&discs[0], &image).unwrap();
+
+    let m = Mounted::start(&s, "mnt", &["--from", discs[0].to_str().unwrap()]);
+    let err = fs::read(m.path("latest/a/damaged.bin")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "EIO: {err}");
+    // Not given the second time either (no wrong bytes from a cache).
+    let err = fs::read(m.path("latest/a/damaged.bin")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "EIO again: {err}");
+    assert!(fs::read(m.path("latest/a/intact.bin")).unwrap() == noise(2, 300_000));
+    let log = m.log_text();
+    assert!(
+        log.contains("latest/a/damaged.bin") && log.contains("hash"),
+        "the problem is logged: {log}"
+    );
+}
+
+#[test]
+fn sigterm_unmounts_cleanly_and_a_second_mount_on_the_same_point_is_refused() {
+    let s = Scratch::new();
+    s.write("a.txt", "hello");
+    let out = s.dir("out");
+    s.archive(&out, "cd");
+    let mut m = Mounted::start(&s, "mnt", &["--images", &images_arg(&out)]);
+    assert_eq!(fs::read(m.path("latest/a.txt")).unwrap(), b"hello");
+
+    let second = s.run(&[
+        "mount",
+        m.point.to_str().unwrap(),
+        "--images",
+        &images_arg(&out),
+    ]);
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("mounted there already"),
+        "{}",
+        second.stderr
+    );
+    assert!(is_mounted(&m.point), "the first mount is untouched");
+
+    let child = m.child.as_mut().unwrap();
+    signal(child, "-TERM");
+    let status = wait_for(Duration::from_secs(20), || child.try_wait().unwrap());
+    assert!(status.success(), "{status}: {}", m.log_text());
+    assert!(!is_mounted(&m.point), "unmounted");
+    assert!(!s.dir("cat.db.mount.json").exists(), "no state left behind");
+}

@@ -1,0 +1,440 @@
+//! Reading a file of the mounted tree: its bytes from the disc that holds each part of it,
+//! through [`crate::reader`] ([`ArchiveFs::read`]). A file read whole from its start to its
+//! end (pieces read ahead out of order included) is checked against the catalogue's hash: on a mismatch the read that ends it fails
+//! (an I/O error, a logged problem) and so does every later read of that content: never
+//! wrong bytes for a file read whole.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::os::unix::fs::FileExt;
+use std::time::Duration;
+
+use super::nodes::Node;
+use super::{ArchiveFs, FsError, State, WantedDisc, shown_path};
+use crate::catalogue::{DiscState, Entry, EntryKind, Placement};
+use crate::hash::ContentHasher;
+use crate::problem::{Problem, ProblemKind};
+use crate::reader::{Expected, FileBytes};
+
+/// How often a read waiting for a disc (`--wait`) looks for it again.
+const WAIT_POLL: Duration = Duration::from_secs(1);
+
+/// The files open, and the contents found damaged.
+#[derive(Debug, Default)]
+pub(super) struct OpenFiles {
+    next: u64,
+    open: HashMap<u64, OpenFile>,
+    /// Contents whose bytes did not match their hash: not given again.
+    bad: HashSet<i64>,
+}
+
+#[derive(Debug)]
+struct OpenFile {
+    view: u64,
+    entry: Entry,
+    placements: Vec<Placement>,
+    /// The hash of bytes `0..hashed`, while the file is read whole.
+    hasher: Option<ContentHasher>,
+    hashed: u64,
+    /// Pieces read ahead of `hashed` (the kernel's read-ahead, served by several threads,
+    /// can come out of order), by offset, hashed once the bytes before them are.
+    ahead: BTreeMap<u64, Vec<u8>>,
+    ahead_bytes: usize,
+}
+
+/// How many bytes read ahead of the hash are kept for it; past that, a file is taken as
+/// read out of order and its hash is not checked.
+const AHEAD_LIMIT: usize = 32 << 20;
+
+impl OpenFile {
+    /// Feeds `bytes` read at `offset` to the hash, in file order.
+    fn hash_piece(&mut self, offset: u64, bytes: &[u8]) {
+        let Some(hasher) = self.hasher.as_mut() else {
+            return;
+        };
+        let end = offset + bytes.len() as u64;
+        if offset > self.hashed {
+            if self.ahead_bytes + bytes.len() > AHEAD_LIMIT {
+                self.hasher = None;
+                self.ahead.clear();
+            } else if !self.ahead.contains_key(&offset) {
+                self.ahead_bytes += bytes.len();
+                self.ahead.insert(offset, bytes.to_vec());
+            }
+            return;
+        }
+        if end > self.hashed {
+            hasher.update(&bytes[(self.hashed - offset) as usize..]);
+            self.hashed = end;
+        }
+        while let Some(entry) = self.ahead.first_entry() {
+            if *entry.key() > self.hashed {
+                break;
+            }
+            let (at, piece) = entry.remove_entry();
+            self.ahead_bytes -= piece.len();
+            let piece_end = at + piece.len() as u64;
+            if piece_end > self.hashed {
+                hasher.update(&piece[(self.hashed - at) as usize..]);
+                self.hashed = piece_end;
+            }
+        }
+    }
+}
+
+/// Why a range could not be read.
+enum ReadFail {
+    /// Its disc was not given.
+    Wanted(WantedDisc),
+    /// It cannot be read right.
+    Problem(Problem),
+}
+
+impl ArchiveFs {
+    /// Opens file `number` for reading; the handle goes to [`ArchiveFs::read`].
+    pub fn open(&self, number: u64) -> std::result::Result<u64, FsError> {
+        let Node::Entry { view, id } = self.node(number)? else {
+            return Err(FsError::IsADirectory);
+        };
+        let mut state = self.lock();
+        let entry = self.entry(&state.catalogue, view, id)?;
+        let entry = match entry {
+            Some(e) if e.kind == EntryKind::File => e,
+            Some(e) if e.kind == EntryKind::Symlink => return Err(FsError::NotFound),
+            _ => return Err(FsError::IsADirectory),
+        };
+        let placements = match entry.content_id {
+            Some(c) => state.catalogue.placements_of(c)?,
+            None => Vec::new(),
+        };
+        let files = &mut state.files;
+        files.next += 1;
+        let handle = files.next;
+        files.open.insert(
+            handle,
+            OpenFile {
+                view,
+                entry,
+                placements,
+                hasher: Some(self.algorithm.hasher()),
+                hashed: 0,
+                ahead: BTreeMap::new(),
+                ahead_bytes: 0,
+            },
+        );
+        Ok(handle)
+    }
+
+    /// Closes a handle of [`ArchiveFs::open`].
+    pub fn release(&self, handle: u64) {
+        self.lock().files.open.remove(&handle);
+    }
+
+    /// Up to `size` bytes of the open file `handle` from `offset` (fewer only at its end).
+    pub fn read(
+        &self,
+        handle: u64,
+        offset: u64,
+        size: u32,
+    ) -> std::result::Result<Vec<u8>, FsError> {
+        loop {
+            let mut state = self.lock();
+            let result = self.read_once(&mut state, handle, offset, size);
+            let mut problems = Vec::new();
+            let outcome = match result {
+                Ok(bytes) => Ok(bytes),
+                Err(ReadFail::Problem(p)) => {
+                    self.log.problem(&p);
+                    Err(FsError::Unreadable(p))
+                }
+                Err(ReadFail::Wanted(w)) => {
+                    if state.shelf.want(w.clone(), &mut problems) {
+                        self.log.disc_wanted(&w);
+                    }
+                    Err(FsError::DiscWanted(w))
+                }
+            };
+            drop(state);
+            for p in &problems {
+                self.log.problem(p);
+            }
+            match outcome {
+                Err(FsError::DiscWanted(_)) if self.wait => std::thread::sleep(WAIT_POLL),
+                other => return other,
+            }
+        }
+    }
+
+    fn read_once(
+        &self,
+        state: &mut State,
+        handle: u64,
+        offset: u64,
+        size: u32,
+    ) -> std::result::Result<Vec<u8>, ReadFail> {
+        let file = state.files.open.get(&handle).ok_or_else(|| {
+            ReadFail::Problem(Problem::new("?", ProblemKind::Missing, "not an open file"))
+        })?;
+        let (view, entry) = (file.view, file.entry.clone());
+        let shown = shown_path(view, &entry);
+        if entry
+            .content_id
+            .is_some_and(|c| state.files.bad.contains(&c))
+        {
+            return Err(ReadFail::Problem(Problem::new(
+                &shown,
+                ProblemKind::Corrupt,
+                "its bytes on the disc do not match the catalogue's hash",
+            )));
+        }
+        let end = (offset + u64::from(size)).min(entry.size);
+        let bytes = if offset >= end {
+            Vec::new()
+        } else {
+            let placements = file.placements.clone();
+            self.read_range(state, &shown, &entry, &placements, offset, end)?
+        };
+        self.check_hash(state, handle, &shown, offset, &bytes)?;
+        Ok(bytes)
+    }
+
+    /// Feeds the bytes read at `offset` to the open file's hash while it is read in order;
+    /// when the whole file has been, its hash must be the catalogue's.
+    fn check_hash(
+        &self,
+        state: &mut State,
+        handle: u64,
+        shown: &str,
+        offset: u64,
+        bytes: &[u8],
+    ) -> std::result::Result<(), ReadFail> {
+        let Some(file) = state.files.open.get_mut(&handle) else {
+            return Ok(());
+        };
+        file.hash_piece(offset, bytes);
+        if file.hasher.is_none() || file.hashed < file.entry.size {
+            return Ok(());
+        }
+        let hash = file.hasher.take().map(ContentHasher::finish);
+        if hash.is_none() || hash == file.entry.hash {
+            return Ok(());
+        }
+        if let Some(c) = file.entry.content_id {
+            state.files.bad.insert(c);
+        }
+        let discs: Vec<String> = file.placements.iter().map(|p| p.disc.to_string()).collect();
+        Err(ReadFail::Problem(Problem::new(
+            shown,
+            ProblemKind::Corrupt,
+            format!(
+                "its bytes read from disc {} do not match the catalogue's hash",
+                discs.join(", ")
+            ),
+        )))
+    }
+
+    /// Bytes `offset..end` of the content of `entry`, from the parts that hold them.
+    fn read_range(
+        &self,
+        state: &mut State,
+        shown: &str,
+        entry: &Entry,
+        placements: &[Placement],
+        offset: u64,
+        end: u64,
+    ) -> std::result::Result<Vec<u8>, ReadFail> {
+        if placements.is_empty() {
+            let why = if entry.content_id.is_none() {
+                "it could not be read when it was scanned, so no disc holds it"
+            } else {
+                "no disc of this catalogue holds it"
+            };
+            return Err(ReadFail::Problem(Problem::new(
+                shown,
+                ProblemKind::Missing,
+                why,
+            )));
+        }
+        let mut out = Vec::with_capacity((end - offset) as usize);
+        let mut at = offset;
+        while at < end {
+            let holding: Vec<&Placement> = placements
+                .iter()
+                .filter(|p| p.offset <= at && at < p.offset + p.length)
+                .collect();
+            let Some(&first) = holding.first() else {
+                return Err(ReadFail::Problem(Problem::new(
+                    shown,
+                    ProblemKind::Missing,
+                    format!("no part holds bytes from {at}"),
+                )));
+            };
+            let p = self
+                .given_placement(state, shown, &holding)?
+                .unwrap_or(first);
+            let piece_end = end.min(p.offset + p.length);
+            let bytes = self.read_part(state, shown, p, at - p.offset, piece_end - at)?;
+            out.extend_from_slice(&bytes);
+            at = piece_end;
+        }
+        Ok(out)
+    }
+
+    /// The placement of `holding` whose disc is given; `Err(Wanted)` if none is.
+    fn given_placement<'p>(
+        &self,
+        state: &mut State,
+        shown: &str,
+        holding: &[&'p Placement],
+    ) -> std::result::Result<Option<&'p Placement>, ReadFail> {
+        let mut problems = Vec::new();
+        let mut found = None;
+        for p in holding {
+            let has = state
+                .shelf
+                .has(&state.catalogue, p.disc, &mut problems)
+                .map_err(|e| {
+                    ReadFail::Problem(Problem::new(shown, ProblemKind::Unreadable, e.to_string()))
+                })?;
+            if has {
+                found = Some(*p);
+                break;
+            }
+        }
+        for problem in &problems {
+            self.log.problem(problem);
+        }
+        if found.is_some() {
+            return Ok(found);
+        }
+        let number = holding[0].disc;
+        let record = state.discs.iter().find(|d| d.number == number);
+        if record.is_some_and(|d| d.state == DiscState::Planned) {
+            return Err(ReadFail::Problem(Problem::new(
+                shown,
+                ProblemKind::Missing,
+                format!("its disc {number} is planned but not written yet"),
+            )));
+        }
+        Err(ReadFail::Wanted(WantedDisc {
+            number,
+            of: state.discs.len() as u32,
+            label: record.map(|d| d.label.clone()).unwrap_or_default(),
+            file: shown.to_owned(),
+            since_ns: crate::time::now_ns(),
+        }))
+    }
+
+    /// `len` bytes from `offset` of the file placement `p` stores (its disc is given).
+    fn read_part(
+        &self,
+        state: &mut State,
+        shown: &str,
+        p: &Placement,
+        offset: u64,
+        len: u64,
+    ) -> std::result::Result<Vec<u8>, ReadFail> {
+        let unreadable = |detail: String| {
+            ReadFail::Problem(Problem::new(shown, ProblemKind::Unreadable, detail))
+        };
+        let expected = Expected::of(p, self.algorithm);
+        let located = state
+            .shelf
+            .locate(p.disc, &p.disc_path, &p.iso_path, expected)
+            .map_err(|e| unreadable(format!("disc {}: {e}", p.disc)))?
+            .clone();
+        let mut out = vec![0u8; len as usize];
+        let (path, runs) = match located {
+            FileBytes::Embedded(bytes) => {
+                let from = (offset as usize).min(bytes.len());
+                let to = (from + len as usize).min(bytes.len());
+                if to - from != len as usize {
+                    return Err(unreadable(format!("disc {}: the file is short", p.disc)));
+                }
+                return Ok(bytes[from..to].to_vec());
+            }
+            FileBytes::Mounted(path) => (path, vec![(0, p.length)]),
+            FileBytes::Image { image, runs } => (image, runs),
+        };
+        let io_err = |e: std::io::Error| unreadable(format!("{}: {e}", path.display()));
+        let file = state.shelf.file(&path).map_err(io_err)?;
+        let mut run_start = 0u64;
+        let mut filled = 0usize;
+        for (at, n) in runs {
+            let want_from = offset + filled as u64;
+            if filled == out.len() {
+                break;
+            }
+            if want_from < run_start + n {
+                let inside = want_from - run_start;
+                let take = ((n - inside) as usize).min(out.len() - filled);
+                file.read_exact_at(&mut out[filled..filled + take], at + inside)
+                    .map_err(io_err)?;
+                filled += take;
+            }
+            run_start += n;
+        }
+        if filled != out.len() {
+            return Err(unreadable(format!(
+                "disc {}: {} holds fewer bytes than the catalogue records",
+                p.disc, p.disc_path
+            )));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::HashAlgorithm;
+
+    fn open_file(size: u64) -> OpenFile {
+        OpenFile {
+            view: 1,
+            entry: Entry {
+                id: 1,
+                path: b"f".to_vec(),
+                kind: EntryKind::File,
+                content_id: Some(1),
+                hash: None,
+                size,
+                mtime_ns: 0,
+                mode: 0o644,
+                link_target: None,
+                dev: 0,
+                inode: 0,
+                owner: None,
+                first_snapshot: 1,
+                last_snapshot: 1,
+            },
+            placements: Vec::new(),
+            hasher: Some(HashAlgorithm::Sha256.hasher()),
+            hashed: 0,
+            ahead: BTreeMap::new(),
+            ahead_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn pieces_read_ahead_out_of_order_or_twice_hash_as_the_whole_file() {
+        let bytes: Vec<u8> = (0..100u8).collect();
+        let want = HashAlgorithm::Sha256.digest(&bytes);
+        let orders: [&[(usize, usize)]; 3] = [
+            &[(0, 30), (30, 60), (60, 100)],
+            &[(60, 100), (30, 60), (0, 30)],
+            &[(0, 30), (0, 30), (50, 100), (20, 60)],
+        ];
+        for order in orders {
+            let mut f = open_file(100);
+            for &(a, b) in order {
+                f.hash_piece(a as u64, &bytes[a..b]);
+            }
+            assert_eq!(f.hashed, 100, "{order:?}");
+            assert_eq!(f.hasher.take().map(ContentHasher::finish), Some(want));
+        }
+        // A gap never filled: the hash is never complete.
+        let mut f = open_file(100);
+        f.hash_piece(50, &bytes[50..]);
+        assert_eq!(f.hashed, 0);
+    }
+}
