@@ -502,7 +502,7 @@ pub enum Error {
         /// The map file.
         path: PathBuf,
         /// What is wrong, with its line.
-        reason: String,
+        reason: discfs::parity::MapError,
     },
 
     /// A worker thread panicked. This is a bug.

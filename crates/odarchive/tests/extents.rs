@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use common::noise;
+use testkit::noise;
 use odarchive::{Catalogue, Media, NoProgress, PlanOptions, ScanOptions, WriteOptions};
 
 /// `length` bytes at byte `at` of `path`.
@@ -27,10 +27,10 @@ fn every_written_file_is_at_its_recorded_sector() {
     std::fs::create_dir_all(drive.join("Photos/2019")).unwrap();
     std::fs::create_dir_all(drive.join("empty")).unwrap();
     let write = |p: &str, bytes: &[u8]| std::fs::write(drive.join(p), bytes).unwrap();
-    write("Photos/2019/a.jpg", &noise(300_000, 1));
-    write("Photos/2019/copy of a.jpg", &noise(300_000, 1));
-    write("Photos/b.raw", &noise(2_000_001, 2));
-    write("big.bin", &noise(7_500_000, 3));
+    write("Photos/2019/a.jpg", &noise(1, 300_000));
+    write("Photos/2019/copy of a.jpg", &noise(1, 300_000));
+    write("Photos/b.raw", &noise(2, 2_000_001));
+    write("big.bin", &noise(3, 7_500_000));
     write("empty/nothing", b"");
     write("empty/also nothing", b"");
     write("tiny", b"x");
