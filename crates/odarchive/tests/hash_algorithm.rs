@@ -40,21 +40,11 @@ fn make_drive(root: &Path) {
 
 /// Every regular file under `root`, by path relative to it, with its bytes.
 fn files_under(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let path = e.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path);
-            } else if meta.is_file() {
-                let rel = path.strip_prefix(root).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
+    testkit::walk(root)
+        .into_iter()
+        .filter(|(_, _, meta)| meta.is_file())
+        .map(|(rel, full, _)| (rel, std::fs::read(full).unwrap()))
+        .collect()
 }
 
 /// Copies every file of an image (UDF view) into `to`, as a person would copy a disc.
