@@ -14,6 +14,8 @@ use super::source::{DiscError, Expected, FileBytes, output_err};
 
 #[derive(Debug)]
 pub(super) struct ImageDisc {
+    /// The image's size in bytes (a block device's too).
+    pub(super) len: u64,
     pub(super) udf: Option<UdfVolume<ReadAhead>>,
     pub(super) iso: Option<IsoImage<ReadAhead>>,
     /// Why the UDF view is not used, when it is not.
@@ -40,6 +42,7 @@ impl ImageDisc {
     /// A view that is present but damaged is noted as damage; one that is simply not there
     /// (an ISO 9660-only image from another writer) is not.
     pub(super) fn new(
+        len: u64,
         udf: Result<Udf, ReadError>,
         iso: Result<Iso, ReadError>,
     ) -> Result<ImageDisc, (String, String)> {
@@ -72,6 +75,7 @@ impl ImageDisc {
             damage.push(format!("ISO 9660 view unreadable: {e}"));
         }
         Ok(ImageDisc {
+            len,
             udf,
             iso,
             udf_problem: udf_err.map(|e| e.to_string()),

@@ -25,9 +25,16 @@ pub(super) struct ReadAhead {
 }
 
 impl ReadAhead {
+    /// The file's size in bytes when it was opened.
+    pub(super) fn len(&self) -> u64 {
+        self.len
+    }
+
     /// Reads `file` through a buffer of `capacity` bytes.
-    pub(super) fn new(file: File, capacity: usize) -> io::Result<ReadAhead> {
-        let len = file.metadata()?.len();
+    pub(super) fn new(mut file: File, capacity: usize) -> io::Result<ReadAhead> {
+        // Seeking finds the size of a block device too (a drive's disc), where the file's
+        // metadata says 0.
+        let len = file.seek(SeekFrom::End(0))?;
         Ok(ReadAhead {
             file,
             len,

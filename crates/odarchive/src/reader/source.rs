@@ -214,9 +214,11 @@ impl DiscSource {
                     source,
                 })
         };
-        let udf = UdfVolume::open(open(COPY_BUFFER)?);
+        let udf = open(COPY_BUFFER)?;
+        let len = udf.len();
+        let udf = UdfVolume::open(udf);
         let iso = IsoImage::open(open(64 * 1024)?);
-        let image = ImageDisc::new(udf, iso).map_err(|(udf, iso)| DiscError::NotADisc {
+        let image = ImageDisc::new(len, udf, iso).map_err(|(udf, iso)| DiscError::NotADisc {
             path: path.to_owned(),
             udf,
             iso,
@@ -340,8 +342,8 @@ impl DiscSource {
     ) -> Result<Option<Vec<u8>>, DiscError> {
         // A file on an image cannot hold more bytes than the image: one that claims more
         // (unrecorded extents read as zeros) is refused before it fills memory.
-        let limit = match self.kind {
-            Kind::Image(_) => std::fs::metadata(&self.origin).map_or(u64::MAX, |m| m.len()),
+        let limit = match &self.kind {
+            Kind::Image(image) => image.len,
             Kind::Mounted => u64::MAX,
         };
         let mut out = CappedBytes {
