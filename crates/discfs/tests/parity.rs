@@ -251,6 +251,67 @@ fn a_scratch_across_two_windows_is_rebuilt() {
     assert_eq!(sha(&out), sha(&image));
 }
 
+/// Zeroes both copies of every CRC sector of window 0 of `header`'s image.
+fn zero_crcs(image: &mut [u8], header: &Header) {
+    let g = header.geometry;
+    for first in [g.block_at(0), g.crc_copy_at(0)] {
+        let at = header.parity_start + first;
+        zero(image, at..at + g.crc_sectors());
+    }
+}
+
+#[test]
+fn lost_crcs_alone_are_proven_by_the_code_and_rebuilt() {
+    let (image, header) = small();
+    let mut damaged = image.clone();
+    zero_crcs(&mut damaged, &header);
+    // A scratch too, within what the code rebuilds with a shard to spare.
+    zero(&mut damaged, 400..400 + header.geometry.stripes);
+    let (out, report) = repaired(&damaged, &BadSectors::new());
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(sha(&out), sha(&image));
+}
+
+#[test]
+fn a_lost_parity_file_leaves_the_image_as_written_but_unverified() {
+    // Nothing can confirm the data now, but it is kept as read and the parity computed from
+    // it again: the image is the one written, which only a SHA-256 of it can tell.
+    let (image, header) = small();
+    let mut damaged = image.clone();
+    zero(
+        &mut damaged,
+        header.parity_start + 1..header.parity_end() - 1,
+    );
+    let (out, report) = repaired(&damaged, &BadSectors::new());
+    assert!(!report.is_complete(), "{report:?}");
+    assert!(report.unrecoverable.is_empty(), "{report:?}");
+    assert!(!report.unverified.is_empty(), "{report:?}");
+    assert_eq!(sha(&out), sha(&image));
+}
+
+#[test]
+fn sectors_whose_crcs_are_lost_are_never_taken_as_good() {
+    // A scratch over the parity file takes both CRC copies and every parity shard; a zeroed
+    // data sector can then be told by nothing, and must not come back as repaired.
+    let (image, header) = small();
+    let mut damaged = image.clone();
+    zero(
+        &mut damaged,
+        header.parity_start + 1..header.parity_end() - 1,
+    );
+    zero(&mut damaged, 500..501);
+    let (out, report) = repaired(&damaged, &BadSectors::new());
+    assert!(!report.is_complete(), "{report:?}");
+    let unverified: BadSectors = report.unverified.iter().cloned().collect();
+    assert!(unverified.contains(500), "{report:?}");
+    assert!(report.unrecoverable.is_empty(), "{report:?}");
+    // Kept as read: everything but the zeroed sector and the parity area is as written.
+    for s in (0..header.parity_start).filter(|&s| s != 500) {
+        let at = s as usize * S;
+        assert_eq!(&out[at..at + S], &image[at..at + S], "sector {s}");
+    }
+}
+
 #[test]
 fn a_tree_sized_without_layout_with_parity_is_refused() {
     let tree = protected_tree(&[10], 10);
@@ -269,7 +330,7 @@ proptest! {
     /// was damaged, and a repair that reports nothing lost gives the image back exactly.
     #[test]
     fn repair_never_invents_and_never_loses_what_it_had(
-        runs in prop::collection::vec((0u64..1_800, 1u64..120), 1..6),
+        runs in prop::collection::vec((0u64..2_300, 1u64..120), 1..6),
     ) {
         let (image, header) = small();
         let mut damaged = image.clone();
@@ -289,9 +350,12 @@ proptest! {
         if report.is_complete() {
             prop_assert_eq!(sha(&out), sha(&image));
         }
+        // Undamaged sectors come out as written unless reported lost; damaged ones too
+        // unless reported lost or unverified (kept as read because nothing could tell).
         let lost: BadSectors = report.unrecoverable.iter().cloned().collect();
+        let unverified: BadSectors = report.unverified.iter().cloned().collect();
         for s in 0..header.image_sectors {
-            if !lost.contains(s) {
+            if !lost.contains(s) && (!hit.contains(s) || !unverified.contains(s)) {
                 let at = s as usize * S;
                 prop_assert_eq!(&out[at..at + S], &image[at..at + S], "sector {}", s);
             }

@@ -101,6 +101,9 @@ pub struct RepairOutcome {
     pub read_errors: u64,
     /// Image sectors not rebuilt (zeros in the image written), as `[first, end)` ranges.
     pub unrecoverable: Vec<Range<u64>>,
+    /// Image sectors written as read that nothing on the disc could confirm (the CRCs that
+    /// would have were lost too), as `[first, end)` ranges; only a SHA-256 proves them.
+    pub unverified: Vec<Range<u64>>,
     /// How the image was proven.
     pub proof: Option<Proof>,
     /// SHA-256 of the image written, hex.
@@ -151,12 +154,14 @@ pub fn repair(
     };
     let sha = hash_file(HashAlgorithm::Sha256, temp.path()).map_err(io_err(temp.path()))?;
     let disc = catalogue.and_then(|c| which_disc(c, temp.path()));
-    let proof = if !report.is_complete() {
+    let proof = if !report.unrecoverable.is_empty() {
         None
     } else if let Some(expected) = disc.as_ref().and_then(|d| d.image_sha256) {
         Some(Proof::CatalogueSha256 {
             matches: sha.as_bytes() == expected,
         })
+    } else if !report.unverified.is_empty() {
+        None
     } else {
         let file = File::open(temp.path()).map_err(io_err(temp.path()))?;
         let check = parity::check(file, &BadSectors::new()).map_err(|e| parity_err(source, e))?;
@@ -194,6 +199,7 @@ pub fn repair(
         rebuilt: report.rebuilt,
         read_errors,
         unrecoverable: report.unrecoverable,
+        unverified: report.unverified,
         proof,
         image_sha256: sha.to_string(),
         lost,

@@ -83,6 +83,13 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
             for r in &outcome.unrecoverable {
                 writeln!(text, "  not rebuilt: sectors {}..{}", r.start, r.end)?;
             }
+            for r in &outcome.unverified {
+                writeln!(
+                    text,
+                    "  unverified (their checksums were lost too): sectors {}..{}",
+                    r.start, r.end
+                )?;
+            }
             for lost in &outcome.lost {
                 match &lost.catalogue_path {
                     Some(p) => writeln!(text, "  lost: {} ({p})", lost.disc_path)?,

@@ -197,6 +197,73 @@ fn without_a_catalogue_the_parity_checksums_prove_the_image() {
     assert!(std::fs::read(&fixed).unwrap() == original);
 }
 
+/// The parity file's sectors but its two header copies: `parity_start + 1..parity_end - 1`.
+fn parity_body(image: &[u8]) -> std::ops::Range<usize> {
+    let header = discfs::parity::Header::parse(&image[15 * SECTOR..16 * SECTOR], 15).unwrap();
+    header.parity_start as usize + 1..header.parity_end() as usize - 1
+}
+
+#[test]
+fn with_the_parity_file_lost_the_catalogue_proves_the_image_or_names_what_is_lost() {
+    let s = Scratch::new();
+    let (_, original) = archived(&s);
+    let body = parity_body(&original);
+    let mut bytes = original.clone();
+    bytes[body.start * SECTOR..body.end * SECTOR].fill(0);
+    let damaged = s.dir("damaged.iso");
+    std::fs::write(&damaged, &bytes).unwrap();
+
+    // The data is intact: kept as read, the parity computed again, the SHA-256 proves it.
+    let fixed = s.dir("fixed.iso");
+    let (code, summary) = repair(&s, &damaged, &fixed, &[]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(summary["complete"], true, "{summary}");
+    assert!(
+        !summary["unverified"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["proof"]["catalogue_sha256"]["matches"], true,
+        "{summary}"
+    );
+    assert!(std::fs::read(&fixed).unwrap() == original, "byte-identical");
+
+    // Without a catalogue nothing proves it: the image is kept aside and the doubt named.
+    std::fs::rename(&s.catalogue, s.dir("elsewhere.db")).unwrap();
+    let run = s.run(&[
+        "repair",
+        damaged.to_str().unwrap(),
+        "--out",
+        s.dir("unproven.iso").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("unverified (their checksums were lost too)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!s.dir("unproven.iso").exists());
+    assert!(std::fs::read(s.dir("unproven.iso.incomplete")).unwrap() == original);
+    std::fs::rename(s.dir("elsewhere.db"), &s.catalogue).unwrap();
+
+    // A zeroed sector of the photo as well: nothing rebuilds it, and never as intact.
+    let photo = noise(7, 1_000_000);
+    let at = sector_of(&original, &photo) + 10;
+    bytes[at * SECTOR..(at + 1) * SECTOR].fill(0);
+    std::fs::write(&damaged, &bytes).unwrap();
+    let again = s.dir("again.iso");
+    let (code, summary) = repair(&s, &damaged, &again, &[]);
+    assert_eq!(code, 3, "{summary}");
+    assert_eq!(
+        summary["proof"]["catalogue_sha256"]["matches"], false,
+        "{summary}"
+    );
+    let lost = summary["lost"].as_array().unwrap();
+    assert_eq!(lost.len(), 1, "only the photo: {summary}");
+    assert_eq!(lost[0]["disc_path"], "Data/Photos/big.jpg", "{summary}");
+}
+
 #[test]
 fn damage_beyond_the_budget_names_the_lost_files_and_the_rest_restores() {
     let s = Scratch::new();
