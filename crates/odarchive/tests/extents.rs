@@ -8,8 +8,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use testkit::noise;
 use odarchive::{Catalogue, Media, NoProgress, PlanOptions, ScanOptions, WriteOptions};
+use testkit::noise;
 
 /// `length` bytes at byte `at` of `path`.
 fn read_at(path: &Path, at: u64, length: u64) -> Vec<u8> {
