@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use odarchive::{Catalogue, Media, NoProgress, PlanOptions, ScanOptions, WriteOptions};
+use odarchive::{Catalogue, NoProgress, ScanOptions};
 use testkit::noise;
 
 /// `length` bytes at byte `at` of `path`.
@@ -37,24 +37,8 @@ fn every_written_file_is_at_its_recorded_sector() {
 
     let mut catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
     odarchive::scan(&mut catalogue, &drive, &ScanOptions::default(), &NoProgress).unwrap();
-    let options = PlanOptions {
-        media: Media::parse("5M").unwrap(),
-        margin: 0,
-        first: vec![],
-        replan: false,
-        parity: 10,
-    };
-    odarchive::plan(&mut catalogue, &options, &NoProgress).unwrap();
-    let out = dir.path().join("out");
-    let written = odarchive::write(
-        &mut catalogue,
-        &WriteOptions {
-            out: out.clone(),
-            ..WriteOptions::default()
-        },
-        &NoProgress,
-    )
-    .unwrap();
+    common::plan_5m(&mut catalogue, 10);
+    let written = common::write_all(&mut catalogue, &dir.path().join("out"));
     assert!(written.len() >= 3, "big.bin is split: {written:?}");
 
     let (mut checked, mut parts, mut empty) = (0, 0, 0);

@@ -18,7 +18,6 @@ use odarchive::restore::{RestoreOptions, restore};
 use odarchive::verify::{VerifyOptions, verify};
 use odarchive::{
     Catalogue, ContentHash, EntryKind, HashAlgorithm, Media, NoProgress, PlanOptions, ScanOptions,
-    WriteOptions,
 };
 use sha2::{Digest, Sha512};
 
@@ -124,15 +123,7 @@ fn a_sha512_catalogue_scans_plans_writes_verifies_and_restores_with_sha512() {
 
     // Write: every file is re-hashed with SHA-512 on its way in (a mismatch would stop it).
     let out = work.path().join("images");
-    let written = odarchive::write(
-        &mut catalogue,
-        &WriteOptions {
-            out: out.clone(),
-            ..WriteOptions::default()
-        },
-        &NoProgress,
-    )
-    .unwrap();
+    let written = common::write_all(&mut catalogue, &out);
     assert_eq!(written.len(), plan.discs.len());
     let images: Vec<PathBuf> = written.iter().map(|w| w.path.clone()).collect();
 

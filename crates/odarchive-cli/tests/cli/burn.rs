@@ -12,6 +12,20 @@ fn written(s: &Scratch) -> (std::path::PathBuf, Vec<u8>) {
     (out, std::fs::read(&images[0]).unwrap())
 }
 
+/// `odarchive burn DISC --device DEVICE --out OUT [extra]`.
+fn burn(s: &Scratch, disc: &str, device: &str, out: &std::path::Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "burn",
+        disc,
+        "--device",
+        device,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    s.run(&args)
+}
+
 fn disc_state(s: &Scratch) -> String {
     let run = s.run(&["discs", "--json"]);
     let discs: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -26,27 +40,12 @@ fn a_disc_burnt_to_a_stdio_drive_reads_back_and_is_marked_verified() {
     let target = s.dir("disc.bin");
     let device = format!("stdio:{}", target.display());
 
-    let dry = s.run(&[
-        "burn",
-        "1",
-        "--device",
-        &device,
-        "--out",
-        out.to_str().unwrap(),
-        "--dry-run",
-    ]);
+    let dry = burn(&s, "1", &device, &out, &["--dry-run"]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     assert!(dry.stdout.contains("stream_recording=on"), "{}", dry.stdout);
     assert!(!target.exists(), "a dry run burns nothing");
 
-    let run = s.run(&[
-        "burn",
-        "1",
-        "--device",
-        &device,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = burn(&s, "1", &device, &out, &[]);
     assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
     assert!(run.stdout.contains("read back"), "{}", run.stdout);
     assert!(
@@ -72,27 +71,11 @@ fn an_image_that_does_not_fit_the_medium_asked_for_is_refused() {
     let (out, _) = written(&s);
     let target = s.dir("disc.bin");
     let device = format!("stdio:{}", target.display());
-    let run = s.run(&[
-        "burn",
-        "1",
-        "--device",
-        &device,
-        "--out",
-        out.to_str().unwrap(),
-        "--media",
-        "1M",
-    ]);
+    let run = burn(&s, "1", &device, &out, &["--media", "1M"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("does not fit 1M"), "{}", run.stderr);
     assert!(!target.exists());
-    let run = s.run(&[
-        "burn",
-        "7",
-        "--device",
-        &device,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = burn(&s, "7", &device, &out, &[]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("no disc 7"), "{}", run.stderr);
 }

@@ -353,18 +353,7 @@ fn importing_another_archive_into_a_catalogue_merges_it() {
 fn a_plans_parity_percent_survives_export_and_import() {
     let s = Scratch::new();
     s.write("a.bin", noise(3, 50_000));
-    let out = s.dir("out");
-    s.run(&[
-        "archive",
-        s.drive.to_str().unwrap(),
-        "--media",
-        "2M",
-        "--parity",
-        "7",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .ok();
+    s.archive_with(&s.dir("out"), "2M", &["--parity", "7"]);
     let file = s.dir("cat.json");
     s.run(&["export-json", file.to_str().unwrap()]).ok();
     let doc: serde_json::Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();

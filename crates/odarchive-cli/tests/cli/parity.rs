@@ -28,19 +28,7 @@ fn archived(s: &Scratch, parity: &str) -> (Vec<u8>, std::path::PathBuf) {
     let photo = noise(7, 1_000_000);
     s.write("Photos/big.jpg", &photo);
     s.write("notes.txt", b"a note");
-    let out = s.dir("out");
-    s.run(&[
-        "archive",
-        s.drive.to_str().unwrap(),
-        "--media",
-        "5M",
-        "--parity",
-        parity,
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .ok();
-    let images = images(&out);
+    let images = s.archive_with(&s.dir("out"), "5M", &["--parity", parity]);
     assert_eq!(images.len(), 1, "{images:?}");
     (photo, images[0].clone())
 }

@@ -16,19 +16,7 @@ fn archived(s: &Scratch) -> (PathBuf, Vec<u8>) {
     for i in 0..5 {
         s.write(format!("notes/{i}.txt"), noise(100 + i as u64, 20_000));
     }
-    let out = s.dir("out");
-    s.run(&[
-        "archive",
-        s.drive.to_str().unwrap(),
-        "--media",
-        "5M",
-        "--parity",
-        "10",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .ok();
-    let images = images(&out);
+    let images = s.archive_with(&s.dir("out"), "5M", &["--parity", "10"]);
     assert_eq!(images.len(), 1, "{images:?}");
     let bytes = std::fs::read(&images[0]).unwrap();
     (images[0].clone(), bytes)
@@ -40,6 +28,15 @@ fn sector_of(image: &[u8], data: &[u8]) -> usize {
         .chunks(SECTOR)
         .position(|s| s == &data[..SECTOR])
         .expect("the file's first sector is in the image")
+}
+
+/// A copy of `image` with `sectors` zeroed, written as `damaged.iso`: its path and bytes.
+fn zeroed(s: &Scratch, image: &[u8], sectors: std::ops::Range<usize>) -> (PathBuf, Vec<u8>) {
+    let mut bytes = image.to_vec();
+    bytes[sectors.start * SECTOR..sectors.end * SECTOR].fill(0);
+    let damaged = s.dir("damaged.iso");
+    std::fs::write(&damaged, &bytes).unwrap();
+    (damaged, bytes)
 }
 
 /// The longest scratch the disc's parity always rebuilds, by the header in its sector 15.
@@ -207,11 +204,7 @@ fn parity_body(image: &[u8]) -> std::ops::Range<usize> {
 fn with_the_parity_file_lost_the_catalogue_proves_the_image_or_names_what_is_lost() {
     let s = Scratch::new();
     let (_, original) = archived(&s);
-    let body = parity_body(&original);
-    let mut bytes = original.clone();
-    bytes[body.start * SECTOR..body.end * SECTOR].fill(0);
-    let damaged = s.dir("damaged.iso");
-    std::fs::write(&damaged, &bytes).unwrap();
+    let (damaged, mut bytes) = zeroed(&s, &original, parity_body(&original));
 
     // The data is intact: kept as read, the parity computed again, the SHA-256 proves it.
     let fixed = s.dir("fixed.iso");
@@ -270,10 +263,7 @@ fn damage_beyond_the_budget_names_the_lost_files_and_the_rest_restores() {
     let (_, original) = archived(&s);
     let photo = noise(7, 1_000_000);
     let at = sector_of(&original, &photo);
-    let mut bytes = original.clone();
-    bytes[at * SECTOR..(at + 400) * SECTOR].fill(0);
-    let damaged = s.dir("damaged.iso");
-    std::fs::write(&damaged, &bytes).unwrap();
+    let (damaged, _) = zeroed(&s, &original, at..at + 400);
     let fixed = s.dir("fixed.iso");
     let (code, summary) = repair(&s, &damaged, &fixed, &[]);
     assert_eq!(code, 3, "{summary}");
@@ -405,10 +395,7 @@ impl Drop for Loop {
 fn a_block_device_is_rescued_repaired_verified_and_restored_from() {
     let s = Scratch::new();
     let (image, original) = archived(&s);
-    let mut bytes = original.clone();
-    bytes[200 * SECTOR..260 * SECTOR].fill(0);
-    let damaged = s.dir("damaged.iso");
-    std::fs::write(&damaged, &bytes).unwrap();
+    let (damaged, _) = zeroed(&s, &original, 200..260);
     let drive = Loop::over(&damaged);
     let fixed = s.dir("fixed.iso");
     let (code, summary) = repair(&s, Path::new(&drive.0), &fixed, &[]);

@@ -59,15 +59,21 @@ impl Scratch {
 
     /// `archive DRIVE --media MEDIA --out OUT`, which must succeed; the images in `out`, sorted.
     pub fn archive(&self, out: &Path, media: &str) -> Vec<PathBuf> {
-        self.run(&[
+        self.archive_with(out, media, &[])
+    }
+
+    /// [`Scratch::archive`] with more options (`--parity 10`, say).
+    pub fn archive_with(&self, out: &Path, media: &str, extra: &[&str]) -> Vec<PathBuf> {
+        let mut args = vec![
             "archive",
             self.drive.to_str().unwrap(),
             "--media",
             media,
             "--out",
             out.to_str().unwrap(),
-        ])
-        .ok();
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args).ok();
         images(out)
     }
 

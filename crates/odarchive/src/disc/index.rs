@@ -76,9 +76,9 @@ pub fn reserve_for(gzipped: u64) -> u64 {
 
 /// The gzipped size of the index of `scope` (unpadded), streamed.
 pub fn measure(catalogue: &Catalogue, scope: IndexScope<'_>) -> Result<u64> {
-    let mut gz = flate2::write::GzEncoder::new(Count(0), INDEX_LEVEL);
+    let mut gz = flate2::write::GzEncoder::new(Counted::new(io::sink()), INDEX_LEVEL);
     write_lines(catalogue, scope, &mut gz)?;
-    Ok(gz.finish().map_err(io_error)?.0)
+    Ok(gz.finish().map_err(io_error)?.n)
 }
 
 /// Writes the index of `plan` (none for a plan with no index size) to a temporary file in
@@ -102,7 +102,7 @@ pub fn index_file(
         .map_err(output)?;
     let handle = file.as_file().try_clone().map_err(output)?;
     let sink = HashingWriter::new(BufWriter::new(handle), hash);
-    let mut gz = flate2::write::GzEncoder::new(Counted { inner: sink, n: 0 }, INDEX_LEVEL);
+    let mut gz = flate2::write::GzEncoder::new(Counted::new(sink), INDEX_LEVEL);
     let scope = IndexScope {
         snapshot: plan.snapshot,
         stored: StoredDiscs {
@@ -220,23 +220,16 @@ fn io_error(source: io::Error) -> Error {
     }
 }
 
-/// Counts the bytes written, and drops them.
-struct Count(u64);
-
-impl Write for Count {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0 += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+/// Counts the bytes written through to `inner` (a gzip's output size, say).
+pub(crate) struct Counted<W> {
+    pub(crate) inner: W,
+    pub(crate) n: u64,
 }
 
-/// Counts the bytes written through to `inner`.
-struct Counted<W> {
-    inner: W,
-    n: u64,
+impl<W> Counted<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Counted { inner, n: 0 }
+    }
 }
 
 impl<W: Write> Write for Counted<W> {

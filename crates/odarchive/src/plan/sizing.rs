@@ -1,6 +1,7 @@
 //! The reserve for the catalogue file: packs, measures the catalogue the plan needs (with
 //! placeholders as wide as the real values), and packs again while the reserve is short.
 
+use crate::disc::index::Counted;
 use std::io::{self, Write};
 
 use super::Item;
@@ -37,23 +38,6 @@ pub(super) struct Sizer<'a> {
     pub capacity: u64,
     pub hash: HashAlgorithm,
     pub parity: u8,
-}
-
-/// Counts bytes written through it.
-struct Count<W> {
-    inner: W,
-    n: u64,
-}
-
-impl<W: Write> Write for Count<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.n += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// A hash-shaped placeholder (as long as a real one) that compresses as badly as a real hash.
@@ -299,13 +283,8 @@ fn json_size(catalogue: &Catalogue, scope: JsonScope<'_>) -> Result<(u64, u64)> 
     let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(4);
     std::thread::scope(|s| {
         let gzip = s.spawn(move || -> io::Result<u64> {
-            let mut gz = flate2::write::GzEncoder::new(
-                Count {
-                    inner: io::sink(),
-                    n: 0,
-                },
-                crate::disc::GZIP_LEVEL,
-            );
+            let mut gz =
+                flate2::write::GzEncoder::new(Counted::new(io::sink()), crate::disc::GZIP_LEVEL);
             for chunk in rx {
                 gz.write_all(&chunk)?;
             }
