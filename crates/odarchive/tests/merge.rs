@@ -18,6 +18,17 @@ struct Archived {
 }
 
 /// `files`: (path, content). `shared` is written into every tree made with it.
+/// A replan onto 2 MB discs without parity.
+fn two_mb_plan() -> PlanOptions {
+    PlanOptions {
+        media: Media::parse("2M").unwrap(),
+        margin: 0,
+        first: Vec::new(),
+        replan: true,
+        parity: 0,
+    }
+}
+
 fn archived(files: &[(&str, Vec<u8>)]) -> Archived {
     let dir = tempfile::tempdir().unwrap();
     let drive = dir.path().join("drive");
@@ -33,13 +44,7 @@ fn archived(files: &[(&str, Vec<u8>)]) -> Archived {
         &ArchiveOptions {
             drive: drive.clone(),
             scan: ScanOptions::default(),
-            plan: PlanOptions {
-                media: Media::parse("2M").unwrap(),
-                margin: 0,
-                first: Vec::new(),
-                replan: true,
-                parity: 0,
-            },
+            plan: two_mb_plan(),
             out: out.clone(),
         },
         &NoProgress,
@@ -200,17 +205,7 @@ fn two_archives_merge_with_shared_contents_once_and_discs_renumbered() {
     assert!(!paths.contains("photos/a1.jpg"));
 
     // Every content is held by a written disc: nothing is left to plan for B's snapshot.
-    match odarchive::plan(
-        &mut a.catalogue,
-        &PlanOptions {
-            media: Media::parse("2M").unwrap(),
-            margin: 0,
-            first: Vec::new(),
-            replan: true,
-            parity: 0,
-        },
-        &NoProgress,
-    ) {
+    match odarchive::plan(&mut a.catalogue, &two_mb_plan(), &NoProgress) {
         Err(Error::NothingToPlan { .. }) => {}
         other => panic!("expected nothing to plan, got {other:?}"),
     }
@@ -236,18 +231,7 @@ fn after_a_merge_a_new_scan_plans_only_new_contents_and_writing_skips_the_other_
         &NoProgress,
     )
     .unwrap();
-    let plan = odarchive::plan(
-        &mut a.catalogue,
-        &PlanOptions {
-            media: Media::parse("2M").unwrap(),
-            margin: 0,
-            first: Vec::new(),
-            replan: true,
-            parity: 0,
-        },
-        &NoProgress,
-    )
-    .unwrap();
+    let plan = odarchive::plan(&mut a.catalogue, &two_mb_plan(), &NoProgress).unwrap();
     assert_eq!(plan.contents, 1, "only new.txt: {plan:?}");
     assert_eq!(plan.discs.len(), 1);
     assert_eq!(plan.discs[0].number, before.len() as u32 + 1);

@@ -44,6 +44,11 @@ impl FileOpener for CancellingOpener {
     }
 }
 
+/// Scans `drive` with the default options.
+fn scan(catalogue: &mut Catalogue, drive: &Path) -> odarchive::ScanSummary {
+    odarchive::scan(catalogue, drive, &ScanOptions::default(), &NoProgress).unwrap()
+}
+
 /// A drive holding `files` (path, content).
 fn drive_of(files: &[(String, String)]) -> tempfile::TempDir {
     let refs: Vec<(&str, &str)> = files
@@ -166,13 +171,7 @@ fn a_file_that_cannot_be_opened_is_recorded_without_content_and_retried() {
     assert!(errors[0].1.contains("ermission denied"), "{}", errors[0].1);
 
     // With a working opener the next scan reads that file, and only it.
-    let summary = odarchive::scan(
-        &mut catalogue,
-        drive.path(),
-        &ScanOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let summary = scan(&mut catalogue, drive.path());
     assert_eq!(summary.hashed_files, 1);
     assert_eq!(summary.reused_files, 2);
     assert_eq!(summary.info.errors, 0);
@@ -200,13 +199,7 @@ fn a_cancelled_scan_commits_its_work_and_the_next_one_resumes() {
         "work done before the cancel is committed: {job:?}"
     );
 
-    let summary = odarchive::scan(
-        &mut catalogue,
-        drive.path(),
-        &ScanOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let summary = scan(&mut catalogue, drive.path());
     assert!(summary.resumed);
     assert_eq!(summary.info.snapshot, 1);
     assert_eq!(summary.reused_files, job.files_done);
@@ -220,13 +213,7 @@ fn entries_stream_in_path_order_with_their_hashes() {
     let drive = drive_with(&[("b", "2"), ("a/x", "1"), ("a/y", "1")]);
     let work = tempfile::tempdir().unwrap();
     let mut catalogue = Catalogue::create_or_open(work.path().join("c.db")).unwrap();
-    let summary = odarchive::scan(
-        &mut catalogue,
-        drive.path(),
-        &ScanOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let summary = scan(&mut catalogue, drive.path());
     let mut seen = Vec::new();
     catalogue
         .for_each_entry(summary.info.snapshot, |e| {
@@ -273,13 +260,7 @@ fn a_resumed_scan_redoes_files_that_changed_since_the_interruption() {
     )
     .unwrap();
 
-    let summary = odarchive::scan(
-        &mut catalogue,
-        drive.path(),
-        &ScanOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let summary = scan(&mut catalogue, drive.path());
     assert!(summary.resumed);
     assert_eq!(summary.info.files, 100);
     let mut paths = Vec::new();

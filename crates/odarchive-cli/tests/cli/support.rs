@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Output, Stdio};
@@ -188,46 +188,34 @@ pub const SYMLINK: i64 = 3;
 /// std and hashes with sha2 directly.
 pub fn expected_entries(root: &Path) -> BTreeMap<Vec<u8>, Row> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for child in std::fs::read_dir(&dir).unwrap() {
-            let path = child.unwrap().path();
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .as_os_str()
-                .as_bytes()
-                .to_vec();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let row = if meta.is_dir() {
-                stack.push(path.clone());
-                Row {
-                    kind: DIR,
-                    hash: None,
-                    size: 0,
-                    link_target: None,
-                }
-            } else if meta.is_symlink() {
-                let target = std::fs::read_link(&path).unwrap();
-                Row {
-                    kind: SYMLINK,
-                    hash: None,
-                    size: meta.size() as i64,
-                    link_target: Some(target.as_os_str().as_bytes().to_vec()),
-                }
-            } else if meta.is_file() {
-                let data = std::fs::read(&path).unwrap();
-                Row {
-                    kind: FILE,
-                    hash: Some(hex(Sha256::digest(&data).to_vec())),
-                    size: data.len() as i64,
-                    link_target: None,
-                }
-            } else {
-                continue;
-            };
-            out.insert(rel, row);
-        }
+    for (rel, path, meta) in testkit::walk(root) {
+        let row = if meta.is_dir() {
+            Row {
+                kind: DIR,
+                hash: None,
+                size: 0,
+                link_target: None,
+            }
+        } else if meta.is_symlink() {
+            let target = std::fs::read_link(&path).unwrap();
+            Row {
+                kind: SYMLINK,
+                hash: None,
+                size: meta.size() as i64,
+                link_target: Some(target.as_os_str().as_bytes().to_vec()),
+            }
+        } else if meta.is_file() {
+            let data = std::fs::read(&path).unwrap();
+            Row {
+                kind: FILE,
+                hash: Some(hex(Sha256::digest(&data).to_vec())),
+                size: data.len() as i64,
+                link_target: None,
+            }
+        } else {
+            continue;
+        };
+        out.insert(rel.into_os_string().into_vec(), row);
     }
     out
 }
@@ -348,37 +336,17 @@ pub fn tree_of(root: &std::path::Path) -> std::collections::BTreeMap<String, (bo
 /// for files and symlinks and directories.
 fn snapshot_of(root: &Path) -> BTreeMap<Vec<u8>, (char, Vec<u8>, i64)> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let e = e.unwrap();
-            let path = e.path();
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .as_os_str()
-                .as_bytes()
-                .to_vec();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let mtime = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
-            let item = if meta.file_type().is_symlink() {
-                (
-                    'l',
-                    fs::read_link(&path)
-                        .unwrap()
-                        .as_os_str()
-                        .as_bytes()
-                        .to_vec(),
-                    mtime,
-                )
-            } else if meta.is_dir() {
-                stack.push(path.clone());
-                ('d', Vec::new(), mtime)
-            } else {
-                ('f', fs::read(&path).unwrap(), mtime)
-            };
-            out.insert(rel, item);
-        }
+    for (rel, path, meta) in testkit::walk(root) {
+        let mtime = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+        let item = if meta.file_type().is_symlink() {
+            let target = fs::read_link(&path).unwrap();
+            ('l', target.into_os_string().into_vec(), mtime)
+        } else if meta.is_dir() {
+            ('d', Vec::new(), mtime)
+        } else {
+            ('f', fs::read(&path).unwrap(), mtime)
+        };
+        out.insert(rel.into_os_string().into_vec(), item);
     }
     out
 }
