@@ -27,17 +27,7 @@ pub fn bsdtar_extract(image: &Path, out_dir: &Path) -> Result<Manifest, OracleEr
         out_dir.as_os_str(),
     ];
     let run = Tool::BSDTAR.run(reader, args, None)?;
-    if !run.status.success() {
-        return Err(OracleError::from_run(reader, run.exit_summary(), &run));
-    }
-    if !run.stderr.trim().is_empty() {
-        let first = run.stderr.lines().next().unwrap_or_default().to_string();
-        return Err(OracleError::from_run(
-            reader,
-            format!("bsdtar complained: {first}"),
-            &run,
-        ));
-    }
+    run.succeeded_quietly(reader)?;
     let manifest = Manifest::of_dir(out_dir).map_err(|e| {
         OracleError::from_run(reader, format!("cannot read the extracted tree: {e}"), &run)
     });

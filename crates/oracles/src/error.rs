@@ -128,6 +128,19 @@ impl ToolRun {
         }
     }
 
+    /// Refuses a run that failed, or that succeeded but wrote anything to stderr (a reader
+    /// that complains about an image has found something wrong with it).
+    pub fn succeeded_quietly(&self, reader: &str) -> Result<(), OracleError> {
+        if !self.status.success() {
+            return Err(OracleError::from_run(reader, self.exit_summary(), self));
+        }
+        if let Some(first) = self.stderr.lines().find(|l| !l.trim().is_empty()) {
+            let why = format!("{reader} complained: {first}");
+            return Err(OracleError::from_run(reader, why, self));
+        }
+        Ok(())
+    }
+
     /// Standard output and standard error, one after the other (for scanning for warnings).
     pub fn all_output(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)

@@ -95,17 +95,7 @@ impl UdfInfo {
 pub fn udfinfo(image: &Path) -> Result<UdfInfo, OracleError> {
     let reader = "udfinfo";
     let run = Tool::UDFINFO.run(reader, [image.as_os_str()], None)?;
-    if !run.status.success() {
-        return Err(OracleError::from_run(reader, run.exit_summary(), &run));
-    }
-    if !run.stderr.trim().is_empty() {
-        let first = run.stderr.lines().next().unwrap_or_default().to_string();
-        return Err(OracleError::from_run(
-            reader,
-            format!("udfinfo complained: {first}"),
-            &run,
-        ));
-    }
+    run.succeeded_quietly(reader)?;
     parse(&run.stdout).map_err(|problem| OracleError::from_run(reader, problem, &run))
 }
 
