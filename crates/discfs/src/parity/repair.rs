@@ -473,8 +473,9 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
     }
 
     /// Looks for a set of stripe `s`'s read shards that is one codeword with a shard to
-    /// spare. A scratch leaves zeros, so first all of them, then with zeroed unverified
-    /// shards left out one, two, … at a time, up to [`PROOF_TRIALS`] decodings.
+    /// spare. A scratch leaves zeros, so first without any zeroed unverified shard, then with
+    /// all read, then with zeroed ones left out one, two, … at a time, up to
+    /// [`PROOF_TRIALS`] decodings.
     fn prove_stripe(
         &mut self,
         s: usize,
@@ -494,6 +495,16 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
         let Some(spare) = read.iter().filter(|&&r| r).count().checked_sub(k + 1) else {
             return Ok(false);
         };
+        // Most often the zeroed shards are exactly the scratch: one decoding without them all.
+        if suspects.len() <= spare {
+            let mut picked = read.clone();
+            for &i in &suspects {
+                picked[i] = false;
+            }
+            if self.decode_from(s, data, parity, &picked, true)? {
+                return Ok(true);
+            }
+        }
         let mut trials = 0;
         for leave_out in 0..=spare.min(suspects.len()) {
             let mut set: Vec<usize> = (0..leave_out).collect();
@@ -594,8 +605,10 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
         Ok(true)
     }
 
-    /// Computes the parity shards of stripe `s` that are not good from its data as read,
-    /// unverified: if the data was right after all, so is the image, as its SHA-256 shows.
+    /// Computes the parity shards of stripe `s` that were lost (unreadable, or zeros where
+    /// a scratch left them) from its data as read, unverified: if the data was right after
+    /// all, so is the image, as its SHA-256 shows. A parity shard read with other bytes is
+    /// kept: a guess must never replace what may be right.
     fn guess_parity(
         &mut self,
         s: usize,
@@ -610,7 +623,12 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
         }
         for (r, shard) in encoder.encode()?.recovery_iter().enumerate() {
             let at = r * stripes + s;
-            if !parity.is_good(at) {
+            let lost = match parity.trust[at] {
+                Trust::Good => false,
+                Trust::Bad => true,
+                Trust::Unverified => parity.shard(at).iter().all(|&b| b == 0),
+            };
+            if lost {
                 parity.shard_mut(at).copy_from_slice(shard);
                 parity.trust[at] = Trust::Unverified;
             }
