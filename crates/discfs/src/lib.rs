@@ -61,7 +61,7 @@ pub use layout::{Layout, layout, layout_with_parity};
 pub use time::{Civil, Timestamp};
 pub use tree::{FileSource, NodeId, NodeKind, Tree, TreeBuilder};
 pub use volume::VolumeInfo;
-pub use writer::{Observer, Refusal, write_image, write_protected_image};
+pub use writer::{FileCheck, Observer, Refusal, SourceCheck, write_image, write_protected_image};
 
 /// Bytes in a logical sector of every image this crate writes or reads.
 pub const SECTOR: u64 = 2048;

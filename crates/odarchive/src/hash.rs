@@ -209,6 +209,113 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// Bytes a [`HashedBeside`] hands to its hashing thread at a time.
+const BESIDE_CHUNK: usize = 1 << 20;
+/// Buffers a [`HashedBeside`] cycles through: one filling, the others being hashed.
+const BESIDE_BUFFERS: usize = 4;
+
+/// A [`Write`] that passes every byte on to `inner` and hashes it on a thread of its own:
+/// what a disc image costs its writer is a copy, not the hash. Bytes go to `inner` in runs of
+/// 1 MiB (and at each flush), each run hashed after it is written. [`HashedBeside::finish`]
+/// gives the hash of every byte written.
+pub struct HashedBeside<W> {
+    inner: W,
+    /// The run being filled.
+    buf: Vec<u8>,
+    /// Runs to hash, to the thread; emptied buffers come back.
+    to_hash: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    emptied: std::sync::mpsc::Receiver<Vec<u8>>,
+    /// Buffers made so far (at most [`BESIDE_BUFFERS`]).
+    made: usize,
+    hashing: Option<std::thread::JoinHandle<ContentHash>>,
+}
+
+impl<W: Write> HashedBeside<W> {
+    /// Writes to `inner`, hashing with `algorithm` on a new thread.
+    pub fn new(inner: W, algorithm: HashAlgorithm) -> HashedBeside<W> {
+        let (to_hash, runs) = std::sync::mpsc::sync_channel::<Vec<u8>>(BESIDE_BUFFERS);
+        let (give_back, emptied) = std::sync::mpsc::sync_channel::<Vec<u8>>(BESIDE_BUFFERS);
+        let hashing = std::thread::spawn(move || {
+            let mut hasher = algorithm.hasher();
+            for mut run in runs {
+                hasher.update(&run);
+                run.clear();
+                // The writer may be gone (an error ended the image): nothing to give back to.
+                let _ = give_back.send(run);
+            }
+            hasher.finish()
+        });
+        HashedBeside {
+            inner,
+            buf: Vec::with_capacity(BESIDE_CHUNK),
+            to_hash: Some(to_hash),
+            emptied,
+            made: 1,
+            hashing: Some(hashing),
+        }
+    }
+
+    /// Writes the run filled so far to `inner` and hands it to the hashing thread.
+    fn hand_off(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.inner.write_all(&self.buf)?;
+        let next = match self.emptied.try_recv() {
+            Ok(buf) => buf,
+            Err(_) if self.made < BESIDE_BUFFERS => {
+                self.made += 1;
+                Vec::with_capacity(BESIDE_CHUNK)
+            }
+            Err(_) => self.emptied.recv().map_err(|_| hashing_ended())?,
+        };
+        let run = std::mem::replace(&mut self.buf, next);
+        let to_hash = self.to_hash.as_ref().ok_or_else(hashing_ended)?;
+        to_hash.send(run).map_err(|_| hashing_ended())
+    }
+
+    /// Writes what is left, waits for the hash of every byte written, and gives back `inner`
+    /// (not flushed).
+    pub fn finish(mut self) -> io::Result<(ContentHash, W)> {
+        self.hand_off()?;
+        drop(self.to_hash.take());
+        let hash = self
+            .hashing
+            .take()
+            .and_then(|h| h.join().ok())
+            .ok_or_else(hashing_ended)?;
+        Ok((hash, self.inner))
+    }
+}
+
+fn hashing_ended() -> io::Error {
+    io::Error::other("the hashing thread ended early")
+}
+
+impl<W: Write> Write for HashedBeside<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(BESIDE_CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&buf[..n]);
+        if self.buf.len() == BESIDE_CHUNK {
+            self.hand_off()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.hand_off()?;
+        self.inner.flush()
+    }
+}
+
+impl<W> fmt::Debug for HashedBeside<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HashedBeside")
+            .field("pending", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A content hash of either length (32 or 64 bytes), owned and `Copy`.
 ///
 /// Stored inline — a `[u8; 64]` and a length, 65 bytes, no heap — rather than as a
@@ -378,6 +485,33 @@ mod tests {
     const SHA256_ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
     const SHA512_ABC: &str = "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
                               2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
+
+    #[test]
+    fn hashed_beside_writes_and_hashes_every_byte_in_order() {
+        // Odd sizes across the 1 MiB runs, a flush in the middle, and an empty image.
+        let data = testkit::noise(5, 5 * BESIDE_CHUNK + 12_345);
+        let mut w = HashedBeside::new(Vec::new(), HashAlgorithm::Sha256);
+        let mut at = 0;
+        for (i, size) in [1, 4095, BESIDE_CHUNK + 7, 3, 2 * BESIDE_CHUNK]
+            .iter()
+            .enumerate()
+        {
+            w.write_all(&data[at..at + size]).unwrap();
+            at += size;
+            if i == 2 {
+                w.flush().unwrap();
+            }
+        }
+        w.write_all(&data[at..]).unwrap();
+        let (hash, out) = w.finish().unwrap();
+        assert!(out == data, "every byte passed on, in order");
+        assert_eq!(hash, HashAlgorithm::Sha256.digest(&data));
+        let (empty, out) = HashedBeside::new(Vec::new(), HashAlgorithm::Sha512)
+            .finish()
+            .unwrap();
+        assert!(out.is_empty());
+        assert_eq!(empty.to_string(), SHA512_EMPTY);
+    }
 
     #[test]
     fn known_vectors() {

@@ -204,6 +204,53 @@ fn a_source_that_grew_after_planning_stops_its_disc_with_exit_4() {
     });
 }
 
+/// Overwrites `path` with `bytes` (of the same length) and puts its mtime back: only the
+/// bytes tell, so only the re-hash as the image is written can.
+fn rewrite_keeping_size_and_mtime(path: &Path, bytes: &[u8]) {
+    let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+    assert_eq!(std::fs::metadata(path).unwrap().len(), bytes.len() as u64);
+    std::fs::write(path, bytes).unwrap();
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(mtime).unwrap();
+}
+
+#[test]
+fn a_large_source_rewritten_in_place_is_caught_by_the_rehash_and_stops_its_disc() {
+    let (s, victim) = planned_on_two_discs();
+    let mut bytes = vec![7u8; 2_000_000];
+    bytes[1_500_000] = 8;
+    rewrite_keeping_size_and_mtime(&victim, &bytes);
+    write_fails_disc_one(&s, &victim, "its SHA-256 is now", |a| s.run(a));
+}
+
+#[test]
+fn a_small_source_rewritten_in_place_is_caught_by_the_rehash_and_stops_its_disc() {
+    let s = Scratch::new();
+    let mut victim = PathBuf::new();
+    for i in 0..40 {
+        let path = s.write(format!("notes/{i:02}.txt"), format!("note number {i:02}\n"));
+        if i == 17 {
+            victim = path;
+        }
+    }
+    s.scan().ok();
+    s.run(&["plan", "--media", "5M"]).ok();
+    rewrite_keeping_size_and_mtime(&victim, b"note NUMBER 17\n");
+    let out = s.dir("out");
+    let run = s.run(&["write", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(victim.to_str().unwrap()) && run.stderr.contains("its SHA-256 is now"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        images(&out).is_empty(),
+        "no image of a disc with a changed source"
+    );
+    assert_eq!(discs(&s)[0]["state"], "planned");
+}
+
 #[test]
 fn a_source_that_shrank_after_planning_stops_its_disc_with_exit_4() {
     let (s, victim) = planned_on_two_discs();

@@ -30,8 +30,9 @@ pub struct DiscContents {
     pub tree: Tree,
     /// Its layout, with the volume fields.
     pub layout: Layout,
-    /// For each data file: what its source on the drive must still be.
-    pub expected: HashMap<NodeId, ExpectedSource>,
+    /// For each data file: what its source on the drive must still be (shared with the
+    /// threads that check the sources as the image writer reads them).
+    pub expected: Arc<HashMap<NodeId, ExpectedSource>>,
     /// The placements on the disc, by path on the disc.
     pub placements: Vec<Placement>,
 }
@@ -199,7 +200,7 @@ pub fn disc_contents(
         disc: disc.clone(),
         tree,
         layout,
-        expected,
+        expected: Arc::new(expected),
         placements,
     })
 }

@@ -27,7 +27,7 @@ use crate::atomic::{AtomicFile, with_suffix};
 use crate::catalogue::{Catalogue, DiscRecord, DiscState, JobCounters, JobState};
 use crate::disc::contents::{DiscContents, ExpectedSource, PlanFiles, disc_contents, plan_files};
 use crate::error::{Error, Result};
-use crate::hash::{HashAlgorithm, HashingWriter};
+use crate::hash::{HashAlgorithm, HashedBeside};
 use crate::plan::{PlanOptions, PlanSummary};
 use crate::problem::ProblemKind;
 use crate::progress::{Event, Progress};
@@ -175,7 +175,6 @@ fn write_discs(
         let mut watch = Watch {
             expected: &contents.expected,
             hash,
-            hasher: hash.hasher(),
             disc: disc.number,
             progress,
             catalogue,
@@ -264,7 +263,8 @@ fn write_image(
         path: partial.clone(),
         source,
     };
-    let mut sink = HashingWriter::new(
+    // The image's SHA-256 is taken on a thread of its own, beside the one writing.
+    let mut sink = HashedBeside::new(
         Cancellable {
             file: image.file(),
             cancel: cancel.cloned(),
@@ -293,7 +293,7 @@ fn write_image(
         let cancelled = cancel.is_some_and(|c| c.load(Ordering::SeqCst));
         image_error(e, disc, watch, cancelled, &out_err)
     })?;
-    let (sha, _) = sink.finish();
+    let (sha, _) = sink.finish().map_err(&out_err)?;
     image.commit().map_err(out_err)?;
     Ok(sha.as_bytes().try_into().expect("a SHA-256 is 32 bytes"))
 }
@@ -359,12 +359,12 @@ impl Write for Cancellable<'_> {
     }
 }
 
-/// Re-hashes every data file as the writer streams it, and reports progress.
+/// Has every data file re-hashed as the image writer reads it (on its reading threads), and
+/// reports progress.
 struct Watch<'a> {
-    expected: &'a HashMap<NodeId, ExpectedSource>,
+    expected: &'a Arc<HashMap<NodeId, ExpectedSource>>,
     /// The catalogue's hash algorithm.
     hash: HashAlgorithm,
-    hasher: crate::hash::ContentHasher,
     disc: u32,
     progress: &'a dyn Progress,
     catalogue: &'a Catalogue,
@@ -382,27 +382,12 @@ impl Watch<'_> {
 }
 
 impl discfs::Observer for Watch<'_> {
-    fn file_data(&mut self, _tree: &Tree, _file: NodeId, data: &[u8]) {
-        self.hasher.update(data);
-    }
-
-    fn file_end(&mut self, _tree: &Tree, file: NodeId) -> std::result::Result<(), Refusal> {
-        let got = std::mem::replace(&mut self.hasher, self.hash.hasher()).finish();
-        let Some(source) = self.expected.get(&file) else {
-            return Ok(());
-        };
-        if source.hash != got {
-            let what = format!(
-                "its {} is now {got} instead of {}",
-                self.hash.display_name(),
-                source.hash
-            );
-            let changed =
-                Error::source_changed(self.disc, &source.path, ProblemKind::Changed, what);
-            return Err(Box::new(changed));
-        }
-        // The right bytes, but it may have more now, or be gone.
-        sources::check(self.disc, source).map_err(|e| Box::new(e) as Refusal)
+    fn source_check(&mut self) -> Option<Arc<dyn discfs::SourceCheck>> {
+        Some(Arc::new(Rehash {
+            expected: Arc::clone(self.expected),
+            hash: self.hash,
+            disc: self.disc,
+        }))
     }
 
     fn progress(&mut self, written: u64, total: u64) {
@@ -426,6 +411,56 @@ impl discfs::Observer for Watch<'_> {
         let _ =
             self.catalogue
                 .update_job(self.job, &format!("writing disc {}", self.disc), counters);
+    }
+}
+
+/// Re-hashes each data file as it is read for the image: the bytes on the disc must be the
+/// ones the scan hashed, and the source must not have changed since.
+#[derive(Clone)]
+struct Rehash {
+    expected: Arc<HashMap<NodeId, ExpectedSource>>,
+    hash: HashAlgorithm,
+    disc: u32,
+}
+
+impl discfs::SourceCheck for Rehash {
+    fn start(&self, _tree: &Tree, file: NodeId) -> Option<Box<dyn discfs::FileCheck>> {
+        self.expected.contains_key(&file).then(|| {
+            Box::new(FileRehash {
+                hasher: self.hash.hasher(),
+                of: file,
+                by: self.clone(),
+            }) as Box<dyn discfs::FileCheck>
+        })
+    }
+}
+
+/// The re-hash of one file.
+struct FileRehash {
+    hasher: crate::hash::ContentHasher,
+    of: NodeId,
+    by: Rehash,
+}
+
+impl discfs::FileCheck for FileRehash {
+    fn update(&mut self, data: &[u8]) {
+        self.hasher.update(data);
+    }
+
+    fn finish(self: Box<Self>) -> std::result::Result<(), Refusal> {
+        let got = self.hasher.finish();
+        let (by, source) = (&self.by, &self.by.expected[&self.of]);
+        if source.hash != got {
+            let what = format!(
+                "its {} is now {got} instead of {}",
+                by.hash.display_name(),
+                source.hash
+            );
+            let changed = Error::source_changed(by.disc, &source.path, ProblemKind::Changed, what);
+            return Err(Box::new(changed));
+        }
+        // The right bytes, but it may have more now, or be gone.
+        sources::check(by.disc, source).map_err(|e| Box::new(e) as Refusal)
     }
 }
 
