@@ -17,7 +17,7 @@ use crate::layout::{
     ANCHOR_SECTOR, INTEGRITY_SECTOR, ISO_PVD_SECTOR, Layout, MAIN_VDS_SECTOR, RESERVE_VDS_SECTOR,
     VDS_SECTORS, VRS_SECTOR,
 };
-use crate::parity::{ParityEncoder, SYSTEM_AREA_COPY};
+use crate::parity::{ParityEncoder, ParityError, SYSTEM_AREA_COPY};
 use crate::tree::{FileSource, NodeId, Tree};
 use crate::udf::anchor::Anchor;
 use crate::udf::integrity::Integrity;
@@ -89,8 +89,8 @@ pub fn write_image<W: Write>(
 
 /// Something the parity encoder can spill its window blocks to: a temporary file, or a
 /// `Cursor<Vec<u8>>` for small images.
-pub trait Spill: Read + Write + Seek {}
-impl<T: Read + Write + Seek> Spill for T {}
+pub trait Spill: Read + Write + Seek + Send {}
+impl<T: Read + Write + Seek + Send> Spill for T {}
 
 /// Writes the image of a layout with a parity file, still in one ascending pass into `sink`:
 /// the parity of each window of sectors is computed as they go out and waits in `spill`
@@ -120,6 +120,19 @@ fn write<W: Write>(
     if !layout.fits(tree) {
         return Err(WriteError::LayoutMismatch);
     }
+    std::thread::scope(|scope| {
+        let parity = parity.map(|encoder| ParityFeed::start(scope, encoder));
+        write_in(tree, layout, sink, parity, observer)
+    })
+}
+
+fn write_in<W: Write>(
+    tree: &Tree,
+    layout: &Layout,
+    sink: W,
+    parity: Option<ParityFeed<'_, '_>>,
+    observer: &mut dyn Observer,
+) -> Result<u64, WriteError> {
     let mut out = Sink {
         inner: BufWriter::with_capacity(CHUNK, sink),
         pos: 0,
@@ -155,18 +168,122 @@ fn anchor() -> Anchor {
 
 /// The output: tracks the position, pads with zeros, slips the anchor at sector 256 in
 /// when the pass goes past it, and feeds the parity encoder until the parity file.
-struct Sink<'s, W: Write> {
+struct Sink<'f, 's, W: Write> {
     inner: BufWriter<W>,
     pos: u64,
     total: u64,
     anchor_written: bool,
-    parity: Option<ParityEncoder<&'s mut dyn Spill>>,
+    parity: Option<ParityFeed<'f, 's>>,
 }
 
-impl<W: Write> Sink<'_, W> {
+/// Bytes handed to the parity encoder's thread at a time, and buffers cycled through.
+const FEED_RUN: usize = 1 << 20;
+const FEED_BUFFERS: usize = 4;
+
+/// The covered sectors on their way to the parity encoder, which runs on a thread of its
+/// own beside the writing one (Reed-Solomon and CRC32C were a sixth of the writer's time).
+struct ParityFeed<'f, 's> {
+    run: Vec<u8>,
+    to_encoder: Option<SyncSender<Vec<u8>>>,
+    emptied: Receiver<Vec<u8>>,
+    made: usize,
+    encoder: Option<EncoderThread<'f, 's>>,
+}
+
+type EncoderThread<'f, 's> =
+    std::thread::ScopedJoinHandle<'f, Result<ParityEncoder<&'s mut dyn Spill>, ParityError>>;
+
+impl<'f, 's> ParityFeed<'f, 's> {
+    fn start(
+        scope: &'f std::thread::Scope<'f, '_>,
+        mut encoder: ParityEncoder<&'s mut dyn Spill>,
+    ) -> ParityFeed<'f, 's>
+    where
+        's: 'f,
+    {
+        let (to_encoder, runs) = sync_channel::<Vec<u8>>(FEED_BUFFERS);
+        let (give_back, emptied) = sync_channel::<Vec<u8>>(FEED_BUFFERS);
+        let thread = scope.spawn(move || {
+            for mut run in runs {
+                encoder.push(&run)?;
+                run.clear();
+                // The writer may have stopped on an error: nothing to give back to.
+                let _ = give_back.send(run);
+            }
+            Ok(encoder)
+        });
+        ParityFeed {
+            run: Vec::with_capacity(FEED_RUN),
+            to_encoder: Some(to_encoder),
+            emptied,
+            made: 1,
+            encoder: Some(thread),
+        }
+    }
+
+    fn push(&mut self, mut bytes: &[u8]) -> Result<(), WriteError> {
+        while !bytes.is_empty() {
+            let take = bytes.len().min(FEED_RUN - self.run.len());
+            self.run.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.run.len() == FEED_RUN {
+                self.hand_off()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn hand_off(&mut self) -> Result<(), WriteError> {
+        if self.run.is_empty() {
+            return Ok(());
+        }
+        let next = match self.emptied.try_recv() {
+            Ok(buf) => buf,
+            Err(_) if self.made < FEED_BUFFERS => {
+                self.made += 1;
+                Vec::with_capacity(FEED_RUN)
+            }
+            Err(_) => match self.emptied.recv() {
+                Ok(buf) => buf,
+                Err(_) => return Err(self.stopped()),
+            },
+        };
+        let run = std::mem::replace(&mut self.run, next);
+        let sent = self
+            .to_encoder
+            .as_ref()
+            .is_some_and(|tx| tx.send(run).is_ok());
+        if sent { Ok(()) } else { Err(self.stopped()) }
+    }
+
+    /// Why the encoder's thread stopped taking sectors: its error.
+    fn stopped(&mut self) -> WriteError {
+        drop(self.to_encoder.take());
+        match self.encoder.take().map(|t| t.join()) {
+            Some(Ok(Err(e))) => e.into(),
+            _ => WriteError::Parity(ParityError::Io {
+                offset: 0,
+                source: io::Error::other("the parity encoder's thread ended early"),
+            }),
+        }
+    }
+
+    /// Every sector given so far encoded: the encoder back, for the last ones.
+    fn finish(mut self) -> Result<ParityEncoder<&'s mut dyn Spill>, WriteError> {
+        self.hand_off()?;
+        drop(self.to_encoder.take());
+        match self.encoder.take().map(|t| t.join()) {
+            Some(Ok(Ok(encoder))) => Ok(encoder),
+            Some(Ok(Err(e))) => Err(e.into()),
+            _ => Err(self.stopped()),
+        }
+    }
+}
+
+impl<W: Write> Sink<'_, '_, W> {
     fn write(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
-        if let Some(encoder) = &mut self.parity {
-            encoder.push(bytes)?;
+        if let Some(feed) = &mut self.parity {
+            feed.push(bytes)?;
         }
         self.inner
             .write_all(bytes)
@@ -216,7 +333,7 @@ impl<W: Write> Sink<'_, W> {
 fn write_volume_structures<W: Write>(
     tree: &Tree,
     layout: &Layout,
-    out: &mut Sink<'_, W>,
+    out: &mut Sink<'_, '_, W>,
 ) -> Result<(), WriteError> {
     let (pt_l, pt_m) = layout.path_table;
     let pvd = layout.iso.primary_volume_descriptor(
@@ -288,7 +405,7 @@ fn volume_fields(layout: &Layout) -> VolumeFields {
 fn write_iso_directories<W: Write>(
     tree: &Tree,
     layout: &Layout,
-    out: &mut Sink<'_, W>,
+    out: &mut Sink<'_, '_, W>,
 ) -> Result<(), WriteError> {
     let mut buf = Vec::new();
     for (d, &sector) in layout.iso_dirs.iter().enumerate() {
@@ -304,7 +421,7 @@ fn write_iso_directories<W: Write>(
 fn write_udf_metadata<W: Write>(
     tree: &Tree,
     layout: &Layout,
-    out: &mut Sink<'_, W>,
+    out: &mut Sink<'_, '_, W>,
     observer: &mut dyn Observer,
 ) -> Result<(), WriteError> {
     let p = layout.partition_start;
@@ -344,16 +461,20 @@ fn write_udf_metadata<W: Write>(
 /// Writes the parity area at its place: the sectors after it (the run-out padding and the
 /// last anchor, known from the layout) are given to the encoder first, so that the parity
 /// covers them too.
-fn write_parity_area<W: Write>(layout: &Layout, out: &mut Sink<'_, W>) -> Result<(), WriteError> {
+fn write_parity_area<W: Write>(
+    layout: &Layout,
+    out: &mut Sink<'_, '_, W>,
+) -> Result<(), WriteError> {
     let Some((_, header)) = layout.parity else {
         return Ok(());
     };
     if out.pos < header.parity_start * SECTOR {
         out.emit(header.parity_start as u32, &[])?;
     }
-    let Some(mut encoder) = out.parity.take() else {
+    let Some(feed) = out.parity.take() else {
         return Err(WriteError::NoSpill);
     };
+    let mut encoder = feed.finish()?;
     let last = layout.total_sectors - 1;
     encoder.push_zeros(u64::from(last) - header.parity_end())?;
     let mut anchor_sector = vec![0u8; SECTOR as usize];
@@ -436,7 +557,7 @@ fn batches(tree: &Tree, layout: &Layout) -> Vec<std::ops::Range<usize>> {
 fn write_file_data<W: Write>(
     tree: &Tree,
     layout: &Layout,
-    out: &mut Sink<'_, W>,
+    out: &mut Sink<'_, '_, W>,
     observer: &mut dyn Observer,
 ) -> Result<(), WriteError> {
     // Lane k reads batches k, k + LANES, k + 2·LANES, ... of the layout order, so opening and
@@ -466,13 +587,13 @@ fn write_file_data<W: Write>(
 fn consume<W: Write>(
     tree: &Tree,
     layout: &Layout,
-    out: &mut Sink<'_, W>,
+    out: &mut Sink<'_, '_, W>,
     observer: &mut dyn Observer,
     batches: &[std::ops::Range<usize>],
     lanes: &[Receiver<Piece>],
 ) -> Result<(), WriteError> {
     let mut last_progress = 0u64;
-    let mut data = |out: &mut Sink<'_, W>, observer: &mut dyn Observer, file, bytes: &[u8]| {
+    let mut data = |out: &mut Sink<'_, '_, W>, observer: &mut dyn Observer, file, bytes: &[u8]| {
         let (sector, _) = layout.file_extent(tree, file);
         if out.pos < u64::from(sector) * SECTOR {
             out.emit(sector, &[])?;
@@ -535,7 +656,7 @@ fn consume<W: Write>(
 /// Pads `file`'s last sector; what its source check said, then the observer, may refuse it.
 fn end_file<W: Write>(
     tree: &Tree,
-    out: &mut Sink<'_, W>,
+    out: &mut Sink<'_, '_, W>,
     observer: &mut dyn Observer,
     file: NodeId,
     checked: Checked,
@@ -866,5 +987,90 @@ mod tests {
         let layout = crate::layout(&tree, &VolumeInfo::default()).unwrap();
         let err = write_image(&tree, &layout, Full(100 * SECTOR), &mut ()).unwrap_err();
         assert!(matches!(err, WriteError::Sink { .. }), "{err}");
+    }
+
+    /// Sees every checked file's bytes, refusing `subject` with what it saw.
+    struct Counting;
+    struct CountFile {
+        name: String,
+        seen: Vec<u8>,
+    }
+    impl SourceCheck for Counting {
+        fn start(&self, tree: &Tree, file: NodeId) -> Option<Box<dyn FileCheck>> {
+            Some(Box::new(CountFile {
+                name: tree.name(file).to_owned(),
+                seen: Vec::new(),
+            }))
+        }
+    }
+    impl FileCheck for CountFile {
+        fn update(&mut self, data: &[u8]) {
+            self.seen.extend_from_slice(data);
+        }
+        fn finish(self: Box<Self>) -> Result<(), Refusal> {
+            match self.name.as_str() {
+                "subject" => Err(format!("saw {} bytes", self.seen.len()).into()),
+                _ => Ok(()),
+            }
+        }
+    }
+    struct WithCheck;
+    impl Observer for WithCheck {
+        fn source_check(&mut self) -> Option<Arc<dyn SourceCheck>> {
+            Some(Arc::new(Counting))
+        }
+    }
+
+    #[test]
+    fn a_source_check_sees_every_byte_and_its_refusal_stops_the_image() {
+        // A small file (read in a batch with "ok") and a large one (streamed in chunks).
+        for size in [5, 3 * CHUNK + 5] {
+            let bytes: Arc<[u8]> = Arc::from(vec![7u8; size]);
+            let tree = tree_with(FileSource::Bytes(bytes), size as u64);
+            let err = write(&tree, &mut WithCheck).unwrap_err();
+            let want = format!("saw {size} bytes");
+            assert!(
+                matches!(&err, WriteError::Refused { file, reason } if file == "dir/subject" && reason.to_string() == want),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failing_spill_stops_a_protected_image_with_its_error() {
+        struct BrokenSpill;
+        impl Read for BrokenSpill {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Ok(0)
+            }
+        }
+        impl Write for BrokenSpill {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::new(io::ErrorKind::StorageFull, "spill full"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        impl Seek for BrokenSpill {
+            fn seek(&mut self, _: SeekFrom) -> io::Result<u64> {
+                Ok(0)
+            }
+        }
+        let t = Timestamp::EPOCH;
+        let mut b = TreeBuilder::new(t);
+        let d = b.dir(NodeId::ROOT, "dir", t).unwrap();
+        let bytes: Arc<[u8]> = Arc::from(vec![3u8; 8 << 20]);
+        b.file(d, "big", t, bytes.len() as u64, FileSource::Bytes(bytes))
+            .unwrap();
+        b.parity_file(d, "PARITY.ODP", t, 10).unwrap();
+        let mut tree = b.build().unwrap();
+        let layout = crate::layout_with_parity(&mut tree, &VolumeInfo::default()).unwrap();
+        let err = write_protected_image(&tree, &layout, io::sink(), &mut BrokenSpill, &mut ())
+            .unwrap_err();
+        assert!(
+            matches!(&err, WriteError::Parity(ParityError::Io { source, .. }) if source.to_string() == "spill full"),
+            "{err:?}"
+        );
     }
 }
