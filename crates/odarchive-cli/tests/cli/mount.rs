@@ -385,3 +385,117 @@ fn sigterm_unmounts_cleanly_and_a_second_mount_on_the_same_point_is_refused() {
     assert!(!is_mounted(&m.point), "unmounted");
     assert!(!s.dir("cat.db.mount.json").exists(), "no state left behind");
 }
+
+/// The names in folder `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_file_read_once_is_served_from_the_cache_without_its_disc_and_a_damaged_entry_never() {
+    let s = Scratch::new();
+    spread_files(&s);
+    let out = s.dir("out");
+    let discs = s.archive(&out, "cd");
+    assert_eq!(discs.len(), 1);
+    let cache = s.dir("cache");
+    let cache_arg = cache.to_str().unwrap();
+    let m = Mounted::start(
+        &s,
+        "mnt",
+        &["--from", discs[0].to_str().unwrap(), "--cache", cache_arg],
+    );
+    let f0 = "latest/files/f0.bin";
+    assert!(fs::read(m.path(f0)).unwrap() == noise(100, 700_000));
+    let hash = xattr(&m.path(f0), "user.odarchive.hash");
+    assert_eq!(names_in(&cache), vec![hash.clone()], "kept under its hash");
+    // The image is emptied in place (the mount holds it open): its disc can no longer be read.
+    fs::File::options()
+        .write(true)
+        .open(&discs[0])
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    assert!(
+        fs::read(m.path(f0)).unwrap() == noise(100, 700_000),
+        "from the cache"
+    );
+    let err = fs::read(m.path("latest/files/f1.bin")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "f1 needs the disc: {err}");
+    drop(m);
+
+    // A later mount, with no disc at all, reads it from the cache, whose entry it checks.
+    fs::remove_file(&discs[0]).unwrap();
+    let images = images_arg(&out);
+    let m = Mounted::start(&s, "mnt2", &["--images", &images, "--cache", cache_arg]);
+    assert!(
+        fs::read(m.path(f0)).unwrap() == noise(100, 700_000),
+        "a later mount"
+    );
+    drop(m);
+
+    // A damaged entry (same size, one byte changed) is removed, never served.
+    let entry = cache.join(&hash);
+    let mut bytes = fs::read(&entry).unwrap();
+    bytes[1234] ^= 1;
+    fs::write(&entry, &bytes).unwrap();
+    let m = Mounted::start(&s, "mnt3", &["--images", &images, "--cache", cache_arg]);
+    let err = fs::read(m.path(f0)).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "no disc, no good entry: {err}");
+    assert!(!entry.exists(), "the damaged entry is removed");
+    let log = m.log_text();
+    assert!(
+        log.contains("cache entry does not match its hash") && log.contains("insert disc 1"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_cache_holds_at_most_its_size_the_files_used_last() {
+    let s = Scratch::new();
+    spread_files(&s);
+    let out = s.dir("out");
+    let discs = s.archive(&out, "cd");
+    let cache = s.dir("cache");
+    // Room for two 700 kB files, not three.
+    let m = Mounted::start(
+        &s,
+        "mnt",
+        &[
+            "--from",
+            discs[0].to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--cache-size",
+            "1.5M",
+        ],
+    );
+    let file = |i: u64| m.path(&format!("latest/files/f{i}.bin"));
+    let read = |i: u64| assert!(fs::read(file(i)).unwrap() == noise(100 + i, 700_000));
+    let kept = |files: &[u64]| {
+        let mut want: Vec<String> = files
+            .iter()
+            .map(|&i| xattr(&file(i), "user.odarchive.hash"))
+            .collect();
+        want.sort();
+        let total: u64 = fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        assert!(total <= 1_500_000, "{total} bytes kept");
+        assert_eq!(names_in(&cache), want, "the cache holds {files:?}");
+    };
+    for i in 0..3 {
+        read(i);
+    }
+    kept(&[1, 2]);
+    // f1 used again: f2 is now the least recently used, and goes for f3.
+    read(1);
+    read(3);
+    kept(&[1, 3]);
+}

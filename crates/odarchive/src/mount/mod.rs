@@ -8,6 +8,7 @@
 //! and read a file, get its extended attributes. Listing and attributes come from the
 //! catalogue alone; only reading a file touches a disc, the one that holds it ([`read`]).
 
+mod cache;
 mod discs;
 pub mod nodes;
 mod read;
@@ -40,6 +41,11 @@ pub struct MountOptions {
     pub wait: bool,
     /// Where the tree is mounted (recorded with the discs wanted).
     pub mountpoint: PathBuf,
+    /// A folder to keep the files read whole in, so that their discs are not asked again
+    /// (see [`cache`]).
+    pub cache: Option<PathBuf>,
+    /// The most bytes the cache holds (the least recently used files go first).
+    pub cache_size: u64,
 }
 
 /// What a node is.
@@ -145,6 +151,7 @@ struct State {
     discs: Vec<crate::catalogue::DiscRecord>,
     shelf: discs::Shelf,
     files: read::OpenFiles,
+    cache: Option<cache::Cache>,
 }
 
 impl ArchiveFs {
@@ -183,6 +190,17 @@ impl ArchiveFs {
             options.from.clone(),
             options.images.clone(),
         );
+        let cache = match &options.cache {
+            Some(dir) => {
+                Some(
+                    cache::Cache::open(dir, options.cache_size).map_err(|e| Error::Io {
+                        path: dir.clone(),
+                        source: e,
+                    })?,
+                )
+            }
+            None => None,
+        };
         Ok(ArchiveFs {
             algorithm: catalogue.hash_algorithm()?,
             state: Mutex::new(State {
@@ -190,6 +208,7 @@ impl ArchiveFs {
                 catalogue,
                 shelf,
                 files: read::OpenFiles::default(),
+                cache,
             }),
             snapshots,
             latest,

@@ -5,9 +5,11 @@
 //! wrong bytes for a file read whole.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
+use super::cache::Fill;
 use super::nodes::Node;
 use super::{ArchiveFs, FsError, State, WantedDisc, shown_path};
 use crate::catalogue::{DiscState, Entry, EntryKind, Placement};
@@ -39,6 +41,13 @@ struct OpenFile {
     /// can come out of order), by offset, hashed once the bytes before them are.
     ahead: BTreeMap<u64, Vec<u8>>,
     ahead_bytes: usize,
+    /// Its cache entry, when the file is read from the cache (`--cache`).
+    cached: Option<File>,
+    /// The cache entry written as the file is read in order from its disc, kept once its
+    /// hash is right.
+    fill: Option<Fill>,
+    /// Why the cache entry could not be written, to report.
+    fill_failed: Option<Problem>,
 }
 
 /// How many bytes read ahead of the hash are kept for it; past that, a file is taken as
@@ -48,13 +57,14 @@ const AHEAD_LIMIT: usize = 32 << 20;
 impl OpenFile {
     /// Feeds `bytes` read at `offset` to the hash, in file order.
     fn hash_piece(&mut self, offset: u64, bytes: &[u8]) {
-        let Some(hasher) = self.hasher.as_mut() else {
+        if self.hasher.is_none() {
             return;
-        };
+        }
         let end = offset + bytes.len() as u64;
         if offset > self.hashed {
             if self.ahead_bytes + bytes.len() > AHEAD_LIMIT {
                 self.hasher = None;
+                self.fill = None;
                 self.ahead.clear();
             } else if !self.ahead.contains_key(&offset) {
                 self.ahead_bytes += bytes.len();
@@ -63,7 +73,7 @@ impl OpenFile {
             return;
         }
         if end > self.hashed {
-            hasher.update(&bytes[(self.hashed - offset) as usize..]);
+            self.take_in(&bytes[(self.hashed - offset) as usize..]);
             self.hashed = end;
         }
         while let Some(entry) = self.ahead.first_entry() {
@@ -74,8 +84,26 @@ impl OpenFile {
             self.ahead_bytes -= piece.len();
             let piece_end = at + piece.len() as u64;
             if piece_end > self.hashed {
-                hasher.update(&piece[(self.hashed - at) as usize..]);
+                self.take_in(&piece[(self.hashed - at) as usize..]);
                 self.hashed = piece_end;
+            }
+        }
+    }
+
+    /// The next bytes of the file in order: to the hash, and to its cache entry if one is
+    /// being written (a write that fails ends the entry, not the read).
+    fn take_in(&mut self, bytes: &[u8]) {
+        if let Some(hasher) = self.hasher.as_mut() {
+            hasher.update(bytes);
+        }
+        if let Some(fill) = self.fill.as_mut() {
+            if let Err(e) = fill.write(bytes) {
+                self.fill_failed = Some(Problem::new(
+                    fill.path(),
+                    ProblemKind::Unwritable,
+                    format!("writing the cache entry: {e}"),
+                ));
+                self.fill = None;
             }
         }
     }
@@ -106,6 +134,7 @@ impl ArchiveFs {
             Some(c) => state.catalogue.placements_of(c)?,
             None => Vec::new(),
         };
+        let (cached, fill) = self.cache_for(&mut state, &shown_path(view, &entry), &entry);
         let files = &mut state.files;
         files.next += 1;
         let handle = files.next;
@@ -119,9 +148,72 @@ impl ArchiveFs {
                 hashed: 0,
                 ahead: BTreeMap::new(),
                 ahead_bytes: 0,
+                cached,
+                fill,
+                fill_failed: None,
             },
         );
         Ok(handle)
+    }
+
+    /// The cache entry of `entry`'s content if the cache holds it (right), else a new entry
+    /// to write as it is read; neither without `--cache`.
+    fn cache_for(
+        &self,
+        state: &mut State,
+        shown: &str,
+        entry: &Entry,
+    ) -> (Option<File>, Option<Fill>) {
+        let (Some(cache), Some(hash)) = (state.cache.as_mut(), entry.hash.as_ref()) else {
+            return (None, None);
+        };
+        let mut problems = Vec::new();
+        let cached = cache.get(hash, entry.size, self.algorithm, &mut problems);
+        let fill = match cached {
+            Some(_) => None,
+            None => cache.fill(hash, entry.size).unwrap_or_else(|e| {
+                problems.push(Problem::new(
+                    shown,
+                    ProblemKind::Unwritable,
+                    format!("making its cache entry: {e}"),
+                ));
+                None
+            }),
+        };
+        for p in &problems {
+            self.log.problem(p);
+        }
+        (cached, fill)
+    }
+
+    /// Bytes `offset..end` of open file `handle` from its cache entry, if it is read from
+    /// one; an entry that cannot be read is dropped (and reported), and the file read from
+    /// its disc from then on.
+    fn read_cached(
+        &self,
+        state: &mut State,
+        handle: u64,
+        shown: &str,
+        offset: u64,
+        end: u64,
+    ) -> Option<Vec<u8>> {
+        let file = state.files.open.get_mut(&handle)?;
+        let mut out = vec![0u8; (end - offset) as usize];
+        match file.cached.as_ref()?.read_exact_at(&mut out, offset) {
+            Ok(()) => Some(out),
+            Err(e) => {
+                file.cached = None;
+                if let (Some(cache), Some(hash)) = (state.cache.as_mut(), file.entry.hash) {
+                    cache.discard(&hash);
+                }
+                self.log.problem(&Problem::new(
+                    shown,
+                    ProblemKind::Unreadable,
+                    format!("its cache entry: {e}; read from its disc instead"),
+                ));
+                None
+            }
+        }
     }
 
     /// Closes a handle of [`ArchiveFs::open`].
@@ -189,7 +281,10 @@ impl ArchiveFs {
         let end = (offset + u64::from(size)).min(entry.size);
         let bytes = if offset >= end {
             Vec::new()
+        } else if let Some(bytes) = self.read_cached(state, handle, &shown, offset, end) {
+            bytes
         } else {
+            let file = &state.files.open[&handle];
             let placements = file.placements.clone();
             self.read_range(state, &shown, &entry, &placements, offset, end)?
         };
@@ -211,12 +306,36 @@ impl ArchiveFs {
             return Ok(());
         };
         file.hash_piece(offset, bytes);
+        if let Some(p) = file.fill_failed.take() {
+            self.log.problem(&p);
+        }
         if file.hasher.is_none() || file.hashed < file.entry.size {
             return Ok(());
         }
         let hash = file.hasher.take().map(ContentHasher::finish);
+        let fill = file.fill.take();
         if hash.is_none() || hash == file.entry.hash {
+            if let (Some(fill), Some(cache)) = (fill, state.cache.as_mut()) {
+                if let Err(e) = cache.keep(fill) {
+                    self.log.problem(&Problem::new(
+                        shown,
+                        ProblemKind::Unwritable,
+                        format!("keeping its cache entry: {e}"),
+                    ));
+                }
+            }
             return Ok(());
+        }
+        if file.cached.take().is_some() {
+            // The cache entry went bad after it was checked: it goes, the disc stays trusted.
+            if let (Some(cache), Some(hash)) = (state.cache.as_mut(), file.entry.hash) {
+                cache.discard(&hash);
+            }
+            return Err(ReadFail::Problem(Problem::new(
+                shown,
+                ProblemKind::Corrupt,
+                "its bytes in the cache do not match the catalogue's hash (the entry is removed)",
+            )));
         }
         if let Some(c) = file.entry.content_id {
             state.files.bad.insert(c);
@@ -412,6 +531,9 @@ mod tests {
             hashed: 0,
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
+            cached: None,
+            fill: None,
+            fill_failed: None,
         }
     }
 
