@@ -174,6 +174,33 @@ fn assert_mounted_is(source: &Path, mounted: &Path) {
     }
 }
 
+/// The date alias of each snapshot, in id order, from `odarchive snapshots`' times
+/// (`2026-12-01 10:15:00` → `2026-12-01T10.15.00`; `_ID` after a second two share).
+fn snapshot_aliases(s: &Scratch) -> Vec<String> {
+    let listed = s.run(&["snapshots"]);
+    let rows: Vec<(String, String)> = listed
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            (
+                f[0].to_owned(),
+                format!("{}T{}", f[1], f[2].replace(':', ".")),
+            )
+        })
+        .collect();
+    rows.iter()
+        .map(|(id, name)| {
+            if rows.iter().filter(|(_, n)| n == name).count() > 1 {
+                format!("{name}_{id}")
+            } else {
+                name.clone()
+            }
+        })
+        .collect()
+}
+
 /// A copy of the drive with every time kept (`cp -a`), to compare an older snapshot with.
 fn copy_tree(from: &Path, to: &Path) {
     let ok = Command::new("cp")
@@ -215,6 +242,19 @@ fn a_mounted_archive_is_the_drive_as_it_was_in_latest_and_in_an_older_snapshot()
     assert_mounted_is(&s.drive, &m.path("latest"));
     assert_mounted_is(&s.drive, &m.path("snapshots/2"));
     assert_mounted_is(&first, &m.path("snapshots/1"));
+    // Each snapshot also by the UTC time it completed (the time `odarchive snapshots` shows):
+    // a symlink to its folder, listed beside it, resolving to the same tree.
+    let aliases = snapshot_aliases(&s);
+    let mut want = vec!["1".to_owned(), "2".to_owned()];
+    want.extend(aliases.iter().cloned());
+    want.sort();
+    assert_eq!(names_in(&m.path("snapshots")), want);
+    for (id, alias) in ["1", "2"].iter().zip(&aliases) {
+        let link = m.path(&format!("snapshots/{alias}"));
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new(id), "{alias}");
+    }
+    assert_mounted_is(&first, &m.path(&format!("snapshots/{}/.", aliases[0])));
+    assert_mounted_is(&s.drive, &m.path(&format!("snapshots/{}/.", aliases[1])));
     // Inode numbers are stable: the same entry has the same number each time.
     let ino = |p: &Path| fs::symlink_metadata(p).unwrap().ino();
     let a = m.path("latest/big/larger than a disc.bin");

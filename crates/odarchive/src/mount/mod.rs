@@ -1,6 +1,6 @@
 //! The whole archive as one read-only tree (`odarchive mount`; the web page to come reads it
 //! the same way): `latest/` the newest complete snapshot, `snapshots/<id>/` each complete
-//! one, every entry with its recorded name (raw bytes), size, mtime, mode and symlink
+//! one (and `snapshots/<date>`, a symlink to it: see [`snapshots`]), every entry with its recorded name (raw bytes), size, mtime, mode and symlink
 //! target, each path its own node (duplicates are the files they were, no hard links).
 //!
 //! [`ArchiveFs`] answers in the domain's words, with no file system binding's types: look a
@@ -12,6 +12,7 @@ mod cache;
 mod discs;
 pub mod nodes;
 mod read;
+mod snapshots;
 pub mod xattr;
 
 #[cfg(test)]
@@ -128,6 +129,8 @@ pub const FIRST_COOKIE: u64 = 3;
 pub struct ArchiveFs {
     state: Mutex<State>,
     snapshots: Vec<Snapshot>,
+    /// Each snapshot's date alias in `snapshots/` (see [`snapshots`]).
+    aliases: Vec<String>,
     latest: Option<i64>,
     single: Option<u64>,
     wait: bool,
@@ -203,6 +206,7 @@ impl ArchiveFs {
         };
         Ok(ArchiveFs {
             algorithm: catalogue.hash_algorithm()?,
+            aliases: snapshots::alias_names(&snapshots),
             state: Mutex::new(State {
                 discs: catalogue.discs()?,
                 catalogue,
@@ -300,6 +304,7 @@ impl ArchiveFs {
             .unwrap_or(0);
         match self.node(number)? {
             n @ (Node::Top | Node::Snapshots) => Ok(self.folder_attributes(n, newest)),
+            Node::Alias { id } => self.alias_attributes(id),
             Node::Entry { view, id } => {
                 let state = self.lock();
                 match self.entry(&state.catalogue, view, id)? {
@@ -318,14 +323,8 @@ impl ArchiveFs {
                 b"snapshots" => self.attributes(nodes::SNAPSHOTS),
                 _ => Err(FsError::NotFound),
             },
-            Node::Snapshots => {
-                let id = std::str::from_utf8(name)
-                    .ok()
-                    .and_then(|n| n.parse::<i64>().ok())
-                    .filter(|id| self.snapshots.iter().any(|s| s.id == *id))
-                    .ok_or(FsError::NotFound)?;
-                Ok(self.view_root_attributes(id as u64))
-            }
+            Node::Snapshots => self.lookup_snapshot(name),
+            Node::Alias { .. } => Err(FsError::NotADirectory),
             Node::Entry { view, id } => {
                 let state = self.lock();
                 let dir = match self.entry(&state.catalogue, view, id)? {
@@ -377,15 +376,8 @@ impl ArchiveFs {
                 (b"latest".to_vec(), self.view_root_attributes(LATEST)),
                 (b"snapshots".to_vec(), self.attributes(nodes::SNAPSHOTS)?),
             ])),
-            Node::Snapshots => Ok(listed(
-                self.snapshots
-                    .iter()
-                    .map(|s| {
-                        let id = s.id as u64;
-                        (s.id.to_string().into_bytes(), self.view_root_attributes(id))
-                    })
-                    .collect(),
-            )),
+            Node::Snapshots => Ok(listed(self.snapshot_names())),
+            Node::Alias { .. } => Err(FsError::NotADirectory),
             Node::Entry { view, id } => self.read_entry_dir(view, id, cookie, max),
         }
     }
@@ -433,8 +425,10 @@ impl ArchiveFs {
 
     /// The target of symlink `number` (raw bytes).
     pub fn read_link(&self, number: u64) -> std::result::Result<Vec<u8>, FsError> {
-        let Node::Entry { view, id } = self.node(number)? else {
-            return Err(FsError::NotASymlink);
+        let (view, id) = match self.node(number)? {
+            Node::Entry { view, id } => (view, id),
+            Node::Alias { id } => return self.alias_target(id),
+            _ => return Err(FsError::NotASymlink),
         };
         let state = self.lock();
         match self.entry(&state.catalogue, view, id)? {

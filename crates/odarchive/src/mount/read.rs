@@ -120,8 +120,10 @@ enum ReadFail {
 impl ArchiveFs {
     /// Opens file `number` for reading; the handle goes to [`ArchiveFs::read`].
     pub fn open(&self, number: u64) -> std::result::Result<u64, FsError> {
-        let Node::Entry { view, id } = self.node(number)? else {
-            return Err(FsError::IsADirectory);
+        let (view, id) = match self.node(number)? {
+            Node::Entry { view, id } => (view, id),
+            Node::Alias { .. } => return Err(FsError::NotFound),
+            _ => return Err(FsError::IsADirectory),
         };
         let mut state = self.lock();
         let entry = self.entry(&state.catalogue, view, id)?;
