@@ -18,6 +18,9 @@ use odarchive::mount::{ArchiveFs, Attributes, FIRST_COOKIE, FsError, NodeKind};
 /// How long the kernel may keep attributes and names: the tree never changes while mounted.
 const TTL: Duration = Duration::from_secs(3600);
 
+/// Names asked of [`ArchiveFs::read_dir`] at a time.
+const PAGE: usize = 128;
+
 /// [`ArchiveFs`] as a FUSE file system.
 #[derive(Debug)]
 pub struct Fuse {
@@ -160,7 +163,7 @@ impl Filesystem for Fuse {
         }
         let mut cookie = offset.max(FIRST_COOKIE);
         loop {
-            let page = match self.fs.read_dir(ino.0, cookie, 128) {
+            let page = match self.fs.read_dir(ino.0, cookie, PAGE) {
                 Ok(page) => page,
                 Err(e) => return reply.error(errno(&e)),
             };
@@ -178,6 +181,10 @@ impl Filesystem for Fuse {
                 ) {
                     return reply.ok();
                 }
+            }
+            if page.len() < PAGE {
+                // A short page is the folder's end: no query to find nothing more.
+                return reply.ok();
             }
             cookie = last_next;
         }

@@ -351,7 +351,8 @@ impl ArchiveFs {
 
     /// Up to `max` names of folder `number` from cookie `cookie` (anything below
     /// [`FIRST_COOKIE`]: from the first), in byte order; each names the cookie after it.
-    /// A page costs a few index seeks: a folder is never built whole.
+    /// Fewer than `max` only at the folder's end. A page costs a few index seeks: a folder
+    /// is never built whole.
     pub fn read_dir(
         &self,
         number: u64,
