@@ -368,17 +368,21 @@ fn a_damaged_file_fails_with_eio_and_its_neighbours_on_the_same_disc_read() {
     let s = Scratch::new();
     s.write("a/damaged.bin", noise(1, 300_000));
     s.write("a/intact.bin", noise(2, 300_000));
+    // Large enough to be hashed on a thread of its own while it is read.
+    s.write("a/damaged large.bin", noise(3, 5_000_000));
     let out = s.dir("out");
     let discs = s.archive(&out, "cd");
     assert_eq!(discs.len(), 1);
-    // One byte of the damaged file's data changed in the image.
+    // One byte of each damaged file's data changed in the image (the large one's near its end).
     let mut image = fs::read(&discs[0]).unwrap();
-    let needle = &noise(1, 300_000)[1000..1064];
-    let at = image
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .expect("the file's bytes are in the image");
-    image[at + 10] ^= 0x55;
+    for (seed, size, at) in [(1, 300_000, 1000), (3, 5_000_000, 4_900_000)] {
+        let needle = &noise(seed, size)[at..at + 64];
+        let found = image
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("the file's bytes are in the image");
+        image[found + 10] ^= 0x55;
+    }
     fs::write(&discs[0], &image).unwrap();
 
     let m = Mounted::start(&s, "mnt", &["--from", discs[0].to_str().unwrap()]);
@@ -387,6 +391,8 @@ fn a_damaged_file_fails_with_eio_and_its_neighbours_on_the_same_disc_read() {
     // Not given the second time either (no wrong bytes from a cache).
     let err = fs::read(m.path("latest/a/damaged.bin")).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(5), "EIO again: {err}");
+    let err = fs::read(m.path("latest/a/damaged large.bin")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "EIO for the large one: {err}");
     assert!(fs::read(m.path("latest/a/intact.bin")).unwrap() == noise(2, 300_000));
     let log = m.log_text();
     assert!(

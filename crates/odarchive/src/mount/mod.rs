@@ -10,6 +10,7 @@
 
 mod cache;
 mod discs;
+mod hashing;
 pub mod nodes;
 mod read;
 mod snapshots;

@@ -10,10 +10,10 @@ use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
 use super::cache::Fill;
+use super::hashing::{FileHash, Hashed};
 use super::nodes::Node;
 use super::{ArchiveFs, FsError, State, WantedDisc, shown_path};
 use crate::catalogue::{DiscState, Entry, EntryKind, Placement};
-use crate::hash::ContentHasher;
 use crate::problem::{Problem, ProblemKind};
 use crate::reader::{Expected, FileBytes};
 
@@ -34,8 +34,9 @@ struct OpenFile {
     view: u64,
     entry: Entry,
     placements: Vec<Placement>,
-    /// The hash of bytes `0..hashed`, while the file is read whole.
-    hasher: Option<ContentHasher>,
+    /// The hash of bytes `0..hashed` (and the cache entry written from them), while the file
+    /// is read whole.
+    hash: Option<FileHash>,
     hashed: u64,
     /// Pieces read ahead of `hashed` (the kernel's read-ahead, served by several threads,
     /// can come out of order), by offset, hashed once the bytes before them are.
@@ -43,11 +44,6 @@ struct OpenFile {
     ahead_bytes: usize,
     /// Its cache entry, when the file is read from the cache (`--cache`).
     cached: Option<File>,
-    /// The cache entry written as the file is read in order from its disc, kept once its
-    /// hash is right.
-    fill: Option<Fill>,
-    /// Why the cache entry could not be written, to report.
-    fill_failed: Option<Problem>,
 }
 
 /// How many bytes read ahead of the hash are kept for it; past that, a file is taken as
@@ -57,14 +53,13 @@ const AHEAD_LIMIT: usize = 32 << 20;
 impl OpenFile {
     /// Feeds `bytes` read at `offset` to the hash, in file order.
     fn hash_piece(&mut self, offset: u64, bytes: &[u8]) {
-        if self.hasher.is_none() {
+        if self.hash.is_none() {
             return;
         }
         let end = offset + bytes.len() as u64;
         if offset > self.hashed {
             if self.ahead_bytes + bytes.len() > AHEAD_LIMIT {
-                self.hasher = None;
-                self.fill = None;
+                self.hash = None;
                 self.ahead.clear();
             } else if !self.ahead.contains_key(&offset) {
                 self.ahead_bytes += bytes.len();
@@ -93,18 +88,8 @@ impl OpenFile {
     /// The next bytes of the file in order: to the hash, and to its cache entry if one is
     /// being written (a write that fails ends the entry, not the read).
     fn take_in(&mut self, bytes: &[u8]) {
-        if let Some(hasher) = self.hasher.as_mut() {
-            hasher.update(bytes);
-        }
-        if let Some(fill) = self.fill.as_mut() {
-            if let Err(e) = fill.write(bytes) {
-                self.fill_failed = Some(Problem::new(
-                    fill.path(),
-                    ProblemKind::Unwritable,
-                    format!("writing the cache entry: {e}"),
-                ));
-                self.fill = None;
-            }
+        if let Some(hash) = self.hash.as_mut() {
+            hash.take_in(bytes);
         }
     }
 }
@@ -137,6 +122,7 @@ impl ArchiveFs {
             None => Vec::new(),
         };
         let (cached, fill) = self.cache_for(&mut state, &shown_path(view, &entry), &entry);
+        let hash = FileHash::new(self.algorithm.hasher(), fill, entry.size);
         let files = &mut state.files;
         files.next += 1;
         let handle = files.next;
@@ -146,13 +132,11 @@ impl ArchiveFs {
                 view,
                 entry,
                 placements,
-                hasher: Some(self.algorithm.hasher()),
+                hash: Some(hash),
                 hashed: 0,
                 ahead: BTreeMap::new(),
                 ahead_bytes: 0,
                 cached,
-                fill,
-                fill_failed: None,
             },
         );
         Ok(handle)
@@ -308,15 +292,25 @@ impl ArchiveFs {
             return Ok(());
         };
         file.hash_piece(offset, bytes);
-        if let Some(p) = file.fill_failed.take() {
-            self.log.problem(&p);
-        }
-        if file.hasher.is_none() || file.hashed < file.entry.size {
+        if file.hash.is_none() || file.hashed < file.entry.size {
             return Ok(());
         }
-        let hash = file.hasher.take().map(ContentHasher::finish);
-        let fill = file.fill.take();
-        if hash.is_none() || hash == file.entry.hash {
+        let Some(Hashed {
+            hash,
+            fill,
+            fill_failed,
+        }) = file.hash.take().and_then(FileHash::finish)
+        else {
+            return Err(ReadFail::Problem(Problem::new(
+                shown,
+                ProblemKind::Unreadable,
+                "its hash could not be computed (the hashing thread failed)",
+            )));
+        };
+        if let Some(p) = fill_failed {
+            self.log.problem(&p);
+        }
+        if Some(hash) == file.entry.hash {
             if let (Some(fill), Some(cache)) = (fill, state.cache.as_mut()) {
                 if let Err(e) = cache.keep(fill) {
                     self.log.problem(&Problem::new(
@@ -375,7 +369,7 @@ impl ArchiveFs {
                 why,
             )));
         }
-        let mut out = Vec::with_capacity((end - offset) as usize);
+        let mut out = Vec::new();
         let mut at = offset;
         while at < end {
             let holding: Vec<&Placement> = placements
@@ -394,6 +388,9 @@ impl ArchiveFs {
                 .unwrap_or(first);
             let piece_end = end.min(p.offset + p.length);
             let bytes = self.read_part(state, shown, p, at - p.offset, piece_end - at)?;
+            if at == offset && piece_end == end {
+                return Ok(bytes); // one part holds it all: not copied again
+            }
             out.extend_from_slice(&bytes);
             at = piece_end;
         }
@@ -529,13 +526,11 @@ mod tests {
                 last_snapshot: 1,
             },
             placements: Vec::new(),
-            hasher: Some(HashAlgorithm::Sha256.hasher()),
+            hash: Some(FileHash::new(HashAlgorithm::Sha256.hasher(), None, size)),
             hashed: 0,
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
             cached: None,
-            fill: None,
-            fill_failed: None,
         }
     }
 
@@ -554,7 +549,8 @@ mod tests {
                 f.hash_piece(a as u64, &bytes[a..b]);
             }
             assert_eq!(f.hashed, 100, "{order:?}");
-            assert_eq!(f.hasher.take().map(ContentHasher::finish), Some(want));
+            let hashed = f.hash.take().and_then(FileHash::finish).unwrap();
+            assert_eq!(hashed.hash, want);
         }
         // A gap never filled: the hash is never complete.
         let mut f = open_file(100);
