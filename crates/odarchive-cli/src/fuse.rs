@@ -146,6 +146,20 @@ impl Filesystem for Fuse {
         reply.ok();
     }
 
+    /// Folders never change while mounted: the kernel may keep their listings (a second
+    /// walk of the tree asks nothing). Files' pages are not kept across opens: a read that
+    /// failed its hash check must fail again, not be served from pages read before it.
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        match self.fs.attributes(ino.0) {
+            Ok(a) if a.kind == NodeKind::Directory => reply.opened(
+                FileHandle(0),
+                FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE,
+            ),
+            Ok(_) => reply.error(Errno::ENOTDIR),
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
     fn readdir(
         &self,
         _req: &Request,
