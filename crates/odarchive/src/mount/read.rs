@@ -1,8 +1,10 @@
-//! Reading a file of the mounted tree: its bytes from the disc that holds each part of it,
-//! through [`crate::reader`] ([`ArchiveFs::read`]). A file read whole from its start to its
-//! end (pieces read ahead out of order included) is checked against the catalogue's hash: on a mismatch the read that ends it fails
-//! (an I/O error, a logged problem) and so does every later read of that content: never
-//! wrong bytes for a file read whole.
+//! Reading a file of the mounted tree: its bytes from its cache entry (`--cache`, see
+//! [`super::cache`]) or else from the disc that holds each part of it, through
+//! [`crate::reader`] ([`ArchiveFs::read`]). A file read whole from its start to its end
+//! (pieces read ahead out of order included) is checked against the catalogue's hash
+//! ([`super::hashing`]): on a mismatch the read that ends it fails (an I/O error, a logged
+//! problem) and so does every later read of that content from that disc: never wrong bytes
+//! for a file read whole. Read whole from a disc with its hash right, it is kept in the cache.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
