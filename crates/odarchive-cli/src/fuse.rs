@@ -18,6 +18,9 @@ use odarchive::mount::{ArchiveFs, Attributes, FIRST_COOKIE, FsError, NodeKind};
 /// How long the kernel may keep attributes and names: the tree never changes while mounted.
 const TTL: Duration = Duration::from_secs(3600);
 
+/// Names asked of [`ArchiveFs::read_dir`] at a time.
+const PAGE: usize = 128;
+
 /// [`ArchiveFs`] as a FUSE file system.
 #[derive(Debug)]
 pub struct Fuse {
@@ -143,6 +146,20 @@ impl Filesystem for Fuse {
         reply.ok();
     }
 
+    /// Folders never change while mounted: the kernel may keep their listings (a second
+    /// walk of the tree asks nothing). Files' pages are not kept across opens: a read that
+    /// failed its hash check must fail again, not be served from pages read before it.
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        match self.fs.attributes(ino.0) {
+            Ok(a) if a.kind == NodeKind::Directory => reply.opened(
+                FileHandle(0),
+                FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE,
+            ),
+            Ok(_) => reply.error(Errno::ENOTDIR),
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
     fn readdir(
         &self,
         _req: &Request,
@@ -160,7 +177,7 @@ impl Filesystem for Fuse {
         }
         let mut cookie = offset.max(FIRST_COOKIE);
         loop {
-            let page = match self.fs.read_dir(ino.0, cookie, 128) {
+            let page = match self.fs.read_dir(ino.0, cookie, PAGE) {
                 Ok(page) => page,
                 Err(e) => return reply.error(errno(&e)),
             };
@@ -178,6 +195,10 @@ impl Filesystem for Fuse {
                 ) {
                     return reply.ok();
                 }
+            }
+            if page.len() < PAGE {
+                // A short page is the folder's end: no query to find nothing more.
+                return reply.ok();
             }
             cookie = last_next;
         }

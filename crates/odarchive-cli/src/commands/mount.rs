@@ -1,5 +1,5 @@
 //! `odarchive mount MOUNTPOINT [--from IMAGE_OR_DIR...] [--images DIR] [--snapshot ID]
-//! [--wait]`: the whole archive as one read-only file system, served over FUSE until it is
+//! [--wait] [--cache DIR [--cache-size SIZE]]`: the whole archive as one read-only file system, served over FUSE until it is
 //! unmounted (`fusermount3 -u MOUNTPOINT`, Ctrl-C or SIGTERM).
 
 use std::os::unix::fs::MetadataExt;
@@ -33,6 +33,15 @@ pub struct Args {
     /// with an I/O error.
     #[arg(long)]
     wait: bool,
+    /// A folder to keep the files read whole in (named by their hash, checked before use),
+    /// so that their discs are not asked again, in this mount or a later one.
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// The most the cache folder holds, e.g. 500M, 20GiB; the least recently used files go
+    /// first.
+    #[arg(long, value_name = "SIZE", value_parser = super::plan::parse_size,
+          default_value = "1GiB", requires = "cache")]
+    cache_size: u64,
 }
 
 /// Problems and wanted discs, on stderr as they happen.
@@ -70,6 +79,8 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
         snapshot,
         wait: args.wait,
         mountpoint: mountpoint.clone(),
+        cache: args.cache.clone(),
+        cache_size: args.cache_size,
     };
     let fs = Arc::new(ArchiveFs::new(catalogue, &options, Box::new(StderrLog))?);
     let config = {

@@ -174,6 +174,33 @@ fn assert_mounted_is(source: &Path, mounted: &Path) {
     }
 }
 
+/// The date alias of each snapshot, in id order, from `odarchive snapshots`' times
+/// (`2026-12-01 10:15:00` → `2026-12-01T10.15.00`; `_ID` after a second two share).
+fn snapshot_aliases(s: &Scratch) -> Vec<String> {
+    let listed = s.run(&["snapshots"]);
+    let rows: Vec<(String, String)> = listed
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            (
+                f[0].to_owned(),
+                format!("{}T{}", f[1], f[2].replace(':', ".")),
+            )
+        })
+        .collect();
+    rows.iter()
+        .map(|(id, name)| {
+            if rows.iter().filter(|(_, n)| n == name).count() > 1 {
+                format!("{name}_{id}")
+            } else {
+                name.clone()
+            }
+        })
+        .collect()
+}
+
 /// A copy of the drive with every time kept (`cp -a`), to compare an older snapshot with.
 fn copy_tree(from: &Path, to: &Path) {
     let ok = Command::new("cp")
@@ -215,6 +242,19 @@ fn a_mounted_archive_is_the_drive_as_it_was_in_latest_and_in_an_older_snapshot()
     assert_mounted_is(&s.drive, &m.path("latest"));
     assert_mounted_is(&s.drive, &m.path("snapshots/2"));
     assert_mounted_is(&first, &m.path("snapshots/1"));
+    // Each snapshot also by the UTC time it completed (the time `odarchive snapshots` shows):
+    // a symlink to its folder, listed beside it, resolving to the same tree.
+    let aliases = snapshot_aliases(&s);
+    let mut want = vec!["1".to_owned(), "2".to_owned()];
+    want.extend(aliases.iter().cloned());
+    want.sort();
+    assert_eq!(names_in(&m.path("snapshots")), want);
+    for (id, alias) in ["1", "2"].iter().zip(&aliases) {
+        let link = m.path(&format!("snapshots/{alias}"));
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new(id), "{alias}");
+    }
+    assert_mounted_is(&first, &m.path(&format!("snapshots/{}/.", aliases[0])));
+    assert_mounted_is(&s.drive, &m.path(&format!("snapshots/{}/.", aliases[1])));
     // Inode numbers are stable: the same entry has the same number each time.
     let ino = |p: &Path| fs::symlink_metadata(p).unwrap().ino();
     let a = m.path("latest/big/larger than a disc.bin");
@@ -328,17 +368,21 @@ fn a_damaged_file_fails_with_eio_and_its_neighbours_on_the_same_disc_read() {
     let s = Scratch::new();
     s.write("a/damaged.bin", noise(1, 300_000));
     s.write("a/intact.bin", noise(2, 300_000));
+    // Large enough to be hashed on a thread of its own while it is read.
+    s.write("a/damaged large.bin", noise(3, 5_000_000));
     let out = s.dir("out");
     let discs = s.archive(&out, "cd");
     assert_eq!(discs.len(), 1);
-    // One byte of the damaged file's data changed in the image.
+    // One byte of each damaged file's data changed in the image (the large one's near its end).
     let mut image = fs::read(&discs[0]).unwrap();
-    let needle = &noise(1, 300_000)[1000..1064];
-    let at = image
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .expect("the file's bytes are in the image");
-    image[at + 10] ^= 0x55;
+    for (seed, size, at) in [(1, 300_000, 1000), (3, 5_000_000, 4_900_000)] {
+        let needle = &noise(seed, size)[at..at + 64];
+        let found = image
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("the file's bytes are in the image");
+        image[found + 10] ^= 0x55;
+    }
     fs::write(&discs[0], &image).unwrap();
 
     let m = Mounted::start(&s, "mnt", &["--from", discs[0].to_str().unwrap()]);
@@ -347,6 +391,8 @@ fn a_damaged_file_fails_with_eio_and_its_neighbours_on_the_same_disc_read() {
     // Not given the second time either (no wrong bytes from a cache).
     let err = fs::read(m.path("latest/a/damaged.bin")).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(5), "EIO again: {err}");
+    let err = fs::read(m.path("latest/a/damaged large.bin")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "EIO for the large one: {err}");
     assert!(fs::read(m.path("latest/a/intact.bin")).unwrap() == noise(2, 300_000));
     let log = m.log_text();
     assert!(
@@ -384,4 +430,118 @@ fn sigterm_unmounts_cleanly_and_a_second_mount_on_the_same_point_is_refused() {
     assert!(status.success(), "{status}: {}", m.log_text());
     assert!(!is_mounted(&m.point), "unmounted");
     assert!(!s.dir("cat.db.mount.json").exists(), "no state left behind");
+}
+
+/// The names in folder `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_file_read_once_is_served_from_the_cache_without_its_disc_and_a_damaged_entry_never() {
+    let s = Scratch::new();
+    spread_files(&s);
+    let out = s.dir("out");
+    let discs = s.archive(&out, "cd");
+    assert_eq!(discs.len(), 1);
+    let cache = s.dir("cache");
+    let cache_arg = cache.to_str().unwrap();
+    let m = Mounted::start(
+        &s,
+        "mnt",
+        &["--from", discs[0].to_str().unwrap(), "--cache", cache_arg],
+    );
+    let f0 = "latest/files/f0.bin";
+    assert!(fs::read(m.path(f0)).unwrap() == noise(100, 700_000));
+    let hash = xattr(&m.path(f0), "user.odarchive.hash");
+    assert_eq!(names_in(&cache), vec![hash.clone()], "kept under its hash");
+    // The image is emptied in place (the mount holds it open): its disc can no longer be read.
+    fs::File::options()
+        .write(true)
+        .open(&discs[0])
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    assert!(
+        fs::read(m.path(f0)).unwrap() == noise(100, 700_000),
+        "from the cache"
+    );
+    let err = fs::read(m.path("latest/files/f1.bin")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "f1 needs the disc: {err}");
+    drop(m);
+
+    // A later mount, with no disc at all, reads it from the cache, whose entry it checks.
+    fs::remove_file(&discs[0]).unwrap();
+    let images = images_arg(&out);
+    let m = Mounted::start(&s, "mnt2", &["--images", &images, "--cache", cache_arg]);
+    assert!(
+        fs::read(m.path(f0)).unwrap() == noise(100, 700_000),
+        "a later mount"
+    );
+    drop(m);
+
+    // A damaged entry (same size, one byte changed) is removed, never served.
+    let entry = cache.join(&hash);
+    let mut bytes = fs::read(&entry).unwrap();
+    bytes[1234] ^= 1;
+    fs::write(&entry, &bytes).unwrap();
+    let m = Mounted::start(&s, "mnt3", &["--images", &images, "--cache", cache_arg]);
+    let err = fs::read(m.path(f0)).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "no disc, no good entry: {err}");
+    assert!(!entry.exists(), "the damaged entry is removed");
+    let log = m.log_text();
+    assert!(
+        log.contains("cache entry does not match its hash") && log.contains("insert disc 1"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_cache_holds_at_most_its_size_the_files_used_last() {
+    let s = Scratch::new();
+    spread_files(&s);
+    let out = s.dir("out");
+    let discs = s.archive(&out, "cd");
+    let cache = s.dir("cache");
+    // Room for two 700 kB files, not three.
+    let m = Mounted::start(
+        &s,
+        "mnt",
+        &[
+            "--from",
+            discs[0].to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--cache-size",
+            "1.5M",
+        ],
+    );
+    let file = |i: u64| m.path(&format!("latest/files/f{i}.bin"));
+    let read = |i: u64| assert!(fs::read(file(i)).unwrap() == noise(100 + i, 700_000));
+    let kept = |files: &[u64]| {
+        let mut want: Vec<String> = files
+            .iter()
+            .map(|&i| xattr(&file(i), "user.odarchive.hash"))
+            .collect();
+        want.sort();
+        let total: u64 = fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        assert!(total <= 1_500_000, "{total} bytes kept");
+        assert_eq!(names_in(&cache), want, "the cache holds {files:?}");
+    };
+    for i in 0..3 {
+        read(i);
+    }
+    kept(&[1, 2]);
+    // f1 used again: f2 is now the least recently used, and goes for f3.
+    read(1);
+    read(3);
+    kept(&[1, 3]);
 }

@@ -66,7 +66,7 @@ impl Catalogue {
         let sql = format!(
             "SELECT {} FROM entry e LEFT JOIN content c ON c.id = e.content_id \
              WHERE e.path >= :from AND {below_end} AND {IN_SNAPSHOT} \
-             ORDER BY e.path LIMIT :batch",
+             ORDER BY e.path",
             Entry::COLUMNS
         );
         let mut stmt = self.conn.prepare_cached(&sql).in_catalogue(&self.path)?;
@@ -76,21 +76,16 @@ impl Catalogue {
             Some(a) => [a, b"\0"].concat(),
             None => prefix.clone(),
         };
+        // No LIMIT: rows are made only as they are stepped, and a bound LIMIT would make
+        // SQLite prepare the statement again at each query (its value is planned in).
         let mut out = Vec::new();
         'seek: while out.len() < limit {
-            let batch = (limit - out.len()).clamp(16, 256) as i64;
-            let all: [(&str, &dyn ToSql); 4] = [
-                (":from", &from),
-                (":snapshot", &snapshot),
-                (":batch", &batch),
-                (":end", &end),
-            ];
+            let all: [(&str, &dyn ToSql); 3] =
+                [(":from", &from), (":snapshot", &snapshot), (":end", &end)];
             let mut rows = stmt
-                .query(if dir.is_empty() { &all[..3] } else { &all[..] })
+                .query(if dir.is_empty() { &all[..2] } else { &all[..] })
                 .in_catalogue(&self.path)?;
-            let mut seen = 0;
             while let Some(row) = rows.next().in_catalogue(&self.path)? {
-                seen += 1;
                 let e = Entry::from_row_at(row, 0).in_catalogue(&self.path)?;
                 let rest = &e.path[prefix.len()..];
                 if let Some(slash) = rest.iter().position(|&b| b == b'/') {
@@ -99,15 +94,12 @@ impl Catalogue {
                     from = [&prefix[..], &rest[..slash], b"0"].concat();
                     continue 'seek;
                 }
-                from = [&e.path[..], b"\0"].concat();
                 out.push(e);
                 if out.len() == limit {
                     break 'seek;
                 }
             }
-            if seen < batch {
-                break;
-            }
+            break;
         }
         Ok(out)
     }

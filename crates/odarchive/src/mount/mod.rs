@@ -1,6 +1,6 @@
 //! The whole archive as one read-only tree (`odarchive mount`; the web page to come reads it
 //! the same way): `latest/` the newest complete snapshot, `snapshots/<id>/` each complete
-//! one, every entry with its recorded name (raw bytes), size, mtime, mode and symlink
+//! one (and `snapshots/<date>`, a symlink to it: see [`snapshots`]), every entry with its recorded name (raw bytes), size, mtime, mode and symlink
 //! target, each path its own node (duplicates are the files they were, no hard links).
 //!
 //! [`ArchiveFs`] answers in the domain's words, with no file system binding's types: look a
@@ -8,9 +8,12 @@
 //! and read a file, get its extended attributes. Listing and attributes come from the
 //! catalogue alone; only reading a file touches a disc, the one that holds it ([`read`]).
 
+mod cache;
 mod discs;
+mod hashing;
 pub mod nodes;
 mod read;
+mod snapshots;
 pub mod xattr;
 
 #[cfg(test)]
@@ -40,6 +43,11 @@ pub struct MountOptions {
     pub wait: bool,
     /// Where the tree is mounted (recorded with the discs wanted).
     pub mountpoint: PathBuf,
+    /// A folder to keep the files read whole in, so that their discs are not asked again
+    /// (see [`cache`]).
+    pub cache: Option<PathBuf>,
+    /// The most bytes the cache holds (the least recently used files go first).
+    pub cache_size: u64,
 }
 
 /// What a node is.
@@ -122,6 +130,8 @@ pub const FIRST_COOKIE: u64 = 3;
 pub struct ArchiveFs {
     state: Mutex<State>,
     snapshots: Vec<Snapshot>,
+    /// Each snapshot's date alias in `snapshots/` (see [`snapshots`]).
+    aliases: Vec<String>,
     latest: Option<i64>,
     single: Option<u64>,
     wait: bool,
@@ -145,6 +155,7 @@ struct State {
     discs: Vec<crate::catalogue::DiscRecord>,
     shelf: discs::Shelf,
     files: read::OpenFiles,
+    cache: Option<cache::Cache>,
 }
 
 impl ArchiveFs {
@@ -183,13 +194,26 @@ impl ArchiveFs {
             options.from.clone(),
             options.images.clone(),
         );
+        let cache = match &options.cache {
+            Some(dir) => {
+                Some(
+                    cache::Cache::open(dir, options.cache_size).map_err(|e| Error::Io {
+                        path: dir.clone(),
+                        source: e,
+                    })?,
+                )
+            }
+            None => None,
+        };
         Ok(ArchiveFs {
             algorithm: catalogue.hash_algorithm()?,
+            aliases: snapshots::alias_names(&snapshots),
             state: Mutex::new(State {
                 discs: catalogue.discs()?,
                 catalogue,
                 shelf,
                 files: read::OpenFiles::default(),
+                cache,
             }),
             snapshots,
             latest,
@@ -281,6 +305,7 @@ impl ArchiveFs {
             .unwrap_or(0);
         match self.node(number)? {
             n @ (Node::Top | Node::Snapshots) => Ok(self.folder_attributes(n, newest)),
+            Node::Alias { id } => self.alias_attributes(id),
             Node::Entry { view, id } => {
                 let state = self.lock();
                 match self.entry(&state.catalogue, view, id)? {
@@ -299,14 +324,8 @@ impl ArchiveFs {
                 b"snapshots" => self.attributes(nodes::SNAPSHOTS),
                 _ => Err(FsError::NotFound),
             },
-            Node::Snapshots => {
-                let id = std::str::from_utf8(name)
-                    .ok()
-                    .and_then(|n| n.parse::<i64>().ok())
-                    .filter(|id| self.snapshots.iter().any(|s| s.id == *id))
-                    .ok_or(FsError::NotFound)?;
-                Ok(self.view_root_attributes(id as u64))
-            }
+            Node::Snapshots => self.lookup_snapshot(name),
+            Node::Alias { .. } => Err(FsError::NotADirectory),
             Node::Entry { view, id } => {
                 let state = self.lock();
                 let dir = match self.entry(&state.catalogue, view, id)? {
@@ -333,7 +352,8 @@ impl ArchiveFs {
 
     /// Up to `max` names of folder `number` from cookie `cookie` (anything below
     /// [`FIRST_COOKIE`]: from the first), in byte order; each names the cookie after it.
-    /// A page costs a few index seeks: a folder is never built whole.
+    /// Fewer than `max` only at the folder's end. A page costs a few index seeks: a folder
+    /// is never built whole.
     pub fn read_dir(
         &self,
         number: u64,
@@ -358,15 +378,8 @@ impl ArchiveFs {
                 (b"latest".to_vec(), self.view_root_attributes(LATEST)),
                 (b"snapshots".to_vec(), self.attributes(nodes::SNAPSHOTS)?),
             ])),
-            Node::Snapshots => Ok(listed(
-                self.snapshots
-                    .iter()
-                    .map(|s| {
-                        let id = s.id as u64;
-                        (s.id.to_string().into_bytes(), self.view_root_attributes(id))
-                    })
-                    .collect(),
-            )),
+            Node::Snapshots => Ok(listed(self.snapshot_names())),
+            Node::Alias { .. } => Err(FsError::NotADirectory),
             Node::Entry { view, id } => self.read_entry_dir(view, id, cookie, max),
         }
     }
@@ -414,8 +427,10 @@ impl ArchiveFs {
 
     /// The target of symlink `number` (raw bytes).
     pub fn read_link(&self, number: u64) -> std::result::Result<Vec<u8>, FsError> {
-        let Node::Entry { view, id } = self.node(number)? else {
-            return Err(FsError::NotASymlink);
+        let (view, id) = match self.node(number)? {
+            Node::Entry { view, id } => (view, id),
+            Node::Alias { id } => return self.alias_target(id),
+            _ => return Err(FsError::NotASymlink),
         };
         let state = self.lock();
         match self.entry(&state.catalogue, view, id)? {

@@ -4,6 +4,8 @@
 //!
 //! - 1: the top (`latest/`, `snapshots/`), or, mounting one snapshot, that snapshot's root;
 //! - 2: `snapshots/`;
+//! - [`ALIAS`]` | id`: the symlink `snapshots/<date>` to `snapshots/<id>` (see
+//!   [`super::snapshots`]);
 //! - `view << 40 | id`: entry `id` (a catalogue row id; 0 for the drive root) seen through
 //!   `view`: a snapshot id (`snapshots/<id>/`), or [`LATEST`] (`latest/`). Two views of one
 //!   entry are two nodes, so no folder is ever its own ancestor to `find`.
@@ -14,6 +16,8 @@ pub const TOP: u64 = 1;
 pub const SNAPSHOTS: u64 = 2;
 /// The view `latest/`.
 pub const LATEST: u64 = (1 << 23) - 1;
+/// The bit of a snapshot's date alias (below the views: a node of view 0).
+pub const ALIAS: u64 = 1 << 39;
 const ID_BITS: u32 = 40;
 const ID_MASK: u64 = (1 << ID_BITS) - 1;
 
@@ -24,6 +28,11 @@ pub enum Node {
     Top,
     /// `snapshots/`, holding one folder per complete snapshot.
     Snapshots,
+    /// The symlink `snapshots/<date>` to snapshot `id`'s folder.
+    Alias {
+        /// The snapshot's id.
+        id: i64,
+    },
     /// An entry seen through a view (`id` 0: the view's root, the drive itself).
     Entry {
         /// A snapshot id, or [`LATEST`].
@@ -41,6 +50,9 @@ impl Node {
             (TOP, Some(view)) => Some(Node::Entry { view, id: 0 }),
             (TOP, None) => Some(Node::Top),
             (SNAPSHOTS, None) => Some(Node::Snapshots),
+            (n, None) if n >> ID_BITS == 0 && n & ALIAS != 0 => Some(Node::Alias {
+                id: (n & !ALIAS) as i64,
+            }),
             _ => {
                 let view = number >> ID_BITS;
                 let id = (number & ID_MASK) as i64;
@@ -54,6 +66,7 @@ impl Node {
         match self {
             Node::Top => TOP,
             Node::Snapshots => SNAPSHOTS,
+            Node::Alias { id } => ALIAS | (id as u64 & (ALIAS - 1)),
             Node::Entry { view, id: 0 } if single == Some(view) => TOP,
             Node::Entry { view, id } => (view << ID_BITS) | (id as u64 & ID_MASK),
         }
@@ -82,6 +95,8 @@ mod tests {
         for n in [
             Node::Top,
             Node::Snapshots,
+            Node::Alias { id: 1 },
+            Node::Alias { id: 12345 },
             Node::Entry {
                 view: LATEST,
                 id: 5,
@@ -104,5 +119,10 @@ mod tests {
         // Mounting one snapshot, another's nodes do not exist.
         assert_eq!(Node::of(a, Some(4)), None);
         assert_eq!(Node::of(0, None), None);
+        assert_eq!(
+            Node::of(ALIAS | 3, Some(3)),
+            None,
+            "no aliases in a single view"
+        );
     }
 }

@@ -1,17 +1,21 @@
-//! Reading a file of the mounted tree: its bytes from the disc that holds each part of it,
-//! through [`crate::reader`] ([`ArchiveFs::read`]). A file read whole from its start to its
-//! end (pieces read ahead out of order included) is checked against the catalogue's hash: on a mismatch the read that ends it fails
-//! (an I/O error, a logged problem) and so does every later read of that content: never
-//! wrong bytes for a file read whole.
+//! Reading a file of the mounted tree: its bytes from its cache entry (`--cache`, see
+//! [`super::cache`]) or else from the disc that holds each part of it, through
+//! [`crate::reader`] ([`ArchiveFs::read`]). A file read whole from its start to its end
+//! (pieces read ahead out of order included) is checked against the catalogue's hash
+//! ([`super::hashing`]): on a mismatch the read that ends it fails (an I/O error, a logged
+//! problem) and so does every later read of that content from that disc: never wrong bytes
+//! for a file read whole. Read whole from a disc with its hash right, it is kept in the cache.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
+use super::cache::Fill;
+use super::hashing::{FileHash, Hashed};
 use super::nodes::Node;
 use super::{ArchiveFs, FsError, State, WantedDisc, shown_path};
 use crate::catalogue::{DiscState, Entry, EntryKind, Placement};
-use crate::hash::ContentHasher;
 use crate::problem::{Problem, ProblemKind};
 use crate::reader::{Expected, FileBytes};
 
@@ -32,13 +36,16 @@ struct OpenFile {
     view: u64,
     entry: Entry,
     placements: Vec<Placement>,
-    /// The hash of bytes `0..hashed`, while the file is read whole.
-    hasher: Option<ContentHasher>,
+    /// The hash of bytes `0..hashed` (and the cache entry written from them), while the file
+    /// is read whole.
+    hash: Option<FileHash>,
     hashed: u64,
     /// Pieces read ahead of `hashed` (the kernel's read-ahead, served by several threads,
     /// can come out of order), by offset, hashed once the bytes before them are.
     ahead: BTreeMap<u64, Vec<u8>>,
     ahead_bytes: usize,
+    /// Its cache entry, when the file is read from the cache (`--cache`).
+    cached: Option<File>,
 }
 
 /// How many bytes read ahead of the hash are kept for it; past that, a file is taken as
@@ -48,13 +55,13 @@ const AHEAD_LIMIT: usize = 32 << 20;
 impl OpenFile {
     /// Feeds `bytes` read at `offset` to the hash, in file order.
     fn hash_piece(&mut self, offset: u64, bytes: &[u8]) {
-        let Some(hasher) = self.hasher.as_mut() else {
+        if self.hash.is_none() {
             return;
-        };
+        }
         let end = offset + bytes.len() as u64;
         if offset > self.hashed {
             if self.ahead_bytes + bytes.len() > AHEAD_LIMIT {
-                self.hasher = None;
+                self.hash = None;
                 self.ahead.clear();
             } else if !self.ahead.contains_key(&offset) {
                 self.ahead_bytes += bytes.len();
@@ -63,7 +70,7 @@ impl OpenFile {
             return;
         }
         if end > self.hashed {
-            hasher.update(&bytes[(self.hashed - offset) as usize..]);
+            self.take_in(&bytes[(self.hashed - offset) as usize..]);
             self.hashed = end;
         }
         while let Some(entry) = self.ahead.first_entry() {
@@ -74,9 +81,17 @@ impl OpenFile {
             self.ahead_bytes -= piece.len();
             let piece_end = at + piece.len() as u64;
             if piece_end > self.hashed {
-                hasher.update(&piece[(self.hashed - at) as usize..]);
+                self.take_in(&piece[(self.hashed - at) as usize..]);
                 self.hashed = piece_end;
             }
+        }
+    }
+
+    /// The next bytes of the file in order: to the hash, and to its cache entry if one is
+    /// being written (a write that fails ends the entry, not the read).
+    fn take_in(&mut self, bytes: &[u8]) {
+        if let Some(hash) = self.hash.as_mut() {
+            hash.take_in(bytes);
         }
     }
 }
@@ -92,8 +107,10 @@ enum ReadFail {
 impl ArchiveFs {
     /// Opens file `number` for reading; the handle goes to [`ArchiveFs::read`].
     pub fn open(&self, number: u64) -> std::result::Result<u64, FsError> {
-        let Node::Entry { view, id } = self.node(number)? else {
-            return Err(FsError::IsADirectory);
+        let (view, id) = match self.node(number)? {
+            Node::Entry { view, id } => (view, id),
+            Node::Alias { .. } => return Err(FsError::NotFound),
+            _ => return Err(FsError::IsADirectory),
         };
         let mut state = self.lock();
         let entry = self.entry(&state.catalogue, view, id)?;
@@ -106,6 +123,8 @@ impl ArchiveFs {
             Some(c) => state.catalogue.placements_of(c)?,
             None => Vec::new(),
         };
+        let (cached, fill) = self.cache_for(&mut state, &shown_path(view, &entry), &entry);
+        let hash = FileHash::new(self.algorithm.hasher(), fill, entry.size);
         let files = &mut state.files;
         files.next += 1;
         let handle = files.next;
@@ -115,13 +134,74 @@ impl ArchiveFs {
                 view,
                 entry,
                 placements,
-                hasher: Some(self.algorithm.hasher()),
+                hash: Some(hash),
                 hashed: 0,
                 ahead: BTreeMap::new(),
                 ahead_bytes: 0,
+                cached,
             },
         );
         Ok(handle)
+    }
+
+    /// The cache entry of `entry`'s content if the cache holds it (right), else a new entry
+    /// to write as it is read; neither without `--cache`.
+    fn cache_for(
+        &self,
+        state: &mut State,
+        shown: &str,
+        entry: &Entry,
+    ) -> (Option<File>, Option<Fill>) {
+        let (Some(cache), Some(hash)) = (state.cache.as_mut(), entry.hash.as_ref()) else {
+            return (None, None);
+        };
+        let mut problems = Vec::new();
+        let cached = cache.get(hash, entry.size, self.algorithm, &mut problems);
+        let fill = match cached {
+            Some(_) => None,
+            None => cache.fill(hash, entry.size).unwrap_or_else(|e| {
+                problems.push(Problem::new(
+                    shown,
+                    ProblemKind::Unwritable,
+                    format!("making its cache entry: {e}"),
+                ));
+                None
+            }),
+        };
+        for p in &problems {
+            self.log.problem(p);
+        }
+        (cached, fill)
+    }
+
+    /// Bytes `offset..end` of open file `handle` from its cache entry, if it is read from
+    /// one; an entry that cannot be read is dropped (and reported), and the file read from
+    /// its disc from then on.
+    fn read_cached(
+        &self,
+        state: &mut State,
+        handle: u64,
+        shown: &str,
+        offset: u64,
+        end: u64,
+    ) -> Option<Vec<u8>> {
+        let file = state.files.open.get_mut(&handle)?;
+        let mut out = vec![0u8; (end - offset) as usize];
+        match file.cached.as_ref()?.read_exact_at(&mut out, offset) {
+            Ok(()) => Some(out),
+            Err(e) => {
+                file.cached = None;
+                if let (Some(cache), Some(hash)) = (state.cache.as_mut(), file.entry.hash) {
+                    cache.discard(&hash);
+                }
+                self.log.problem(&Problem::new(
+                    shown,
+                    ProblemKind::Unreadable,
+                    format!("its cache entry: {e}; read from its disc instead"),
+                ));
+                None
+            }
+        }
     }
 
     /// Closes a handle of [`ArchiveFs::open`].
@@ -189,7 +269,10 @@ impl ArchiveFs {
         let end = (offset + u64::from(size)).min(entry.size);
         let bytes = if offset >= end {
             Vec::new()
+        } else if let Some(bytes) = self.read_cached(state, handle, &shown, offset, end) {
+            bytes
         } else {
+            let file = &state.files.open[&handle];
             let placements = file.placements.clone();
             self.read_range(state, &shown, &entry, &placements, offset, end)?
         };
@@ -211,12 +294,46 @@ impl ArchiveFs {
             return Ok(());
         };
         file.hash_piece(offset, bytes);
-        if file.hasher.is_none() || file.hashed < file.entry.size {
+        if file.hash.is_none() || file.hashed < file.entry.size {
             return Ok(());
         }
-        let hash = file.hasher.take().map(ContentHasher::finish);
-        if hash.is_none() || hash == file.entry.hash {
+        let Some(Hashed {
+            hash,
+            fill,
+            fill_failed,
+        }) = file.hash.take().and_then(FileHash::finish)
+        else {
+            return Err(ReadFail::Problem(Problem::new(
+                shown,
+                ProblemKind::Unreadable,
+                "its hash could not be computed (the hashing thread failed)",
+            )));
+        };
+        if let Some(p) = fill_failed {
+            self.log.problem(&p);
+        }
+        if Some(hash) == file.entry.hash {
+            if let (Some(fill), Some(cache)) = (fill, state.cache.as_mut()) {
+                if let Err(e) = cache.keep(fill) {
+                    self.log.problem(&Problem::new(
+                        shown,
+                        ProblemKind::Unwritable,
+                        format!("keeping its cache entry: {e}"),
+                    ));
+                }
+            }
             return Ok(());
+        }
+        if file.cached.take().is_some() {
+            // The cache entry went bad after it was checked: it goes, the disc stays trusted.
+            if let (Some(cache), Some(hash)) = (state.cache.as_mut(), file.entry.hash) {
+                cache.discard(&hash);
+            }
+            return Err(ReadFail::Problem(Problem::new(
+                shown,
+                ProblemKind::Corrupt,
+                "its bytes in the cache do not match the catalogue's hash (the entry is removed)",
+            )));
         }
         if let Some(c) = file.entry.content_id {
             state.files.bad.insert(c);
@@ -254,7 +371,7 @@ impl ArchiveFs {
                 why,
             )));
         }
-        let mut out = Vec::with_capacity((end - offset) as usize);
+        let mut out = Vec::new();
         let mut at = offset;
         while at < end {
             let holding: Vec<&Placement> = placements
@@ -273,6 +390,9 @@ impl ArchiveFs {
                 .unwrap_or(first);
             let piece_end = end.min(p.offset + p.length);
             let bytes = self.read_part(state, shown, p, at - p.offset, piece_end - at)?;
+            if at == offset && piece_end == end {
+                return Ok(bytes); // one part holds it all: not copied again
+            }
             out.extend_from_slice(&bytes);
             at = piece_end;
         }
@@ -408,10 +528,11 @@ mod tests {
                 last_snapshot: 1,
             },
             placements: Vec::new(),
-            hasher: Some(HashAlgorithm::Sha256.hasher()),
+            hash: Some(FileHash::new(HashAlgorithm::Sha256.hasher(), None, size)),
             hashed: 0,
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
+            cached: None,
         }
     }
 
@@ -430,7 +551,8 @@ mod tests {
                 f.hash_piece(a as u64, &bytes[a..b]);
             }
             assert_eq!(f.hashed, 100, "{order:?}");
-            assert_eq!(f.hasher.take().map(ContentHasher::finish), Some(want));
+            let hashed = f.hash.take().and_then(FileHash::finish).unwrap();
+            assert_eq!(hashed.hash, want);
         }
         // A gap never filled: the hash is never complete.
         let mut f = open_file(100);

@@ -81,7 +81,8 @@ pub fn resolve_snapshot(catalogue: &Catalogue, snapshot: Option<i64>) -> Result<
 }
 
 /// A snapshot as a user names it: its id, `latest`, or a UTC date and time
-/// (`2024-06-01`, `2024-06-01T18:30`, `2024-06-01 18:30:00`), which means the last snapshot
+/// (`2024-06-01`, `2024-06-01T18:30`, `2024-06-01 18:30:00`, or with `.` for `:` as a
+/// mount's snapshot alias has it: `2024-06-01T18.30.00`), which means the last snapshot
 /// completed at or before then.
 pub fn snapshot_named(catalogue: &Catalogue, spec: &str) -> Result<i64> {
     let fail = |reason: &str| Error::NoSuchSnapshot {
@@ -133,7 +134,7 @@ fn parse_utc(text: &str) -> Option<i64> {
     let (hour, minute, second) = match time {
         None => (23, 59, 59),
         Some(t) => {
-            let mut p = t.split(':').map(|p| p.parse::<u8>().ok());
+            let mut p = t.split([':', '.']).map(|p| p.parse::<u8>().ok());
             let h = p.next()??;
             let m = p.next()??;
             let s = p.next().unwrap_or(Some(0))?;
@@ -208,6 +209,11 @@ mod tests {
         assert_eq!(parse_utc("1970-01-01T00:00:01"), Some(1_999_999_999));
         assert_eq!(parse_utc("1970-01-01"), Some(86_399_999_999_999));
         assert_eq!(parse_utc("2000-02-29 12:34"), Some(951_827_640_999_999_999));
+        // The name of a snapshot's alias in a mount (`snapshots/2000-02-29T12.34.56`).
+        assert_eq!(
+            parse_utc("2000-02-29T12.34.56"),
+            Some(951_827_696_999_999_999)
+        );
         for bad in [
             "",
             "2024",
