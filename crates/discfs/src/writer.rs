@@ -522,7 +522,7 @@ type Checks<'a> = Option<&'a dyn SourceCheck>;
 
 /// Small files read together, one hand-over to the writer for the lot (a hand-over per file
 /// costs two thread wake-ups, which for 20,000 small files was a fifth of the writer's time).
-const BATCH_BYTES: u64 = 1 << 20;
+const BATCH_BYTES: u64 = 256 << 10;
 const BATCH_FILES: usize = 256;
 
 /// The layout's file order cut into batches: runs of consecutive small files (up to
