@@ -76,7 +76,9 @@ impl<'b, R: Read + Seek> Disc<'b, R> {
 
 /// The header from the system-area copy, or else from the first valid copy found scanning
 /// back from the end of the image (where the parity area's last copy lies).
-pub(super) fn find_header<R: Read + Seek>(disc: &mut Disc<'_, R>) -> Result<(Header, u64), ParityError> {
+pub(super) fn find_header<R: Read + Seek>(
+    disc: &mut Disc<'_, R>,
+) -> Result<(Header, u64), ParityError> {
     let candidates = std::iter::once(SYSTEM_AREA_COPY).chain((0..disc.sectors()).rev());
     for at in candidates {
         if let Some(header) = disc.read_sector(at).and_then(|s| Header::parse(&s, at)) {
@@ -520,7 +522,6 @@ impl<'b, R: Read + Seek> Code<'b, R> {
         }
         Ok(())
     }
-
 }
 
 /// Steps `set` (ascending indices below `n`) to the next combination of its size in
@@ -538,4 +539,3 @@ fn next_combination(set: &mut [usize], n: usize) -> bool {
     }
     false
 }
-
