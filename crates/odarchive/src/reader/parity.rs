@@ -1,0 +1,161 @@
+//! A file of an image (or a drive) rebuilt from the disc's own parity (`/Parity/PARITY.ODP`,
+//! docs/parity.md) when its bytes do not come back right: where it lies (the catalogue's
+//! extent, else the image's file systems), and its sectors rebuilt by discfs's
+//! [`rebuild_sectors`], which reads only the windows of the code that hold them. A mounted
+//! disc has no sectors to rebuild.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::ops::Range;
+use std::path::Path;
+
+use discfs::SECTOR;
+use discfs::parity::{BadSectors, Header, Rebuilt, SYSTEM_AREA_COPY, header_at, rebuild_sectors};
+
+use super::image::ImageDisc;
+use super::source::{DiscError, DiscSource, FileBytes, Kind};
+use crate::disc::{PARITY_DIR, PARITY_NAME};
+
+/// Where a file lies on an image that carries parity: what [`DiscSource::rebuild_file`]
+/// rebuilds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParityRead {
+    header: Header,
+    /// The file's runs as (first sector, bytes), in file order.
+    runs: Vec<(u64, u64)>,
+}
+
+/// What a rebuild of one file gave: the sums of [`Rebuilt`] over its runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileRebuilt {
+    /// Sectors of the file.
+    pub sectors: u64,
+    /// Sectors of it taken from the parity instead of as read.
+    pub rebuilt: u64,
+    /// Sectors of it nothing could rebuild (given as zeros).
+    pub lost: u64,
+    /// Sectors of it given as read that nothing could confirm.
+    pub unverified: u64,
+}
+
+impl DiscSource {
+    /// Where the file at `path` (`iso_path` in ISO 9660) lies and the parity that protects
+    /// it, for [`DiscSource::rebuild_file`]: `extent` is the catalogue's (first sector,
+    /// length), else the image's file systems say. `None` when the disc cannot rebuild it: a
+    /// mounted disc, an image without a readable parity header, a file in no sector of its own.
+    pub fn parity_read(
+        &mut self,
+        path: &str,
+        iso_path: Option<&str>,
+        extent: Option<(u64, u64)>,
+    ) -> Option<ParityRead> {
+        let origin = self.origin().to_owned();
+        let Kind::Image(image) = &mut self.kind else {
+            return None;
+        };
+        let header = parity_header(image, &origin)?;
+        let runs = match extent {
+            Some((sector, length)) => vec![(sector, length)],
+            None => match image.file_bytes(&origin, path, iso_path, None).ok()? {
+                FileBytes::Image { runs, .. } => {
+                    runs.iter().map(|&(at, n)| (at / SECTOR, n)).collect()
+                }
+                FileBytes::Mounted(_) | FileBytes::Embedded(_) => return None,
+            },
+        };
+        Some(ParityRead { header, runs })
+    }
+
+    /// Writes into `w` the bytes of the file `read` names, every sector of it rebuilt from
+    /// the parity where the disc does not give it right (read errors and sectors failing
+    /// their CRC are erasures). Sectors nothing rebuilds are written as zeros and counted:
+    /// the caller checks the file's hash. An error is the image failing to open, or `w`.
+    pub fn rebuild_file(
+        &self,
+        path: &str,
+        read: &ParityRead,
+        w: &mut dyn Write,
+    ) -> Result<FileRebuilt, DiscError> {
+        let failed = |reason: String| DiscError::Read {
+            disc: self.origin().to_owned(),
+            file: path.to_owned(),
+            reason,
+        };
+        let mut total = FileRebuilt::default();
+        for &(sector, length) in &read.runs {
+            let image = File::open(self.origin()).map_err(|e| failed(e.to_string()))?;
+            let sectors = sector..sector + length.div_ceil(SECTOR);
+            let mut out = Limited {
+                inner: w,
+                left: length,
+            };
+            let got = rebuild_sectors(
+                image,
+                &BadSectors::new(),
+                &read.header,
+                &[sectors],
+                &mut out,
+            )
+            .map_err(|e| failed(format!("rebuilding it from the disc's parity: {e}")))?;
+            total.add(&got);
+        }
+        Ok(total)
+    }
+}
+
+impl FileRebuilt {
+    fn add(&mut self, r: &Rebuilt) {
+        let count = |ranges: &[Range<u64>]| ranges.iter().map(|r| r.end - r.start).sum::<u64>();
+        self.sectors += r.sectors;
+        self.rebuilt += r.rebuilt;
+        self.lost += count(&r.lost);
+        self.unverified += count(&r.unverified);
+    }
+}
+
+/// The image's parity header, looked up once: its system-area copy, else the first or last
+/// sector of the parity file as the file systems place it. `None` for an image without one.
+fn parity_header(image: &mut ImageDisc, origin: &Path) -> Option<Header> {
+    if let Some(known) = image.parity {
+        return known;
+    }
+    let mut candidates = vec![SYSTEM_AREA_COPY];
+    let parity_path = format!("{PARITY_DIR}/{PARITY_NAME}");
+    let iso_path = format!("{}/{PARITY_NAME}", PARITY_DIR.to_uppercase());
+    if let Ok(FileBytes::Image { runs, .. }) =
+        image.file_bytes(origin, &parity_path, Some(&iso_path), None)
+    {
+        if let (Some(first), Some(last)) = (runs.first(), runs.last()) {
+            candidates.push(first.0 / SECTOR);
+            candidates.push((last.0 + last.1).div_ceil(SECTOR).saturating_sub(1));
+        }
+    }
+    let found = File::open(origin)
+        .ok()
+        .and_then(|f| header_at(f, &BadSectors::new(), &candidates))
+        .map(|(h, _)| h);
+    image.parity = Some(found);
+    found
+}
+
+/// A writer that passes on the first `left` bytes and drops the rest (the end of a file's
+/// last sector).
+struct Limited<'w> {
+    inner: &'w mut dyn Write,
+    left: u64,
+}
+
+impl Write for Limited<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let keep = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        self.inner.write_all(&buf[..keep])?;
+        self.left -= keep as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
