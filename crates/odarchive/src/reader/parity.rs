@@ -159,3 +159,91 @@ impl Write for Limited<'_> {
         self.inner.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+    use std::sync::Arc;
+
+    use discfs::{FileSource, NodeId, Timestamp, TreeBuilder, VolumeInfo};
+
+    use super::*;
+
+    /// An image with `Data/photo.bin` (`bytes`) and parity at 10 %, in a file of `dir`.
+    fn protected_image(dir: &Path, bytes: &[u8]) -> std::path::PathBuf {
+        let t = Timestamp::new(1_767_225_600, 0);
+        let mut b = TreeBuilder::new(t);
+        let data = b.dir(NodeId::ROOT, "Data", t).unwrap();
+        let source = FileSource::Bytes(Arc::from(bytes));
+        b.file(data, "photo.bin", t, bytes.len() as u64, source)
+            .unwrap();
+        let parity = b.dir(NodeId::ROOT, PARITY_DIR, t).unwrap();
+        b.parity_file(parity, PARITY_NAME, t, 10).unwrap();
+        let mut tree = b.build().unwrap();
+        let layout = discfs::layout_with_parity(&mut tree, &VolumeInfo::default()).unwrap();
+        let mut image = Vec::new();
+        let mut spill = Cursor::new(Vec::new());
+        discfs::write_protected_image(&tree, &layout, &mut image, &mut spill, &mut ()).unwrap();
+        let path = dir.join("disc.iso");
+        std::fs::write(&path, image).unwrap();
+        path
+    }
+
+    #[test]
+    fn without_the_catalogues_extent_the_file_systems_say_where_the_file_lies() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = testkit::noise(3, 300_000);
+        let path = protected_image(dir.path(), &bytes);
+        let mut image = std::fs::read(&path).unwrap();
+        let first = image
+            .chunks(SECTOR as usize)
+            .position(|s| s == &bytes[..SECTOR as usize])
+            .unwrap();
+        // A scratch of 20 sectors inside the file, zeroed.
+        let at = (first + 3) * SECTOR as usize;
+        image[at..at + 20 * SECTOR as usize].fill(0);
+        std::fs::write(&path, &image).unwrap();
+
+        let mut source = DiscSource::open(&path).unwrap();
+        let found = source.parity_read("Data/photo.bin", Some("DATA/PHOTO.BIN"), None);
+        let found = found.expect("an image with parity");
+        let given = source.parity_read("Data/photo.bin", None, Some((first as u64, 300_000)));
+        assert_eq!(Some(&found), given.as_ref(), "the same runs either way");
+        let mut out = Vec::new();
+        let rebuilt = source
+            .rebuild_file("Data/photo.bin", &found, &mut out)
+            .unwrap();
+        assert!(
+            out == bytes,
+            "exact bytes, the last sector cut to the file's length"
+        );
+        assert_eq!((rebuilt.rebuilt, rebuilt.lost), (20, 0), "{rebuilt:?}");
+        assert_eq!(rebuilt.sectors, 300_000u64.div_ceil(SECTOR));
+    }
+
+    #[test]
+    fn a_mounted_disc_or_an_image_without_parity_has_nothing_to_rebuild_from() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("Data")).unwrap();
+        std::fs::write(dir.path().join("Data/a"), b"a").unwrap();
+        let mut mounted = DiscSource::open(dir.path()).unwrap();
+        assert_eq!(mounted.parity_read("Data/a", None, Some((20, 1))), None);
+
+        let bytes = testkit::noise(4, 10_000);
+        let path = protected_image(dir.path(), &bytes);
+        let mut image = std::fs::read(&path).unwrap();
+        // Every copy of the header gone: sector 15 and the parity file's first and last.
+        let mut source = DiscSource::open(&path).unwrap();
+        let header = source
+            .parity_read("Data/photo.bin", None, None)
+            .unwrap()
+            .header;
+        for s in header.copies() {
+            let at = s as usize * SECTOR as usize;
+            image[at..at + SECTOR as usize].fill(0);
+        }
+        std::fs::write(&path, &image).unwrap();
+        let mut source = DiscSource::open(&path).unwrap();
+        assert_eq!(source.parity_read("Data/photo.bin", None, None), None);
+    }
+}
