@@ -58,6 +58,14 @@ fn damaged(s: &Scratch, image: &[u8], sectors: std::ops::Range<usize>) -> PathBu
     path
 }
 
+/// `verify --json IMAGE`: its exit code and the disc's verdict.
+fn verify(s: &Scratch, image: &Path) -> (i32, serde_json::Value) {
+    let run = s.run(&["verify", "--json", image.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} / {}", run.stdout, run.stderr));
+    (run.code, report["discs"][0].clone())
+}
+
 fn restored_photo(to: &Path) -> Vec<u8> {
     std::fs::read(to.join("Photos/big.jpg")).unwrap_or_default()
 }
@@ -71,6 +79,21 @@ fn a_scratch_inside_a_file_within_the_budget_is_rebuilt_from_parity_and_restored
     let scratch = photo.start + 5..photo.start + 5 + g.longest_run() as usize;
     assert!(scratch.end <= photo.end, "{g:?} {photo:?}");
     let damaged = damaged(&s, &image, scratch.clone());
+    // verify still fails the disc, and says the parity gives the file back.
+    let (code, disc) = verify(&s, &damaged);
+    assert_eq!(code, 3, "{disc}");
+    assert_eq!(disc["corrupt"][0]["path"], "Data/Photos/big.jpg", "{disc}");
+    assert_eq!(
+        disc["parity_rebuilds"],
+        serde_json::json!(["Data/Photos/big.jpg"]),
+        "{disc}"
+    );
+    let run = s.run(&["verify", damaged.to_str().unwrap()]);
+    assert!(
+        run.stdout.contains("parity rebuilds: Data/Photos/big.jpg"),
+        "{}",
+        run.stdout
+    );
 
     let to = s.dir("restored");
     let (run, report) = restore(&s, std::slice::from_ref(&damaged), &to, &[]);
@@ -121,6 +144,10 @@ fn beyond_the_budget_only_that_file_is_a_problem_and_the_rest_is_restored() {
     let scratch = photo.start + 5..photo.start + 5 + run_len;
     assert!(scratch.end <= photo.end, "{g:?} {photo:?}");
     let damaged = damaged(&s, &image, scratch);
+    let (code, disc) = verify(&s, &damaged);
+    assert_eq!(code, 3, "{disc}");
+    assert_eq!(disc["corrupt"][0]["path"], "Data/Photos/big.jpg", "{disc}");
+    assert_eq!(disc["parity_rebuilds"], serde_json::json!([]), "{disc}");
 
     let to = s.dir("restored");
     let (run, report) = restore(&s, &[damaged], &to, &[]);

@@ -13,8 +13,9 @@ use discfs::SECTOR;
 use discfs::parity::{BadSectors, Header, Rebuilt, SYSTEM_AREA_COPY, header_at, rebuild_sectors};
 
 use super::image::ImageDisc;
-use super::source::{DiscError, DiscSource, FileBytes, Kind};
+use super::source::{DiscError, DiscSource, Expected, FileBytes, Kind};
 use crate::disc::{PARITY_DIR, PARITY_NAME};
+use crate::hash::HashingWriter;
 
 /// Where a file lies on an image that carries parity: what [`DiscSource::rebuild_file`]
 /// rebuilds.
@@ -100,6 +101,28 @@ impl DiscSource {
             total.add(&got);
         }
         Ok(total)
+    }
+}
+
+impl DiscSource {
+    /// Whether the disc's parity gives back the file at `path` (`iso_path`, `extent` as for
+    /// [`DiscSource::parity_read`]) exactly as `expected`: what `restore` would do for a file
+    /// the disc gives wrong. Reads only the stretches of the code that hold the file.
+    pub fn parity_rebuilds(
+        &mut self,
+        path: &str,
+        iso_path: Option<&str>,
+        extent: Option<(u64, u64)>,
+        expected: Expected,
+    ) -> bool {
+        let Some(read) = self.parity_read(path, iso_path, extent) else {
+            return false;
+        };
+        let mut sink = HashingWriter::new(io::sink(), expected.algorithm);
+        let rebuilt = self.rebuild_file(path, &read, &mut sink);
+        let (hash, _) = sink.finish();
+        let length: u64 = read.runs.iter().map(|&(_, n)| n).sum();
+        rebuilt.is_ok() && length == expected.length && hash == expected.hash
     }
 }
 
