@@ -8,8 +8,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use discfs::parity::{
-    BadSectors, Header, ParityError, Rebuilt, RepairReport, SYSTEM_AREA_COPY, header_at,
-    rebuild_sectors, repair,
+    BadSectors, Header, ParityError, Rebuilt, RepairReport, SYSTEM_AREA_COPY, SectorRebuilder,
+    header_at, rebuild_sectors, repair,
 };
 use discfs::{FileSource, Layout, NodeId, SECTOR, Timestamp, Tree, TreeBuilder, VolumeInfo};
 use proptest::prelude::*;
@@ -452,6 +452,41 @@ fn beyond_the_budget_only_the_sectors_lost_are_named() {
     let (out, report, _) = rebuilt(&damaged, &[file.clone(), parity.clone()]);
     assert_eq!(report.lost, vec![parity]);
     assert!(out[..out.len() - S] == *sectors(&image, file));
+}
+
+#[test]
+fn files_of_one_window_are_rebuilt_with_one_read_of_it() {
+    let (image, layout, tree) = protected_image(&[1_000_000, 2_000_000, 300_000, 5], 10);
+    let header = *layout.parity().unwrap();
+    let (a, b) = (
+        extent(&layout, &tree, "file0.bin"),
+        extent(&layout, &tree, "file2.bin"),
+    );
+    let mut damaged = image.clone();
+    zero(&mut damaged, a.start + 1..a.start + 11);
+    zero(&mut damaged, b.start + 2..b.start + 12);
+    let read = RefCell::new(BadSectors::new());
+    let watched = Watched {
+        image: Cursor::new(&damaged),
+        read: &read,
+    };
+    let no_bad = BadSectors::new();
+    let mut rebuilder = SectorRebuilder::new(watched, &no_bad, &header).unwrap();
+    let mut out = Vec::new();
+    let first = rebuilder
+        .rebuild(std::slice::from_ref(&a), &mut out)
+        .unwrap();
+    assert!(first.is_complete() && first.rebuilt == 10, "{first:?}");
+    assert!(out == sectors(&image, a.clone()));
+    let after_first = read.replace(BadSectors::new());
+    assert!(after_first.contains(b.start), "the whole window was read");
+    let mut out = Vec::new();
+    let second = rebuilder
+        .rebuild(std::slice::from_ref(&b), &mut out)
+        .unwrap();
+    assert!(second.is_complete() && second.rebuilt == 10, "{second:?}");
+    assert!(out == sectors(&image, b));
+    assert_eq!(read.into_inner().count(), 0, "nothing read again");
 }
 
 proptest! {

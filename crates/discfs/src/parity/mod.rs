@@ -62,7 +62,7 @@ mod window;
 pub use bad::{BadSectors, MapError};
 pub use encode::{ParityArea, ParityEncoder, parity_area_of};
 pub use header::{Header, SYSTEM_AREA_COPY};
-pub use rebuild::{Rebuilt, header_at, rebuild_sectors};
+pub use rebuild::{Rebuilt, SectorRebuilder, header_at, rebuild_sectors};
 pub use repair::{RepairReport, check, repair};
 pub use rescue::{RescueOptions, Rescued, SectorSource, SeekSource, rescue};
 

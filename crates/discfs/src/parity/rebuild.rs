@@ -3,7 +3,7 @@
 //!
 //! Only the windows that hold a wanted sector are read (with the header's CRC and parity
 //! sectors of those windows), only the stripes that hold one are decoded, and one window is
-//! in memory at a time. A sector is trusted on the same grounds as in a repair
+//! in memory at a time ([`SectorRebuilder`] keeps the last one for the next file). A sector is trusted on the same grounds as in a repair
 //! ([`super::window`]): read and matching its CRC, or decoded from such shards (or proven by
 //! the code where its CRCs were lost); else it is reported unverified (kept as read) or lost
 //! (given as zeros).
@@ -59,66 +59,130 @@ pub fn header_at<R: Read + Seek>(
 /// `bad` known unreadable) does not give them right, using the parity that `header`
 /// describes. A sector that is neither read right nor rebuilt is written as zeros and
 /// reported lost. Errors are for `out` failing and for a geometry the code refuses.
+/// ([`SectorRebuilder`] does the same for many files, reading a window once for all.)
 pub fn rebuild_sectors<R: Read + Seek, W: Write>(
     image: R,
     bad: &BadSectors,
     header: &Header,
     wanted: &[Range<u64>],
-    mut out: W,
+    out: W,
 ) -> Result<Rebuilt, ParityError> {
-    let mut code = Code::new(Disc::new(image, bad), *header)?;
-    let window_sectors = header.geometry.window_sectors();
-    let mut loaded: Option<u64> = None;
-    // Which shards of the loaded window came from the code, not as read.
-    let mut from_code: Vec<bool> = Vec::new();
-    let (mut lost, mut unverified) = (Vec::new(), Vec::new());
-    let (mut sectors, mut rebuilt) = (0, 0);
-    let zeros = [0u8; SHARD_BYTES];
-    for sector in wanted.iter().flat_map(|r| r.clone()) {
-        sectors += 1;
-        let Some(index) = covered_index(header, sector) else {
-            lost.push(sector);
-            write(&mut out, sector, &zeros)?;
-            continue;
-        };
-        let w = index / window_sectors;
-        if loaded != Some(w) {
-            code.read_window(w);
-            let stripes = stripes_wanted(header, w, wanted);
-            let before: Vec<Trust> = code.data.trust.clone();
-            code.decode_stripes(w, &|s| stripes[s])?;
-            loaded = Some(w);
-            code.unverified.clear();
-            code.lost.clear();
-            from_code = before
-                .iter()
-                .zip(&code.data.trust)
-                .map(|(&was, &now)| was == Trust::Bad && now == Trust::Good)
-                .collect();
-        }
-        let i = (index % window_sectors) as usize;
-        let bytes = match code.data.trust[i] {
-            Trust::Good => code.data.shard(i),
-            Trust::Unverified => {
-                unverified.push(sector);
-                code.data.shard(i)
-            }
-            Trust::Bad => {
-                lost.push(sector);
-                &zeros[..]
-            }
-        };
-        rebuilt += u64::from(from_code[i]);
-        write(&mut out, sector, bytes)?;
+    SectorRebuilder::new(image, bad, header)?.rebuild(wanted, out)
+}
+
+/// [`rebuild_sectors`] for one image, call after call: the last window read stays in memory
+/// (one window, whatever the image), with the stripes already decoded, so that the files of
+/// one damaged stretch do not each read it again.
+pub struct SectorRebuilder<'b, R> {
+    code: Code<'b, R>,
+    /// The window in `code`, if any.
+    loaded: Option<u64>,
+    /// Its stripes decoded so far.
+    decoded: Vec<bool>,
+    /// Its shards' trust as read, before any decoding.
+    as_read: Vec<Trust>,
+}
+
+impl<R> std::fmt::Debug for SectorRebuilder<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SectorRebuilder")
+            .field("header", &self.code.header)
+            .field("loaded", &self.loaded)
+            .finish_non_exhaustive()
     }
-    out.flush()
-        .map_err(|source| ParityError::Io { offset: 0, source })?;
-    Ok(Rebuilt {
-        sectors,
-        rebuilt,
-        lost: merge(lost),
-        unverified: merge(unverified),
-    })
+}
+
+impl<'b, R: Read + Seek> SectorRebuilder<'b, R> {
+    /// Rebuilds sectors of `image` (with the sectors in `bad` known unreadable) from the
+    /// parity `header` describes.
+    pub fn new(image: R, bad: &'b BadSectors, header: &Header) -> Result<Self, ParityError> {
+        Ok(SectorRebuilder {
+            code: Code::new(Disc::new(image, bad), *header)?,
+            loaded: None,
+            decoded: Vec::new(),
+            as_read: Vec::new(),
+        })
+    }
+
+    /// The parity header it works from.
+    pub fn header(&self) -> &Header {
+        &self.code.header
+    }
+
+    /// As [`rebuild_sectors`].
+    pub fn rebuild<W: Write>(
+        &mut self,
+        wanted: &[Range<u64>],
+        mut out: W,
+    ) -> Result<Rebuilt, ParityError> {
+        let header = self.code.header;
+        let window_sectors = header.geometry.window_sectors();
+        let (mut lost, mut unverified) = (Vec::new(), Vec::new());
+        let (mut sectors, mut rebuilt) = (0, 0);
+        let zeros = [0u8; SHARD_BYTES];
+        let mut ready: Option<u64> = None;
+        for sector in wanted.iter().flat_map(|r| r.clone()) {
+            sectors += 1;
+            let Some(index) = covered_index(&header, sector) else {
+                lost.push(sector);
+                write(&mut out, sector, &zeros)?;
+                continue;
+            };
+            let w = index / window_sectors;
+            if ready != Some(w) {
+                self.load(w, &stripes_wanted(&header, w, wanted))?;
+                ready = Some(w);
+            }
+            let i = (index % window_sectors) as usize;
+            let data = &self.code.data;
+            let bytes = match data.trust[i] {
+                Trust::Good => data.shard(i),
+                Trust::Unverified => {
+                    unverified.push(sector);
+                    data.shard(i)
+                }
+                Trust::Bad => {
+                    lost.push(sector);
+                    &zeros[..]
+                }
+            };
+            rebuilt += u64::from(self.as_read[i] == Trust::Bad && data.trust[i] == Trust::Good);
+            write(&mut out, sector, bytes)?;
+        }
+        out.flush()
+            .map_err(|source| ParityError::Io { offset: 0, source })?;
+        Ok(Rebuilt {
+            sectors,
+            rebuilt,
+            lost: merge(lost),
+            unverified: merge(unverified),
+        })
+    }
+
+    /// Window `w` read (unless it is the one in memory) and its `stripes` decoded.
+    fn load(&mut self, w: u64, stripes: &[bool]) -> Result<(), ParityError> {
+        if self.loaded != Some(w) {
+            self.loaded = None;
+            self.code.read_window(w);
+            self.as_read.clone_from(&self.code.data.trust);
+            self.decoded = vec![false; stripes.len()];
+            self.loaded = Some(w);
+        }
+        let decoded = &self.decoded;
+        let result = self.code.decode_stripes(w, &|s| stripes[s] && !decoded[s]);
+        // Which sectors were lost is read from each shard's trust, not from these.
+        self.code.lost.clear();
+        self.code.unverified.clear();
+        if result.is_err() {
+            // A stripe left half decoded is read again next time.
+            self.loaded = None;
+        }
+        result?;
+        for (done, &now) in self.decoded.iter_mut().zip(stripes) {
+            *done |= now;
+        }
+        Ok(())
+    }
 }
 
 fn write<W: Write>(out: &mut W, sector: u64, bytes: &[u8]) -> Result<(), ParityError> {

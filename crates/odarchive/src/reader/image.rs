@@ -28,6 +28,8 @@ pub(super) struct ImageDisc {
     pub(super) iso_files: Option<HashMap<String, IsoEntry>>,
     /// The parity header, once looked up (`Some(None)`: the image has none).
     pub(super) parity: Option<Option<discfs::parity::Header>>,
+    /// What rebuilds files from that parity, once one needed it (the last window read kept).
+    pub(super) rebuilder: Option<discfs::parity::SectorRebuilder<'static, std::fs::File>>,
 }
 
 /// The view one file is read through.
@@ -86,6 +88,7 @@ impl ImageDisc {
             udf_lossy: false,
             iso_files: None,
             parity: None,
+            rebuilder: None,
         })
     }
 

@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use discfs::SECTOR;
-use discfs::parity::{BadSectors, Header, Rebuilt, SYSTEM_AREA_COPY, header_at, rebuild_sectors};
+use discfs::parity::{BadSectors, Header, Rebuilt, SYSTEM_AREA_COPY, SectorRebuilder, header_at};
 
 use super::image::ImageDisc;
 use super::source::{DiscError, DiscSource, Expected, FileBytes, Kind};
@@ -70,39 +70,51 @@ impl DiscSource {
     /// Writes into `w` the bytes of the file `read` names, every sector of it rebuilt from
     /// the parity where the disc does not give it right (read errors and sectors failing
     /// their CRC are erasures). Sectors nothing rebuilds are written as zeros and counted:
-    /// the caller checks the file's hash. An error is the image failing to open, or `w`.
+    /// the caller checks the file's hash. The last window of the code read stays in memory
+    /// for the next file. An error is the image failing to open, or `w`.
     pub fn rebuild_file(
-        &self,
+        &mut self,
         path: &str,
         read: &ParityRead,
         w: &mut dyn Write,
     ) -> Result<FileRebuilt, DiscError> {
+        let origin = self.origin().to_owned();
         let failed = |reason: String| DiscError::Read {
-            disc: self.origin().to_owned(),
+            disc: origin.clone(),
             file: path.to_owned(),
-            reason,
+            reason: format!("rebuilding it from the disc's parity: {reason}"),
+        };
+        let Kind::Image(image) = &mut self.kind else {
+            return Err(failed("a mounted disc has no sectors".into()));
+        };
+        let rebuilder = match &mut image.rebuilder {
+            Some(r) if r.header() == &read.header => r,
+            slot => {
+                let file = File::open(&origin).map_err(|e| failed(e.to_string()))?;
+                let made = SectorRebuilder::new(file, &NO_BAD_SECTORS, &read.header)
+                    .map_err(|e| failed(e.to_string()))?;
+                slot.insert(made)
+            }
         };
         let mut total = FileRebuilt::default();
         for &(sector, length) in &read.runs {
-            let image = File::open(self.origin()).map_err(|e| failed(e.to_string()))?;
             let sectors = sector..sector + length.div_ceil(SECTOR);
             let mut out = Limited {
                 inner: w,
                 left: length,
             };
-            let got = rebuild_sectors(
-                image,
-                &BadSectors::new(),
-                &read.header,
-                &[sectors],
-                &mut out,
-            )
-            .map_err(|e| failed(format!("rebuilding it from the disc's parity: {e}")))?;
+            let got = rebuilder
+                .rebuild(&[sectors], &mut out)
+                .map_err(|e| failed(e.to_string()))?;
             total.add(&got);
         }
         Ok(total)
     }
 }
+
+/// An image read for a rebuild has no sectors known bad beforehand: read errors and CRCs
+/// find them.
+static NO_BAD_SECTORS: BadSectors = BadSectors::new();
 
 impl DiscSource {
     /// Whether the disc's parity gives back the file at `path` (`iso_path`, `extent` as for
