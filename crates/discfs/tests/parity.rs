@@ -489,6 +489,36 @@ fn files_of_one_window_are_rebuilt_with_one_read_of_it() {
     assert_eq!(read.into_inner().count(), 0, "nothing read again");
 }
 
+#[test]
+fn a_sector_read_intact_is_never_rewritten_from_a_guess() {
+    // Two scratches over the data's end, the header, the parity and the CRC sectors of both
+    // copies (all but their last one, then all of them). Where the data cannot be proven,
+    // a CRC read intact is kept, and so is a parity shard read intact (not zeros): repair
+    // once wrote both again from parity guessed from the zeroed data.
+    let (image, header) = small();
+    assert_eq!(
+        header.parity_start, 1884,
+        "the layout these runs were found for"
+    );
+    for runs in [[1993..2111, 1778..1889], [1994..2112, 1779..1890]] {
+        let mut damaged = image.clone();
+        for r in &runs {
+            zero(&mut damaged, r.clone());
+        }
+        let hit: BadSectors = runs.iter().cloned().collect();
+        let (out, report) = repaired(&damaged, &BadSectors::new());
+        assert!(report.unrecoverable.is_empty(), "{report:?}");
+        let changed: Vec<u64> = (0..header.image_sectors)
+            .filter(|&s| !hit.contains(s))
+            .filter(|&s| out[s as usize * S..][..S] != image[s as usize * S..][..S])
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "{runs:?}: undamaged sectors changed: {changed:?}"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 

@@ -141,17 +141,20 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
         for s in 0..g.stripes as usize {
             self.code.encode_lost_parity(s, &data, &mut parity)?;
         }
-        // An unverified shard gets the CRC of its bytes as read: if they are right after all
-        // (what a SHA-256 of the image then shows), the image is the one written.
+        // A CRC read from the disc is kept whatever became of its shard: it is the one written.
+        // An unverified shard whose CRC was lost gets the CRC of its bytes as read: if they are
+        // right after all (what a SHA-256 of the image then shows), the image is the one written.
         let mut crcs = Vec::with_capacity(stored.len());
         for (shards, stored) in [
             (&data, &stored[..data.len()]),
             (&parity, &stored[data.len()..]),
         ] {
             for (i, &trust) in shards.trust.iter().enumerate() {
-                crcs.push(match trust {
-                    Trust::Good | Trust::Unverified => crc32c(shards.shard(i)),
-                    Trust::Bad => stored[i].unwrap_or(0),
+                crcs.push(match (trust, stored[i]) {
+                    (Trust::Good, _) => crc32c(shards.shard(i)),
+                    (_, Some(crc)) => crc,
+                    (Trust::Unverified, None) => crc32c(shards.shard(i)),
+                    (Trust::Bad, None) => 0,
                 });
             }
         }
@@ -168,7 +171,7 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
 
     /// Reports the sectors of window `w`'s block (parity shards, both copies of its CRC
     /// sectors) that are written unconfirmed or as zeros: a parity shard that is not good,
-    /// and a CRC sector listing an unverified shard, or a lost one whose CRC was lost too.
+    /// and a CRC sector listing a shard whose CRC was lost: unverified, or lost too.
     fn report_window_area(
         &mut self,
         w: u64,
@@ -193,7 +196,9 @@ impl<R: Read + Seek, W: Write + Seek> Repair<'_, R, W> {
             let lost = chunk
                 .iter()
                 .any(|&(&t, crc)| t == Trust::Bad && crc.is_none());
-            let unverified = chunk.iter().any(|&(&t, _)| t == Trust::Unverified);
+            let unverified = chunk
+                .iter()
+                .any(|&(&t, crc)| t == Trust::Unverified && crc.is_none());
             let to = if lost {
                 &mut self.code.lost
             } else if unverified {

@@ -468,8 +468,10 @@ impl<'b, R: Read + Seek> Code<'b, R> {
         Ok(true)
     }
 
-    /// Computes the parity shards of stripe `s` that are not good from its data as read,
+    /// Computes the parity shards of stripe `s` that were lost from its data as read,
     /// unverified: if the data was right after all, so is the image, as its SHA-256 shows.
+    /// Lost are those unreadable or failing their CRC, and those whose CRC is unknown that
+    /// read as zeros (what a scratch leaves); any other parity shard is kept as read.
     fn guess_parity(
         &mut self,
         s: usize,
@@ -484,7 +486,12 @@ impl<'b, R: Read + Seek> Code<'b, R> {
         }
         for (r, shard) in encoder.encode()?.recovery_iter().enumerate() {
             let at = r * stripes + s;
-            if !parity.is_good(at) {
+            let lost = match parity.trust[at] {
+                Trust::Good => false,
+                Trust::Bad => true,
+                Trust::Unverified => parity.shard(at).iter().all(|&b| b == 0),
+            };
+            if lost {
                 parity.shard_mut(at).copy_from_slice(shard);
                 parity.trust[at] = Trust::Unverified;
             }
