@@ -2,11 +2,15 @@
 //! image (zeroed runs, flipped sectors, a lost end, damaged header copies), compared by
 //! SHA-256 with the image as written.
 
-use std::io::Cursor;
+use std::cell::RefCell;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::sync::Arc;
 
-use discfs::parity::{BadSectors, Header, ParityError, RepairReport, SYSTEM_AREA_COPY, repair};
+use discfs::parity::{
+    BadSectors, Header, ParityError, Rebuilt, RepairReport, SYSTEM_AREA_COPY, SectorRebuilder,
+    header_at, rebuild_sectors, repair,
+};
 use discfs::{FileSource, Layout, NodeId, SECTOR, Timestamp, Tree, TreeBuilder, VolumeInfo};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -321,6 +325,198 @@ fn a_tree_sized_without_layout_with_parity_is_refused() {
     let layout = discfs::layout_with_parity(&mut tree, &VolumeInfo::default()).unwrap();
     let err = discfs::write_image(&tree, &layout, &mut Vec::new(), &mut ()).unwrap_err();
     assert!(matches!(err, discfs::WriteError::NoSpill), "{err}");
+}
+
+/// The image sectors of the file `name` of `tree` as laid out.
+fn extent(layout: &Layout, tree: &Tree, name: &str) -> Range<u64> {
+    let node = tree
+        .files_depth_first()
+        .find(|&f| tree.name(f) == name)
+        .unwrap();
+    let (start, len) = layout.file_extent(tree, node);
+    u64::from(start)..u64::from(start) + len.div_ceil(SECTOR)
+}
+
+/// An image that remembers which sectors were read from it.
+struct Watched<'a> {
+    image: Cursor<&'a [u8]>,
+    read: &'a RefCell<BadSectors>,
+}
+
+impl Read for Watched<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let at = self.image.position();
+        let n = self.image.read(buf)?;
+        let end = (at + n as u64).div_ceil(SECTOR);
+        self.read.borrow_mut().insert(at / SECTOR..end);
+        Ok(n)
+    }
+}
+
+impl Seek for Watched<'_> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.image.seek(pos)
+    }
+}
+
+/// Rebuilds `wanted` of `image`, returning the bytes, the report and the sectors read.
+fn rebuilt(image: &[u8], wanted: &[Range<u64>]) -> (Vec<u8>, Rebuilt, BadSectors) {
+    let read = RefCell::new(BadSectors::new());
+    let watched = || Watched {
+        image: Cursor::new(image),
+        read: &read,
+    };
+    let (header, at) = header_at(watched(), &BadSectors::new(), &[SYSTEM_AREA_COPY]).unwrap();
+    assert_eq!(at, SYSTEM_AREA_COPY);
+    let mut out = Vec::new();
+    let report = rebuild_sectors(watched(), &BadSectors::new(), &header, wanted, &mut out).unwrap();
+    (out, report, read.into_inner())
+}
+
+fn sectors(image: &[u8], range: Range<u64>) -> &[u8] {
+    &image[range.start as usize * S..range.end as usize * S]
+}
+
+#[test]
+fn a_files_sectors_are_rebuilt_exactly_from_the_windows_they_lie_in() {
+    let (image, layout, tree) = protected_image(&[40 << 20, 4 << 20, 30 << 20], 5);
+    let header = *layout.parity().unwrap();
+    let g = header.geometry;
+    // file1 lies in window 1 only; a scratch inside it, as long as the budget.
+    let file = extent(&layout, &tree, "file1.bin");
+    let window_of = |sector: u64| sector / g.window_sectors();
+    assert!(
+        window_of(file.start) == 1 && window_of(file.end) == 1,
+        "{g:?}"
+    );
+    let scratch = file.start + 100..file.start + 100 + g.longest_run();
+    assert_eq!(window_of(scratch.start), window_of(scratch.end - 1));
+    let mut damaged = image.clone();
+    zero(&mut damaged, scratch.clone());
+    let (out, report, read) = rebuilt(&damaged, std::slice::from_ref(&file));
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.rebuilt, scratch.end - scratch.start);
+    assert_eq!(report.sectors, file.end - file.start);
+    assert!(
+        out == sectors(&image, file.clone()),
+        "the file's exact bytes"
+    );
+    // Nothing but the header, the windows of the file and their part of the parity file.
+    let windows = window_of(file.start)..=window_of(file.end - 1);
+    for range in read.ranges() {
+        for s in range.clone() {
+            let in_parity = (header.parity_start..header.parity_end()).contains(&s);
+            // Covered sectors after the parity file belong to the last window.
+            let covered = if s < header.parity_start {
+                s
+            } else {
+                s - header.parity_sectors()
+            };
+            let in_window = !in_parity && windows.contains(&window_of(covered));
+            assert!(
+                in_window || in_parity || s == SYSTEM_AREA_COPY,
+                "sector {s} read"
+            );
+        }
+    }
+    assert!(read.contains(file.start) && !read.contains(SYSTEM_AREA_COPY + 1));
+}
+
+#[test]
+fn beyond_the_budget_only_the_sectors_lost_are_named() {
+    let (image, layout, tree) = protected_image(&[1_000_000, 2_000_000, 300_000, 5], 10);
+    let header = *layout.parity().unwrap();
+    let g = header.geometry;
+    let file = extent(&layout, &tree, "file1.bin");
+    let lost = file.start + 10..file.start + 10 + (g.parity_shards + 1) * g.stripes;
+    assert!(lost.end < file.end);
+    let mut damaged = image.clone();
+    zero(&mut damaged, lost.clone());
+    let (out, report, _) = rebuilt(&damaged, std::slice::from_ref(&file));
+    assert!(!report.is_complete());
+    assert_eq!(report.lost, vec![lost.clone()]);
+    assert!(report.unverified.is_empty(), "{report:?}");
+    let mut expected = sectors(&image, file.clone()).to_vec();
+    let at = (lost.start - file.start) as usize * S;
+    expected[at..at + (lost.end - lost.start) as usize * S].fill(0);
+    assert!(
+        out == expected,
+        "everything else as written, the lost as zeros"
+    );
+
+    // Within the budget again (one stripe's worth less), the same file comes back whole;
+    // and a sector of the parity file itself is never given as rebuilt.
+    let mut damaged = image.clone();
+    zero(&mut damaged, lost.start..lost.end - 2 * g.stripes);
+    let parity = header.parity_start + 3..header.parity_start + 4;
+    let (out, report, _) = rebuilt(&damaged, &[file.clone(), parity.clone()]);
+    assert_eq!(report.lost, vec![parity]);
+    assert!(out[..out.len() - S] == *sectors(&image, file));
+}
+
+#[test]
+fn files_of_one_window_are_rebuilt_with_one_read_of_it() {
+    let (image, layout, tree) = protected_image(&[1_000_000, 2_000_000, 300_000, 5], 10);
+    let header = *layout.parity().unwrap();
+    let (a, b) = (
+        extent(&layout, &tree, "file0.bin"),
+        extent(&layout, &tree, "file2.bin"),
+    );
+    let mut damaged = image.clone();
+    zero(&mut damaged, a.start + 1..a.start + 11);
+    zero(&mut damaged, b.start + 2..b.start + 12);
+    let read = RefCell::new(BadSectors::new());
+    let watched = Watched {
+        image: Cursor::new(&damaged),
+        read: &read,
+    };
+    let no_bad = BadSectors::new();
+    let mut rebuilder = SectorRebuilder::new(watched, &no_bad, &header).unwrap();
+    let mut out = Vec::new();
+    let first = rebuilder
+        .rebuild(std::slice::from_ref(&a), &mut out)
+        .unwrap();
+    assert!(first.is_complete() && first.rebuilt == 10, "{first:?}");
+    assert!(out == sectors(&image, a.clone()));
+    let after_first = read.replace(BadSectors::new());
+    assert!(after_first.contains(b.start), "the whole window was read");
+    let mut out = Vec::new();
+    let second = rebuilder
+        .rebuild(std::slice::from_ref(&b), &mut out)
+        .unwrap();
+    assert!(second.is_complete() && second.rebuilt == 10, "{second:?}");
+    assert!(out == sectors(&image, b));
+    assert_eq!(read.into_inner().count(), 0, "nothing read again");
+}
+
+#[test]
+fn a_sector_read_intact_is_never_rewritten_from_a_guess() {
+    // Two scratches over the data's end, the header, the parity and the CRC sectors of both
+    // copies (all but their last one, then all of them). Where the data cannot be proven,
+    // a CRC read intact is kept, and so is a parity shard read intact (not zeros): repair
+    // once wrote both again from parity guessed from the zeroed data.
+    let (image, header) = small();
+    assert_eq!(
+        header.parity_start, 1884,
+        "the layout these runs were found for"
+    );
+    for runs in [[1993..2111, 1778..1889], [1994..2112, 1779..1890]] {
+        let mut damaged = image.clone();
+        for r in &runs {
+            zero(&mut damaged, r.clone());
+        }
+        let hit: BadSectors = runs.iter().cloned().collect();
+        let (out, report) = repaired(&damaged, &BadSectors::new());
+        assert!(report.unrecoverable.is_empty(), "{report:?}");
+        let changed: Vec<u64> = (0..header.image_sectors)
+            .filter(|&s| !hit.contains(s))
+            .filter(|&s| out[s as usize * S..][..S] != image[s as usize * S..][..S])
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "{runs:?}: undamaged sectors changed: {changed:?}"
+        );
+    }
 }
 
 proptest! {

@@ -69,6 +69,9 @@ pub struct DiscVerdict {
     /// Of an image with parity: how much of its sectors are damaged and whether `repair`
     /// rebuilds them.
     pub parity: Option<crate::repair::Margin>,
+    /// Of the files missing or corrupt, those the disc's parity gives back exactly (by their
+    /// path as listed there): what `restore` rebuilds from it by itself.
+    pub parity_rebuilds: Vec<String>,
 }
 
 impl DiscVerdict {
@@ -97,6 +100,7 @@ impl DiscVerdict {
             problem: None,
             damage: Vec::new(),
             parity: None,
+            parity_rebuilds: Vec::new(),
         }
     }
 }
@@ -330,7 +334,16 @@ fn check_disc(
     let iso = source.view() == View::Iso9660;
     for p in &placements {
         if wanted.as_ref().is_none_or(|w| w.contains(&p.content_id)) {
-            check_file(&mut source, p, iso, hash, buf, &mut verdict);
+            let failed = check_file(&mut source, p, iso, hash, buf, &mut verdict);
+            if failed && verdict.parity.is_some() {
+                let extent = catalogue.extent_of(disc.number, &p.disc_path)?;
+                let extent = extent.map(|e| (u64::from(e.sector), e.length));
+                let want = Expected::of(p, hash);
+                if source.parity_rebuilds(&p.disc_path, Some(&p.iso_path), extent, want) {
+                    let shown = if iso { &p.iso_path } else { &p.disc_path };
+                    verdict.parity_rebuilds.push(shown.clone());
+                }
+            }
         }
     }
     let expected = expected_names(&placements, hash, iso, crate::legacy::is_v01_disc(disc));
@@ -355,6 +368,7 @@ fn check_disc(
 }
 
 /// Re-reads and re-hashes the file of placement `p`.
+/// Checks the file of `p`, counting it in `verdict`; returns whether it is missing or corrupt.
 fn check_file(
     source: &mut DiscSource,
     p: &Placement,
@@ -362,7 +376,7 @@ fn check_file(
     hash: HashAlgorithm,
     buf: &mut [u8],
     verdict: &mut DiscVerdict,
-) {
+) -> bool {
     let shown = if iso { &p.iso_path } else { &p.disc_path };
     let mut sink = hash.hasher();
     let want = Some(Expected::of(p, hash));
@@ -370,6 +384,7 @@ fn check_file(
         Ok(n) if n == p.length && sink.finish() == p.stored_hash() => {
             verdict.files_ok += 1;
             verdict.bytes_ok += n;
+            return false;
         }
         Ok(n) => verdict.corrupt.push(Problem::new(
             shown,
@@ -391,6 +406,7 @@ fn check_file(
                 .push(Problem::new(shown, kind, e.to_string()));
         }
     }
+    true
 }
 
 /// Every name the disc may hold: both names of each placement (where UDF lost a file, the

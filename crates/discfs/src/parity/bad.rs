@@ -40,8 +40,8 @@ pub struct BadSectors {
 
 impl BadSectors {
     /// No sector known bad.
-    pub fn new() -> Self {
-        BadSectors::default()
+    pub const fn new() -> Self {
+        BadSectors { ranges: Vec::new() }
     }
 
     /// Marks `sectors` bad.

@@ -54,12 +54,15 @@
 mod bad;
 mod encode;
 mod header;
+mod rebuild;
 mod repair;
 mod rescue;
+mod window;
 
 pub use bad::{BadSectors, MapError};
 pub use encode::{ParityArea, ParityEncoder, parity_area_of};
 pub use header::{Header, SYSTEM_AREA_COPY};
+pub use rebuild::{Rebuilt, SectorRebuilder, header_at, rebuild_sectors};
 pub use repair::{RepairReport, check, repair};
 pub use rescue::{RescueOptions, Rescued, SectorSource, SeekSource, rescue};
 

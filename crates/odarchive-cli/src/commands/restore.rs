@@ -98,6 +98,16 @@ fn show_report(report: &RestoreReport, args: &Args, global: &Global) -> Result<(
             report.symlinks,
             args.to.display()
         );
+        for r in &report.rebuilt_from_parity {
+            let _ = writeln!(
+                text,
+                "rebuilt from the parity of disc {}: {} ({} of its {} sectors), hash checked",
+                r.disc,
+                r.path.display(),
+                r.sectors_rebuilt,
+                r.sectors
+            );
+        }
         for p in &report.problems {
             eprintln!("problem: {p}");
         }

@@ -100,6 +100,12 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
             for p in &v.corrupt {
                 let _ = writeln!(text, "  corrupt: {p}");
             }
+            for path in &v.parity_rebuilds {
+                let _ = writeln!(
+                    text,
+                    "  parity rebuilds: {path} (restore does it by itself)"
+                );
+            }
             for p in &v.unexpected {
                 let _ = writeln!(text, "  unexpected: {}", p.path.display());
             }

@@ -19,6 +19,7 @@ mod repair;
 mod rescan;
 mod restore;
 mod restore_faults;
+mod restore_parity;
 mod resume;
 mod scan;
 mod scan_write_faults;

@@ -141,6 +141,8 @@ fn a_flipped_byte_is_named_by_verify_and_that_file_alone_is_not_restored() {
         .unwrap()
         .clone();
     flip_byte_of(&holder, &victim);
+    // The disc's parity would rebuild the byte (restore_parity.rs): here it cannot.
+    destroy_parity(&holder);
 
     let run = s.run(&["verify", "--json", holder.to_str().unwrap()]);
     assert_eq!(run.code, 3, "verify must fail: {}", run.stdout);

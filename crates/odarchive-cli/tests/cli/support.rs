@@ -476,3 +476,15 @@ pub fn settle(root: &Path) {
         }
     }
 }
+
+/// Zeroes the whole parity file of `image` (its header in sector 15 is left): the disc then
+/// cannot rebuild a damaged file by itself, and what it gives wrong stays wrong.
+pub fn destroy_parity(image: &Path) {
+    const SECTOR: usize = 2048;
+    let mut bytes = fs::read(image).unwrap();
+    let header = discfs::parity::Header::parse(&bytes[15 * SECTOR..16 * SECTOR], 15)
+        .expect("the image has parity");
+    let (start, end) = (header.parity_start as usize, header.parity_end() as usize);
+    bytes[start * SECTOR..end * SECTOR].fill(0);
+    fs::write(image, bytes).unwrap();
+}

@@ -26,6 +26,10 @@ pub(super) struct ImageDisc {
     /// Whether walking the UDF view lost entries: the listing then takes ISO 9660's too.
     pub(super) udf_lossy: bool,
     pub(super) iso_files: Option<HashMap<String, IsoEntry>>,
+    /// The parity header, once looked up (`Some(None)`: the image has none).
+    pub(super) parity: Option<Option<discfs::parity::Header>>,
+    /// What rebuilds files from that parity, once one needed it (the last window read kept).
+    pub(super) rebuilder: Option<discfs::parity::SectorRebuilder<'static, std::fs::File>>,
 }
 
 /// The view one file is read through.
@@ -83,6 +87,8 @@ impl ImageDisc {
             udf_files: None,
             udf_lossy: false,
             iso_files: None,
+            parity: None,
+            rebuilder: None,
         })
     }
 

@@ -8,6 +8,8 @@
 //! - [`identify()`] ([`identify`](mod@identify)): which disc of the catalogue's set it is.
 //! - [`legacy`]: what only a disc of odarchive 0.1 says (which disc it is, the names it
 //!   stores contents under).
+//! - [`parity`](mod@parity): a file rebuilt from the disc's own parity when its bytes do not
+//!   come back right (images and drives only).
 //! - [`disc_catalogue`]: the catalogue JSON a disc carries, and a catalogue made from the
 //!   newest of several discs when the local one is lost.
 //!
@@ -21,6 +23,7 @@ mod image;
 pub mod legacy;
 pub mod lost;
 mod mounted;
+pub mod parity;
 mod read_ahead;
 pub mod source;
 pub mod temporary;
@@ -28,4 +31,5 @@ pub mod temporary;
 pub use disc_catalogue::{catalogue_from_discs, catalogue_from_discs_in_zone, disc_catalogue_json};
 pub use given::given_discs;
 pub use identify::{IdentifyError, identify, root_iso_name};
+pub use parity::{FileRebuilt, ParityRead};
 pub use source::{COPY_BUFFER, DiscError, DiscSource, Expected, FileBytes, View};

@@ -182,11 +182,11 @@ impl std::fmt::Display for View {
 #[derive(Debug)]
 pub struct DiscSource {
     origin: PathBuf,
-    kind: Kind,
+    pub(super) kind: Kind,
 }
 
 #[derive(Debug)]
-enum Kind {
+pub(super) enum Kind {
     Image(Box<ImageDisc>),
     Mounted,
 }

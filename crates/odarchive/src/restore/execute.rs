@@ -11,7 +11,7 @@ use super::files::{self, Destination, Failure, Outcome};
 use super::pipeline::{Finished, Job, Pipeline};
 use super::plan::{PlannedDisc, RestorePlan};
 use super::{NeededDisc, RestoreReport};
-use crate::catalogue::{ContentState, EntryKind, RestoreSet};
+use crate::catalogue::{Catalogue, ContentState, EntryKind, RestoreSet};
 use crate::error::Result;
 use crate::problem::{Problem, ProblemKind};
 use crate::progress::{Event, Progress};
@@ -31,6 +31,7 @@ pub fn execute(plan: RestorePlan<'_>, progress: &dyn Progress) -> Result<Restore
         set,
         dest,
         options,
+        catalogue,
         ..
     } = plan;
     let mut report = RestoreReport {
@@ -46,6 +47,7 @@ pub fn execute(plan: RestorePlan<'_>, progress: &dyn Progress) -> Result<Restore
     write_empty_files(&set, &dest, &mut report)?;
     let mut buf = vec![0u8; COPY_BUFFER];
     let mut reading = Reading {
+        catalogue,
         set: &set,
         dest: &dest,
         iso9660_only: options.iso9660_only,
@@ -112,6 +114,7 @@ fn write_empty_files(
 
 /// What reading discs needs: the selection, the destination, and the discs the plan opened.
 struct Reading<'a, 'c> {
+    catalogue: &'c Catalogue,
     set: &'a RestoreSet<'c>,
     dest: &'a Destination,
     iso9660_only: bool,
@@ -200,7 +203,13 @@ impl Reading<'_, '_> {
                     placement: p,
                 };
                 let disc_problem = |kind, detail: String| Problem::new(&file, kind, detail);
-                pipe.send_file(source, job, expected, disc_problem, buf);
+                let disc_path = job.placement.disc_path.clone();
+                // Where the file lies, for its disc's parity: asked only when it fails.
+                let extent = || {
+                    let extent = self.catalogue.extent_of(number, &disc_path).ok()??;
+                    Some((u64::from(extent.sector), extent.length))
+                };
+                pipe.send_file(source, job, expected, disc_problem, extent, buf);
                 self.settle(pipe.finished(), retry, report)
             })?;
             self.settle(pipe.wait_all(), retry, report)
@@ -215,7 +224,10 @@ impl Reading<'_, '_> {
         report: &mut RestoreReport,
     ) -> Result<()> {
         let set = self.set;
-        for (content, outcome) in finished {
+        for (content, outcome, rebuilt) in finished {
+            if outcome.is_ok() {
+                report.rebuilt_from_parity.extend(rebuilt);
+            }
             match outcome {
                 Ok(Outcome::Complete(bytes)) => {
                     retry.remove(&content);

@@ -8,7 +8,8 @@
 //! order, and every file it holds for the restore is written to a short
 //! temporary name beside its destination (sparsely), hashed on the way, and renamed only when
 //! the hash matches; what is wrong on one copy of a disc is read again from the other copies
-//! given. Split contents are assembled part by part in `DEST/.odarchive-restore/` and moved
+//! given, and where no copy gives a file right from an image or a drive, its sectors are
+//! rebuilt from the disc's own parity (`/Parity/PARITY.ODP`) and checked again. Split contents are assembled part by part in `DEST/.odarchive-restore/` and moved
 //! into place when complete and whole. Last come the other names of each content (copies or
 //! hard links), symlinks, and the owners, modes and mtimes of directories, deepest first.
 //! Existing files are never overwritten without `overwrite`; a file already in place with the
@@ -71,6 +72,21 @@ pub struct NeededDisc {
     pub files: u64,
 }
 
+/// A file the disc did not give right and the disc's own parity rebuilt: its bytes were
+/// checked against the catalogue's hash before it was put in place.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RebuiltFromParity {
+    /// The file restored, at the destination.
+    #[serde(serialize_with = "crate::progress::lossy")]
+    pub path: PathBuf,
+    /// The disc it was read from.
+    pub disc: u32,
+    /// Sectors of the file (of this part, for a content split across discs).
+    pub sectors: u64,
+    /// Those of them the parity gave instead of the disc.
+    pub sectors_rebuilt: u64,
+}
+
 /// What a restore did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RestoreReport {
@@ -94,6 +110,9 @@ pub struct RestoreReport {
     pub directories: u64,
     /// Symlinks created.
     pub symlinks: u64,
+    /// Files restored from sectors rebuilt from their disc's parity (they are also counted in
+    /// `files_restored` once whole).
+    pub rebuilt_from_parity: Vec<RebuiltFromParity>,
     /// Problems, each naming the path at the destination (or in the snapshot, for a file
     /// nothing was written for) or the disc given.
     pub problems: Vec<Problem>,

@@ -15,13 +15,14 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
+use super::RebuiltFromParity;
 use super::files::{Destination, Failure, Outcome, STAGING, failure, temp_name};
 use super::sparse::SparseFile;
 use crate::atomic::TempPath;
 use crate::catalogue::{Entry, Placement};
 use crate::hash::ContentHasher;
 use crate::problem::{Problem, ProblemKind};
-use crate::reader::{DiscSource, Expected};
+use crate::reader::{DiscSource, Expected, FileRebuilt};
 
 /// A batch is sent when it holds this many bytes…
 const BATCH_BYTES: usize = 1 << 20;
@@ -36,16 +37,20 @@ pub(super) struct Job {
     pub(super) placement: Placement,
 }
 
-/// What restoring one content achieved, by content id.
-pub(super) type Finished = (i64, Result<Outcome, Failure>);
+/// What restoring one content achieved, by content id, and whether the disc's parity gave
+/// its bytes.
+pub(super) type Finished = (i64, Result<Outcome, Failure>, Option<RebuiltFromParity>);
 
 /// One step of the writer's work; the bytes of `Bytes` steps are the batch's, in order.
 enum Step {
     Begin(Box<Job>),
     Bytes(usize),
+    /// The bytes sent so far are wrong: the file begins again (its bytes rebuilt from the
+    /// disc's parity follow).
+    Restart,
     /// The file's bytes are all sent; `None` when they are whole and match their hash, else
-    /// what is wrong with them on this disc.
-    End(Option<Problem>),
+    /// what is wrong with them on this disc; and what the parity rebuilt of them, if it did.
+    End(Option<Problem>, Option<FileRebuilt>),
 }
 
 #[derive(Default)]
@@ -89,39 +94,58 @@ impl<'scope> Pipeline<'scope> {
     }
 
     /// Reads the file of `job` from `source` through `buf` and hands it to the writer with
-    /// the verdict on its bytes: length and hash (of `expected.algorithm`) as expected.
-    /// `disc_problem` names the file in a problem of this disc's copy.
+    /// the verdict on its bytes: length and hash (of `expected.algorithm`) as expected. When
+    /// they are not and the disc is an image with parity, the file's sectors (`extent`, the
+    /// catalogue's (first sector, length), when it has it) are rebuilt from it and sent
+    /// instead, with the verdict on those. `disc_problem` names the file in a problem of
+    /// this disc's copy.
     pub(super) fn send_file(
         &mut self,
         source: &mut DiscSource,
         job: Job,
         expected: Expected,
         disc_problem: impl Fn(ProblemKind, String) -> Problem,
+        extent: impl FnOnce() -> Option<(u64, u64)>,
         buf: &mut [u8],
     ) {
         let p = &job.placement;
         let (disc_path, iso_path) = (p.disc_path.clone(), p.iso_path.clone());
-        let (disc, length) = (p.disc, p.length);
+        let disc = p.disc;
         self.push(Step::Begin(Box::new(job)));
-        let mut sink = Sink {
-            pipe: self,
-            hasher: expected.algorithm.hasher(),
-            len: 0,
-        };
+        let mut sink = Sink::new(self, expected);
         let read = source.copy_file(&disc_path, Some(&iso_path), Some(expected), &mut sink, buf);
-        let (hash, len) = (sink.hasher.finish(), sink.len);
-        let verdict = match read {
-            Err(e) => Some(disc_problem(Problem::from(&e).kind, e.to_string())),
-            Ok(_) if len != length || hash != expected.hash => Some(disc_problem(
+        let verdict = match (read, sink.check(expected)) {
+            (Err(e), _) => Some(disc_problem(Problem::from(&e).kind, e.to_string())),
+            (Ok(_), Err(len)) => Some(disc_problem(
                 ProblemKind::Corrupt,
                 format!(
                     "corrupt on disc {disc} ({len} bytes read, {} does not match); not restored",
                     expected.algorithm.display_name()
                 ),
             )),
-            Ok(_) => None,
+            (Ok(_), Ok(())) => None,
         };
-        self.push(Step::End(verdict));
+        let end = match verdict {
+            None => Step::End(None, None),
+            // Only when the disc gave the file wrong: no cost otherwise.
+            Some(problem) => match source.parity_read(&disc_path, Some(&iso_path), extent()) {
+                None => Step::End(Some(problem), None),
+                Some(read) => {
+                    self.push(Step::Restart);
+                    let mut sink = Sink::new(self, expected);
+                    let rebuilt = source.rebuild_file(&disc_path, &read, &mut sink);
+                    match (rebuilt, sink.check(expected)) {
+                        (Ok(r), Ok(())) => Step::End(None, Some(r)),
+                        (Ok(r), Err(_)) => Step::End(Some(not_rebuilt(problem, &r)), None),
+                        (Err(e), _) => {
+                            let detail = format!("{}; and {e}", problem.detail);
+                            Step::End(Some(Problem { detail, ..problem }), None)
+                        }
+                    }
+                }
+            },
+        };
+        self.push(end);
         self.in_flight += 1;
     }
 
@@ -230,11 +254,41 @@ impl Drop for Pipeline<'_> {
     }
 }
 
+/// `problem` (a file the disc gave wrong) with why its parity could not rebuild it either.
+fn not_rebuilt(problem: Problem, r: &FileRebuilt) -> Problem {
+    let detail = format!(
+        "{}; the disc's parity could not rebuild it either ({} of its {} sectors lost, {} \
+         unverified)",
+        problem.detail, r.lost, r.sectors, r.unverified
+    );
+    Problem { detail, ..problem }
+}
+
 /// What the disc's reader writes into: the pipeline's batches, hashed on the way.
 struct Sink<'p, 's> {
     pipe: &'p mut Pipeline<'s>,
     hasher: ContentHasher,
     len: u64,
+}
+
+impl<'p, 's> Sink<'p, 's> {
+    fn new(pipe: &'p mut Pipeline<'s>, expected: Expected) -> Self {
+        Sink {
+            pipe,
+            hasher: expected.algorithm.hasher(),
+            len: 0,
+        }
+    }
+
+    /// Whether the bytes written are `expected`'s; the length written when not.
+    fn check(self, expected: Expected) -> Result<(), u64> {
+        let (hash, len) = (self.hasher.finish(), self.len);
+        if len == expected.length && hash == expected.hash {
+            Ok(())
+        } else {
+            Err(len)
+        }
+    }
 }
 
 impl Write for Sink<'_, '_> {
@@ -271,12 +325,23 @@ fn write_batches(
                     }
                     at += n;
                 }
-                Step::End(verdict) => {
+                Step::Restart => {
+                    if let Some(file) = open.as_mut() {
+                        file.restart(dest);
+                    }
+                }
+                Step::End(verdict, rebuilt) => {
                     let Some(file) = open.take() else { continue };
                     let content = file.job.placement.content_id;
+                    let note = rebuilt.map(|r| RebuiltFromParity {
+                        path: file.final_path.clone(),
+                        disc: file.job.placement.disc,
+                        sectors: r.sectors,
+                        sectors_rebuilt: r.rebuilt,
+                    });
                     let outcome = file.finish(dest, verdict);
                     stopped = matches!(outcome, Err(Failure::Fatal(_)));
-                    if report.send((content, outcome)).is_err() {
+                    if report.send((content, outcome, note)).is_err() {
                         return;
                     }
                 }
@@ -315,6 +380,20 @@ impl OpenFile {
             final_path,
             target,
         }
+    }
+
+    /// Begins the file again: a fresh temporary file, or this part's bytes written over in
+    /// its staging file.
+    fn restart(&mut self, dest: &Destination) {
+        let begun_again = Problem::new(&self.final_path, ProblemKind::Unwritable, "begun again");
+        // The old temporary file is removed before the new one is made under its name.
+        drop(std::mem::replace(
+            &mut self.target,
+            Err(Failure::Problem(begun_again)),
+        ));
+        self.target = dest
+            .parent_of(&self.final_path)
+            .and_then(|()| Target::open(dest, &self.job.placement, &self.final_path));
     }
 
     fn write(&mut self, data: &[u8]) {
@@ -473,13 +552,14 @@ mod tests {
                     expected.hash = HashAlgorithm::Sha256.digest(b"something else");
                 }
                 let problem = |kind, detail: String| Problem::new(name, kind, detail);
-                pipe.send_file(&mut source, job, expected, problem, &mut buf);
+                pipe.send_file(&mut source, job, expected, problem, || None, &mut buf);
                 outcomes.extend(pipe.finished());
             }
             outcomes.extend(pipe.wait_all());
         });
         assert_eq!(outcomes.len(), files.len(), "one answer per file");
-        for (content, outcome) in outcomes {
+        for (content, outcome, rebuilt) in outcomes {
+            assert!(rebuilt.is_none(), "a mounted disc has no parity");
             let (name, bytes) = &files[content as usize];
             let path = dest_dir.path().join(name);
             match outcome {

@@ -74,6 +74,8 @@ pub struct RestorePlan<'c> {
     #[serde(skip)]
     pub(super) opened: Vec<DiscSource>,
     #[serde(skip)]
+    pub(super) catalogue: &'c Catalogue,
+    #[serde(skip)]
     pub(super) set: RestoreSet<'c>,
     #[serde(skip)]
     pub(super) dest: Destination,
@@ -145,6 +147,7 @@ pub fn prepare<'c>(catalogue: &'c Catalogue, options: &RestoreOptions) -> Result
         missing_discs,
         problems,
         opened,
+        catalogue,
         set,
         dest,
         options: options.clone(),
