@@ -488,25 +488,11 @@ impl<'b, R: Read + Seek> Code<'b, R> {
         data: &Shards,
         parity: &mut Shards,
     ) -> Result<(), ParityError> {
-        let (stripes, k, m) = self.header.geometry.shape();
-        let encoder = &mut self.encoder;
-        encoder.reset(k, m, SHARD_BYTES)?;
-        for i in 0..k {
-            encoder.add_original_shard(data.shard(i * stripes + s))?;
-        }
-        for (r, shard) in encoder.encode()?.recovery_iter().enumerate() {
-            let at = r * stripes + s;
-            let lost = match parity.trust[at] {
-                Trust::Good => false,
-                Trust::Bad => true,
-                Trust::Unverified => parity.shard(at).iter().all(|&b| b == 0),
-            };
-            if lost {
-                parity.shard_mut(at).copy_from_slice(shard);
-                parity.trust[at] = Trust::Unverified;
-            }
-        }
-        Ok(())
+        self.encode_parity(s, data, parity, |trust, bytes| match trust {
+            Trust::Good => None,
+            Trust::Bad => Some(Trust::Unverified),
+            Trust::Unverified => bytes.iter().all(|&b| b == 0).then_some(Trust::Unverified),
+        })
     }
 
     /// Computes again the parity shards of stripe `s` that were lost, once its data is whole.
@@ -516,12 +502,26 @@ impl<'b, R: Read + Seek> Code<'b, R> {
         data: &Shards,
         parity: &mut Shards,
     ) -> Result<(), ParityError> {
-        let g = self.header.geometry;
-        let (stripes, k, m) = g.shape();
+        let (stripes, k, m) = self.header.geometry.shape();
         let lost = (0..m).any(|r| !parity.is_good(r * stripes + s));
         if !lost || (0..k).any(|i| !data.is_good(i * stripes + s)) {
             return Ok(());
         }
+        self.encode_parity(s, data, parity, |trust, _| {
+            (trust != Trust::Good).then_some(Trust::Good)
+        })
+    }
+
+    /// Encodes stripe `s`'s data and puts each parity shard for which `replace` (given its
+    /// trust and bytes) says a new trust in its place, with that trust.
+    fn encode_parity(
+        &mut self,
+        s: usize,
+        data: &Shards,
+        parity: &mut Shards,
+        replace: impl Fn(Trust, &[u8]) -> Option<Trust>,
+    ) -> Result<(), ParityError> {
+        let (stripes, k, m) = self.header.geometry.shape();
         let encoder = &mut self.encoder;
         encoder.reset(k, m, SHARD_BYTES)?;
         for i in 0..k {
@@ -529,13 +529,14 @@ impl<'b, R: Read + Seek> Code<'b, R> {
         }
         for (r, shard) in encoder.encode()?.recovery_iter().enumerate() {
             let at = r * stripes + s;
+            let Some(trust) = replace(parity.trust[at], parity.shard(at)) else {
+                continue;
+            };
             if parity.trust[at] == Trust::Bad {
                 self.counts.rebuilt += 1;
             }
-            if !parity.is_good(at) {
-                parity.shard_mut(at).copy_from_slice(shard);
-                parity.trust[at] = Trust::Good;
-            }
+            parity.shard_mut(at).copy_from_slice(shard);
+            parity.trust[at] = trust;
         }
         Ok(())
     }

@@ -15,19 +15,7 @@ fn archived(s: &Scratch) -> (PathBuf, Vec<u8>) {
     for i in 0..5 {
         s.write(format!("notes/{i}.txt"), noise(100 + i as u64, 20_000));
     }
-    let out = s.dir("out");
-    let run = s.run(&[
-        "archive",
-        s.drive.to_str().unwrap(),
-        "--media",
-        "5M",
-        "--parity",
-        "10",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    run.ok();
-    let images = images(&out);
+    let images = s.archive_with(&s.dir("out"), "5M", &["--parity", "10"]);
     assert_eq!(images.len(), 1, "{images:?}");
     let bytes = std::fs::read(&images[0]).unwrap();
     (images[0].clone(), bytes)
