@@ -9,18 +9,8 @@ use discfs::parity::{BadSectors, ParityError, repair};
 
 use crate::support::*;
 
-const SECTOR: usize = 2048;
-
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(bytes)).into()
-}
-
-/// The sector where `data` starts in `image` (files start on a sector).
-fn sector_of(image: &[u8], data: &[u8]) -> usize {
-    image
-        .chunks(SECTOR)
-        .position(|s| s == &data[..SECTOR])
-        .expect("the file's first sector is in the image")
 }
 
 /// A drive with one 1 MB photo and a small note, archived on a 5 MB medium with `parity`.

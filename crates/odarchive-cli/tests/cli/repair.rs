@@ -3,45 +3,13 @@
 //! byte-identical image; damage beyond it names the files lost and leaves an image the rest
 //! restores from.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::*;
 
-const SECTOR: usize = 2048;
-
-/// A drive with a 1 MB photo and a few small files, archived on one 5 MB disc with 10 %
-/// parity: the image and its bytes.
-fn archived(s: &Scratch) -> (PathBuf, Vec<u8>) {
-    s.write("Photos/big.jpg", noise(7, 1_000_000));
-    for i in 0..5 {
-        s.write(format!("notes/{i}.txt"), noise(100 + i as u64, 20_000));
-    }
-    let images = s.archive_with(&s.dir("out"), "5M", &["--parity", "10"]);
-    assert_eq!(images.len(), 1, "{images:?}");
-    let bytes = std::fs::read(&images[0]).unwrap();
-    (images[0].clone(), bytes)
-}
-
-/// The sector where the file holding `data` starts.
-fn sector_of(image: &[u8], data: &[u8]) -> usize {
-    image
-        .chunks(SECTOR)
-        .position(|s| s == &data[..SECTOR])
-        .expect("the file's first sector is in the image")
-}
-
-/// A copy of `image` with `sectors` zeroed, written as `damaged.iso`: its path and bytes.
-fn zeroed(s: &Scratch, image: &[u8], sectors: std::ops::Range<usize>) -> (PathBuf, Vec<u8>) {
-    let mut bytes = image.to_vec();
-    bytes[sectors.start * SECTOR..sectors.end * SECTOR].fill(0);
-    let damaged = s.dir("damaged.iso");
-    std::fs::write(&damaged, &bytes).unwrap();
-    (damaged, bytes)
-}
-
 /// The longest scratch the disc's parity always rebuilds, by the header in its sector 15.
 fn longest_run(image: &[u8]) -> usize {
-    let header = discfs::parity::Header::parse(&image[15 * SECTOR..16 * SECTOR], 15).unwrap();
+    let header = parity_header(image);
     header.geometry.longest_run() as usize
 }
 
@@ -65,7 +33,7 @@ fn repair(s: &Scratch, damaged: &Path, fixed: &Path, extra: &[&str]) -> (i32, se
 /// written, proven by the catalogue's SHA-256; returns the summary.
 fn repaired_byte_for_byte(damage: impl FnOnce(&mut Vec<u8>)) -> serde_json::Value {
     let s = Scratch::new();
-    let (_, original) = archived(&s);
+    let (_, original) = archived_with_parity(&s);
     let mut bytes = original.clone();
     damage(&mut bytes);
     assert_ne!(bytes, original, "the damage changed the image");
@@ -133,7 +101,7 @@ fn a_missing_end_is_rebuilt_byte_for_byte() {
 #[test]
 fn a_ddrescue_map_marks_sectors_lost_and_a_bad_map_is_refused() {
     let s = Scratch::new();
-    let (image, original) = archived(&s);
+    let (image, original) = archived_with_parity(&s);
     // The drive gave up on 60 sectors; ddrescue wrote zeros there and noted them in its map.
     let (first, count) = (400usize, 60usize);
     let mut bytes = original.clone();
@@ -180,7 +148,7 @@ fn a_ddrescue_map_marks_sectors_lost_and_a_bad_map_is_refused() {
 #[test]
 fn without_a_catalogue_the_parity_checksums_prove_the_image() {
     let s = Scratch::new();
-    let (_, original) = archived(&s);
+    let (_, original) = archived_with_parity(&s);
     std::fs::rename(&s.catalogue, s.dir("elsewhere.db")).unwrap();
     let mut bytes = original.clone();
     bytes[300 * SECTOR..340 * SECTOR].fill(0xff);
@@ -196,14 +164,14 @@ fn without_a_catalogue_the_parity_checksums_prove_the_image() {
 
 /// The parity file's sectors but its two header copies: `parity_start + 1..parity_end - 1`.
 fn parity_body(image: &[u8]) -> std::ops::Range<usize> {
-    let header = discfs::parity::Header::parse(&image[15 * SECTOR..16 * SECTOR], 15).unwrap();
+    let header = parity_header(image);
     header.parity_start as usize + 1..header.parity_end() as usize - 1
 }
 
 #[test]
 fn with_the_parity_file_lost_the_catalogue_proves_the_image_or_names_what_is_lost() {
     let s = Scratch::new();
-    let (_, original) = archived(&s);
+    let (_, original) = archived_with_parity(&s);
     let (damaged, mut bytes) = zeroed(&s, &original, parity_body(&original));
 
     // The data is intact: kept as read, the parity computed again, the SHA-256 proves it.
@@ -260,7 +228,7 @@ fn with_the_parity_file_lost_the_catalogue_proves_the_image_or_names_what_is_los
 #[test]
 fn damage_beyond_the_budget_names_the_lost_files_and_the_rest_restores() {
     let s = Scratch::new();
-    let (_, original) = archived(&s);
+    let (_, original) = archived_with_parity(&s);
     let photo = noise(7, 1_000_000);
     let at = sector_of(&original, &photo);
     let (damaged, _) = zeroed(&s, &original, at..at + 400);
@@ -313,7 +281,7 @@ fn damage_beyond_the_budget_names_the_lost_files_and_the_rest_restores() {
 #[test]
 fn verify_reports_the_margin_and_says_repair_fixes_a_recoverable_image() {
     let s = Scratch::new();
-    let (image, original) = archived(&s);
+    let (image, original) = archived_with_parity(&s);
     let run = s.run(&["verify", "--json", image.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let summary: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -394,7 +362,7 @@ impl Drop for Loop {
 #[test]
 fn a_block_device_is_rescued_repaired_verified_and_restored_from() {
     let s = Scratch::new();
-    let (image, original) = archived(&s);
+    let (image, original) = archived_with_parity(&s);
     let (damaged, _) = zeroed(&s, &original, 200..260);
     let drive = Loop::over(&damaged);
     let fixed = s.dir("fixed.iso");

@@ -2,29 +2,13 @@
 //! damaged within the parity budget is rebuilt, checked against its hash and restored
 //! byte-identical (the report says so); beyond the budget only that file is a problem.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::*;
 
-const SECTOR: usize = 2048;
-
-/// A drive with a 1 MB photo and a few small files, archived on one 5 MB disc with 10 %
-/// parity; the image and its bytes.
-fn archived(s: &Scratch) -> (PathBuf, Vec<u8>) {
-    s.write("Photos/big.jpg", noise(7, 1_000_000));
-    for i in 0..5 {
-        s.write(format!("notes/{i}.txt"), noise(100 + i as u64, 20_000));
-    }
-    let images = s.archive_with(&s.dir("out"), "5M", &["--parity", "10"]);
-    assert_eq!(images.len(), 1, "{images:?}");
-    let bytes = std::fs::read(&images[0]).unwrap();
-    (images[0].clone(), bytes)
-}
-
 /// The disc's parity geometry, by the header in its sector 15.
 fn geometry(image: &[u8]) -> discfs::parity::Geometry {
-    let header = discfs::parity::Header::parse(&image[15 * SECTOR..16 * SECTOR], 15).unwrap();
-    header.geometry
+    parity_header(image).geometry
 }
 
 /// The photo's sectors in the image, found by its bytes.
@@ -35,15 +19,6 @@ fn photo_sectors(image: &[u8]) -> std::ops::Range<usize> {
         .position(|s| s == &photo[..SECTOR])
         .expect("the photo's first sector is in the image");
     first..first + photo.len().div_ceil(SECTOR)
-}
-
-/// A copy of the image with `sectors` zeroed (what a scratch leaves), beside it.
-fn damaged(s: &Scratch, image: &[u8], sectors: std::ops::Range<usize>) -> PathBuf {
-    let mut bytes = image.to_vec();
-    bytes[sectors.start * SECTOR..sectors.end * SECTOR].fill(0);
-    let path = s.dir("damaged.iso");
-    std::fs::write(&path, &bytes).unwrap();
-    path
 }
 
 /// `verify --json IMAGE`: its exit code and the disc's verdict.
@@ -61,12 +36,12 @@ fn restored_photo(to: &Path) -> Vec<u8> {
 #[test]
 fn a_scratch_inside_a_file_within_the_budget_is_rebuilt_from_parity_and_restored() {
     let s = Scratch::new();
-    let (_, image) = archived(&s);
+    let (_, image) = archived_with_parity(&s);
     let g = geometry(&image);
     let photo = photo_sectors(&image);
     let scratch = photo.start + 5..photo.start + 5 + g.longest_run() as usize;
     assert!(scratch.end <= photo.end, "{g:?} {photo:?}");
-    let damaged = damaged(&s, &image, scratch.clone());
+    let (damaged, _) = zeroed(&s, &image, scratch.clone());
     // verify still fails the disc, and says the parity gives the file back.
     let (code, disc) = verify(&s, &damaged);
     assert_eq!(code, 3, "{disc}");
@@ -124,14 +99,14 @@ fn a_scratch_inside_a_file_within_the_budget_is_rebuilt_from_parity_and_restored
 #[test]
 fn beyond_the_budget_only_that_file_is_a_problem_and_the_rest_is_restored() {
     let s = Scratch::new();
-    let (_, image) = archived(&s);
+    let (_, image) = archived_with_parity(&s);
     let g = geometry(&image);
     let photo = photo_sectors(&image);
     // One shard more than each stripe's parity shards: every stripe of the run is lost.
     let run_len = ((g.parity_shards + 1) * g.stripes) as usize;
     let scratch = photo.start + 5..photo.start + 5 + run_len;
     assert!(scratch.end <= photo.end, "{g:?} {photo:?}");
-    let damaged = damaged(&s, &image, scratch);
+    let (damaged, _) = zeroed(&s, &image, scratch);
     let (code, disc) = verify(&s, &damaged);
     assert_eq!(code, 3, "{disc}");
     assert_eq!(disc["corrupt"][0]["path"], "Data/Photos/big.jpg", "{disc}");

@@ -477,13 +477,51 @@ pub fn settle(root: &Path) {
     }
 }
 
+/// A disc image's sector size.
+pub const SECTOR: usize = 2048;
+
+/// The parity header of `image`, from its copy in sector 15.
+pub fn parity_header(image: &[u8]) -> discfs::parity::Header {
+    discfs::parity::Header::parse(&image[15 * SECTOR..16 * SECTOR], 15)
+        .expect("the image has parity")
+}
+
+/// The sector where `data` starts in `image` (files start on a sector).
+pub fn sector_of(image: &[u8], data: &[u8]) -> usize {
+    image
+        .chunks(SECTOR)
+        .position(|s| s == &data[..SECTOR])
+        .expect("the file's first sector is in the image")
+}
+
+/// A drive with a 1 MB photo and a few small files, archived on one 5 MB disc with 10 %
+/// parity: the image and its bytes.
+pub fn archived_with_parity(s: &Scratch) -> (PathBuf, Vec<u8>) {
+    s.write("Photos/big.jpg", noise(7, 1_000_000));
+    for i in 0..5 {
+        s.write(format!("notes/{i}.txt"), noise(100 + i as u64, 20_000));
+    }
+    let images = s.archive_with(&s.dir("out"), "5M", &["--parity", "10"]);
+    assert_eq!(images.len(), 1, "{images:?}");
+    let bytes = fs::read(&images[0]).unwrap();
+    (images[0].clone(), bytes)
+}
+
+/// A copy of `image` with `sectors` zeroed (what a scratch leaves), written as
+/// `damaged.iso`: its path and bytes.
+pub fn zeroed(s: &Scratch, image: &[u8], sectors: std::ops::Range<usize>) -> (PathBuf, Vec<u8>) {
+    let mut bytes = image.to_vec();
+    bytes[sectors.start * SECTOR..sectors.end * SECTOR].fill(0);
+    let damaged = s.dir("damaged.iso");
+    fs::write(&damaged, &bytes).unwrap();
+    (damaged, bytes)
+}
+
 /// Zeroes the whole parity file of `image` (its header in sector 15 is left): the disc then
 /// cannot rebuild a damaged file by itself, and what it gives wrong stays wrong.
 pub fn destroy_parity(image: &Path) {
-    const SECTOR: usize = 2048;
     let mut bytes = fs::read(image).unwrap();
-    let header = discfs::parity::Header::parse(&bytes[15 * SECTOR..16 * SECTOR], 15)
-        .expect("the image has parity");
+    let header = parity_header(&bytes);
     let (start, end) = (header.parity_start as usize, header.parity_end() as usize);
     bytes[start * SECTOR..end * SECTOR].fill(0);
     fs::write(image, bytes).unwrap();
