@@ -207,10 +207,17 @@ impl<R: Read + Seek> UdfVolume<R> {
     }
 
     /// Checks, before any data is read, that a file's extents lie inside the partition and
-    /// hold its whole length.
+    /// hold its whole length (for data embedded in the entry: that the entry holds it all).
     pub fn check_extents(&self, entry: &UdfEntry) -> Result<(), ReadError> {
-        let Data::Extents(extents) = &entry.data else {
-            return Ok(());
+        let extents = match &entry.data {
+            Data::Extents(extents) => extents,
+            Data::Embedded(bytes) => {
+                let held = bytes.len() as u64;
+                if held < entry.size {
+                    return Err(self.short_extents(entry, entry.size - held));
+                }
+                return Ok(());
+            }
         };
         let mut left = entry.size;
         for &(raw_len, block, _) in extents {
@@ -237,12 +244,13 @@ impl<R: Read + Seek> UdfVolume<R> {
         Ok(())
     }
 
-    /// The error for a file entry whose extents hold `left` bytes less than its length.
+    /// The error for a file entry whose data (extents or embedded) holds `left` bytes less than
+    /// its length.
     fn short_extents(&self, entry: &UdfEntry, left: u64) -> ReadError {
         ReadError::Corrupt {
             what: "UDF file entry",
             sector: self.sector_of(entry.icb),
-            reason: format!("extents hold {left} bytes less than its length"),
+            reason: format!("its data holds {left} bytes less than its length"),
         }
     }
 
@@ -380,9 +388,9 @@ impl<R: Read + Seek> UdfVolume<R> {
         self.check_extents(entry)?;
         match &entry.data {
             Data::Embedded(bytes) => {
-                let n = (entry.size as usize).min(bytes.len());
-                w.write_all(&bytes[..n]).map_err(io_err(0))?;
-                Ok(n as u64)
+                // check_extents saw that the entry holds the whole length.
+                w.write_all(&bytes[..entry.size as usize]).map_err(io_err(0))?;
+                Ok(entry.size)
             }
             Data::Extents(extents) => {
                 let mut left = entry.size;
@@ -574,4 +582,64 @@ fn read_sequence<R: Read + Seek>(
         }
     }
     Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::time::Timestamp;
+    use crate::tree::{FileSource, NodeId, TreeBuilder};
+    use crate::volume::VolumeInfo;
+
+    fn volume_with_one_file() -> (UdfVolume<Cursor<Vec<u8>>>, UdfEntry) {
+        let mut b = TreeBuilder::new(Timestamp::EPOCH);
+        b.file(
+            NodeId::ROOT,
+            "short.txt",
+            Timestamp::EPOCH,
+            5,
+            FileSource::Bytes(Arc::from(&b"hello"[..])),
+        )
+        .unwrap();
+        let tree = b.build().unwrap();
+        let layout = crate::layout(&tree, &VolumeInfo::default()).unwrap();
+        let mut image = Vec::new();
+        crate::write_image(&tree, &layout, &mut image, &mut ()).unwrap();
+        let mut udf = UdfVolume::open(Cursor::new(image)).unwrap();
+        let entry = udf.lookup("short.txt").unwrap();
+        (udf, entry)
+    }
+
+    /// A hostile entry whose embedded data is shorter than its length (found by the udf fuzz
+    /// target: 31 bytes held, 8 GiB claimed) is an error naming its entry, never a short read.
+    #[test]
+    fn embedded_data_shorter_than_the_length_is_an_error() {
+        let (mut udf, entry) = volume_with_one_file();
+        let held = UdfEntry {
+            data: Data::Embedded(b"hello".to_vec()),
+            ..entry.clone()
+        };
+        let mut out = Vec::new();
+        assert_eq!(udf.copy_to(&held, &mut out).unwrap(), 5);
+        assert_eq!(out, b"hello");
+
+        let claimed = UdfEntry {
+            size: 8_589_939_877,
+            ..held
+        };
+        let err = udf.check_extents(&claimed).unwrap_err();
+        assert!(
+            err.to_string().contains("8589939872 bytes less than its length"),
+            "{err}"
+        );
+        let mut out = Vec::new();
+        assert!(matches!(
+            udf.copy_to(&claimed, &mut out),
+            Err(ReadError::Corrupt { .. })
+        ));
+        assert!(out.is_empty(), "nothing is written before the error");
+    }
 }
