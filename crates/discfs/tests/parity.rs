@@ -277,6 +277,31 @@ fn lost_crcs_alone_are_proven_by_the_code_and_rebuilt() {
 }
 
 #[test]
+fn a_window_whose_crcs_are_lost_is_searched_in_bounded_decodings() {
+    // Ten zeroed sectors in every stripe, more than its parity: no set of them left out
+    // proves the stripe, and each stripe alone could try 256 sets (7,936 decodings for these 31 stripes).
+    // The window's search stops at 1,024 decodings (found by the identify fuzz target).
+    let (image, header) = small();
+    let stripes = header.geometry.stripes;
+    assert!(header.geometry.parity_shards < 10, "{header:?}");
+    let mut damaged = image.clone();
+    zero_crcs(&mut damaged, &header);
+    zero(&mut damaged, 400..400 + 10 * stripes);
+    let (_, report) = repaired(&damaged, &BadSectors::new());
+    assert!(
+        report.decodings <= 1024 + stripes,
+        "{} decodings for {stripes} stripes",
+        report.decodings
+    );
+    let unverified: BadSectors = report.unverified.iter().cloned().collect();
+    assert!(
+        (400..400 + 10 * stripes).all(|s| unverified.contains(s)),
+        "{report:?}"
+    );
+    assert!(report.unrecoverable.is_empty(), "{report:?}");
+}
+
+#[test]
 fn a_lost_parity_file_leaves_the_image_as_written_but_unverified() {
     // Nothing can confirm the data now, but it is kept as read and the parity computed from
     // it again: the image is the one written, which only a SHA-256 of it can tell.

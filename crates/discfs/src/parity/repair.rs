@@ -36,6 +36,9 @@ pub struct RepairReport {
     /// the code could confirm, because the CRCs that would have were lost; ascending and
     /// merged. They may well be right: a SHA-256 of the whole image or of each file decides.
     pub unverified: Vec<Range<u64>>,
+    /// Reed-Solomon decodings the repair took (the work it did; bounded per window whatever
+    /// was lost).
+    pub decodings: u64,
 }
 
 impl RepairReport {
@@ -65,6 +68,7 @@ pub fn repair<R: Read + Seek, W: Write + Seek>(
             rebuilt: 0,
             unrecoverable: Vec::new(),
             unverified: Vec::new(),
+            decodings: 0,
         },
     };
     for w in 0..header.geometry.windows {
@@ -89,6 +93,7 @@ pub fn repair<R: Read + Seek, W: Write + Seek>(
     job.report.unreadable = counts.unreadable;
     job.report.corrupt = counts.corrupt;
     job.report.rebuilt = counts.rebuilt;
+    job.report.decodings = counts.decodings;
     job.report.unrecoverable = merge(lost);
     job.report.unverified = merge(unverified);
     Ok(job.report)

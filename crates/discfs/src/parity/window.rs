@@ -91,6 +91,11 @@ pub(super) fn find_header<R: Read + Seek>(
 /// How many decodings a stripe whose CRCs were lost may take to find which of its zeroed
 /// shards to leave out (one scratch is one left out per stripe; 256 covers two or three).
 const PROOF_TRIALS: usize = 256;
+/// How many such searching decodings one window may take in all, beyond the one decoding
+/// of each stripe without all its zeroed shards. Without it a window of 64 stripes whose
+/// CRCs are lost could take 16,448 decodings (found by the identify fuzz target: minutes for
+/// one small image in `verify`'s margin check; hours for a Blu-ray whose CRCs are all lost).
+const PROOF_TRIALS_PER_WINDOW: usize = 1024;
 
 /// What is known of one shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +152,8 @@ pub(super) struct Counts {
     pub(super) corrupt: u64,
     /// Sectors taken from the code instead of as read.
     pub(super) rebuilt: u64,
+    /// Stripes decoded (each decoding a trial or a rebuild).
+    pub(super) decodings: u64,
 }
 
 /// The code of one image, read window by window from `disc`.
@@ -164,6 +171,9 @@ pub(super) struct Code<'b, R> {
     pub(super) parity: Shards,
     decoder: HighRateDecoder<DefaultEngine>,
     encoder: HighRateEncoder<DefaultEngine>,
+    /// Searching decodings the current window may still take (see
+    /// [`PROOF_TRIALS_PER_WINDOW`]).
+    proof_left: usize,
 }
 
 impl<'b, R: Read + Seek> Code<'b, R> {
@@ -181,6 +191,7 @@ impl<'b, R: Read + Seek> Code<'b, R> {
             parity: Shards::new(g.window_parity()),
             decoder: HighRateDecoder::new(k, m, SHARD_BYTES, DefaultEngine::new(), None)?,
             encoder: HighRateEncoder::new(k, m, SHARD_BYTES, DefaultEngine::new(), None)?,
+            proof_left: PROOF_TRIALS_PER_WINDOW,
         })
     }
 
@@ -210,6 +221,7 @@ impl<'b, R: Read + Seek> Code<'b, R> {
         w: u64,
         wanted: &dyn Fn(usize) -> bool,
     ) -> Result<(), ParityError> {
+        self.proof_left = PROOF_TRIALS_PER_WINDOW;
         let mut data = std::mem::take(&mut self.data);
         let mut parity = std::mem::take(&mut self.parity);
         let decoded = (0..self.header.geometry.stripes as usize)
@@ -348,7 +360,8 @@ impl<'b, R: Read + Seek> Code<'b, R> {
 
     /// Looks for a set of stripe `s`'s read shards that is one codeword with a shard to
     /// spare. A scratch leaves zeros, so first all of them, then with zeroed unverified
-    /// shards left out one, two, … at a time, up to [`PROOF_TRIALS`] decodings.
+    /// shards left out one, two, … at a time, up to [`PROOF_TRIALS`] decodings (and while
+    /// the window's [`PROOF_TRIALS_PER_WINDOW`] last).
     fn prove_stripe(
         &mut self,
         s: usize,
@@ -382,10 +395,11 @@ impl<'b, R: Read + Seek> Code<'b, R> {
         for leave_out in 0..=spare.min(suspects.len()) {
             let mut set: Vec<usize> = (0..leave_out).collect();
             loop {
-                if trials == PROOF_TRIALS {
+                if trials == PROOF_TRIALS || self.proof_left == 0 {
                     return Ok(false);
                 }
                 trials += 1;
+                self.proof_left -= 1;
                 let mut picked = read.clone();
                 for &j in &set {
                     picked[suspects[j]] = false;
@@ -414,6 +428,7 @@ impl<'b, R: Read + Seek> Code<'b, R> {
         picked: &[bool],
         verify: bool,
     ) -> Result<bool, ParityError> {
+        self.counts.decodings += 1;
         let (stripes, k, m) = self.header.geometry.shape();
         let d = |i: usize| i * stripes + s;
         let p = |r: usize| r * stripes + s;

@@ -389,7 +389,8 @@ impl<R: Read + Seek> UdfVolume<R> {
         match &entry.data {
             Data::Embedded(bytes) => {
                 // check_extents saw that the entry holds the whole length.
-                w.write_all(&bytes[..entry.size as usize]).map_err(io_err(0))?;
+                w.write_all(&bytes[..entry.size as usize])
+                    .map_err(io_err(0))?;
                 Ok(entry.size)
             }
             Data::Extents(extents) => {
@@ -632,7 +633,8 @@ mod tests {
         };
         let err = udf.check_extents(&claimed).unwrap_err();
         assert!(
-            err.to_string().contains("8589939872 bytes less than its length"),
+            err.to_string()
+                .contains("8589939872 bytes less than its length"),
             "{err}"
         );
         let mut out = Vec::new();
