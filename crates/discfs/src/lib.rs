@@ -46,6 +46,7 @@
 //! ```
 
 pub mod error;
+pub mod feed;
 pub mod iso9660;
 pub mod layout;
 pub mod parity;
