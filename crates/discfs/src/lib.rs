@@ -11,6 +11,8 @@
 //! sizes it exactly and places it after every other file, [`write_protected_image`] computes
 //! it in the same pass, and [`parity::repair`] rebuilds a damaged image from it (see
 //! [`parity`] for the format).
+//! The parity encoder runs beside the writer on a thread of its own, its sectors handed to it
+//! through a [`feed::Feed`] (which odarchive also uses to hash an image as it is written).
 //!
 //! Both file systems share the file data: UDF 1.02 is the primary view (full names, any depth,
 //! files of any size as extents of at most 1 GiB − 2 KiB), ISO 9660 level 3 the fallback (names
@@ -46,6 +48,7 @@
 //! ```
 
 pub mod error;
+pub mod feed;
 pub mod iso9660;
 pub mod layout;
 pub mod parity;

@@ -12,6 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::SECTOR;
 use crate::error::WriteError;
+use crate::feed::{Feed, Stopped};
 use crate::iso9660::IsoPlan;
 use crate::layout::{
     ANCHOR_SECTOR, INTEGRITY_SECTOR, ISO_PVD_SECTOR, Layout, MAIN_VDS_SECTOR, RESERVE_VDS_SECTOR,
@@ -121,7 +122,7 @@ fn write<W: Write>(
         return Err(WriteError::LayoutMismatch);
     }
     std::thread::scope(|scope| {
-        let parity = parity.map(|encoder| ParityFeed::start(scope, encoder));
+        let parity = parity.map(|encoder| start_parity_feed(scope, encoder));
         write_in(tree, layout, sink, parity, observer)
     })
 }
@@ -176,114 +177,32 @@ struct Sink<'f, 's, W: Write> {
     parity: Option<ParityFeed<'f, 's>>,
 }
 
-/// Bytes handed to the parity encoder's thread at a time, and buffers cycled through.
-const FEED_RUN: usize = 1 << 20;
-const FEED_BUFFERS: usize = 4;
-
 /// The covered sectors on their way to the parity encoder, which runs on a thread of its
 /// own beside the writing one (Reed-Solomon and CRC32C were a sixth of the writer's time).
-struct ParityFeed<'f, 's> {
-    run: Vec<u8>,
-    to_encoder: Option<SyncSender<Vec<u8>>>,
-    emptied: Receiver<Vec<u8>>,
-    made: usize,
-    encoder: Option<EncoderThread<'f, 's>>,
+type ParityFeed<'f, 's> = Feed<'f, ParityEncoder<&'s mut dyn Spill>, ParityError>;
+
+fn start_parity_feed<'f, 's: 'f>(
+    scope: &'f std::thread::Scope<'f, '_>,
+    encoder: ParityEncoder<&'s mut dyn Spill>,
+) -> ParityFeed<'f, 's> {
+    Feed::spawn_scoped(scope, encoder, |encoder, run| encoder.push(run))
 }
 
-type EncoderThread<'f, 's> =
-    std::thread::ScopedJoinHandle<'f, Result<ParityEncoder<&'s mut dyn Spill>, ParityError>>;
-
-impl<'f, 's> ParityFeed<'f, 's> {
-    fn start(
-        scope: &'f std::thread::Scope<'f, '_>,
-        mut encoder: ParityEncoder<&'s mut dyn Spill>,
-    ) -> ParityFeed<'f, 's>
-    where
-        's: 'f,
-    {
-        let (to_encoder, runs) = sync_channel::<Vec<u8>>(FEED_BUFFERS);
-        let (give_back, emptied) = sync_channel::<Vec<u8>>(FEED_BUFFERS);
-        let thread = scope.spawn(move || {
-            for mut run in runs {
-                encoder.push(&run)?;
-                run.clear();
-                // The writer may have stopped on an error: nothing to give back to.
-                let _ = give_back.send(run);
-            }
-            Ok(encoder)
-        });
-        ParityFeed {
-            run: Vec::with_capacity(FEED_RUN),
-            to_encoder: Some(to_encoder),
-            emptied,
-            made: 1,
-            encoder: Some(thread),
-        }
-    }
-
-    fn push(&mut self, mut bytes: &[u8]) -> Result<(), WriteError> {
-        while !bytes.is_empty() {
-            let take = bytes.len().min(FEED_RUN - self.run.len());
-            self.run.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-            if self.run.len() == FEED_RUN {
-                self.hand_off()?;
-            }
-        }
-        Ok(())
-    }
-
-    fn hand_off(&mut self) -> Result<(), WriteError> {
-        if self.run.is_empty() {
-            return Ok(());
-        }
-        let next = match self.emptied.try_recv() {
-            Ok(buf) => buf,
-            Err(_) if self.made < FEED_BUFFERS => {
-                self.made += 1;
-                Vec::with_capacity(FEED_RUN)
-            }
-            Err(_) => match self.emptied.recv() {
-                Ok(buf) => buf,
-                Err(_) => return Err(self.stopped()),
-            },
-        };
-        let run = std::mem::replace(&mut self.run, next);
-        let sent = self
-            .to_encoder
-            .as_ref()
-            .is_some_and(|tx| tx.send(run).is_ok());
-        if sent { Ok(()) } else { Err(self.stopped()) }
-    }
-
-    /// Why the encoder's thread stopped taking sectors: its error.
-    fn stopped(&mut self) -> WriteError {
-        drop(self.to_encoder.take());
-        match self.encoder.take().map(|t| t.join()) {
-            Some(Ok(Err(e))) => e.into(),
-            _ => WriteError::Parity(ParityError::Io {
-                offset: 0,
-                source: io::Error::other("the parity encoder's thread ended early"),
-            }),
-        }
-    }
-
-    /// Every sector given so far encoded: the encoder back, for the last ones.
-    fn finish(mut self) -> Result<ParityEncoder<&'s mut dyn Spill>, WriteError> {
-        self.hand_off()?;
-        drop(self.to_encoder.take());
-        match self.encoder.take().map(|t| t.join()) {
-            Some(Ok(Ok(encoder))) => Ok(encoder),
-            Some(Ok(Err(e))) => Err(e.into()),
-            _ => Err(self.stopped()),
-        }
+/// Why the encoder's thread stopped taking sectors: its error.
+fn parity_stopped(stopped: Stopped<ParityError>) -> WriteError {
+    match stopped {
+        Stopped::Failed(e) => e.into(),
+        Stopped::Ended => WriteError::Parity(ParityError::Io {
+            offset: 0,
+            source: io::Error::other("the parity encoder's thread ended early"),
+        }),
     }
 }
 
 impl<W: Write> Sink<'_, '_, W> {
     fn write(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
         if let Some(feed) = &mut self.parity {
-            feed.push(bytes)?;
+            feed.push(bytes).map_err(parity_stopped)?;
         }
         self.inner
             .write_all(bytes)
@@ -474,7 +393,7 @@ fn write_parity_area<W: Write>(
     let Some(feed) = out.parity.take() else {
         return Err(WriteError::NoSpill);
     };
-    let mut encoder = feed.finish()?;
+    let mut encoder = feed.finish().map_err(parity_stopped)?;
     let last = layout.total_sectors - 1;
     encoder.push_zeros(u64::from(last) - header.parity_end())?;
     let mut anchor_sector = vec![0u8; SECTOR as usize];

@@ -21,12 +21,14 @@
 //! ```
 
 use std::cmp::Ordering;
+use std::convert::Infallible;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::str::FromStr;
 
+use discfs::feed::Feed;
 use sha2::{Digest, Sha256, Sha512};
 
 /// The algorithm a catalogue hashes file contents with.
@@ -209,82 +211,37 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Bytes a [`HashedBeside`] hands to its hashing thread at a time.
-const BESIDE_CHUNK: usize = 1 << 20;
-/// Buffers a [`HashedBeside`] cycles through: one filling, the others being hashed.
-const BESIDE_BUFFERS: usize = 4;
-
 /// A [`Write`] that passes every byte on to `inner` and hashes it on a thread of its own:
 /// what a disc image costs its writer is a copy, not the hash. Bytes go to `inner` in runs of
-/// 1 MiB (and at each flush), each run hashed after it is written. [`HashedBeside::finish`]
-/// gives the hash of every byte written.
+/// 1 MiB (and at each flush), each run hashed after it is written (a [`Feed`] to the hashing
+/// thread). [`HashedBeside::finish`] gives the hash of every byte written.
 pub struct HashedBeside<W> {
     inner: W,
-    /// The run being filled.
-    buf: Vec<u8>,
-    /// Runs to hash, to the thread; emptied buffers come back.
-    to_hash: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
-    emptied: std::sync::mpsc::Receiver<Vec<u8>>,
-    /// Buffers made so far (at most [`BESIDE_BUFFERS`]).
-    made: usize,
-    hashing: Option<std::thread::JoinHandle<ContentHash>>,
+    feed: Feed<'static, ContentHasher, Infallible>,
 }
 
 impl<W: Write> HashedBeside<W> {
     /// Writes to `inner`, hashing with `algorithm` on a new thread.
     pub fn new(inner: W, algorithm: HashAlgorithm) -> HashedBeside<W> {
-        let (to_hash, runs) = std::sync::mpsc::sync_channel::<Vec<u8>>(BESIDE_BUFFERS);
-        let (give_back, emptied) = std::sync::mpsc::sync_channel::<Vec<u8>>(BESIDE_BUFFERS);
-        let hashing = std::thread::spawn(move || {
-            let mut hasher = algorithm.hasher();
-            for mut run in runs {
-                hasher.update(&run);
-                run.clear();
-                // The writer may be gone (an error ended the image): nothing to give back to.
-                let _ = give_back.send(run);
-            }
-            hasher.finish()
+        let feed = Feed::spawn(algorithm.hasher(), |hasher: &mut ContentHasher, run| {
+            hasher.update(run);
+            Ok(())
         });
-        HashedBeside {
-            inner,
-            buf: Vec::with_capacity(BESIDE_CHUNK),
-            to_hash: Some(to_hash),
-            emptied,
-            made: 1,
-            hashing: Some(hashing),
-        }
+        HashedBeside { inner, feed }
     }
 
     /// Writes the run filled so far to `inner` and hands it to the hashing thread.
     fn hand_off(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        self.inner.write_all(&self.buf)?;
-        let next = match self.emptied.try_recv() {
-            Ok(buf) => buf,
-            Err(_) if self.made < BESIDE_BUFFERS => {
-                self.made += 1;
-                Vec::with_capacity(BESIDE_CHUNK)
-            }
-            Err(_) => self.emptied.recv().map_err(|_| hashing_ended())?,
-        };
-        let run = std::mem::replace(&mut self.buf, next);
-        let to_hash = self.to_hash.as_ref().ok_or_else(hashing_ended)?;
-        to_hash.send(run).map_err(|_| hashing_ended())
+        self.inner.write_all(self.feed.pending())?;
+        self.feed.hand_off().map_err(|_| hashing_ended())
     }
 
     /// Writes what is left, waits for the hash of every byte written, and gives back `inner`
     /// (not flushed).
     pub fn finish(mut self) -> io::Result<(ContentHash, W)> {
         self.hand_off()?;
-        drop(self.to_hash.take());
-        let hash = self
-            .hashing
-            .take()
-            .and_then(|h| h.join().ok())
-            .ok_or_else(hashing_ended)?;
-        Ok((hash, self.inner))
+        let hasher = self.feed.finish().map_err(|_| hashing_ended())?;
+        Ok((hasher.finish(), self.inner))
     }
 }
 
@@ -294,9 +251,8 @@ fn hashing_ended() -> io::Error {
 
 impl<W: Write> Write for HashedBeside<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = buf.len().min(BESIDE_CHUNK - self.buf.len());
-        self.buf.extend_from_slice(&buf[..n]);
-        if self.buf.len() == BESIDE_CHUNK {
+        let n = self.feed.fill(buf);
+        if self.feed.is_full() {
             self.hand_off()?;
         }
         Ok(n)
@@ -311,7 +267,7 @@ impl<W: Write> Write for HashedBeside<W> {
 impl<W> fmt::Debug for HashedBeside<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HashedBeside")
-            .field("pending", &self.buf.len())
+            .field("pending", &self.feed.pending().len())
             .finish_non_exhaustive()
     }
 }
@@ -479,6 +435,8 @@ pub fn hash_reader_with(
 mod tests {
     use super::*;
 
+    /// Bytes a [`HashedBeside`] hands to its hashing thread at a time.
+    const BESIDE_CHUNK: usize = discfs::feed::RUN;
     const SHA256_EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     const SHA512_EMPTY: &str = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce\
                                 47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";

@@ -45,6 +45,8 @@ pub mod catalogue;
 pub mod diff;
 pub mod disc;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod hash;
 mod host;
 pub mod info;

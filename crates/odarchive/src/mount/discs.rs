@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::Catalogue;
 use crate::error::Result;
 use crate::problem::Problem;
-use crate::reader::{DiscSource, FileBytes, identify};
+use crate::reader::{DiscSource, FileBytes, open_identified};
 
 /// A disc a read needed that was not given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,21 +135,12 @@ impl Shelf {
                 continue;
             }
             self.looked_at.insert(path.clone(), mtime);
-            let mut source = match DiscSource::open(&path) {
-                Ok(s) => s,
-                Err(e) => {
-                    problems.push(Problem::from(&e));
-                    continue;
-                }
+            let Some((source, disc)) = open_identified(catalogue, &path, false, problems)? else {
+                continue;
             };
-            match identify(catalogue, &mut source)? {
-                Ok(disc) => {
-                    self.sources.entry(disc.number).or_insert(source);
-                    if self.wanted.remove(&disc.number).is_some() {
-                        self.write_state(problems);
-                    }
-                }
-                Err(e) => problems.push(Problem::from(&e)),
+            self.sources.entry(disc.number).or_insert(source);
+            if self.wanted.remove(&disc.number).is_some() {
+                self.write_state(problems);
             }
         }
         Ok(())

@@ -511,22 +511,7 @@ mod tests {
     fn open_file(size: u64) -> OpenFile {
         OpenFile {
             view: 1,
-            entry: Entry {
-                id: 1,
-                path: b"f".to_vec(),
-                kind: EntryKind::File,
-                content_id: Some(1),
-                hash: None,
-                size,
-                mtime_ns: 0,
-                mode: 0o644,
-                link_target: None,
-                dev: 0,
-                inode: 0,
-                owner: None,
-                first_snapshot: 1,
-                last_snapshot: 1,
-            },
+            entry: crate::fixtures::file_entry(1, b"f", size, None),
             placements: Vec::new(),
             hash: Some(FileHash::new(HashAlgorithm::Sha256.hasher(), None, size)),
             hashed: 0,

@@ -286,6 +286,31 @@ pub fn identify(
     }))
 }
 
+/// Opens the disc at `path` (through ISO 9660 alone if `iso9660_only`) and finds which disc
+/// of `catalogue` it is. A disc that cannot be opened or identified is a problem pushed to
+/// `problems`, and `None`; only the catalogue's own errors end the search.
+pub fn open_identified(
+    catalogue: &Catalogue,
+    path: &std::path::Path,
+    iso9660_only: bool,
+    problems: &mut Vec<Problem>,
+) -> Result<Option<(DiscSource, DiscRecord)>> {
+    let mut source = match DiscSource::open_with(path, iso9660_only) {
+        Ok(s) => s,
+        Err(e) => {
+            problems.push(Problem::from(&e));
+            return Ok(None);
+        }
+    };
+    match identify(catalogue, &mut source)? {
+        Ok(disc) => Ok(Some((source, disc))),
+        Err(e) => {
+            problems.push(Problem::from(&e));
+            Ok(None)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

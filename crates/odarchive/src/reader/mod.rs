@@ -5,7 +5,8 @@
 //!   copies one out; what it found damaged is kept.
 //! - [`given_discs`]: what the paths a user names stand for (an image, a mounted disc, or the
 //!   images in a folder of images); every command taking such paths calls it.
-//! - [`identify()`] ([`identify`](mod@identify)): which disc of the catalogue's set it is.
+//! - [`identify()`] ([`identify`](mod@identify)): which disc of the catalogue's set it is;
+//!   [`open_identified`] opens a path given and identifies it, its problems pushed.
 //! - [`legacy`]: what only a disc of odarchive 0.1 says (which disc it is, the names it
 //!   stores contents under).
 //! - [`parity`](mod@parity): a file rebuilt from the disc's own parity when its bytes do not
@@ -30,6 +31,6 @@ pub mod temporary;
 
 pub use disc_catalogue::{catalogue_from_discs, catalogue_from_discs_in_zone, disc_catalogue_json};
 pub use given::given_discs;
-pub use identify::{IdentifyError, identify, root_iso_name};
+pub use identify::{IdentifyError, identify, open_identified, root_iso_name};
 pub use parity::{FileRebuilt, ParityRead};
 pub use source::{COPY_BUFFER, DiscError, DiscSource, Expected, FileBytes, View};

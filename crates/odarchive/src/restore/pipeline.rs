@@ -470,7 +470,6 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::EntryKind;
     use crate::hash::HashAlgorithm;
 
     /// The job restoring `name` (read from `Data/<name>` of a mounted disc) to `name`.
@@ -478,20 +477,9 @@ mod tests {
         let algorithm = HashAlgorithm::Sha256;
         let hash = algorithm.digest(bytes);
         let entry = Entry {
-            id,
-            path: name.as_bytes().to_vec(),
-            kind: EntryKind::File,
-            content_id: Some(id),
-            hash: Some(hash),
-            size: bytes.len() as u64,
             mtime_ns: 1_000_000_000,
             mode: 0o640,
-            link_target: None,
-            dev: 0,
-            inode: 0,
-            owner: None,
-            first_snapshot: 1,
-            last_snapshot: 1,
+            ..crate::fixtures::file_entry(id, name.as_bytes(), bytes.len() as u64, Some(hash))
         };
         let placement = Placement {
             content_id: id,

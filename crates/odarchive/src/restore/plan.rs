@@ -16,7 +16,7 @@ use super::{NeededDisc, RestoreOptions};
 use crate::catalogue::{Catalogue, ContentState, RestoreSet};
 use crate::error::Result;
 use crate::problem::{Problem, ProblemKind};
-use crate::reader::{DiscSource, identify};
+use crate::reader::{DiscSource, open_identified};
 
 /// A disc the selection needs, and what it still gives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -232,33 +232,25 @@ fn identify_given(
                 continue;
             }
         };
-        let mut source = match DiscSource::open_with(&path, options.iso9660_only) {
-            Ok(s) => s,
-            Err(e) => {
+        let Some((mut source, disc)) =
+            open_identified(catalogue, &path, options.iso9660_only, problems)?
+        else {
+            continue;
+        };
+        if crate::legacy::is_v01_disc(&disc) {
+            // Which of each content's names the disc holds it under, only the disc says.
+            let names = crate::reader::legacy::find_stored_names(catalogue, &mut source, &disc)?;
+            if let Err(e) = names {
                 problems.push(Problem::from(&e));
                 continue;
             }
-        };
-        match identify(catalogue, &mut source)? {
-            Ok(disc) => {
-                if crate::legacy::is_v01_disc(&disc) {
-                    // Which of each content's names the disc holds it under, only the disc says.
-                    let names =
-                        crate::reader::legacy::find_stored_names(catalogue, &mut source, &disc)?;
-                    if let Err(e) = names {
-                        problems.push(Problem::from(&e));
-                        continue;
-                    }
-                }
-                let copies = given.entry(disc.number).or_default();
-                if !copies.contains(&path) {
-                    copies.push(path);
-                    if opened.len() < HELD_OPEN {
-                        opened.push(source);
-                    }
-                }
+        }
+        let copies = given.entry(disc.number).or_default();
+        if !copies.contains(&path) {
+            copies.push(path);
+            if opened.len() < HELD_OPEN {
+                opened.push(source);
             }
-            Err(e) => problems.push(Problem::from(&e)),
         }
     }
     Ok((given, opened))
