@@ -56,7 +56,7 @@ fn plain_paths_find_what_the_walk_finds() {
     let dir = tempfile::tempdir().unwrap();
     let drive = dir.path().join("drive");
     make_drive(&drive);
-    let mut catalogue = Catalogue::create_or_open(&dir.path().join("c.db")).unwrap();
+    let mut catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
     odarchive::scan(&mut catalogue, &drive, &ScanOptions::default(), &NoProgress).unwrap();
     plan_5m(&mut catalogue, 0);
     // A second snapshot: one file more in the folder, one changed, planned onto new discs.

@@ -137,24 +137,19 @@ impl Catalogue {
     /// The placements of content `content_id` in the order [`Catalogue::for_each_placement`]
     /// gives them: by part, then as stored.
     pub fn placements_in_stored_order(&self, content_id: i64) -> Result<Vec<Placement>> {
-        let sql = format!(
-            "SELECT {PLACEMENT_COLUMNS} FROM placement p JOIN content c ON c.id = p.content_id \
-             JOIN disc d ON d.id = p.disc_id WHERE p.content_id = ?1 ORDER BY p.part, p.id"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql).in_catalogue(&self.path)?;
-        let rows = stmt
-            .query_map([content_id], |r| placement_at(r, 0))
-            .in_catalogue(&self.path)?;
-        rows.collect::<rusqlite::Result<_>>()
-            .in_catalogue(&self.path)
+        self.placements_ordered(content_id, "p.part, p.id")
     }
 
     /// Where the bytes of content `content_id` are placed: one whole placement per disc
     /// that holds it, or its parts, ordered by part and disc.
     pub fn placements_of(&self, content_id: i64) -> Result<Vec<Placement>> {
+        self.placements_ordered(content_id, "p.part, d.number")
+    }
+
+    fn placements_ordered(&self, content_id: i64, order: &str) -> Result<Vec<Placement>> {
         let sql = format!(
             "SELECT {PLACEMENT_COLUMNS} FROM placement p JOIN content c ON c.id = p.content_id \
-             JOIN disc d ON d.id = p.disc_id WHERE p.content_id = ?1 ORDER BY p.part, d.number"
+             JOIN disc d ON d.id = p.disc_id WHERE p.content_id = ?1 ORDER BY {order}"
         );
         let mut stmt = self.conn.prepare_cached(&sql).in_catalogue(&self.path)?;
         let rows = stmt
