@@ -41,6 +41,36 @@ impl Catalogue {
         .in_catalogue(&self.path)
     }
 
+    /// Calls `visit` for the version of `path` (relative, raw bytes) in `snapshot` and, when
+    /// it is a folder, for every entry below it, in path byte order. Two index ranges (the
+    /// path itself, then `path/` up to `path0`, `0` being the byte after `/`), so time and
+    /// memory follow the entries visited, not the catalogue.
+    pub fn for_each_entry_under(
+        &self,
+        snapshot: i64,
+        path: &[u8],
+        mut visit: impl FnMut(Entry) -> Result<()>,
+    ) -> Result<()> {
+        if let Some(e) = self.entry_at(snapshot, path)? {
+            visit(e)?;
+        }
+        let sql = format!(
+            "SELECT {} FROM entry e LEFT JOIN content c ON c.id = e.content_id \
+             WHERE e.path >= :from AND e.path < :end AND {IN_SNAPSHOT} ORDER BY e.path",
+            Entry::COLUMNS
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).in_catalogue(&self.path)?;
+        let from: Vec<u8> = [path, b"/"].concat();
+        let end: Vec<u8> = [path, b"0"].concat();
+        let mut rows = stmt
+            .query(named_params! {":from": from, ":end": end, ":snapshot": snapshot})
+            .in_catalogue(&self.path)?;
+        while let Some(row) = rows.next().in_catalogue(&self.path)? {
+            visit(Entry::from_row_at(row, 0).in_catalogue(&self.path)?)?;
+        }
+        Ok(())
+    }
+
     /// Up to `limit` children of folder `dir` (raw path, empty for the drive root) in
     /// `snapshot`, in path byte order, after the child path `after` (`None`: from the
     /// first). Grandchildren are skipped by seeking past each subfolder's subtree, so a page
@@ -104,12 +134,22 @@ impl Catalogue {
         Ok(out)
     }
 
+    /// The placements of content `content_id` in the order [`Catalogue::for_each_placement`]
+    /// gives them: by part, then as stored.
+    pub fn placements_in_stored_order(&self, content_id: i64) -> Result<Vec<Placement>> {
+        self.placements_ordered(content_id, "p.part, p.id")
+    }
+
     /// Where the bytes of content `content_id` are placed: one whole placement per disc
     /// that holds it, or its parts, ordered by part and disc.
     pub fn placements_of(&self, content_id: i64) -> Result<Vec<Placement>> {
+        self.placements_ordered(content_id, "p.part, d.number")
+    }
+
+    fn placements_ordered(&self, content_id: i64, order: &str) -> Result<Vec<Placement>> {
         let sql = format!(
             "SELECT {PLACEMENT_COLUMNS} FROM placement p JOIN content c ON c.id = p.content_id \
-             JOIN disc d ON d.id = p.disc_id WHERE p.content_id = ?1 ORDER BY p.part, d.number"
+             JOIN disc d ON d.id = p.disc_id WHERE p.content_id = ?1 ORDER BY {order}"
         );
         let mut stmt = self.conn.prepare_cached(&sql).in_catalogue(&self.path)?;
         let rows = stmt

@@ -48,6 +48,15 @@ impl Selection {
         })
     }
 
+    /// The plain paths selected, when the selection is nothing but plain paths below the
+    /// drive root (no glob, not everything): each can then be read from the path index.
+    fn plain_paths(&self) -> Option<&[Vec<u8>]> {
+        let plain = !self.everything
+            && self.globs.is_empty()
+            && self.prefixes.iter().all(|p| !p.is_empty());
+        plain.then_some(&self.prefixes[..])
+    }
+
     /// Whether `path` (relative, raw bytes) is selected.
     pub fn matches(&self, path: &[u8]) -> bool {
         if self.everything {
@@ -156,6 +165,10 @@ fn parse_utc(text: &str) -> Option<i64> {
     Some(discfs::Timestamp::from_civil(civil).unix_nanos())
 }
 
+/// Up to this many selected contents, [`Selected::load`] looks each one's placements up in
+/// the index; above, one pass over all placements is cheaper than the seeks.
+const CONTENTS_LOOKED_UP: usize = 100_000;
+
 /// The selected entries of a snapshot, and the placements of their contents, in memory (for
 /// `locate`; a restore uses [`crate::catalogue::RestoreSet`], which does not grow with them).
 #[derive(Debug, Default)]
@@ -167,26 +180,49 @@ pub struct Selected {
 }
 
 impl Selected {
-    /// Reads the selection from the catalogue.
+    /// Reads the selection from the catalogue. Plain paths are read from the path index and
+    /// their contents' placements one content at a time, so that locating one file or folder
+    /// costs a few index seeks; globs walk the whole snapshot.
     pub fn load(catalogue: &Catalogue, snapshot: i64, selection: &Selection) -> Result<Selected> {
         let mut out = Selected::default();
-        let mut wanted: HashSet<i64> = HashSet::new();
-        catalogue.for_each_entry(snapshot, |e| {
-            if selection.matches(&e.path) {
-                if let Some(c) = e.content_id {
-                    wanted.insert(c);
+        let mut keep = |e: Entry| {
+            out.entries.push(e);
+            Ok(())
+        };
+        match selection.plain_paths() {
+            Some(paths) => {
+                for path in paths {
+                    catalogue.for_each_entry_under(snapshot, path, &mut keep)?;
                 }
-                out.entries.push(e);
+                // Several paths (one possibly below another): one entry each, in path order,
+                // as the walk gives them.
+                out.entries.sort_by(|a, b| a.path.cmp(&b.path));
+                out.entries.dedup_by(|a, b| a.path == b.path);
             }
-            Ok(())
-        })?;
-        catalogue.for_each_placement(|p| {
-            if wanted.contains(&p.content_id) {
-                out.placements.entry(p.content_id).or_default().push(p);
+            None => catalogue.for_each_entry(snapshot, |e| {
+                if selection.matches(&e.path) {
+                    keep(e)?;
+                }
+                Ok(())
+            })?,
+        }
+        let wanted: HashSet<i64> = out.entries.iter().filter_map(|e| e.content_id).collect();
+        if wanted.len() <= CONTENTS_LOOKED_UP {
+            for &c in &wanted {
+                let placements = catalogue.placements_in_stored_order(c)?;
+                if !placements.is_empty() {
+                    out.placements.insert(c, placements);
+                }
             }
-            Ok(())
-        })?;
-        // for_each_placement yields each content's parts in order.
+        } else {
+            catalogue.for_each_placement(|p| {
+                if wanted.contains(&p.content_id) {
+                    out.placements.entry(p.content_id).or_default().push(p);
+                }
+                Ok(())
+            })?;
+            // for_each_placement yields each content's parts in order.
+        }
         Ok(out)
     }
 
