@@ -39,8 +39,25 @@ pub struct Info {
 pub struct LargestFile {
     /// Path relative to the drive root (lossy UTF-8).
     pub path: String,
+    /// The same path, its raw bytes.
+    #[serde(skip)]
+    pub path_bytes: Vec<u8>,
     /// Size in bytes.
     pub size: u64,
+}
+
+impl LargestFile {
+    /// The file at `path` (relative, raw bytes) of `size` bytes.
+    pub fn new(path: Vec<u8>, size: u64) -> LargestFile {
+        use std::os::unix::ffi::OsStrExt;
+        LargestFile {
+            path: std::path::Path::new(std::ffi::OsStr::from_bytes(&path))
+                .to_string_lossy()
+                .into_owned(),
+            path_bytes: path,
+            size,
+        }
+    }
 }
 
 /// Describes the newest complete snapshot of `catalogue`.

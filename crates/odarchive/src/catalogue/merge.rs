@@ -188,6 +188,8 @@ impl Catalogue {
         let merged = copy_snapshots(&tx, snapshots, path)?;
         let (contents_total, contents_new) = copy_contents(&tx, path)?;
         let (entries, scan_errors) = copy_entries(&tx, path)?;
+        // Snapshots completed before schema 9 there carry no `info` counters of their own.
+        super::snapshot_info::count_uncounted(&tx).in_catalogue(path)?;
         copy_plans_and_discs(&tx, plan, path)?;
         copy_placements(&tx, path)?;
         tx.execute_batch(
@@ -235,9 +237,10 @@ fn copy_snapshots(
             &format!(
                 "INSERT INTO main.snapshot (id, drive_path, started_ns, finished_ns, state, \
                  files, directories, symlinks, total_bytes, unique_contents, unique_bytes, \
-                 errors, root_mtime_ns) \
+                 errors, root_mtime_ns, unhashed_files, largest_path, largest_size) \
                  SELECT ?2, drive_path, started_ns, finished_ns, state, files, directories, \
-                 symlinks, total_bytes, unique_contents, unique_bytes, errors, root_mtime_ns \
+                 symlinks, total_bytes, unique_contents, unique_bytes, errors, root_mtime_ns, \
+                 unhashed_files, largest_path, largest_size \
                  FROM {SCHEMA}.snapshot WHERE id = ?1"
             ),
             (s.id, id),

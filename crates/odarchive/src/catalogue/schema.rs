@@ -81,6 +81,16 @@
 //!   whole archive, one line a file, see `disc::index`); 0 for plans made before this version,
 //!   whose discs have no index (so that writing them again gives the same bytes).
 //!
+//! ## Version 9: every counter of `odarchive info` stored with its snapshot
+//!
+//! - `snapshot.unhashed_files` (files recorded without a content), `largest_path` (raw bytes)
+//!   and `largest_size` (the largest file, by size then path; both NULL in a snapshot without
+//!   files): with the counters of version 1 they are all that `info` shows, so it reads one
+//!   row instead of counting every entry (14.5 s at 10 M entries). Set by the transaction that
+//!   completes a scan, and by import and merge for every complete snapshot that lacks them.
+//!   NULL `unhashed_files` means "not stored" (snapshots completed before this version until
+//!   an import or merge fills them): `info` counts such a snapshot from its rows.
+//!
 //! Foreign keys are enforced (the bundled SQLite turns `PRAGMA foreign_keys` on by default);
 //! an import that resolves references at its end defers them to its commit.
 
@@ -94,6 +104,7 @@ pub const MIGRATIONS: &[&str] = &[
     V6_ROOT_MTIME,
     V7_PARITY,
     V8_PLACEMENT_SECTOR,
+    V9_INFO_COUNTERS,
 ];
 
 /// The newest schema version this build knows.
@@ -263,6 +274,13 @@ ALTER TABLE plan ADD COLUMN parity_percent INTEGER NOT NULL DEFAULT 0;
 const V8_PLACEMENT_SECTOR: &str = r#"
 ALTER TABLE placement ADD COLUMN sector INTEGER;
 ALTER TABLE plan ADD COLUMN index_size INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// Version 9: the counters `info` shows that version 1 did not store.
+const V9_INFO_COUNTERS: &str = r#"
+ALTER TABLE snapshot ADD COLUMN unhashed_files INTEGER;
+ALTER TABLE snapshot ADD COLUMN largest_path BLOB;
+ALTER TABLE snapshot ADD COLUMN largest_size INTEGER;
 "#;
 
 #[cfg(test)]

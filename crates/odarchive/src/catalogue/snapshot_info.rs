@@ -1,8 +1,6 @@
 //! What a snapshot holds, counted from its rows ([`crate::info::Info`]), and closing a scanned
 //! snapshot with those counts.
 
-use std::os::unix::ffi::OsStrExt;
-
 use rusqlite::{Connection, OptionalExtension};
 
 use super::{Catalogue, EntryKind, InCatalogue, JobState, SnapshotState, job};
@@ -10,10 +8,14 @@ use crate::error::Result;
 use crate::info::{Info, LargestFile};
 
 impl Catalogue {
-    /// The summary of `snapshot` (any state), in one pass over its entries plus one over the
-    /// contents they use. Leaves `drive_path` empty.
+    /// The summary of `snapshot` (any state): the counters stored with it when it was
+    /// completed (schema 9), else counted from its rows, in one pass over its entries plus one
+    /// over the contents they use. Leaves `drive_path` empty.
     pub(crate) fn snapshot_info(&self, snapshot: i64) -> Result<Info> {
-        count_snapshot(&self.conn, snapshot).in_catalogue(&self.path)
+        match stored_info(&self.conn, snapshot).in_catalogue(&self.path)? {
+            Some(info) => Ok(info),
+            None => count_snapshot(&self.conn, snapshot).in_catalogue(&self.path),
+        }
     }
 
     /// Marks `snapshot` complete with its summary counters and closes the scan's `job`, in one
@@ -22,23 +24,10 @@ impl Catalogue {
         let path = self.path.clone();
         let tx = self.conn.transaction().in_catalogue(&path)?;
         let info = count_snapshot(&tx, snapshot).in_catalogue(&path)?;
+        store_info(&tx, &info).in_catalogue(&path)?;
         tx.execute(
-            "UPDATE snapshot SET state = ?10, finished_ns = ?2, files = ?3, directories = ?4,
-                 symlinks = ?5, total_bytes = ?6, unique_contents = ?7, unique_bytes = ?8,
-                 errors = ?9
-             WHERE id = ?1",
-            rusqlite::params![
-                snapshot,
-                crate::time::now_ns(),
-                info.files as i64,
-                info.directories as i64,
-                info.symlinks as i64,
-                info.total_bytes as i64,
-                info.unique_contents as i64,
-                info.unique_bytes as i64,
-                info.errors as i64,
-                SnapshotState::Complete,
-            ],
+            "UPDATE snapshot SET state = ?2, finished_ns = ?3 WHERE id = ?1",
+            rusqlite::params![snapshot, SnapshotState::Complete, crate::time::now_ns()],
         )
         .in_catalogue(&path)?;
         let state = if info.errors > 0 {
@@ -50,6 +39,87 @@ impl Catalogue {
         tx.commit().in_catalogue(&path)?;
         Ok(info)
     }
+}
+
+/// Counts and stores the summary of every complete snapshot that has none stored (schema 9's
+/// counters missing): snapshots brought in by an import or merge from a document or catalogue
+/// that did not carry them, or completed before schema 9.
+pub(super) fn count_uncounted(conn: &Connection) -> rusqlite::Result<()> {
+    let ids: Vec<i64> = conn
+        .prepare(
+            "SELECT id FROM snapshot WHERE state = 'complete' \
+             AND (unhashed_files IS NULL OR files IS NULL) ORDER BY id",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        store_info(conn, &count_snapshot(conn, id)?)?;
+    }
+    Ok(())
+}
+
+/// Stores `info`'s counters with its snapshot.
+fn store_info(conn: &Connection, info: &Info) -> rusqlite::Result<()> {
+    let (largest_path, largest_size) = match &info.largest_file {
+        Some(f) => (Some(f.path_bytes.as_slice()), Some(f.size as i64)),
+        None => (None, None),
+    };
+    conn.execute(
+        "UPDATE snapshot SET files = ?2, directories = ?3, symlinks = ?4, total_bytes = ?5,
+             unique_contents = ?6, unique_bytes = ?7, errors = ?8, unhashed_files = ?9,
+             largest_path = ?10, largest_size = ?11
+         WHERE id = ?1",
+        rusqlite::params![
+            info.snapshot,
+            info.files as i64,
+            info.directories as i64,
+            info.symlinks as i64,
+            info.total_bytes as i64,
+            info.unique_contents as i64,
+            info.unique_bytes as i64,
+            info.errors as i64,
+            info.unhashed_files as i64,
+            largest_path,
+            largest_size,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The summary stored with `snapshot`, if it was completed with all of schema 9's counters.
+fn stored_info(conn: &Connection, snapshot: i64) -> rusqlite::Result<Option<Info>> {
+    conn.query_row(
+        "SELECT files, directories, symlinks, total_bytes, unique_contents, unique_bytes,
+                errors, unhashed_files, largest_path, largest_size
+         FROM snapshot
+         WHERE id = ?1 AND state = 'complete' AND files IS NOT NULL
+               AND unhashed_files IS NOT NULL",
+        [snapshot],
+        |r| {
+            let count = |i: usize| r.get::<_, i64>(i).map(|n| n as u64);
+            let largest_path: Option<Vec<u8>> = r.get(8)?;
+            let largest_size: Option<i64> = r.get(9)?;
+            let total_bytes = count(3)?;
+            let unique_bytes = count(5)?;
+            Ok(Info {
+                snapshot,
+                drive_path: String::new(),
+                files: count(0)?,
+                directories: count(1)?,
+                symlinks: count(2)?,
+                unique_contents: count(4)?,
+                total_bytes,
+                unique_bytes,
+                bytes_saved: total_bytes.saturating_sub(unique_bytes),
+                unhashed_files: count(7)?,
+                largest_file: largest_path
+                    .zip(largest_size)
+                    .map(|(path, size)| LargestFile::new(path, size as u64)),
+                errors: count(6)?,
+            })
+        },
+    )
+    .optional()
 }
 
 pub(super) fn count_snapshot(conn: &Connection, snapshot: i64) -> rusqlite::Result<Info> {
@@ -108,12 +178,7 @@ fn largest_file(conn: &Connection, snapshot: i64) -> rusqlite::Result<Option<Lar
         |r| {
             let path: Vec<u8> = r.get(0)?;
             let size: i64 = r.get(1)?;
-            Ok(LargestFile {
-                path: std::path::Path::new(std::ffi::OsStr::from_bytes(&path))
-                    .to_string_lossy()
-                    .into_owned(),
-                size: size as u64,
-            })
+            Ok(LargestFile::new(path, size as u64))
         },
     )
     .optional()

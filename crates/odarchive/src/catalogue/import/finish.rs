@@ -3,7 +3,7 @@
 
 use super::{Fail, HEAD_SNAPSHOT, ImportSummary, Importer, NO_PLAN, Res};
 use crate::catalogue::InCatalogue;
-use crate::catalogue::snapshot_info::count_snapshot;
+use crate::catalogue::snapshot_info::count_uncounted;
 use crate::hash::HashAlgorithm;
 
 impl Importer<'_> {
@@ -136,26 +136,11 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// Counts what the document did not: snapshot counters (odarchive 0.1, version 3) and the
-    /// disc counters of odarchive 0.1 discs.
+    /// Counts what the document did not: the snapshot counters `info` shows (none in odarchive
+    /// 0.1's documents, not all of them in versions 3 and 4) and the disc counters of odarchive
+    /// 0.1 discs.
     fn fill_uncounted(&self) -> Res<()> {
-        for id in self.uncounted_snapshots()? {
-            let info = count_snapshot(self.tx, id).in_catalogue(self.catalogue)?;
-            self.exec(
-                "UPDATE snapshot SET files = ?2, directories = ?3, symlinks = ?4, total_bytes = ?5, \
-                 unique_contents = ?6, unique_bytes = ?7, errors = ?8 WHERE id = ?1",
-                &[
-                    &id,
-                    &(info.files as i64),
-                    &(info.directories as i64),
-                    &(info.symlinks as i64),
-                    &(info.total_bytes as i64),
-                    &(info.unique_contents as i64),
-                    &(info.unique_bytes as i64),
-                    &(info.errors as i64),
-                ],
-            )?;
-        }
+        count_uncounted(self.tx).in_catalogue(self.catalogue)?;
         if self.legacy {
             self.exec(
                 "UPDATE disc SET files = (SELECT count(*) FROM placement p WHERE p.disc_id = disc.id), \
@@ -164,21 +149,6 @@ impl Importer<'_> {
             )?;
         }
         Ok(())
-    }
-
-    /// Complete snapshots without counters.
-    fn uncounted_snapshots(&self) -> Res<Vec<i64>> {
-        let cat = self.catalogue;
-        let mut stmt = self
-            .tx
-            .prepare("SELECT id FROM snapshot WHERE files IS NULL AND state = 'complete'")
-            .in_catalogue(cat)?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))
-            .in_catalogue(cat)?
-            .collect::<rusqlite::Result<Vec<i64>>>()
-            .in_catalogue(cat)?;
-        Ok(rows)
     }
 
     /// The document's hash algorithm (named, or told by the length of its hashes), checked
