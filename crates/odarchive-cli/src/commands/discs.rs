@@ -10,7 +10,7 @@ use crate::render::{count, out};
 use crate::{Global, Outcome};
 
 pub fn run(global: &Global) -> Result<Outcome> {
-    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let catalogue = Catalogue::open_read_only_upgraded(&global.catalogue)?;
     let discs = catalogue.discs()?;
     if global.json {
         out(&format!("{}\n", serde_json::to_string_pretty(&discs)?))?;
@@ -47,7 +47,7 @@ pub fn run(global: &Global) -> Result<Outcome> {
 }
 
 pub fn run_count(global: &Global) -> Result<Outcome> {
-    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let catalogue = Catalogue::open_read_only_upgraded(&global.catalogue)?;
     let n = catalogue.discs()?.len();
     if global.json {
         out(&format!("{}\n", serde_json::json!({ "discs": n })))?;

@@ -20,7 +20,7 @@ pub struct DiffArgs {
 }
 
 pub fn run_snapshots(global: &Global) -> Result<Outcome> {
-    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let catalogue = Catalogue::open_read_only_upgraded(&global.catalogue)?;
     let list = snapshots(&catalogue)?;
     let mut text = String::new();
     if global.json {
@@ -55,7 +55,7 @@ pub fn run_snapshots(global: &Global) -> Result<Outcome> {
 }
 
 pub fn run_diff(args: &DiffArgs, global: &Global) -> Result<Outcome> {
-    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let catalogue = Catalogue::open_read_only_upgraded(&global.catalogue)?;
     let d = diff(&catalogue, args.from, args.to)?;
     let mut text = String::new();
     if global.json {

@@ -8,7 +8,7 @@ use crate::render::{count, out};
 use crate::{Global, Outcome};
 
 pub fn run(global: &Global) -> Result<Outcome> {
-    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let catalogue = Catalogue::open_read_only_upgraded(&global.catalogue)?;
     let info = odarchive::info(&catalogue)?;
     if global.json {
         out(&format!("{}\n", serde_json::to_string_pretty(&info)?))?;

@@ -32,7 +32,7 @@ pub struct ImportArgs {
 }
 
 pub fn run_export(args: &ExportArgs, global: &Global) -> Result<Outcome> {
-    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let catalogue = Catalogue::open_read_only_upgraded(&global.catalogue)?;
     if args.file.as_os_str() == "-" {
         return export_to_stdout(&catalogue);
     }

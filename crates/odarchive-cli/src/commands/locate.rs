@@ -20,7 +20,7 @@ pub struct Args {
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
-    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let catalogue = Catalogue::open_read_only_upgraded(&global.catalogue)?;
     let snapshot = super::snapshot_arg(&catalogue, args.snapshot.as_deref())?;
     let found = locate(&catalogue, &args.patterns, snapshot)?;
     if global.json {

@@ -70,7 +70,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
             mountpoint.display()
         );
     }
-    let catalogue = Catalogue::open_read_only(&global.catalogue)?;
+    let catalogue = Catalogue::open_read_only_upgraded(&global.catalogue)?;
     let snapshot = super::snapshot_arg(&catalogue, args.snapshot.as_deref())?;
     let owner = std::fs::metadata(&global.catalogue).map_or((0, 0), |m| (m.uid(), m.gid()));
     let options = MountOptions {

@@ -27,7 +27,7 @@ pub struct Args {
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     // The catalogue, when there is one, says which disc it is and its SHA-256.
     let catalogue = if global.catalogue.exists() {
-        Some(Catalogue::open_read_only(&global.catalogue)?)
+        Some(Catalogue::open_read_only_upgraded(&global.catalogue)?)
     } else {
         None
     };

@@ -113,3 +113,31 @@ fn errors_end_with_the_hint_and_name_each_cause_once() {
         "odarchive: no discs are planned (run `odarchive plan --media M`)"
     );
 }
+
+#[test]
+fn a_catalogue_of_the_previous_schema_is_upgraded_by_a_reading_command() {
+    let s = Scratch::new();
+    s.write("a/one", "1");
+    s.write("a/big", "a larger file");
+    assert_eq!(s.run(&["scan", s.drive.to_str().unwrap()]).code, 0);
+    // As odarchive 0.2 before schema 9 left it: no stored `info` counters of its own.
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE snapshot DROP COLUMN unhashed_files;
+         ALTER TABLE snapshot DROP COLUMN largest_path;
+         ALTER TABLE snapshot DROP COLUMN largest_size;
+         PRAGMA user_version = 8;",
+    )
+    .unwrap();
+    drop(conn);
+    let run = s.run(&["--json", "info"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let info: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(info["files"], 2, "{info}");
+    assert_eq!(info["largest_file"]["path"], "a/big", "{info}");
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(version > 8, "upgraded to {version}");
+}
