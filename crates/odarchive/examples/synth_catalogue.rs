@@ -125,6 +125,8 @@ struct Counts {
     total_bytes: u64,
     unique_contents: u64,
     unique_bytes: u64,
+    /// The largest file (size, path): by size, then the first path, as `info` orders them.
+    largest: Option<(u64, String)>,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -254,6 +256,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 inode += 1;
                 counts.files += 1;
                 counts.total_bytes += size;
+                if counts
+                    .largest
+                    .as_ref()
+                    .is_none_or(|(s, p)| size > *s || (size == *s && path < *p))
+                {
+                    counts.largest = Some((size, path));
+                }
                 rows += 2;
                 i += 1;
             }
@@ -267,7 +276,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let finished_ns = odarchive::time::now_ns();
     conn.execute(
         "UPDATE snapshot SET state = 'complete', finished_ns = ?2, files = ?3, directories = ?4, \
-         symlinks = 0, total_bytes = ?5, unique_contents = ?6, unique_bytes = ?7, errors = 0 \
+         symlinks = 0, total_bytes = ?5, unique_contents = ?6, unique_bytes = ?7, errors = 0, \
+         unhashed_files = 0, largest_path = ?8, largest_size = ?9 \
          WHERE id = ?1",
         (
             snapshot,
@@ -277,6 +287,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             counts.total_bytes as i64,
             counts.unique_contents as i64,
             counts.unique_bytes as i64,
+            counts.largest.as_ref().map(|(_, p)| p.as_bytes()),
+            counts.largest.as_ref().map(|(s, _)| *s as i64),
         ),
     )?;
     conn.execute(
