@@ -557,3 +557,29 @@ fn a_content_missing_from_a_mounted_v01_disc_fails_with_eio_and_the_rest_read() 
         "the problem names the file and the disc: {log}"
     );
 }
+
+/// A mounted 0.1 image whose UDF anchors are all gone is read through its anonymous ISO 9660
+/// names (`DATA/00000003`, found by size and hash), every file byte-identical.
+#[test]
+fn a_mounted_v01_image_without_udf_is_read_through_its_iso9660_names() {
+    let s = Scratch::new();
+    let (image, _) = flat_v01_disc(&s);
+    let mut bytes = fs::read(&image).unwrap();
+    let sectors = bytes.len() / 2048;
+    for sector in [256, sectors - 257, sectors - 1] {
+        bytes[sector * 2048..(sector + 1) * 2048].fill(0);
+    }
+    fs::write(&image, &bytes).unwrap();
+    let m = crate::mount::Mounted::start(&s, "mnt", &["--from", image.to_str().unwrap()]);
+    assert_reads(&m, &files_of(&s.drive));
+    assert!(
+        !m.log_text().contains("latest/"),
+        "no problem: {}",
+        m.log_text()
+    );
+    drop(m);
+    // The view read was ISO 9660's (verify, after the mount, says which it reads).
+    let run = s.run(&["--json", "verify", image.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["discs"][0]["view"], "iso9660", "{v:#}");
+}
