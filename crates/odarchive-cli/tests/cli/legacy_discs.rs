@@ -107,6 +107,17 @@ fn prototype_discs(source: &Path, work: &Path, segment: Option<u64>) -> Vec<Path
     images
 }
 
+/// [`prototype_discs`] of the drive of `s`, in its folder `oda01`, and their catalogue
+/// imported (in [`ZONE`]): the images and the catalogue.
+fn imported_prototype_discs(s: &Scratch, segment: Option<u64>) -> (Vec<PathBuf>, PathBuf) {
+    let work = s.dir("oda01");
+    let images = prototype_discs(&s.drive, &work, segment);
+    let json = work.join("catalogue.json");
+    s.run(&["import-json", json.to_str().unwrap(), "--timezone", ZONE])
+        .ok();
+    (images, json)
+}
+
 fn set_mtime(path: &Path, (secs, nanos): (i64, u32)) {
     let t = filetime::FileTime::from_unix_time(secs, nanos);
     filetime::set_file_mtime(path, t).unwrap();
@@ -268,12 +279,8 @@ fn restore_ok(s: &Scratch, from: &[PathBuf], to: &Path, extra: &[&str]) -> serde
 fn segmented_v01_discs_verify_restore_and_continue() {
     let s = Scratch::new();
     make_tree(&s, 12);
-    let work = s.dir("oda01");
-    let images = prototype_discs(&s.drive, &work, Some(770_000));
+    let (images, json) = imported_prototype_discs(&s, Some(770_000));
     assert!(images.len() >= 3, "0.1 made {} discs", images.len());
-    let json = work.join("catalogue.json");
-    s.run(&["import-json", json.to_str().unwrap(), "--timezone", ZONE])
-        .ok();
 
     // Every disc is identified and intact, through UDF and through the anonymous ISO 9660
     // names, and 0.1's own root files are not "unexpected".
@@ -455,8 +462,8 @@ fn hundreds_of_files_on_several_v01_discs_all_come_back() {
     assert_same_files(&s.drive, &out);
 }
 
-/// One 0.1 disc of files all at the drive's root (a 0.1 catalogue records no folders, and a
-/// mount shows none), imported: its image and the image extracted to a folder. Its
+/// One 0.1 disc of files all at the drive's root, imported: its image and the image
+/// extracted to a folder. Its
 /// duplicates are of one length (a name read wrong would give another group's bytes), in
 /// groups enough that 0.1's walk stores some under a later name (see `make_tree`).
 fn flat_v01_disc(s: &Scratch) -> (PathBuf, PathBuf) {
@@ -477,12 +484,8 @@ fn flat_v01_disc(s: &Scratch) -> (PathBuf, PathBuf) {
             );
         }
     }
-    let work = s.dir("oda01");
-    let mut images = prototype_discs(&s.drive, &work, None);
+    let (mut images, json) = imported_prototype_discs(s, None);
     assert_eq!(images.len(), 1);
-    let json = work.join("catalogue.json");
-    s.run(&["import-json", json.to_str().unwrap(), "--timezone", ZONE])
-        .ok();
     let folder = extract(&images, &s.dir("extracted")).remove(0);
     assert!(
         stored_under_later_name(&json, std::slice::from_ref(&folder)) > 0,
@@ -582,4 +585,44 @@ fn a_mounted_v01_image_without_udf_is_read_through_its_iso9660_names() {
     let run = s.run(&["--json", "verify", image.to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["discs"][0]["view"], "iso9660", "{v:#}");
+}
+
+/// A 0.1 catalogue records no folders; imported, the folders above its files are there, and
+/// the mounted disc is the drive: every file in its folder, byte-identical, with its mtime.
+#[test]
+fn a_mounted_v01_disc_shows_the_drive_in_its_folders() {
+    let s = Scratch::new();
+    make_tree(&s, 90);
+    let (images, _) = imported_prototype_discs(&s, Some(770_000));
+    assert!(images.len() >= 3, "0.1 made {} discs", images.len());
+    let mut args = vec!["--from"];
+    args.extend(images.iter().map(|p| p.to_str().unwrap()));
+    let m = crate::mount::Mounted::start(&s, "mnt", &args);
+    let mut names = names_under(&m.path("latest"));
+    names.sort();
+    assert!(
+        names.contains(&"a/b/c/d/e/f/g/h/i/j/".to_owned()),
+        "{names:?}"
+    );
+    assert_same_files(&s.drive, &m.path("latest"));
+    assert!(
+        !m.log_text().contains("latest/"),
+        "no problem: {}",
+        m.log_text()
+    );
+}
+
+/// Every path under `root`, folders ending in `/`.
+fn names_under(root: &Path) -> Vec<String> {
+    testkit::walk(root)
+        .into_iter()
+        .map(|(rel, _, meta)| {
+            let rel = rel.to_string_lossy().into_owned();
+            if meta.is_dir() {
+                format!("{rel}/")
+            } else {
+                rel
+            }
+        })
+        .collect()
 }
