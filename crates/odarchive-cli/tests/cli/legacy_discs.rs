@@ -107,6 +107,17 @@ fn prototype_discs(source: &Path, work: &Path, segment: Option<u64>) -> Vec<Path
     images
 }
 
+/// [`prototype_discs`] of the drive of `s`, in its folder `oda01`, and their catalogue
+/// imported (in [`ZONE`]): the images and the catalogue.
+fn imported_prototype_discs(s: &Scratch, segment: Option<u64>) -> (Vec<PathBuf>, PathBuf) {
+    let work = s.dir("oda01");
+    let images = prototype_discs(&s.drive, &work, segment);
+    let json = work.join("catalogue.json");
+    s.run(&["import-json", json.to_str().unwrap(), "--timezone", ZONE])
+        .ok();
+    (images, json)
+}
+
 fn set_mtime(path: &Path, (secs, nanos): (i64, u32)) {
     let t = filetime::FileTime::from_unix_time(secs, nanos);
     filetime::set_file_mtime(path, t).unwrap();
@@ -268,12 +279,8 @@ fn restore_ok(s: &Scratch, from: &[PathBuf], to: &Path, extra: &[&str]) -> serde
 fn segmented_v01_discs_verify_restore_and_continue() {
     let s = Scratch::new();
     make_tree(&s, 12);
-    let work = s.dir("oda01");
-    let images = prototype_discs(&s.drive, &work, Some(770_000));
+    let (images, json) = imported_prototype_discs(&s, Some(770_000));
     assert!(images.len() >= 3, "0.1 made {} discs", images.len());
-    let json = work.join("catalogue.json");
-    s.run(&["import-json", json.to_str().unwrap(), "--timezone", ZONE])
-        .ok();
 
     // Every disc is identified and intact, through UDF and through the anonymous ISO 9660
     // names, and 0.1's own root files are not "unexpected".
@@ -453,4 +460,169 @@ fn hundreds_of_files_on_several_v01_discs_all_come_back() {
     let out = s.dir("restored");
     restore_ok(&s, &images, &out, &[]);
     assert_same_files(&s.drive, &out);
+}
+
+/// One 0.1 disc of files all at the drive's root, imported: its image and the image
+/// extracted to a folder. Its
+/// duplicates are of one length (a name read wrong would give another group's bytes), in
+/// groups enough that 0.1's walk stores some under a later name (see `make_tree`).
+fn flat_v01_disc(s: &Scratch) -> (PathBuf, PathBuf) {
+    let mut rng = Rng(78);
+    for (i, len) in [150_000usize, 9_000, 17].into_iter().enumerate() {
+        set_mtime(
+            &s.write(format!("unique {i}.bin"), rng.bytes(len)),
+            BEFORE_DST,
+        );
+    }
+    set_mtime(&s.write("empty.txt", Vec::new()), BEFORE_DST);
+    for group in 0..12 {
+        let data = format!("duplicate group {group:02}\n").into_bytes();
+        for name in ["x", "y", "z"] {
+            set_mtime(
+                &s.write(format!("{group:02} {name}.txt"), data.clone()),
+                AFTER_DST,
+            );
+        }
+    }
+    let (mut images, json) = imported_prototype_discs(s, None);
+    assert_eq!(images.len(), 1);
+    let folder = extract(&images, &s.dir("extracted")).remove(0);
+    assert!(
+        stored_under_later_name(&json, std::slice::from_ref(&folder)) > 0,
+        "the test covers 0.1's walk order"
+    );
+    (images.remove(0), folder)
+}
+
+/// Each file of `want` read through the mount `m` from its start alone (a read that ends
+/// before the file does is not checked against the hash: the name it is read by must be
+/// right), then whole.
+fn assert_reads(m: &crate::mount::Mounted, want: &BTreeMap<String, (Vec<u8>, i64)>) {
+    for (path, (data, _)) in want {
+        let mut head = vec![0u8; data.len().min(4096)];
+        let mut f = fs::File::open(m.path(&format!("latest/{path}"))).unwrap();
+        std::io::Read::read_exact(&mut f, &mut head)
+            .unwrap_or_else(|e| panic!("{path}: {e}: {}", m.log_text()));
+        assert!(head == data[..head.len()], "{path}: its first bytes differ");
+        let whole = fs::read(m.path(&format!("latest/{path}")))
+            .unwrap_or_else(|e| panic!("{path}: {e}: {}", m.log_text()));
+        assert!(whole == *data, "{path}: its bytes differ");
+    }
+}
+
+/// `odarchive mount` of a 0.1 disc, before anything has looked at it (no verify, no restore):
+/// the contents 0.1 stored under another name than the catalogue's first guess read
+/// byte-identical through the mount, and so does every other file, with their mtimes.
+#[test]
+fn a_mounted_v01_disc_gives_the_files_stored_under_a_later_name() {
+    let s = Scratch::new();
+    let (image, _) = flat_v01_disc(&s);
+    let m = crate::mount::Mounted::start(&s, "mnt", &["--from", image.to_str().unwrap()]);
+    assert_reads(&m, &files_of(&s.drive));
+    assert_same_files(&s.drive, &m.path("latest"));
+    assert!(
+        !m.log_text().contains("latest/"),
+        "no problem: {}",
+        m.log_text()
+    );
+}
+
+/// A mounted 0.1 disc (a copied folder) missing the one file a group of duplicates is stored
+/// as: each of their names fails with EIO, a problem naming it and the disc is logged, and
+/// every other file reads right, the ones stored under a later name too.
+#[test]
+fn a_content_missing_from_a_mounted_v01_disc_fails_with_eio_and_the_rest_read() {
+    let s = Scratch::new();
+    let (_, folder) = flat_v01_disc(&s);
+    let stored: Vec<PathBuf> = ["x", "y", "z"]
+        .iter()
+        .map(|n| folder.join(format!("DATA/05 {n}.txt")))
+        .filter(|p| p.exists())
+        .collect();
+    assert_eq!(
+        stored.len(),
+        1,
+        "one name of the group is stored: {stored:?}"
+    );
+    fs::remove_file(&stored[0]).unwrap();
+    let m = crate::mount::Mounted::start(&s, "mnt", &["--from", folder.to_str().unwrap()]);
+    let mut want = files_of(&s.drive);
+    for n in ["x", "y", "z"] {
+        let name = format!("05 {n}.txt");
+        want.remove(&name).unwrap();
+        let err = fs::read(m.path(&format!("latest/{name}"))).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(5), "{name}: EIO: {err}");
+    }
+    assert_reads(&m, &want);
+    let log = m.log_text();
+    assert!(
+        log.contains("latest/05 x.txt: disc 1: ") && log.contains(folder.to_str().unwrap()),
+        "the problem names the file and the disc: {log}"
+    );
+}
+
+/// A mounted 0.1 image whose UDF anchors are all gone is read through its anonymous ISO 9660
+/// names (`DATA/00000003`, found by size and hash), every file byte-identical.
+#[test]
+fn a_mounted_v01_image_without_udf_is_read_through_its_iso9660_names() {
+    let s = Scratch::new();
+    let (image, _) = flat_v01_disc(&s);
+    let mut bytes = fs::read(&image).unwrap();
+    let sectors = bytes.len() / 2048;
+    for sector in [256, sectors - 257, sectors - 1] {
+        bytes[sector * 2048..(sector + 1) * 2048].fill(0);
+    }
+    fs::write(&image, &bytes).unwrap();
+    let m = crate::mount::Mounted::start(&s, "mnt", &["--from", image.to_str().unwrap()]);
+    assert_reads(&m, &files_of(&s.drive));
+    assert!(
+        !m.log_text().contains("latest/"),
+        "no problem: {}",
+        m.log_text()
+    );
+    drop(m);
+    // The view read was ISO 9660's (verify, after the mount, says which it reads).
+    let run = s.run(&["--json", "verify", image.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["discs"][0]["view"], "iso9660", "{v:#}");
+}
+
+/// A 0.1 catalogue records no folders; imported, the folders above its files are there, and
+/// the mounted disc is the drive: every file in its folder, byte-identical, with its mtime.
+#[test]
+fn a_mounted_v01_disc_shows_the_drive_in_its_folders() {
+    let s = Scratch::new();
+    make_tree(&s, 90);
+    let (images, _) = imported_prototype_discs(&s, Some(770_000));
+    assert!(images.len() >= 3, "0.1 made {} discs", images.len());
+    let mut args = vec!["--from"];
+    args.extend(images.iter().map(|p| p.to_str().unwrap()));
+    let m = crate::mount::Mounted::start(&s, "mnt", &args);
+    let mut names = names_under(&m.path("latest"));
+    names.sort();
+    assert!(
+        names.contains(&"a/b/c/d/e/f/g/h/i/j/".to_owned()),
+        "{names:?}"
+    );
+    assert_same_files(&s.drive, &m.path("latest"));
+    assert!(
+        !m.log_text().contains("latest/"),
+        "no problem: {}",
+        m.log_text()
+    );
+}
+
+/// Every path under `root`, folders ending in `/`.
+fn names_under(root: &Path) -> Vec<String> {
+    testkit::walk(root)
+        .into_iter()
+        .map(|(rel, _, meta)| {
+            let rel = rel.to_string_lossy().into_owned();
+            if meta.is_dir() {
+                format!("{rel}/")
+            } else {
+                rel
+            }
+        })
+        .collect()
 }

@@ -17,7 +17,7 @@ use crate::support::*;
 
 /// `odarchive mount` running on a folder; unmounted (and the process reaped) when dropped,
 /// on every exit path of a test.
-struct Mounted {
+pub(crate) struct Mounted {
     child: Option<Child>,
     point: PathBuf,
     log: PathBuf,
@@ -42,7 +42,7 @@ fn fusermount_present() {
 }
 
 impl Mounted {
-    fn start(s: &Scratch, name: &str, args: &[&str]) -> Mounted {
+    pub(crate) fn start(s: &Scratch, name: &str, args: &[&str]) -> Mounted {
         fusermount_present();
         let point = s.dir(name);
         fs::create_dir_all(&point).unwrap();
@@ -70,11 +70,11 @@ impl Mounted {
         m
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.point.join(rel)
     }
 }

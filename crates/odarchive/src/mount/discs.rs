@@ -11,9 +11,10 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::Catalogue;
+use crate::catalogue::{Catalogue, Placement};
 use crate::error::Result;
 use crate::problem::Problem;
+use crate::reader::legacy::{StoredName, look_for_stored_names};
 use crate::reader::{DiscSource, FileBytes, open_identified};
 
 /// A disc a read needed that was not given.
@@ -73,6 +74,10 @@ pub(super) struct Shelf {
     sources: HashMap<u32, DiscSource>,
     /// Paths looked at, with their mtime then: not identified again unless it changes.
     looked_at: HashMap<PathBuf, Option<SystemTime>>,
+    /// The names the 0.1 discs given store contents under where their placements guess
+    /// another, by (disc number, content id): found once, when the disc is first given, and
+    /// kept here (the mount's catalogue is read-only).
+    stored_names: HashMap<(u32, i64), StoredName>,
     /// Where each file (disc, path on the disc) lies, once asked.
     located: HashMap<(u32, String), FileBytes>,
     /// Open image and mounted files, by path.
@@ -96,6 +101,7 @@ impl Shelf {
             from,
             images,
             sources: HashMap::new(),
+            stored_names: HashMap::new(),
             looked_at: HashMap::new(),
             located: HashMap::new(),
             open: HashMap::new(),
@@ -135,10 +141,28 @@ impl Shelf {
                 continue;
             }
             self.looked_at.insert(path.clone(), mtime);
-            let Some((source, disc)) = open_identified(catalogue, &path, false, problems)? else {
+            let Some((mut source, disc)) = open_identified(catalogue, &path, false, problems)?
+            else {
                 continue;
             };
-            self.sources.entry(disc.number).or_insert(source);
+            if self.sources.contains_key(&disc.number) {
+                continue;
+            }
+            if crate::legacy::is_v01_disc(&disc) {
+                // Which of each content's names the disc holds it under, only the disc says.
+                match look_for_stored_names(catalogue, &mut source, &disc)? {
+                    Ok(found) => {
+                        for (content, name) in found.renamed {
+                            self.stored_names.insert((disc.number, content), name);
+                        }
+                    }
+                    Err(e) => {
+                        problems.push(Problem::from(&e));
+                        continue;
+                    }
+                }
+            }
+            self.sources.insert(disc.number, source);
             if self.wanted.remove(&disc.number).is_some() {
                 self.write_state(problems);
             }
@@ -146,14 +170,23 @@ impl Shelf {
         Ok(())
     }
 
-    /// Where the file `disc_path` of disc `number` lies (the disc must be [`Shelf::has`]).
+    /// Where the file of placement `p` lies (its disc must be [`Shelf::has`]): under the
+    /// name its 0.1 disc really stores it under, if that is another.
     pub(super) fn locate(
         &mut self,
-        number: u32,
-        disc_path: &str,
-        iso_path: &str,
+        p: &Placement,
         expected: crate::reader::Expected,
     ) -> std::result::Result<&FileBytes, crate::reader::DiscError> {
+        let number = p.disc;
+        let (disc_path, iso_path) = match self.stored_names.get(&(number, p.content_id)) {
+            Some(StoredName::Udf { disc_path, .. }) if p.part == 0 => {
+                (disc_path.as_str(), p.iso_path.as_str())
+            }
+            Some(StoredName::Iso(iso_path)) if p.part == 0 => {
+                (p.disc_path.as_str(), iso_path.as_str())
+            }
+            _ => (p.disc_path.as_str(), p.iso_path.as_str()),
+        };
         let key = (number, disc_path.to_owned());
         if !self.located.contains_key(&key) {
             let source = self.sources.get_mut(&number).expect("the disc is given");

@@ -459,7 +459,7 @@ impl ArchiveFs {
         let expected = Expected::of(p, self.algorithm);
         let located = state
             .shelf
-            .locate(p.disc, &p.disc_path, &p.iso_path, expected)
+            .locate(p, expected)
             .map_err(|e| unreadable(format!("disc {}: {e}", p.disc)))?
             .clone();
         let mut out = vec![0u8; len as usize];

@@ -13,7 +13,8 @@
 //! its sorted JSON does not keep). [`identify`] answers the first; [`find_stored_names`] looks
 //! for each content under each of its names (in the ISO 9660 view: by size and hash) and
 //! records what it finds, so verify, restore and the catalogue of later discs use the name
-//! the disc really has.
+//! the disc really has ([`look_for_stored_names`] finds without recording, for a mount,
+//! whose catalogue is read-only).
 
 use std::collections::{HashMap, HashSet};
 
@@ -101,15 +102,66 @@ pub struct StoredNames {
     pub not_found: u64,
 }
 
+/// A name [`look_for_stored_names`] found a content stored under, other than the one its
+/// placement records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredName {
+    /// In the UDF view (or on a mounted disc): `disc_path`, the file of catalogue path
+    /// `entry_path`.
+    Udf {
+        /// The catalogue path whose name it is stored under.
+        entry_path: Vec<u8>,
+        /// Its path on the disc (`DATA/…`).
+        disc_path: String,
+    },
+    /// In the ISO 9660 view: `DATA/00000003` and the like.
+    Iso(String),
+}
+
+/// What [`look_for_stored_names`] found on one disc.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FoundNames {
+    /// How many were found, how many not.
+    pub counts: StoredNames,
+    /// The contents stored under another name than their placement's, by content id.
+    pub renamed: Vec<(i64, StoredName)>,
+}
+
 /// Looks on the 0.1 disc `source` (which is `disc`) for the name each content it holds is
-/// stored under, and records it in the catalogue: in the UDF view or on a mounted disc, each
-/// of the content's names until one exists; in the ISO 9660 view, whose names are anonymous,
-/// the file of the content's size (and, among several, of its hash).
+/// stored under, and records it in the catalogue (see [`look_for_stored_names`]).
 pub fn find_stored_names(
     catalogue: &Catalogue,
     source: &mut DiscSource,
     disc: &DiscRecord,
 ) -> Result<std::result::Result<StoredNames, DiscError>> {
+    let found = match look_for_stored_names(catalogue, source, disc)? {
+        Ok(found) => found,
+        Err(e) => return Ok(Err(e)),
+    };
+    for (content_id, name) in &found.renamed {
+        match name {
+            StoredName::Udf {
+                entry_path,
+                disc_path,
+            } => catalogue.record_stored_name(disc.id, *content_id, entry_path, disc_path)?,
+            StoredName::Iso(iso_path) => {
+                catalogue.record_stored_iso_path(disc.id, *content_id, iso_path)?;
+            }
+        }
+    }
+    Ok(Ok(found.counts))
+}
+
+/// Looks on the 0.1 disc `source` (which is `disc`) for the name each content it holds is
+/// stored under, recording nothing (`odarchive mount`, whose catalogue is read-only, keeps
+/// what it finds): in the UDF view or on a mounted disc, each of the content's names until
+/// one exists; in the ISO 9660 view, whose names are anonymous, the file of the content's
+/// size (and, among several, of its hash).
+pub fn look_for_stored_names(
+    catalogue: &Catalogue,
+    source: &mut DiscSource,
+    disc: &DiscRecord,
+) -> Result<std::result::Result<FoundNames, DiscError>> {
     let files = match source.files() {
         Ok(f) => f,
         Err(e) => return Ok(Err(e)),
@@ -121,46 +173,48 @@ pub fn find_stored_names(
         .collect();
     if source.view() == View::Iso9660 {
         let hash = catalogue.hash_algorithm()?;
-        return by_size_and_hash(catalogue, source, disc, &placements, &files, hash);
+        return Ok(by_size_and_hash(source, &placements, &files, hash));
     }
     let on_disc: HashSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
-    let mut names = StoredNames::default();
+    let mut found = FoundNames::default();
     for p in &placements {
         if on_disc.contains(p.disc_path.as_str()) {
-            names.found += 1;
+            found.counts.found += 1;
             continue;
         }
-        let mut found = false;
+        let mut name = None;
         for path in catalogue.paths_of_content(disc.snapshot, p.content_id)? {
             let Ok(text) = std::str::from_utf8(&path) else {
                 continue;
             };
             let disc_path = format!("{DATA_DIR}{text}");
             if on_disc.contains(disc_path.as_str()) {
-                catalogue.record_stored_name(disc.id, p.content_id, &path, &disc_path)?;
-                found = true;
+                name = Some(StoredName::Udf {
+                    entry_path: path,
+                    disc_path,
+                });
                 break;
             }
         }
-        if found {
-            names.found += 1;
-        } else {
-            names.not_found += 1;
+        match name {
+            Some(name) => {
+                found.counts.found += 1;
+                found.renamed.push((p.content_id, name));
+            }
+            None => found.counts.not_found += 1,
         }
     }
-    Ok(Ok(names))
+    Ok(Ok(found))
 }
 
 /// The ISO 9660 view: each content is the file under `DATA/` of its size not yet taken;
 /// where several are, the one whose bytes have its hash.
 fn by_size_and_hash(
-    catalogue: &Catalogue,
     source: &mut DiscSource,
-    disc: &DiscRecord,
     placements: &[Placement],
     files: &[(String, u64)],
     hash: HashAlgorithm,
-) -> Result<std::result::Result<StoredNames, DiscError>> {
+) -> std::result::Result<FoundNames, DiscError> {
     let mut by_size: HashMap<u64, Vec<&str>> = HashMap::new();
     for (path, size) in files {
         if path.starts_with(DATA_DIR) {
@@ -169,7 +223,7 @@ fn by_size_and_hash(
     }
     let mut taken: HashSet<&str> = HashSet::new();
     let mut hashes: HashMap<&str, ContentHash> = HashMap::new();
-    let mut names = StoredNames::default();
+    let mut found = FoundNames::default();
     let mut buf = vec![0u8; super::COPY_BUFFER];
     for p in placements {
         let candidates: Vec<&str> = by_size
@@ -185,9 +239,7 @@ fn by_size_and_hash(
                     Some(h) => *h,
                     None => {
                         let mut sink = hash.hasher();
-                        if let Err(e) = source.copy_file(c, Some(c), None, &mut sink, &mut buf) {
-                            return Ok(Err(e));
-                        }
+                        source.copy_file(c, Some(c), None, &mut sink, &mut buf)?;
                         let h = sink.finish();
                         hashes.insert(c, h);
                         h
@@ -203,12 +255,14 @@ fn by_size_and_hash(
             Some(c) => {
                 taken.insert(c);
                 if p.iso_path != c {
-                    catalogue.record_stored_iso_path(disc.id, p.content_id, c)?;
+                    found
+                        .renamed
+                        .push((p.content_id, StoredName::Iso(c.to_owned())));
                 }
-                names.found += 1;
+                found.counts.found += 1;
             }
-            None => names.not_found += 1,
+            None => found.counts.not_found += 1,
         }
     }
-    Ok(Ok(names))
+    Ok(found)
 }

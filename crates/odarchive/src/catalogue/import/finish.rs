@@ -14,6 +14,9 @@ impl Importer<'_> {
             Some(c) => c,
             None => self.v01_snapshot_time()?.unwrap_or(now),
         };
+        if self.legacy {
+            self.v01_folders()?;
+        }
         let head = self.resolve_head_snapshot(created, now)?;
         self.resolve_placeholder_plan(head, created)?;
         self.resolve_placement_discs()?;

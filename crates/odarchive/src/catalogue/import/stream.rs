@@ -87,7 +87,7 @@ impl<T> OneOrMany<T> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub(super) struct VersionIn {
     #[serde(default)]
     pub(super) mtime: Option<Mtime>,

@@ -1,6 +1,6 @@
 //! Imports of catalogue JSON in every shape this odarchive reads.
 
-use crate::catalogue::Catalogue;
+use crate::catalogue::{Catalogue, EntryKind};
 use crate::hash::ContentHash;
 
 /// A catalogue file as the first discs of this odarchive carried it (version 3: one
@@ -103,8 +103,12 @@ fn unsegmented_v01_catalogue_is_one_disc_of_its_date_and_drive() {
     assert_eq!(snap.started_ns, 1_711_800_000_500_000_000);
     // Local times on both sides of London's change to summer time (2024-03-31).
     let mut mtimes = Vec::new();
+    let mut folders = Vec::new();
     cat.for_each_entry(snap.id, |e| {
-        mtimes.push((e.path, e.mtime_ns));
+        match e.kind {
+            EntryKind::Directory => folders.push((e.path, e.mtime_ns, e.mode)),
+            _ => mtimes.push((e.path, e.mtime_ns)),
+        }
         Ok(())
     })
     .unwrap();
@@ -112,4 +116,11 @@ fn unsegmented_v01_catalogue_is_one_disc_of_its_date_and_drive() {
     let s = 1_000_000_000;
     assert_eq!(mtimes[0], (b"a/x.txt".to_vec(), 1_711_800_000 * s));
     assert_eq!(mtimes[2], (b"z.txt".to_vec(), 1_712_071_800 * s));
+    // 0.1 records no folders: the ones above its files are made, dated as the snapshot.
+    folders.sort();
+    let t = snap.started_ns;
+    assert_eq!(
+        folders,
+        [(b"a".to_vec(), t, 0o755), (b"b".to_vec(), t, 0o755)]
+    );
 }

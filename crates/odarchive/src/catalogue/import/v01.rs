@@ -18,10 +18,12 @@
 //!
 //! They become one snapshot, one disc per `disc_num`, SHA-512 contents, mode 0644.
 
-use super::stream::{FileIn, Mtime};
+use std::collections::BTreeSet;
+
+use super::stream::{FileIn, Mtime, VersionIn};
 use super::{Fail, HEAD_SNAPSHOT, Head, Importer, NO_PLAN, Res};
 use crate::catalogue::discs::insert_disc;
-use crate::catalogue::{DiscRecord, DiscState, InCatalogue};
+use crate::catalogue::{DiscRecord, DiscState, EntryKind, InCatalogue};
 use crate::legacy;
 
 /// Whether `file` (and so the document) is in odarchive 0.1's shape.
@@ -89,6 +91,45 @@ impl Importer<'_> {
         self.placement(
             content, disc, 0, 1, 0, file.size, None, first_path, stored_as, stored_as, "",
         )
+    }
+
+    /// The folders above a 0.1 catalogue's files, which it does not record: a snapshot's
+    /// folder is listed through its own entry (`odarchive mount`, browsing), so each becomes
+    /// one, mode 0755, dated when the catalogue was saved.
+    pub(super) fn v01_folders(&mut self) -> Res<()> {
+        let paths: Vec<Vec<u8>> = {
+            let mut stmt = self
+                .tx
+                .prepare("SELECT path FROM entry WHERE first_snapshot = ?1 AND kind = ?2")
+                .in_catalogue(self.catalogue)?;
+            let rows = stmt
+                .query_map(
+                    rusqlite::params![HEAD_SNAPSHOT, EntryKind::File.code()],
+                    |r| r.get(0),
+                )
+                .in_catalogue(self.catalogue)?;
+            rows.collect::<rusqlite::Result<_>>()
+                .in_catalogue(self.catalogue)?
+        };
+        let mut folders = BTreeSet::new();
+        for path in &paths {
+            let mut end = path.len();
+            while let Some(slash) = path[..end].iter().rposition(|&b| b == b'/') {
+                if !folders.insert(path[..slash].to_vec()) {
+                    break; // and so are the folders above it
+                }
+                end = slash;
+            }
+        }
+        let time = self.v01_snapshot_time()?.unwrap_or(0);
+        let version = VersionIn {
+            mtime: Some(Mtime::Ns(time)),
+            ..VersionIn::default()
+        };
+        for folder in folders {
+            self.insert_entry(&folder, EntryKind::Directory, None, 0, &version, time)?;
+        }
+        Ok(())
     }
 
     /// The disc row of odarchive 0.1's disc `n` (counted from 0), made on first use.
