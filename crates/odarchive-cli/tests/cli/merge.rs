@@ -182,6 +182,9 @@ fn a_catalogue_of_an_older_odarchive_is_brought_up_to_date_and_merged() {
          ALTER TABLE plan DROP COLUMN parity_percent; \
          ALTER TABLE plan DROP COLUMN index_size; ALTER TABLE placement DROP COLUMN sector; \
          ALTER TABLE placement RENAME COLUMN part_hash TO part_sha256; \
+         ALTER TABLE snapshot DROP COLUMN unhashed_files; \
+         ALTER TABLE snapshot DROP COLUMN largest_path; \
+         ALTER TABLE snapshot DROP COLUMN largest_size; \
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -193,5 +196,9 @@ fn a_catalogue_of_an_older_odarchive_is_brought_up_to_date_and_merged() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 8, "brought up to the newest schema");
+    assert_eq!(
+        version,
+        odarchive::catalogue::schema::SCHEMA_VERSION,
+        "brought up to the newest schema"
+    );
 }
