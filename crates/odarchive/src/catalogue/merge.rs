@@ -189,7 +189,8 @@ impl Catalogue {
         let (contents_total, contents_new) = copy_contents(&tx, path)?;
         let (entries, scan_errors) = copy_entries(&tx, path)?;
         // Snapshots completed before schema 9 there carry no `info` counters of their own.
-        super::snapshot_info::count_uncounted(&tx).in_catalogue(path)?;
+        let ids: Vec<i64> = merged.iter().map(|m| m.id).collect();
+        super::snapshot_info::count_uncounted(&tx, &ids).in_catalogue(path)?;
         copy_plans_and_discs(&tx, plan, path)?;
         copy_placements(&tx, path)?;
         tx.execute_batch(

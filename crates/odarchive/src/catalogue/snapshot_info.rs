@@ -41,19 +41,19 @@ impl Catalogue {
     }
 }
 
-/// Counts and stores the summary of every complete snapshot that has none stored (schema 9's
-/// counters missing): snapshots brought in by an import or merge from a document or catalogue
-/// that did not carry them, or completed before schema 9.
-pub(super) fn count_uncounted(conn: &Connection) -> rusqlite::Result<()> {
-    let ids: Vec<i64> = conn
-        .prepare(
-            "SELECT id FROM snapshot WHERE state = 'complete' \
-             AND (unhashed_files IS NULL OR files IS NULL) ORDER BY id",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for id in ids {
-        store_info(conn, &count_snapshot(conn, id)?)?;
+/// Counts and stores the summary of each complete snapshot of `among` that has none stored
+/// (schema 9's counters missing): snapshots brought in by an import or merge from a document or
+/// catalogue that did not carry them. A snapshot already here is left as it is (counting one
+/// is a pass over its entries; `info` counts it when asked).
+pub(super) fn count_uncounted(conn: &Connection, among: &[i64]) -> rusqlite::Result<()> {
+    let mut uncounted = conn.prepare(
+        "SELECT EXISTS (SELECT 1 FROM snapshot WHERE id = ?1 AND state = 'complete' \
+         AND (unhashed_files IS NULL OR files IS NULL))",
+    )?;
+    for &id in among {
+        if uncounted.query_row([id], |r| r.get(0))? {
+            store_info(conn, &count_snapshot(conn, id)?)?;
+        }
     }
     Ok(())
 }

@@ -143,7 +143,13 @@ impl Importer<'_> {
     /// 0.1's documents, not all of them in versions 3 and 4) and the disc counters of odarchive
     /// 0.1 discs.
     fn fill_uncounted(&self) -> Res<()> {
-        count_uncounted(self.tx).in_catalogue(self.catalogue)?;
+        // An import fills an empty catalogue: every snapshot here is one it brought.
+        let ids: Vec<i64> = self
+            .tx
+            .prepare("SELECT id FROM snapshot ORDER BY id")
+            .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+            .in_catalogue(self.catalogue)?;
+        count_uncounted(self.tx, &ids).in_catalogue(self.catalogue)?;
         if self.legacy {
             self.exec(
                 "UPDATE disc SET files = (SELECT count(*) FROM placement p WHERE p.disc_id = disc.id), \
