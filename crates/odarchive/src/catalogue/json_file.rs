@@ -113,7 +113,11 @@ pub fn open_json_file(path: &Path) -> Result<Box<dyn Read>> {
         source,
     })?;
     Ok(if gzipped(path) {
-        Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
+        let gz = crate::disc::gzip::decoder(std::io::BufReader::new(file));
+        Box::new(gz.map_err(|source| Error::Input {
+            path: path.to_path_buf(),
+            source,
+        })?)
     } else {
         Box::new(file)
     })

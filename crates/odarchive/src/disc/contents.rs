@@ -71,7 +71,7 @@ pub struct ExpectedSource {
 }
 
 /// The catalogue file of a plan, padded to its reserved size (the same on every disc of the
-/// plan). Gzipped files are padded with a gzip header comment, which `gunzip` ignores.
+/// plan). Gzipped files are padded with empty gzip members (see [`super::gzip`]).
 pub fn catalogue_file(catalogue: &Catalogue, plan: &PlanRecord) -> Result<Vec<u8>> {
     match padded_catalogue(catalogue, plan)? {
         Ok(bytes) => Ok(bytes),
@@ -95,6 +95,7 @@ pub(crate) fn padded_catalogue(
         below_disc: u32::MAX,
         new_discs: &[],
         new_parts: Box::new(std::iter::empty()),
+        sample_below: None,
     };
     let json = write_catalogue_json(catalogue, scope, Vec::new(), &name)?;
     let size = plan.catalogue_size as usize;
@@ -124,11 +125,19 @@ pub(crate) fn padded_catalogue(
     if plain.len() > size {
         return Ok(Err(plain.len() as u64));
     }
-    if plain.len() == size {
+    let room = (size - plain.len()) as u64;
+    if room == 0 {
         return Ok(Ok(plain));
     }
-    // A comment of n bytes adds n + 1 (its terminating zero).
-    let padded = gz(Some(size - plain.len() - 1))?;
+    let padded = if room < super::gzip::PAD_MEMBER_MIN {
+        // Too little room for a member of its own: a comment in the header (of `room - 1`
+        // bytes and its terminating zero).
+        gz(Some(room as usize - 1))?
+    } else {
+        let mut padded = plain;
+        padded.extend_from_slice(&super::gzip::padding(room));
+        padded
+    };
     if padded.len() != size {
         return Err(Error::Internal(format!(
             "gzip padding gave {} bytes instead of {size}",

@@ -15,9 +15,9 @@
 //! - Path bytes are escaped so that a line stays one line of UTF-8 text: `\\` for `\`, `\t`
 //!   for a tab, `\n` for a newline, and `\xHH` for any other control character and for every
 //!   byte that is not part of valid UTF-8.
-//! - Gzip (a single member with the lines), padded to the plan's reserved size by a second,
-//!   empty gzip member whose header comment is spaces (`gunzip` and `zgrep` read both and
-//!   print nothing for the second). The size is fixed when the plan is made: every disc of a
+//! - Gzip (a single member with the lines), padded to the plan's reserved size by empty gzip
+//!   members whose header comments are spaces (`gunzip` and `zgrep` read them all and print
+//!   nothing for the empty ones; see [`super::gzip`]). The size is fixed when the plan is made: every disc of a
 //!   plan has the same index.
 //!
 //! Written as it is read from the catalogue, to a temporary file: never held whole.
@@ -35,9 +35,7 @@ pub const INDEX_NAME: &str = "INDEX.tsv.gz";
 const INDEX_LEVEL: flate2::Compression = flate2::Compression::new(6);
 /// The first line.
 const HEADER: &[u8] = b"# path\tdiscs\tsize\tmtime (UTC)\n";
-/// The smallest padding member: header (10), comment terminator (1), empty deflate block (2),
-/// CRC-32 and size (8).
-const PAD_MEMBER_MIN: u64 = 21;
+use super::gzip::{PAD_MEMBER_MIN, padding};
 
 /// What an index lists: the files of `snapshot`, on the stored discs of `stored` and on the
 /// `new` discs of a plan being made (`(content id, disc number)`, sorted).
@@ -81,6 +79,42 @@ pub fn measure(catalogue: &Catalogue, scope: IndexScope<'_>) -> Result<u64> {
     Ok(gz.finish().map_err(io_error)?.n)
 }
 
+/// An estimate of [`measure`] from a sample: the lines of about one folder in `every` (all of
+/// a folder's lines or none, so that they compress as they do in the whole index), scaled by
+/// the number of lines of the whole. Exact when `every` is 1, or when the sample is empty.
+pub fn estimate(catalogue: &Catalogue, scope: IndexScope<'_>, every: u64) -> Result<u64> {
+    if every <= 1 {
+        return measure(catalogue, scope);
+    }
+    let mut gz = flate2::write::GzEncoder::new(Counted::new(io::sink()), INDEX_LEVEL);
+    gz.write_all(HEADER).map_err(io_error)?;
+    let (mut all, mut kept) = (0u64, 0u64);
+    let mut line = Vec::with_capacity(256);
+    catalogue.for_each_indexed_file(scope.snapshot, scope.stored, |f| {
+        all += 1;
+        let folder = f.path.rsplitn(2, |&b| b == b'/').nth(1).unwrap_or(b"");
+        if fnv1a(folder) % every != 0 {
+            return Ok(());
+        }
+        kept += 1;
+        line.clear();
+        index_line(&f, scope.new, &mut line);
+        gz.write_all(&line).map_err(io_error)
+    })?;
+    let sampled = gz.finish().map_err(io_error)?.n;
+    if kept == 0 {
+        return measure(catalogue, scope);
+    }
+    Ok((u128::from(sampled) * u128::from(all) / u128::from(kept)) as u64)
+}
+
+/// FNV-1a, 64 bits: a stable hash to sample folders by.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Writes the index of `plan` (none for a plan with no index size) to a temporary file in
 /// `dir`, padded to its reserved size, hashing it with `hash`.
 pub fn index_file(
@@ -117,7 +151,7 @@ pub fn index_file(
     match room {
         Some(0) => {}
         Some(n) if n >= PAD_MEMBER_MIN => {
-            counted.write_all(&pad_member(n)).map_err(output)?;
+            counted.write_all(&padding(n)).map_err(output)?;
         }
         _ => {
             return Err(Error::Internal(format!(
@@ -134,20 +168,6 @@ pub fn index_file(
         hash,
         size: plan.index_size,
     }))
-}
-
-/// An empty gzip member of exactly `n` (≥ [`PAD_MEMBER_MIN`]) bytes: its comment is spaces.
-fn pad_member(n: u64) -> Vec<u8> {
-    let comment = (n - PAD_MEMBER_MIN) as usize;
-    // ID1 ID2 CM=deflate FLG=FCOMMENT MTIME=0 XFL=0 OS=unknown.
-    let mut m = vec![0x1f, 0x8b, 8, 0x10, 0, 0, 0, 0, 0, 255];
-    m.resize(10 + comment, b' ');
-    m.push(0);
-    // A final fixed-Huffman block holding only its end: no data.
-    m.extend_from_slice(&[0x03, 0x00]);
-    // CRC-32 and length of no data.
-    m.extend_from_slice(&[0; 8]);
-    m
 }
 
 /// Writes the header and every line of `scope` to `out`.
@@ -264,7 +284,7 @@ mod tests {
         gz.write_all(b"line\n").unwrap();
         let bytes = gz.finish().unwrap();
         for n in [PAD_MEMBER_MIN, PAD_MEMBER_MIN + 1, 4000] {
-            let pad = pad_member(n);
+            let pad = padding(n);
             assert_eq!(pad.len() as u64, n);
             let mut both = bytes.clone();
             both.extend_from_slice(&pad);

@@ -15,6 +15,7 @@
 //! every disc exactly before any byte of them is known.
 
 pub mod contents;
+pub mod gzip;
 pub mod index;
 pub mod names;
 pub mod readme;

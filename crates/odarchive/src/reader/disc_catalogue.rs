@@ -20,8 +20,8 @@ pub fn disc_catalogue_json(
                 return Ok(Some(bytes));
             }
             let mut out = Vec::new();
-            flate2::read::GzDecoder::new(bytes.as_slice())
-                .read_to_end(&mut out)
+            disc::gzip::decoder(bytes.as_slice())
+                .and_then(|mut gz| gz.read_to_end(&mut out))
                 .map_err(|e| DiscError::Read {
                     disc: source.origin().to_owned(),
                     file: name.to_owned(),
