@@ -3,6 +3,7 @@
 //! deterministic, few and full discs.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -522,4 +523,69 @@ fn a_cancelled_write_leaves_no_image() {
         (job.kind.as_str(), job.state),
         ("write", odarchive::JobState::Interrupted)
     );
+}
+
+/// Over 16,384 contents the planner reserves the catalogue file and the index from a sample
+/// and checks them against the real files once the plan is stored: the reserves hold the
+/// real files (the discs are written), and the sample does not overshoot by much.
+#[test]
+fn a_plan_sized_from_a_sample_holds_its_real_catalogue_and_index() {
+    let mut s = scanned(|d| {
+        for i in 0..20_000 {
+            let dir = d.join(format!("f{:03}", i / 100));
+            if i % 100 == 0 {
+                std::fs::create_dir_all(&dir).unwrap();
+            }
+            std::fs::write(dir.join(format!("n{i:05}")), i.to_string()).unwrap();
+        }
+    });
+    odarchive::plan(&mut s.catalogue, &options("300M", &[]), &NoProgress).unwrap();
+    let plan = s.catalogue.discs().unwrap()[0].plan_id;
+    let plan = s.catalogue.plan_record(plan).unwrap().unwrap();
+    let written = write_and_check_sizes(&mut s, 300_000_000);
+    let image = std::fs::File::open(&written[0].1).unwrap();
+    let mut udf = discfs::udf::read::UdfVolume::open(image).unwrap();
+    let read = |udf: &mut discfs::udf::read::UdfVolume<std::fs::File>, name: &str| {
+        let entry = udf.lookup(name).unwrap();
+        let mut bytes = Vec::new();
+        udf.copy_to(&entry, &mut bytes).unwrap();
+        bytes
+    };
+    let name = if plan.catalogue_gzip {
+        "catalogue.json.gz"
+    } else {
+        "catalogue.json"
+    };
+    let file = read(&mut udf, name);
+    assert_eq!(file.len() as u64, plan.catalogue_size);
+    let mut json = Vec::new();
+    if plan.catalogue_gzip {
+        flate2::read::GzDecoder::new(&file[..])
+            .read_to_end(&mut json)
+            .unwrap();
+    } else {
+        json = file.clone();
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(doc["files"].as_object().unwrap().len(), 20_000);
+    // The writer's own compression of that JSON: what the reserve had to hold.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&json).unwrap();
+    let need = if plan.catalogue_gzip {
+        gz.finish().unwrap().len() as u64
+    } else {
+        json.trim_ascii_end().len() as u64
+    };
+    assert!(
+        plan.catalogue_size < need * 3 / 2 + 20_000,
+        "reserved {} for {need} bytes",
+        plan.catalogue_size
+    );
+    let index = read(&mut udf, "INDEX.tsv.gz");
+    assert_eq!(index.len() as u64, plan.index_size);
+    let mut lines = String::new();
+    flate2::read::MultiGzDecoder::new(&index[..])
+        .read_to_string(&mut lines)
+        .unwrap();
+    assert_eq!(lines.lines().count(), 20_001, "a header and a line a file");
 }

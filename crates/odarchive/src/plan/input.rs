@@ -77,14 +77,16 @@ pub fn gather(
             .iter()
             .position(|f| under(&e.path, f))
             .unwrap_or(first.len());
-        let part_stem = names.part_stem(&disc_path);
+        let stem = names.part_stem(&disc_path);
+        let split_stem = (stem != disc_path).then(|| stem.into_boxed_str());
+        let entry_path = (e.path != disc_path.as_bytes()).then(|| e.path.into_boxed_slice());
         let item = Item {
             content_id,
             hash,
             size: e.size,
             path: disc_path,
-            part_stem,
-            raw_path: e.path,
+            split_stem,
+            entry_path,
             mtime_ns: e.mtime_ns,
             written: written.map_or(0, |w| w.end),
             parts_written: written.map_or(0, |w| w.parts),
@@ -103,7 +105,10 @@ pub fn gather(
         Ok(())
     })?;
     // Stable: each group keeps path order.
-    items.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.raw_path.cmp(&b.1.raw_path)));
+    items.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.raw_path().cmp(b.1.raw_path()))
+    });
     out.first_count = items.iter().filter(|(g, _)| *g < first.len()).count();
     out.items = items.into_iter().map(|(_, i)| i).collect();
     Ok(out)

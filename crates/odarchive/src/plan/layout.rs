@@ -42,7 +42,11 @@ pub(crate) fn piece_path(item: &Item, piece: &Piece, capacity: u64) -> String {
     if piece.part == 0 {
         item.path.clone()
     } else {
-        names::part_name(&item.part_stem, piece.part, part_width(item.size, capacity))
+        names::part_name(
+            item.part_stem(),
+            piece.part,
+            part_width(item.size, capacity),
+        )
     }
 }
 

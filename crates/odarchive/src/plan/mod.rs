@@ -5,13 +5,12 @@
 //! size computed with [`discfs::layout()`] on its real tree), computes the hash of every split
 //! part (in the catalogue's algorithm), and stores plan, discs and placements in one transaction.
 //!
-//! The catalogue file on each disc describes the whole plan, so its size depends on the plan.
-//! It is reserved: an upper bound measured on the packed plan with placeholders of full width
-//! (hashes, image sizes), and the file written later is padded to exactly that size. When the
-//! measured size exceeds the reserve the plan is packed again with the larger reserve.
-//! `INDEX.tsv.gz` ([`crate::disc::index`]) is reserved alike, measured on the packed plan
-//! itself: it holds only paths, disc numbers, sizes and times, all known before the plan is
-//! stored, so its measured size is the size it is written with.
+//! The catalogue file and `INDEX.tsv.gz` ([`crate::disc::index`]) on each disc describe the
+//! whole plan, so their sizes depend on the plan. Both are reserved (the files written later
+//! are padded to exactly their reserves): first with an estimate measured on a sample, then,
+//! once the plan is stored, checked against the real files made from the stored rows, each
+//! measured once; a plan whose files need more is packed again with larger reserves (see
+//! `sizing`). Split parts keep their hashes between packings.
 //!
 //! ```
 //! use odarchive::{Catalogue, Media, NoProgress, PlanOptions, ScanOptions, WriteOptions};
@@ -73,16 +72,32 @@ pub struct Item {
     pub size: u64,
     /// Its path under `/Data` (escaped, see [`crate::disc::names`]).
     pub path: String,
-    /// The stem of its part names, should it be split.
-    pub part_stem: String,
-    /// The catalogue path it is stored under (raw bytes, relative to the drive).
-    pub raw_path: Vec<u8>,
+    /// The stem of its part names, should it be split, where that is not `path` (other
+    /// files already take `path`'s part names): see [`Item::part_stem`].
+    pub split_stem: Option<Box<str>>,
+    /// The catalogue path it is stored under (raw bytes, relative to the drive), where that
+    /// is not the bytes of `path` (escaped or renamed on the disc): see [`Item::raw_path`].
+    /// Most paths are the same in both, and a plan holds an item per content, so each keeps
+    /// one copy.
+    pub entry_path: Option<Box<[u8]>>,
     /// That entry's mtime.
     pub mtime_ns: i64,
     /// Bytes already on written discs (as the first `parts_written` parts); 0 for most.
     pub written: u64,
     /// Parts already on written discs.
     pub parts_written: u32,
+}
+
+impl Item {
+    /// The stem of its part names, should it be split.
+    pub fn part_stem(&self) -> &str {
+        self.split_stem.as_deref().unwrap_or(&self.path)
+    }
+
+    /// The catalogue path it is stored under (raw bytes, relative to the drive).
+    pub fn raw_path(&self) -> &[u8] {
+        self.entry_path.as_deref().unwrap_or(self.path.as_bytes())
+    }
 }
 
 /// A content, or a part of it, on a disc.
@@ -228,19 +243,21 @@ pub fn plan(
     let created_ns = now_ns();
     let set_id = catalogue.archive()?.set_id;
     let hash = catalogue.hash_algorithm()?;
-    let mut at_least = 0;
-    loop {
-        let sizer = sizing::Sizer {
-            catalogue,
-            snapshot: snapshot.id,
-            items: &gathered.items,
-            set_id: &set_id,
-            capacity,
-            hash,
-            parity: options.parity,
-        };
-        let (packed, reserve) =
-            sizer.pack_with_reserve(gathered.first_count, first_number, created_ns, at_least)?;
+    let sizer = sizing::Sizer {
+        snapshot: snapshot.id,
+        items: &gathered.items,
+        set_id: &set_id,
+        capacity,
+        hash,
+        parity: options.parity,
+        created_ns,
+    };
+    let mut reserve = sizer.estimate(catalogue, first_number)?;
+    // Split parts keep their hashes from one packing to the next: most parts stay the same.
+    let mut part_hashes = store::PartHashes::default();
+    for _ in 0..MAX_ROUNDS {
+        let params = reserve.params(capacity, first_number, hash, options.parity);
+        let packed = pack(&gathered.items, gathered.first_count, &params)?;
         let facts = store::PlanFacts {
             options,
             capacity,
@@ -251,30 +268,42 @@ pub fn plan(
         };
         let (record, discs) = store::records(&snapshot, &gathered.items, &packed, &facts);
         let plan_id = catalogue.store_plan_with(&record, &discs, &mut |put| {
-            store::placements(&snapshot, &gathered.items, &packed, &facts, put)
+            store::placements(
+                &snapshot,
+                &gathered.items,
+                &packed,
+                &facts,
+                &mut part_hashes,
+                put,
+            )
         })?;
-        // The real catalogue (real hashes and ISO 9660 paths) must fit its reserve; the
-        // placeholders make that all but certain, and if not the plan is packed again.
-        if let Some(needed) = sizing::shortfall(catalogue, snapshot.id, plan_id, reserve)? {
-            if at_least > 0 {
-                return Err(Error::Internal(format!(
-                    "the catalogue file needs {needed} bytes, more than reserved twice"
-                )));
+        // The real catalogue file and index (real hashes and ISO 9660 paths) must fit their
+        // reserves; the estimate's slack makes that all but certain, and if not the plan is
+        // packed again with larger ones.
+        let need = sizing::needed(catalogue, snapshot.id, plan_id)?;
+        match sizer.grown(reserve, need) {
+            Some(larger) => reserve = larger,
+            None => {
+                return Ok(summary(
+                    plan_id,
+                    snapshot.id,
+                    options,
+                    &gathered,
+                    &packed,
+                    (&record, &discs),
+                    capacity,
+                ));
             }
-            at_least = needed + needed / 8 + 16384;
-            continue;
         }
-        return Ok(summary(
-            plan_id,
-            snapshot.id,
-            options,
-            &gathered,
-            &packed,
-            (&record, &discs),
-            capacity,
-        ));
     }
+    Err(Error::Internal(
+        "the reserve for the catalogue file and the index did not settle; please report this"
+            .into(),
+    ))
 }
+
+/// Rounds of packing before giving up (the reserves only grow, so two suffice in practice).
+const MAX_ROUNDS: usize = 6;
 
 fn summary(
     plan_id: i64,

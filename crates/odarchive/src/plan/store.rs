@@ -9,7 +9,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 use discfs::NodeId;
 
-use super::layout::{PackParams, piece_path, sizing_layout, udf_path};
+use super::layout::{piece_path, sizing_layout, udf_path};
 use super::pack::PackedDisc;
 use super::sizing::Reserve;
 use super::{Item, PlanOptions};
@@ -115,6 +115,9 @@ pub(super) fn records(
     (plan, discs)
 }
 
+/// The hashes of split parts made so far: `(content, offset, length)` → hash.
+pub(super) type PartHashes = HashMap<(i64, u64, u64), ContentHash>;
+
 /// Makes the placements of `packed`, one disc at a time, and hands each to `put`: its UDF and
 /// ISO 9660 paths from the disc's real layout, and the hash of every split part.
 pub(super) fn placements(
@@ -122,17 +125,16 @@ pub(super) fn placements(
     items: &[Item],
     packed: &[PackedDisc],
     facts: &PlanFacts<'_>,
+    part_hashes: &mut PartHashes,
     put: &mut dyn FnMut(&Placement) -> Result<()>,
 ) -> Result<()> {
-    let params = PackParams {
-        capacity: facts.capacity,
-        readme_size: facts.reserve.readme,
-        catalogue: (disc::catalogue_name(facts.reserve.gzip), facts.reserve.size),
-        index_size: facts.reserve.index,
-        first_number: packed.first().map_or(1, |d| d.number),
-        hash: facts.hash,
-        parity: facts.options.parity,
-    };
+    let first_number = packed.first().map_or(1, |d| d.number);
+    let params = facts.reserve.params(
+        facts.capacity,
+        first_number,
+        facts.hash,
+        facts.options.parity,
+    );
     for d in packed {
         let (tree, layout) = sizing_layout(items, &d.pieces, &params, d.number)?;
         let iso: HashMap<NodeId, String> = layout.iso_paths(&tree).map(|(p, id)| (id, p)).collect();
@@ -155,9 +157,18 @@ pub(super) fn placements(
             let part_hash = if piece.part == 0 {
                 None
             } else {
-                let source = snapshot_path(snapshot, &item.raw_path);
                 let (offset, length) = (piece.offset, piece.length);
-                Some(hash_region(facts.hash, &source, offset, length, d.number)?)
+                let key = (item.content_id, offset, length);
+                let hash = match part_hashes.get(&key) {
+                    Some(&hash) => hash,
+                    None => {
+                        let source = snapshot_path(snapshot, item.raw_path());
+                        let hash = hash_region(facts.hash, &source, offset, length, d.number)?;
+                        part_hashes.insert(key, hash);
+                        hash
+                    }
+                };
+                Some(hash)
             };
             put(&Placement {
                 content_id: item.content_id,
@@ -169,7 +180,7 @@ pub(super) fn placements(
                 offset: piece.offset,
                 length: piece.length,
                 part_hash,
-                entry_path: item.raw_path.clone(),
+                entry_path: item.raw_path().to_vec(),
                 disc_path: udf_path(&tree, &layout, id),
                 iso_path: iso.get(&id).cloned().unwrap_or_default(),
                 name_path,

@@ -14,26 +14,31 @@ impl<W: Write> JsonWriter<'_, W> {
     pub(super) fn files(&mut self) -> Res<()> {
         let catalogue = self.catalogue;
         let path = catalogue.path();
+        // A sample is a range of hashes: `x'04'` is above every hash starting with 0x03.
+        let sample = match self.sample_below {
+            None => String::new(),
+            Some(below) => format!("AND c.hash < x'{below:02x}'"),
+        };
         let mut names = catalogue
             .conn
             .prepare(&format!(
                 "SELECT c.hash, c.size, {VERSION_COLUMNS} FROM content c \
                  JOIN entry e ON e.content_id = c.id \
-                 WHERE e.kind = 1 AND e.first_snapshot <= ?1 \
+                 WHERE e.kind = 1 AND e.first_snapshot <= ?1 {sample} \
                  ORDER BY c.hash, e.path, e.first_snapshot"
             ))
             .in_catalogue(path)?;
         let mut names = names.query([self.snapshot]).in_catalogue(path)?;
         let mut stored = catalogue
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT c.hash, p.part, p.parts, d.number, p.offset, p.length, p.part_hash, \
                  p.disc_path, p.iso_path, p.entry_path, p.name_path \
                  FROM placement p JOIN content c ON c.id = p.content_id \
                  JOIN disc d ON d.id = p.disc_id \
-                 WHERE d.plan_id <= ?1 AND d.number < ?2 \
-                 ORDER BY c.hash, d.number, p.part",
-            )
+                 WHERE d.plan_id <= ?1 AND d.number < ?2 {sample} \
+                 ORDER BY c.hash, d.number, p.part"
+            ))
             .in_catalogue(path)?;
         let export = self.export();
         let stored = stored

@@ -216,6 +216,10 @@ pub struct JsonScope<'a> {
     pub new_discs: &'a [JsonDisc],
     /// Their placements.
     pub new_parts: NewParts<'a>,
+    /// Only the contents whose hash starts with a byte below this one (`None`: all): a
+    /// sample of about `n / 256` of every 256 contents, for estimating the size of the whole
+    /// (hashes are uniform). The caller filters `new_parts` alike.
+    pub sample_below: Option<u8>,
 }
 
 impl std::fmt::Debug for JsonScope<'_> {
@@ -225,6 +229,7 @@ impl std::fmt::Debug for JsonScope<'_> {
             .field("snapshot", &self.snapshot)
             .field("max_plan", &self.max_plan)
             .field("below_disc", &self.below_disc)
+            .field("sample_below", &self.sample_below)
             .finish_non_exhaustive()
     }
 }
@@ -245,6 +250,7 @@ impl Catalogue {
             below_disc: u32::MAX,
             new_discs: &[],
             new_parts: Box::new(std::iter::empty()),
+            sample_below: None,
         };
         write_catalogue_json(self, scope, out, out_name)
     }
@@ -275,6 +281,7 @@ pub fn write_catalogue_json<W: Write>(
         below_disc,
         new_discs,
         new_parts,
+        sample_below,
     } = scope;
     let mut w = JsonWriter {
         catalogue,
@@ -284,6 +291,7 @@ pub fn write_catalogue_json<W: Write>(
         below_disc,
         new_discs,
         new_parts: new_parts.peekable(),
+        sample_below,
         o: out,
     };
     match w.write() {

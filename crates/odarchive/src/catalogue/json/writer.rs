@@ -43,6 +43,7 @@ pub(super) struct JsonWriter<'a, W> {
     pub(super) below_disc: u32,
     pub(super) new_discs: &'a [JsonDisc],
     pub(super) new_parts: Peekable<NewParts<'a>>,
+    pub(super) sample_below: Option<u8>,
     pub(super) o: W,
 }
 
