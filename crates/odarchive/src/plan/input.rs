@@ -53,9 +53,14 @@ pub fn gather(
     let special = catalogue.paths_with_percent_or_part(snapshot)?;
     let mut names = NameMap::new(special);
     let mut out = Gathered::default();
-    // content id → (group, index in `items`).
-    let mut seen: HashMap<i64, (usize, usize)> = HashMap::new();
-    let mut items: Vec<(usize, Item)> = Vec::new();
+    // The items of each group (the `first` folders in the order given, then the rest), each
+    // in path order as the entries come. An item whose content turns up later under a name of
+    // an earlier group moves there and leaves a `None`.
+    let mut groups: Vec<Vec<Option<Item>>> = (0..=first.len()).map(|_| Vec::new()).collect();
+    // Where each content's item is, for that move; without `--first` nothing moves, and a
+    // bit a content says whether it has its item.
+    let mut at: HashMap<i64, (usize, usize)> = HashMap::new();
+    let mut seen = Bits::default();
     catalogue.for_each_entry(snapshot, |e| {
         let is_dir = e.kind == EntryKind::Directory;
         if e.kind == EntryKind::Symlink {
@@ -77,41 +82,77 @@ pub fn gather(
             .iter()
             .position(|f| under(&e.path, f))
             .unwrap_or(first.len());
-        let stem = names.part_stem(&disc_path);
-        let split_stem = (stem != disc_path).then(|| stem.into_boxed_str());
-        let entry_path = (e.path != disc_path.as_bytes()).then(|| e.path.into_boxed_slice());
-        let item = Item {
-            content_id,
-            hash,
-            size: e.size,
-            path: disc_path,
-            split_stem,
-            entry_path,
-            mtime_ns: e.mtime_ns,
-            written: written.map_or(0, |w| w.end),
-            parts_written: written.map_or(0, |w| w.parts),
+        let item = || {
+            let stem = names.part_stem(&disc_path);
+            let split_stem = (stem != disc_path).then(|| stem.into_boxed_str());
+            let entry_path = (e.path != disc_path.as_bytes()).then(|| e.path.into_boxed_slice());
+            Item {
+                content_id,
+                hash,
+                size: e.size,
+                path: disc_path,
+                split_stem,
+                entry_path,
+                mtime_ns: e.mtime_ns,
+                written: written.map_or(0, |w| w.end),
+                parts_written: written.map_or(0, |w| w.parts),
+            }
         };
-        match seen.get(&content_id) {
+        if first.is_empty() {
+            if seen.insert(content_id) {
+                groups[0].push(Some(item()));
+            }
+            return Ok(());
+        }
+        match at.get(&content_id) {
             Some(&(g, _)) if g <= group => {}
-            Some(&(_, i)) => {
-                items[i] = (group, item);
-                seen.insert(content_id, (group, i));
+            Some(&(g, i)) => {
+                groups[g][i] = None;
+                at.insert(content_id, (group, groups[group].len()));
+                groups[group].push(Some(item()));
             }
             None => {
-                seen.insert(content_id, (group, items.len()));
-                items.push((group, item));
+                at.insert(content_id, (group, groups[group].len()));
+                groups[group].push(Some(item()));
             }
         }
         Ok(())
     })?;
-    // Stable: each group keeps path order.
-    items.sort_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| a.1.raw_path().cmp(b.1.raw_path()))
-    });
-    out.first_count = items.iter().filter(|(g, _)| *g < first.len()).count();
-    out.items = items.into_iter().map(|(_, i)| i).collect();
+    drop(at);
+    let mut items: Vec<Item> = Vec::new();
+    for (g, group) in groups.into_iter().enumerate() {
+        // Collected in place where it is the first group with items (always, without
+        // `--first`): the items are never held twice.
+        let group = group.into_iter().flatten();
+        if items.is_empty() {
+            items = group.collect();
+        } else {
+            items.extend(group);
+        }
+        if g + 1 == first.len() {
+            out.first_count = items.len();
+        }
+    }
+    out.items = items;
     Ok(out)
+}
+
+/// A set of content ids, a bit each.
+#[derive(Default)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    /// Adds `id`; whether it was new.
+    fn insert(&mut self, id: i64) -> bool {
+        let id = id.max(0) as usize;
+        let (word, bit) = (id / 64, 1u64 << (id % 64));
+        if word >= self.0.len() {
+            self.0.resize(word + 1, 0);
+        }
+        let new = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        new
+    }
 }
 
 /// Checks that every `--first` path is an entry of `snapshot`.
@@ -146,6 +187,17 @@ mod tests {
         assert_eq!(normalise_first("Photos/", drive), b"Photos");
         assert_eq!(normalise_first("./Photos/2020", drive), b"Photos/2020");
         assert_eq!(normalise_first("/mnt/drive/Photos", drive), b"Photos");
+    }
+
+    #[test]
+    fn bits_say_whether_an_id_is_new() {
+        let mut bits = Bits::default();
+        assert!(bits.insert(5));
+        assert!(!bits.insert(5));
+        assert!(bits.insert(64));
+        assert!(bits.insert(1_000_000));
+        assert!(!bits.insert(64));
+        assert!(bits.insert(63));
     }
 
     #[test]
