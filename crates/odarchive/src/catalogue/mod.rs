@@ -29,6 +29,7 @@ mod paths;
 mod placements;
 mod plans;
 mod restore_set;
+pub mod search;
 pub mod schema;
 mod snapshot_info;
 mod snapshot_writer;
