@@ -222,12 +222,14 @@ mod tests {
         let mut c = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
         let first = crate::scan(&mut c, &drive, &ScanOptions::default(), &NoProgress)
             .unwrap()
-            .info.snapshot;
+            .info
+            .snapshot;
         std::fs::remove_file(drive.join("old-needle")).unwrap();
         std::fs::write(drive.join("new-needle"), "2").unwrap();
         let second = crate::scan(&mut c, &drive, &ScanOptions::default(), &NoProgress)
             .unwrap()
-            .info.snapshot;
+            .info
+            .snapshot;
         let b = SearchBudget::default();
         let in_first = c.search_paths(first, b"needle", None, 10, b).unwrap();
         let in_second = c.search_paths(second, b"needle", None, 10, b).unwrap();
