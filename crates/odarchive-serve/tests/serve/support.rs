@@ -13,7 +13,6 @@ use odarchive_serve::{ServeOptions, Server};
 /// A drive archived onto several small discs, with folders to restore into.
 pub struct Archive {
     pub dir: tempfile::TempDir,
-    pub drive: PathBuf,
     pub catalogue: PathBuf,
     pub images: PathBuf,
     pub restore_to: PathBuf,
@@ -82,7 +81,6 @@ impl Archive {
         .unwrap();
         Archive {
             dir,
-            drive,
             catalogue,
             images,
             restore_to,
