@@ -115,7 +115,7 @@ impl WirePath {
 pub struct Params(HashMap<String, Vec<u8>>);
 
 /// The longest query string taken (a request with a longer one is refused).
-const MAX_QUERY: usize = 64 * 1024;
+const MAX_QUERY: usize = 16 * 1024;
 
 impl Params {
     /// Parses `query` (the part of the URI after `?`).

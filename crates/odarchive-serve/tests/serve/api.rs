@@ -232,6 +232,19 @@ fn bad_input_is_a_4xx_naming_the_cause() {
         let error = r.error();
         assert!(error.contains(message), "{body}: {error}");
     }
+    // Huge inputs: a query string over 16 KiB, one over what the HTTP layer takes, a body
+    // over 2 MB.
+    let long = format!("/api/search?q={}", "a".repeat(20_000));
+    let r = get(a, &long);
+    assert_eq!(r.status, 400);
+    assert!(r.error().contains("at most 16384"), "{}", r.text());
+    let longer = format!("/api/search?q={}", "a".repeat(70_000));
+    assert_eq!(get(a, &longer).status, 414);
+    let mut big = Request::post_json(a, "/api/restore", &serde_json::Value::Null);
+    big.body = vec![b' '; 3_000_000];
+    let r = big.send();
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(r.error().contains("cannot read the body"), "{}", r.text());
     // The server is still there.
     assert_eq!(get(a, "/api/status").status, 200);
 }
