@@ -98,6 +98,9 @@ enum Command {
     /// Mount the whole archive as one read-only file system (FUSE): `latest/` and
     /// `snapshots/<id>/`, each file read from the disc that holds it.
     Mount(commands::mount::Args),
+    /// Serve a local web page and JSON API: job status (live), snapshots folder by folder,
+    /// search, versions, the disc map, restores of a basket of paths.
+    Serve(commands::serve::Args),
 }
 
 /// How a command that did not fail ended.
@@ -165,6 +168,7 @@ fn main() -> ExitCode {
         Command::ImportJson(args) => commands::json::run_import(args, &cli.global),
         Command::Merge(args) => commands::merge::run(args, &cli.global),
         Command::Mount(args) => commands::mount::run(args, &cli.global),
+        Command::Serve(args) => commands::serve::run(args, &cli.global),
     };
     if let Err(e) = &result {
         eprintln!("odarchive: {}", hint::error_text(e));

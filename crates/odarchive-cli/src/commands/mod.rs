@@ -13,6 +13,7 @@ pub mod plan;
 pub mod repair;
 pub mod restore;
 pub mod scan;
+pub mod serve;
 pub mod status;
 pub mod verify;
 pub mod write;

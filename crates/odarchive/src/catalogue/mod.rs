@@ -30,6 +30,7 @@ mod placements;
 mod plans;
 mod restore_set;
 pub mod schema;
+pub mod search;
 mod snapshot_info;
 mod snapshot_writer;
 mod values;

@@ -1,0 +1,599 @@
+//! The JSON API: every page's data, in the shapes of the CLI's `--json` where the CLI has
+//! one. Each handler reads the catalogue on a blocking thread through a read-only handle of
+//! the pool in [`AppState`]; each answer is bounded (folders and searches are paged).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::stream::Stream;
+use odarchive::catalogue::search::SearchBudget;
+use odarchive::restore::RestoreOptions;
+use odarchive::{Catalogue, DiscRecord, Entry, EntryKind};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::folders::Folders;
+use crate::jobs::Jobs;
+use crate::wire::{ApiError, Params, WirePath};
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The catalogue file.
+    pub catalogue: PathBuf,
+    /// Read-only handles not in use.
+    pool: Mutex<Vec<Catalogue>>,
+    /// The job this server runs.
+    pub jobs: Arc<Jobs>,
+    /// Folders a restore may write into.
+    pub restore_to: Folders,
+    /// Folders of disc images (what a restore reads).
+    pub images: Folders,
+}
+
+/// Handles kept open for reuse.
+const POOL_SIZE: usize = 8;
+
+/// The most entries of a folder or search one request returns.
+pub const MAX_LIMIT: u64 = 1000;
+
+/// The most paths one restore request takes.
+const MAX_BASKET: usize = 10_000;
+
+impl AppState {
+    /// State over the catalogue at `catalogue`.
+    pub fn new(catalogue: PathBuf, restore_to: Folders, images: Folders) -> AppState {
+        AppState {
+            catalogue,
+            pool: Mutex::new(Vec::new()),
+            jobs: Arc::default(),
+            restore_to,
+            images,
+        }
+    }
+
+    /// Runs `f` with a read-only catalogue handle on a blocking thread.
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Catalogue) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let taken = state.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let catalogue = match taken {
+                Some(c) => c,
+                None => Catalogue::open_read_only(&state.catalogue)?,
+            };
+            let result = f(&catalogue);
+            let mut pool = state.pool.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < POOL_SIZE {
+                pool.push(catalogue);
+            }
+            result
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("a reader failed: {e}"),
+            )
+        })?
+    }
+}
+
+type Answer = Result<Json<Value>, ApiError>;
+
+fn json_of(value: impl Serialize) -> Answer {
+    serde_json::to_value(value)
+        .map(Json)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+/// The status object: the CLI's `status --json`, and `server_job`, the job this server runs
+/// or ran last (`null` if none).
+pub fn status_value(catalogue: &Catalogue, jobs: &Jobs) -> Result<Value, ApiError> {
+    let status = odarchive::status(catalogue)?;
+    let mut value = serde_json::to_value(status)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    value["server_job"] = serde_json::to_value(jobs.current()).unwrap_or(Value::Null);
+    Ok(value)
+}
+
+/// `GET /api/status`.
+pub async fn status(State(state): State<Arc<AppState>>) -> Answer {
+    let jobs = Arc::clone(&state.jobs);
+    state.read(move |c| status_value(c, &jobs).map(Json)).await
+}
+
+/// `GET /api/snapshots`: the CLI's `snapshots --json`.
+pub async fn snapshots(State(state): State<Arc<AppState>>) -> Answer {
+    let list = state.read(|c| Ok(odarchive::diff::snapshots(c)?)).await?;
+    json_of(list)
+}
+
+/// One entry as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct EntryJson {
+    /// Its path (and `path_hex` when not UTF-8).
+    #[serde(flatten)]
+    pub path: WirePath,
+    /// Its last name (lossy UTF-8).
+    pub name: String,
+    /// `file`, `directory` or `symlink`.
+    pub kind: EntryKind,
+    /// Bytes (of a symlink: its target's length).
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// Permission bits.
+    pub mode: u32,
+    /// The content hash, hex (files that were read).
+    pub hash: Option<String>,
+    /// A symlink's target (lossy UTF-8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The discs holding the content, in part order (search only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discs: Option<Vec<u32>>,
+}
+
+impl EntryJson {
+    /// The JSON of `e`.
+    pub fn of(e: &Entry) -> EntryJson {
+        let name = e.path.rsplit(|&b| b == b'/').next().unwrap_or(&e.path);
+        EntryJson {
+            path: WirePath::of(&e.path),
+            name: String::from_utf8_lossy(name).into_owned(),
+            kind: e.kind,
+            size: e.size,
+            mtime_ns: e.mtime_ns,
+            mode: e.mode,
+            hash: e.hash.as_ref().map(|h| odarchive::hex(h.as_bytes())),
+            target: e
+                .link_target
+                .as_ref()
+                .map(|t| String::from_utf8_lossy(t).into_owned()),
+            discs: None,
+        }
+    }
+}
+
+/// The snapshot `spec` names (an id, `latest`, a UTC date), or 404.
+fn snapshot_of(c: &Catalogue, spec: Option<&str>) -> Result<i64, ApiError> {
+    Ok(odarchive::restore::select::snapshot_named(
+        c,
+        spec.unwrap_or("latest"),
+    )?)
+}
+
+/// A folder page.
+#[derive(Debug, Serialize)]
+pub struct FolderPage {
+    /// The snapshot.
+    pub snapshot: i64,
+    /// The folder (empty: the drive root).
+    #[serde(flatten)]
+    pub folder: WirePath,
+    /// Its children, in path byte order.
+    pub entries: Vec<EntryJson>,
+    /// Give this as `after` (or its `path_hex` as `after_hex`) for the next page; `null` on
+    /// the last page.
+    pub next_after: Option<WirePath>,
+}
+
+/// A folder's page of children; `spec` names the snapshot.
+pub fn folder_page(
+    c: &Catalogue,
+    spec: Option<&str>,
+    params: &Params,
+) -> Result<FolderPage, ApiError> {
+    let snapshot = snapshot_of(c, spec)?;
+    let dir = params.path("path")?.unwrap_or_default();
+    let dir = dir.strip_suffix(b"/").map(<[u8]>::to_vec).unwrap_or(dir);
+    let after = params.path("after")?;
+    let limit = params.number("limit", 200, 1..=MAX_LIMIT)? as usize;
+    if !dir.is_empty() {
+        match c.entry_at(snapshot, &dir)? {
+            None => {
+                return Err(ApiError::not_found(format!(
+                    "{} is not in snapshot {snapshot}",
+                    String::from_utf8_lossy(&dir)
+                )));
+            }
+            Some(e) if e.kind != EntryKind::Directory => {
+                return Err(ApiError::bad_request(format!(
+                    "{} is not a folder in snapshot {snapshot}",
+                    String::from_utf8_lossy(&dir)
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    let children = c.children_after(snapshot, &dir, after.as_deref(), limit)?;
+    let next_after = (children.len() == limit)
+        .then(|| children.last().map(|e| WirePath::of(&e.path)))
+        .flatten();
+    Ok(FolderPage {
+        snapshot,
+        folder: WirePath::of(&dir),
+        entries: children.iter().map(EntryJson::of).collect(),
+        next_after,
+    })
+}
+
+fn path_param(id: Result<UrlPath<String>, PathRejection>) -> Result<String, ApiError> {
+    id.map(|UrlPath(id)| id)
+        .map_err(|e| ApiError::bad_request(format!("bad URL: {e}")))
+}
+
+/// `GET /api/snapshots/{id}/tree?path=&after=&limit=`.
+pub async fn tree(
+    State(state): State<Arc<AppState>>,
+    id: Result<UrlPath<String>, PathRejection>,
+    uri: Uri,
+) -> Answer {
+    let id = path_param(id)?;
+    let params = Params::parse(uri.query())?;
+    let page = state
+        .read(move |c| folder_page(c, Some(&id), &params))
+        .await?;
+    json_of(page)
+}
+
+/// One version of a path.
+#[derive(Debug, Serialize)]
+pub struct Version {
+    /// The entry as recorded.
+    #[serde(flatten)]
+    pub entry: EntryJson,
+    /// The snapshots it is in (first and last, inclusive).
+    pub first_snapshot: i64,
+    /// The last.
+    pub last_snapshot: i64,
+    /// Where its content is (empty for folders, symlinks and files on no disc yet).
+    pub locations: Vec<VersionLocation>,
+}
+
+/// One disc holding (a part of) a version's content.
+#[derive(Debug, Serialize)]
+pub struct VersionLocation {
+    /// Disc number.
+    pub disc: u32,
+    /// Its label.
+    pub label: String,
+    /// Its state: planned, written, verified.
+    pub state: odarchive::DiscState,
+    /// Part (0: the whole content).
+    pub part: u32,
+    /// Parts in all.
+    pub parts: u32,
+    /// Its path on the disc.
+    pub disc_path: String,
+}
+
+/// Every recorded version of a path, oldest first, with the discs holding each.
+pub fn versions_of(c: &Catalogue, path: &[u8]) -> Result<Vec<Version>, ApiError> {
+    let discs: HashMap<u32, DiscRecord> = c.discs()?.into_iter().map(|d| (d.number, d)).collect();
+    let mut out: Vec<Version> = Vec::new();
+    for snapshot in c.snapshots()? {
+        let Some(e) = c.entry_at(snapshot.id, path)? else {
+            continue;
+        };
+        if out
+            .last()
+            .is_some_and(|v| v.first_snapshot == e.first_snapshot)
+        {
+            continue;
+        }
+        let placements = match e.content_id {
+            Some(content) => c.placements_of(content)?,
+            None => Vec::new(),
+        };
+        let locations = placements
+            .into_iter()
+            .filter_map(|p| {
+                let d = discs.get(&p.disc)?;
+                Some(VersionLocation {
+                    disc: p.disc,
+                    label: d.label.clone(),
+                    state: d.state,
+                    part: p.part,
+                    parts: p.parts,
+                    disc_path: p.disc_path,
+                })
+            })
+            .collect();
+        out.push(Version {
+            entry: EntryJson::of(&e),
+            first_snapshot: e.first_snapshot,
+            last_snapshot: e.last_snapshot,
+            locations,
+        });
+    }
+    Ok(out)
+}
+
+/// `GET /api/files/versions?path=`: `{"path", "versions": [...]}`.
+pub async fn versions(State(state): State<Arc<AppState>>, uri: Uri) -> Answer {
+    let params = Params::parse(uri.query())?;
+    let path = params
+        .path("path")?
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::bad_request("give the file's path as `path=` or `path_hex=`"))?;
+    let shown = WirePath::of(&path);
+    let versions = state.read(move |c| versions_of(c, &path)).await?;
+    if versions.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "{} is in no snapshot of this catalogue",
+            shown.path
+        )));
+    }
+    json_of(json!({ "path": shown.path, "path_hex": shown.path_hex, "versions": versions }))
+}
+
+/// A disc as the API shows it: the CLI's `discs --json` object and its fill.
+#[derive(Debug, Serialize)]
+pub struct DiscJson {
+    /// The record.
+    #[serde(flatten)]
+    pub disc: DiscRecord,
+    /// Image size in percent of the capacity.
+    pub fill_percent: f64,
+}
+
+/// Every disc with its fill.
+pub fn disc_list(c: &Catalogue) -> Result<Vec<DiscJson>, ApiError> {
+    Ok(c.discs()?
+        .into_iter()
+        .map(|d| DiscJson {
+            fill_percent: if d.capacity == 0 {
+                0.0
+            } else {
+                (d.image_size as f64 * 1000.0 / d.capacity as f64).round() / 10.0
+            },
+            disc: d,
+        })
+        .collect())
+}
+
+/// `GET /api/discs`.
+pub async fn discs(State(state): State<Arc<AppState>>) -> Answer {
+    json_of(state.read(disc_list).await?)
+}
+
+/// A page of search results.
+#[derive(Debug, Serialize)]
+pub struct SearchPage {
+    /// The snapshot searched.
+    pub snapshot: i64,
+    /// The fragment searched for (lossy UTF-8).
+    pub q: String,
+    /// Matches of this page, in path byte order, with the discs holding each file.
+    pub entries: Vec<EntryJson>,
+    /// Give this as `after` (or `after_hex`) to go on; `null` when the whole catalogue has
+    /// been searched.
+    pub next_after: Option<WirePath>,
+    /// Index rows this request examined.
+    pub examined: u64,
+}
+
+/// One bounded page of a path search.
+pub fn search_page(c: &Catalogue, params: &Params) -> Result<SearchPage, ApiError> {
+    let q = params
+        .bytes("q")
+        .filter(|q| !q.is_empty())
+        .ok_or_else(|| ApiError::bad_request("give the text to search for as `q=`"))?
+        .to_vec();
+    if q.len() > 1000 {
+        return Err(ApiError::bad_request(format!(
+            "`q` is {} bytes long; at most 1000 are taken",
+            q.len()
+        )));
+    }
+    let snapshot = snapshot_of(c, params.text("snapshot")?)?;
+    let after = params.path("after")?;
+    let limit = params.number("limit", 100, 1..=MAX_LIMIT)? as usize;
+    let found = c.search_paths(
+        snapshot,
+        &q,
+        after.as_deref(),
+        limit,
+        SearchBudget::default(),
+    )?;
+    let mut entries = Vec::with_capacity(found.entries.len());
+    for e in &found.entries {
+        let mut json = EntryJson::of(e);
+        if let Some(content) = e.content_id {
+            json.discs = Some(c.placements_of(content)?.iter().map(|p| p.disc).collect());
+        }
+        entries.push(json);
+    }
+    Ok(SearchPage {
+        snapshot,
+        q: String::from_utf8_lossy(&q).into_owned(),
+        entries,
+        next_after: found.resume_after.as_deref().map(WirePath::of),
+        examined: found.examined,
+    })
+}
+
+/// `GET /api/search?q=&snapshot=&after=&limit=`.
+pub async fn search(State(state): State<Arc<AppState>>, uri: Uri) -> Answer {
+    let params = Params::parse(uri.query())?;
+    json_of(state.read(move |c| search_page(c, &params)).await?)
+}
+
+/// `GET /api/events`: Server-Sent Events. An `status` event (the `/api/status` object) at
+/// once and whenever it changes (looked at every half second), kept alive by comments.
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let stream = futures_util::stream::unfold(
+        (state, None::<String>, true),
+        |(state, last, first)| async move {
+            loop {
+                if !first {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                let jobs = Arc::clone(&state.jobs);
+                let now = state.read(move |c| status_value(c, &jobs)).await;
+                let data = match now {
+                    Ok(mut v) => {
+                        // The time since progress changes always; it is not a change.
+                        v["seconds_since_progress"] = Value::Null;
+                        v.to_string()
+                    }
+                    Err(e) => json!({ "error": e.message }).to_string(),
+                };
+                if last.as_deref() != Some(data.as_str()) {
+                    let event = SseEvent::default().event("status").data(data.clone());
+                    return Some((Ok(event), (state, Some(data), false)));
+                }
+            }
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// The body of `POST /api/restore`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreRequest {
+    /// The snapshot: an id, `latest` (the default) or a UTC date.
+    #[serde(default)]
+    pub snapshot: Option<Value>,
+    /// Paths (UTF-8) to restore, each with everything below it.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Folder to restore into: under the first `--restore-to` folder, or absolute under any.
+    pub to: String,
+    /// Replace files in the way whose content differs.
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// `POST /api/restore`: starts a restore of the paths from the `--images` folders into a
+/// folder under `--restore-to`; 202 with the job, which `/api/status` follows.
+pub async fn restore(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body.map_err(|e| ApiError::new(e.status(), format!("cannot read the body: {e}")))?;
+    let request: RestoreRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a restore request: {e}")))?;
+    if request.paths.is_empty() {
+        return Err(ApiError::bad_request(
+            "`paths` is empty: name the files or folders to restore",
+        ));
+    }
+    if request.paths.len() > MAX_BASKET {
+        return Err(ApiError::bad_request(format!(
+            "{} paths; at most {MAX_BASKET} are taken at once (a folder stands for all below it)",
+            request.paths.len()
+        )));
+    }
+    let to = state.restore_to.resolve(request.to.as_bytes())?;
+    if state.images.roots().is_empty() {
+        return Err(ApiError::forbidden(
+            "`odarchive serve` was started without --images: there are no discs to restore from",
+        ));
+    }
+    let spec = match &request.snapshot {
+        None | Some(Value::Null) => "latest".to_owned(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`snapshot` must be an id, \"latest\" or a date, not {other}"
+            )));
+        }
+    };
+    let paths = request.paths.clone();
+    let (snapshot, patterns) = state
+        .read(move |c| {
+            let snapshot = snapshot_of(c, Some(&spec))?;
+            let mut patterns = Vec::with_capacity(paths.len());
+            for p in &paths {
+                let raw = p.trim_start_matches("./").trim_end_matches('/');
+                if raw.is_empty() || raw.starts_with('/') {
+                    return Err(ApiError::bad_request(format!(
+                        "path {p:?}: give paths relative to the drive root"
+                    )));
+                }
+                let Some(entry) = c.entry_at(snapshot, raw.as_bytes())? else {
+                    return Err(ApiError::not_found(format!(
+                        "{raw} is not in snapshot {snapshot}"
+                    )));
+                };
+                let literal = literal_pattern(raw);
+                if literal != raw && entry.kind == EntryKind::Directory {
+                    // As a glob it selects the folder alone; `/**` adds what is below it.
+                    patterns.push(format!("{literal}/**"));
+                }
+                patterns.push(literal);
+            }
+            Ok((snapshot, patterns))
+        })
+        .await?;
+    let options = RestoreOptions {
+        from: state.images.roots().to_vec(),
+        to,
+        patterns,
+        snapshot: Some(snapshot),
+        overwrite: request.overwrite,
+        ..RestoreOptions::default()
+    };
+    let job =
+        state
+            .jobs
+            .start_restore(state.catalogue.clone(), options, request.paths, snapshot)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))))
+}
+
+/// A path as a restore pattern that selects just it: the characters a selection takes for
+/// a glob are put in brackets (`[*]`), so a name holding them is matched as itself.
+fn literal_pattern(path: &str) -> String {
+    if !path.contains(['*', '?', '[', '{']) {
+        return path.to_owned();
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    for ch in path.chars() {
+        match ch {
+            '*' | '?' | '[' | '{' => {
+                out.push('[');
+                out.push(ch);
+                out.push(']');
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        crate::OPENAPI,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_patterns_bracket_glob_characters() {
+        assert_eq!(literal_pattern("a/b.txt"), "a/b.txt");
+        assert_eq!(literal_pattern("a/[x]*.txt"), "a/[[]x][*].txt");
+    }
+}

@@ -1,0 +1,456 @@
+//! The HTML pages: plain server-rendered pages over the same functions as the JSON API,
+//! readable without JavaScript; a small inline script adds live status (Server-Sent Events)
+//! and the basket (kept in the browser's localStorage) with its restore. No external assets.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::Value;
+
+use crate::api::{self, AppState, EntryJson};
+use crate::wire::{ApiError, Params, WirePath};
+
+/// `text` escaped for HTML text and attribute values: the one escaping helper.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// `bytes` percent-encoded for a query string value (every byte but unreserved ones).
+pub fn encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The query value of a wire path: `path=…` or, for bytes that are not UTF-8, `path_hex=…`.
+fn path_query(name: &str, p: &WirePath) -> String {
+    match &p.path_hex {
+        Some(hex) => format!("{name}_hex={hex}"),
+        None => format!("{name}={}", encode(p.path.as_bytes())),
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1rem 2rem;max-width:70rem}\
+nav a{margin-right:1rem}table{border-collapse:collapse;width:100%}\
+td,th{padding:.2rem .5rem;border-bottom:1px solid #ddd;text-align:left}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}.err{color:#a00}\
+.bar{background:#eee;width:10rem;height:.8rem}.bar div{background:#4a7;height:100%}\
+code{word-break:break-all}";
+
+/// The basket script: paths kept in localStorage, per snapshot.
+const BASKET_JS: &str = r#"
+function basket(){try{return JSON.parse(localStorage.getItem('odarchive-basket')||'[]')}catch(e){return[]}}
+function saveBasket(b){localStorage.setItem('odarchive-basket',JSON.stringify(b))}
+function toggle(box){let b=basket().filter(x=>!(x.snapshot==box.dataset.snapshot&&x.path==box.dataset.path));
+if(box.checked)b.push({snapshot:+box.dataset.snapshot,path:box.dataset.path});saveBasket(b);count()}
+function count(){let c=document.getElementById('basket-count');if(c)c.textContent=basket().length}
+document.addEventListener('DOMContentLoaded',()=>{let b=basket();
+document.querySelectorAll('input[data-path]').forEach(x=>{x.checked=b.some(y=>y.snapshot==x.dataset.snapshot&&y.path==x.dataset.path)});count()});
+"#;
+
+fn page(title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>\
+         <meta name=viewport content='width=device-width'><title>{} — odarchive</title>\
+         <style>{STYLE}</style><script>{BASKET_JS}</script></head><body>\
+         <nav><a href='/'>Status</a><a href='/browse'>Browse</a><a href='/search'>Search</a>\
+         <a href='/discs'>Discs</a><a href='/basket'>Basket (<span id=basket-count>0</span>)</a></nav>\
+         <h1>{}</h1>{body}</body></html>",
+        escape(title),
+        escape(title)
+    );
+    Html(html).into_response()
+}
+
+fn error_page(e: ApiError) -> Response {
+    let status = e.status;
+    let mut response = page("Error", &format!("<p class=err>{}</p>", escape(&e.message)));
+    *response.status_mut() = status;
+    response
+}
+
+fn done(result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(error_page)
+}
+
+fn time(ns: i64) -> String {
+    odarchive::time::format_ns(ns)
+}
+
+/// `GET /`: the status, live.
+pub async fn status(State(state): State<Arc<AppState>>) -> Response {
+    let jobs = Arc::clone(&state.jobs);
+    done(
+        state
+            .read(move |c| api::status_value(c, &jobs))
+            .await
+            .map(|v| {
+                let body = format!(
+                    "<div id=status>{}</div>\
+                     <script>const es=new EventSource('/api/events');\
+                     es.addEventListener('status',e=>{{fetch('/?fragment=1').then(r=>r.text())\
+                     .then(t=>{{let d=new DOMParser().parseFromString(t,'text/html');\
+                     document.getElementById('status').innerHTML=d.getElementById('status').innerHTML}})}});\
+                     </script>",
+                    status_html(&v)
+                );
+                page("Status", &body)
+            }),
+    )
+}
+
+fn status_html(v: &Value) -> String {
+    let mut out = String::new();
+    let job = &v["job"];
+    if job.is_null() {
+        out.push_str("<p>No job has run on this catalogue yet.</p>");
+    } else {
+        let _ = write!(
+            out,
+            "<h2>Job {} : {} — {} ({})</h2><table>",
+            job["id"],
+            escape(job["kind"].as_str().unwrap_or("")),
+            escape(job["state"].as_str().unwrap_or("")),
+            escape(v["liveness"].as_str().unwrap_or(""))
+        );
+        let row = |out: &mut String, name: &str, value: String| {
+            let _ = write!(out, "<tr><th>{name}</th><td>{}</td></tr>", escape(&value));
+        };
+        row(
+            &mut out,
+            "phase",
+            job["phase"].as_str().unwrap_or("").to_owned(),
+        );
+        row(
+            &mut out,
+            "files",
+            format!("{} of {}", job["files_done"], job["files_total"]),
+        );
+        row(
+            &mut out,
+            "bytes",
+            format!("{} of {}", job["bytes_done"], job["bytes_total"]),
+        );
+        row(
+            &mut out,
+            "started",
+            time(job["started_ns"].as_i64().unwrap_or(0)),
+        );
+        row(
+            &mut out,
+            "last progress",
+            time(job["updated_ns"].as_i64().unwrap_or(0)),
+        );
+        if let Some(m) = job["message"].as_str() {
+            row(&mut out, "message", m.to_owned());
+        }
+        out.push_str("</table>");
+    }
+    let server = &v["server_job"];
+    if !server.is_null() {
+        let _ = write!(
+            out,
+            "<h2>This server's job {}: {} — {}</h2><p>{}</p>",
+            server["id"],
+            escape(server["kind"].as_str().unwrap_or("")),
+            escape(server["state"].as_str().unwrap_or("")),
+            escape(server["phase"].as_str().unwrap_or(""))
+        );
+        if let Some(e) = server["error"].as_str() {
+            let _ = write!(out, "<p class=err>{}</p>", escape(e));
+        }
+        if let Some(report) = server["report"].as_object() {
+            let _ = write!(
+                out,
+                "<p>restored {} files ({} bytes) into <code>{}</code>; {} problems; {} discs missing</p>",
+                report["files_restored"],
+                report["bytes_restored"],
+                escape(server["to"].as_str().unwrap_or("")),
+                report["problems"].as_array().map_or(0, Vec::len),
+                report["missing_discs"].as_array().map_or(0, Vec::len)
+            );
+        }
+    }
+    if let Some(s) = v["latest_complete_snapshot"].as_i64() {
+        let _ = write!(
+            out,
+            "<p>Latest complete snapshot: <a href='/browse?snapshot={s}'>{s}</a></p>"
+        );
+    }
+    out
+}
+
+fn entry_rows(out: &mut String, snapshot: i64, entries: &[EntryJson], with_discs: bool) {
+    out.push_str("<table><tr><th></th><th>name</th><th>kind</th><th>size</th><th>modified</th>");
+    if with_discs {
+        out.push_str("<th>discs</th>");
+    }
+    out.push_str("</tr>");
+    for e in entries {
+        let link = match e.kind {
+            odarchive::EntryKind::Directory => format!(
+                "/browse?snapshot={snapshot}&{}",
+                path_query("path", &e.path)
+            ),
+            _ => format!("/versions?{}", path_query("path", &e.path)),
+        };
+        let shown = if with_discs { &e.path.path } else { &e.name };
+        let box_ = if e.path.path_hex.is_none() {
+            format!(
+                "<input type=checkbox title='in the basket' data-snapshot={snapshot} \
+                 data-path=\"{}\" onchange='toggle(this)'>",
+                escape(&e.path.path)
+            )
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{box_}</td><td><a href=\"{}\">{}</a></td><td>{:?}</td><td class=n>{}</td><td>{}</td>",
+            escape(&link),
+            escape(shown),
+            e.kind,
+            e.size,
+            time(e.mtime_ns)
+        );
+        if with_discs {
+            let discs: Vec<String> = e.discs.iter().flatten().map(u32::to_string).collect();
+            let _ = write!(out, "<td>{}</td>", escape(&discs.join(", ")));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table>");
+}
+
+/// `GET /browse?snapshot=&path=&after=`: a folder, a page at a time.
+pub async fn browse(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+    let params = match Params::parse(uri.query()) {
+        Ok(p) => p,
+        Err(e) => return error_page(e),
+    };
+    done(
+        state
+            .read(move |c| {
+                let spec = params.text("snapshot")?.map(str::to_owned);
+                api::folder_page(c, spec.as_deref(), &params)
+            })
+            .await
+            .map(|p| {
+                let mut body = format!(
+                    "<p>Snapshot {} — <a href='/browse?snapshot={}'>drive root</a>",
+                    p.snapshot, p.snapshot
+                );
+                let mut so_far = String::new();
+                for part in p.folder.path.split('/').filter(|s| !s.is_empty()) {
+                    if !so_far.is_empty() {
+                        so_far.push('/');
+                    }
+                    so_far.push_str(part);
+                    let _ = write!(
+                        body,
+                        " / <a href=\"/browse?snapshot={}&path={}\">{}</a>",
+                        p.snapshot,
+                        escape(&encode(so_far.as_bytes())),
+                        escape(part)
+                    );
+                }
+                body.push_str("</p>");
+                entry_rows(&mut body, p.snapshot, &p.entries, false);
+                if let Some(next) = &p.next_after {
+                    let _ = write!(
+                        body,
+                        "<p><a href=\"/browse?snapshot={}&{}&{}\">next page</a></p>",
+                        p.snapshot,
+                        escape(&path_query("path", &p.folder)),
+                        escape(&path_query("after", next))
+                    );
+                }
+                page("Browse", &body)
+            }),
+    )
+}
+
+/// `GET /search?q=&snapshot=&after=`.
+pub async fn search(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+    let params = match Params::parse(uri.query()) {
+        Ok(p) => p,
+        Err(e) => return error_page(e),
+    };
+    let q = String::from_utf8_lossy(params.bytes("q").unwrap_or(b"")).into_owned();
+    let form = format!(
+        "<form action=/search><input name=q value=\"{}\" autofocus> \
+         <button>Search</button></form>",
+        escape(&q)
+    );
+    if q.is_empty() {
+        return page("Search", &form);
+    }
+    done(
+        state
+            .read(move |c| api::search_page(c, &params))
+            .await
+            .map(|p| {
+                let mut body = form;
+                entry_rows(&mut body, p.snapshot, &p.entries, true);
+                if let Some(next) = &p.next_after {
+                    let _ = write!(
+                        body,
+                        "<p><a href=\"/search?q={}&snapshot={}&{}\">more</a> ({} index rows looked at)</p>",
+                        escape(&encode(p.q.as_bytes())),
+                        p.snapshot,
+                        escape(&path_query("after", next)),
+                        p.examined
+                    );
+                } else if p.entries.is_empty() {
+                    body.push_str("<p>No match.</p>");
+                }
+                page("Search", &body)
+            }),
+    )
+}
+
+/// `GET /versions?path=`: a file's versions and the discs holding each.
+pub async fn versions(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+    let params = match Params::parse(uri.query()) {
+        Ok(p) => p,
+        Err(e) => return error_page(e),
+    };
+    let path = match params.path("path") {
+        Ok(Some(p)) if !p.is_empty() => p,
+        Ok(_) => return error_page(ApiError::bad_request("give a path")),
+        Err(e) => return error_page(e),
+    };
+    let shown = WirePath::of(&path);
+    done(
+        state
+            .read(move |c| api::versions_of(c, &path))
+            .await
+            .and_then(|versions| {
+                if versions.is_empty() {
+                    return Err(ApiError::not_found(format!(
+                        "{} is in no snapshot",
+                        shown.path
+                    )));
+                }
+                let mut body = format!(
+                    "<p><code>{}</code></p><table><tr><th>snapshots</th><th>kind</th><th>size</th>\
+                     <th>modified</th><th>discs</th></tr>",
+                    escape(&shown.path)
+                );
+                for v in &versions {
+                    let discs: Vec<String> = v
+                        .locations
+                        .iter()
+                        .map(|l| format!("{} ({}, {:?})", l.disc, l.label, l.state))
+                        .collect();
+                    let _ = write!(
+                        body,
+                        "<tr><td>{}–{}</td><td>{:?}</td><td class=n>{}</td><td>{}</td><td>{}</td></tr>",
+                        v.first_snapshot,
+                        v.last_snapshot,
+                        v.entry.kind,
+                        v.entry.size,
+                        time(v.entry.mtime_ns),
+                        escape(&discs.join(", "))
+                    );
+                }
+                body.push_str("</table>");
+                Ok(page("Versions", &body))
+            }),
+    )
+}
+
+/// `GET /discs`: the disc map.
+pub async fn discs(State(state): State<Arc<AppState>>) -> Response {
+    done(state.read(api::disc_list).await.map(|discs| {
+        let mut body = String::from(
+            "<table><tr><th>disc</th><th>label</th><th>state</th><th>fill</th><th>files</th>\
+             <th>bytes</th><th>written</th><th>verified</th></tr>",
+        );
+        for d in &discs {
+            let _ = write!(
+                body,
+                "<tr><td class=n>{}</td><td>{}</td><td>{}</td>\
+                 <td><div class=bar title='{:.1} %'><div style='width:{:.1}%'></div></div></td>\
+                 <td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td></tr>",
+                d.disc.number,
+                escape(&d.disc.label),
+                d.disc.state.as_str(),
+                d.fill_percent,
+                d.fill_percent.clamp(0.0, 100.0),
+                d.disc.files,
+                d.disc.bytes,
+                d.disc.written_ns.map(time).unwrap_or_default(),
+                d.disc.verified_ns.map(time).unwrap_or_default()
+            );
+        }
+        body.push_str("</table>");
+        if discs.is_empty() {
+            body.push_str("<p>No discs planned.</p>");
+        }
+        page("Discs", &body)
+    }))
+}
+
+/// `GET /basket`: the paths chosen, and a restore of them.
+pub async fn basket(State(state): State<Arc<AppState>>) -> Response {
+    let roots: Vec<String> = state
+        .restore_to
+        .roots()
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    let body = format!(
+        "<ul id=items></ul><p>Restore into a folder under <code>{}</code>: \
+         <input id=to value='restored'> <button id=go>Restore</button></p><p id=result></p>\
+         <script>\
+         function show(){{let ul=document.getElementById('items');ul.textContent='';\
+         for(const x of basket()){{let li=document.createElement('li');li.textContent='snapshot '+x.snapshot+': '+x.path;ul.appendChild(li)}}}}\
+         show();document.getElementById('go').onclick=async()=>{{let b=basket();if(!b.length)return;\
+         let r=await fetch('/api/restore',{{method:'POST',headers:{{'content-type':'application/json','x-odarchive-action':'1'}},\
+         body:JSON.stringify({{snapshot:b[0].snapshot,paths:b.filter(x=>x.snapshot==b[0].snapshot).map(x=>x.path),to:document.getElementById('to').value}})}});\
+         let j=await r.json();document.getElementById('result').textContent=r.ok?'restore started: see the status page':j.error;\
+         if(r.ok){{saveBasket(b.filter(x=>x.snapshot!=b[0].snapshot));show();count()}}}};\
+         </script>",
+        escape(&roots.join(", "))
+    );
+    page("Basket", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode(b"a b/c&d\xff"), "a%20b/c%26d%FF");
+    }
+}

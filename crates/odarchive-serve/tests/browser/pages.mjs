@@ -1,0 +1,79 @@
+// Drives Debian's chromium (headless) through the pages of `odarchive serve`, as a person
+// would: status, a deep folder, a search showing a file's disc, two files into the basket and
+// their restore, the disc map. Screenshots of each page go to OUT.
+//
+//   node pages.mjs BASE_URL OUT
+//
+// Exits non-zero, saying what was not seen, on any failure.
+import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+
+const [base, out] = process.argv.slice(2);
+if (!base || !out) {
+  console.error('usage: node pages.mjs BASE_URL OUT');
+  process.exit(2);
+}
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const fail = async (what) => {
+  console.error(`not seen: ${what}`);
+  await browser.close();
+  process.exit(1);
+};
+try {
+  const page = await browser.newPage();
+  const shot = (name) => page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+
+  await page.goto(`${base}/`);
+  if (!(await page.textContent('#status')).includes('write')) await fail('the last job on the status page');
+  await shot('status');
+
+  // Browse from the root to a deep folder by clicking.
+  await page.goto(`${base}/browse`);
+  await page.click('text=Photos');
+  await page.click('text=2020');
+  await page.click('text=summer');
+  if (!(await page.content()).includes('beach.JPG')) await fail('beach.JPG in Photos/2020/summer');
+  await page.check('input[data-path="Photos/2020/summer/beach.JPG"]');
+  await shot('browse');
+
+  // Search finds a file and shows its disc.
+  await page.goto(`${base}/search`);
+  await page.fill('input[name=q]', 'IMG_0001');
+  await Promise.all([page.waitForNavigation(), page.click('form button')]);
+  const row = page.locator('tr', { hasText: 'Photos/2019/IMG_0001.jpg' });
+  if ((await row.count()) !== 1) await fail('the search result for IMG_0001');
+  const discs = (await row.locator('td').last().textContent()).trim();
+  if (!/^\d+(, \d+)*$/.test(discs)) await fail(`the discs of IMG_0001 (got "${discs}")`);
+  await row.locator('input[type=checkbox]').check();
+  await shot('search');
+
+  // The basket holds both; restore them.
+  await page.goto(`${base}/basket`);
+  const items = await page.locator('#items li').allTextContents();
+  if (items.length !== 2) await fail(`two paths in the basket (got ${JSON.stringify(items)})`);
+  await page.fill('#to', 'from-browser');
+  await page.click('#go');
+  await page.waitForFunction(() => document.getElementById('result').textContent.length > 0);
+  const result = await page.textContent('#result');
+  if (!result.includes('restore started')) await fail(`the restore starting (got "${result}")`);
+  await shot('basket');
+
+  // The status page follows the restore to its end (live, through the events).
+  await page.goto(`${base}/`);
+  await page.waitForFunction(
+    () => document.getElementById('status').textContent.includes('restored 2 files'),
+    null, { timeout: 60000 });
+  await shot('status-after-restore');
+
+  await page.goto(`${base}/discs`);
+  if ((await page.locator('.bar').count()) < 2) await fail('a fill bar per disc');
+  await shot('discs');
+  console.log('ok');
+} catch (e) {
+  await fail(String(e));
+}
+await browser.close();

@@ -1,0 +1,9 @@
+//! Tests of `odarchive serve` through HTTP: a server over a generated archive on
+//! 127.0.0.1:0, asked with a plain HTTP/1.1 client.
+
+mod api;
+mod browser;
+mod openapi;
+mod restore;
+mod security;
+mod support;
