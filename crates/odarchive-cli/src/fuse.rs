@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner,
-    OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyXattr,
-    Request,
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
+    KernelConfig, LockOwner, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyDirectoryPlus,
+    ReplyEmpty, ReplyEntry, ReplyOpen, ReplyXattr, Request,
 };
-use odarchive::mount::{ArchiveFs, Attributes, FIRST_COOKIE, FsError, NodeKind};
+use odarchive::mount::{ArchiveFs, Attributes, DirEntry, FIRST_COOKIE, FsError, NodeKind};
 
 /// How long the kernel may keep attributes and names: the tree never changes while mounted.
 const TTL: Duration = Duration::from_secs(3600);
@@ -79,7 +79,80 @@ impl Fuse {
     }
 }
 
+/// A folder listing's reply: plain names (`readdir`), or names with their attributes
+/// (`readdirplus`, so that the kernel needs no lookup of each).
+trait Listing {
+    /// Adds a name; `true` when the reply is full (the name was not added).
+    fn add(&mut self, fuse: &Fuse, ino: INodeNo, next: u64, name: &OsStr, a: &Attributes)
+    -> bool;
+}
+
+impl Listing for ReplyDirectory {
+    fn add(&mut self, _: &Fuse, ino: INodeNo, next: u64, name: &OsStr, a: &Attributes) -> bool {
+        ReplyDirectory::add(self, ino, next, kind(a.kind), name)
+    }
+}
+
+impl Listing for ReplyDirectoryPlus {
+    fn add(&mut self, fuse: &Fuse, ino: INodeNo, next: u64, name: &OsStr, a: &Attributes) -> bool {
+        ReplyDirectoryPlus::add(self, ino, next, name, &TTL, &fuse.attr(a), Generation(0))
+    }
+}
+
+impl Fuse {
+    /// Fills `reply` with folder `ino`'s names from cookie `offset`: `.` at cookie 0 → 1,
+    /// `..` at 1 → 2, then the folder's own names from cookie 3 on, a page of
+    /// [`ArchiveFs::read_dir`] at a time until the reply is full or the folder ends.
+    fn list(&self, ino: INodeNo, offset: u64, reply: &mut impl Listing) -> Result<(), Errno> {
+        // The kernel takes nothing from the attributes of `.` and `..` but their kind.
+        let folder = Attributes {
+            node: ino.0,
+            kind: NodeKind::Directory,
+            size: 0,
+            mtime_ns: 0,
+            mode: 0o555,
+            owner: None,
+        };
+        for (next, name) in [(1, "."), (2, "..")] {
+            if offset < next && reply.add(self, ino, next, OsStr::new(name), &folder) {
+                return Ok(());
+            }
+        }
+        let mut cookie = offset.max(FIRST_COOKIE);
+        loop {
+            let page = self
+                .fs
+                .read_dir(ino.0, cookie, PAGE)
+                .map_err(|e| errno(&e))?;
+            let Some(DirEntry { next: last_next, .. }) = page.last() else {
+                return Ok(());
+            };
+            let last_next = *last_next;
+            for d in &page {
+                let name = OsStr::from_bytes(&d.name);
+                if reply.add(self, INodeNo(d.attributes.node), d.next, name, &d.attributes) {
+                    return Ok(());
+                }
+            }
+            if page.len() < PAGE {
+                // A short page is the folder's end: no query to find nothing more.
+                return Ok(());
+            }
+            cookie = last_next;
+        }
+    }
+}
+
 impl Filesystem for Fuse {
+    /// Listings come with each name's attributes (`readdirplus`), so that a walk of the
+    /// tree (`find`, `ls -l`) needs no lookup of each name: a folder costs an `opendir` and
+    /// one page (its end is known without a query).
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        // A kernel without it lists with plain `readdir` and looks names up.
+        let _ = config.add_capabilities(InitFlags::FUSE_DO_READDIRPLUS);
+        Ok(())
+    }
+
     fn destroy(&mut self) {
         self.fs.unmounted();
     }
@@ -126,7 +199,7 @@ impl Filesystem for Fuse {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        match self.fs.read(fh.0, offset, size) {
+        match self.fs.read_shared(fh.0, offset, size) {
             Ok(bytes) => reply.data(&bytes),
             Err(e) => reply.error(errno(&e)),
         }
@@ -148,16 +221,14 @@ impl Filesystem for Fuse {
 
     /// Folders never change while mounted: the kernel may keep their listings (a second
     /// walk of the tree asks nothing). Files' pages are not kept across opens: a read that
-    /// failed its hash check must fail again, not be served from pages read before it.
-    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        match self.fs.attributes(ino.0) {
-            Ok(a) if a.kind == NodeKind::Directory => reply.opened(
-                FileHandle(0),
-                FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE,
-            ),
-            Ok(_) => reply.error(Errno::ENOTDIR),
-            Err(e) => reply.error(errno(&e)),
-        }
+    /// failed its hash check must fail again, not be served from pages read before it. The
+    /// kernel opens only what it was told is a folder, so nothing is asked of the catalogue
+    /// here (a node gone from it fails the listing).
+    fn opendir(&self, _req: &Request, _ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        reply.opened(
+            FileHandle(0),
+            FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE,
+        )
     }
 
     fn readdir(
@@ -168,39 +239,23 @@ impl Filesystem for Fuse {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        // `.` at cookie 0 → 1, `..` at 1 → 2, then the folder's own names from cookie 3 on.
-        let own = [(1, "."), (2, "..")];
-        for (next, name) in own.into_iter().filter(|(next, _)| offset < *next) {
-            if reply.add(ino, next, FileType::Directory, name) {
-                return reply.ok();
-            }
+        match self.list(ino, offset, &mut reply) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
         }
-        let mut cookie = offset.max(FIRST_COOKIE);
-        loop {
-            let page = match self.fs.read_dir(ino.0, cookie, PAGE) {
-                Ok(page) => page,
-                Err(e) => return reply.error(errno(&e)),
-            };
-            let Some(last) = page.last() else {
-                return reply.ok();
-            };
-            let last_next = last.next;
-            for d in &page {
-                let name = OsStr::from_bytes(&d.name);
-                if reply.add(
-                    INodeNo(d.attributes.node),
-                    d.next,
-                    kind(d.attributes.kind),
-                    name,
-                ) {
-                    return reply.ok();
-                }
-            }
-            if page.len() < PAGE {
-                // A short page is the folder's end: no query to find nothing more.
-                return reply.ok();
-            }
-            cookie = last_next;
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectoryPlus,
+    ) {
+        match self.list(ino, offset, &mut reply) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
         }
     }
 

@@ -43,6 +43,17 @@ fn fusermount_present() {
 
 impl Mounted {
     pub(crate) fn start(s: &Scratch, name: &str, args: &[&str]) -> Mounted {
+        Mounted::start_limited(s, name, args, None)
+    }
+
+    /// [`Mounted::start`], the mount process unable to write files larger than
+    /// `file_kib` KiB (`ulimit -f`: a write past it fails as on a full disk).
+    pub(crate) fn start_limited(
+        s: &Scratch,
+        name: &str,
+        args: &[&str],
+        file_kib: Option<u64>,
+    ) -> Mounted {
         fusermount_present();
         let point = s.dir(name);
         fs::create_dir_all(&point).unwrap();
@@ -50,8 +61,20 @@ impl Mounted {
         let log = s.dir(&format!("{name}.log"));
         let mut all = vec!["mount", point.to_str().unwrap()];
         all.extend_from_slice(args);
-        let child = s
-            .command(&all)
+        let mut command = s.command(&all);
+        if let Some(kib) = file_kib {
+            // SIGXFSZ ignored (an ignored signal stays so across exec): the write fails
+            // with EFBIG instead of ending the process.
+            let mut limited = Command::new("bash");
+            limited
+                .arg("-c")
+                .arg(format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\""))
+                .arg(command.get_program())
+                .args(command.get_args())
+                .stdin(Stdio::null());
+            command = limited;
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap())
             .spawn()
@@ -544,4 +567,46 @@ fn the_cache_holds_at_most_its_size_the_files_used_last() {
     read(1);
     read(3);
     kept(&[1, 3]);
+}
+
+#[test]
+fn a_cache_folder_that_cannot_be_made_or_is_full_costs_the_cache_not_the_reads() {
+    let s = Scratch::new();
+    spread_files(&s);
+    let out = s.dir("out");
+    let discs = s.archive(&out, "cd");
+    let disc = discs[0].to_str().unwrap();
+    let f0 = "latest/files/f0.bin";
+
+    // Under a file: no folder can be made there (whoever runs the test, root included).
+    let blocker = s.dir("a file");
+    fs::write(&blocker, b"not a folder").unwrap();
+    let under_file = blocker.join("cache");
+    let m = Mounted::start(
+        &s,
+        "mnt",
+        &["--from", disc, "--cache", under_file.to_str().unwrap()],
+    );
+    assert!(fs::read(m.path(f0)).unwrap() == noise(100, 700_000), "read from its disc");
+    let log = m.log_text();
+    assert!(
+        log.contains("the cache folder cannot be used") && log.contains("a file/cache"),
+        "{log}"
+    );
+    drop(m);
+
+    // Full: the mount cannot write more than 100 KiB into a file; the 700 kB entry fails.
+    let cache = s.dir("cache");
+    let m = Mounted::start_limited(
+        &s,
+        "mnt2",
+        &["--from", disc, "--cache", cache.to_str().unwrap()],
+        Some(100),
+    );
+    for _ in 0..2 {
+        assert!(fs::read(m.path(f0)).unwrap() == noise(100, 700_000), "read from its disc");
+    }
+    let log = m.log_text();
+    assert!(log.contains("writing the cache entry"), "{log}");
+    assert_eq!(names_in(&cache), Vec::<String>::new(), "nothing half-written is left");
 }

@@ -31,6 +31,7 @@ mod plans;
 mod restore_set;
 pub mod schema;
 mod snapshot_info;
+mod read_together;
 mod snapshot_writer;
 mod values;
 
