@@ -27,6 +27,8 @@ pub struct Fuse {
     pub fs: Arc<ArchiveFs>,
     /// Owner of nodes whose owner the catalogue did not record (the catalogue file's).
     pub owner: (u32, u32),
+    /// The kernel opens folders without asking (see [`Fuse::opendir`]).
+    pub no_opendir: bool,
 }
 
 fn errno(e: &FsError) -> Errno {
@@ -83,8 +85,7 @@ impl Fuse {
 /// (`readdirplus`, so that the kernel needs no lookup of each).
 trait Listing {
     /// Adds a name; `true` when the reply is full (the name was not added).
-    fn add(&mut self, fuse: &Fuse, ino: INodeNo, next: u64, name: &OsStr, a: &Attributes)
-    -> bool;
+    fn add(&mut self, fuse: &Fuse, ino: INodeNo, next: u64, name: &OsStr, a: &Attributes) -> bool;
 }
 
 impl Listing for ReplyDirectory {
@@ -124,13 +125,22 @@ impl Fuse {
                 .fs
                 .read_dir(ino.0, cookie, PAGE)
                 .map_err(|e| errno(&e))?;
-            let Some(DirEntry { next: last_next, .. }) = page.last() else {
+            let Some(DirEntry {
+                next: last_next, ..
+            }) = page.last()
+            else {
                 return Ok(());
             };
             let last_next = *last_next;
             for d in &page {
                 let name = OsStr::from_bytes(&d.name);
-                if reply.add(self, INodeNo(d.attributes.node), d.next, name, &d.attributes) {
+                if reply.add(
+                    self,
+                    INodeNo(d.attributes.node),
+                    d.next,
+                    name,
+                    &d.attributes,
+                ) {
                     return Ok(());
                 }
             }
@@ -150,6 +160,9 @@ impl Filesystem for Fuse {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
         // A kernel without it lists with plain `readdir` and looks names up.
         let _ = config.add_capabilities(InitFlags::FUSE_DO_READDIRPLUS);
+        self.no_opendir = config
+            .capabilities()
+            .contains(InitFlags::FUSE_NO_OPENDIR_SUPPORT);
         Ok(())
     }
 
@@ -221,10 +234,17 @@ impl Filesystem for Fuse {
 
     /// Folders never change while mounted: the kernel may keep their listings (a second
     /// walk of the tree asks nothing). Files' pages are not kept across opens: a read that
-    /// failed its hash check must fail again, not be served from pages read before it. The
-    /// kernel opens only what it was told is a folder, so nothing is asked of the catalogue
-    /// here (a node gone from it fails the listing).
+    /// failed its hash check must fail again, not be served from pages read before it.
+    ///
+    /// A kernel that can (Linux 5.1 on) is told that folders need no opening (`ENOSYS`
+    /// once): it then opens them itself, keeping their listings, and sends neither an
+    /// `opendir` nor a `releasedir` again, two requests less a folder. Otherwise nothing is
+    /// asked of the catalogue here: the kernel opens only what it was told is a folder (a
+    /// node gone from the catalogue fails the listing).
     fn opendir(&self, _req: &Request, _ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        if self.no_opendir {
+            return reply.error(Errno::ENOSYS);
+        }
         reply.opened(
             FileHandle(0),
             FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE,

@@ -587,7 +587,10 @@ fn a_cache_folder_that_cannot_be_made_or_is_full_costs_the_cache_not_the_reads()
         "mnt",
         &["--from", disc, "--cache", under_file.to_str().unwrap()],
     );
-    assert!(fs::read(m.path(f0)).unwrap() == noise(100, 700_000), "read from its disc");
+    assert!(
+        fs::read(m.path(f0)).unwrap() == noise(100, 700_000),
+        "read from its disc"
+    );
     let log = m.log_text();
     assert!(
         log.contains("the cache folder cannot be used") && log.contains("a file/cache"),
@@ -604,9 +607,16 @@ fn a_cache_folder_that_cannot_be_made_or_is_full_costs_the_cache_not_the_reads()
         Some(100),
     );
     for _ in 0..2 {
-        assert!(fs::read(m.path(f0)).unwrap() == noise(100, 700_000), "read from its disc");
+        assert!(
+            fs::read(m.path(f0)).unwrap() == noise(100, 700_000),
+            "read from its disc"
+        );
     }
     let log = m.log_text();
     assert!(log.contains("writing the cache entry"), "{log}");
-    assert_eq!(names_in(&cache), Vec::<String>::new(), "nothing half-written is left");
+    assert_eq!(
+        names_in(&cache),
+        Vec::<String>::new(),
+        "nothing half-written is left"
+    );
 }

@@ -28,10 +28,10 @@ mod open_error;
 mod paths;
 mod placements;
 mod plans;
+mod read_together;
 mod restore_set;
 pub mod schema;
 mod snapshot_info;
-mod read_together;
 mod snapshot_writer;
 mod values;
 

@@ -49,7 +49,8 @@ mod tests {
             .read_together(|c| {
                 let open = !c.conn.is_autocommit();
                 // Nested: the same transaction, not a second BEGIN (which would fail).
-                let nested = c.read_together(|c| Ok::<_, crate::error::Error>(!c.conn.is_autocommit()))?;
+                let nested =
+                    c.read_together(|c| Ok::<_, crate::error::Error>(!c.conn.is_autocommit()))?;
                 c.snapshots()?;
                 Ok::<_, crate::error::Error>(open && nested)
             })
@@ -57,8 +58,11 @@ mod tests {
         assert!(inside, "inside a transaction");
         assert!(c.conn.is_autocommit(), "ended after");
         // An error inside still ends it.
-        let failed: std::result::Result<(), crate::error::Error> =
-            c.read_together(|c| Err(crate::error::Error::NoSnapshot { path: c.path().to_owned() }));
+        let failed: std::result::Result<(), crate::error::Error> = c.read_together(|c| {
+            Err(crate::error::Error::NoSnapshot {
+                path: c.path().to_owned(),
+            })
+        });
         assert!(failed.is_err());
         assert!(c.conn.is_autocommit());
     }

@@ -130,7 +130,10 @@ impl Cache {
         for item in std::fs::read_dir(&self.dir)? {
             let item = item?;
             let name = item.file_name().to_string_lossy().into_owned();
-            if tidy && partial_writer(&name).is_none_or(|pid| !running(pid)) && name.ends_with(".partial") {
+            if tidy
+                && partial_writer(&name).is_none_or(|pid| !running(pid))
+                && name.ends_with(".partial")
+            {
                 let _ = std::fs::remove_file(item.path());
                 continue;
             }
@@ -201,7 +204,9 @@ impl Cache {
             problems.push(Problem::new(
                 &path,
                 ProblemKind::Corrupt,
-                format!("the cache entry holds {on_disk} bytes, the file {size}; read from its disc"),
+                format!(
+                    "the cache entry holds {on_disk} bytes, the file {size}; read from its disc"
+                ),
             ));
             self.remove(&name, on_disk);
             return None;
@@ -363,7 +368,10 @@ mod tests {
         let mut cache = Cache::open(dir.path(), 250).unwrap();
         let alg = HashAlgorithm::Sha256;
         let (a, b) = (fill(&mut cache, &[1; 100]), fill(&mut cache, &[2; 100]));
-        assert!(get(&mut cache, &a, 100, &mut Vec::new()).is_some(), "a used");
+        assert!(
+            get(&mut cache, &a, 100, &mut Vec::new()).is_some(),
+            "a used"
+        );
         let c = fill(&mut cache, &[3; 100]);
         let hex = |h: &ContentHash| crate::hex(h.as_bytes());
         let mut want = vec![hex(&a), hex(&c)];
@@ -419,7 +427,11 @@ mod tests {
             std::fs::write(dir.path().join(n), b"half").unwrap();
         }
         let mut one = Cache::open(dir.path(), 250).unwrap();
-        assert_eq!(names(dir.path()), vec![ours.clone()], "a running writer's stays");
+        assert_eq!(
+            names(dir.path()),
+            vec![ours.clone()],
+            "a running writer's stays"
+        );
         std::fs::remove_file(dir.path().join(&ours)).unwrap();
         // Two mounts on one folder: the second's count, made when it opens, holds the first's
         // entries, and it evicts the least recently used of them.

@@ -205,7 +205,9 @@ impl ArchiveFs {
                     log.problem(&Problem::new(
                         dir,
                         ProblemKind::Unwritable,
-                        format!("the cache folder cannot be used ({e}); files are read from their discs"),
+                        format!(
+                            "the cache folder cannot be used ({e}); files are read from their discs"
+                        ),
                     ))
                 })
                 .ok()
@@ -421,7 +423,8 @@ impl ArchiveFs {
             };
             let snapshot = self.snapshot_of(view);
             // One more than asked: whether the page ends the folder.
-            let mut children = catalogue.children_after(snapshot, &dir, after.as_deref(), max + 1)?;
+            let mut children =
+                catalogue.children_after(snapshot, &dir, after.as_deref(), max + 1)?;
             let ends = children.len() <= max;
             children.truncate(max);
             let count = children.len();
