@@ -620,3 +620,65 @@ fn a_cache_folder_that_cannot_be_made_or_is_full_costs_the_cache_not_the_reads()
         "nothing half-written is left"
     );
 }
+
+#[test]
+fn concurrent_reads_of_one_content_get_its_bytes_and_leave_at_most_one_right_cache_entry() {
+    let s = Scratch::new();
+    // Large enough to be hashed on a thread of its own, and read in many requests.
+    s.write("big.bin", noise(7, 6_000_000));
+    s.write("same.bin", noise(7, 6_000_000)); // the same content under another name
+    let out = s.dir("out");
+    let discs = s.archive(&out, "cd");
+    let cache = s.dir("cache");
+    let cache_arg = cache.to_str().unwrap();
+    let m = Mounted::start(
+        &s,
+        "mnt",
+        &["--from", discs[0].to_str().unwrap(), "--cache", cache_arg],
+    );
+    let want = noise(7, 6_000_000);
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..6)
+            .map(|i| {
+                let path = m.path(if i % 2 == 0 {
+                    "latest/big.bin"
+                } else {
+                    "latest/same.bin"
+                });
+                scope.spawn(move || fs::read(path).unwrap())
+            })
+            .collect();
+        for r in readers {
+            assert!(
+                r.join().unwrap() == want,
+                "every reader gets the file's bytes"
+            );
+        }
+    });
+    let hash = xattr(&m.path("latest/big.bin"), "user.odarchive.hash");
+    // Readers of one file share the kernel's pages of it, so no one of them may have read
+    // it whole (then none keeps it): what is there is the one right entry, nothing
+    // half-written.
+    let kept = names_in(&cache);
+    assert!(kept.is_empty() || kept == vec![hash.clone()], "{kept:?}");
+    // A read of it alone keeps it.
+    assert!(fs::read(m.path("latest/big.bin")).unwrap() == want);
+    drop(m);
+    assert_eq!(
+        names_in(&cache),
+        vec![hash.clone()],
+        "one entry, nothing half-written"
+    );
+    assert!(
+        fs::read(cache.join(&hash)).unwrap() == want,
+        "holding the file's bytes"
+    );
+    // Served without the disc by a later mount.
+    fs::remove_file(&discs[0]).unwrap();
+    let m = Mounted::start(
+        &s,
+        "mnt2",
+        &["--images", out.to_str().unwrap(), "--cache", cache_arg],
+    );
+    assert!(fs::read(m.path("latest/same.bin")).unwrap() == want);
+}
