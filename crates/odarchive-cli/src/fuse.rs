@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner,
-    OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyXattr,
-    Request,
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
+    KernelConfig, LockOwner, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty,
+    ReplyEntry, ReplyOpen, ReplyXattr, Request,
 };
 use odarchive::mount::{ArchiveFs, Attributes, FIRST_COOKIE, FsError, NodeKind};
 
@@ -27,6 +27,8 @@ pub struct Fuse {
     pub fs: Arc<ArchiveFs>,
     /// Owner of nodes whose owner the catalogue did not record (the catalogue file's).
     pub owner: (u32, u32),
+    /// The kernel opens folders without asking (see [`Fuse::opendir`]).
+    pub no_opendir: bool,
 }
 
 fn errno(e: &FsError) -> Errno {
@@ -77,9 +79,58 @@ impl Fuse {
             flags: 0,
         }
     }
+
+    /// Fills `reply` with folder `ino`'s names from cookie `offset`: `.` at cookie 0 → 1,
+    /// `..` at 1 → 2, then the folder's own names from cookie 3 on, a page of
+    /// [`ArchiveFs::read_dir`] at a time until the reply is full or the folder ends.
+    fn list(&self, ino: INodeNo, offset: u64, reply: &mut ReplyDirectory) -> Result<(), Errno> {
+        for (next, name) in [(1, "."), (2, "..")] {
+            if offset < next && reply.add(ino, next, FileType::Directory, name) {
+                return Ok(());
+            }
+        }
+        let mut cookie = offset.max(FIRST_COOKIE);
+        loop {
+            let page = self
+                .fs
+                .read_dir(ino.0, cookie, PAGE)
+                .map_err(|e| errno(&e))?;
+            let Some(last_next) = page.last().map(|d| d.next) else {
+                return Ok(());
+            };
+            for d in &page {
+                let name = OsStr::from_bytes(&d.name);
+                if reply.add(
+                    INodeNo(d.attributes.node),
+                    d.next,
+                    kind(d.attributes.kind),
+                    name,
+                ) {
+                    return Ok(());
+                }
+            }
+            if page.len() < PAGE {
+                // A short page is the folder's end: no query to find nothing more.
+                return Ok(());
+            }
+            cookie = last_next;
+        }
+    }
 }
 
 impl Filesystem for Fuse {
+    /// Plain listings, not `readdirplus`: with names' attributes in the listing, the kernel
+    /// makes an inode and a name entry for every file listed, which a walk by name (`find`)
+    /// never needs; measured on 100,000 files, a cold `find` took 0.9–2.0 s with it and
+    /// 0.4–0.6 s without (find's own system time 0.5–0.65 s against 0.12 s). A walk that
+    /// stats every file (`ls -lR`) looks each up instead.
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        self.no_opendir = config
+            .capabilities()
+            .contains(InitFlags::FUSE_NO_OPENDIR_SUPPORT);
+        Ok(())
+    }
+
     fn destroy(&mut self) {
         self.fs.unmounted();
     }
@@ -126,7 +177,7 @@ impl Filesystem for Fuse {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        match self.fs.read(fh.0, offset, size) {
+        match self.fs.read_shared(fh.0, offset, size) {
             Ok(bytes) => reply.data(&bytes),
             Err(e) => reply.error(errno(&e)),
         }
@@ -149,15 +200,20 @@ impl Filesystem for Fuse {
     /// Folders never change while mounted: the kernel may keep their listings (a second
     /// walk of the tree asks nothing). Files' pages are not kept across opens: a read that
     /// failed its hash check must fail again, not be served from pages read before it.
-    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        match self.fs.attributes(ino.0) {
-            Ok(a) if a.kind == NodeKind::Directory => reply.opened(
-                FileHandle(0),
-                FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE,
-            ),
-            Ok(_) => reply.error(Errno::ENOTDIR),
-            Err(e) => reply.error(errno(&e)),
+    ///
+    /// A kernel that can (Linux 5.1 on) is told that folders need no opening (`ENOSYS`
+    /// once): it then opens them itself, keeping their listings, and sends neither an
+    /// `opendir` nor a `releasedir` again, two requests less a folder. Otherwise nothing is
+    /// asked of the catalogue here: the kernel opens only what it was told is a folder (a
+    /// node gone from the catalogue fails the listing).
+    fn opendir(&self, _req: &Request, _ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        if self.no_opendir {
+            return reply.error(Errno::ENOSYS);
         }
+        reply.opened(
+            FileHandle(0),
+            FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE,
+        )
     }
 
     fn readdir(
@@ -168,39 +224,9 @@ impl Filesystem for Fuse {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        // `.` at cookie 0 → 1, `..` at 1 → 2, then the folder's own names from cookie 3 on.
-        let own = [(1, "."), (2, "..")];
-        for (next, name) in own.into_iter().filter(|(next, _)| offset < *next) {
-            if reply.add(ino, next, FileType::Directory, name) {
-                return reply.ok();
-            }
-        }
-        let mut cookie = offset.max(FIRST_COOKIE);
-        loop {
-            let page = match self.fs.read_dir(ino.0, cookie, PAGE) {
-                Ok(page) => page,
-                Err(e) => return reply.error(errno(&e)),
-            };
-            let Some(last) = page.last() else {
-                return reply.ok();
-            };
-            let last_next = last.next;
-            for d in &page {
-                let name = OsStr::from_bytes(&d.name);
-                if reply.add(
-                    INodeNo(d.attributes.node),
-                    d.next,
-                    kind(d.attributes.kind),
-                    name,
-                ) {
-                    return reply.ok();
-                }
-            }
-            if page.len() < PAGE {
-                // A short page is the folder's end: no query to find nothing more.
-                return reply.ok();
-            }
-            cookie = last_next;
+        match self.list(ino, offset, &mut reply) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
         }
     }
 

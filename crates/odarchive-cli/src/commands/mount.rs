@@ -99,6 +99,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let fuse = Fuse {
         fs: Arc::clone(&fs),
         owner,
+        no_opendir: false,
     };
     let mut session = fuser::Session::new(fuse, &mountpoint, &config)
         .with_context(|| format!("mounting on {} (is fuse3 installed?)", mountpoint.display()))?;

@@ -43,6 +43,17 @@ fn fusermount_present() {
 
 impl Mounted {
     pub(crate) fn start(s: &Scratch, name: &str, args: &[&str]) -> Mounted {
+        Mounted::start_limited(s, name, args, None)
+    }
+
+    /// [`Mounted::start`], the mount process unable to write files larger than
+    /// `file_kib` KiB (`ulimit -f`: a write past it fails as on a full disk).
+    pub(crate) fn start_limited(
+        s: &Scratch,
+        name: &str,
+        args: &[&str],
+        file_kib: Option<u64>,
+    ) -> Mounted {
         fusermount_present();
         let point = s.dir(name);
         fs::create_dir_all(&point).unwrap();
@@ -50,8 +61,20 @@ impl Mounted {
         let log = s.dir(&format!("{name}.log"));
         let mut all = vec!["mount", point.to_str().unwrap()];
         all.extend_from_slice(args);
-        let child = s
-            .command(&all)
+        let mut command = s.command(&all);
+        if let Some(kib) = file_kib {
+            // SIGXFSZ ignored (an ignored signal stays so across exec): the write fails
+            // with EFBIG instead of ending the process.
+            let mut limited = Command::new("bash");
+            limited
+                .arg("-c")
+                .arg(format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\""))
+                .arg(command.get_program())
+                .args(command.get_args())
+                .stdin(Stdio::null());
+            command = limited;
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap())
             .spawn()
@@ -544,4 +567,118 @@ fn the_cache_holds_at_most_its_size_the_files_used_last() {
     read(1);
     read(3);
     kept(&[1, 3]);
+}
+
+#[test]
+fn a_cache_folder_that_cannot_be_made_or_is_full_costs_the_cache_not_the_reads() {
+    let s = Scratch::new();
+    spread_files(&s);
+    let out = s.dir("out");
+    let discs = s.archive(&out, "cd");
+    let disc = discs[0].to_str().unwrap();
+    let f0 = "latest/files/f0.bin";
+
+    // Under a file: no folder can be made there (whoever runs the test, root included).
+    let blocker = s.dir("a file");
+    fs::write(&blocker, b"not a folder").unwrap();
+    let under_file = blocker.join("cache");
+    let m = Mounted::start(
+        &s,
+        "mnt",
+        &["--from", disc, "--cache", under_file.to_str().unwrap()],
+    );
+    assert!(
+        fs::read(m.path(f0)).unwrap() == noise(100, 700_000),
+        "read from its disc"
+    );
+    let log = m.log_text();
+    assert!(
+        log.contains("the cache folder cannot be used") && log.contains("a file/cache"),
+        "{log}"
+    );
+    drop(m);
+
+    // Full: the mount cannot write more than 100 KiB into a file; the 700 kB entry fails.
+    let cache = s.dir("cache");
+    let m = Mounted::start_limited(
+        &s,
+        "mnt2",
+        &["--from", disc, "--cache", cache.to_str().unwrap()],
+        Some(100),
+    );
+    for _ in 0..2 {
+        assert!(
+            fs::read(m.path(f0)).unwrap() == noise(100, 700_000),
+            "read from its disc"
+        );
+    }
+    let log = m.log_text();
+    assert!(log.contains("writing the cache entry"), "{log}");
+    assert_eq!(
+        names_in(&cache),
+        Vec::<String>::new(),
+        "nothing half-written is left"
+    );
+}
+
+#[test]
+fn concurrent_reads_of_one_content_get_its_bytes_and_leave_at_most_one_right_cache_entry() {
+    let s = Scratch::new();
+    // Large enough to be hashed on a thread of its own, and read in many requests.
+    s.write("big.bin", noise(7, 6_000_000));
+    s.write("same.bin", noise(7, 6_000_000)); // the same content under another name
+    let out = s.dir("out");
+    let discs = s.archive(&out, "cd");
+    let cache = s.dir("cache");
+    let cache_arg = cache.to_str().unwrap();
+    let m = Mounted::start(
+        &s,
+        "mnt",
+        &["--from", discs[0].to_str().unwrap(), "--cache", cache_arg],
+    );
+    let want = noise(7, 6_000_000);
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..6)
+            .map(|i| {
+                let path = m.path(if i % 2 == 0 {
+                    "latest/big.bin"
+                } else {
+                    "latest/same.bin"
+                });
+                scope.spawn(move || fs::read(path).unwrap())
+            })
+            .collect();
+        for r in readers {
+            assert!(
+                r.join().unwrap() == want,
+                "every reader gets the file's bytes"
+            );
+        }
+    });
+    let hash = xattr(&m.path("latest/big.bin"), "user.odarchive.hash");
+    // Readers of one file share the kernel's pages of it, so no one of them may have read
+    // it whole (then none keeps it): what is there is the one right entry, nothing
+    // half-written.
+    let kept = names_in(&cache);
+    assert!(kept.is_empty() || kept == vec![hash.clone()], "{kept:?}");
+    // A read of it alone keeps it.
+    assert!(fs::read(m.path("latest/big.bin")).unwrap() == want);
+    drop(m);
+    assert_eq!(
+        names_in(&cache),
+        vec![hash.clone()],
+        "one entry, nothing half-written"
+    );
+    assert!(
+        fs::read(cache.join(&hash)).unwrap() == want,
+        "holding the file's bytes"
+    );
+    // Served without the disc by a later mount.
+    fs::remove_file(&discs[0]).unwrap();
+    let m = Mounted::start(
+        &s,
+        "mnt2",
+        &["--images", out.to_str().unwrap(), "--cache", cache_arg],
+    );
+    assert!(fs::read(m.path("latest/same.bin")).unwrap() == want);
 }

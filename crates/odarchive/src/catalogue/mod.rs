@@ -28,6 +28,7 @@ mod open_error;
 mod paths;
 mod placements;
 mod plans;
+mod read_together;
 mod restore_set;
 pub mod schema;
 pub mod search;

@@ -5,10 +5,10 @@
 //!   128 for SHA-512), holding exactly that content: duplicates share it, and a folder may
 //!   serve several catalogues.
 //! - It is written while the file is read from its disc, in file order, under a temporary
-//!   name (`HASH.N.partial`), and renamed to its hash's name only once the whole file has been
-//!   read and its hash is the catalogue's (synced first): a crash leaves a `.partial`, never
-//!   a short or wrong entry. Leftover `.partial` files are removed when a mount opens the
-//!   folder.
+//!   name (`HASH.PID.N.partial`: no two writers, in one mount or two, share one), and renamed
+//!   to its hash's name only once the whole file has been read and its hash is the
+//!   catalogue's (synced first): a crash leaves a `.partial`, never a short or wrong entry.
+//!   A mount opening the folder removes the `.partial` files of processes no longer running.
 //! - An entry is checked before it serves anything: its size every time it is opened, its
 //!   whole hash the first time it is used in a mount (the read of a whole file is checked
 //!   against the hash again, as from a disc). A damaged entry is removed, logged, and the file
@@ -16,10 +16,14 @@
 //! - The folder holds at most the bound's bytes of entries (`--cache-size`): the least
 //!   recently used go first. An entry's mtime is when it was last used, so the order lasts
 //!   across mounts. A file larger than the bound is not kept.
-//!
-//! One mount at a time should use a cache folder (two would each keep their own count).
+//! - The folder is the index: nothing is kept in memory per entry but the names checked in
+//!   this mount (a bounded set), and a count of the bytes held, made by listing the folder
+//!   when a mount opens it and again whenever the count passes the bound (which also takes
+//!   in what another mount sharing the folder added or removed).
+//! - A folder that cannot be made, listed or written (read-only, full) costs the cache, not
+//!   the reads: each failure is a logged problem and the file is read from its disc.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -29,27 +33,21 @@ use crate::atomic::AtomicFile;
 use crate::hash::{ContentHash, HashAlgorithm};
 use crate::problem::{Problem, ProblemKind};
 
-/// A cache folder and what it holds.
+/// How many names checked in this mount are remembered; past that the set starts again
+/// (an entry is then checked once more when next used).
+const CHECKED_KEPT: usize = 4096;
+
+/// A cache folder.
 #[derive(Debug)]
 pub(super) struct Cache {
     dir: PathBuf,
     bound: u64,
+    /// The bytes its entries hold, as last counted and added to since.
     used: u64,
-    /// Each entry's size and last use, by name.
-    entries: HashMap<String, Kept>,
-    /// Names by last use, oldest first.
-    by_use: BTreeMap<u64, String>,
-    clock: u64,
-    /// Entries whose whole hash was checked in this mount.
+    /// Entries whose whole hash was checked in this mount (at most [`CHECKED_KEPT`]).
     checked: HashSet<String>,
-    /// Numbers the temporary names of fills, so two fills of one content never share one.
+    /// Numbers the temporary names of this process's fills.
     fills: u64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Kept {
-    size: u64,
-    used: u64,
 }
 
 /// A cache entry being written while its file is read in order; kept by [`Cache::keep`]
@@ -75,6 +73,14 @@ impl Fill {
     }
 }
 
+/// An entry found for a content, opened; [`Cache::checked`] says whether it must be hashed
+/// before it serves (then [`Cache::verdict`] with what the hash was).
+#[derive(Debug)]
+pub(super) struct Found {
+    pub(super) file: File,
+    name: String,
+}
+
 /// Whether `name` is an entry's: the lower-case hex of a SHA-256 or SHA-512 hash.
 fn is_entry_name(name: &str) -> bool {
     (name.len() == 64 || name.len() == 128)
@@ -83,147 +89,187 @@ fn is_entry_name(name: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The process that writes temporary file `name` (`HASH.PID.N.partial`), if it says.
+fn partial_writer(name: &str) -> Option<u32> {
+    let stem = name.strip_suffix(".partial")?;
+    let mut parts = stem.split('.');
+    let (_hash, pid, _n) = (parts.next()?, parts.next()?, parts.next()?);
+    pid.parse().ok()
+}
+
+/// Whether process `pid` is running (on Linux: `/proc/PID` exists).
+fn running(pid: u32) -> bool {
+    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// An entry of the folder as listed: last use, name, size.
+type Listed = (SystemTime, String, u64);
+
 impl Cache {
-    /// The cache in `dir` (made if it is not there), holding at most `bound` bytes: leftover
-    /// temporary files are removed, and the least recently used entries past the bound.
+    /// The cache in `dir` (made if it is not there), holding at most `bound` bytes: the
+    /// temporary files of writers no longer running are removed, and the least recently
+    /// used entries past the bound.
     pub(super) fn open(dir: &Path, bound: u64) -> io::Result<Cache> {
         std::fs::create_dir_all(dir)?;
+        let mut cache = Cache {
+            dir: dir.to_owned(),
+            bound,
+            used: 0,
+            checked: HashSet::new(),
+            fills: 0,
+        };
+        let listed = cache.list(true)?;
+        cache.evict(listed);
+        Ok(cache)
+    }
+
+    /// The folder's entries, oldest use first (and its count of bytes made again from
+    /// them); `tidy`: leftover temporary files are removed on the way.
+    fn list(&mut self, tidy: bool) -> io::Result<Vec<Listed>> {
         let mut found = Vec::new();
-        for item in std::fs::read_dir(dir)? {
+        for item in std::fs::read_dir(&self.dir)? {
             let item = item?;
             let name = item.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".partial") {
+            if tidy
+                && partial_writer(&name).is_none_or(|pid| !running(pid))
+                && name.ends_with(".partial")
+            {
                 let _ = std::fs::remove_file(item.path());
                 continue;
             }
-            let meta = item.metadata()?;
-            if is_entry_name(&name) && meta.is_file() {
+            if !is_entry_name(&name) {
+                continue;
+            }
+            // An entry removed meanwhile (by another mount) is not counted.
+            let Ok(meta) = item.metadata() else { continue };
+            if meta.is_file() {
                 let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
                 found.push((mtime, name, meta.len()));
             }
         }
         found.sort();
-        let mut cache = Cache {
-            dir: dir.to_owned(),
-            bound,
-            used: 0,
-            entries: HashMap::new(),
-            by_use: BTreeMap::new(),
-            clock: 0,
-            checked: HashSet::new(),
-            fills: 0,
-        };
-        for (_, name, size) in found {
-            cache.insert(name, size);
-        }
-        cache.evict();
-        Ok(cache)
+        self.used = found.iter().map(|(_, _, size)| size).sum();
+        Ok(found)
+    }
+
+    /// The folder.
+    pub(super) fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn path_of(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
-    /// Records entry `name` as the most recently used.
-    fn insert(&mut self, name: String, size: u64) {
-        self.clock += 1;
-        if let Some(old) = self.entries.insert(
-            name.clone(),
-            Kept {
-                size,
-                used: self.clock,
-            },
-        ) {
-            self.by_use.remove(&old.used);
-            self.used -= old.size;
-        }
-        self.by_use.insert(self.clock, name);
-        self.used += size;
-    }
-
     /// Removes entry `name` (its file too).
-    fn remove(&mut self, name: &str) {
-        if let Some(kept) = self.entries.remove(name) {
-            self.by_use.remove(&kept.used);
-            self.used -= kept.size;
-        }
+    fn remove(&mut self, name: &str, size: u64) {
         self.checked.remove(name);
-        let _ = std::fs::remove_file(self.path_of(name));
-    }
-
-    /// Removes the least recently used entries until the rest fit the bound.
-    fn evict(&mut self) {
-        while self.used > self.bound {
-            let Some((_, name)) = self.by_use.pop_first() else {
-                break;
-            };
-            self.remove(&name);
+        if std::fs::remove_file(self.path_of(name)).is_ok() {
+            self.used = self.used.saturating_sub(size);
         }
     }
 
-    /// The entry holding content `hash` of `size` bytes, opened, if the cache has it and it
-    /// is right (its size; its whole hash the first time in this mount). A damaged entry is
-    /// removed and reported in `problems`.
-    pub(super) fn get(
+    /// Removes the least recently used of `listed` (oldest first) until the rest fit the
+    /// bound.
+    fn evict(&mut self, listed: Vec<Listed>) {
+        for (_, name, size) in listed {
+            if self.used <= self.bound {
+                break;
+            }
+            self.remove(&name, size);
+        }
+    }
+
+    /// The entry holding content `hash` of `size` bytes, opened, if the cache has one of the
+    /// right size; a damaged one is removed and reported in `problems`. Its whole hash is
+    /// still to be checked unless [`Cache::checked`] says it was.
+    pub(super) fn find(
         &mut self,
         hash: &ContentHash,
         size: u64,
-        algorithm: HashAlgorithm,
         problems: &mut Vec<Problem>,
-    ) -> Option<File> {
+    ) -> Option<Found> {
         let name = crate::hex(hash.as_bytes());
-        self.entries.get(&name)?;
         let path = self.path_of(&name);
-        let damaged = |why: String| Problem::new(&path, ProblemKind::Corrupt, why);
         let file = match File::open(&path) {
             Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
             Err(e) => {
                 problems.push(Problem::new(&path, ProblemKind::of_io(&e), e.to_string()));
-                self.remove(&name);
                 return None;
             }
         };
         let on_disk = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
         if on_disk != size {
-            problems.push(damaged(format!(
-                "the cache entry holds {on_disk} bytes, the file {size}; read from its disc"
-            )));
-            self.remove(&name);
+            problems.push(Problem::new(
+                &path,
+                ProblemKind::Corrupt,
+                format!(
+                    "the cache entry holds {on_disk} bytes, the file {size}; read from its disc"
+                ),
+            ));
+            self.remove(&name, on_disk);
             return None;
         }
-        if !self.checked.contains(&name) {
-            match hash_of(&file, algorithm) {
-                Ok(h) if h == *hash => {
-                    self.checked.insert(name.clone());
+        Some(Found { file, name })
+    }
+
+    /// Whether `found`'s whole hash was checked in this mount (else [`Cache::verdict`]).
+    pub(super) fn checked(&self, found: &Found) -> bool {
+        self.checked.contains(&found.name)
+    }
+
+    /// Takes what the check of `found`'s whole hash gave (`hashed`, against `want`): the
+    /// entry, to serve from, if right; else it is removed and reported in `problems`.
+    pub(super) fn verdict(
+        &mut self,
+        found: Found,
+        hashed: io::Result<ContentHash>,
+        want: &ContentHash,
+        problems: &mut Vec<Problem>,
+    ) -> Option<File> {
+        let path = self.path_of(&found.name);
+        let size = found.file.metadata().map_or(0, |m| m.len());
+        match hashed {
+            Ok(h) if h == *want => {
+                if self.checked.len() >= CHECKED_KEPT {
+                    self.checked.clear();
                 }
-                Ok(_) => {
-                    problems.push(damaged(
-                        "the cache entry does not match its hash; read from its disc".into(),
-                    ));
-                    self.remove(&name);
-                    return None;
-                }
-                Err(e) => {
-                    problems.push(Problem::new(&path, ProblemKind::Unreadable, e.to_string()));
-                    self.remove(&name);
-                    return None;
-                }
+                self.checked.insert(found.name.clone());
+                Some(found.file)
+            }
+            Ok(_) => {
+                problems.push(Problem::new(
+                    &path,
+                    ProblemKind::Corrupt,
+                    "the cache entry does not match its hash; read from its disc",
+                ));
+                self.remove(&found.name, size);
+                None
+            }
+            Err(e) => {
+                problems.push(Problem::new(&path, ProblemKind::Unreadable, e.to_string()));
+                self.remove(&found.name, size);
+                None
             }
         }
-        self.insert(name, size);
-        let _ = file.set_modified(SystemTime::now());
-        Some(file)
+    }
+
+    /// Marks `found` as just used (its mtime: the order of eviction).
+    pub(super) fn used(&self, found: &File) {
+        let _ = found.set_modified(SystemTime::now());
     }
 
     /// A new entry for content `hash` of `size` bytes, to write as the file is read; `None`
-    /// if the cache has it, or the file is empty or larger than the bound.
+    /// if the file is empty or larger than the bound.
     pub(super) fn fill(&mut self, hash: &ContentHash, size: u64) -> io::Result<Option<Fill>> {
         let name = crate::hex(hash.as_bytes());
-        if size == 0 || size > self.bound || self.entries.contains_key(&name) {
+        if size == 0 || size > self.bound {
             return Ok(None);
         }
         self.fills += 1;
-        let file = AtomicFile::create(self.path_of(&name), &format!(".{}.partial", self.fills))?;
+        let suffix = format!(".{}.{}.partial", std::process::id(), self.fills);
+        let file = AtomicFile::create(self.path_of(&name), &suffix)?;
         Ok(Some(Fill {
             file,
             name,
@@ -235,25 +281,37 @@ impl Cache {
     /// least recently used past the bound.
     pub(super) fn keep(&mut self, fill: Fill) -> io::Result<()> {
         let (name, size) = (fill.name.clone(), fill.written);
+        let path = self.path_of(&name);
+        // Another fill of the same content kept first: that one is counted already.
+        let was = std::fs::metadata(&path).map_or(0, |m| m.len());
         fill.file.commit()?;
         // Its last use, to the clock's precision (a write's mtime may be coarser).
-        if let Ok(f) = File::open(self.path_of(&name)) {
+        if let Ok(f) = File::open(&path) {
             let _ = f.set_modified(SystemTime::now());
         }
-        self.insert(name.clone(), size);
+        self.used = self.used - was.min(self.used) + size;
+        if self.checked.len() >= CHECKED_KEPT {
+            self.checked.clear();
+        }
         self.checked.insert(name);
-        self.evict();
+        if self.used > self.bound {
+            // Counted again from the folder, which another mount may share.
+            let listed = self.list(false)?;
+            self.evict(listed);
+        }
         Ok(())
     }
 
     /// Forgets entry `hash` (its bytes were found wrong when read whole).
     pub(super) fn discard(&mut self, hash: &ContentHash) {
-        self.remove(&crate::hex(hash.as_bytes()));
+        let name = crate::hex(hash.as_bytes());
+        let size = std::fs::metadata(self.path_of(&name)).map_or(0, |m| m.len());
+        self.remove(&name, size);
     }
 }
 
 /// The hash of the whole of `file`.
-fn hash_of(mut file: &File, algorithm: HashAlgorithm) -> io::Result<ContentHash> {
+pub(super) fn hash_of(mut file: &File, algorithm: HashAlgorithm) -> io::Result<ContentHash> {
     let mut hasher = algorithm.hasher();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -277,6 +335,24 @@ mod tests {
         hash
     }
 
+    /// The entry of `hash` as a read takes it: found, its hash checked once in a mount.
+    fn get(
+        cache: &mut Cache,
+        hash: &ContentHash,
+        size: u64,
+        problems: &mut Vec<Problem>,
+    ) -> Option<File> {
+        let found = cache.find(hash, size, problems)?;
+        let file = if cache.checked(&found) {
+            found.file
+        } else {
+            let hashed = hash_of(&found.file, HashAlgorithm::Sha256);
+            cache.verdict(found, hashed, hash, problems)?
+        };
+        cache.used(&file);
+        Some(file)
+    }
+
     fn names(dir: &Path) -> Vec<String> {
         let mut n: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -292,13 +368,16 @@ mod tests {
         let mut cache = Cache::open(dir.path(), 250).unwrap();
         let alg = HashAlgorithm::Sha256;
         let (a, b) = (fill(&mut cache, &[1; 100]), fill(&mut cache, &[2; 100]));
-        assert!(cache.get(&a, 100, alg, &mut Vec::new()).is_some(), "a used");
+        assert!(
+            get(&mut cache, &a, 100, &mut Vec::new()).is_some(),
+            "a used"
+        );
         let c = fill(&mut cache, &[3; 100]);
         let hex = |h: &ContentHash| crate::hex(h.as_bytes());
         let mut want = vec![hex(&a), hex(&c)];
         want.sort();
         assert_eq!(names(dir.path()), want, "b, least recently used, went");
-        assert!(cache.get(&b, 100, alg, &mut Vec::new()).is_none());
+        assert!(get(&mut cache, &b, 100, &mut Vec::new()).is_none());
         // Too large for the bound: not kept.
         assert!(cache.fill(&alg.digest(&[4; 300]), 300).unwrap().is_none());
         drop(cache);
@@ -306,7 +385,7 @@ mod tests {
         std::fs::write(dir.path().join("x.1.partial"), b"left by a crash").unwrap();
         let mut cache = Cache::open(dir.path(), 150).unwrap();
         assert_eq!(names(dir.path()), vec![hex(&c)]);
-        assert!(cache.get(&c, 100, alg, &mut Vec::new()).is_some());
+        assert!(get(&mut cache, &c, 100, &mut Vec::new()).is_some());
     }
 
     #[test]
@@ -324,7 +403,7 @@ mod tests {
         let mut cache = Cache::open(dir.path(), 1000).unwrap();
         for h in [a, b] {
             let mut problems = Vec::new();
-            assert!(cache.get(&h, 100, alg, &mut problems).is_none());
+            assert!(get(&mut cache, &h, 100, &mut problems).is_none());
             assert_eq!(problems.len(), 1, "{problems:?}");
             assert_eq!(problems[0].kind, ProblemKind::Corrupt);
             assert!(!path(&h).exists(), "removed");
@@ -335,5 +414,36 @@ mod tests {
         f.write(&[5; 10]).unwrap();
         drop(f);
         assert!(names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn temporary_files_of_running_writers_stay_and_the_count_takes_in_another_mounts_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = crate::hex(HashAlgorithm::Sha256.digest(b"x").as_bytes());
+        let ours = format!("{hash}.{}.1.partial", std::process::id());
+        // No process has a pid this large (Linux's pid_max is at most 2^22).
+        let dead = format!("{hash}.999999999.1.partial");
+        for n in [&ours, &dead] {
+            std::fs::write(dir.path().join(n), b"half").unwrap();
+        }
+        let mut one = Cache::open(dir.path(), 250).unwrap();
+        assert_eq!(
+            names(dir.path()),
+            vec![ours.clone()],
+            "a running writer's stays"
+        );
+        std::fs::remove_file(dir.path().join(&ours)).unwrap();
+        // Two mounts on one folder: the second's count, made when it opens, holds the first's
+        // entries, and it evicts the least recently used of them.
+        let a = fill(&mut one, &[1; 100]);
+        let b = fill(&mut one, &[2; 100]);
+        let mut two = Cache::open(dir.path(), 250).unwrap();
+        let c = fill(&mut two, &[3; 100]);
+        let hex = |h: &ContentHash| crate::hex(h.as_bytes());
+        let mut want = vec![hex(&b), hex(&c)];
+        want.sort();
+        assert_eq!(names(dir.path()), want, "a, used first, went");
+        assert!(get(&mut one, &a, 100, &mut Vec::new()).is_none());
+        assert!(get(&mut one, &b, 100, &mut Vec::new()).is_some());
     }
 }

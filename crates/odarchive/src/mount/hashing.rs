@@ -5,6 +5,7 @@
 //! read that ends the file still waits for the hash ([`FileHash::finish`]), so a mismatch
 //! fails it as before.
 
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -35,7 +36,7 @@ pub(super) enum FileHash {
     Inline(Box<Hashing>),
     /// Computed on a thread, the bytes sent to it.
     Thread {
-        to: SyncSender<Vec<u8>>,
+        to: SyncSender<(Arc<Vec<u8>>, usize)>,
         done: JoinHandle<Hashed>,
     },
 }
@@ -72,9 +73,9 @@ impl Hashing {
     }
 }
 
-fn hash_thread(mut hashing: Hashing, from: Receiver<Vec<u8>>) -> Hashed {
-    while let Ok(bytes) = from.recv() {
-        hashing.take_in(&bytes);
+fn hash_thread(mut hashing: Hashing, from: Receiver<(Arc<Vec<u8>>, usize)>) -> Hashed {
+    while let Ok((bytes, start)) = from.recv() {
+        hashing.take_in(&bytes[start..]);
     }
     hashing.finish()
 }
@@ -107,13 +108,14 @@ impl FileHash {
         }
     }
 
-    /// The next bytes of the file, in order.
-    pub(super) fn take_in(&mut self, bytes: &[u8]) {
+    /// The next bytes of the file, in order: `bytes[start..]` (shared with the reply to
+    /// the read, not copied, when a thread hashes them).
+    pub(super) fn take_in(&mut self, bytes: &Arc<Vec<u8>>, start: usize) {
         match self {
-            FileHash::Inline(hashing) => hashing.take_in(bytes),
+            FileHash::Inline(hashing) => hashing.take_in(&bytes[start..]),
             FileHash::Thread { to, .. } => {
                 // A thread that ended early (it cannot, but if) gives no hash: see finish.
-                let _ = to.send(bytes.to_vec());
+                let _ = to.send((Arc::clone(bytes), start));
             }
         }
     }
@@ -150,7 +152,7 @@ mod tests {
                 "{size}"
             );
             for piece in whole.chunks(100_000) {
-                hash.take_in(piece);
+                hash.take_in(&Arc::new([&[0u8; 3][..], piece].concat()), 3);
             }
             assert_eq!(hash.finish().unwrap().hash, alg.digest(whole), "{size}");
         }

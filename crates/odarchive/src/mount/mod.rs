@@ -28,7 +28,7 @@ use nodes::{LATEST, Node};
 use crate::catalogue::{Catalogue, Entry, EntryKind, Snapshot};
 use crate::error::{Error, Result};
 use crate::hash::HashAlgorithm;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 
 /// What to mount, and from where its files are read.
 #[derive(Debug, Clone, Default)]
@@ -126,6 +126,9 @@ pub trait MountLog: Send + Sync {
 /// The first cookie of a folder's own names (the binding may put `.` and `..` before).
 pub const FIRST_COOKIE: u64 = 3;
 
+/// The cookie after a folder's last name: a page from it is empty.
+pub const END_COOKIE: u64 = u64::MAX;
+
 /// The archive as a tree of nodes.
 pub struct ArchiveFs {
     state: Mutex<State>,
@@ -194,17 +197,21 @@ impl ArchiveFs {
             options.from.clone(),
             options.images.clone(),
         );
-        let cache = match &options.cache {
-            Some(dir) => {
-                Some(
-                    cache::Cache::open(dir, options.cache_size).map_err(|e| Error::Io {
-                        path: dir.clone(),
-                        source: e,
-                    })?,
-                )
-            }
-            None => None,
-        };
+        // A cache folder that cannot be used costs the cache, not the mount: files are read
+        // from their discs.
+        let cache = options.cache.as_ref().and_then(|dir| {
+            cache::Cache::open(dir, options.cache_size)
+                .map_err(|e| {
+                    log.problem(&Problem::new(
+                        dir,
+                        ProblemKind::Unwritable,
+                        format!(
+                            "the cache folder cannot be used ({e}); files are read from their discs"
+                        ),
+                    ))
+                })
+                .ok()
+        });
         Ok(ArchiveFs {
             algorithm: catalogue.hash_algorithm()?,
             aliases: snapshots::alias_names(&snapshots),
@@ -326,9 +333,8 @@ impl ArchiveFs {
             },
             Node::Snapshots => self.lookup_snapshot(name),
             Node::Alias { .. } => Err(FsError::NotADirectory),
-            Node::Entry { view, id } => {
-                let state = self.lock();
-                let dir = match self.entry(&state.catalogue, view, id)? {
+            Node::Entry { view, id } => self.lock().catalogue.read_together(|catalogue| {
+                let dir = match self.entry(catalogue, view, id)? {
                     None => Vec::new(),
                     Some(e) if e.kind == EntryKind::Directory => e.path,
                     Some(_) => return Err(FsError::NotADirectory),
@@ -341,33 +347,41 @@ impl ArchiveFs {
                 } else {
                     [&dir[..], b"/", name].concat()
                 };
-                let e = state
-                    .catalogue
+                let e = catalogue
                     .entry_at(self.snapshot_of(view), &path)?
                     .ok_or(FsError::NotFound)?;
                 Ok(self.entry_attributes(view, &e))
-            }
+            }),
         }
     }
 
     /// Up to `max` names of folder `number` from cookie `cookie` (anything below
-    /// [`FIRST_COOKIE`]: from the first), in byte order; each names the cookie after it.
-    /// Fewer than `max` only at the folder's end. A page costs a few index seeks: a folder
-    /// is never built whole.
+    /// [`FIRST_COOKIE`]: from the first), in byte order; each names the cookie after it,
+    /// the folder's last name [`END_COOKIE`] (a page from there is empty, found without a
+    /// query). Fewer than `max` only at the folder's end. A page costs a few index seeks: a
+    /// folder is never built whole.
     pub fn read_dir(
         &self,
         number: u64,
         cookie: u64,
         max: usize,
     ) -> std::result::Result<Vec<DirEntry>, FsError> {
+        if cookie == END_COOKIE {
+            return Ok(Vec::new());
+        }
         let listed = |names: Vec<(Vec<u8>, Attributes)>| -> Vec<DirEntry> {
+            let count = names.len();
             names
                 .into_iter()
                 .enumerate()
                 .map(|(i, (name, attributes))| DirEntry {
                     name,
                     attributes,
-                    next: FIRST_COOKIE + i as u64 + 1,
+                    next: if i + 1 == count {
+                        END_COOKIE
+                    } else {
+                        FIRST_COOKIE + i as u64 + 1
+                    },
                 })
                 .skip(cookie.saturating_sub(FIRST_COOKIE) as usize)
                 .take(max)
@@ -393,36 +407,42 @@ impl ArchiveFs {
         cookie: u64,
         max: usize,
     ) -> std::result::Result<Vec<DirEntry>, FsError> {
-        let state = self.lock();
-        let dir = match self.entry(&state.catalogue, view, id)? {
-            None => Vec::new(),
-            Some(e) if e.kind == EntryKind::Directory => e.path,
-            Some(_) => return Err(FsError::NotADirectory),
-        };
-        let after = if cookie <= FIRST_COOKIE {
-            None
-        } else {
-            match state
-                .catalogue
-                .entry_by_id((cookie - FIRST_COOKIE) as i64)?
-            {
-                Some(e) => Some(e.path),
-                None => return Ok(Vec::new()),
-            }
-        };
-        let snapshot = self.snapshot_of(view);
-        let children = state
-            .catalogue
-            .children_after(snapshot, &dir, after.as_deref(), max)?;
-        Ok(children
-            .into_iter()
-            .map(|e| DirEntry {
-                name: e.path[e.path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1)..]
-                    .to_vec(),
-                attributes: self.entry_attributes(view, &e),
-                next: e.id as u64 + FIRST_COOKIE,
-            })
-            .collect())
+        self.lock().catalogue.read_together(|catalogue| {
+            let dir = match self.entry(catalogue, view, id)? {
+                None => Vec::new(),
+                Some(e) if e.kind == EntryKind::Directory => e.path,
+                Some(_) => return Err(FsError::NotADirectory),
+            };
+            let after = if cookie <= FIRST_COOKIE {
+                None
+            } else {
+                match catalogue.entry_by_id((cookie - FIRST_COOKIE) as i64)? {
+                    Some(e) => Some(e.path),
+                    None => return Ok(Vec::new()),
+                }
+            };
+            let snapshot = self.snapshot_of(view);
+            // One more than asked: whether the page ends the folder.
+            let mut children =
+                catalogue.children_after(snapshot, &dir, after.as_deref(), max + 1)?;
+            let ends = children.len() <= max;
+            children.truncate(max);
+            let count = children.len();
+            Ok(children
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| DirEntry {
+                    name: e.path[e.path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1)..]
+                        .to_vec(),
+                    attributes: self.entry_attributes(view, &e),
+                    next: if ends && i + 1 == count {
+                        END_COOKIE
+                    } else {
+                        e.id as u64 + FIRST_COOKIE
+                    },
+                })
+                .collect())
+        })
     }
 
     /// The target of symlink `number` (raw bytes).

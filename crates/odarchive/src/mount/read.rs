@@ -9,9 +9,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::cache::Fill;
+use super::cache::hash_of;
 use super::hashing::{FileHash, Hashed};
 use super::nodes::Node;
 use super::{ArchiveFs, FsError, State, WantedDisc, shown_path};
@@ -42,7 +43,7 @@ struct OpenFile {
     hashed: u64,
     /// Pieces read ahead of `hashed` (the kernel's read-ahead, served by several threads,
     /// can come out of order), by offset, hashed once the bytes before them are.
-    ahead: BTreeMap<u64, Vec<u8>>,
+    ahead: BTreeMap<u64, Arc<Vec<u8>>>,
     ahead_bytes: usize,
     /// Its cache entry, when the file is read from the cache (`--cache`).
     cached: Option<File>,
@@ -54,7 +55,7 @@ const AHEAD_LIMIT: usize = 32 << 20;
 
 impl OpenFile {
     /// Feeds `bytes` read at `offset` to the hash, in file order.
-    fn hash_piece(&mut self, offset: u64, bytes: &[u8]) {
+    fn hash_piece(&mut self, offset: u64, bytes: &Arc<Vec<u8>>) {
         if self.hash.is_none() {
             return;
         }
@@ -65,12 +66,12 @@ impl OpenFile {
                 self.ahead.clear();
             } else if !self.ahead.contains_key(&offset) {
                 self.ahead_bytes += bytes.len();
-                self.ahead.insert(offset, bytes.to_vec());
+                self.ahead.insert(offset, Arc::clone(bytes));
             }
             return;
         }
         if end > self.hashed {
-            self.take_in(&bytes[(self.hashed - offset) as usize..]);
+            self.take_in(bytes, (self.hashed - offset) as usize);
             self.hashed = end;
         }
         while let Some(entry) = self.ahead.first_entry() {
@@ -81,17 +82,17 @@ impl OpenFile {
             self.ahead_bytes -= piece.len();
             let piece_end = at + piece.len() as u64;
             if piece_end > self.hashed {
-                self.take_in(&piece[(self.hashed - at) as usize..]);
+                self.take_in(&piece, (self.hashed - at) as usize);
                 self.hashed = piece_end;
             }
         }
     }
 
-    /// The next bytes of the file in order: to the hash, and to its cache entry if one is
-    /// being written (a write that fails ends the entry, not the read).
-    fn take_in(&mut self, bytes: &[u8]) {
+    /// The next bytes of the file in order, `bytes[start..]`: to the hash, and to its cache
+    /// entry if one is being written (a write that fails ends the entry, not the read).
+    fn take_in(&mut self, bytes: &Arc<Vec<u8>>, start: usize) {
         if let Some(hash) = self.hash.as_mut() {
-            hash.take_in(bytes);
+            hash.take_in(bytes, start);
         }
     }
 }
@@ -113,17 +114,54 @@ impl ArchiveFs {
             _ => return Err(FsError::IsADirectory),
         };
         let mut state = self.lock();
-        let entry = self.entry(&state.catalogue, view, id)?;
-        let entry = match entry {
-            Some(e) if e.kind == EntryKind::File => e,
-            Some(e) if e.kind == EntryKind::Symlink => return Err(FsError::NotFound),
-            _ => return Err(FsError::IsADirectory),
+        let (entry, placements) = state.catalogue.read_together(|catalogue| {
+            let entry = match self.entry(catalogue, view, id)? {
+                Some(e) if e.kind == EntryKind::File => e,
+                Some(e) if e.kind == EntryKind::Symlink => return Err(FsError::NotFound),
+                _ => return Err(FsError::IsADirectory),
+            };
+            let placements = match entry.content_id {
+                Some(c) => catalogue.placements_of(c)?,
+                None => Vec::new(),
+            };
+            Ok((entry, placements))
+        })?;
+        let shown = shown_path(view, &entry);
+        let mut problems = Vec::new();
+        let mut cached = None;
+        if let (Some(cache), Some(hash)) = (state.cache.as_mut(), entry.hash.as_ref()) {
+            if let Some(found) = cache.find(hash, entry.size, &mut problems) {
+                if cache.checked(&found) {
+                    cached = Some(found.file);
+                } else {
+                    // Its whole hash is checked without holding up the other requests.
+                    drop(state);
+                    let hashed = hash_of(&found.file, self.algorithm);
+                    state = self.lock();
+                    if let Some(cache) = state.cache.as_mut() {
+                        cached = cache.verdict(found, hashed, hash, &mut problems);
+                    }
+                }
+            }
+        }
+        let fill = match (&cached, state.cache.as_mut(), entry.hash.as_ref()) {
+            (None, Some(cache), Some(hash)) => cache.fill(hash, entry.size).unwrap_or_else(|e| {
+                problems.push(Problem::new(
+                    &shown,
+                    ProblemKind::Unwritable,
+                    format!(
+                        "making its cache entry in {}: {e}; read from its disc only",
+                        cache.dir().display()
+                    ),
+                ));
+                None
+            }),
+            (Some(file), Some(cache), _) => {
+                cache.used(file);
+                None
+            }
+            _ => None,
         };
-        let placements = match entry.content_id {
-            Some(c) => state.catalogue.placements_of(c)?,
-            None => Vec::new(),
-        };
-        let (cached, fill) = self.cache_for(&mut state, &shown_path(view, &entry), &entry);
         let hash = FileHash::new(self.algorithm.hasher(), fill, entry.size);
         let files = &mut state.files;
         files.next += 1;
@@ -141,37 +179,11 @@ impl ArchiveFs {
                 cached,
             },
         );
-        Ok(handle)
-    }
-
-    /// The cache entry of `entry`'s content if the cache holds it (right), else a new entry
-    /// to write as it is read; neither without `--cache`.
-    fn cache_for(
-        &self,
-        state: &mut State,
-        shown: &str,
-        entry: &Entry,
-    ) -> (Option<File>, Option<Fill>) {
-        let (Some(cache), Some(hash)) = (state.cache.as_mut(), entry.hash.as_ref()) else {
-            return (None, None);
-        };
-        let mut problems = Vec::new();
-        let cached = cache.get(hash, entry.size, self.algorithm, &mut problems);
-        let fill = match cached {
-            Some(_) => None,
-            None => cache.fill(hash, entry.size).unwrap_or_else(|e| {
-                problems.push(Problem::new(
-                    shown,
-                    ProblemKind::Unwritable,
-                    format!("making its cache entry: {e}"),
-                ));
-                None
-            }),
-        };
+        drop(state);
         for p in &problems {
             self.log.problem(p);
         }
-        (cached, fill)
+        Ok(handle)
     }
 
     /// Bytes `offset..end` of open file `handle` from its cache entry, if it is read from
@@ -216,6 +228,18 @@ impl ArchiveFs {
         offset: u64,
         size: u32,
     ) -> std::result::Result<Vec<u8>, FsError> {
+        let bytes = self.read_shared(handle, offset, size)?;
+        Ok(Arc::try_unwrap(bytes).unwrap_or_else(|shared| shared.to_vec()))
+    }
+
+    /// [`ArchiveFs::read`], its bytes shared with the thread that hashes them (the reply
+    /// to a read of a large file needs no copy of them).
+    pub fn read_shared(
+        &self,
+        handle: u64,
+        offset: u64,
+        size: u32,
+    ) -> std::result::Result<Arc<Vec<u8>>, FsError> {
         loop {
             let mut state = self.lock();
             let result = self.read_once(&mut state, handle, offset, size);
@@ -250,7 +274,7 @@ impl ArchiveFs {
         handle: u64,
         offset: u64,
         size: u32,
-    ) -> std::result::Result<Vec<u8>, ReadFail> {
+    ) -> std::result::Result<Arc<Vec<u8>>, ReadFail> {
         let file = state.files.open.get(&handle).ok_or_else(|| {
             ReadFail::Problem(Problem::new("?", ProblemKind::Missing, "not an open file"))
         })?;
@@ -276,6 +300,7 @@ impl ArchiveFs {
             let placements = file.placements.clone();
             self.read_range(state, &shown, &entry, &placements, offset, end)?
         };
+        let bytes = Arc::new(bytes);
         self.check_hash(state, handle, &shown, offset, &bytes)?;
         Ok(bytes)
     }
@@ -288,7 +313,7 @@ impl ArchiveFs {
         handle: u64,
         shown: &str,
         offset: u64,
-        bytes: &[u8],
+        bytes: &Arc<Vec<u8>>,
     ) -> std::result::Result<(), ReadFail> {
         let Some(file) = state.files.open.get_mut(&handle) else {
             return Ok(());
@@ -533,7 +558,7 @@ mod tests {
         for order in orders {
             let mut f = open_file(100);
             for &(a, b) in order {
-                f.hash_piece(a as u64, &bytes[a..b]);
+                f.hash_piece(a as u64, &Arc::new(bytes[a..b].to_vec()));
             }
             assert_eq!(f.hashed, 100, "{order:?}");
             let hashed = f.hash.take().and_then(FileHash::finish).unwrap();
@@ -541,7 +566,7 @@ mod tests {
         }
         // A gap never filled: the hash is never complete.
         let mut f = open_file(100);
-        f.hash_piece(50, &bytes[50..]);
+        f.hash_piece(50, &Arc::new(bytes[50..].to_vec()));
         assert_eq!(f.hashed, 0);
     }
 }

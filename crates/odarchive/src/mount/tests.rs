@@ -75,6 +75,24 @@ fn a_folder_is_listed_page_by_page_each_child_once_in_byte_order_without_grandch
     let from_start = fs.read_dir(d, 0, 10).unwrap();
     assert_eq!(from_start.len(), 10);
     assert_eq!(fs.read_dir(d, FIRST_COOKIE, 10).unwrap(), from_start);
+    // The folder's last name says it is the last (the page after it costs no query), also
+    // when the last page is exactly full; every other name does not.
+    for page in [want.len(), want.len() - 1, 7] {
+        let mut cookie = 0;
+        let mut ends = Vec::new();
+        loop {
+            let got = fs.read_dir(d, cookie, page).unwrap();
+            let Some(last) = got.last() else { break };
+            cookie = last.next;
+            ends.extend(got.iter().map(|e| e.next == END_COOKIE));
+        }
+        assert_eq!(ends.len(), want.len(), "page {page}");
+        assert_eq!(ends.iter().filter(|&&e| e).count(), 1, "page {page}");
+        assert!(ends[ends.len() - 1], "page {page}");
+    }
+    let top = fs.read_dir(nodes::TOP, 0, 10).unwrap();
+    assert_eq!(top.last().unwrap().next, END_COOKIE);
+    assert!(fs.read_dir(nodes::TOP, END_COOKIE, 10).unwrap().is_empty());
     let unique: BTreeSet<_> = list(&fs, d, 3).into_iter().collect();
     assert_eq!(unique.len(), want.len());
     // Lookups and attributes, from the catalogue alone.
