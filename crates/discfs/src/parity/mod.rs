@@ -58,6 +58,7 @@ mod rebuild;
 mod repair;
 mod rescue;
 mod window;
+pub mod set;
 
 pub use bad::{BadSectors, MapError};
 pub use encode::{ParityArea, ParityEncoder, parity_area_of};
