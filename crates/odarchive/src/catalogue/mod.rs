@@ -29,6 +29,7 @@ mod paths;
 mod placements;
 mod plans;
 mod restore_set;
+mod set_parity;
 pub mod schema;
 mod snapshot_info;
 mod snapshot_writer;
@@ -45,6 +46,7 @@ pub(crate) use paths::RecordedVersion;
 pub use placements::{DiscExtent, Placement, WrittenExtent};
 pub use plans::{PlacementSource, PlanRecord};
 pub use restore_set::{ContentState, DiscShare, FirstName, RestoreSet};
+pub use set_parity::{SetFold, SetGroup, SetParityDisc};
 pub(crate) use snapshot_writer::{NewEntry, SnapshotWriter};
 pub use values::DatabaseError;
 
