@@ -23,4 +23,5 @@ mod restore_parity;
 mod resume;
 mod scan;
 mod scan_write_faults;
+mod set_parity;
 mod support;

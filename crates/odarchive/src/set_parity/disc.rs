@@ -147,7 +147,11 @@ pub fn parity_disc_size(
             .collect(),
     };
     let label = parity_disc_label(set_id, group, 0);
-    let ods = FileSource::Bytes(Arc::from(Vec::new()));
+    // Laid out only, never read.
+    let ods = FileSource::Path {
+        path: PathBuf::from(parity_file_name(group, 0)),
+        offset: 0,
+    };
     let tree = parity_tree(&header, &label, ods, Timestamp::EPOCH)?;
     let layout = discfs::layout(&tree, &volume(set_id, &label, Timestamp::EPOCH))
         .map_err(|e| crate::error::Error::Internal(format!("parity disc layout: {e}")))?;

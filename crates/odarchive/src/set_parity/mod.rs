@@ -26,7 +26,7 @@ use discfs::parity::set::SetError;
 
 pub use accumulator::{Accumulator, FoldPoint};
 pub use disc::{parity_disc_label, parity_file_name};
-pub use rebuild::{GroupRepair, rebuild};
+pub use rebuild::{GroupRepair, ParityDiscCheck, check_parity_disc, rebuild};
 
 use crate::catalogue::{Catalogue, SetGroup};
 use crate::error::Result;

@@ -283,7 +283,13 @@ pub fn rebuild(
         header.columns
     };
     let column_temp = TempPath::beside(out, ".columns.partial", &[]);
-    let mut column_file = File::create(column_temp.path()).map_err(io_err(column_temp.path()))?;
+    let mut column_file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(column_temp.path())
+        .map_err(io_err(column_temp.path()))?;
     let mut opened: HashMap<usize, File> = HashMap::new();
     let mut recoveries: HashMap<Vec<bool>, Recovery> = HashMap::new();
     let mut bad_parity_sectors = 0;
@@ -456,4 +462,73 @@ fn member_image(
         return Ok(Some(p));
     }
     Ok(None)
+}
+
+/// What `verify` found on a parity disc.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParityDiscCheck {
+    /// The image given.
+    #[serde(serialize_with = "crate::progress::lossy")]
+    pub source: PathBuf,
+    /// Its group.
+    pub group: u32,
+    /// Its parity index, 1-based.
+    pub index: u32,
+    /// Members of its group.
+    pub members: usize,
+    /// Column sectors whose CRC32C does not match (or cannot be checked).
+    pub bad_sectors: u64,
+    /// Whether the image's SHA-256 is the one recorded when it was written (`None`: the
+    /// catalogue does not know it).
+    pub image_sha256_ok: Option<bool>,
+}
+
+impl ParityDiscCheck {
+    /// Whether the disc is intact.
+    pub fn ok(&self) -> bool {
+        self.bad_sectors == 0 && self.image_sha256_ok != Some(false)
+    }
+}
+
+/// The check of `image` as a parity disc: `None` when it is not one (no readable
+/// `/Parity/SET-*.ODS`).
+pub fn check_parity_disc(catalogue: Option<&Catalogue>, image: &Path) -> Result<Option<ParityDiscCheck>> {
+    let Some(mut file) = parity_file(image) else {
+        return Ok(None);
+    };
+    let header = file.header.clone();
+    let mut bad = 0;
+    let mut first = 0;
+    let mut buf = vec![0u8; (RANGE * S) as usize];
+    while first < header.columns {
+        let count = (header.columns - first).min(RANGE);
+        let buf = &mut buf[..(count * S) as usize];
+        bad += file.read_columns(first, buf).iter().filter(|g| !**g).count() as u64;
+        first += count;
+    }
+    let mut recorded = None;
+    if let (Some(c), Some(label)) = (catalogue, volume_label(image)) {
+        for g in c.set_groups()? {
+            if let Some(p) = c.set_parity_discs(g.id)?.into_iter().find(|p| p.label == label) {
+                recorded = p.image_sha256;
+            }
+        }
+    }
+    let image_sha256_ok = match recorded {
+        Some(sha) => Some(
+            hash_file(HashAlgorithm::Sha256, image)
+                .map_err(io_err(image))?
+                .as_bytes()
+                == sha,
+        ),
+        None => None,
+    };
+    Ok(Some(ParityDiscCheck {
+        source: image.to_owned(),
+        group: header.group,
+        index: header.index + 1,
+        members: header.members.len(),
+        bad_sectors: bad,
+        image_sha256_ok,
+    }))
 }
