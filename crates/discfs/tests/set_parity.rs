@@ -6,8 +6,8 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use discfs::parity::set::{
-    Member, ParityFile, SetCode, SetError, SetHeader, covered_of_image, read_covered,
-    reassemble, write_parity_file,
+    Member, ParityFile, SetCode, SetError, SetHeader, covered_of_image, read_covered, reassemble,
+    write_parity_file,
 };
 use discfs::{FileSource, NodeId, SECTOR, Timestamp, TreeBuilder, VolumeInfo};
 use proptest::prelude::*;
@@ -183,7 +183,13 @@ fn a_member_is_reassembled_byte_for_byte_from_its_covered_sectors() {
     read_covered(&mut Cursor::new(&image), &member, 0, &mut column).unwrap();
     assert!(column[covered as usize * S..].iter().all(|&b| b == 0));
     let mut out = Vec::new();
-    reassemble(&member, Cursor::new(&column), &mut out, Cursor::new(Vec::new())).unwrap();
+    reassemble(
+        &member,
+        Cursor::new(&column),
+        &mut out,
+        Cursor::new(Vec::new()),
+    )
+    .unwrap();
     assert_eq!(out.len(), image.len());
     assert!(out == image, "reassembled image differs");
 
@@ -192,6 +198,11 @@ fn a_member_is_reassembled_byte_for_byte_from_its_covered_sectors() {
         excluded: excluded + 1,
         ..member
     };
-    let e = reassemble(&wrong, Cursor::new(&column), &mut Vec::new(), Cursor::new(Vec::new()));
+    let e = reassemble(
+        &wrong,
+        Cursor::new(&column),
+        &mut Vec::new(),
+        Cursor::new(Vec::new()),
+    );
     assert!(matches!(e, Err(SetError::Member { .. })), "{e:?}");
 }

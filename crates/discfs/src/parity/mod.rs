@@ -57,8 +57,8 @@ mod header;
 mod rebuild;
 mod repair;
 mod rescue;
-mod window;
 pub mod set;
+mod window;
 
 pub use bad::{BadSectors, MapError};
 pub use encode::{ParityArea, ParityEncoder, parity_area_of};

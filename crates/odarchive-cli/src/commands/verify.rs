@@ -32,7 +32,9 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
     // Parity discs of set-parity groups are checked on their own: they hold no files.
     let known = if global.catalogue.exists() {
-        Some(odarchive::Catalogue::open_read_only_upgraded(&global.catalogue)?)
+        Some(odarchive::Catalogue::open_read_only_upgraded(
+            &global.catalogue,
+        )?)
     } else {
         None
     };

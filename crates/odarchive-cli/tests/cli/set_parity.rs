@@ -17,14 +17,25 @@ fn written(s: &Scratch, n: &str, k: &str) -> Vec<PathBuf> {
     }
     s.scan().ok();
     s.run(&[
-        "plan", "--media", "8M", "--parity", "20", "--set-parity", n, "--set-group", k,
+        "plan",
+        "--media",
+        "8M",
+        "--parity",
+        "20",
+        "--set-parity",
+        n,
+        "--set-group",
+        k,
     ])
     .ok();
     let out = s.dir("out");
     s.run(&["write", "--out", out.to_str().unwrap()]).ok();
     let images = images(&out);
     assert!(
-        !s.dir("out").join(".odarchive-set-parity").join("group-1.acc").exists(),
+        !s.dir("out")
+            .join(".odarchive-set-parity")
+            .join("group-1.acc")
+            .exists(),
         "the accumulator is removed once the parity discs are written"
     );
     images.into_iter().filter(|p| p.is_file()).collect()
@@ -68,7 +79,11 @@ fn rebuilt(s: &Scratch, image: &Path, original: &[u8]) -> String {
         fixed.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(fs::read(&fixed).unwrap() == original, "{}: byte-identical", label(image));
+    assert!(
+        fs::read(&fixed).unwrap() == original,
+        "{}: byte-identical",
+        label(image)
+    );
     run.stdout
 }
 
@@ -79,7 +94,11 @@ fn one_lost_member_of_a_group_with_one_parity_disc_is_rebuilt() {
     let parity: Vec<_> = images.iter().filter(|p| label(p).contains("_P0")).collect();
     let members = images.len() - parity.len();
     assert!(members >= 4, "{images:?}");
-    assert_eq!(parity.len(), members.div_ceil(3), "one parity disc a group: {images:?}");
+    assert_eq!(
+        parity.len(),
+        members.div_ceil(3),
+        "one parity disc a group: {images:?}"
+    );
     let member = named(&images, "_002.iso");
     let lost = lose(&s, &[member]);
     let out = rebuilt(&s, member, &lost[0].1);
@@ -123,7 +142,11 @@ fn more_lost_discs_than_parity_discs_name_every_missing_one() {
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains(&label(a)), "{}", run.stderr);
     assert!(run.stderr.contains(&label(b)), "{}", run.stderr);
-    assert!(run.stderr.contains("2 of the 3 discs needed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2 of the 3 discs needed"),
+        "{}",
+        run.stderr
+    );
     assert!(!s.dir("x.iso").exists() && !s.dir("x.iso.partial").exists());
 }
 
@@ -140,7 +163,10 @@ fn a_damaged_member_is_repaired_by_its_own_parity_before_it_serves_the_group() {
     bytes[40 * SECTOR..(40 + run) * SECTOR].fill(0);
     fs::write(other, &bytes).unwrap();
     let out = rebuilt(&s, lostm, &lost[0].1);
-    assert!(out.contains(&format!("{}: damaged, repaired first", label(other))), "{out}");
+    assert!(
+        out.contains(&format!("{}: damaged, repaired first", label(other))),
+        "{out}"
+    );
 }
 
 #[test]
@@ -163,11 +189,21 @@ fn parity_discs_pass_independent_readers() {
     oracles::seven_zip_extract_udf(parity, &root).unwrap();
     let ods = root.join("Parity/SET-001-1.ODS");
     let len = fs::metadata(&ods).unwrap().len();
-    let file = discfs::parity::set::ParityFile::open(fs::File::open(&ods).unwrap(), 0, len)
-        .unwrap();
-    assert_eq!((file.header.group, file.header.index, file.header.members.len()), (1, 0, 3));
+    let file =
+        discfs::parity::set::ParityFile::open(fs::File::open(&ods).unwrap(), 0, len).unwrap();
+    assert_eq!(
+        (
+            file.header.group,
+            file.header.index,
+            file.header.members.len()
+        ),
+        (1, 0, 3)
+    );
     let readme = fs::read_to_string(root.join("README.md")).unwrap();
-    assert!(readme.contains(&label(named(&images, "_003.iso"))), "{readme}");
+    assert!(
+        readme.contains(&label(named(&images, "_003.iso"))),
+        "{readme}"
+    );
     oracles::osirrox_extract(parity, &s.dir("seenosirrox")).unwrap();
     let run = s.run(&["verify", parity.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -178,9 +214,26 @@ fn set_parity_without_disc_parity_is_refused_before_planning() {
     let s = Scratch::new();
     s.write("a.txt", "a");
     s.scan().ok();
-    let run = s.run(&["plan", "--media", "2M", "--parity", "0", "--set-parity", "1"]);
+    let run = s.run(&[
+        "plan",
+        "--media",
+        "2M",
+        "--parity",
+        "0",
+        "--set-parity",
+        "1",
+    ]);
     assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("--set-parity needs parity on every disc"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--set-parity needs parity on every disc"),
+        "{}",
+        run.stderr
+    );
     let discs = s.run(&["discs", "--json"]);
-    assert!(!discs.stdout.contains("\"label\""), "nothing planned: {}", discs.stdout);
+    assert!(
+        !discs.stdout.contains("\"label\""),
+        "nothing planned: {}",
+        discs.stdout
+    );
 }

@@ -137,9 +137,11 @@ impl Catalogue {
         )
         .in_catalogue(&self.path)?;
         let mut next: u32 = tx
-            .query_row("SELECT coalesce(max(number), 0) + 1 FROM set_group", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT coalesce(max(number), 0) + 1 FROM set_group",
+                [],
+                |r| r.get(0),
+            )
             .in_catalogue(&self.path)?;
         let created = now_ns();
         for &(first, last) in members {

@@ -329,8 +329,8 @@ impl Accumulator {
             self.code.members(),
             self.code.parity(),
         );
-        let mut file =
-            AtomicFile::create(&self.state_path, ".partial").map_err(|e| io_err(&self.state_path, e))?;
+        let mut file = AtomicFile::create(&self.state_path, ".partial")
+            .map_err(|e| io_err(&self.state_path, e))?;
         file.file()
             .write_all(&bytes)
             .map_err(|e| io_err(&self.state_path, e))?;

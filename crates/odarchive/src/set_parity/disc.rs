@@ -20,7 +20,11 @@ const SECTOR: u64 = discfs::SECTOR;
 /// The volume label of parity disc `index` (0-based) of group `group`:
 /// `ODA_<first 8 hex digits of the set>_P<group>_<index + 1>`.
 pub fn parity_disc_label(set_id: &str, group: u32, index: u32) -> String {
-    let short: String = set_id.chars().take(8).collect::<String>().to_ascii_uppercase();
+    let short: String = set_id
+        .chars()
+        .take(8)
+        .collect::<String>()
+        .to_ascii_uppercase();
     format!("ODA_{short}_P{group:03}_{}", index + 1)
 }
 
@@ -89,12 +93,24 @@ fn readme(header: &SetHeader, label: &str) -> String {
 
 /// The tree of a parity disc: `/README.md` and `/Parity/<file>` of `ods_bytes` bytes from
 /// `ods`.
-fn parity_tree(header: &SetHeader, label: &str, ods: FileSource, created: Timestamp) -> Result<Tree> {
-    let tree_err = |e: discfs::TreeError| crate::error::Error::Internal(format!("parity disc tree: {e}"));
+fn parity_tree(
+    header: &SetHeader,
+    label: &str,
+    ods: FileSource,
+    created: Timestamp,
+) -> Result<Tree> {
+    let tree_err =
+        |e: discfs::TreeError| crate::error::Error::Internal(format!("parity disc tree: {e}"));
     let mut b = TreeBuilder::new(created);
     let text: Arc<[u8]> = Arc::from(readme(header, label).into_bytes());
-    b.file(NodeId::ROOT, "README.md", created, text.len() as u64, FileSource::Bytes(text))
-        .map_err(tree_err)?;
+    b.file(
+        NodeId::ROOT,
+        "README.md",
+        created,
+        text.len() as u64,
+        FileSource::Bytes(text),
+    )
+    .map_err(tree_err)?;
     let dir = b.dir(NodeId::ROOT, "Parity", created).map_err(tree_err)?;
     b.file(
         dir,
@@ -337,18 +353,15 @@ pub fn fold_written(
             };
             let intact = fs::metadata(&path).is_ok_and(|m| m.len() == disc.image_size)
                 && (checked
-                    || hash_file(HashAlgorithm::Sha256, &path)
-                        .is_ok_and(|h| h.as_bytes() == sha));
+                    || hash_file(HashAlgorithm::Sha256, &path).is_ok_and(|h| h.as_bytes() == sha));
             if !intact {
                 return Err(missing().into());
             }
             let mut image = BufReader::new(File::open(&path).map_err(|_| missing())?);
-            let (covered, excluded_start, excluded) =
-                covered_of_image(&mut image, disc.image_size).map_err(|source| {
-                    SetParityError::Io {
-                        path: path.clone(),
-                        source,
-                    }
+            let (covered, excluded_start, excluded) = covered_of_image(&mut image, disc.image_size)
+                .map_err(|source| SetParityError::Io {
+                    path: path.clone(),
+                    source,
                 })?;
             let member = Member {
                 number: n,

@@ -47,21 +47,31 @@ pub enum SetParityError {
     )]
     NoDiscParity,
     /// A group shape outside GF(2^8).
-    #[error("--set-parity {parity} with groups of {members}: at most 256 discs in a group, at least one of each")]
+    #[error(
+        "--set-parity {parity} with groups of {members}: at most 256 discs in a group, at least one of each"
+    )]
     Shape { members: u32, parity: u32 },
     /// A parity disc would not fit the medium.
     #[error(
         "group {group}: its parity discs would be {bytes} bytes, more than the medium's {capacity} \
          (raise --parity so that each disc keeps more room)"
     )]
-    TooLarge { group: u32, bytes: u64, capacity: u64 },
+    TooLarge {
+        group: u32,
+        bytes: u64,
+        capacity: u64,
+    },
     /// A member to fold has no intact image any more.
     #[error(
         "group {group}: disc {disc} is written but not folded into the set parity, and its image \
          {} is missing or not the one written (write it again, or give its image back)",
         path.display()
     )]
-    MemberImage { group: u32, disc: u32, path: PathBuf },
+    MemberImage {
+        group: u32,
+        disc: u32,
+        path: PathBuf,
+    },
     /// The accumulator or its state cannot be trusted.
     #[error("set-parity accumulator {}: {reason}", path.display())]
     Accumulator { path: PathBuf, reason: String },
@@ -147,7 +157,13 @@ pub fn configure(
             .map(|d| disc::planned_covered(d.image_size, plan.parity_percent))
             .max()
             .unwrap_or(0);
-        let bytes = disc::parity_disc_size(&set_id, ranges.len() as u32 + 1, chunk.len(), parity, columns)?;
+        let bytes = disc::parity_disc_size(
+            &set_id,
+            ranges.len() as u32 + 1,
+            chunk.len(),
+            parity,
+            columns,
+        )?;
         if bytes > plan.capacity.saturating_sub(plan.margin) {
             return Err(SetParityError::TooLarge {
                 group: ranges.len() as u32 + 1,

@@ -23,8 +23,8 @@ use discfs::parity::set::{
 use discfs::parity::{BadSectors, SHARD_BYTES};
 use discfs::udf::read::UdfVolume;
 
-use super::disc::{header_of, write_parity_disc};
 use super::SetParityError;
+use super::disc::{header_of, write_parity_disc};
 use crate::atomic::{TempPath, with_suffix};
 use crate::catalogue::Catalogue;
 use crate::error::Result;
@@ -147,7 +147,11 @@ pub fn rebuild(
     if let Some(c) = catalogue {
         let number = match target.parse::<u32>() {
             Ok(n) => Some(n),
-            Err(_) => c.discs()?.into_iter().find(|d| d.label == target).map(|d| d.number),
+            Err(_) => c
+                .discs()?
+                .into_iter()
+                .find(|d| d.label == target)
+                .map(|d| d.number),
         };
         if let Some(n) = number
             && let Some(g) = c.set_group_of(n)?
@@ -156,7 +160,11 @@ pub fn rebuild(
         }
         if group_no.is_none() {
             for g in c.set_groups()? {
-                if let Some(p) = c.set_parity_discs(g.id)?.into_iter().find(|p| p.label == target) {
+                if let Some(p) = c
+                    .set_parity_discs(g.id)?
+                    .into_iter()
+                    .find(|p| p.label == target)
+                {
                     group_no = Some(g.number);
                     parity_target = Some((g.number, p.index, p.label));
                 }
@@ -209,7 +217,10 @@ pub fn rebuild(
         None => header.members[t].label.clone(),
     };
     // The shards present.
-    let folder = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let folder = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut temps: Vec<TempPath> = Vec::new();
     let mut shards: Vec<Option<Shard>> = (0..k + n).map(|_| None).collect();
     let mut used = Vec::new();
@@ -374,7 +385,9 @@ pub fn rebuild(
                 source,
             }
         })?;
-        let file = w.into_inner().map_err(|e| io_err(image.path())(e.into_error()))?;
+        let file = w
+            .into_inner()
+            .map_err(|e| io_err(image.path())(e.into_error()))?;
         file.sync_all().map_err(io_err(image.path()))?;
         (member.sha256, image)
     } else {
@@ -396,16 +409,26 @@ pub fn rebuild(
         };
         let folds = c.set_folds(g.id)?;
         let h = header_of(c, &g, &folds, *i)?;
-        column_file.seek(SeekFrom::Start(0)).map_err(io_err(column_temp.path()))?;
+        column_file
+            .seek(SeekFrom::Start(0))
+            .map_err(io_err(column_temp.path()))?;
         let image = TempPath::beside(out, ".partial", &[]);
         let ods = with_suffix(out, ".ods");
-        write_parity_disc(&h, &mut column_file, &ods, label, g.created_ns, image.path())?;
+        write_parity_disc(
+            &h,
+            &mut column_file,
+            &ods,
+            label,
+            g.created_ns,
+            image.path(),
+        )?;
         let _ = fs::remove_file(&ods);
         (sha, image)
     };
     drop(column_file);
     drop(column_temp);
-    let got = hash_file(HashAlgorithm::Sha256, image_path.path()).map_err(io_err(image_path.path()))?;
+    let got =
+        hash_file(HashAlgorithm::Sha256, image_path.path()).map_err(io_err(image_path.path()))?;
     if got.as_bytes() != expected {
         return Err(SetParityError::NotProven {
             label: target_label,
@@ -434,7 +457,11 @@ fn member_image(
     folder: &Path,
     temps: &mut Vec<TempPath>,
 ) -> Result<Option<PathBuf>> {
-    let sha = |p: &Path| hash_file(HashAlgorithm::Sha256, p).ok().map(|h| h.as_bytes() == member.sha256);
+    let sha = |p: &Path| {
+        hash_file(HashAlgorithm::Sha256, p)
+            .ok()
+            .map(|h| h.as_bytes() == member.sha256)
+    };
     if fs::metadata(path).is_ok_and(|m| m.len() == member.image_bytes) && sha(path) == Some(true) {
         return Ok(Some(path.to_owned()));
     }
@@ -450,8 +477,8 @@ fn member_image(
         return Ok(None);
     };
     let mut w = BufWriter::with_capacity(1 << 20, fixed);
-    let repaired = discfs::parity::repair(image, &BadSectors::new(), &mut w).is_ok()
-        && w.flush().is_ok();
+    let repaired =
+        discfs::parity::repair(image, &BadSectors::new(), &mut w).is_ok() && w.flush().is_ok();
     drop(w);
     if repaired
         && fs::metadata(temp.path()).is_ok_and(|m| m.len() == member.image_bytes)
@@ -492,7 +519,10 @@ impl ParityDiscCheck {
 
 /// The check of `image` as a parity disc: `None` when it is not one (no readable
 /// `/Parity/SET-*.ODS`).
-pub fn check_parity_disc(catalogue: Option<&Catalogue>, image: &Path) -> Result<Option<ParityDiscCheck>> {
+pub fn check_parity_disc(
+    catalogue: Option<&Catalogue>,
+    image: &Path,
+) -> Result<Option<ParityDiscCheck>> {
     let Some(mut file) = parity_file(image) else {
         return Ok(None);
     };
@@ -503,13 +533,21 @@ pub fn check_parity_disc(catalogue: Option<&Catalogue>, image: &Path) -> Result<
     while first < header.columns {
         let count = (header.columns - first).min(RANGE);
         let buf = &mut buf[..(count * S) as usize];
-        bad += file.read_columns(first, buf).iter().filter(|g| !**g).count() as u64;
+        bad += file
+            .read_columns(first, buf)
+            .iter()
+            .filter(|g| !**g)
+            .count() as u64;
         first += count;
     }
     let mut recorded = None;
     if let (Some(c), Some(label)) = (catalogue, volume_label(image)) {
         for g in c.set_groups()? {
-            if let Some(p) = c.set_parity_discs(g.id)?.into_iter().find(|p| p.label == label) {
+            if let Some(p) = c
+                .set_parity_discs(g.id)?
+                .into_iter()
+                .find(|p| p.label == label)
+            {
                 recorded = p.image_sha256;
             }
         }

@@ -6,8 +6,8 @@
 //! [I; C] is MDS: any K of the K + N shards give back all of them. The code is linear, so
 //! each member can be folded into the parity alone, in any order, when it is written.
 
-use super::gf::{self, Multiplier};
 use super::SetError;
+use super::gf::{self, Multiplier};
 
 /// Most shards (members and parity) of one group.
 pub const MAX_SHARDS: usize = 256;

@@ -89,7 +89,11 @@ impl Member {
         let before = self.excluded_start.min(self.covered);
         let mut runs = vec![(0, 0, before)];
         if self.covered > before {
-            runs.push((self.excluded_start + self.excluded, before, self.covered - before));
+            runs.push((
+                self.excluded_start + self.excluded,
+                before,
+                self.covered - before,
+            ));
         }
         runs
     }

@@ -96,8 +96,22 @@ impl Multiplier {
             }
             _ => {}
         }
-        let mut d8 = dst.chunks_exact_mut(8);
-        let mut s8 = src.chunks_exact(8);
+        // Four words at a time: independent chains the processor runs side by side.
+        let mut d32 = dst.chunks_exact_mut(32);
+        let mut s32 = src.chunks_exact(32);
+        for (d, s) in (&mut d32).zip(&mut s32) {
+            let mut w = [0u64; 4];
+            for (k, w) in w.iter_mut().enumerate() {
+                let s = u64::from_le_bytes(s[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
+                let v = u64::from_le_bytes(d[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
+                *w = v ^ self.word(s);
+            }
+            for (k, w) in w.iter().enumerate() {
+                d[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
+            }
+        }
+        let mut d8 = d32.into_remainder().chunks_exact_mut(8);
+        let mut s8 = s32.remainder().chunks_exact(8);
         for (d, s) in (&mut d8).zip(&mut s8) {
             let s = u64::from_le_bytes(s.try_into().expect("8 bytes"));
             let v = u64::from_le_bytes((&*d).try_into().expect("8 bytes")) ^ self.word(s);

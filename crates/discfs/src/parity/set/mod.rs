@@ -36,7 +36,9 @@ use super::{Header, ParityEncoder, ParityError, SHARD_BYTES, SYSTEM_AREA_COPY};
 #[derive(Debug, thiserror::Error)]
 pub enum SetError {
     /// The group's shape is outside what GF(2^8) allows.
-    #[error("a group of {members} member(s) and {parity} parity disc(s) is not possible (1 ≤ K, 1 ≤ N, K + N ≤ 256)")]
+    #[error(
+        "a group of {members} member(s) and {parity} parity disc(s) is not possible (1 ≤ K, 1 ≤ N, K + N ≤ 256)"
+    )]
     Shape { members: usize, parity: usize },
     /// Fewer than K shards are left.
     #[error("{present} of the {needed} discs needed are present (missing shards: {missing:?})")]
@@ -79,11 +81,9 @@ pub fn covered_of_image<R: Read + Seek>(
         Err(_) => None,
     };
     Ok(match header {
-        Some(h) if h.image_sectors == sectors => (
-            h.geometry.covered,
-            h.parity_start,
-            h.parity_sectors(),
-        ),
+        Some(h) if h.image_sectors == sectors => {
+            (h.geometry.covered, h.parity_start, h.parity_sectors())
+        }
         _ => (sectors, 0, 0),
     })
 }
@@ -115,7 +115,9 @@ where
         }
         Ok(())
     };
-    covered.seek(SeekFrom::Start(0)).map_err(io("the rebuilt sectors"))?;
+    covered
+        .seek(SeekFrom::Start(0))
+        .map_err(io("the rebuilt sectors"))?;
     if member.excluded == 0 {
         copy(&mut covered, &mut out, member.covered)?;
         return out.flush().map_err(io("the image"));
@@ -147,7 +149,9 @@ where
         )));
     }
     let mut encoder = ParityEncoder::new(header, spill)?;
-    covered.seek(SeekFrom::Start(0)).map_err(io("the rebuilt sectors"))?;
+    covered
+        .seek(SeekFrom::Start(0))
+        .map_err(io("the rebuilt sectors"))?;
     let mut buf = vec![0u8; 256 * SHARD_BYTES];
     let mut left = member.covered * SHARD_BYTES as u64;
     while left > 0 {
@@ -159,10 +163,16 @@ where
         left -= n as u64;
     }
     let mut area = encoder.finish()?;
-    covered.seek(SeekFrom::Start(0)).map_err(io("the rebuilt sectors"))?;
+    covered
+        .seek(SeekFrom::Start(0))
+        .map_err(io("the rebuilt sectors"))?;
     copy(&mut covered, &mut out, member.excluded_start)?;
     let written = io::copy(&mut area, &mut out).map_err(io("the image"))?;
     debug_assert_eq!(written, member.excluded * SHARD_BYTES as u64);
-    copy(&mut covered, &mut out, member.covered - member.excluded_start)?;
+    copy(
+        &mut covered,
+        &mut out,
+        member.covered - member.excluded_start,
+    )?;
     out.flush().map_err(io("the image"))
 }
