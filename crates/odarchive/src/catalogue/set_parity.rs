@@ -136,7 +136,7 @@ impl Catalogue {
             [],
         )
         .in_catalogue(&self.path)?;
-        let mut next: u32 = tx
+        let first_number: u32 = tx
             .query_row(
                 "SELECT coalesce(max(number), 0) + 1 FROM set_group",
                 [],
@@ -144,7 +144,7 @@ impl Catalogue {
             )
             .in_catalogue(&self.path)?;
         let created = now_ns();
-        for &(first, last) in members {
+        for (next, &(first, last)) in (first_number..).zip(members) {
             tx.execute(
                 "INSERT INTO set_group (number, plan_id, parity, first_disc, last_disc, \
                  created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -159,7 +159,6 @@ impl Catalogue {
                 )
                 .in_catalogue(&self.path)?;
             }
-            next += 1;
         }
         tx.commit().in_catalogue(&self.path)?;
         let plan_groups = self
