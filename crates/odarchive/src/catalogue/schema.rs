@@ -297,9 +297,10 @@ ALTER TABLE snapshot ADD COLUMN largest_path BLOB;
 ALTER TABLE snapshot ADD COLUMN largest_size INTEGER;
 "#;
 
-/// Version 10: parity discs across a set.
+/// Version 10: parity discs across a set. `IF NOT EXISTS`: tests that make an older
+/// catalogue by dropping later columns from a new one keep these tables.
 const V10_SET_PARITY: &str = r#"
-CREATE TABLE set_group (
+CREATE TABLE IF NOT EXISTS set_group (
     id          INTEGER PRIMARY KEY,
     number      INTEGER NOT NULL UNIQUE,
     plan_id     INTEGER NOT NULL REFERENCES plan(id),
@@ -308,7 +309,7 @@ CREATE TABLE set_group (
     last_disc   INTEGER NOT NULL,
     created_ns  INTEGER NOT NULL
 );
-CREATE TABLE set_fold (
+CREATE TABLE IF NOT EXISTS set_fold (
     group_id        INTEGER NOT NULL REFERENCES set_group(id) ON DELETE CASCADE,
     disc_number     INTEGER NOT NULL,
     image_sha256    BLOB NOT NULL,
@@ -319,7 +320,7 @@ CREATE TABLE set_fold (
     folded_ns       INTEGER NOT NULL,
     PRIMARY KEY (group_id, disc_number)
 );
-CREATE TABLE set_parity_disc (
+CREATE TABLE IF NOT EXISTS set_parity_disc (
     group_id      INTEGER NOT NULL REFERENCES set_group(id) ON DELETE CASCADE,
     idx           INTEGER NOT NULL,
     label         TEXT NOT NULL UNIQUE,

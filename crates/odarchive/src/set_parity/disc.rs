@@ -318,6 +318,13 @@ pub fn fold_written(
             folds.clear();
         }
         let discs = catalogue.discs()?;
+        if discs
+            .iter()
+            .any(|d| group.members().contains(&d.number) && d.plan_id != group.plan_id)
+        {
+            // A group of a plan whose discs were planned again without --set-parity.
+            continue;
+        }
         let mut order: Vec<u32> = group.members().collect();
         if let Some(j) = acc.interrupted() {
             // The member cut short goes first.
