@@ -506,6 +506,10 @@ pub enum Error {
     },
 
     /// A worker thread panicked. This is a bug.
+    /// Parity discs across a set: a refused option, a fold, a rebuild from the group.
+    #[error(transparent)]
+    SetParity(#[from] crate::set_parity::SetParityError),
+
     #[error("internal error: {0}")]
     Internal(String),
 }

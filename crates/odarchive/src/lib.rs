@@ -61,6 +61,7 @@ pub mod reader;
 pub mod repair;
 pub mod restore;
 pub mod scan;
+pub mod set_parity;
 pub mod status;
 pub mod time;
 pub mod verify;

@@ -57,6 +57,7 @@ mod header;
 mod rebuild;
 mod repair;
 mod rescue;
+pub mod set;
 mod window;
 
 pub use bad::{BadSectors, MapError};

@@ -48,6 +48,16 @@ pub struct Args {
     /// When some discs of the current plan are written: plan the unwritten ones again.
     #[arg(long)]
     pub replan: bool,
+
+    /// Parity discs across the set: N parity discs for every group of --set-group discs,
+    /// so that any N discs of a group can be lost (0: none). Needs --parity 1 or more.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub set_parity: u32,
+
+    /// Discs per set-parity group (consecutive disc numbers; the last group may be smaller).
+    #[arg(long, value_name = "K", default_value_t = odarchive::set_parity::DEFAULT_GROUP,
+          value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub set_group: u32,
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
@@ -59,14 +69,42 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
         replan: args.replan,
         parity: args.media.parity,
     };
+    if args.set_parity > 0 {
+        odarchive::set_parity::check_options(args.media.parity, args.set_parity, args.set_group)?;
+    }
     let reporter = Reporter::new(global.json);
     let summary = odarchive::plan(&mut catalogue, &options, &Quiet(&reporter));
     reporter.finish();
     let summary = summary?;
-    if global.json {
-        crate::render::out(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?;
+    let groups = if args.set_parity > 0 {
+        odarchive::set_parity::configure(
+            &mut catalogue,
+            summary.plan_id,
+            args.set_parity,
+            args.set_group,
+        )?
     } else {
-        crate::render::out(&human(&summary))?;
+        Vec::new()
+    };
+    if global.json {
+        let mut value = serde_json::to_value(&summary)?;
+        if !groups.is_empty() {
+            value["set_parity_groups"] = serde_json::to_value(&groups)?;
+        }
+        crate::render::out(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
+    } else {
+        let mut text = human(&summary);
+        for g in &groups {
+            text.push_str(&format!(
+                "set parity: group {}: discs {}..{} and {} parity disc{}\n",
+                g.number,
+                g.first_disc,
+                g.last_disc,
+                g.parity,
+                if g.parity == 1 { "" } else { "s" }
+            ));
+        }
+        crate::render::out(&text)?;
     }
     Ok(Outcome::Success)
 }

@@ -13,8 +13,16 @@ use crate::{Global, Outcome};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The damaged image, or the drive (a block device such as /dev/sr0) holding the disc.
-    #[arg(value_name = "IMAGE_OR_DEVICE")]
-    source: PathBuf,
+    #[arg(value_name = "IMAGE_OR_DEVICE", required_unless_present = "from")]
+    source: Option<PathBuf>,
+    /// Rebuild disc D (a number or a label; a parity disc by its label) of a set-parity
+    /// group from the other discs of its group given with --from.
+    #[arg(long, value_name = "D", requires = "from", conflicts_with = "source")]
+    disc: Option<String>,
+    /// Images of the group's other discs and parity discs, folders of them, or parity files
+    /// (*.ODS); repeatable. Any K of the group's K + N discs will do.
+    #[arg(long, value_name = "IMAGE_OR_DIR", requires = "disc", num_args = 1..)]
+    from: Vec<PathBuf>,
     /// Where to write the rebuilt image (written under a temporary name, renamed when its
     /// SHA-256 is proven; an image not rebuilt whole is left as OUT.incomplete).
     #[arg(long, value_name = "FIXED.iso")]
@@ -31,11 +39,44 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     } else {
         None
     };
+    if let Some(disc) = &args.disc {
+        let done = odarchive::set_parity::rebuild(catalogue.as_ref(), disc, &args.from, &args.out)?;
+        let mut text = String::new();
+        if global.json {
+            writeln!(text, "{}", serde_json::to_string(&done)?)?;
+        } else {
+            for label in &done.repaired_first {
+                writeln!(text, "{label}: damaged, repaired first by its own parity")?;
+            }
+            if done.bad_parity_sectors > 0 {
+                writeln!(
+                    text,
+                    "{} parity sectors failed their CRC and were rebuilt around",
+                    done.bad_parity_sectors
+                )?;
+            }
+            writeln!(
+                text,
+                "{}: rebuilt from group {} ({}); SHA-256 {} matches the one recorded",
+                done.label,
+                done.group,
+                done.used.join(", "),
+                done.image_sha256
+            )?;
+            writeln!(text, "repaired: {}", done.image.display())?;
+        }
+        crate::render::out(&text)?;
+        return Ok(Outcome::Success);
+    }
+    let source = args
+        .source
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("give the image or device to repair"))?;
     let options = RepairOptions {
         map: args.map.clone(),
         ..RepairOptions::default()
     };
-    let outcome = repair(catalogue.as_ref(), &args.source, &args.out, &options)?;
+    let outcome = repair(catalogue.as_ref(), source, &args.out, &options)?;
     let mut text = String::new();
     if global.json {
         writeln!(text, "{}", serde_json::to_string(&outcome)?)?;

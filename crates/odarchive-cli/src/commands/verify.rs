@@ -30,6 +30,58 @@ pub struct Args {
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut text = String::new();
+    // Parity discs of set-parity groups are checked on their own: they hold no files.
+    let known = if global.catalogue.exists() {
+        Some(odarchive::Catalogue::open_read_only_upgraded(
+            &global.catalogue,
+        )?)
+    } else {
+        None
+    };
+    let mut sources = Vec::new();
+    let mut parity_ok = true;
+    for source in &args.sources {
+        match odarchive::set_parity::check_parity_disc(known.as_ref(), source)? {
+            Some(check) => {
+                parity_ok &= check.ok();
+                if global.json {
+                    let _ = writeln!(text, "{}", serde_json::json!({ "parity_disc": check }));
+                } else {
+                    let _ = writeln!(
+                        text,
+                        "{}: parity disc {} of group {} ({} members): {}, {} bad sectors{}",
+                        check.source.display(),
+                        check.index,
+                        check.group,
+                        check.members,
+                        if check.ok() { "OK" } else { "FAILED" },
+                        check.bad_sectors,
+                        match check.image_sha256_ok {
+                            Some(true) => ", image SHA-256 matches the one recorded",
+                            Some(false) => ", image SHA-256 DIFFERS from the one recorded",
+                            None => "",
+                        }
+                    );
+                }
+            }
+            None => sources.push(source.clone()),
+        }
+    }
+    drop(known);
+    if sources.is_empty() {
+        crate::render::out(&text)?;
+        return Ok(if parity_ok {
+            Outcome::Success
+        } else {
+            Outcome::CompletedWithErrors
+        });
+    }
+    let args = &Args {
+        sources,
+        iso9660: args.iso9660,
+        timezone: args.timezone.clone(),
+        snapshot: args.snapshot.clone(),
+    };
     let (mut catalogue, from_disc) =
         super::catalogue_or_discs(global, &args.sources, true, args.timezone.as_deref())?;
     let checked = (|| {
@@ -52,7 +104,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
         .iter()
         .map(|d| (d.number, d.label.as_str()))
         .collect();
-    let all_ok = report.ok();
+    let all_ok = report.ok() && parity_ok;
     if global.json {
         let mut v = serde_json::json!({ "ok": all_ok, "discs": verdicts });
         if let Some(s) = snapshot {

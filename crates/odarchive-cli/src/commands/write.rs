@@ -48,6 +48,15 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
 pub fn human(written: &[WrittenDisc]) -> String {
     let mut out = String::new();
     for w in written {
+        if let Some(group) = w.set_parity_group {
+            out.push_str(&format!(
+                "parity of group {group}  {}  {}  {}\n",
+                w.path.display(),
+                HumanBytes(w.image_size),
+                w.sha256
+            ));
+            continue;
+        }
         out.push_str(&format!(
             "disc {:>3}  {}  {}  {}{}\n",
             w.number,

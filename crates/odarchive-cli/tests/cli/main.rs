@@ -24,4 +24,5 @@ mod resume;
 mod scan;
 mod scan_write_faults;
 mod serve;
+mod set_parity;
 mod support;

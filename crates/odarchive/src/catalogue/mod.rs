@@ -32,6 +32,7 @@ mod read_together;
 mod restore_set;
 pub mod schema;
 pub mod search;
+mod set_parity;
 mod snapshot_info;
 mod snapshot_writer;
 mod values;
@@ -47,6 +48,7 @@ pub(crate) use paths::RecordedVersion;
 pub use placements::{DiscExtent, Placement, WrittenExtent};
 pub use plans::{PlacementSource, PlanRecord};
 pub use restore_set::{ContentState, DiscShare, FirstName, RestoreSet};
+pub use set_parity::{SetFold, SetGroup, SetParityDisc};
 pub(crate) use snapshot_writer::{NewEntry, SnapshotWriter};
 pub use values::DatabaseError;
 

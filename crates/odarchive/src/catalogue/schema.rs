@@ -91,6 +91,19 @@
 //!   NULL `unhashed_files` means "not stored" (snapshots completed before this version until
 //!   an import or merge fills them): `info` counts such a snapshot from its rows.
 //!
+//! ## Version 10: parity discs across a set
+//!
+//! - `set_group`: a group of consecutive discs of one plan (`first_disc`‥=`last_disc`, the
+//!   *members*) protected by `parity` parity discs (see discfs's `parity::set` and
+//!   docs/parity.md); `number` is 1-based and unique; `created_ns` dates its parity discs.
+//! - `set_fold`: a member folded into its group's parity accumulator (the files under
+//!   `OUT/.odarchive-set-parity/`), with the image SHA-256 folded and the range of its image the
+//!   set code leaves out (its own `/Parity/PARITY.ODP`). A row is added only once the fold is
+//!   complete and durable in the accumulator's state file, which is what a resumed fold trusts.
+//! - `set_parity_disc`: parity disc `idx` (0-based) of a group: its label, `state`
+//!   (`pending` until written, then `written`), and once written its image's name, size and
+//!   SHA-256.
+//!
 //! Foreign keys are enforced (the bundled SQLite turns `PRAGMA foreign_keys` on by default);
 //! an import that resolves references at its end defers them to its commit.
 
@@ -105,6 +118,7 @@ pub const MIGRATIONS: &[&str] = &[
     V7_PARITY,
     V8_PLACEMENT_SECTOR,
     V9_INFO_COUNTERS,
+    V10_SET_PARITY,
 ];
 
 /// The newest schema version this build knows.
@@ -283,6 +297,42 @@ ALTER TABLE snapshot ADD COLUMN largest_path BLOB;
 ALTER TABLE snapshot ADD COLUMN largest_size INTEGER;
 "#;
 
+/// Version 10: parity discs across a set. `IF NOT EXISTS`: tests that make an older
+/// catalogue by dropping later columns from a new one keep these tables.
+const V10_SET_PARITY: &str = r#"
+CREATE TABLE IF NOT EXISTS set_group (
+    id          INTEGER PRIMARY KEY,
+    number      INTEGER NOT NULL UNIQUE,
+    plan_id     INTEGER NOT NULL REFERENCES plan(id),
+    parity      INTEGER NOT NULL,
+    first_disc  INTEGER NOT NULL,
+    last_disc   INTEGER NOT NULL,
+    created_ns  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS set_fold (
+    group_id        INTEGER NOT NULL REFERENCES set_group(id) ON DELETE CASCADE,
+    disc_number     INTEGER NOT NULL,
+    image_sha256    BLOB NOT NULL,
+    image_size      INTEGER NOT NULL,
+    covered         INTEGER NOT NULL,
+    excluded_start  INTEGER NOT NULL,
+    excluded        INTEGER NOT NULL,
+    folded_ns       INTEGER NOT NULL,
+    PRIMARY KEY (group_id, disc_number)
+);
+CREATE TABLE IF NOT EXISTS set_parity_disc (
+    group_id      INTEGER NOT NULL REFERENCES set_group(id) ON DELETE CASCADE,
+    idx           INTEGER NOT NULL,
+    label         TEXT NOT NULL UNIQUE,
+    state         TEXT NOT NULL DEFAULT 'pending',
+    image_name    TEXT,
+    image_size    INTEGER,
+    image_sha256  BLOB,
+    written_ns    INTEGER,
+    PRIMARY KEY (group_id, idx)
+);
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,7 +351,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 9);
+        assert_eq!(tables, 12);
     }
 
     #[test]

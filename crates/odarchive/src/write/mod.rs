@@ -60,6 +60,9 @@ pub struct WrittenDisc {
     pub sha256: String,
     /// Whether it was already written and intact, so left alone.
     pub skipped: bool,
+    /// For a parity disc of a set-parity group (`number` is then 0): the group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_parity_group: Option<u32>,
 }
 
 /// Writes the planned discs (or those in `options.discs`) as images in `options.out`.
@@ -146,7 +149,8 @@ fn write_discs(
                     sha256: sha.clone(),
                     skipped: true,
                 });
-                out.push(written(disc, target, sha, true));
+                out.push(written(disc, target.clone(), sha, true));
+                fold_set_parity(catalogue, options, disc.number, target, &mut out)?;
                 continue;
             }
         }
@@ -206,7 +210,8 @@ fn write_discs(
             sha256: hex.clone(),
             skipped: false,
         });
-        out.push(written(disc, target, hex, false));
+        out.push(written(disc, target.clone(), hex, false));
+        fold_set_parity(catalogue, options, disc.number, target, &mut out)?;
     }
     match not_written.len() {
         0 => Ok(out),
@@ -217,8 +222,31 @@ fn write_discs(
     }
 }
 
+/// Folds disc `number`'s image into its set-parity group, if it has one, and adds the parity
+/// discs this completes to `out`.
+fn fold_set_parity(
+    catalogue: &mut Catalogue,
+    options: &WriteOptions,
+    number: u32,
+    image: PathBuf,
+    out: &mut Vec<WrittenDisc>,
+) -> Result<()> {
+    let made = crate::set_parity::fold_written(catalogue, &options.out, &[(number, image)])?;
+    out.extend(made.into_iter().map(|p| WrittenDisc {
+        number: 0,
+        label: p.label,
+        path: p.path,
+        image_size: p.image_size,
+        sha256: p.sha256,
+        skipped: false,
+        set_parity_group: Some(p.group),
+    }));
+    Ok(())
+}
+
 fn written(disc: &DiscRecord, path: PathBuf, sha256: String, skipped: bool) -> WrittenDisc {
     WrittenDisc {
+        set_parity_group: None,
         number: disc.number,
         label: disc.label.clone(),
         path,

@@ -1,0 +1,186 @@
+//! Parity discs across a set (`plan --set-parity N`): lose any N discs of a group and lose
+//! nothing.
+//!
+//! - [`configure`] cuts a plan's discs into groups of K consecutive discs (the last group may
+//!   be smaller), each with N parity discs, and records them in the catalogue.
+//! - [`fold_written`] (called by `write` after each image) folds a written member into its
+//!   group's accumulator in `OUT/.odarchive-set-parity/` (see `accumulator`), and once every
+//!   member of a group is folded writes its N parity discs (`disc`): ordinary UDF + ISO 9660
+//!   images holding `/README.md` and `/Parity/SET-<g>-<i>.ODS` (discfs's `parity::set`).
+//! - [`rebuild`] (`odarchive repair --disc D --from …`) rebuilds a lost member or parity disc
+//!   from any K others of its group, proven by the recorded SHA-256.
+//!
+//! The set code covers each member's sectors except its own `/Parity/PARITY.ODP`, which is
+//! encoded again after a rebuild: a parity disc then holds about a member's size less its
+//! disc parity, so it fits on the same medium. That is why `--set-parity` needs `--parity` of
+//! 1 % or more: [`configure`] refuses otherwise (and checks each parity disc's exact size
+//! against the medium), rather than have the planner keep room on every disc.
+
+pub mod accumulator;
+mod disc;
+mod rebuild;
+
+use std::path::{Path, PathBuf};
+
+use discfs::parity::set::SetError;
+
+pub use accumulator::{Accumulator, FoldPoint};
+pub use disc::{parity_disc_label, parity_file_name};
+pub use rebuild::{GroupRepair, ParityDiscCheck, check_parity_disc, rebuild};
+
+use crate::catalogue::{Catalogue, SetGroup};
+use crate::error::Result;
+
+/// The folder, under the images' output folder, that holds the accumulators.
+pub const ACCUMULATOR_DIR: &str = ".odarchive-set-parity";
+/// Members per group unless told otherwise.
+pub const DEFAULT_GROUP: u32 = 10;
+
+/// Errors of set parity.
+#[derive(Debug, thiserror::Error)]
+pub enum SetParityError {
+    /// `--set-parity` asked of a plan without parity on every disc.
+    #[error(
+        "--set-parity needs parity on every disc (--parity 1 or more): a parity disc holds each \
+         member's sectors except its own parity area, and that area is what leaves it room on \
+         a disc of the same medium"
+    )]
+    NoDiscParity,
+    /// A group shape outside GF(2^8).
+    #[error(
+        "--set-parity {parity} with groups of {members}: at most 256 discs in a group, at least one of each"
+    )]
+    Shape { members: u32, parity: u32 },
+    /// A parity disc would not fit the medium.
+    #[error(
+        "group {group}: its parity discs would be {bytes} bytes, more than the medium's {capacity} \
+         (raise --parity so that each disc keeps more room)"
+    )]
+    TooLarge {
+        group: u32,
+        bytes: u64,
+        capacity: u64,
+    },
+    /// A member to fold has no intact image any more.
+    #[error(
+        "group {group}: disc {disc} is written but not folded into the set parity, and its image \
+         {} is missing or not the one written (write it again, or give its image back)",
+        path.display()
+    )]
+    MemberImage {
+        group: u32,
+        disc: u32,
+        path: PathBuf,
+    },
+    /// The accumulator or its state cannot be trusted.
+    #[error("set-parity accumulator {}: {reason}", path.display())]
+    Accumulator { path: PathBuf, reason: String },
+    /// A fold stopped on request (a test's crash).
+    #[error("the fold was stopped")]
+    Stopped,
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The code or a parity file refused.
+    #[error("{}: {source}", path.display())]
+    Code {
+        path: PathBuf,
+        #[source]
+        source: SetError,
+    },
+    /// The disc asked for is in no group.
+    #[error("{target} is no disc of a set-parity group{}", if *.catalogue { "" } else { " among the parity files given" })]
+    NotInGroup { target: String, catalogue: bool },
+    /// Fewer than K discs of the group are left.
+    #[error(
+        "group {group}: {target} cannot be rebuilt: {present} of the {needed} discs needed are \
+         present; missing or damaged: {}",
+        .missing.join(", ")
+    )]
+    TooFew {
+        group: u32,
+        target: String,
+        needed: usize,
+        present: usize,
+        missing: Vec<String>,
+    },
+    /// The rebuilt image is not the one written.
+    #[error("{label}: the rebuilt image's SHA-256 {got} is not the recorded {expected}")]
+    NotProven {
+        label: String,
+        got: String,
+        expected: String,
+    },
+}
+
+/// Checks `--set-parity parity --set-group members` with `--parity percent` before a plan
+/// is made.
+pub fn check_options(percent: u8, parity: u32, members: u32) -> Result<()> {
+    if percent == 0 {
+        return Err(SetParityError::NoDiscParity.into());
+    }
+    if members == 0 || parity == 0 || members + parity > 256 {
+        return Err(SetParityError::Shape { members, parity }.into());
+    }
+    Ok(())
+}
+
+/// Cuts plan `plan_id`'s discs (in number order) into groups of `members` discs, each with
+/// `parity` parity discs, and records them. Refused without disc parity, or when a parity
+/// disc would not fit the plan's medium.
+pub fn configure(
+    catalogue: &mut Catalogue,
+    plan_id: i64,
+    parity: u32,
+    members: u32,
+) -> Result<Vec<SetGroup>> {
+    let plan = catalogue
+        .plan_record(plan_id)?
+        .ok_or_else(|| catalogue.corrupt(format!("no plan {plan_id}")))?;
+    check_options(plan.parity_percent, parity, members)?;
+    let discs: Vec<_> = catalogue
+        .discs()?
+        .into_iter()
+        .filter(|d| d.plan_id == plan_id)
+        .collect();
+    let set_id = catalogue.archive()?.set_id;
+    let mut ranges = Vec::new();
+    for chunk in discs.chunks(members as usize) {
+        let (first, last) = (chunk[0].number, chunk[chunk.len() - 1].number);
+        // The parity disc's exact size, from the members' planned images.
+        let columns = chunk
+            .iter()
+            .map(|d| disc::planned_covered(d.image_size, plan.parity_percent))
+            .max()
+            .unwrap_or(0);
+        let bytes = disc::parity_disc_size(
+            &set_id,
+            ranges.len() as u32 + 1,
+            chunk.len(),
+            parity,
+            columns,
+        )?;
+        if bytes > plan.capacity.saturating_sub(plan.margin) {
+            return Err(SetParityError::TooLarge {
+                group: ranges.len() as u32 + 1,
+                bytes,
+                capacity: plan.capacity.saturating_sub(plan.margin),
+            }
+            .into());
+        }
+        ranges.push((first, last));
+    }
+    let label = |g: u32, i: u32| parity_disc_label(&set_id, g, i);
+    catalogue.add_set_groups(plan_id, parity, &ranges, &label)
+}
+
+/// The accumulators' folder for images written to `out`.
+pub fn accumulator_dir(out: &Path) -> PathBuf {
+    out.join(ACCUMULATOR_DIR)
+}
+
+pub use disc::{WrittenParityDisc, fold_written};
