@@ -75,7 +75,7 @@ pub use error::{Error, FileProblem, FileProblemCause, Result};
 pub use hash::{ContentHash, ContentHasher, HashAlgorithm};
 pub use info::{Info, info};
 pub use media::Media;
-pub use plan::{DEFAULT_PARITY, DiscSummary, PlanOptions, PlanSummary, plan};
+pub use plan::{DEFAULT_PARITY, DiscSummary, PlanOptions, PlanSummary, SetParityOptions, plan};
 pub use problem::{Problem, ProblemKind};
 pub use progress::{Event, NoProgress, Progress, ScanProgress};
 pub use scan::{FileOpener, ScanOptions, ScanSummary, StdOpener, scan};

@@ -96,6 +96,7 @@ fn a_sha512_catalogue_scans_plans_writes_verifies_and_restores_with_sha512() {
         first: vec![],
         replan: false,
         parity: 0,
+        set_parity: Default::default(),
     };
     let plan = odarchive::plan(&mut catalogue, &options, &NoProgress).unwrap();
     assert_eq!(plan.split_contents, 1);

@@ -26,6 +26,7 @@ fn two_mb_plan() -> PlanOptions {
         first: Vec::new(),
         replan: true,
         parity: 0,
+        set_parity: Default::default(),
     }
 }
 

@@ -75,6 +75,7 @@ fn options(media: &str, first: &[&str]) -> PlanOptions {
         first: first.iter().map(|s| s.to_string()).collect(),
         replan: false,
         parity: 0,
+        set_parity: Default::default(),
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
-use odarchive::{ArchiveOptions, Catalogue, PlanOptions};
+use odarchive::{ArchiveOptions, Catalogue};
 
 use super::plan::MediaArgs;
 use super::scan::ScanArgs;
@@ -35,13 +35,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let options = ArchiveOptions {
         drive: args.drive_path.clone(),
         scan: args.scan.options(cancel),
-        plan: PlanOptions {
-            media: args.media.media.clone(),
-            margin: args.media.margin,
-            first: args.media.first.clone(),
-            replan: true,
-            parity: args.media.parity,
-        },
+        plan: args.media.plan_options(true),
         out: args.out.clone(),
     };
     let reporter = Reporter::new(global.json);

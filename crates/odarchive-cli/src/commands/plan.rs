@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use indicatif::HumanBytes;
-use odarchive::{Catalogue, Media, PlanOptions, PlanSummary};
+use odarchive::{Catalogue, Media, PlanOptions, PlanSummary, SetParityOptions};
 
 use crate::render::{Reporter, count};
 use crate::{Global, Outcome};
@@ -38,16 +38,6 @@ pub struct MediaArgs {
     #[arg(long, value_name = "PERCENT", default_value_t = odarchive::DEFAULT_PARITY,
           value_parser = clap::value_parser!(u8).range(0..=100))]
     pub parity: u8,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub media: MediaArgs,
-
-    /// When some discs of the current plan are written: plan the unwritten ones again.
-    #[arg(long)]
-    pub replan: bool,
 
     /// Parity discs across the set: N parity discs for every group of --set-group discs,
     /// so that any N discs of a group can be lost (0: none). Needs --parity 1 or more.
@@ -60,51 +50,46 @@ pub struct Args {
     pub set_group: u32,
 }
 
+impl MediaArgs {
+    /// The plan options these give.
+    pub fn plan_options(&self, replan: bool) -> PlanOptions {
+        PlanOptions {
+            media: self.media.clone(),
+            margin: self.margin,
+            first: self.first.clone(),
+            replan,
+            parity: self.parity,
+            set_parity: SetParityOptions {
+                parity: self.set_parity,
+                group: self.set_group,
+            },
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub media: MediaArgs,
+
+    /// When some discs of the current plan are written: plan the unwritten ones again.
+    #[arg(long)]
+    pub replan: bool,
+}
+
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
     let mut catalogue = Catalogue::open(&global.catalogue)?;
-    let options = PlanOptions {
-        media: args.media.media.clone(),
-        margin: args.media.margin,
-        first: args.media.first.clone(),
-        replan: args.replan,
-        parity: args.media.parity,
-    };
-    if args.set_parity > 0 {
-        odarchive::set_parity::check_options(args.media.parity, args.set_parity, args.set_group)?;
-    }
+    let options = args.media.plan_options(args.replan);
     let reporter = Reporter::new(global.json);
     let summary = odarchive::plan(&mut catalogue, &options, &Quiet(&reporter));
     reporter.finish();
     let summary = summary?;
-    let groups = if args.set_parity > 0 {
-        odarchive::set_parity::configure(
-            &mut catalogue,
-            summary.plan_id,
-            args.set_parity,
-            args.set_group,
-        )?
-    } else {
-        Vec::new()
-    };
     if global.json {
-        let mut value = serde_json::to_value(&summary)?;
-        if !groups.is_empty() {
-            value["set_parity_groups"] = serde_json::to_value(&groups)?;
-        }
+        // Through a JSON value, as before: its keys in the order `plan --json` has printed.
+        let value = serde_json::to_value(&summary)?;
         crate::render::out(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
     } else {
-        let mut text = human(&summary);
-        for g in &groups {
-            text.push_str(&format!(
-                "set parity: group {}: discs {}..{} and {} parity disc{}\n",
-                g.number,
-                g.first_disc,
-                g.last_disc,
-                g.parity,
-                if g.parity == 1 { "" } else { "s" }
-            ));
-        }
-        crate::render::out(&text)?;
+        crate::render::out(&human(&summary))?;
     }
     Ok(Outcome::Success)
 }
@@ -155,6 +140,16 @@ pub fn human(s: &PlanSummary) -> String {
         out.push_str(&format!(
             "warning: {} files could not be read when scanned and are not planned (rescan)\n",
             count(s.unhashed_files)
+        ));
+    }
+    for g in &s.set_parity_groups {
+        out.push_str(&format!(
+            "set parity: group {}: discs {}..{} and {} parity disc{}\n",
+            g.number,
+            g.first_disc,
+            g.last_disc,
+            g.parity,
+            if g.parity == 1 { "" } else { "s" }
         ));
     }
     out

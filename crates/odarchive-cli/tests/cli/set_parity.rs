@@ -237,3 +237,38 @@ fn set_parity_without_disc_parity_is_refused_before_planning() {
         discs.stdout
     );
 }
+
+#[test]
+fn archive_takes_set_parity_and_a_lost_member_is_rebuilt() {
+    let s = Scratch::new();
+    for i in 0..6 {
+        s.write(format!("d{i}/f.bin"), noise(400 + i, 2_900_000));
+    }
+    let out = s.dir("out");
+    let run = s.run(&[
+        "archive",
+        s.drive.to_str().unwrap(),
+        "--media",
+        "8M",
+        "--parity",
+        "20",
+        "--set-parity",
+        "1",
+        "--set-group",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("set parity: group 1: discs 1..3"),
+        "{}",
+        run.stdout
+    );
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    let parity = images.iter().filter(|p| label(p).contains("_P0")).count();
+    assert_eq!(parity, (images.len() - parity).div_ceil(3), "{images:?}");
+    let member = named(&images, "_002.iso");
+    let lost = lose(&s, &[member]);
+    rebuilt(&s, member, &lost[0].1);
+}

@@ -73,6 +73,7 @@ impl Archive {
                     first: Vec::new(),
                     replan: false,
                     parity: 0,
+                    set_parity: Default::default(),
                 },
                 out: images.clone(),
             },

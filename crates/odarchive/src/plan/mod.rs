@@ -29,6 +29,7 @@
 //!     first: vec![],
 //!     replan: false,
 //!     parity: 10,
+//!     set_parity: Default::default(),
 //! };
 //! let plan = odarchive::plan(&mut catalogue, &options, &NoProgress)?;
 //! assert_eq!(plan.split_contents, 1, "3 MB do not fit on a 2 MB disc");
@@ -132,6 +133,28 @@ pub struct PlanOptions {
     /// Reed-Solomon parity on every disc, in percent of its other sectors (0: none; at most
     /// 100). The CLI's default is [`DEFAULT_PARITY`].
     pub parity: u8,
+    /// Parity discs across the set ([`crate::set_parity`]): none by default.
+    pub set_parity: SetParityOptions,
+}
+
+/// Parity discs across a plan's discs: `parity` discs for every group of `group`
+/// consecutive discs (the last group may be smaller), so that any `parity` discs of a group
+/// can be lost. `parity` 0: none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetParityOptions {
+    /// Parity discs a group (N).
+    pub parity: u32,
+    /// Discs a group (K).
+    pub group: u32,
+}
+
+impl Default for SetParityOptions {
+    fn default() -> Self {
+        SetParityOptions {
+            parity: 0,
+            group: crate::set_parity::DEFAULT_GROUP,
+        }
+    }
 }
 
 /// One planned disc, as reported.
@@ -178,6 +201,9 @@ pub struct PlanSummary {
     pub unhashed_files: u64,
     /// The discs of this plan.
     pub discs: Vec<DiscSummary>,
+    /// Its set-parity groups (none without `set_parity`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_parity_groups: Vec<crate::catalogue::SetGroup>,
 }
 
 /// Plans discs for everything in the latest complete snapshot that no written disc holds yet,
@@ -188,6 +214,10 @@ pub fn plan(
     options: &PlanOptions,
     progress: &dyn Progress,
 ) -> Result<PlanSummary> {
+    let set = options.set_parity;
+    if set.parity > 0 {
+        crate::set_parity::check_options(options.parity, set.parity, set.group)?;
+    }
     let snapshot = catalogue
         .latest_complete_snapshot()?
         .ok_or_else(|| Error::NoSnapshot {
@@ -284,7 +314,7 @@ pub fn plan(
         match sizer.grown(reserve, need) {
             Some(larger) => reserve = larger,
             None => {
-                return Ok(summary(
+                let mut summary = summary(
                     plan_id,
                     snapshot.id,
                     options,
@@ -292,7 +322,12 @@ pub fn plan(
                     &packed,
                     (&record, &discs),
                     capacity,
-                ));
+                );
+                if set.parity > 0 {
+                    summary.set_parity_groups =
+                        crate::set_parity::configure(catalogue, plan_id, set.parity, set.group)?;
+                }
+                return Ok(summary);
             }
         }
     }
@@ -354,5 +389,6 @@ fn summary(
         folders_split: record.folders_split,
         unhashed_files: gathered.unhashed,
         discs,
+        set_parity_groups: Vec::new(),
     }
 }

@@ -24,6 +24,7 @@ pub fn plan_5m(catalogue: &mut Catalogue, parity: u8) {
         first: vec![],
         replan: false,
         parity,
+        set_parity: Default::default(),
     };
     odarchive::plan(catalogue, &options, &NoProgress).unwrap();
 }
