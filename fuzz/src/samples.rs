@@ -86,6 +86,7 @@ pub fn archive(dir: &Path) -> Vec<PathBuf> {
         first: vec![],
         replan: false,
         parity: odarchive::DEFAULT_PARITY,
+        set_parity: Default::default(),
     };
     odarchive::plan(&mut catalogue, &options, &NoProgress).expect("plan");
     let options = WriteOptions {
