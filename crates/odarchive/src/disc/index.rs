@@ -75,7 +75,7 @@ pub fn reserve_for(gzipped: u64) -> u64 {
 /// The gzipped size of the index of `scope` (unpadded), streamed.
 pub fn measure(catalogue: &Catalogue, scope: IndexScope<'_>) -> Result<u64> {
     let mut gz = flate2::write::GzEncoder::new(Counted::new(io::sink()), INDEX_LEVEL);
-    write_lines(catalogue, scope, &mut gz)?;
+    write_lines(catalogue, scope, &mut gz, |_| true)?;
     Ok(gz.finish().map_err(io_error)?.n)
 }
 
@@ -87,20 +87,11 @@ pub fn estimate(catalogue: &Catalogue, scope: IndexScope<'_>, every: u64) -> Res
         return measure(catalogue, scope);
     }
     let mut gz = flate2::write::GzEncoder::new(Counted::new(io::sink()), INDEX_LEVEL);
-    gz.write_all(HEADER).map_err(io_error)?;
-    let (mut all, mut kept) = (0u64, 0u64);
-    let mut line = Vec::with_capacity(256);
-    catalogue.for_each_indexed_file(scope.snapshot, scope.stored, |f| {
-        all += 1;
-        let folder = f.path.rsplitn(2, |&b| b == b'/').nth(1).unwrap_or(b"");
-        if fnv1a(folder) % every != 0 {
-            return Ok(());
-        }
-        kept += 1;
-        line.clear();
-        index_line(&f, scope.new, &mut line);
-        gz.write_all(&line).map_err(io_error)
-    })?;
+    let in_sample = |path: &[u8]| {
+        let folder = path.rsplitn(2, |&b| b == b'/').nth(1).unwrap_or(b"");
+        fnv1a(folder) % every == 0
+    };
+    let (all, kept) = write_lines(catalogue, scope, &mut gz, in_sample)?;
     let sampled = gz.finish().map_err(io_error)?.n;
     if kept == 0 {
         return measure(catalogue, scope);
@@ -145,7 +136,7 @@ pub fn index_file(
         },
         new: &[],
     };
-    write_lines(catalogue, scope, &mut gz)?;
+    write_lines(catalogue, scope, &mut gz, |_| true)?;
     let mut counted = gz.finish().map_err(output)?;
     let room = plan.index_size.checked_sub(counted.n);
     match room {
@@ -170,15 +161,28 @@ pub fn index_file(
     }))
 }
 
-/// Writes the header and every line of `scope` to `out`.
-fn write_lines(catalogue: &Catalogue, scope: IndexScope<'_>, out: &mut impl Write) -> Result<()> {
+/// Writes the header and the lines of `scope` whose path `keep` takes to `out`; how many
+/// lines there are in all, and how many were written.
+fn write_lines(
+    catalogue: &Catalogue,
+    scope: IndexScope<'_>,
+    out: &mut impl Write,
+    mut keep: impl FnMut(&[u8]) -> bool,
+) -> Result<(u64, u64)> {
     out.write_all(HEADER).map_err(io_error)?;
+    let (mut all, mut kept) = (0u64, 0u64);
     let mut line = Vec::with_capacity(256);
     catalogue.for_each_indexed_file(scope.snapshot, scope.stored, |f| {
+        all += 1;
+        if !keep(f.path) {
+            return Ok(());
+        }
+        kept += 1;
         line.clear();
         index_line(&f, scope.new, &mut line);
         out.write_all(&line).map_err(io_error)
-    })
+    })?;
+    Ok((all, kept))
 }
 
 /// One line of the index for `f`.
