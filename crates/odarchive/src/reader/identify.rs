@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use discfs::{FileSource, NodeId, Timestamp, TreeBuilder};
 
-use super::{DiscError, DiscSource, disc_catalogue_json};
+use super::{DiscError, DiscSource, disc_catalogue_head};
 use crate::catalogue::{Catalogue, DiscRecord};
 use crate::disc::{self, DATA_DIR, README_NAME};
 use crate::error::Result;
@@ -107,14 +107,8 @@ pub fn root_iso_name(name: &str) -> String {
 
 /// The set id a disc's own catalogue names.
 fn disc_set_id(source: &mut DiscSource) -> std::result::Result<Option<String>, DiscError> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        set_id: String,
-    }
-    let Some(json) = disc_catalogue_json(source)? else {
-        return Ok(None);
-    };
-    Ok(serde_json::from_slice::<Head>(&json).ok().map(|h| h.set_id))
+    // Only the head is read: the catalogue file grows with the archive.
+    Ok(disc_catalogue_head(source)?.and_then(|h| h.set_id))
 }
 
 /// The archive's own set first, then the sets of discs merged in, each once.

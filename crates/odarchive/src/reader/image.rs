@@ -244,6 +244,23 @@ impl ImageDisc {
                 runs,
             });
         }
+        // Bytes in no sector: embedded in the entry, or extents not recorded (zeros). An
+        // entry may claim any length for those; none is given back that is longer than the
+        // whole image, so a hostile disc cannot make this fill memory.
+        let size = match pick {
+            Pick::Udf(e) => e.size,
+            Pick::Iso(e) => e.size,
+        };
+        if size > self.len {
+            return Err(DiscError::Read {
+                disc: origin.to_owned(),
+                file: path.to_owned(),
+                reason: format!(
+                    "claims {size} bytes, more than the whole image holds ({})",
+                    self.len
+                ),
+            });
+        }
         let mut bytes = Vec::new();
         self.copy_pick(pick, &mut bytes, &mut [0u8; 8192])
             .map_err(|e| DiscError::Read {

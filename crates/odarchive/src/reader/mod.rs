@@ -29,8 +29,11 @@ mod read_ahead;
 pub mod source;
 pub mod temporary;
 
-pub use disc_catalogue::{catalogue_from_discs, catalogue_from_discs_in_zone, disc_catalogue_json};
+pub use disc_catalogue::{
+    DiscCatalogueHead, catalogue_from_discs, catalogue_from_discs_in_zone, disc_catalogue_head,
+    disc_catalogue_json, open_disc_catalogue,
+};
 pub use given::given_discs;
 pub use identify::{IdentifyError, identify, open_identified, root_iso_name};
 pub use parity::{FileRebuilt, ParityRead};
-pub use source::{COPY_BUFFER, DiscError, DiscSource, Expected, FileBytes, View};
+pub use source::{COPY_BUFFER, DiscError, DiscSource, Expected, FileBytes, RootFile, View};

@@ -364,6 +364,38 @@ impl DiscSource {
         }
     }
 
+    /// Opens a file at the disc root for reading as a stream, never held whole (the catalogue
+    /// file, which grows with the archive); `None` if the disc has no such file. `iso_name`
+    /// as for [`DiscSource::read_root_file`]. The bytes are not checked here: a gzipped file
+    /// checks its own CRC-32, and the caller checks what it parses.
+    pub fn open_root_file(
+        &mut self,
+        name: &str,
+        iso_name: &str,
+    ) -> Result<Option<RootFile>, DiscError> {
+        let bytes = match self.file_bytes(name, Some(iso_name), None) {
+            Ok(bytes) => bytes,
+            Err(DiscError::Missing { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let open = |path: &Path| {
+            File::open(path).map_err(|e| DiscError::Read {
+                disc: self.origin.clone(),
+                file: name.to_owned(),
+                reason: e.to_string(),
+            })
+        };
+        let inner = match bytes {
+            FileBytes::Image { image, runs } => RootInner::Runs {
+                file: open(&image)?,
+                runs: runs.into_iter().rev().collect(),
+            },
+            FileBytes::Mounted(path) => RootInner::File(open(&path)?),
+            FileBytes::Embedded(bytes) => RootInner::Bytes(io::Cursor::new(bytes)),
+        };
+        Ok(Some(RootFile { inner }))
+    }
+
     /// Copies the file at `path` (UDF or mounted path under the disc root) into `w`;
     /// `iso_path` is the same file's ISO 9660 path, read when UDF cannot give the file, and
     /// `expected` what the catalogue says it is (see [`Expected`]). The bytes pass through
@@ -453,6 +485,52 @@ pub enum FileBytes {
     Mounted(PathBuf),
     /// Its bytes, which lie in no sector of their own (embedded in a UDF file entry).
     Embedded(Vec<u8>),
+}
+
+/// A file at a disc's root read as a stream ([`DiscSource::open_root_file`]).
+#[derive(Debug)]
+pub struct RootFile {
+    inner: RootInner,
+}
+
+#[derive(Debug)]
+enum RootInner {
+    /// Runs of an image (or drive), as (byte offset, length), the next one last.
+    Runs { file: File, runs: Vec<(u64, u64)> },
+    /// A mounted disc's file.
+    File(File),
+    /// Bytes that lie in no sector of their own.
+    Bytes(io::Cursor<Vec<u8>>),
+}
+
+impl io::Read for RootFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        match &mut self.inner {
+            RootInner::Runs { file, runs } => loop {
+                let Some((offset, left)) = runs.last_mut() else {
+                    return Ok(0);
+                };
+                if *left == 0 {
+                    runs.pop();
+                    continue;
+                }
+                let want = buf.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
+                let n = file.read_at(&mut buf[..want], *offset)?;
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the image ends inside the file (at byte {offset})"),
+                    ));
+                }
+                *offset += n as u64;
+                *left -= n as u64;
+                return Ok(n);
+            },
+            RootInner::File(f) => f.read(buf),
+            RootInner::Bytes(c) => c.read(buf),
+        }
+    }
 }
 
 /// Bytes gathered in memory up to `limit`; a write past it fails.
