@@ -39,11 +39,14 @@ pub fn disc_catalogue_json(
     Ok(None)
 }
 
+/// A disc's catalogue JSON as it is read, with the name of its file on the disc.
+pub type DiscCatalogueStream = (Box<dyn Read + Send>, &'static str);
+
 /// The catalogue file at the root of a disc as a stream of its JSON (gunzipped as it is
 /// read, its CRC-32 checked at its end), with its name; `None` if the disc has none.
 pub fn open_disc_catalogue(
     source: &mut DiscSource,
-) -> std::result::Result<Option<(Box<dyn Read + Send>, &'static str)>, DiscError> {
+) -> std::result::Result<Option<DiscCatalogueStream>, DiscError> {
     for gzip in [true, false] {
         let name = disc::catalogue_name(gzip);
         let Some(file) = source.open_root_file(name, &root_iso_name(name))? else {

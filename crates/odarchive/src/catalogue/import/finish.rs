@@ -20,6 +20,11 @@ impl Importer<'_> {
         let head = self.resolve_head_snapshot(created, now)?;
         self.resolve_placeholder_plan(head, created)?;
         self.resolve_placement_discs()?;
+        // Every row is in and no longer moves: the indexes left out are built now, before
+        // the counts that use them.
+        for sql in std::mem::take(&mut self.indexes) {
+            self.tx.execute_batch(&sql).in_catalogue(self.catalogue)?;
+        }
         self.fill_uncounted()?;
         let algorithm = self.checked_algorithm()?;
         self.update_archive(algorithm, created)?;

@@ -7,25 +7,7 @@ use crate::hash::ContentHash;
 /// snapshot, no version ranges, a `sha256` on every part).
 #[test]
 fn version_3_disc_catalogues_still_import() {
-    let h = |b: u8| crate::hex(&[b; 32]);
-    let doc = serde_json::json!({
-        "version": 3, "generator": "odarchive 0.1.0", "hash_algorithm": "sha256",
-        "set_id": "0123456789abcdef0123456789abcdef", "created": 5, "snapshot": 2,
-        "snapshots": [{"id": 2, "drive_path": "/drive", "started": 3, "finished": 4}],
-        "discs": [{"number": 1, "label": "ODA_01234567_001", "image_size": 4096,
-                   "files": 2, "bytes": 30}],
-        "files": {
-            h(1): {"size": 10, "mtime": 7, "filenames": {"a.txt": {"mtime": 7, "mode": 420},
-                                                         "b.txt": {"mtime": 8, "mode": 384}},
-                   "discs": [1], "parts": [{"part": 0, "disc": 1, "offset": 0, "length": 10,
-                   "sha256": h(1), "path": "Data/a.txt", "iso_path": "DATA/A.TXT;1"}]},
-            h(2): {"size": 20, "mtime": 9, "filenames": {"big": {"mtime": 9, "mode": 420}},
-                   "discs": [1], "parts": [{"part": 1, "disc": 1, "offset": 0, "length": 20,
-                   "sha256": h(3), "path": "Data/big.part001", "iso_path": "DATA/BIG.PAR;1"}]}
-        },
-        "directories": {"d": {"mtime": 1, "mode": 493}},
-        "symlinks": {"l": {"target": "a.txt", "mtime": 2, "mode": 511}}
-    });
+    let doc = version_3_doc();
     let dir = tempfile::tempdir().unwrap();
     let mut cat = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
     let bytes = serde_json::to_vec(&doc).unwrap();
@@ -123,4 +105,75 @@ fn unsegmented_v01_catalogue_is_one_disc_of_its_date_and_drive() {
         folders,
         [(b"a".to_vec(), t, 0o755), (b"b".to_vec(), t, 0o755)]
     );
+}
+
+/// The import builds the path and disc indexes once its rows are in: after it, the catalogue
+/// has every index a new one has, defined alike, and a failed import leaves them too.
+#[test]
+fn an_import_leaves_every_index_of_the_schema() {
+    let indexes = |cat: &Catalogue| -> Vec<(String, String)> {
+        cat.conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0).unwrap(), r.get(1).unwrap())))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = Catalogue::create_or_open(dir.path().join("fresh.db")).unwrap();
+    let want = indexes(&fresh);
+    assert!(want.iter().any(|(n, _)| n == "entry_by_path"), "{want:?}");
+    assert!(
+        want.iter().any(|(n, _)| n == "placement_by_disc"),
+        "{want:?}"
+    );
+
+    let mut source = Catalogue::create_or_open(dir.path().join("s.db")).unwrap();
+    source
+        .import_disc_json(&serde_json::to_vec(&version_3_doc()).unwrap(), "disc")
+        .unwrap();
+    let json = source
+        .export_json(Vec::new(), std::path::Path::new("x"))
+        .unwrap();
+    let mut cat = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
+    cat.import_json(
+        json.as_slice(),
+        std::path::Path::new("x"),
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(indexes(&cat), want);
+
+    let mut failed = Catalogue::create_or_open(dir.path().join("f.db")).unwrap();
+    let cut = &json[..json.len() / 2];
+    assert!(
+        failed
+            .import_json(cut, std::path::Path::new("x"), &Default::default())
+            .is_err()
+    );
+    assert_eq!(indexes(&failed), want);
+}
+
+/// A catalogue file as the first discs of this odarchive carried it.
+fn version_3_doc() -> serde_json::Value {
+    let h = |b: u8| crate::hex(&[b; 32]);
+    serde_json::json!({
+        "version": 3, "generator": "odarchive 0.1.0", "hash_algorithm": "sha256",
+        "set_id": "0123456789abcdef0123456789abcdef", "created": 5, "snapshot": 2,
+        "snapshots": [{"id": 2, "drive_path": "/drive", "started": 3, "finished": 4}],
+        "discs": [{"number": 1, "label": "ODA_01234567_001", "image_size": 4096,
+                   "files": 2, "bytes": 30}],
+        "files": {
+            h(1): {"size": 10, "mtime": 7, "filenames": {"a.txt": {"mtime": 7, "mode": 420},
+                                                         "b.txt": {"mtime": 8, "mode": 384}},
+                   "discs": [1], "parts": [{"part": 0, "disc": 1, "offset": 0, "length": 10,
+                   "sha256": h(1), "path": "Data/a.txt", "iso_path": "DATA/A.TXT;1"}]},
+            h(2): {"size": 20, "mtime": 9, "filenames": {"big": {"mtime": 9, "mode": 420}},
+                   "discs": [1], "parts": [{"part": 1, "disc": 1, "offset": 0, "length": 20,
+                   "sha256": h(3), "path": "Data/big.part001", "iso_path": "DATA/BIG.PAR;1"}]}
+        },
+        "directories": {"d": {"mtime": 1, "mode": 493}},
+        "symlinks": {"l": {"target": "a.txt", "mtime": 2, "mode": 511}}
+    })
 }
