@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::folders::Folders;
-use crate::jobs::Jobs;
+use crate::jobs::{DiscCheck, Jobs};
 use crate::wire::{ApiError, Params, WirePath};
 
 /// What every handler shares.
@@ -340,7 +340,8 @@ pub async fn versions(State(state): State<Arc<AppState>>, uri: Uri) -> Answer {
     json_of(json!({ "path": shown.path, "path_hex": shown.path_hex, "versions": versions }))
 }
 
-/// A disc as the API shows it: the CLI's `discs --json` object and its fill.
+/// A disc as the API shows it: the CLI's `discs --json` object, its fill, and what the
+/// last verify of this server found on it.
 #[derive(Debug, Serialize)]
 pub struct DiscJson {
     /// The record.
@@ -348,10 +349,14 @@ pub struct DiscJson {
     pub disc: DiscRecord,
     /// Image size in percent of the capacity.
     pub fill_percent: f64,
+    /// The last check of it by a verify of this server (`null`: none since it started; the
+    /// record's `state` and `verified_ns` say what the catalogue knows).
+    pub last_check: Option<DiscCheck>,
 }
 
-/// Every disc with its fill.
-pub fn disc_list(c: &Catalogue) -> Result<Vec<DiscJson>, ApiError> {
+/// Every disc with its fill and last check.
+pub fn disc_list(c: &Catalogue, jobs: &Jobs) -> Result<Vec<DiscJson>, ApiError> {
+    let mut checks = jobs.checks();
     Ok(c.discs()?
         .into_iter()
         .map(|d| DiscJson {
@@ -360,6 +365,7 @@ pub fn disc_list(c: &Catalogue) -> Result<Vec<DiscJson>, ApiError> {
             } else {
                 (d.image_size as f64 * 1000.0 / d.capacity as f64).round() / 10.0
             },
+            last_check: checks.remove(&d.number),
             disc: d,
         })
         .collect())
@@ -367,7 +373,8 @@ pub fn disc_list(c: &Catalogue) -> Result<Vec<DiscJson>, ApiError> {
 
 /// `GET /api/discs`.
 pub async fn discs(State(state): State<Arc<AppState>>) -> Answer {
-    json_of(state.read(disc_list).await?)
+    let jobs = Arc::clone(&state.jobs);
+    json_of(state.read(move |c| disc_list(c, &jobs)).await?)
 }
 
 /// A page of search results.
@@ -481,25 +488,106 @@ pub struct RestoreRequest {
     pub overwrite: bool,
 }
 
+/// The body of `POST /api/basket/discs`: a basket, without a destination.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasketRequest {
+    /// The snapshot: an id, `latest` (the default) or a UTC date.
+    #[serde(default)]
+    pub snapshot: Option<Value>,
+    /// Paths (UTF-8), each with everything below it.
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
+
+/// A JSON body, or 400 naming what is wrong with it (`what`: what it should be).
+fn body_of<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    what: &str,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| ApiError::new(e.status(), format!("cannot read the body: {e}")))?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not {what}: {e}")))
+}
+
+/// The snapshot a request names (`null`: the latest), as a spec.
+fn snapshot_spec(snapshot: &Option<Value>) -> Result<String, ApiError> {
+    match snapshot {
+        None | Some(Value::Null) => Ok("latest".to_owned()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "`snapshot` must be an id, \"latest\" or a date, not {other}"
+        ))),
+    }
+}
+
+/// A basket checked against the catalogue: its snapshot, and the restore patterns that
+/// select exactly its paths (each with everything below it). Every path must be relative
+/// and in the snapshot (404 names the first that is not).
+fn basket_patterns(
+    c: &Catalogue,
+    spec: &str,
+    paths: &[String],
+) -> Result<(i64, Vec<String>), ApiError> {
+    if paths.is_empty() {
+        return Err(ApiError::bad_request(
+            "`paths` is empty: name the files or folders to restore",
+        ));
+    }
+    if paths.len() > MAX_BASKET {
+        return Err(ApiError::bad_request(format!(
+            "{} paths; at most {MAX_BASKET} are taken at once (a folder stands for all below it)",
+            paths.len()
+        )));
+    }
+    let snapshot = snapshot_of(c, Some(spec))?;
+    let mut patterns = Vec::with_capacity(paths.len());
+    for p in paths {
+        let raw = p.trim_start_matches("./").trim_end_matches('/');
+        if raw.is_empty() || raw.starts_with('/') {
+            return Err(ApiError::bad_request(format!(
+                "path {p:?}: give paths relative to the drive root"
+            )));
+        }
+        let Some(entry) = c.entry_at(snapshot, raw.as_bytes())? else {
+            return Err(ApiError::not_found(format!(
+                "{raw} is not in snapshot {snapshot}"
+            )));
+        };
+        let literal = literal_pattern(raw);
+        if literal != raw && entry.kind == EntryKind::Directory {
+            // As a glob it selects the folder alone; `/**` adds what is below it.
+            patterns.push(format!("{literal}/**"));
+        }
+        patterns.push(literal);
+    }
+    Ok((snapshot, patterns))
+}
+
+/// Runs `f` (which blocks on the catalogue) off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("a worker failed: {e}"),
+        )
+    })?
+}
+
 /// `POST /api/restore`: starts a restore of the paths from the `--images` folders into a
 /// folder under `--restore-to`; 202 with the job, which `/api/status` follows.
 pub async fn restore(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body = body.map_err(|e| ApiError::new(e.status(), format!("cannot read the body: {e}")))?;
-    let request: RestoreRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not a restore request: {e}")))?;
+    let request: RestoreRequest = body_of(body, "a restore request")?;
     if request.paths.is_empty() {
         return Err(ApiError::bad_request(
             "`paths` is empty: name the files or folders to restore",
         ));
-    }
-    if request.paths.len() > MAX_BASKET {
-        return Err(ApiError::bad_request(format!(
-            "{} paths; at most {MAX_BASKET} are taken at once (a folder stands for all below it)",
-            request.paths.len()
-        )));
     }
     let to = state.restore_to.resolve(request.to.as_bytes())?;
     if state.images.roots().is_empty() {
@@ -507,42 +595,10 @@ pub async fn restore(
             "`odarchive serve` was started without --images: there are no discs to restore from",
         ));
     }
-    let spec = match &request.snapshot {
-        None | Some(Value::Null) => "latest".to_owned(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "`snapshot` must be an id, \"latest\" or a date, not {other}"
-            )));
-        }
-    };
+    let spec = snapshot_spec(&request.snapshot)?;
     let paths = request.paths.clone();
     let (snapshot, patterns) = state
-        .read(move |c| {
-            let snapshot = snapshot_of(c, Some(&spec))?;
-            let mut patterns = Vec::with_capacity(paths.len());
-            for p in &paths {
-                let raw = p.trim_start_matches("./").trim_end_matches('/');
-                if raw.is_empty() || raw.starts_with('/') {
-                    return Err(ApiError::bad_request(format!(
-                        "path {p:?}: give paths relative to the drive root"
-                    )));
-                }
-                let Some(entry) = c.entry_at(snapshot, raw.as_bytes())? else {
-                    return Err(ApiError::not_found(format!(
-                        "{raw} is not in snapshot {snapshot}"
-                    )));
-                };
-                let literal = literal_pattern(raw);
-                if literal != raw && entry.kind == EntryKind::Directory {
-                    // As a glob it selects the folder alone; `/**` adds what is below it.
-                    patterns.push(format!("{literal}/**"));
-                }
-                patterns.push(literal);
-            }
-            Ok((snapshot, patterns))
-        })
+        .read(move |c| basket_patterns(c, &spec, &paths))
         .await?;
     let options = RestoreOptions {
         from: state.images.roots().to_vec(),
@@ -552,11 +608,178 @@ pub async fn restore(
         overwrite: request.overwrite,
         ..RestoreOptions::default()
     };
-    let job =
-        state
-            .jobs
-            .start_restore(state.catalogue.clone(), options, request.paths, snapshot)?;
+    let job = crate::jobs::RestoreJob {
+        options,
+        paths: request.paths,
+        snapshot,
+    };
+    let (jobs, catalogue) = (Arc::clone(&state.jobs), state.catalogue.clone());
+    let job = blocking(move || jobs.start_restore(&catalogue, job)).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))))
+}
+
+/// One disc a basket needs.
+#[derive(Debug, Serialize)]
+pub struct BasketDisc {
+    /// Disc number.
+    pub number: u32,
+    /// Its label (what is written on it).
+    pub label: String,
+    /// Its state: planned, written, verified.
+    pub state: odarchive::DiscState,
+    /// Files of the basket on it (whole contents or parts).
+    pub files: u64,
+    /// Their bytes on the disc.
+    pub bytes: u64,
+}
+
+/// The discs a basket needs, in number order.
+pub fn basket_discs(c: &Catalogue, spec: &str, paths: &[String]) -> Result<Value, ApiError> {
+    let (snapshot, patterns) = basket_patterns(c, spec, paths)?;
+    let selection = odarchive::restore::Selection::new(&patterns)?;
+    let records: HashMap<u32, DiscRecord> = c.discs()?.into_iter().map(|d| (d.number, d)).collect();
+    let set = c.restore_set(snapshot, |e| Ok(selection.matches(&e.path)))?;
+    let (files, bytes) = set.still_to_do()?;
+    let mut discs = Vec::new();
+    for share in set.discs_needed()? {
+        let Some(d) = records.get(&share.number) else {
+            continue;
+        };
+        discs.push(BasketDisc {
+            number: share.number,
+            label: d.label.clone(),
+            state: d.state,
+            files: share.files,
+            bytes: share.bytes,
+        });
+    }
+    drop(set);
+    Ok(json!({
+        "snapshot": snapshot,
+        "selected_files": files,
+        "selected_bytes": bytes,
+        "discs": discs,
+    }))
+}
+
+/// `POST /api/basket/discs`: which discs a basket needs, with their labels, before any
+/// restore (a POST: a basket may be longer than a URL).
+pub async fn basket(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let request: BasketRequest = body_of(body, "a basket")?;
+    let spec = snapshot_spec(&request.snapshot)?;
+    state
+        .read(move |c| basket_discs(c, &spec, &request.paths))
+        .await
+        .map(Json)
+}
+
+/// The body of `POST /api/verify`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// Disc numbers to check; empty or absent: every image in the `--images` folders.
+    #[serde(default)]
+    pub discs: Vec<u32>,
+}
+
+/// `POST /api/verify`: starts a verify of the images in the `--images` folders (or of the
+/// discs named), as a job; 202 with the job. Each disc that passes is marked verified; the
+/// verdicts come in the job, and per disc in `/api/discs` `last_check`.
+pub async fn verify(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body.map_err(|e| ApiError::new(e.status(), format!("cannot read the body: {e}")))?;
+    let request: VerifyRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        VerifyRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("the body is not a verify request: {e}")))?
+    };
+    if state.images.roots().is_empty() {
+        return Err(ApiError::forbidden(
+            "`odarchive serve` was started without --images: there are no disc images to verify",
+        ));
+    }
+    if request.discs.len() > 10_000 {
+        return Err(ApiError::bad_request("at most 10000 discs at once"));
+    }
+    let asked = request.discs.clone();
+    state
+        .read(move |c| {
+            let known: Vec<u32> = c.discs()?.iter().map(|d| d.number).collect();
+            match asked.iter().find(|n| !known.contains(n)) {
+                Some(n) => Err(ApiError::not_found(format!(
+                    "the catalogue has no disc {n} (it has {} discs)",
+                    known.len()
+                ))),
+                None => Ok(()),
+            }
+        })
+        .await?;
+    let (jobs, catalogue) = (Arc::clone(&state.jobs), state.catalogue.clone());
+    let images = state.images.roots().to_vec();
+    let job = blocking(move || jobs.start_verify(&catalogue, images, request.discs)).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))))
+}
+
+/// `POST /api/jobs/{id}/cancel`: asks the job this server runs to stop; 202 with the job,
+/// which ends `cancelled` soon (a restore keeps the files it finished, whole).
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    id: Result<UrlPath<String>, PathRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = path_param(id)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("job {id:?}: a job is a number")))?;
+    match state.jobs.cancel(id) {
+        Ok(job) => Ok((StatusCode::ACCEPTED, Json(json!({ "job": job })))),
+        Err(Some(e)) => Err(e),
+        Err(None) => {
+            let job = state.read(move |c| Ok(c.job(id)?)).await?;
+            Err(match job {
+                None => ApiError::not_found(format!("there is no job {id}")),
+                Some(j) if j.state == odarchive::catalogue::JobState::Running => ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "job {id} ({}) is run by process {} on {}, not by this server: stop \
+                             it there (Ctrl-C)",
+                        j.kind, j.pid, j.hostname
+                    ),
+                ),
+                Some(j) => ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "job {id} ({}) has ended ({}); there is nothing to cancel",
+                        j.kind,
+                        j.state.as_str()
+                    ),
+                ),
+            })
+        }
+    }
+}
+
+/// `GET /api/jobs?before=&limit=`: the catalogue's jobs (the CLI's and this server's),
+/// newest first: `{"jobs": [...], "next_before": id or null}`.
+pub async fn jobs(State(state): State<Arc<AppState>>, uri: Uri) -> Answer {
+    let params = Params::parse(uri.query())?;
+    let limit = params.number("limit", 20, 1..=200)? as usize;
+    let before = match params.text("before")? {
+        None => None,
+        Some(t) => Some(t.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(format!("parameter `before` is not a job number: {t:?}"))
+        })?),
+    };
+    let list = state.read(move |c| Ok(c.jobs(before, limit)?)).await?;
+    let next_before = (list.len() == limit)
+        .then(|| list.last().map(|j| j.id))
+        .flatten();
+    json_of(json!({ "jobs": list, "next_before": next_before }))
 }
 
 /// A path as a restore pattern that selects just it: the characters a selection takes for

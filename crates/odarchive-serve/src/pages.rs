@@ -54,7 +54,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1rem 2rem;max-
 nav a{margin-right:1rem}table{border-collapse:collapse;width:100%}\
 td,th{padding:.2rem .5rem;border-bottom:1px solid #ddd;text-align:left}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}.err{color:#a00}\
-.bar{background:#eee;width:10rem;height:.8rem}.bar div{background:#4a7;height:100%}\
+.ok{color:#070}.bar{background:#eee;width:10rem;height:.8rem}.bar div{background:#4a7;height:100%}\
 code{word-break:break-all}";
 
 /// The basket script: paths kept in localStorage, per snapshot.
@@ -64,6 +64,13 @@ function saveBasket(b){localStorage.setItem('odarchive-basket',JSON.stringify(b)
 function toggle(box){let b=basket().filter(x=>!(x.snapshot==box.dataset.snapshot&&x.path==box.dataset.path));
 if(box.checked)b.push({snapshot:+box.dataset.snapshot,path:box.dataset.path});saveBasket(b);count()}
 function count(){let c=document.getElementById('basket-count');if(c)c.textContent=basket().length}
+async function act(url,body){let r=await fetch(url,{method:'POST',headers:{'content-type':'application/json','x-odarchive-action':'1'},body:JSON.stringify(body||{})});
+let j={};try{j=await r.json()}catch(e){}return[r,j]}
+async function cancelJob(id){let[r,j]=await act('/api/jobs/'+id+'/cancel');let m=document.getElementById('cancel-result');if(m)m.textContent=r.ok?'cancelling job '+id:j.error}
+async function verifyDiscs(discs){let m=document.getElementById('verify-result');let[r,j]=await act('/api/verify',{discs:discs});
+if(!r.ok){m.textContent=j.error;return}m.textContent='verify started (job '+j.job.id+')';
+for(;;){await new Promise(f=>setTimeout(f,300));let s=await (await fetch('/api/status')).json();let k=s.server_job;
+if(k&&k.id==j.job.id){m.textContent=k.phase;if(k.state!='running'){location.reload();return}}}}
 document.addEventListener('DOMContentLoaded',()=>{let b=basket();
 document.querySelectorAll('input[data-path]').forEach(x=>{x.checked=b.some(y=>y.snapshot==x.dataset.snapshot&&y.path==x.dataset.path)});count()});
 "#;
@@ -97,26 +104,57 @@ fn time(ns: i64) -> String {
     odarchive::time::format_ns(ns)
 }
 
-/// `GET /`: the status, live.
+/// `GET /`: the status, live, and the history of jobs.
 pub async fn status(State(state): State<Arc<AppState>>) -> Response {
     let jobs = Arc::clone(&state.jobs);
     done(
         state
-            .read(move |c| api::status_value(c, &jobs))
+            .read(move |c| Ok((api::status_value(c, &jobs)?, c.jobs(None, HISTORY)?)))
             .await
-            .map(|v| {
+            .map(|(v, history)| {
                 let body = format!(
-                    "<div id=status>{}</div>\
+                    "<div id=status>{}{}</div>\
                      <script>const es=new EventSource('/api/events');\
                      es.addEventListener('status',e=>{{fetch('/?fragment=1').then(r=>r.text())\
                      .then(t=>{{let d=new DOMParser().parseFromString(t,'text/html');\
                      document.getElementById('status').innerHTML=d.getElementById('status').innerHTML}})}});\
                      </script>",
-                    status_html(&v)
+                    status_html(&v),
+                    history_html(&history)
                 );
                 page("Status", &body)
             }),
     )
+}
+
+/// Jobs shown in the history on the status page.
+const HISTORY: usize = 20;
+
+fn history_html(history: &[odarchive::catalogue::Job]) -> String {
+    let mut out = String::from(
+        "<h2>History</h2><table id=history><tr><th>job</th><th>kind</th><th>state</th>\
+         <th>started</th><th>ended</th><th>files</th><th>what it did</th></tr>",
+    );
+    for j in history {
+        let _ = write!(
+            out,
+            "<tr><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td class=n>{} of {}</td><td>{}</td></tr>",
+            j.id,
+            escape(&j.kind),
+            j.state.as_str(),
+            time(j.started_ns),
+            j.finished_ns.map(time).unwrap_or_default(),
+            j.files_done,
+            j.files_total,
+            escape(j.message.as_deref().unwrap_or(""))
+        );
+    }
+    out.push_str("</table>");
+    if history.is_empty() {
+        out.push_str("<p>No job has run yet.</p>");
+    }
+    out
 }
 
 fn status_html(v: &Value) -> String {
@@ -176,13 +214,41 @@ fn status_html(v: &Value) -> String {
             escape(server["state"].as_str().unwrap_or("")),
             escape(server["phase"].as_str().unwrap_or(""))
         );
+        if server["state"] == "running" {
+            let _ = write!(
+                out,
+                "<p><button id=cancel onclick='cancelJob({})'>Cancel</button> \
+                 <span id=cancel-result></span></p>",
+                server["id"].as_i64().unwrap_or(0)
+            );
+        }
+        for verdict in server["verdicts"].as_array().into_iter().flatten() {
+            let _ = write!(
+                out,
+                "<p>disc {}: {}</p>",
+                verdict["disc"],
+                if verdict["problem"].is_null()
+                    && verdict["missing"].as_array().is_some_and(Vec::is_empty)
+                    && verdict["corrupt"].as_array().is_some_and(Vec::is_empty)
+                {
+                    format!("{} files intact", verdict["files_ok"])
+                } else {
+                    "problems (see /discs)".to_owned()
+                }
+            );
+        }
         if let Some(e) = server["error"].as_str() {
             let _ = write!(out, "<p class=err>{}</p>", escape(e));
         }
         if let Some(report) = server["report"].as_object() {
             let _ = write!(
                 out,
-                "<p>restored {} files ({} bytes) into <code>{}</code>; {} problems; {} discs missing</p>",
+                "<p>{}restored {} files ({} bytes) into <code>{}</code>; {} problems; {} discs missing</p>",
+                if report["cancelled"] == true {
+                    "cancelled: "
+                } else {
+                    ""
+                },
                 report["files_restored"],
                 report["bytes_restored"],
                 escape(server["to"].as_str().unwrap_or("")),
@@ -380,19 +446,33 @@ pub async fn versions(State(state): State<Arc<AppState>>, uri: Uri) -> Response 
     )
 }
 
-/// `GET /discs`: the disc map.
+/// `GET /discs`: the disc map, with a verify of every image or of one disc.
 pub async fn discs(State(state): State<Arc<AppState>>) -> Response {
-    done(state.read(api::disc_list).await.map(|discs| {
+    let jobs = Arc::clone(&state.jobs);
+    done(state.read(move |c| api::disc_list(c, &jobs)).await.map(|discs| {
         let mut body = String::from(
-            "<table><tr><th>disc</th><th>label</th><th>state</th><th>fill</th><th>files</th>\
-             <th>bytes</th><th>written</th><th>verified</th></tr>",
+            "<p><button id=verify-all onclick='verifyDiscs([])'>Verify all images</button> \
+             <span id=verify-result></span></p>\
+             <table><tr><th>disc</th><th>label</th><th>state</th><th>fill</th><th>files</th>\
+             <th>bytes</th><th>written</th><th>verified</th><th>last check here</th><th></th></tr>",
         );
         for d in &discs {
+            let check = match &d.last_check {
+                Some(c) => format!(
+                    "<span class='{}'>{} ({})</span>",
+                    if c.ok { "ok" } else { "err" },
+                    escape(&c.summary),
+                    time(c.checked_ns)
+                ),
+                None => String::new(),
+            };
             let _ = write!(
                 body,
-                "<tr><td class=n>{}</td><td>{}</td><td>{}</td>\
+                "<tr id=disc-{}><td class=n>{}</td><td>{}</td><td class=state>{}</td>\
                  <td><div class=bar title='{:.1} %'><div style='width:{:.1}%'></div></div></td>\
-                 <td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td></tr>",
+                 <td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td class=check>{}</td>\
+                 <td><button onclick='verifyDiscs([{}])'>Verify</button></td></tr>",
+                d.disc.number,
                 d.disc.number,
                 escape(&d.disc.label),
                 d.disc.state.as_str(),
@@ -401,7 +481,9 @@ pub async fn discs(State(state): State<Arc<AppState>>) -> Response {
                 d.disc.files,
                 d.disc.bytes,
                 d.disc.written_ns.map(time).unwrap_or_default(),
-                d.disc.verified_ns.map(time).unwrap_or_default()
+                d.disc.verified_ns.map(time).unwrap_or_default(),
+                check,
+                d.disc.number
             );
         }
         body.push_str("</table>");
@@ -421,11 +503,17 @@ pub async fn basket(State(state): State<Arc<AppState>>) -> Response {
         .map(|r| r.display().to_string())
         .collect();
     let body = format!(
-        "<ul id=items></ul><p>Restore into a folder under <code>{}</code>: \
+        "<ul id=items></ul><h2>Discs needed</h2><ul id=discs></ul><p id=discs-result></p>\
+         <p>Restore into a folder under <code>{}</code>: \
          <input id=to value='restored'> <button id=go>Restore</button></p><p id=result></p>\
          <script>\
+         async function needed(){{let b=basket();let ul=document.getElementById('discs');ul.textContent='';if(!b.length)return;\
+         let[r,j]=await act('/api/basket/discs',{{snapshot:b[0].snapshot,paths:b.filter(x=>x.snapshot==b[0].snapshot).map(x=>x.path)}});\
+         if(!r.ok){{document.getElementById('discs-result').textContent=j.error;return}}\
+         for(const d of j.discs){{let li=document.createElement('li');\
+         li.textContent='disc '+d.number+' — '+d.label+' ('+d.state+'): '+d.files+' files, '+d.bytes+' bytes';ul.appendChild(li)}}}}\
          function show(){{let ul=document.getElementById('items');ul.textContent='';\
-         for(const x of basket()){{let li=document.createElement('li');li.textContent='snapshot '+x.snapshot+': '+x.path;ul.appendChild(li)}}}}\
+         for(const x of basket()){{let li=document.createElement('li');li.textContent='snapshot '+x.snapshot+': '+x.path;ul.appendChild(li)}}needed()}}\
          show();document.getElementById('go').onclick=async()=>{{let b=basket();if(!b.length)return;\
          let r=await fetch('/api/restore',{{method:'POST',headers:{{'content-type':'application/json','x-odarchive-action':'1'}},\
          body:JSON.stringify({{snapshot:b[0].snapshot,paths:b.filter(x=>x.snapshot==b[0].snapshot).map(x=>x.path),to:document.getElementById('to').value}})}});\
