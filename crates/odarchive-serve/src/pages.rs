@@ -244,7 +244,8 @@ fn status_html(v: &Value) -> String {
             let _ = write!(
                 out,
                 "<p>{}restored {} files ({} bytes) into <code>{}</code>; {} problems; {} discs missing</p>",
-                if report["cancelled"] == true {
+                // (A map's index panics on a missing key; `cancelled` is there only when true.)
+                if report.get("cancelled") == Some(&Value::Bool(true)) {
                     "cancelled: "
                 } else {
                     ""
