@@ -53,7 +53,7 @@ fn a_cancelled_restore_keeps_whole_files_only_and_a_second_run_finishes() {
     for (name, data) in &files {
         std::fs::write(drive.join(name), data).unwrap();
     }
-    let mut catalogue = Catalogue::create_or_open(&work.path().join("c.db")).unwrap();
+    let mut catalogue = Catalogue::create_or_open(work.path().join("c.db")).unwrap();
     let images = scan_plan_write(&mut catalogue, &drive, &work.path().join("images"));
     assert!(images.len() >= 3, "{images:?}");
     let to = work.path().join("out");

@@ -84,7 +84,7 @@ mod tests {
     #[test]
     fn jobs_begun_here_are_kept_and_listed_newest_first_a_page_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
-        let mut c = Catalogue::create_or_open(&dir.path().join("c.db")).unwrap();
+        let mut c = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
         let first = c.begin_job("restore").unwrap();
         c.note_job(
             first,
