@@ -782,6 +782,89 @@ pub async fn jobs(State(state): State<Arc<AppState>>, uri: Uri) -> Answer {
     json_of(json!({ "jobs": list, "next_before": next_before }))
 }
 
+/// What changed between two snapshots, each list cut to `limit` (the counts are whole).
+#[derive(Debug, Serialize)]
+pub struct DiffPage {
+    /// The older snapshot (as asked: `from`).
+    pub from: i64,
+    /// The newer snapshot (`to`).
+    pub to: i64,
+    /// Paths only in `to` (moves left out), in path order; how many in all.
+    pub added: Vec<String>,
+    /// How many paths were added.
+    pub added_count: usize,
+    /// Paths only in `from`.
+    pub removed: Vec<String>,
+    /// How many were removed.
+    pub removed_count: usize,
+    /// Paths in both whose entry changed, with what changed.
+    pub modified: Vec<odarchive::diff::Modified>,
+    /// How many were modified.
+    pub modified_count: usize,
+    /// Contents that moved from one path to another.
+    pub moved: Vec<odarchive::diff::Moved>,
+    /// How many moved.
+    pub moved_count: usize,
+    /// Whether a list was cut to `limit`.
+    pub truncated: bool,
+}
+
+/// The diff of the snapshots `from` and `to` name (ids, `latest` or dates; by default the
+/// two newest complete ones, or the only one with itself): the CLI's `diff --json`, each list
+/// cut to `limit`.
+pub fn diff_page(c: &Catalogue, params: &Params) -> Result<DiffPage, ApiError> {
+    let limit = params.number("limit", 500, 1..=MAX_LIMIT)? as usize;
+    let named = |name: &str| -> Result<Option<i64>, ApiError> {
+        params
+            .text(name)?
+            .filter(|t| !t.is_empty())
+            .map(|t| snapshot_of(c, Some(t)))
+            .transpose()
+    };
+    let (mut from, to) = (named("from")?, named("to")?);
+    if from.is_none() {
+        // With one complete snapshot (or none before `to`), it is compared with itself.
+        let to = match to {
+            Some(t) => t,
+            None => snapshot_of(c, None)?,
+        };
+        let earlier = c
+            .snapshots()?
+            .iter()
+            .any(|s| s.finished_ns.is_some() && s.id < to);
+        if !earlier {
+            from = Some(to);
+        }
+    }
+    let d = odarchive::diff::diff(c, from, to)?;
+    let cut = |n: usize| n > limit;
+    let truncated =
+        cut(d.added.len()) || cut(d.removed.len()) || cut(d.modified.len()) || cut(d.moved.len());
+    let first = |mut v: Vec<String>| {
+        v.truncate(limit);
+        v
+    };
+    Ok(DiffPage {
+        from: d.from,
+        to: d.to,
+        added_count: d.added.len(),
+        removed_count: d.removed.len(),
+        modified_count: d.modified.len(),
+        moved_count: d.moved.len(),
+        added: first(d.added),
+        removed: first(d.removed),
+        modified: d.modified.into_iter().take(limit).collect(),
+        moved: d.moved.into_iter().take(limit).collect(),
+        truncated,
+    })
+}
+
+/// `GET /api/diff?from=&to=&limit=`.
+pub async fn diff(State(state): State<Arc<AppState>>, uri: Uri) -> Answer {
+    let params = Params::parse(uri.query())?;
+    json_of(state.read(move |c| diff_page(c, &params)).await?)
+}
+
 /// A path as a restore pattern that selects just it: the characters a selection takes for
 /// a glob are put in brackets (`[*]`), so a name holding them is matched as itself.
 fn literal_pattern(path: &str) -> String {

@@ -97,6 +97,7 @@ pub fn router(state: Arc<AppState>, access: Arc<Access>) -> Router {
         .route("/api/files/versions", get(api::versions))
         .route("/api/discs", get(api::discs))
         .route("/api/search", get(api::search))
+        .route("/api/diff", get(api::diff))
         .route("/api/events", get(api::events))
         .route("/api/restore", post(api::restore))
         .route("/api/basket/discs", post(api::basket))
@@ -109,6 +110,7 @@ pub fn router(state: Arc<AppState>, access: Arc<Access>) -> Router {
         .route("/search", get(pages::search))
         .route("/versions", get(pages::versions))
         .route("/discs", get(pages::discs))
+        .route("/diff", get(pages::diff))
         .route("/basket", get(pages::basket))
         .with_state(state);
     let login = Router::new()

@@ -81,7 +81,7 @@ fn page(title: &str, body: &str) -> Response {
          <meta name=viewport content='width=device-width'><title>{} — odarchive</title>\
          <style>{STYLE}</style><script>{BASKET_JS}</script></head><body>\
          <nav><a href='/'>Status</a><a href='/browse'>Browse</a><a href='/search'>Search</a>\
-         <a href='/discs'>Discs</a><a href='/basket'>Basket (<span id=basket-count>0</span>)</a></nav>\
+         <a href='/discs'>Discs</a><a href='/diff'>Diff</a><a href='/basket'>Basket (<span id=basket-count>0</span>)</a></nav>\
          <h1>{}</h1>{body}</body></html>",
         escape(title),
         escape(title)
@@ -493,6 +493,96 @@ pub async fn discs(State(state): State<Arc<AppState>>) -> Response {
         }
         page("Discs", &body)
     }))
+}
+
+/// `GET /diff?from=&to=`: what changed between two snapshots.
+pub async fn diff(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+    let params = match Params::parse(uri.query()) {
+        Ok(p) => p,
+        Err(e) => return error_page(e),
+    };
+    done(
+        state
+            .read(move |c| {
+                let list = odarchive::diff::snapshots(c)?;
+                let complete: Vec<i64> = list
+                    .iter()
+                    .filter(|s| s.finished_ns.is_some())
+                    .map(|s| s.id)
+                    .collect();
+                if complete.len() < 2 {
+                    return Ok((complete, None));
+                }
+                Ok((complete, Some(api::diff_page(c, &params)?)))
+            })
+            .await
+            .map(|(complete, d)| {
+                let Some(d) = d else {
+                    return page(
+                        "Diff",
+                        "<p>A diff needs two complete snapshots; this catalogue has fewer.</p>",
+                    );
+                };
+                let select = |name: &str, chosen: i64| {
+                    let mut out = format!("<select name={name}>");
+                    for id in &complete {
+                        let _ = write!(
+                            out,
+                            "<option{}>{id}</option>",
+                            if *id == chosen { " selected" } else { "" }
+                        );
+                    }
+                    out.push_str("</select>");
+                    out
+                };
+                let mut body = format!(
+                    "<form action=/diff>From {} to {} <button>Compare</button></form>\
+                     <p id=counts>{} added, {} removed, {} modified, {} moved{}</p>",
+                    select("from", d.from),
+                    select("to", d.to),
+                    d.added_count,
+                    d.removed_count,
+                    d.modified_count,
+                    d.moved_count,
+                    if d.truncated {
+                        " (the first of each shown)"
+                    } else {
+                        ""
+                    }
+                );
+                let list = |body: &mut String, id: &str, title: &str, rows: Vec<String>| {
+                    if rows.is_empty() {
+                        return;
+                    }
+                    let _ = write!(body, "<h2>{title}</h2><ul id={id}>");
+                    for r in rows {
+                        let _ = write!(body, "<li><code>{}</code></li>", escape(&r));
+                    }
+                    body.push_str("</ul>");
+                };
+                list(&mut body, "added", "Added", d.added);
+                list(&mut body, "removed", "Removed", d.removed);
+                list(
+                    &mut body,
+                    "modified",
+                    "Modified",
+                    d.modified
+                        .iter()
+                        .map(|m| format!("{} ({})", m.path, m.changed.join(", ")))
+                        .collect(),
+                );
+                list(
+                    &mut body,
+                    "moved",
+                    "Moved",
+                    d.moved
+                        .iter()
+                        .map(|m| format!("{} → {}", m.from, m.to))
+                        .collect(),
+                );
+                page("Diff", &body)
+            }),
+    )
 }
 
 /// `GET /basket`: the paths chosen, and a restore of them.

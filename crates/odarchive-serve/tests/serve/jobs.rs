@@ -429,3 +429,68 @@ fn one_job_at_a_time() {
     );
     assert_eq!(job_ended(a)["state"], "completed");
 }
+
+#[test]
+fn a_diff_between_two_snapshots_lists_what_changed() {
+    let archive = Archive::new();
+    // A second scan: one file changed, one removed, one added.
+    let drive = archive.path("drive");
+    std::fs::write(drive.join("docs/notes.txt"), b"notes, changed\n").unwrap();
+    std::fs::remove_file(drive.join("many/f000")).unwrap();
+    std::fs::write(drive.join("docs/new <file>.txt"), b"new\n").unwrap();
+    let mut c = odarchive::Catalogue::open(&archive.catalogue).unwrap();
+    odarchive::scan(
+        &mut c,
+        &drive,
+        &odarchive::ScanOptions::default(),
+        &odarchive::NoProgress,
+    )
+    .unwrap();
+    drop(c);
+    let server = archive.serve();
+    let a = server.address;
+    let d = get(a, "/api/diff").json();
+    assert_eq!((d["from"].as_i64(), d["to"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(d["added"], json!(["docs/new <file>.txt"]));
+    assert_eq!(d["removed"], json!(["many/f000"]));
+    let notes = d["modified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["path"] == "docs/notes.txt")
+        .unwrap_or_else(|| panic!("docs/notes.txt is not modified: {d}"));
+    assert!(
+        notes["changed"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("content"))
+    );
+    assert_eq!(d["truncated"], false);
+    // The other way round, and cut to one of each.
+    let back = get(a, "/api/diff?from=2&to=1&limit=1").json();
+    assert_eq!(back["added"], json!(["many/f000"]));
+    assert_eq!(back["removed_count"], 1);
+    // The page escapes the name.
+    let page = get(a, "/diff?from=1&to=2").text();
+    assert!(page.contains("docs/new &lt;file&gt;.txt"), "{page}");
+    assert!(page.contains("1 added, 1 removed"), "{page}");
+    // With one snapshot only, it is compared with itself: nothing changed.
+    let single = Archive::new();
+    let server = single.serve();
+    let same = get(server.address, "/api/diff").json();
+    assert_eq!(
+        (same["from"].as_i64(), same["to"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(same["added_count"], 0);
+    for (bad, status) in [
+        ("/api/diff?from=7", 404),
+        ("/api/diff?to=x", 404),
+        ("/api/diff?limit=0", 400),
+        ("/api/diff?from=%FF", 400),
+    ] {
+        let r = get(a, bad);
+        assert_eq!(r.status, status, "{bad}: {}", r.text());
+        assert!(!r.error().is_empty());
+    }
+}
