@@ -61,6 +61,7 @@ try {
   const needed = await page.locator('#discs li').allTextContents();
   if (!needed.every((t) => /^disc \d+ — ODA_\S+ \(written\): \d+ files/.test(t)))
     await fail(`the discs the basket needs with their labels (got ${JSON.stringify(needed)})`);
+  await shot('basket-discs');
   await page.fill('#to', 'from-browser');
   await page.click('#go');
   await page.waitForFunction(() => document.getElementById('result').textContent.length > 0);

@@ -1,7 +1,9 @@
 //! The pages in a real browser (Debian's chromium, driven headless by playwright-core from
-//! tests/browser/pages.mjs): status, a deep folder, search showing a file's disc, two files
-//! into the basket and restored, the disc map. The restored bytes are compared here, and the
-//! screenshots of each page are kept in target/serve-screenshots/ as test artifacts.
+//! tests/browser/pages.mjs and cancel.mjs): status, a deep folder, search showing a file's
+//! disc, two files into the basket with the discs they need, and restored, the disc map before
+//! and after a verify, the history; and a long restore cancelled with the Cancel button. The
+//! restored bytes are compared here, and the screenshots of each page are kept in
+//! target/serve-screenshots/ as test artifacts.
 //!
 //! Needs `node`, `/usr/bin/chromium` and `npm ci` in tests/browser (scripts/test does both);
 //! without them this test fails saying what is missing.
@@ -68,6 +70,7 @@ fn a_person_browses_searches_and_restores_two_files_in_chromium() {
         "status",
         "browse",
         "search",
+        "basket-discs",
         "basket",
         "status-after-restore",
         "discs",
