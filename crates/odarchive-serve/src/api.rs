@@ -481,6 +481,10 @@ pub struct RestoreRequest {
     /// Paths (UTF-8) to restore, each with everything below it.
     #[serde(default)]
     pub paths: Vec<String>,
+    /// Paths given as the hex of their bytes (those that are not UTF-8: the `path_hex` of
+    /// an answer), each with everything below it.
+    #[serde(default)]
+    pub paths_hex: Vec<String>,
     /// Folder to restore into: under the first `--restore-to` folder, or absolute under any.
     pub to: String,
     /// Replace files in the way whose content differs.
@@ -498,6 +502,9 @@ pub struct BasketRequest {
     /// Paths (UTF-8), each with everything below it.
     #[serde(default)]
     pub paths: Vec<String>,
+    /// Paths given as the hex of their bytes (not UTF-8).
+    #[serde(default)]
+    pub paths_hex: Vec<String>,
 }
 
 /// A JSON body, or 400 naming what is wrong with it (`what`: what it should be).
@@ -522,47 +529,95 @@ fn snapshot_spec(snapshot: &Option<Value>) -> Result<String, ApiError> {
     }
 }
 
-/// A basket checked against the catalogue: its snapshot, and the restore patterns that
-/// select exactly its paths (each with everything below it). Every path must be relative
-/// and in the snapshot (404 names the first that is not).
-fn basket_patterns(
+/// A basket checked against the catalogue.
+#[derive(Debug)]
+pub struct Basket {
+    /// Its snapshot.
+    pub snapshot: i64,
+    /// The restore patterns that select exactly its UTF-8 paths.
+    pub patterns: Vec<String>,
+    /// Its paths that are not UTF-8, as raw bytes (selected with
+    /// `Selection::with_paths`).
+    pub raw: Vec<Vec<u8>>,
+    /// Every path, for display (lossy UTF-8).
+    pub shown: Vec<String>,
+}
+
+impl Basket {
+    /// The selection of the basket.
+    pub fn selection(&self) -> Result<odarchive::restore::Selection, ApiError> {
+        Ok(odarchive::restore::Selection::new(&self.patterns)?.with_paths(self.raw.clone()))
+    }
+}
+
+/// A basket checked against the catalogue: each path (UTF-8 in `paths`, or the hex of its
+/// bytes in `paths_hex`) must be relative and in the snapshot (404 names the first that is
+/// not); each selects itself and everything below it.
+pub fn basket_of(
     c: &Catalogue,
     spec: &str,
     paths: &[String],
-) -> Result<(i64, Vec<String>), ApiError> {
-    if paths.is_empty() {
+    paths_hex: &[String],
+) -> Result<Basket, ApiError> {
+    let count = paths.len() + paths_hex.len();
+    if count == 0 {
         return Err(ApiError::bad_request(
             "`paths` is empty: name the files or folders to restore",
         ));
     }
-    if paths.len() > MAX_BASKET {
+    if count > MAX_BASKET {
         return Err(ApiError::bad_request(format!(
-            "{} paths; at most {MAX_BASKET} are taken at once (a folder stands for all below it)",
-            paths.len()
+            "{count} paths; at most {MAX_BASKET} are taken at once (a folder stands for all below it)"
         )));
     }
     let snapshot = snapshot_of(c, Some(spec))?;
-    let mut patterns = Vec::with_capacity(paths.len());
-    for p in paths {
-        let raw = p.trim_start_matches("./").trim_end_matches('/');
-        if raw.is_empty() || raw.starts_with('/') {
+    let mut raw_paths: Vec<Vec<u8>> = paths.iter().map(|p| p.as_bytes().to_vec()).collect();
+    for hex in paths_hex {
+        raw_paths
+            .push(odarchive::unhex(hex).ok_or_else(|| {
+                ApiError::bad_request(format!("`paths_hex`: {hex:?} is not hex"))
+            })?);
+    }
+    let mut basket = Basket {
+        snapshot,
+        patterns: Vec::new(),
+        raw: Vec::new(),
+        shown: Vec::new(),
+    };
+    for given in raw_paths {
+        let mut p: &[u8] = &given;
+        while let Some(rest) = p.strip_prefix(b"./") {
+            p = rest;
+        }
+        while let Some(rest) = p.strip_suffix(b"/") {
+            p = rest;
+        }
+        let shown = String::from_utf8_lossy(p).into_owned();
+        if p.is_empty() || p.starts_with(b"/") || p.contains(&0) {
             return Err(ApiError::bad_request(format!(
-                "path {p:?}: give paths relative to the drive root"
+                "path {:?}: give paths relative to the drive root",
+                String::from_utf8_lossy(&given)
             )));
         }
-        let Some(entry) = c.entry_at(snapshot, raw.as_bytes())? else {
+        let Some(entry) = c.entry_at(snapshot, p)? else {
             return Err(ApiError::not_found(format!(
-                "{raw} is not in snapshot {snapshot}"
+                "{shown} is not in snapshot {snapshot}"
             )));
         };
-        let literal = literal_pattern(raw);
-        if literal != raw && entry.kind == EntryKind::Directory {
-            // As a glob it selects the folder alone; `/**` adds what is below it.
-            patterns.push(format!("{literal}/**"));
+        match std::str::from_utf8(p) {
+            Ok(text) => {
+                let literal = literal_pattern(text);
+                if literal != text && entry.kind == EntryKind::Directory {
+                    // As a glob it selects the folder alone; `/**` adds what is below it.
+                    basket.patterns.push(format!("{literal}/**"));
+                }
+                basket.patterns.push(literal);
+            }
+            Err(_) => basket.raw.push(p.to_vec()),
         }
-        patterns.push(literal);
+        basket.shown.push(shown);
     }
-    Ok((snapshot, patterns))
+    Ok(basket)
 }
 
 /// Runs `f` (which blocks on the catalogue) off the async threads.
@@ -584,7 +639,7 @@ pub async fn restore(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let request: RestoreRequest = body_of(body, "a restore request")?;
-    if request.paths.is_empty() {
+    if request.paths.is_empty() && request.paths_hex.is_empty() {
         return Err(ApiError::bad_request(
             "`paths` is empty: name the files or folders to restore",
         ));
@@ -596,22 +651,27 @@ pub async fn restore(
         ));
     }
     let spec = snapshot_spec(&request.snapshot)?;
-    let paths = request.paths.clone();
-    let (snapshot, patterns) = state
-        .read(move |c| basket_patterns(c, &spec, &paths))
+    let (paths, paths_hex) = (request.paths, request.paths_hex);
+    let basket = state
+        .read(move |c| {
+            let basket = basket_of(c, &spec, &paths, &paths_hex)?;
+            basket.selection()?;
+            Ok(basket)
+        })
         .await?;
     let options = RestoreOptions {
         from: state.images.roots().to_vec(),
         to,
-        patterns,
-        snapshot: Some(snapshot),
+        patterns: basket.patterns,
+        snapshot: Some(basket.snapshot),
         overwrite: request.overwrite,
         ..RestoreOptions::default()
     };
     let job = crate::jobs::RestoreJob {
         options,
-        paths: request.paths,
-        snapshot,
+        raw_paths: basket.raw,
+        paths: basket.shown,
+        snapshot: basket.snapshot,
     };
     let (jobs, catalogue) = (Arc::clone(&state.jobs), state.catalogue.clone());
     let job = blocking(move || jobs.start_restore(&catalogue, job)).await?;
@@ -634,9 +694,9 @@ pub struct BasketDisc {
 }
 
 /// The discs a basket needs, in number order.
-pub fn basket_discs(c: &Catalogue, spec: &str, paths: &[String]) -> Result<Value, ApiError> {
-    let (snapshot, patterns) = basket_patterns(c, spec, paths)?;
-    let selection = odarchive::restore::Selection::new(&patterns)?;
+pub fn basket_discs(c: &Catalogue, spec: &str, request: &BasketRequest) -> Result<Value, ApiError> {
+    let basket = basket_of(c, spec, &request.paths, &request.paths_hex)?;
+    let (snapshot, selection) = (basket.snapshot, basket.selection()?);
     let records: HashMap<u32, DiscRecord> = c.discs()?.into_iter().map(|d| (d.number, d)).collect();
     let set = c.restore_set(snapshot, |e| Ok(selection.matches(&e.path)))?;
     let (files, bytes) = set.still_to_do()?;
@@ -671,7 +731,7 @@ pub async fn basket(
     let request: BasketRequest = body_of(body, "a basket")?;
     let spec = snapshot_spec(&request.snapshot)?;
     state
-        .read(move |c| basket_discs(c, &spec, &request.paths))
+        .read(move |c| basket_discs(c, &spec, &request))
         .await
         .map(Json)
 }

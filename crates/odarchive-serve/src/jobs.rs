@@ -114,7 +114,9 @@ struct Ending {
 pub struct RestoreJob {
     /// The library's options.
     pub options: RestoreOptions,
-    /// The paths as asked.
+    /// Paths asked for that are not UTF-8, as raw bytes (selected besides the patterns).
+    pub raw_paths: Vec<Vec<u8>>,
+    /// The paths as asked (lossy UTF-8, for display).
     pub paths: Vec<String>,
     /// The snapshot.
     pub snapshot: i64,
@@ -338,7 +340,11 @@ fn run_restore(
         Ok(c) => c,
         Err(e) => return failed(e),
     };
-    let plan = match odarchive::restore::prepare(&catalogue, &restore.options) {
+    let selection = odarchive::restore::Selection::new(&restore.options.patterns)
+        .map(|s| s.with_paths(restore.raw_paths.clone()));
+    let plan = match selection
+        .and_then(|s| odarchive::restore::prepare_selected(&catalogue, &restore.options, s))
+    {
         Ok(p) => p,
         Err(e) => return failed(e),
     };

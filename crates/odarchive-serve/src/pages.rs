@@ -61,8 +61,10 @@ code{word-break:break-all}";
 const BASKET_JS: &str = r#"
 function basket(){try{return JSON.parse(localStorage.getItem('odarchive-basket')||'[]')}catch(e){return[]}}
 function saveBasket(b){localStorage.setItem('odarchive-basket',JSON.stringify(b))}
-function toggle(box){let b=basket().filter(x=>!(x.snapshot==box.dataset.snapshot&&x.path==box.dataset.path));
-if(box.checked)b.push({snapshot:+box.dataset.snapshot,path:box.dataset.path});saveBasket(b);count()}
+function same(x,box){return x.snapshot==box.dataset.snapshot&&(box.dataset.hex?x.hex==box.dataset.hex:!x.hex&&x.path==box.dataset.path)}
+function toggle(box){let b=basket().filter(x=>!same(x,box));
+if(box.checked){let x={snapshot:+box.dataset.snapshot,path:box.dataset.path};if(box.dataset.hex)x.hex=box.dataset.hex;b.push(x)}saveBasket(b);count()}
+function wire(b){return{paths:b.filter(x=>!x.hex).map(x=>x.path),paths_hex:b.filter(x=>x.hex).map(x=>x.hex)}}
 function count(){let c=document.getElementById('basket-count');if(c)c.textContent=basket().length}
 async function act(url,body){let r=await fetch(url,{method:'POST',headers:{'content-type':'application/json','x-odarchive-action':'1'},body:JSON.stringify(body||{})});
 let j={};try{j=await r.json()}catch(e){}return[r,j]}
@@ -72,7 +74,7 @@ if(!r.ok){m.textContent=j.error;return}m.textContent='verify started (job '+j.jo
 for(;;){await new Promise(f=>setTimeout(f,300));let s=await (await fetch('/api/status')).json();let k=s.server_job;
 if(k&&k.id==j.job.id){m.textContent=k.phase;if(k.state!='running'){location.reload();return}}}}
 document.addEventListener('DOMContentLoaded',()=>{let b=basket();
-document.querySelectorAll('input[data-path]').forEach(x=>{x.checked=b.some(y=>y.snapshot==x.dataset.snapshot&&y.path==x.dataset.path)});count()});
+document.querySelectorAll('input[data-path]').forEach(x=>{x.checked=b.some(y=>same(y,x))});count()});
 "#;
 
 fn page(title: &str, body: &str) -> Response {
@@ -282,15 +284,16 @@ fn entry_rows(out: &mut String, snapshot: i64, entries: &[EntryJson], with_discs
             _ => format!("/versions?{}", path_query("path", &e.path)),
         };
         let shown = if with_discs { &e.path.path } else { &e.name };
-        let box_ = if e.path.path_hex.is_none() {
-            format!(
-                "<input type=checkbox title='in the basket' data-snapshot={snapshot} \
-                 data-path=\"{}\" onchange='toggle(this)'>",
-                escape(&e.path.path)
-            )
-        } else {
-            String::new()
+        // A name that is not UTF-8 goes into the basket as the hex of its bytes.
+        let hex = match &e.path.path_hex {
+            Some(hex) => format!(" data-hex={hex}"),
+            None => String::new(),
         };
+        let box_ = format!(
+            "<input type=checkbox title='in the basket' data-snapshot={snapshot} \
+             data-path=\"{}\"{hex} onchange='toggle(this)'>",
+            escape(&e.path.path)
+        );
         let _ = write!(
             out,
             "<tr><td>{box_}</td><td><a href=\"{}\">{}</a></td><td>{:?}</td><td class=n>{}</td><td>{}</td>",
@@ -599,7 +602,7 @@ pub async fn basket(State(state): State<Arc<AppState>>) -> Response {
          <input id=to value='restored'> <button id=go>Restore</button></p><p id=result></p>\
          <script>\
          async function needed(){{let b=basket();let ul=document.getElementById('discs');ul.textContent='';if(!b.length)return;\
-         let[r,j]=await act('/api/basket/discs',{{snapshot:b[0].snapshot,paths:b.filter(x=>x.snapshot==b[0].snapshot).map(x=>x.path)}});\
+         let[r,j]=await act('/api/basket/discs',{{snapshot:b[0].snapshot,...wire(b.filter(x=>x.snapshot==b[0].snapshot))}});\
          if(!r.ok){{document.getElementById('discs-result').textContent=j.error;return}}\
          for(const d of j.discs){{let li=document.createElement('li');\
          li.textContent='disc '+d.number+' — '+d.label+' ('+d.state+'): '+d.files+' files, '+d.bytes+' bytes';ul.appendChild(li)}}}}\
@@ -607,7 +610,7 @@ pub async fn basket(State(state): State<Arc<AppState>>) -> Response {
          for(const x of basket()){{let li=document.createElement('li');li.textContent='snapshot '+x.snapshot+': '+x.path;ul.appendChild(li)}}needed()}}\
          show();document.getElementById('go').onclick=async()=>{{let b=basket();if(!b.length)return;\
          let r=await fetch('/api/restore',{{method:'POST',headers:{{'content-type':'application/json','x-odarchive-action':'1'}},\
-         body:JSON.stringify({{snapshot:b[0].snapshot,paths:b.filter(x=>x.snapshot==b[0].snapshot).map(x=>x.path),to:document.getElementById('to').value}})}});\
+         body:JSON.stringify({{snapshot:b[0].snapshot,...wire(b.filter(x=>x.snapshot==b[0].snapshot)),to:document.getElementById('to').value}})}});\
          let j=await r.json();document.getElementById('result').textContent=r.ok?'restore started: see the status page':j.error;\
          if(r.ok){{saveBasket(b.filter(x=>x.snapshot!=b[0].snapshot));show();count()}}}};\
          </script>",

@@ -1,5 +1,6 @@
 // Drives Debian's chromium (headless) through the pages of `odarchive serve`, as a person
-// would: status, a deep folder, a search showing a file's disc, two files into the basket, the
+// would: status, a deep folder, a search showing a file's disc, three files into the basket
+// (one whose name is not UTF-8), the
 // discs they need and their restore, the disc map before and after a verify of every image,
 // the history of jobs. Screenshots of each page go to OUT.
 //
@@ -52,10 +53,14 @@ try {
   await row.locator('input[type=checkbox]').check();
   await shot('search');
 
-  // The basket holds both; restore them.
+  // A name that is not UTF-8 goes in too (as the hex of its bytes).
+  await page.goto(`${base}/browse?snapshot=1&path=odd`);
+  await page.check('input[data-hex]');
+
+  // The basket holds the three; restore them.
   await page.goto(`${base}/basket`);
   const items = await page.locator('#items li').allTextContents();
-  if (items.length !== 2) await fail(`two paths in the basket (got ${JSON.stringify(items)})`);
+  if (items.length !== 3) await fail(`three paths in the basket (got ${JSON.stringify(items)})`);
   // Which discs the basket needs, with their labels, before restoring.
   await page.waitForFunction(() => document.querySelectorAll('#discs li').length > 0);
   const needed = await page.locator('#discs li').allTextContents();
@@ -72,7 +77,7 @@ try {
   // The status page follows the restore to its end (live, through the events).
   await page.goto(`${base}/`);
   await page.waitForFunction(
-    () => document.getElementById('status').textContent.includes('restored 2 files'),
+    () => document.getElementById('status').textContent.includes('restored 3 files'),
     null, { timeout: 60000 });
   await shot('status-after-restore');
 

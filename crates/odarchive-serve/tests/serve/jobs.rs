@@ -494,3 +494,57 @@ fn a_diff_between_two_snapshots_lists_what_changed() {
         assert!(!r.error().is_empty());
     }
 }
+
+#[test]
+fn a_name_that_is_not_utf8_goes_into_a_basket_as_hex_and_comes_back_exact() {
+    let archive = Archive::new();
+    let server = archive.serve();
+    let a = server.address;
+    let odd = odarchive::hex(b"odd/bad\xffname");
+    let discs = post(
+        a,
+        "/api/basket/discs",
+        json!({"paths_hex": [odd.clone()], "paths": ["docs/notes.txt"]}),
+    );
+    assert_eq!(discs.status, 200, "{}", discs.text());
+    assert_eq!(discs.json()["selected_files"], 2);
+    let r = post(
+        a,
+        "/api/restore",
+        json!({"paths_hex": [odd.clone()], "to": "raw"}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let job = job_ended(a);
+    assert_eq!(job["state"], "completed", "{job}");
+    assert_eq!(job["paths"], json!(["odd/bad\u{fffd}name"]));
+    use std::os::unix::ffi::OsStrExt;
+    let want = PathBuf::from(std::ffi::OsStr::from_bytes(b"odd/bad\xffname"));
+    assert_eq!(
+        tree(&archive.restore_to.join("raw")),
+        [(want, b"not utf-8\n".to_vec())],
+        "that file alone, under its exact name"
+    );
+    // Bad hex, a hex path that climbs or is absolute, one not in the snapshot.
+    for (hex, status, message) in [
+        ("zz".to_owned(), 400, "not hex"),
+        (
+            odarchive::hex(b"/etc/passwd"),
+            400,
+            "relative to the drive root",
+        ),
+        (
+            odarchive::hex(b"../odd/bad\xffname"),
+            404,
+            "is not in snapshot",
+        ),
+        (
+            odarchive::hex(b"odd/missing\xfe"),
+            404,
+            "is not in snapshot",
+        ),
+    ] {
+        let r = post(a, "/api/basket/discs", json!({"paths_hex": [hex]}));
+        assert_eq!(r.status, status, "{}", r.text());
+        assert!(r.error().contains(message), "{}", r.text());
+    }
+}

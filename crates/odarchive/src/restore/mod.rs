@@ -35,7 +35,7 @@ use crate::problem::Problem;
 use crate::progress::{NoProgress, Progress};
 
 pub use execute::{execute, execute_cancellable};
-pub use plan::{PlannedDisc, RestorePlan, prepare};
+pub use plan::{PlannedDisc, RestorePlan, prepare, prepare_selected};
 pub use select::{Selected, Selection};
 
 /// How to restore.
