@@ -548,3 +548,52 @@ fn a_name_that_is_not_utf8_goes_into_a_basket_as_hex_and_comes_back_exact() {
         assert!(r.error().contains(message), "{}", r.text());
     }
 }
+
+#[test]
+fn a_cancelled_verify_stops_between_discs() {
+    let archive = Archive::big();
+    let server = archive.serve();
+    let a = server.address;
+    let discs = get(a, "/api/discs").json().as_array().unwrap().len();
+    assert!(discs >= 4, "{discs} discs");
+    let started = post(a, "/api/verify", json!({}));
+    assert_eq!(started.status, 202, "{}", started.text());
+    let id = started.json()["job"]["id"].as_i64().unwrap();
+    // Cancel once the first disc's verdict is in.
+    crate::support::wait_for(a, |s| {
+        s["server_job"]["verdicts"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty())
+    });
+    let r = post(a, &format!("/api/jobs/{id}/cancel"), json!({}));
+    assert_eq!(r.status, 202, "{}", r.text());
+    let job = job_ended(a);
+    assert_eq!(job["state"], "cancelled", "{job}");
+    let checked = job["verdicts"].as_array().unwrap().len();
+    assert!(
+        (1..discs).contains(&checked),
+        "{checked} of {discs} checked"
+    );
+    // The discs checked are verified; the others are as they were.
+    let states: Vec<String> = get(a, "/api/discs")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["state"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| *s == "verified").count(),
+        checked,
+        "{states:?}"
+    );
+    let row = &get(a, "/api/jobs?limit=1").json()["jobs"][0];
+    assert_eq!(row["state"], "interrupted");
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("cancelled; {checked} of {checked} discs passed")),
+        "{row}"
+    );
+}
