@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::folders::Folders;
-use crate::jobs::Jobs;
+use crate::jobs::{DiscCheck, Jobs};
 use crate::wire::{ApiError, Params, WirePath};
 
 /// What every handler shares.
@@ -340,7 +340,8 @@ pub async fn versions(State(state): State<Arc<AppState>>, uri: Uri) -> Answer {
     json_of(json!({ "path": shown.path, "path_hex": shown.path_hex, "versions": versions }))
 }
 
-/// A disc as the API shows it: the CLI's `discs --json` object and its fill.
+/// A disc as the API shows it: the CLI's `discs --json` object, its fill, and what the
+/// last verify of this server found on it.
 #[derive(Debug, Serialize)]
 pub struct DiscJson {
     /// The record.
@@ -348,10 +349,14 @@ pub struct DiscJson {
     pub disc: DiscRecord,
     /// Image size in percent of the capacity.
     pub fill_percent: f64,
+    /// The last check of it by a verify of this server (`null`: none since it started; the
+    /// record's `state` and `verified_ns` say what the catalogue knows).
+    pub last_check: Option<DiscCheck>,
 }
 
-/// Every disc with its fill.
-pub fn disc_list(c: &Catalogue) -> Result<Vec<DiscJson>, ApiError> {
+/// Every disc with its fill and last check.
+pub fn disc_list(c: &Catalogue, jobs: &Jobs) -> Result<Vec<DiscJson>, ApiError> {
+    let mut checks = jobs.checks();
     Ok(c.discs()?
         .into_iter()
         .map(|d| DiscJson {
@@ -360,6 +365,7 @@ pub fn disc_list(c: &Catalogue) -> Result<Vec<DiscJson>, ApiError> {
             } else {
                 (d.image_size as f64 * 1000.0 / d.capacity as f64).round() / 10.0
             },
+            last_check: checks.remove(&d.number),
             disc: d,
         })
         .collect())
@@ -367,7 +373,8 @@ pub fn disc_list(c: &Catalogue) -> Result<Vec<DiscJson>, ApiError> {
 
 /// `GET /api/discs`.
 pub async fn discs(State(state): State<Arc<AppState>>) -> Answer {
-    json_of(state.read(disc_list).await?)
+    let jobs = Arc::clone(&state.jobs);
+    json_of(state.read(move |c| disc_list(c, &jobs)).await?)
 }
 
 /// A page of search results.
@@ -474,11 +481,155 @@ pub struct RestoreRequest {
     /// Paths (UTF-8) to restore, each with everything below it.
     #[serde(default)]
     pub paths: Vec<String>,
+    /// Paths given as the hex of their bytes (those that are not UTF-8: the `path_hex` of
+    /// an answer), each with everything below it.
+    #[serde(default)]
+    pub paths_hex: Vec<String>,
     /// Folder to restore into: under the first `--restore-to` folder, or absolute under any.
     pub to: String,
     /// Replace files in the way whose content differs.
     #[serde(default)]
     pub overwrite: bool,
+}
+
+/// The body of `POST /api/basket/discs`: a basket, without a destination.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasketRequest {
+    /// The snapshot: an id, `latest` (the default) or a UTC date.
+    #[serde(default)]
+    pub snapshot: Option<Value>,
+    /// Paths (UTF-8), each with everything below it.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Paths given as the hex of their bytes (not UTF-8).
+    #[serde(default)]
+    pub paths_hex: Vec<String>,
+}
+
+/// A JSON body, or 400 naming what is wrong with it (`what`: what it should be).
+fn body_of<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    what: &str,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| ApiError::new(e.status(), format!("cannot read the body: {e}")))?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not {what}: {e}")))
+}
+
+/// The snapshot a request names (`null`: the latest), as a spec.
+fn snapshot_spec(snapshot: &Option<Value>) -> Result<String, ApiError> {
+    match snapshot {
+        None | Some(Value::Null) => Ok("latest".to_owned()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "`snapshot` must be an id, \"latest\" or a date, not {other}"
+        ))),
+    }
+}
+
+/// A basket checked against the catalogue.
+#[derive(Debug)]
+pub struct Basket {
+    /// Its snapshot.
+    pub snapshot: i64,
+    /// The restore patterns that select exactly its UTF-8 paths.
+    pub patterns: Vec<String>,
+    /// Its paths that are not UTF-8, as raw bytes (selected with
+    /// `Selection::with_paths`).
+    pub raw: Vec<Vec<u8>>,
+    /// Every path, for display (lossy UTF-8).
+    pub shown: Vec<String>,
+}
+
+impl Basket {
+    /// The selection of the basket.
+    pub fn selection(&self) -> Result<odarchive::restore::Selection, ApiError> {
+        Ok(odarchive::restore::Selection::new(&self.patterns)?.with_paths(self.raw.clone()))
+    }
+}
+
+/// A basket checked against the catalogue: each path (UTF-8 in `paths`, or the hex of its
+/// bytes in `paths_hex`) must be relative and in the snapshot (404 names the first that is
+/// not); each selects itself and everything below it.
+pub fn basket_of(
+    c: &Catalogue,
+    spec: &str,
+    paths: &[String],
+    paths_hex: &[String],
+) -> Result<Basket, ApiError> {
+    let count = paths.len() + paths_hex.len();
+    if count == 0 {
+        return Err(ApiError::bad_request(
+            "`paths` is empty: name the files or folders to restore",
+        ));
+    }
+    if count > MAX_BASKET {
+        return Err(ApiError::bad_request(format!(
+            "{count} paths; at most {MAX_BASKET} are taken at once (a folder stands for all below it)"
+        )));
+    }
+    let snapshot = snapshot_of(c, Some(spec))?;
+    let mut raw_paths: Vec<Vec<u8>> = paths.iter().map(|p| p.as_bytes().to_vec()).collect();
+    for hex in paths_hex {
+        raw_paths
+            .push(odarchive::unhex(hex).ok_or_else(|| {
+                ApiError::bad_request(format!("`paths_hex`: {hex:?} is not hex"))
+            })?);
+    }
+    let mut basket = Basket {
+        snapshot,
+        patterns: Vec::new(),
+        raw: Vec::new(),
+        shown: Vec::new(),
+    };
+    for given in raw_paths {
+        let mut p: &[u8] = &given;
+        while let Some(rest) = p.strip_prefix(b"./") {
+            p = rest;
+        }
+        while let Some(rest) = p.strip_suffix(b"/") {
+            p = rest;
+        }
+        let shown = String::from_utf8_lossy(p).into_owned();
+        if p.is_empty() || p.starts_with(b"/") || p.contains(&0) {
+            return Err(ApiError::bad_request(format!(
+                "path {:?}: give paths relative to the drive root",
+                String::from_utf8_lossy(&given)
+            )));
+        }
+        let Some(entry) = c.entry_at(snapshot, p)? else {
+            return Err(ApiError::not_found(format!(
+                "{shown} is not in snapshot {snapshot}"
+            )));
+        };
+        match std::str::from_utf8(p) {
+            Ok(text) => {
+                let literal = literal_pattern(text);
+                if literal != text && entry.kind == EntryKind::Directory {
+                    // As a glob it selects the folder alone; `/**` adds what is below it.
+                    basket.patterns.push(format!("{literal}/**"));
+                }
+                basket.patterns.push(literal);
+            }
+            Err(_) => basket.raw.push(p.to_vec()),
+        }
+        basket.shown.push(shown);
+    }
+    Ok(basket)
+}
+
+/// Runs `f` (which blocks on the catalogue) off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("a worker failed: {e}"),
+        )
+    })?
 }
 
 /// `POST /api/restore`: starts a restore of the paths from the `--images` folders into a
@@ -487,19 +638,11 @@ pub async fn restore(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body = body.map_err(|e| ApiError::new(e.status(), format!("cannot read the body: {e}")))?;
-    let request: RestoreRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not a restore request: {e}")))?;
-    if request.paths.is_empty() {
+    let request: RestoreRequest = body_of(body, "a restore request")?;
+    if request.paths.is_empty() && request.paths_hex.is_empty() {
         return Err(ApiError::bad_request(
             "`paths` is empty: name the files or folders to restore",
         ));
-    }
-    if request.paths.len() > MAX_BASKET {
-        return Err(ApiError::bad_request(format!(
-            "{} paths; at most {MAX_BASKET} are taken at once (a folder stands for all below it)",
-            request.paths.len()
-        )));
     }
     let to = state.restore_to.resolve(request.to.as_bytes())?;
     if state.images.roots().is_empty() {
@@ -507,56 +650,279 @@ pub async fn restore(
             "`odarchive serve` was started without --images: there are no discs to restore from",
         ));
     }
-    let spec = match &request.snapshot {
-        None | Some(Value::Null) => "latest".to_owned(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "`snapshot` must be an id, \"latest\" or a date, not {other}"
-            )));
-        }
-    };
-    let paths = request.paths.clone();
-    let (snapshot, patterns) = state
+    let spec = snapshot_spec(&request.snapshot)?;
+    let (paths, paths_hex) = (request.paths, request.paths_hex);
+    let basket = state
         .read(move |c| {
-            let snapshot = snapshot_of(c, Some(&spec))?;
-            let mut patterns = Vec::with_capacity(paths.len());
-            for p in &paths {
-                let raw = p.trim_start_matches("./").trim_end_matches('/');
-                if raw.is_empty() || raw.starts_with('/') {
-                    return Err(ApiError::bad_request(format!(
-                        "path {p:?}: give paths relative to the drive root"
-                    )));
-                }
-                let Some(entry) = c.entry_at(snapshot, raw.as_bytes())? else {
-                    return Err(ApiError::not_found(format!(
-                        "{raw} is not in snapshot {snapshot}"
-                    )));
-                };
-                let literal = literal_pattern(raw);
-                if literal != raw && entry.kind == EntryKind::Directory {
-                    // As a glob it selects the folder alone; `/**` adds what is below it.
-                    patterns.push(format!("{literal}/**"));
-                }
-                patterns.push(literal);
-            }
-            Ok((snapshot, patterns))
+            let basket = basket_of(c, &spec, &paths, &paths_hex)?;
+            basket.selection()?;
+            Ok(basket)
         })
         .await?;
     let options = RestoreOptions {
         from: state.images.roots().to_vec(),
         to,
-        patterns,
-        snapshot: Some(snapshot),
+        patterns: basket.patterns,
+        snapshot: Some(basket.snapshot),
         overwrite: request.overwrite,
         ..RestoreOptions::default()
     };
-    let job =
-        state
-            .jobs
-            .start_restore(state.catalogue.clone(), options, request.paths, snapshot)?;
+    let job = crate::jobs::RestoreJob {
+        options,
+        raw_paths: basket.raw,
+        paths: basket.shown,
+        snapshot: basket.snapshot,
+    };
+    let (jobs, catalogue) = (Arc::clone(&state.jobs), state.catalogue.clone());
+    let job = blocking(move || jobs.start_restore(&catalogue, job)).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))))
+}
+
+/// One disc a basket needs.
+#[derive(Debug, Serialize)]
+pub struct BasketDisc {
+    /// Disc number.
+    pub number: u32,
+    /// Its label (what is written on it).
+    pub label: String,
+    /// Its state: planned, written, verified.
+    pub state: odarchive::DiscState,
+    /// Files of the basket on it (whole contents or parts).
+    pub files: u64,
+    /// Their bytes on the disc.
+    pub bytes: u64,
+}
+
+/// The discs a basket needs, in number order.
+pub fn basket_discs(c: &Catalogue, spec: &str, request: &BasketRequest) -> Result<Value, ApiError> {
+    let basket = basket_of(c, spec, &request.paths, &request.paths_hex)?;
+    let (snapshot, selection) = (basket.snapshot, basket.selection()?);
+    let records: HashMap<u32, DiscRecord> = c.discs()?.into_iter().map(|d| (d.number, d)).collect();
+    let set = c.restore_set(snapshot, |e| Ok(selection.matches(&e.path)))?;
+    let (files, bytes) = set.still_to_do()?;
+    let mut discs = Vec::new();
+    for share in set.discs_needed()? {
+        let Some(d) = records.get(&share.number) else {
+            continue;
+        };
+        discs.push(BasketDisc {
+            number: share.number,
+            label: d.label.clone(),
+            state: d.state,
+            files: share.files,
+            bytes: share.bytes,
+        });
+    }
+    drop(set);
+    Ok(json!({
+        "snapshot": snapshot,
+        "selected_files": files,
+        "selected_bytes": bytes,
+        "discs": discs,
+    }))
+}
+
+/// `POST /api/basket/discs`: which discs a basket needs, with their labels, before any
+/// restore (a POST: a basket may be longer than a URL).
+pub async fn basket(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let request: BasketRequest = body_of(body, "a basket")?;
+    let spec = snapshot_spec(&request.snapshot)?;
+    state
+        .read(move |c| basket_discs(c, &spec, &request))
+        .await
+        .map(Json)
+}
+
+/// The body of `POST /api/verify`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// Disc numbers to check; empty or absent: every image in the `--images` folders.
+    #[serde(default)]
+    pub discs: Vec<u32>,
+}
+
+/// `POST /api/verify`: starts a verify of the images in the `--images` folders (or of the
+/// discs named), as a job; 202 with the job. Each disc that passes is marked verified; the
+/// verdicts come in the job, and per disc in `/api/discs` `last_check`.
+pub async fn verify(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body.map_err(|e| ApiError::new(e.status(), format!("cannot read the body: {e}")))?;
+    let request: VerifyRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        VerifyRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("the body is not a verify request: {e}")))?
+    };
+    if state.images.roots().is_empty() {
+        return Err(ApiError::forbidden(
+            "`odarchive serve` was started without --images: there are no disc images to verify",
+        ));
+    }
+    if request.discs.len() > 10_000 {
+        return Err(ApiError::bad_request("at most 10000 discs at once"));
+    }
+    let asked = request.discs.clone();
+    state
+        .read(move |c| {
+            let known: Vec<u32> = c.discs()?.iter().map(|d| d.number).collect();
+            match asked.iter().find(|n| !known.contains(n)) {
+                Some(n) => Err(ApiError::not_found(format!(
+                    "the catalogue has no disc {n} (it has {} discs)",
+                    known.len()
+                ))),
+                None => Ok(()),
+            }
+        })
+        .await?;
+    let (jobs, catalogue) = (Arc::clone(&state.jobs), state.catalogue.clone());
+    let images = state.images.roots().to_vec();
+    let job = blocking(move || jobs.start_verify(&catalogue, images, request.discs)).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))))
+}
+
+/// `POST /api/jobs/{id}/cancel`: asks the job this server runs to stop; 202 with the job,
+/// which ends `cancelled` soon (a restore keeps the files it finished, whole).
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    id: Result<UrlPath<String>, PathRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = path_param(id)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("job {id:?}: a job is a number")))?;
+    match state.jobs.cancel(id) {
+        Ok(job) => Ok((StatusCode::ACCEPTED, Json(json!({ "job": job })))),
+        Err(Some(e)) => Err(e),
+        Err(None) => {
+            let job = state.read(move |c| Ok(c.job(id)?)).await?;
+            Err(match job {
+                None => ApiError::not_found(format!("there is no job {id}")),
+                Some(j) if j.state == odarchive::catalogue::JobState::Running => ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "job {id} ({}) is run by process {} on {}, not by this server: stop \
+                             it there (Ctrl-C)",
+                        j.kind, j.pid, j.hostname
+                    ),
+                ),
+                Some(j) => ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "job {id} ({}) has ended ({}); there is nothing to cancel",
+                        j.kind,
+                        j.state.as_str()
+                    ),
+                ),
+            })
+        }
+    }
+}
+
+/// `GET /api/jobs?before=&limit=`: the catalogue's jobs (the CLI's and this server's),
+/// newest first: `{"jobs": [...], "next_before": id or null}`.
+pub async fn jobs(State(state): State<Arc<AppState>>, uri: Uri) -> Answer {
+    let params = Params::parse(uri.query())?;
+    let limit = params.number("limit", 20, 1..=200)? as usize;
+    let before = match params.text("before")? {
+        None => None,
+        Some(t) => Some(t.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(format!("parameter `before` is not a job number: {t:?}"))
+        })?),
+    };
+    let list = state.read(move |c| Ok(c.jobs(before, limit)?)).await?;
+    let next_before = (list.len() == limit)
+        .then(|| list.last().map(|j| j.id))
+        .flatten();
+    json_of(json!({ "jobs": list, "next_before": next_before }))
+}
+
+/// What changed between two snapshots, each list cut to `limit` (the counts are whole).
+#[derive(Debug, Serialize)]
+pub struct DiffPage {
+    /// The older snapshot (as asked: `from`).
+    pub from: i64,
+    /// The newer snapshot (`to`).
+    pub to: i64,
+    /// Paths only in `to` (moves left out), in path order; how many in all.
+    pub added: Vec<String>,
+    /// How many paths were added.
+    pub added_count: usize,
+    /// Paths only in `from`.
+    pub removed: Vec<String>,
+    /// How many were removed.
+    pub removed_count: usize,
+    /// Paths in both whose entry changed, with what changed.
+    pub modified: Vec<odarchive::diff::Modified>,
+    /// How many were modified.
+    pub modified_count: usize,
+    /// Contents that moved from one path to another.
+    pub moved: Vec<odarchive::diff::Moved>,
+    /// How many moved.
+    pub moved_count: usize,
+    /// Whether a list was cut to `limit`.
+    pub truncated: bool,
+}
+
+/// The diff of the snapshots `from` and `to` name (ids, `latest` or dates; by default the
+/// two newest complete ones, or the only one with itself): the CLI's `diff --json`, each list
+/// cut to `limit`.
+pub fn diff_page(c: &Catalogue, params: &Params) -> Result<DiffPage, ApiError> {
+    let limit = params.number("limit", 500, 1..=MAX_LIMIT)? as usize;
+    let named = |name: &str| -> Result<Option<i64>, ApiError> {
+        params
+            .text(name)?
+            .filter(|t| !t.is_empty())
+            .map(|t| snapshot_of(c, Some(t)))
+            .transpose()
+    };
+    let (mut from, to) = (named("from")?, named("to")?);
+    if from.is_none() {
+        // With one complete snapshot (or none before `to`), it is compared with itself.
+        let to = match to {
+            Some(t) => t,
+            None => snapshot_of(c, None)?,
+        };
+        let earlier = c
+            .snapshots()?
+            .iter()
+            .any(|s| s.finished_ns.is_some() && s.id < to);
+        if !earlier {
+            from = Some(to);
+        }
+    }
+    let d = odarchive::diff::diff(c, from, to)?;
+    let cut = |n: usize| n > limit;
+    let truncated =
+        cut(d.added.len()) || cut(d.removed.len()) || cut(d.modified.len()) || cut(d.moved.len());
+    let first = |mut v: Vec<String>| {
+        v.truncate(limit);
+        v
+    };
+    Ok(DiffPage {
+        from: d.from,
+        to: d.to,
+        added_count: d.added.len(),
+        removed_count: d.removed.len(),
+        modified_count: d.modified.len(),
+        moved_count: d.moved.len(),
+        added: first(d.added),
+        removed: first(d.removed),
+        modified: d.modified.into_iter().take(limit).collect(),
+        moved: d.moved.into_iter().take(limit).collect(),
+        truncated,
+    })
+}
+
+/// `GET /api/diff?from=&to=&limit=`.
+pub async fn diff(State(state): State<Arc<AppState>>, uri: Uri) -> Answer {
+    let params = Params::parse(uri.query())?;
+    json_of(state.read(move |c| diff_page(c, &params)).await?)
 }
 
 /// A path as a restore pattern that selects just it: the characters a selection takes for

@@ -1,12 +1,20 @@
-//! Jobs the server runs itself (a restore), one at a time: each on a thread of its own
-//! through the same library calls as the CLI, its state kept here for `/api/status` and
-//! `/api/events`. Jobs of other processes (a scan started by the CLI) are seen in the
-//! catalogue's job table instead.
+//! Jobs the server runs itself (a restore, a verify), one at a time: each on a thread of its
+//! own through the same library calls as the CLI, its state kept here for `/api/status` and
+//! `/api/events`, and recorded in the catalogue's job table like the CLI's jobs (so that the
+//! CLI refuses to start a job while one runs here, and the other way round, and the table
+//! keeps the history). A running job can be cancelled: a restore stops between files and
+//! inside a large file's copy, a verify between discs. Jobs of other processes (a scan
+//! started by the CLI) are seen in the catalogue's job table.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use odarchive::catalogue::JobState;
+use odarchive::catalogue::job_history::JobProgress;
 use odarchive::restore::{RestoreOptions, RestoreReport};
+use odarchive::verify::{DiscVerdict, VerifyOptions, VerifyPlan};
 use odarchive::{Catalogue, Event, Progress};
 use serde::Serialize;
 
@@ -20,10 +28,12 @@ pub enum ServerJobState {
     Running,
     /// It did everything asked.
     Completed,
-    /// It ended; some files had problems (listed in its report).
+    /// It ended; some files or discs had problems (listed in its report or verdicts).
     CompletedWithErrors,
     /// It restored what the discs given hold; more discs are needed (listed in its report).
     NeedsDiscs,
+    /// It was cancelled; what it finished is kept (its report says how much).
+    Cancelled,
     /// An error stopped it (its `error`).
     Failed,
 }
@@ -31,9 +41,9 @@ pub enum ServerJobState {
 /// A job run by this server.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerJob {
-    /// Its number, counted from 1 in this server's life.
-    pub id: u64,
-    /// What it does: `restore`.
+    /// Its number in the catalogue's job table (`/api/jobs`).
+    pub id: i64,
+    /// What it does: `restore` or `verify`.
     pub kind: &'static str,
     /// Where it is.
     pub state: ServerJobState,
@@ -45,147 +55,521 @@ pub struct ServerJob {
     pub finished_ns: Option<i64>,
     /// What it does now, in words (`reading disc 2 (ODA_…_002): 14 files`).
     pub phase: String,
-    /// The snapshot it restores.
-    pub snapshot: i64,
-    /// The folder it restores into.
-    pub to: String,
-    /// The paths asked for.
+    /// Whether a cancel was asked for.
+    pub cancel_requested: bool,
+    /// The snapshot it restores (restore).
+    pub snapshot: Option<i64>,
+    /// The folder it restores into (restore).
+    pub to: Option<String>,
+    /// The paths asked for (restore).
     pub paths: Vec<String>,
-    /// Discs read so far.
+    /// Discs read so far (restore), or to check (verify).
     pub discs_read: Vec<u32>,
+    /// The discs asked to be checked (verify; empty: every image found).
+    pub discs: Vec<u32>,
     /// The restore's report, once it ended (the shape of `restore --json`).
     pub report: Option<RestoreReport>,
+    /// A verify's verdicts, one per disc checked so far (the shape of `verify --json`).
+    pub verdicts: Vec<DiscVerdict>,
     /// The error that stopped it.
     pub error: Option<String>,
 }
 
-/// The server's job slot.
+/// The last check of one disc by a verify of this server.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiscCheck {
+    /// The verify job.
+    pub job: i64,
+    /// When it was checked, ns since the epoch.
+    pub checked_ns: i64,
+    /// Whether it passed every check (then the catalogue marks it verified).
+    pub ok: bool,
+    /// What was found, in words.
+    pub summary: String,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    job: Option<ServerJob>,
+    cancel: Arc<AtomicBool>,
+}
+
+/// The server's job slot, and what its verifies found per disc.
 #[derive(Debug, Default)]
 pub struct Jobs {
-    current: Mutex<Option<ServerJob>>,
+    slot: Mutex<Slot>,
+    checks: Mutex<BTreeMap<u32, DiscCheck>>,
+}
+
+/// What a job's thread ends with: its state, the message kept in the job table, and the
+/// error (if one stopped it).
+struct Ending {
+    state: ServerJobState,
+    message: String,
+    error: Option<String>,
+}
+
+/// What a restore is asked to do.
+#[derive(Debug, Clone)]
+pub struct RestoreJob {
+    /// The library's options.
+    pub options: RestoreOptions,
+    /// Paths asked for that are not UTF-8, as raw bytes (selected besides the patterns).
+    pub raw_paths: Vec<Vec<u8>>,
+    /// The paths as asked (lossy UTF-8, for display).
+    pub paths: Vec<String>,
+    /// The snapshot.
+    pub snapshot: i64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A thread that panicked while holding the lock left a usable record.
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Jobs {
-    fn slot(&self) -> MutexGuard<'_, Option<ServerJob>> {
-        // A thread that panicked while holding the lock left a job record, still usable.
-        self.current.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// The current or last job.
     pub fn current(&self) -> Option<ServerJob> {
-        self.slot().clone()
+        lock(&self.slot).job.clone()
     }
 
-    /// Starts a restore of `options` from the catalogue at `catalogue`, unless a job runs
-    /// (409). Returns the new job.
+    /// The last check of each disc by a verify of this server, by disc number.
+    pub fn checks(&self) -> BTreeMap<u32, DiscCheck> {
+        lock(&self.checks).clone()
+    }
+
+    /// Asks job `id` to stop. `Ok(job)` when it runs here; otherwise `Err` with what to say
+    /// (`None`: this server does not run or ran no job `id`).
+    pub fn cancel(&self, id: i64) -> Result<ServerJob, Option<ApiError>> {
+        let mut slot = lock(&self.slot);
+        let cancel = Arc::clone(&slot.cancel);
+        let Some(job) = slot.job.as_mut().filter(|j| j.id == id) else {
+            return Err(None);
+        };
+        if job.state != ServerJobState::Running {
+            return Err(Some(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                format!(
+                    "job {id} ({}) has ended ({}); there is nothing to cancel",
+                    job.kind,
+                    serde_json::to_value(job.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+            )));
+        }
+        cancel.store(true, Ordering::SeqCst);
+        job.cancel_requested = true;
+        job.phase = format!("cancelling ({})", job.phase);
+        job.updated_ns = odarchive::time::now_ns();
+        Ok(job.clone())
+    }
+
+    /// Starts a restore from the catalogue at `catalogue`, unless a job runs here or in
+    /// another process (409). Blocks on the catalogue: call it off the async threads.
     pub fn start_restore(
         self: &Arc<Self>,
-        catalogue: PathBuf,
-        options: RestoreOptions,
-        paths: Vec<String>,
-        snapshot: i64,
+        catalogue: &Path,
+        restore: RestoreJob,
     ) -> Result<ServerJob, ApiError> {
-        let job = {
-            let mut slot = self.slot();
-            if let Some(job) = slot.as_ref().filter(|j| j.state == ServerJobState::Running) {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::CONFLICT,
-                    format!(
-                        "job {} ({}) is running; one job at a time (see /api/status)",
-                        job.id, job.kind
-                    ),
-                ));
-            }
-            let now = odarchive::time::now_ns();
-            let job = ServerJob {
-                id: slot.as_ref().map_or(1, |j| j.id + 1),
-                kind: "restore",
-                state: ServerJobState::Running,
-                started_ns: now,
-                updated_ns: now,
-                finished_ns: None,
-                phase: "planning".into(),
-                snapshot,
-                to: options.to.to_string_lossy().into_owned(),
-                paths,
-                discs_read: Vec::new(),
-                report: None,
-                error: None,
-            };
-            *slot = Some(job.clone());
-            job
+        let to = restore.options.to.to_string_lossy().into_owned();
+        let path = catalogue.to_owned();
+        let (snapshot, paths) = (restore.snapshot, restore.paths.clone());
+        self.start(
+            catalogue,
+            "restore",
+            |job| {
+                job.snapshot = Some(snapshot);
+                job.to = Some(to);
+                job.paths = paths;
+            },
+            move |jobs, recorder, id, cancel| {
+                run_restore(jobs, recorder, id, &path, &restore, cancel)
+            },
+        )
+    }
+
+    /// Starts a verify of the images in `images` (only the discs in `discs`, if any) against
+    /// the catalogue at `catalogue`, unless a job runs (409). Blocks on the catalogue.
+    pub fn start_verify(
+        self: &Arc<Self>,
+        catalogue: &Path,
+        images: Vec<PathBuf>,
+        discs: Vec<u32>,
+    ) -> Result<ServerJob, ApiError> {
+        let path = catalogue.to_owned();
+        let asked = discs.clone();
+        self.start(
+            catalogue,
+            "verify",
+            |job| job.discs = asked,
+            move |jobs, recorder, id, cancel| {
+                run_verify(jobs, recorder, id, &path, &images, &discs, cancel)
+            },
+        )
+    }
+
+    fn start(
+        self: &Arc<Self>,
+        catalogue: &Path,
+        kind: &'static str,
+        fill: impl FnOnce(&mut ServerJob),
+        run: impl FnOnce(&Arc<Jobs>, &Mutex<Catalogue>, i64, &AtomicBool) -> Ending + Send + 'static,
+    ) -> Result<ServerJob, ApiError> {
+        let mut slot = lock(&self.slot);
+        if let Some(job) = slot
+            .job
+            .as_ref()
+            .filter(|j| j.state == ServerJobState::Running)
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                format!(
+                    "job {} ({}) is running; one job at a time (see /api/status)",
+                    job.id, job.kind
+                ),
+            ));
+        }
+        // The job table says whether the CLI runs a job on this catalogue (409 if so).
+        let mut recorder = Catalogue::open(catalogue)?;
+        let id = recorder.begin_job(kind)?;
+        let now = odarchive::time::now_ns();
+        let mut job = ServerJob {
+            id,
+            kind,
+            state: ServerJobState::Running,
+            started_ns: now,
+            updated_ns: now,
+            finished_ns: None,
+            phase: "starting".into(),
+            cancel_requested: false,
+            snapshot: None,
+            to: None,
+            paths: Vec::new(),
+            discs_read: Vec::new(),
+            discs: Vec::new(),
+            report: None,
+            verdicts: Vec::new(),
+            error: None,
         };
+        fill(&mut job);
+        let cancel = Arc::new(AtomicBool::new(false));
+        slot.job = Some(job.clone());
+        slot.cancel = Arc::clone(&cancel);
+        drop(slot);
+        let recorder = Arc::new(Mutex::new(recorder));
         let jobs = Arc::clone(self);
-        std::thread::Builder::new()
-            .name("odarchive-restore".into())
+        let thread_recorder = Arc::clone(&recorder);
+        let spawned = std::thread::Builder::new()
+            .name(format!("odarchive-{kind}"))
             .spawn(move || {
-                let result = run_restore(&jobs, &catalogue, &options);
-                jobs.finish(result);
-            })
-            .map_err(|e| {
-                self.finish(Err(format!("cannot start a thread: {e}")));
-                ApiError::new(
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    format!("cannot start the restore: {e}"),
-                )
-            })?;
+                let ending = run(&jobs, &thread_recorder, id, &cancel);
+                jobs.finish(&thread_recorder, id, ending);
+            });
+        if let Err(e) = spawned {
+            let message = format!("cannot start a thread: {e}");
+            self.finish(
+                &recorder,
+                id,
+                Ending {
+                    state: ServerJobState::Failed,
+                    message: message.clone(),
+                    error: Some(message),
+                },
+            );
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot start the {kind}: {e}"),
+            ));
+        }
         Ok(job)
     }
 
-    fn finish(&self, result: Result<RestoreReport, String>) {
-        let mut slot = self.slot();
-        let Some(job) = slot.as_mut() else { return };
-        let now = odarchive::time::now_ns();
-        job.updated_ns = now;
-        job.finished_ns = Some(now);
-        job.phase = "done".into();
-        match result {
-            Ok(report) => {
-                job.state = if !report.missing_discs.is_empty() {
-                    ServerJobState::NeedsDiscs
-                } else if !report.problems.is_empty() {
-                    ServerJobState::CompletedWithErrors
-                } else {
-                    ServerJobState::Completed
-                };
-                job.discs_read = report.discs_read.clone();
-                job.report = Some(report);
-            }
-            Err(e) => {
-                job.state = ServerJobState::Failed;
-                job.error = Some(e);
-            }
+    /// Changes the running job `id`.
+    fn update(&self, id: i64, f: impl FnOnce(&mut ServerJob)) {
+        let mut slot = lock(&self.slot);
+        if let Some(job) = slot.job.as_mut().filter(|j| j.id == id) {
+            job.updated_ns = odarchive::time::now_ns();
+            f(job);
         }
+    }
+
+    fn finish(&self, recorder: &Mutex<Catalogue>, id: i64, ending: Ending) {
+        let state = match ending.state {
+            ServerJobState::Running | ServerJobState::Completed => JobState::Completed,
+            ServerJobState::CompletedWithErrors | ServerJobState::NeedsDiscs => {
+                JobState::CompletedWithErrors
+            }
+            ServerJobState::Cancelled => JobState::Interrupted,
+            ServerJobState::Failed => JobState::Failed,
+        };
+        // The job table keeps the history; a failure to write it is said in the job.
+        let recorded = lock(recorder).end_job(id, state, Some(&ending.message));
+        self.update(id, |job| {
+            job.finished_ns = Some(job.updated_ns);
+            job.phase = "done".into();
+            job.state = ending.state;
+            job.error = ending.error;
+            if let Err(e) = recorded {
+                job.error = Some(format!("the job table was not updated: {e}"));
+            }
+        });
+    }
+}
+
+fn failed(error: impl ToString) -> Ending {
+    let message = error.to_string();
+    Ending {
+        state: ServerJobState::Failed,
+        message: message.clone(),
+        error: Some(message),
     }
 }
 
 fn run_restore(
     jobs: &Arc<Jobs>,
-    catalogue: &std::path::Path,
-    options: &RestoreOptions,
-) -> Result<RestoreReport, String> {
+    recorder: &Mutex<Catalogue>,
+    id: i64,
+    catalogue: &Path,
+    restore: &RestoreJob,
+    cancel: &AtomicBool,
+) -> Ending {
     // Writable, as the CLI's: restoring from discs of odarchive 0.1 records their names.
-    let catalogue = Catalogue::open(catalogue).map_err(|e| e.to_string())?;
-    let plan = odarchive::restore::prepare(&catalogue, options).map_err(|e| e.to_string())?;
-    let progress = JobProgress(Arc::clone(jobs));
-    odarchive::restore::execute(plan, &progress).map_err(|e| e.to_string())
+    let catalogue = match Catalogue::open(catalogue) {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    let selection = odarchive::restore::Selection::new(&restore.options.patterns)
+        .map(|s| s.with_paths(restore.raw_paths.clone()));
+    let plan = match selection
+        .and_then(|s| odarchive::restore::prepare_selected(&catalogue, &restore.options, s))
+    {
+        Ok(p) => p,
+        Err(e) => return failed(e),
+    };
+    let totals = JobProgress {
+        files_total: plan.files_to_restore,
+        bytes_total: plan.bytes_to_restore,
+        ..JobProgress::default()
+    };
+    let _ = lock(recorder).note_job(id, "reading discs", totals);
+    let progress = RestoreProgress {
+        jobs: Arc::clone(jobs),
+        recorder,
+        id,
+        totals,
+    };
+    let report = match odarchive::restore::execute_cancellable(plan, &progress, cancel) {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    let state = if report.cancelled {
+        ServerJobState::Cancelled
+    } else if !report.missing_discs.is_empty() {
+        ServerJobState::NeedsDiscs
+    } else if !report.problems.is_empty() {
+        ServerJobState::CompletedWithErrors
+    } else {
+        ServerJobState::Completed
+    };
+    let mut message = format!(
+        "{}restored {} files ({} bytes) into {}",
+        if report.cancelled { "cancelled; " } else { "" },
+        report.files_restored,
+        report.bytes_restored,
+        restore.options.to.display()
+    );
+    if !report.problems.is_empty() {
+        message.push_str(&format!(
+            "; {} problems, the first: {}",
+            report.problems.len(),
+            report.problems[0]
+        ));
+    }
+    if !report.missing_discs.is_empty() {
+        let needed: Vec<String> = report
+            .missing_discs
+            .iter()
+            .map(|d| format!("{} ({})", d.number, d.label))
+            .collect();
+        message.push_str(&format!("; discs still needed: {}", needed.join(", ")));
+    }
+    let done = JobProgress {
+        files_done: report.files_restored,
+        bytes_done: report.bytes_restored,
+        ..totals
+    };
+    let _ = lock(recorder).note_job(id, "finishing", done);
+    jobs.update(id, |job| {
+        job.discs_read = report.discs_read.clone();
+        job.report = Some(report);
+    });
+    Ending {
+        state,
+        message,
+        error: None,
+    }
 }
 
 /// Turns a restore's events into its job's phase.
-struct JobProgress(Arc<Jobs>);
+struct RestoreProgress<'a> {
+    jobs: Arc<Jobs>,
+    recorder: &'a Mutex<Catalogue>,
+    id: i64,
+    totals: JobProgress,
+}
 
-impl Progress for JobProgress {
+impl Progress for RestoreProgress<'_> {
     fn event(&self, event: &Event) {
         if let Event::RestoreDiscStarted {
             disc, label, files, ..
         } = event
         {
-            let mut slot = self.0.slot();
-            if let Some(job) = slot.as_mut() {
-                job.updated_ns = odarchive::time::now_ns();
-                job.phase = format!("reading disc {disc} ({label}): {files} files");
+            let phase = format!("reading disc {disc} ({label}): {files} files");
+            let _ = lock(self.recorder).note_job(self.id, &phase, self.totals);
+            self.jobs.update(self.id, |job| {
+                job.phase = if job.cancel_requested {
+                    format!("cancelling ({phase})")
+                } else {
+                    phase
+                };
                 job.discs_read.push(*disc);
-            }
+            });
         }
+    }
+}
+
+/// In words, what a verdict found.
+fn summary(v: &DiscVerdict) -> String {
+    if v.ok() {
+        return format!("ok: {} files ({} bytes) intact", v.files_ok, v.bytes_ok);
+    }
+    let mut parts = Vec::new();
+    if let Some(p) = &v.problem {
+        parts.push(p.to_string());
+    }
+    if v.image_sha256_ok == Some(false) {
+        parts.push("image SHA-256 differs from the one recorded".to_owned());
+    }
+    for (n, what) in [
+        (v.missing.len(), "missing"),
+        (v.corrupt.len(), "corrupt"),
+        (v.unexpected.len(), "unexpected"),
+        (v.damage.len(), "damaged structures"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    format!("FAILED: {}", parts.join(", "))
+}
+
+fn run_verify(
+    jobs: &Arc<Jobs>,
+    recorder: &Mutex<Catalogue>,
+    id: i64,
+    catalogue: &Path,
+    images: &[PathBuf],
+    discs: &[u32],
+    cancel: &AtomicBool,
+) -> Ending {
+    let mut catalogue = match Catalogue::open(catalogue) {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    jobs.update(id, |job| job.phase = "identifying the images".into());
+    let plan = match odarchive::verify::prepare(&catalogue, images, &VerifyOptions::default()) {
+        Ok(p) => p,
+        Err(e) => return failed(e),
+    };
+    let checks: Vec<_> = plan
+        .checks
+        .into_iter()
+        .filter(|c| discs.is_empty() || c.verdict.disc.is_some_and(|d| discs.contains(&d)))
+        .collect();
+    let not_found: Vec<u32> = discs
+        .iter()
+        .copied()
+        .filter(|d| !checks.iter().any(|c| c.verdict.disc == Some(*d)))
+        .collect();
+    let total = checks.len() as u64;
+    let (mut passed, mut lines) = (0u64, Vec::new());
+    let mut cancelled = false;
+    for (k, check) in checks.into_iter().enumerate() {
+        if cancel.load(Ordering::SeqCst) {
+            cancelled = true;
+            break;
+        }
+        let which = match (check.verdict.disc, &check.verdict.label) {
+            (Some(n), Some(label)) => format!("disc {n} ({label})"),
+            _ => check.source.display().to_string(),
+        };
+        let phase = format!("checking {which}: {} of {total}", k + 1);
+        let progress = JobProgress {
+            files_done: k as u64,
+            files_total: total,
+            ..JobProgress::default()
+        };
+        let _ = lock(recorder).note_job(id, &phase, progress);
+        jobs.update(id, |job| {
+            job.phase = phase;
+            job.discs_read.extend(check.verdict.disc);
+        });
+        let one = VerifyPlan {
+            snapshot: None,
+            iso9660_only: false,
+            checks: vec![check],
+            missing_discs: Vec::new(),
+        };
+        let report = match odarchive::verify::execute(&mut catalogue, &one) {
+            Ok(r) => r,
+            Err(e) => return failed(e),
+        };
+        for verdict in report.discs {
+            let said = summary(&verdict);
+            lines.push(format!("{which}: {said}"));
+            passed += u64::from(verdict.ok());
+            if let Some(number) = verdict.disc {
+                lock(&jobs.checks).insert(
+                    number,
+                    DiscCheck {
+                        job: id,
+                        checked_ns: odarchive::time::now_ns(),
+                        ok: verdict.ok(),
+                        summary: said,
+                    },
+                );
+            }
+            jobs.update(id, |job| job.verdicts.push(verdict));
+        }
+    }
+    let checked = lines.len() as u64;
+    if !not_found.is_empty() {
+        let list: Vec<String> = not_found.iter().map(u32::to_string).collect();
+        lines.push(format!(
+            "no image of disc {} in the --images folders",
+            list.join(", ")
+        ));
+    }
+    let state = if cancelled {
+        ServerJobState::Cancelled
+    } else if checked > 0 && passed == checked && not_found.is_empty() {
+        ServerJobState::Completed
+    } else {
+        ServerJobState::CompletedWithErrors
+    };
+    let head = format!(
+        "{}{passed} of {checked} discs passed",
+        if cancelled { "cancelled; " } else { "" }
+    );
+    Ending {
+        state,
+        message: if lines.is_empty() {
+            format!("{head}; no disc image found in the --images folders")
+        } else {
+            format!("{head}; {}", lines.join("; "))
+        },
+        error: None,
     }
 }

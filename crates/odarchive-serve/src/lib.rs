@@ -1,7 +1,8 @@
 //! `odarchive serve`: a local web page and JSON API over a catalogue — the status of the
 //! running job (started here or by the CLI in another process), the snapshots folder by
 //! folder, path search, a file's versions and the discs holding each, the disc map, and
-//! restores of a basket of paths.
+//! restores of a basket of paths (and the discs it needs), verifies of the disc images, the
+//! cancel of a running job, and the history of jobs.
 //!
 //! - [`ServeOptions`] and [`Server::start`]: bind, print where, serve until dropped (or
 //!   [`Server::run_until_ctrl_c`]).
@@ -96,14 +97,20 @@ pub fn router(state: Arc<AppState>, access: Arc<Access>) -> Router {
         .route("/api/files/versions", get(api::versions))
         .route("/api/discs", get(api::discs))
         .route("/api/search", get(api::search))
+        .route("/api/diff", get(api::diff))
         .route("/api/events", get(api::events))
         .route("/api/restore", post(api::restore))
+        .route("/api/basket/discs", post(api::basket))
+        .route("/api/verify", post(api::verify))
+        .route("/api/jobs", get(api::jobs))
+        .route("/api/jobs/{id}/cancel", post(api::cancel))
         .route("/api/openapi.json", get(api::openapi))
         .route("/", get(pages::status))
         .route("/browse", get(pages::browse))
         .route("/search", get(pages::search))
         .route("/versions", get(pages::versions))
         .route("/discs", get(pages::discs))
+        .route("/diff", get(pages::diff))
         .route("/basket", get(pages::basket))
         .with_state(state);
     let login = Router::new()

@@ -54,18 +54,27 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1rem 2rem;max-
 nav a{margin-right:1rem}table{border-collapse:collapse;width:100%}\
 td,th{padding:.2rem .5rem;border-bottom:1px solid #ddd;text-align:left}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}.err{color:#a00}\
-.bar{background:#eee;width:10rem;height:.8rem}.bar div{background:#4a7;height:100%}\
+.ok{color:#070}.bar{background:#eee;width:10rem;height:.8rem}.bar div{background:#4a7;height:100%}\
 code{word-break:break-all}";
 
 /// The basket script: paths kept in localStorage, per snapshot.
 const BASKET_JS: &str = r#"
 function basket(){try{return JSON.parse(localStorage.getItem('odarchive-basket')||'[]')}catch(e){return[]}}
 function saveBasket(b){localStorage.setItem('odarchive-basket',JSON.stringify(b))}
-function toggle(box){let b=basket().filter(x=>!(x.snapshot==box.dataset.snapshot&&x.path==box.dataset.path));
-if(box.checked)b.push({snapshot:+box.dataset.snapshot,path:box.dataset.path});saveBasket(b);count()}
+function same(x,box){return x.snapshot==box.dataset.snapshot&&(box.dataset.hex?x.hex==box.dataset.hex:!x.hex&&x.path==box.dataset.path)}
+function toggle(box){let b=basket().filter(x=>!same(x,box));
+if(box.checked){let x={snapshot:+box.dataset.snapshot,path:box.dataset.path};if(box.dataset.hex)x.hex=box.dataset.hex;b.push(x)}saveBasket(b);count()}
+function wire(b){return{paths:b.filter(x=>!x.hex).map(x=>x.path),paths_hex:b.filter(x=>x.hex).map(x=>x.hex)}}
 function count(){let c=document.getElementById('basket-count');if(c)c.textContent=basket().length}
+async function act(url,body){let r=await fetch(url,{method:'POST',headers:{'content-type':'application/json','x-odarchive-action':'1'},body:JSON.stringify(body||{})});
+let j={};try{j=await r.json()}catch(e){}return[r,j]}
+async function cancelJob(id){let[r,j]=await act('/api/jobs/'+id+'/cancel');let m=document.getElementById('cancel-result');if(m)m.textContent=r.ok?'cancelling job '+id:j.error}
+async function verifyDiscs(discs){let m=document.getElementById('verify-result');let[r,j]=await act('/api/verify',{discs:discs});
+if(!r.ok){m.textContent=j.error;return}m.textContent='verify started (job '+j.job.id+')';
+for(;;){await new Promise(f=>setTimeout(f,300));let s=await (await fetch('/api/status')).json();let k=s.server_job;
+if(k&&k.id==j.job.id){m.textContent=k.phase;if(k.state!='running'){location.reload();return}}}}
 document.addEventListener('DOMContentLoaded',()=>{let b=basket();
-document.querySelectorAll('input[data-path]').forEach(x=>{x.checked=b.some(y=>y.snapshot==x.dataset.snapshot&&y.path==x.dataset.path)});count()});
+document.querySelectorAll('input[data-path]').forEach(x=>{x.checked=b.some(y=>same(y,x))});count()});
 "#;
 
 fn page(title: &str, body: &str) -> Response {
@@ -74,7 +83,7 @@ fn page(title: &str, body: &str) -> Response {
          <meta name=viewport content='width=device-width'><title>{} — odarchive</title>\
          <style>{STYLE}</style><script>{BASKET_JS}</script></head><body>\
          <nav><a href='/'>Status</a><a href='/browse'>Browse</a><a href='/search'>Search</a>\
-         <a href='/discs'>Discs</a><a href='/basket'>Basket (<span id=basket-count>0</span>)</a></nav>\
+         <a href='/discs'>Discs</a><a href='/diff'>Diff</a><a href='/basket'>Basket (<span id=basket-count>0</span>)</a></nav>\
          <h1>{}</h1>{body}</body></html>",
         escape(title),
         escape(title)
@@ -97,26 +106,57 @@ fn time(ns: i64) -> String {
     odarchive::time::format_ns(ns)
 }
 
-/// `GET /`: the status, live.
+/// `GET /`: the status, live, and the history of jobs.
 pub async fn status(State(state): State<Arc<AppState>>) -> Response {
     let jobs = Arc::clone(&state.jobs);
     done(
         state
-            .read(move |c| api::status_value(c, &jobs))
+            .read(move |c| Ok((api::status_value(c, &jobs)?, c.jobs(None, HISTORY)?)))
             .await
-            .map(|v| {
+            .map(|(v, history)| {
                 let body = format!(
-                    "<div id=status>{}</div>\
+                    "<div id=status>{}{}</div>\
                      <script>const es=new EventSource('/api/events');\
                      es.addEventListener('status',e=>{{fetch('/?fragment=1').then(r=>r.text())\
                      .then(t=>{{let d=new DOMParser().parseFromString(t,'text/html');\
                      document.getElementById('status').innerHTML=d.getElementById('status').innerHTML}})}});\
                      </script>",
-                    status_html(&v)
+                    status_html(&v),
+                    history_html(&history)
                 );
                 page("Status", &body)
             }),
     )
+}
+
+/// Jobs shown in the history on the status page.
+const HISTORY: usize = 20;
+
+fn history_html(history: &[odarchive::catalogue::Job]) -> String {
+    let mut out = String::from(
+        "<h2>History</h2><table id=history><tr><th>job</th><th>kind</th><th>state</th>\
+         <th>started</th><th>ended</th><th>files</th><th>what it did</th></tr>",
+    );
+    for j in history {
+        let _ = write!(
+            out,
+            "<tr><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td class=n>{} of {}</td><td>{}</td></tr>",
+            j.id,
+            escape(&j.kind),
+            j.state.as_str(),
+            time(j.started_ns),
+            j.finished_ns.map(time).unwrap_or_default(),
+            j.files_done,
+            j.files_total,
+            escape(j.message.as_deref().unwrap_or(""))
+        );
+    }
+    out.push_str("</table>");
+    if history.is_empty() {
+        out.push_str("<p>No job has run yet.</p>");
+    }
+    out
 }
 
 fn status_html(v: &Value) -> String {
@@ -176,13 +216,42 @@ fn status_html(v: &Value) -> String {
             escape(server["state"].as_str().unwrap_or("")),
             escape(server["phase"].as_str().unwrap_or(""))
         );
+        if server["state"] == "running" {
+            let _ = write!(
+                out,
+                "<p><button id=cancel onclick='cancelJob({})'>Cancel</button> \
+                 <span id=cancel-result></span></p>",
+                server["id"].as_i64().unwrap_or(0)
+            );
+        }
+        for verdict in server["verdicts"].as_array().into_iter().flatten() {
+            let _ = write!(
+                out,
+                "<p>disc {}: {}</p>",
+                verdict["disc"],
+                if verdict["problem"].is_null()
+                    && verdict["missing"].as_array().is_some_and(Vec::is_empty)
+                    && verdict["corrupt"].as_array().is_some_and(Vec::is_empty)
+                {
+                    format!("{} files intact", verdict["files_ok"])
+                } else {
+                    "problems (see /discs)".to_owned()
+                }
+            );
+        }
         if let Some(e) = server["error"].as_str() {
             let _ = write!(out, "<p class=err>{}</p>", escape(e));
         }
         if let Some(report) = server["report"].as_object() {
             let _ = write!(
                 out,
-                "<p>restored {} files ({} bytes) into <code>{}</code>; {} problems; {} discs missing</p>",
+                "<p>{}restored {} files ({} bytes) into <code>{}</code>; {} problems; {} discs missing</p>",
+                // (A map's index panics on a missing key; `cancelled` is there only when true.)
+                if report.get("cancelled") == Some(&Value::Bool(true)) {
+                    "cancelled: "
+                } else {
+                    ""
+                },
                 report["files_restored"],
                 report["bytes_restored"],
                 escape(server["to"].as_str().unwrap_or("")),
@@ -215,15 +284,16 @@ fn entry_rows(out: &mut String, snapshot: i64, entries: &[EntryJson], with_discs
             _ => format!("/versions?{}", path_query("path", &e.path)),
         };
         let shown = if with_discs { &e.path.path } else { &e.name };
-        let box_ = if e.path.path_hex.is_none() {
-            format!(
-                "<input type=checkbox title='in the basket' data-snapshot={snapshot} \
-                 data-path=\"{}\" onchange='toggle(this)'>",
-                escape(&e.path.path)
-            )
-        } else {
-            String::new()
+        // A name that is not UTF-8 goes into the basket as the hex of its bytes.
+        let hex = match &e.path.path_hex {
+            Some(hex) => format!(" data-hex={hex}"),
+            None => String::new(),
         };
+        let box_ = format!(
+            "<input type=checkbox title='in the basket' data-snapshot={snapshot} \
+             data-path=\"{}\"{hex} onchange='toggle(this)'>",
+            escape(&e.path.path)
+        );
         let _ = write!(
             out,
             "<tr><td>{box_}</td><td><a href=\"{}\">{}</a></td><td>{:?}</td><td class=n>{}</td><td>{}</td>",
@@ -380,19 +450,33 @@ pub async fn versions(State(state): State<Arc<AppState>>, uri: Uri) -> Response 
     )
 }
 
-/// `GET /discs`: the disc map.
+/// `GET /discs`: the disc map, with a verify of every image or of one disc.
 pub async fn discs(State(state): State<Arc<AppState>>) -> Response {
-    done(state.read(api::disc_list).await.map(|discs| {
+    let jobs = Arc::clone(&state.jobs);
+    done(state.read(move |c| api::disc_list(c, &jobs)).await.map(|discs| {
         let mut body = String::from(
-            "<table><tr><th>disc</th><th>label</th><th>state</th><th>fill</th><th>files</th>\
-             <th>bytes</th><th>written</th><th>verified</th></tr>",
+            "<p><button id=verify-all onclick='verifyDiscs([])'>Verify all images</button> \
+             <span id=verify-result></span></p>\
+             <table><tr><th>disc</th><th>label</th><th>state</th><th>fill</th><th>files</th>\
+             <th>bytes</th><th>written</th><th>verified</th><th>last check here</th><th></th></tr>",
         );
         for d in &discs {
+            let check = match &d.last_check {
+                Some(c) => format!(
+                    "<span class='{}'>{} ({})</span>",
+                    if c.ok { "ok" } else { "err" },
+                    escape(&c.summary),
+                    time(c.checked_ns)
+                ),
+                None => String::new(),
+            };
             let _ = write!(
                 body,
-                "<tr><td class=n>{}</td><td>{}</td><td>{}</td>\
+                "<tr id=disc-{}><td class=n>{}</td><td>{}</td><td class=state>{}</td>\
                  <td><div class=bar title='{:.1} %'><div style='width:{:.1}%'></div></div></td>\
-                 <td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td></tr>",
+                 <td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td class=check>{}</td>\
+                 <td><button onclick='verifyDiscs([{}])'>Verify</button></td></tr>",
+                d.disc.number,
                 d.disc.number,
                 escape(&d.disc.label),
                 d.disc.state.as_str(),
@@ -401,7 +485,9 @@ pub async fn discs(State(state): State<Arc<AppState>>) -> Response {
                 d.disc.files,
                 d.disc.bytes,
                 d.disc.written_ns.map(time).unwrap_or_default(),
-                d.disc.verified_ns.map(time).unwrap_or_default()
+                d.disc.verified_ns.map(time).unwrap_or_default(),
+                check,
+                d.disc.number
             );
         }
         body.push_str("</table>");
@@ -410,6 +496,96 @@ pub async fn discs(State(state): State<Arc<AppState>>) -> Response {
         }
         page("Discs", &body)
     }))
+}
+
+/// `GET /diff?from=&to=`: what changed between two snapshots.
+pub async fn diff(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+    let params = match Params::parse(uri.query()) {
+        Ok(p) => p,
+        Err(e) => return error_page(e),
+    };
+    done(
+        state
+            .read(move |c| {
+                let list = odarchive::diff::snapshots(c)?;
+                let complete: Vec<i64> = list
+                    .iter()
+                    .filter(|s| s.finished_ns.is_some())
+                    .map(|s| s.id)
+                    .collect();
+                if complete.len() < 2 {
+                    return Ok((complete, None));
+                }
+                Ok((complete, Some(api::diff_page(c, &params)?)))
+            })
+            .await
+            .map(|(complete, d)| {
+                let Some(d) = d else {
+                    return page(
+                        "Diff",
+                        "<p>A diff needs two complete snapshots; this catalogue has fewer.</p>",
+                    );
+                };
+                let select = |name: &str, chosen: i64| {
+                    let mut out = format!("<select name={name}>");
+                    for id in &complete {
+                        let _ = write!(
+                            out,
+                            "<option{}>{id}</option>",
+                            if *id == chosen { " selected" } else { "" }
+                        );
+                    }
+                    out.push_str("</select>");
+                    out
+                };
+                let mut body = format!(
+                    "<form action=/diff>From {} to {} <button>Compare</button></form>\
+                     <p id=counts>{} added, {} removed, {} modified, {} moved{}</p>",
+                    select("from", d.from),
+                    select("to", d.to),
+                    d.added_count,
+                    d.removed_count,
+                    d.modified_count,
+                    d.moved_count,
+                    if d.truncated {
+                        " (the first of each shown)"
+                    } else {
+                        ""
+                    }
+                );
+                let list = |body: &mut String, id: &str, title: &str, rows: Vec<String>| {
+                    if rows.is_empty() {
+                        return;
+                    }
+                    let _ = write!(body, "<h2>{title}</h2><ul id={id}>");
+                    for r in rows {
+                        let _ = write!(body, "<li><code>{}</code></li>", escape(&r));
+                    }
+                    body.push_str("</ul>");
+                };
+                list(&mut body, "added", "Added", d.added);
+                list(&mut body, "removed", "Removed", d.removed);
+                list(
+                    &mut body,
+                    "modified",
+                    "Modified",
+                    d.modified
+                        .iter()
+                        .map(|m| format!("{} ({})", m.path, m.changed.join(", ")))
+                        .collect(),
+                );
+                list(
+                    &mut body,
+                    "moved",
+                    "Moved",
+                    d.moved
+                        .iter()
+                        .map(|m| format!("{} → {}", m.from, m.to))
+                        .collect(),
+                );
+                page("Diff", &body)
+            }),
+    )
 }
 
 /// `GET /basket`: the paths chosen, and a restore of them.
@@ -421,14 +597,20 @@ pub async fn basket(State(state): State<Arc<AppState>>) -> Response {
         .map(|r| r.display().to_string())
         .collect();
     let body = format!(
-        "<ul id=items></ul><p>Restore into a folder under <code>{}</code>: \
+        "<ul id=items></ul><h2>Discs needed</h2><ul id=discs></ul><p id=discs-result></p>\
+         <p>Restore into a folder under <code>{}</code>: \
          <input id=to value='restored'> <button id=go>Restore</button></p><p id=result></p>\
          <script>\
+         async function needed(){{let b=basket();let ul=document.getElementById('discs');ul.textContent='';if(!b.length)return;\
+         let[r,j]=await act('/api/basket/discs',{{snapshot:b[0].snapshot,...wire(b.filter(x=>x.snapshot==b[0].snapshot))}});\
+         if(!r.ok){{document.getElementById('discs-result').textContent=j.error;return}}\
+         for(const d of j.discs){{let li=document.createElement('li');\
+         li.textContent='disc '+d.number+' — '+d.label+' ('+d.state+'): '+d.files+' files, '+d.bytes+' bytes';ul.appendChild(li)}}}}\
          function show(){{let ul=document.getElementById('items');ul.textContent='';\
-         for(const x of basket()){{let li=document.createElement('li');li.textContent='snapshot '+x.snapshot+': '+x.path;ul.appendChild(li)}}}}\
+         for(const x of basket()){{let li=document.createElement('li');li.textContent='snapshot '+x.snapshot+': '+x.path;ul.appendChild(li)}}needed()}}\
          show();document.getElementById('go').onclick=async()=>{{let b=basket();if(!b.length)return;\
          let r=await fetch('/api/restore',{{method:'POST',headers:{{'content-type':'application/json','x-odarchive-action':'1'}},\
-         body:JSON.stringify({{snapshot:b[0].snapshot,paths:b.filter(x=>x.snapshot==b[0].snapshot).map(x=>x.path),to:document.getElementById('to').value}})}});\
+         body:JSON.stringify({{snapshot:b[0].snapshot,...wire(b.filter(x=>x.snapshot==b[0].snapshot)),to:document.getElementById('to').value}})}});\
          let j=await r.json();document.getElementById('result').textContent=r.ok?'restore started: see the status page':j.error;\
          if(r.ok){{saveBasket(b.filter(x=>x.snapshot!=b[0].snapshot));show();count()}}}};\
          </script>",

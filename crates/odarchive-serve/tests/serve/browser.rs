@@ -1,22 +1,26 @@
 //! The pages in a real browser (Debian's chromium, driven headless by playwright-core from
-//! tests/browser/pages.mjs): status, a deep folder, search showing a file's disc, two files
-//! into the basket and restored, the disc map. The restored bytes are compared here, and the
-//! screenshots of each page are kept in target/serve-screenshots/ as test artifacts.
+//! tests/browser/pages.mjs and cancel.mjs): status, a deep folder, search showing a file's
+//! disc, three files into the basket (one named in bytes that are not UTF-8) with the discs they need, and restored, the disc map before
+//! and after a verify, the history; and a long restore cancelled with the Cancel button. The
+//! restored bytes are compared here, and the screenshots of each page are kept in
+//! target/serve-screenshots/ as test artifacts.
 //!
 //! Needs `node`, `/usr/bin/chromium` and `npm ci` in tests/browser (scripts/test does both);
 //! without them this test fails saying what is missing.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{Archive, files, tree};
+use crate::support::{Archive, big_files, files, job_ended, tree};
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
 
-#[test]
-fn a_person_browses_searches_and_restores_two_files_in_chromium() {
+/// The browser (and playwright-core), or a failure saying what is missing; and the folder
+/// screenshots go to.
+fn browser() -> (String, PathBuf) {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         Path::new(&chromium).exists(),
@@ -27,36 +31,57 @@ fn a_person_browses_searches_and_restores_two_files_in_chromium() {
         "playwright-core is missing: run `npm ci` in {}",
         browser_dir().display()
     );
-    let archive = Archive::new();
-    let server = archive.serve();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/serve-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
+    (chromium, shots)
+}
+
+/// Runs `script` with the server's address, the screenshot folder and `args`.
+fn run(script: &str, server: &odarchive_serve::Server, args: &[&str]) {
+    let (chromium, shots) = browser();
     let output = Command::new("node")
-        .arg(browser_dir().join("pages.mjs"))
+        .arg(browser_dir().join(script))
         .arg(format!("http://127.0.0.1:{}", server.address.port()))
         .arg(&shots)
+        .args(args)
         .env("CHROMIUM", &chromium)
         .output()
         .expect("node is missing: install Debian's nodejs");
     assert!(
         output.status.success(),
-        "the browser run failed:\n{}\n{}",
+        "the browser run of {script} failed:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let want: Vec<(PathBuf, Vec<u8>)> = files()
+}
+
+#[test]
+fn a_person_browses_searches_and_restores_two_files_in_chromium() {
+    let archive = Archive::new();
+    let server = archive.serve();
+    run("pages.mjs", &server, &[]);
+    let (_, shots) = browser();
+    let mut want: Vec<(PathBuf, Vec<u8>)> = files()
         .into_iter()
-        .filter(|(p, _)| p == b"Photos/2019/IMG_0001.jpg" || p == b"Photos/2020/summer/beach.JPG")
-        .map(|(p, d)| (PathBuf::from(String::from_utf8(p).unwrap()), d))
+        .filter(|(p, _)| {
+            p == b"Photos/2019/IMG_0001.jpg"
+                || p == b"Photos/2020/summer/beach.JPG"
+                || p == b"odd/bad\xffname"
+        })
+        .map(|(p, d)| (PathBuf::from(std::ffi::OsStr::from_bytes(&p)), d))
         .collect();
+    want.sort();
     assert_eq!(tree(&archive.restore_to.join("from-browser")), want);
     for name in [
         "status",
         "browse",
         "search",
+        "basket-discs",
         "basket",
         "status-after-restore",
         "discs",
+        "discs-after-verify",
+        "status-history",
     ] {
         let png = std::fs::read(shots.join(format!("{name}.png"))).unwrap();
         assert!(
@@ -64,4 +89,36 @@ fn a_person_browses_searches_and_restores_two_files_in_chromium() {
             "{name}.png"
         );
     }
+}
+
+#[test]
+fn a_person_cancels_a_long_restore_in_chromium() {
+    let archive = Archive::big();
+    let server = archive.serve();
+    run("cancel.mjs", &server, &["big"]);
+    let job = job_ended(server.address);
+    assert_eq!(job["state"], "cancelled", "{job}");
+    let done = job["report"]["files_restored"].as_u64().unwrap();
+    assert!(done < 16, "{done} of 16: the cancel came too late");
+    // What is there is whole, and as much as the report says.
+    let want = big_files();
+    let got: Vec<(PathBuf, Vec<u8>)> = tree(&archive.restore_to.join("cancelled-in-browser"))
+        .into_iter()
+        .filter(|(rel, _)| !rel.starts_with(".odarchive-restore"))
+        .collect();
+    assert_eq!(got.len() as u64, done);
+    for (rel, data) in &got {
+        let whole = want
+            .iter()
+            .any(|(p, d)| Path::new(std::str::from_utf8(p).unwrap()) == rel && d == data);
+        assert!(whole, "{} is not a whole file of the drive", rel.display());
+    }
+    for name in ["status-cancelling", "status-cancelled"] {
+        let png = std::fs::read(shots_dir().join(format!("{name}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{name}.png");
+    }
+}
+
+fn shots_dir() -> PathBuf {
+    browser().1
 }

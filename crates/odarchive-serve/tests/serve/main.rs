@@ -3,6 +3,7 @@
 
 mod api;
 mod browser;
+mod jobs;
 mod openapi;
 mod restore;
 mod security;

@@ -46,12 +46,33 @@ pub fn files() -> Vec<(Vec<u8>, Vec<u8>)> {
     out
 }
 
+/// The files of [`Archive::big`]: sixteen of 4 MB.
+pub fn big_files() -> Vec<(Vec<u8>, Vec<u8>)> {
+    (0..16)
+        .map(|i| {
+            (
+                format!("big/b{i:02}.bin").into_bytes(),
+                testkit::noise(100 + i, 4_000_000),
+            )
+        })
+        .collect()
+}
+
 impl Archive {
     /// Scans, plans (2 MB discs, no parity) and writes the drive of [`files`].
     pub fn new() -> Archive {
+        Archive::of(files(), "2M")
+    }
+
+    /// 64 MB in sixteen files on 20 MB discs: a restore long enough to be cancelled.
+    pub fn big() -> Archive {
+        Archive::of(big_files(), "20M")
+    }
+
+    fn of(files: Vec<(Vec<u8>, Vec<u8>)>, media: &str) -> Archive {
         let dir = tempfile::tempdir().unwrap();
         let drive = dir.path().join("drive");
-        for (path, data) in files() {
+        for (path, data) in files {
             let p = drive.join(std::ffi::OsStr::from_bytes(&path));
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, data).unwrap();
@@ -68,7 +89,7 @@ impl Archive {
                 drive: drive.clone(),
                 scan: ScanOptions::default(),
                 plan: PlanOptions {
-                    media: Media::parse("2M").unwrap(),
+                    media: Media::parse(media).unwrap(),
                     margin: 0,
                     first: Vec::new(),
                     replan: false,
@@ -284,6 +305,14 @@ pub fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .collect();
     out.sort();
     out
+}
+
+/// Polls `/api/status` until the server's job has ended; returns that job.
+pub fn job_ended(address: SocketAddr) -> serde_json::Value {
+    let status = wait_for(address, |s| {
+        !s["server_job"].is_null() && s["server_job"]["state"] != "running"
+    });
+    status["server_job"].clone()
 }
 
 /// Polls `/api/status` until `done` says so (at most a minute).

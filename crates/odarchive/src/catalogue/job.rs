@@ -96,7 +96,7 @@ pub(crate) struct JobCounters {
     pub bytes_total: u64,
 }
 
-fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
+pub(super) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
         id: row.get(0)?,
         kind: row.get(1)?,
@@ -116,7 +116,7 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
-const JOB_COLUMNS: &str = "id, kind, state, pid, hostname, snapshot, started_ns, updated_ns, \
+pub(super) const JOB_COLUMNS: &str = "id, kind, state, pid, hostname, snapshot, started_ns, updated_ns, \
      finished_ns, phase, files_done, bytes_done, files_total, bytes_total, message";
 
 impl Catalogue {

@@ -20,6 +20,7 @@ mod entries;
 pub mod import;
 mod index_rows;
 mod job;
+pub mod job_history;
 pub mod json;
 pub mod json_file;
 mod legacy_names;

@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::files::{self, Destination, Failure, Outcome};
 use super::pipeline::{Finished, Job, Pipeline};
 use super::plan::{PlannedDisc, RestorePlan};
 use super::{NeededDisc, RestoreReport};
 use crate::catalogue::{Catalogue, ContentState, EntryKind, RestoreSet};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::problem::{Problem, ProblemKind};
 use crate::progress::{Event, Progress};
 use crate::reader::{COPY_BUFFER, DiscError, DiscSource, Expected};
@@ -21,6 +22,20 @@ use crate::reader::{COPY_BUFFER, DiscError, DiscSource, Expected};
 /// as each disc is read. Returns the report even when some files could not be restored;
 /// errors are for what stops the whole restore (the catalogue, a full destination).
 pub fn execute(plan: RestorePlan<'_>, progress: &dyn Progress) -> Result<RestoreReport> {
+    execute_cancellable(plan, progress, &AtomicBool::new(false))
+}
+
+/// [`execute`], stopping soon after `cancel` is set: it is looked at before each file and
+/// each disc, and between the pieces of a file being read, so that a large file is cut short
+/// too. The file being written then is removed (its temporary name; a part of a split content
+/// stays in its staging file for the next run), no file is left under its final name unless
+/// whole and checked, and the report says `cancelled` and counts the files done. Other names
+/// of contents and the directories' attributes are left for the next run, which resumes.
+pub fn execute_cancellable(
+    plan: RestorePlan<'_>,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<RestoreReport> {
     let RestorePlan {
         snapshot,
         selected,
@@ -52,9 +67,13 @@ pub fn execute(plan: RestorePlan<'_>, progress: &dyn Progress) -> Result<Restore
         dest: &dest,
         iso9660_only: options.iso9660_only,
         opened,
+        cancel,
     };
     // Each disc needed in number order, read in the order of its paths, then let go of.
     for disc in discs.iter().filter(|d| !d.sources.is_empty()) {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
         progress.event(&Event::RestoreDiscStarted {
             disc: disc.number,
             label: disc.label.clone(),
@@ -65,6 +84,10 @@ pub fn execute(plan: RestorePlan<'_>, progress: &dyn Progress) -> Result<Restore
     }
     drop(reading);
     report.missing_discs = discs_still_needed(&set, &discs)?;
+    if cancel.load(Ordering::Relaxed) {
+        report.cancelled = true;
+        return Ok(report);
+    }
     make_other_names(&set, &dest, options.hardlink, &mut report)?;
     finish_directories(&set, &dest, &mut report)?;
     drop(set);
@@ -119,6 +142,7 @@ struct Reading<'a, 'c> {
     dest: &'a Destination,
     iso9660_only: bool,
     opened: Vec<DiscSource>,
+    cancel: &'a AtomicBool,
 }
 
 impl Reading<'_, '_> {
@@ -136,7 +160,7 @@ impl Reading<'_, '_> {
         // Contents that failed on the copies read so far, with their problems.
         let mut retry: BTreeMap<i64, Vec<Problem>> = BTreeMap::new();
         for (i, path) in copies.iter().enumerate() {
-            if i > 0 && retry.is_empty() {
+            if (i > 0 && retry.is_empty()) || self.cancelled() {
                 break;
             }
             let mut source = match self.open(path) {
@@ -150,6 +174,10 @@ impl Reading<'_, '_> {
                 report.discs_read.push(number);
             }
             self.read_copy(&mut source, number, i > 0, &mut retry, buf, report)?;
+        }
+        if self.cancelled() {
+            // What was cut short is no problem of the disc: it stays to do.
+            return Ok(());
         }
         for (content, problems) in retry {
             report.problems.push(joined(problems));
@@ -182,8 +210,12 @@ impl Reading<'_, '_> {
         let set = self.set;
         let algorithm = self.dest.hash();
         std::thread::scope(|scope| {
-            let mut pipe = Pipeline::start(scope, self.dest);
-            set.for_each_placement_on(number, |entry, p| {
+            let mut pipe = Pipeline::start(scope, self.dest, self.cancel);
+            let walked = set.for_each_placement_on(number, |entry, p| {
+                if self.cancelled() {
+                    // Stops the walk; told apart from other errors below.
+                    return Err(Error::Interrupted);
+                }
                 // The parts of a split content are restored one at a time: whether an earlier
                 // part failed must be known before the next is read.
                 if p.parts > 1 {
@@ -211,9 +243,17 @@ impl Reading<'_, '_> {
                 };
                 pipe.send_file(source, job, expected, disc_problem, extent, buf);
                 self.settle(pipe.finished(), retry, report)
-            })?;
+            });
+            match walked {
+                Err(Error::Interrupted) if self.cancelled() => {}
+                other => other?,
+            }
             self.settle(pipe.wait_all(), retry, report)
         })
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 
     /// Records what restoring each content achieved.

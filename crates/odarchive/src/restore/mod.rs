@@ -34,8 +34,8 @@ use crate::error::Result;
 use crate::problem::Problem;
 use crate::progress::{NoProgress, Progress};
 
-pub use execute::execute;
-pub use plan::{PlannedDisc, RestorePlan, prepare};
+pub use execute::{execute, execute_cancellable};
+pub use plan::{PlannedDisc, RestorePlan, prepare, prepare_selected};
 pub use select::{Selected, Selection};
 
 /// How to restore.
@@ -118,6 +118,11 @@ pub struct RestoreReport {
     pub problems: Vec<Problem>,
     /// Discs still needed for what is not restored yet.
     pub missing_discs: Vec<NeededDisc>,
+    /// Whether the restore was cancelled ([`execute_cancellable`]) before it ended: the files
+    /// counted are in place, whole and checked; the file being written was removed; a run
+    /// again resumes (shown only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
 }
 
 impl RestoreReport {

@@ -12,6 +12,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
@@ -70,6 +71,8 @@ pub(super) struct Pipeline<'scope> {
     made: usize,
     /// Files begun whose outcome has not come back yet.
     in_flight: usize,
+    /// Set to stop: the file being read is cut short (and not placed).
+    cancel: &'scope AtomicBool,
 }
 
 impl<'scope> Pipeline<'scope> {
@@ -77,6 +80,7 @@ impl<'scope> Pipeline<'scope> {
     pub(super) fn start<'env>(
         scope: &'scope Scope<'scope, 'env>,
         dest: &'env Destination,
+        cancel: &'env AtomicBool,
     ) -> Pipeline<'scope> {
         let (to_writer, batches) = sync_channel::<Batch>(BATCHES);
         let (give_back, free) = sync_channel::<Batch>(BATCHES);
@@ -90,6 +94,7 @@ impl<'scope> Pipeline<'scope> {
             batch: Batch::default(),
             made: 1,
             in_flight: 0,
+            cancel,
         }
     }
 
@@ -127,6 +132,8 @@ impl<'scope> Pipeline<'scope> {
         };
         let end = match verdict {
             None => Step::End(None, None),
+            // Cut short: no parity is read for it, and it is not placed.
+            Some(problem) if self.cancel.load(Ordering::Relaxed) => Step::End(Some(problem), None),
             // Only when the disc gave the file wrong: no cost otherwise.
             Some(problem) => match source.parity_read(&disc_path, Some(&iso_path), extent()) {
                 None => Step::End(Some(problem), None),
@@ -293,6 +300,10 @@ impl<'p, 's> Sink<'p, 's> {
 
 impl Write for Sink<'_, '_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.pipe.cancel.load(Ordering::Relaxed) {
+            // Not `Interrupted`, which `write_all` would retry.
+            return Err(io::Error::other("the restore was cancelled"));
+        }
         self.hasher.update(data);
         self.len += data.len() as u64;
         self.pipe.push_bytes(data);
@@ -532,8 +543,9 @@ mod tests {
         let dest = Destination::new(dest_dir.path(), false, HashAlgorithm::Sha256, false);
         let mut buf = vec![0u8; 100_000];
         let mut outcomes = Vec::new();
+        let cancel = AtomicBool::new(false);
         std::thread::scope(|scope| {
-            let mut pipe = Pipeline::start(scope, &dest);
+            let mut pipe = Pipeline::start(scope, &dest, &cancel);
             for (i, (name, bytes)) in files.iter().enumerate() {
                 let (job, mut expected) = job(i as i64, name, bytes);
                 if i == corrupt {
@@ -573,5 +585,34 @@ mod tests {
             .filter(|n| n.ends_with(".tmp"))
             .collect();
         assert!(left.is_empty(), "temporary files left: {left:?}");
+    }
+
+    #[test]
+    fn a_cancel_cuts_a_file_short_and_leaves_nothing_of_it() {
+        let disc = tempfile::tempdir().unwrap();
+        let dest_dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(disc.path().join("Data")).unwrap();
+        let bytes: Vec<u8> = (0..3 * BATCH_BYTES).map(|k| (k % 251) as u8).collect();
+        std::fs::write(disc.path().join("Data/big"), &bytes).unwrap();
+        let mut source = DiscSource::open(disc.path()).unwrap();
+        let dest = Destination::new(dest_dir.path(), false, HashAlgorithm::Sha256, false);
+        let mut buf = vec![0u8; 100_000];
+        // Set while the file is read (before its first piece arrives): the copy stops there.
+        let cancel = AtomicBool::new(true);
+        let mut outcomes = Vec::new();
+        std::thread::scope(|scope| {
+            let mut pipe = Pipeline::start(scope, &dest, &cancel);
+            let (job, expected) = job(0, "big", &bytes);
+            let problem = |kind, detail: String| Problem::new("big", kind, detail);
+            pipe.send_file(&mut source, job, expected, problem, || None, &mut buf);
+            outcomes.extend(pipe.wait_all());
+        });
+        assert_eq!(outcomes.len(), 1);
+        match &outcomes[0].1 {
+            Err(Failure::Disc(p)) => assert!(p.detail.contains("cancelled"), "{p}"),
+            _ => panic!("a file cut short is not restored"),
+        }
+        let left: Vec<_> = std::fs::read_dir(dest_dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "nothing of it is left: {left:?}");
     }
 }

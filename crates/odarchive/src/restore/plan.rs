@@ -88,8 +88,17 @@ pub struct RestorePlan<'c> {
 /// gives. Writes nothing at the destination. On discs of odarchive 0.1 it records in the
 /// catalogue under which names they store contents (only the disc says).
 pub fn prepare<'c>(catalogue: &'c Catalogue, options: &RestoreOptions) -> Result<RestorePlan<'c>> {
+    prepare_selected(catalogue, options, Selection::new(&options.patterns)?)
+}
+
+/// [`prepare`] with the entries `selection` selects (`options.patterns` is not looked at):
+/// for paths given as raw bytes that are not UTF-8 ([`Selection::with_paths`]).
+pub fn prepare_selected<'c>(
+    catalogue: &'c Catalogue,
+    options: &RestoreOptions,
+    selection: Selection,
+) -> Result<RestorePlan<'c>> {
     let snapshot = select::resolve_snapshot(catalogue, options.snapshot)?;
-    let selection = Selection::new(&options.patterns)?;
     let dest = Destination::new(
         &options.to,
         options.overwrite,

@@ -48,6 +48,18 @@ impl Selection {
         })
     }
 
+    /// This selection and the paths `raw` (raw bytes, which need not be UTF-8 and are taken
+    /// as they are, never as globs), each with everything below it. No paths: unchanged.
+    pub fn with_paths(mut self, raw: impl IntoIterator<Item = Vec<u8>>) -> Selection {
+        let before = self.prefixes.len();
+        self.prefixes.extend(raw);
+        if self.prefixes.len() > before && self.everything {
+            // Patterns were none: the paths alone are selected.
+            self.everything = false;
+        }
+        self
+    }
+
     /// The plain paths selected, when the selection is nothing but plain paths below the
     /// drive root (no glob, not everything): each can then be read from the path index.
     fn plain_paths(&self) -> Option<&[Vec<u8>]> {
@@ -239,6 +251,22 @@ impl Selected {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_paths_select_themselves_and_what_is_below_them_only() {
+        let raw = b"odd/bad\xffname".to_vec();
+        let only = Selection::new(&[]).unwrap().with_paths([raw.clone()]);
+        assert!(only.matches(&raw));
+        assert!(only.matches(b"odd/bad\xffname/inside"));
+        assert!(!only.matches(b"odd/bad\xffnames"));
+        assert!(!only.matches(b"odd/other"), "no longer everything");
+        let both = Selection::new(&["docs".to_owned()])
+            .unwrap()
+            .with_paths([raw.clone()]);
+        assert!(both.matches(b"docs/notes.txt") && both.matches(&raw));
+        let unchanged = Selection::new(&[]).unwrap().with_paths([]);
+        assert!(unchanged.matches(b"anything"));
+    }
 
     #[test]
     fn dates_parse_as_utc_and_a_date_means_its_end() {

@@ -1,0 +1,50 @@
+// Drives Debian's chromium (headless) through a cancel: a folder into the basket, its restore
+// started from the basket page, then the Cancel button on the status page, and the status
+// saying the restore was cancelled. Screenshots go to OUT.
+//
+//   node cancel.mjs BASE_URL OUT FOLDER
+//
+// Exits non-zero, saying what was not seen, on any failure.
+import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+
+const [base, out, folder] = process.argv.slice(2);
+if (!base || !out || !folder) {
+  console.error('usage: node cancel.mjs BASE_URL OUT FOLDER');
+  process.exit(2);
+}
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const fail = async (what) => {
+  console.error(`not seen: ${what}`);
+  await browser.close();
+  process.exit(1);
+};
+try {
+  const page = await browser.newPage();
+  const shot = (name) => page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+
+  await page.goto(`${base}/browse`);
+  await page.check(`input[data-path="${folder}"]`);
+  await page.goto(`${base}/basket`);
+  await page.fill('#to', 'cancelled-in-browser');
+  await page.click('#go');
+  await page.waitForFunction(() => document.getElementById('result').textContent.length > 0);
+  const result = await page.textContent('#result');
+  if (!result.includes('restore started')) await fail(`the restore starting (got "${result}")`);
+
+  await page.goto(`${base}/`);
+  await page.click('#cancel', { timeout: 30000 });
+  await shot('status-cancelling');
+  await page.waitForFunction(
+    () => document.getElementById('status').textContent.includes('cancelled: restored'),
+    null, { timeout: 60000 });
+  await shot('status-cancelled');
+  console.log('ok');
+} catch (e) {
+  await fail(String(e));
+}
+await browser.close();
