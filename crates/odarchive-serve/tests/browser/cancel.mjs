@@ -25,8 +25,11 @@ const fail = async (what) => {
 };
 try {
   const page = await browser.newPage();
-  const shot = (name) => page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
 
+  // The status page is open before the restore starts: its Cancel button appears with the
+  // next status event, with no page to load between the start and the click.
+  const status = await browser.newPage();
+  await status.goto(`${base}/`);
   await page.goto(`${base}/browse`);
   await page.check(`input[data-path="${folder}"]`);
   await page.goto(`${base}/basket`);
@@ -36,13 +39,12 @@ try {
   const result = await page.textContent('#result');
   if (!result.includes('restore started')) await fail(`the restore starting (got "${result}")`);
 
-  await page.goto(`${base}/`);
-  await page.click('#cancel', { timeout: 30000 });
-  await shot('status-cancelling');
-  await page.waitForFunction(
+  await status.click('#cancel', { timeout: 30000 });
+  await status.screenshot({ path: join(out, 'status-cancelling.png'), fullPage: true });
+  await status.waitForFunction(
     () => document.getElementById('status').textContent.includes('cancelled: restored'),
     null, { timeout: 60000 });
-  await shot('status-cancelled');
+  await status.screenshot({ path: join(out, 'status-cancelled.png'), fullPage: true });
   console.log('ok');
 } catch (e) {
   await fail(String(e));

@@ -12,7 +12,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{Archive, big_files, files, job_ended, tree};
+use crate::support::{Archive, files, huge_files, job_ended, tree};
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -93,7 +93,7 @@ fn a_person_browses_searches_and_restores_two_files_in_chromium() {
 
 #[test]
 fn a_person_cancels_a_long_restore_in_chromium() {
-    let archive = Archive::big();
+    let archive = Archive::huge();
     let server = archive.serve();
     run("cancel.mjs", &server, &["big"]);
     let job = job_ended(server.address);
@@ -101,7 +101,7 @@ fn a_person_cancels_a_long_restore_in_chromium() {
     let done = job["report"]["files_restored"].as_u64().unwrap();
     assert!(done < 16, "{done} of 16: the cancel came too late");
     // What is there is whole, and as much as the report says.
-    let want = big_files();
+    let want = huge_files();
     let got: Vec<(PathBuf, Vec<u8>)> = tree(&archive.restore_to.join("cancelled-in-browser"))
         .into_iter()
         .filter(|(rel, _)| !rel.starts_with(".odarchive-restore"))

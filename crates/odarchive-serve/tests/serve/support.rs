@@ -48,14 +48,24 @@ pub fn files() -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// The files of [`Archive::big`]: sixteen of 4 MB.
 pub fn big_files() -> Vec<(Vec<u8>, Vec<u8>)> {
+    sixteen_files(4_000_000)
+}
+
+/// Sixteen files of `size` bytes under `big/`.
+pub fn sixteen_files(size: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
     (0..16)
         .map(|i| {
             (
                 format!("big/b{i:02}.bin").into_bytes(),
-                testkit::noise(100 + i, 4_000_000),
+                testkit::noise(100 + i, size),
             )
         })
         .collect()
+}
+
+/// The files of [`Archive::huge`]: sixteen of 64 MB.
+pub fn huge_files() -> Vec<(Vec<u8>, Vec<u8>)> {
+    sixteen_files(64_000_000)
 }
 
 impl Archive {
@@ -67,6 +77,13 @@ impl Archive {
     /// 64 MB in sixteen files on 20 MB discs: a restore long enough to be cancelled.
     pub fn big() -> Archive {
         Archive::of(big_files(), "20M")
+    }
+
+    /// 1 GB in sixteen files on 320 MB discs: a restore that a person can cancel from a
+    /// browser, whose status page may take a second or more to show it running (64 MB were
+    /// restored before the click came, on a loaded machine).
+    pub fn huge() -> Archive {
+        Archive::of(huge_files(), "320M")
     }
 
     fn of(files: Vec<(Vec<u8>, Vec<u8>)>, media: &str) -> Archive {
