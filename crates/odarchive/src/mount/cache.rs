@@ -1,27 +1,30 @@
-//! `--cache DIR`: files read whole once are kept, so that a disc (a jukebox's, a slow drive's)
-//! is not asked for them twice, within a mount or in a later one.
+//! `--cache DIR`: files read once are kept, so that a disc (a jukebox's, a slow drive's) is
+//! not asked for them twice, within a mount or in a later one.
 //!
 //! - An entry is a file named by its content's hash (lower-case hex: 64 digits for SHA-256,
 //!   128 for SHA-512), holding exactly that content: duplicates share it, and a folder may
 //!   serve several catalogues.
-//! - It is written while the file is read from its disc, in file order, under a temporary
-//!   name (`HASH.PID.N.partial`: no two writers, in one mount or two, share one), and renamed
-//!   to its hash's name only once the whole file has been read and its hash is the
-//!   catalogue's (synced first): a crash leaves a `.partial`, never a short or wrong entry.
-//!   A mount opening the folder removes the `.partial` files of processes no longer running.
-//! - An entry is checked before it serves anything: its size every time it is opened, its
-//!   whole hash the first time it is used in a mount (the read of a whole file is checked
-//!   against the hash again, as from a disc). A damaged entry is removed, logged, and the file
-//!   read from its disc: never wrong bytes.
+//! - It is written by the check of the content ([`super::verified`]: the first read of any
+//!   byte of a content the cache can hold reads the whole content from its discs, in order)
+//!   under a temporary name (`HASH.PID.N.partial`: no two writers, in one mount or two, share
+//!   one), and renamed to its hash's name only once the whole content has been read and its
+//!   hash is the catalogue's (synced first): a crash leaves a `.partial`, never a short or
+//!   wrong entry. A mount opening the folder removes the `.partial` files of processes no
+//!   longer running.
+//! - An entry is checked before it serves anything: its size and its whole hash the first
+//!   time it is used in a mount (then the mount serves the file from the entry it checked,
+//!   held open, until it drops it). A damaged entry is removed, logged, and the file read from
+//!   its disc: never wrong bytes.
 //! - The folder holds at most the bound's bytes of entries (`--cache-size`): the least
-//!   recently used go first. An entry's mtime is when it was last used, so the order lasts
-//!   across mounts. A file larger than the bound is not kept.
+//!   recently used go first. An entry's mtime is when it was last used (opened), so the order
+//!   lasts across mounts. A file larger than the bound is not kept.
 //! - The folder is the index: nothing is kept in memory per entry but the names checked in
 //!   this mount (a bounded set), and a count of the bytes held, made by listing the folder
 //!   when a mount opens it and again whenever the count passes the bound (which also takes
 //!   in what another mount sharing the folder added or removed).
 //! - A folder that cannot be made, listed or written (read-only, full) costs the cache, not
-//!   the reads: each failure is a logged problem and the file is read from its disc.
+//!   the reads: each failure is a logged problem and the file is checked and kept by the
+//!   mount alone.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -155,6 +158,16 @@ impl Cache {
     /// The folder.
     pub(super) fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The most bytes it holds.
+    pub(super) fn bound(&self) -> u64 {
+        self.bound
+    }
+
+    /// The entry of content `hash`, opened (after [`Cache::keep`]).
+    pub(super) fn open_entry(&self, hash: &ContentHash) -> io::Result<File> {
+        File::open(self.path_of(&crate::hex(hash.as_bytes())))
     }
 
     fn path_of(&self, name: &str) -> PathBuf {
