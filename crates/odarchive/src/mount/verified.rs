@@ -617,6 +617,115 @@ impl Units {
 mod tests {
     use super::*;
 
+    const ALG: HashAlgorithm = HashAlgorithm::Sha256;
+
+    /// The placement of bytes `offset..offset + bytes.len()` of content 1 (of `size` bytes)
+    /// on disc `disc`, part `part` of `parts`.
+    fn placement(disc: u32, part: u32, parts: u32, offset: u64, bytes: &[u8]) -> Placement {
+        Placement {
+            content_id: 1,
+            content_hash: ALG.digest(b"whole"),
+            content_size: 0,
+            disc,
+            part,
+            parts,
+            offset,
+            length: bytes.len() as u64,
+            part_hash: (parts > 1).then(|| ALG.digest(bytes)),
+            entry_path: b"f".to_vec(),
+            name_path: String::new(),
+            disc_path: "Data/f".into(),
+            iso_path: "DATA/F".into(),
+        }
+    }
+
+    #[test]
+    fn a_split_content_is_one_unit_a_part_or_whole_and_a_gap_is_no_unit() {
+        let bytes: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+        let whole = ALG.digest(&bytes);
+        let entry = crate::fixtures::file_entry(1, b"f", 300, Some(whole));
+        let ps = vec![
+            placement(3, 3, 3, 200, &bytes[200..]),
+            placement(1, 1, 3, 0, &bytes[..100]),
+            placement(2, 2, 3, 100, &bytes[100..200]),
+            placement(4, 2, 3, 100, &bytes[100..200]), // a copy of part 2
+        ];
+        let u = Unit::at(&entry, &ps, 150, false).unwrap();
+        assert_eq!(
+            u.key,
+            UnitKey::Part {
+                content: 1,
+                offset: 100,
+                length: 100
+            }
+        );
+        assert_eq!((u.start, u.len, u.whole), (100, 100, None));
+        let discs: Vec<u32> = u.pieces[0].iter().map(|p| p.disc).collect();
+        assert_eq!(discs, vec![2, 4], "both copies to choose from");
+        let u = Unit::at(&entry, &ps, 150, true).unwrap();
+        assert_eq!((u.key, u.start, u.len), (UnitKey::Whole(1), 0, 300));
+        assert_eq!(u.whole, Some(whole));
+        let firsts: Vec<u32> = u.pieces.iter().map(|c| c[0].disc).collect();
+        assert_eq!(firsts, vec![1, 2, 3], "in content order");
+        // Part 2 on no disc: no byte from 100 on can be read, as a unit.
+        let err = Unit::at(&entry, &[ps[0].clone(), ps[1].clone()], 0, true).unwrap_err();
+        assert!(err.contains("from 100"), "{err}");
+    }
+
+    #[test]
+    fn a_check_keeps_the_bytes_of_right_pieces_and_fails_on_one_wrong_byte() {
+        // Below and above the size hashed on a thread of its own.
+        for size in [300usize, HASH_THREAD_FROM as usize + 3000] {
+            let bytes: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+            let third = size / 3;
+            let cuts = [0, third, 2 * third, size];
+            let pieces = |bytes: &[u8]| -> Vec<Piece> {
+                (0..3)
+                    .map(|i| Piece {
+                        source: Source::Embedded(bytes[cuts[i]..cuts[i + 1]].to_vec()),
+                        placement: placement(
+                            i as u32 + 1,
+                            i as u32 + 1,
+                            3,
+                            cuts[i] as u64,
+                            &bytes[cuts[i]..cuts[i + 1]],
+                        ),
+                    })
+                    .collect()
+            };
+            let right = pieces(&bytes);
+            let whole = Some(ALG.digest(&bytes));
+            let mut sink = Sink::new(size as u64, None).unwrap();
+            check(&right, whole, ALG, size as u64, &mut sink).unwrap();
+            let kept = match sink {
+                Sink::Memory(v) => v,
+                Sink::Spool(f, _) => Store::File(Arc::new(f)).read(0, size as u64).unwrap(),
+                Sink::Fill(_) => unreachable!(),
+            };
+            assert!(kept == bytes, "{size}: the bytes kept are the bytes read");
+            // One byte of the second piece changed on its disc.
+            let mut damaged = bytes.clone();
+            damaged[third + 5] ^= 1;
+            let mut wrong = pieces(&damaged);
+            for (w, r) in wrong.iter_mut().zip(&right) {
+                w.placement = r.placement.clone();
+            }
+            let mut sink = Sink::new(size as u64, None).unwrap();
+            match check(&wrong, whole, ALG, size as u64, &mut sink) {
+                Err(CheckFail::Mismatch(why)) => assert!(why.contains("disc 2"), "{why}"),
+                other => panic!("{size}: {other:?}"),
+            }
+            // A piece shorter than the catalogue records cannot be read.
+            let mut short = pieces(&bytes);
+            short[2].source = Source::Embedded(bytes[cuts[2]..size - 1].to_vec());
+            let mut sink = Sink::new(size as u64, None).unwrap();
+            assert!(matches!(
+                check(&short, whole, ALG, size as u64, &mut sink),
+                Err(CheckFail::Unreadable(_))
+            ));
+        }
+    }
+
     fn memory(n: usize) -> Store {
         Store::Memory(Arc::new(vec![0; n]))
     }
