@@ -273,38 +273,94 @@ pub(super) fn check(
     sink: &mut Sink,
 ) -> Result<(), CheckFail> {
     if len < HASH_THREAD_FROM {
-        let mut hashes = Hashes::new(algorithm, whole.is_some());
-        read_pieces(pieces, sink, &mut |b| match b {
-            Some(b) => hashes.take(b),
-            None => hashes.end(),
-        })?;
-        return verdict(pieces, whole, hashes.finish());
+        let mut inline = Inline {
+            hashes: Hashes::new(algorithm, whole.is_some()),
+            spare: Vec::new(),
+        };
+        read_pieces(pieces, sink, &mut inline)?;
+        return verdict(pieces, whole, inline.hashes.finish());
     }
-    // Hashed on a thread of its own while the next block is read and kept.
-    let (to, from) = sync_channel::<Option<Arc<Vec<u8>>>>(8);
+    // Hashed on a thread of its own while the next block is read and kept; its buffers
+    // come back to be read into again.
+    let (to, from) = sync_channel::<Option<(Vec<u8>, usize)>>(QUEUED);
+    let (back, spares) = sync_channel::<Vec<u8>>(QUEUED + 2);
     std::thread::scope(|scope| {
         let hasher = scope.spawn(move || {
             let mut hashes = Hashes::new(algorithm, whole.is_some());
             while let Ok(msg) = from.recv() {
                 match msg {
-                    Some(bytes) => hashes.take(&bytes),
+                    Some((buf, n)) => {
+                        hashes.take(&buf[..n]);
+                        let _ = back.try_send(buf);
+                    }
                     None => hashes.end(),
                 }
             }
             hashes.finish()
         });
-        let read = {
-            let to = to;
-            read_pieces(pieces, sink, &mut |b| {
-                let _ = to.send(b.map(|b| Arc::new(b.to_vec())));
-            })
-        };
+        let read = read_pieces(pieces, sink, &mut Threaded { to, spares });
         let hashed = hasher
             .join()
             .map_err(|_| CheckFail::Unreadable("the hashing thread failed".into()))?;
         read?;
         verdict(pieces, whole, hashed)
     })
+}
+
+/// Blocks handed to the hashing thread and not hashed yet, at most (a bound on the memory
+/// when the hash falls behind the reads, which then wait for it).
+const QUEUED: usize = 8;
+
+/// Where [`read_pieces`] gets its buffers and hands each block read (`None`: a piece ends).
+trait Feed {
+    fn buffer(&mut self) -> Vec<u8>;
+    fn feed(&mut self, block: Option<(Vec<u8>, usize)>);
+}
+
+/// Hashed as read.
+struct Inline {
+    hashes: Hashes,
+    spare: Vec<u8>,
+}
+
+impl Feed for Inline {
+    fn buffer(&mut self) -> Vec<u8> {
+        match std::mem::take(&mut self.spare) {
+            b if b.len() == BLOCK => b,
+            _ => vec![0; BLOCK],
+        }
+    }
+
+    fn feed(&mut self, block: Option<(Vec<u8>, usize)>) {
+        match block {
+            Some((buf, n)) => {
+                self.hashes.take(&buf[..n]);
+                self.spare = buf;
+            }
+            None => self.hashes.end(),
+        }
+    }
+}
+
+/// Sent to the hashing thread.
+struct Threaded {
+    to: std::sync::mpsc::SyncSender<Option<(Vec<u8>, usize)>>,
+    spares: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl Feed for Threaded {
+    fn buffer(&mut self) -> Vec<u8> {
+        match self.spares.try_recv() {
+            Ok(b) if b.len() == BLOCK => b,
+            _ => vec![0; BLOCK],
+        }
+    }
+
+    fn feed(&mut self, block: Option<(Vec<u8>, usize)>) {
+        // A thread that ended early (it cannot, but if) hashes nothing more: the verdict
+        // then finds a piece without its hash.
+        let _ = self.to.send(block);
+    }
 }
 
 /// Whether the hashes of the pieces (and of them all) are the catalogue's.
@@ -341,12 +397,7 @@ fn verdict(
 
 /// Reads each piece's bytes in order: each block to `sink` and `feed`, `None` to `feed` after
 /// each piece.
-fn read_pieces(
-    pieces: &[Piece],
-    sink: &mut Sink,
-    feed: &mut dyn FnMut(Option<&[u8]>),
-) -> Result<(), CheckFail> {
-    let mut buf = vec![0u8; BLOCK];
+fn read_pieces(pieces: &[Piece], sink: &mut Sink, feed: &mut dyn Feed) -> Result<(), CheckFail> {
     let keep = |sink: &mut Sink, bytes: &[u8]| {
         sink.write(bytes)
             .map_err(|e| CheckFail::Keep(sink.shown(), e))
@@ -365,8 +416,8 @@ fn read_pieces(
                     return Err(short());
                 }
                 let bytes = &bytes[..p.length as usize];
-                feed(Some(bytes));
                 keep(sink, bytes)?;
+                feed.feed(Some((bytes.to_vec(), bytes.len())));
             }
             Source::Runs { file, path, runs } => {
                 let mut left = p.length;
@@ -374,6 +425,7 @@ fn read_pieces(
                     let mut done = 0u64;
                     while done < n && left > 0 {
                         let k = (n - done).min(left).min(BLOCK as u64) as usize;
+                        let mut buf = feed.buffer();
                         file.read_exact_at(&mut buf[..k], at + done).map_err(|e| {
                             CheckFail::Unreadable(format!(
                                 "disc {}: {}: {e}",
@@ -381,8 +433,8 @@ fn read_pieces(
                                 path.display()
                             ))
                         })?;
-                        feed(Some(&buf[..k]));
                         keep(sink, &buf[..k])?;
+                        feed.feed(Some((buf, k)));
                         done += k as u64;
                         left -= k as u64;
                     }
@@ -392,7 +444,7 @@ fn read_pieces(
                 }
             }
         }
-        feed(None);
+        feed.feed(None);
     }
     Ok(())
 }
