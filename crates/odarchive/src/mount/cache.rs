@@ -11,22 +11,21 @@
 //!   hash is the catalogue's (synced first): a crash leaves a `.partial`, never a short or
 //!   wrong entry. A mount opening the folder removes the `.partial` files of processes no
 //!   longer running.
-//! - An entry is checked before it serves anything: its size and its whole hash the first
-//!   time it is used in a mount (then the mount serves the file from the entry it checked,
-//!   held open, until it drops it). A damaged entry is removed, logged, and the file read from
+//! - An entry is checked before it serves anything: its size and its whole hash each time a
+//!   mount takes it up (then the mount serves the file from the entry it checked, held open,
+//!   until it drops it). A damaged entry is removed, logged, and the file read from
 //!   its disc: never wrong bytes.
 //! - The folder holds at most the bound's bytes of entries (`--cache-size`): the least
 //!   recently used go first. An entry's mtime is when it was last used (opened), so the order
 //!   lasts across mounts. A file larger than the bound is not kept.
-//! - The folder is the index: nothing is kept in memory per entry but the names checked in
-//!   this mount (a bounded set), and a count of the bytes held, made by listing the folder
+//! - The folder is the index: nothing is kept in memory per entry, only a count of the
+//!   bytes held, made by listing the folder
 //!   when a mount opens it and again whenever the count passes the bound (which also takes
 //!   in what another mount sharing the folder added or removed).
 //! - A folder that cannot be made, listed or written (read-only, full) costs the cache, not
 //!   the reads: each failure is a logged problem and the file is checked and kept by the
 //!   mount alone.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -36,10 +35,6 @@ use crate::atomic::AtomicFile;
 use crate::hash::{ContentHash, HashAlgorithm};
 use crate::problem::{Problem, ProblemKind};
 
-/// How many names checked in this mount are remembered; past that the set starts again
-/// (an entry is then checked once more when next used).
-const CHECKED_KEPT: usize = 4096;
-
 /// A cache folder.
 #[derive(Debug)]
 pub(super) struct Cache {
@@ -47,8 +42,6 @@ pub(super) struct Cache {
     bound: u64,
     /// The bytes its entries hold, as last counted and added to since.
     used: u64,
-    /// Entries whose whole hash was checked in this mount (at most [`CHECKED_KEPT`]).
-    checked: HashSet<String>,
     /// Numbers the temporary names of this process's fills.
     fills: u64,
 }
@@ -76,7 +69,7 @@ impl Fill {
     }
 }
 
-/// An entry found for a content, opened; [`Cache::checked`] says whether it must be hashed
+/// An entry found for a content, opened; its whole hash is to be checked ([`Cache::verdict`])
 /// before it serves (then [`Cache::verdict`] with what the hash was).
 #[derive(Debug)]
 pub(super) struct Found {
@@ -118,7 +111,6 @@ impl Cache {
             dir: dir.to_owned(),
             bound,
             used: 0,
-            checked: HashSet::new(),
             fills: 0,
         };
         let listed = cache.list(true)?;
@@ -176,7 +168,6 @@ impl Cache {
 
     /// Removes entry `name` (its file too).
     fn remove(&mut self, name: &str, size: u64) {
-        self.checked.remove(name);
         if std::fs::remove_file(self.path_of(name)).is_ok() {
             self.used = self.used.saturating_sub(size);
         }
@@ -195,7 +186,7 @@ impl Cache {
 
     /// The entry holding content `hash` of `size` bytes, opened, if the cache has one of the
     /// right size; a damaged one is removed and reported in `problems`. Its whole hash is
-    /// still to be checked unless [`Cache::checked`] says it was.
+    /// still to be checked ([`Cache::verdict`]).
     pub(super) fn find(
         &mut self,
         hash: &ContentHash,
@@ -227,11 +218,6 @@ impl Cache {
         Some(Found { file, name })
     }
 
-    /// Whether `found`'s whole hash was checked in this mount (else [`Cache::verdict`]).
-    pub(super) fn checked(&self, found: &Found) -> bool {
-        self.checked.contains(&found.name)
-    }
-
     /// Takes what the check of `found`'s whole hash gave (`hashed`, against `want`): the
     /// entry, to serve from, if right; else it is removed and reported in `problems`.
     pub(super) fn verdict(
@@ -244,13 +230,7 @@ impl Cache {
         let path = self.path_of(&found.name);
         let size = found.file.metadata().map_or(0, |m| m.len());
         match hashed {
-            Ok(h) if h == *want => {
-                if self.checked.len() >= CHECKED_KEPT {
-                    self.checked.clear();
-                }
-                self.checked.insert(found.name.clone());
-                Some(found.file)
-            }
+            Ok(h) if h == *want => Some(found.file),
             Ok(_) => {
                 problems.push(Problem::new(
                     &path,
@@ -303,10 +283,6 @@ impl Cache {
             let _ = f.set_modified(SystemTime::now());
         }
         self.used = self.used - was.min(self.used) + size;
-        if self.checked.len() >= CHECKED_KEPT {
-            self.checked.clear();
-        }
-        self.checked.insert(name);
         if self.used > self.bound {
             // Counted again from the folder, which another mount may share.
             let listed = self.list(false)?;
@@ -348,7 +324,7 @@ mod tests {
         hash
     }
 
-    /// The entry of `hash` as a read takes it: found, its hash checked once in a mount.
+    /// The entry of `hash` as a read takes it: found, its hash checked.
     fn get(
         cache: &mut Cache,
         hash: &ContentHash,
@@ -356,12 +332,8 @@ mod tests {
         problems: &mut Vec<Problem>,
     ) -> Option<File> {
         let found = cache.find(hash, size, problems)?;
-        let file = if cache.checked(&found) {
-            found.file
-        } else {
-            let hashed = hash_of(&found.file, HashAlgorithm::Sha256);
-            cache.verdict(found, hashed, hash, problems)?
-        };
+        let hashed = hash_of(&found.file, HashAlgorithm::Sha256);
+        let file = cache.verdict(found, hashed, hash, problems)?;
         cache.used(&file);
         Some(file)
     }

@@ -283,18 +283,15 @@ impl ArchiveFs {
         let mut state = self.lock();
         if let (Some(hash), Some(cache)) = (cache_hash, state.cache.as_mut()) {
             if let Some(found) = cache.find(&hash, entry.size, problems) {
-                let file = if cache.checked(&found) {
-                    Some(found.file)
-                } else {
-                    // Its whole hash is checked without holding up the other requests.
-                    drop(state);
-                    let hashed = hash_of(&found.file, self.algorithm);
-                    state = self.lock();
-                    state
-                        .cache
-                        .as_mut()
-                        .and_then(|cache| cache.verdict(found, hashed, &hash, problems))
-                };
+                // Its whole hash is checked (each time the mount takes it up: it may have
+                // changed since) without holding up the other requests.
+                drop(state);
+                let hashed = hash_of(&found.file, self.algorithm);
+                state = self.lock();
+                let file = state
+                    .cache
+                    .as_mut()
+                    .and_then(|cache| cache.verdict(found, hashed, &hash, problems));
                 if let Some(file) = file {
                     if let Some(cache) = state.cache.as_ref() {
                         cache.used(&file);
