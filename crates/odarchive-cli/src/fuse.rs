@@ -161,7 +161,10 @@ impl Filesystem for Fuse {
             return reply.error(Errno::EROFS);
         }
         match self.fs.open(ino.0) {
-            Ok(handle) => reply.opened(FileHandle(handle), FopenFlags::empty()),
+            // Every byte the mount answers was checked against its hash first (see
+            // `odarchive::mount`), so the kernel may keep the pages across opens: no page it
+            // holds was left unchecked.
+            Ok(handle) => reply.opened(FileHandle(handle), FopenFlags::FOPEN_KEEP_CACHE),
             Err(e) => reply.error(errno(&e)),
         }
     }
@@ -198,8 +201,7 @@ impl Filesystem for Fuse {
     }
 
     /// Folders never change while mounted: the kernel may keep their listings (a second
-    /// walk of the tree asks nothing). Files' pages are not kept across opens: a read that
-    /// failed its hash check must fail again, not be served from pages read before it.
+    /// walk of the tree asks nothing).
     ///
     /// A kernel that can (Linux 5.1 on) is told that folders need no opening (`ENOSYS`
     /// once): it then opens them itself, keeping their listings, and sends neither an

@@ -92,8 +92,9 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
             fuser::MountOption::NoDev,
             fuser::MountOption::NoSuid,
         ];
-        // Folders stay listable while one read waits for a disc.
-        c.n_threads = Some(4);
+        // Folders stay listable while one read waits for a disc, or for the check of a
+        // large file (the kernel's read-ahead of it waits too, several requests at once).
+        c.n_threads = Some(8);
         c
     };
     let fuse = Fuse {

@@ -656,13 +656,9 @@ fn concurrent_reads_of_one_content_get_its_bytes_and_leave_at_most_one_right_cac
         }
     });
     let hash = xattr(&m.path("latest/big.bin"), "user.odarchive.hash");
-    // Readers of one file share the kernel's pages of it, so no one of them may have read
-    // it whole (then none keeps it): what is there is the one right entry, nothing
-    // half-written.
-    let kept = names_in(&cache);
-    assert!(kept.is_empty() || kept == vec![hash.clone()], "{kept:?}");
-    // A read of it alone keeps it.
-    assert!(fs::read(m.path("latest/big.bin")).unwrap() == want);
+    // The content was checked once, whoever read which pages: its one entry is kept,
+    // nothing half-written.
+    assert_eq!(names_in(&cache), vec![hash.clone()]);
     drop(m);
     assert_eq!(
         names_in(&cache),
@@ -681,4 +677,161 @@ fn concurrent_reads_of_one_content_get_its_bytes_and_leave_at_most_one_right_cac
         &["--images", out.to_str().unwrap(), "--cache", cache_arg],
     );
     assert!(fs::read(m.path("latest/same.bin")).unwrap() == want);
+}
+
+/// Changes one byte of the bytes of `(seed, size)`'s noise at `at` where they lie in `image`.
+fn damage(image: &Path, seed: u64, size: usize, at: usize) {
+    let mut bytes = fs::read(image).unwrap();
+    let needle = &noise(seed, size)[at..at + 64];
+    let found = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the file's bytes are in the image");
+    bytes[found + 10] ^= 0x55;
+    fs::write(image, &bytes).unwrap();
+}
+
+/// `head -c N PATH`: its exit status and what it printed.
+fn head(path: &Path, n: usize) -> (bool, Vec<u8>) {
+    let out = Command::new("head")
+        .arg("-c")
+        .arg(n.to_string())
+        .arg(path)
+        .output()
+        .unwrap();
+    (out.status.success(), out.stdout)
+}
+
+/// Whether `e` is EIO.
+fn is_eio(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(5)
+}
+
+#[test]
+fn no_byte_of_a_damaged_file_is_given_to_a_prefix_read_a_second_reader_or_a_whole_read() {
+    let s = Scratch::new();
+    s.write("a/damaged.bin", noise(1, 300_000));
+    s.write("a/intact.bin", noise(2, 300_000));
+    s.write("a/two readers.bin", noise(3, 300_000));
+    s.write("a/threads.bin", noise(4, 3_000_000));
+    let out = s.dir("out");
+    let discs = s.archive(&out, "cd");
+    assert_eq!(discs.len(), 1);
+    // Each damaged file is damaged past its first bytes, where a prefix read would not look.
+    damage(&discs[0], 1, 300_000, 250_000);
+    damage(&discs[0], 3, 300_000, 250_000);
+    damage(&discs[0], 4, 3_000_000, 2_900_000);
+    // Without and with a cache folder (a content then checked into its cache entry).
+    let cache = s.dir("cache");
+    for (name, cache_args) in [
+        ("mnt", vec![]),
+        ("mnt2", vec!["--cache", cache.to_str().unwrap()]),
+    ] {
+        let mut args = vec!["--from", discs[0].to_str().unwrap()];
+        args.extend(cache_args);
+        damaged_files_give_no_byte(&Mounted::start(&s, name, &args));
+    }
+    // Only the intact file was kept.
+    assert_eq!(names_in(&cache).len(), 1, "{:?}", names_in(&cache));
+}
+
+/// The reads of the mount of [`no_byte_of_a_damaged_file_is_given_to_a_prefix_read_a_second_reader_or_a_whole_read`].
+fn damaged_files_give_no_byte(m: &Mounted) {
+    // `head -c 100`, then the whole file: both fail, and no byte is printed.
+    let damaged = m.path("latest/a/damaged.bin");
+    let (ok, printed) = head(&damaged, 100);
+    assert!(
+        !ok && printed.is_empty(),
+        "head printed {} bytes",
+        printed.len()
+    );
+    let err = fs::read(&damaged).unwrap_err();
+    assert!(is_eio(&err), "EIO for the whole read: {err}");
+    let (ok, printed) = head(&damaged, 100);
+    assert!(!ok && printed.is_empty(), "again: {} bytes", printed.len());
+
+    // An undamaged file on the same disc reads, in part and whole.
+    let intact = m.path("latest/a/intact.bin");
+    let (ok, printed) = head(&intact, 100);
+    assert!(
+        ok && printed == noise(2, 300_000)[..100],
+        "head of the intact file"
+    );
+    assert!(fs::read(&intact).unwrap() == noise(2, 300_000));
+
+    // Two readers open at once: the one that reads first fails, and the other is not given
+    // the pages the first was answered with before its failure.
+    let two = m.path("latest/a/two readers.bin");
+    let (mut first, mut second) = (fs::File::open(&two).unwrap(), fs::File::open(&two).unwrap());
+    use std::io::Read;
+    let mut got = Vec::new();
+    let err = second.read_to_end(&mut got).unwrap_err();
+    assert!(is_eio(&err), "the first reader: {err}");
+    let mut got = Vec::new();
+    let err = first.read_to_end(&mut got).unwrap_err();
+    assert!(
+        is_eio(&err),
+        "the second reader: {err} after {} bytes",
+        got.len()
+    );
+    assert!(got.is_empty(), "the second reader got {} bytes", got.len());
+
+    // Readers on threads at once: each fails, none is given a byte.
+    let threads = m.path("latest/a/threads.bin");
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let path = threads.clone();
+                scope.spawn(move || {
+                    let mut f = fs::File::open(path).unwrap();
+                    let mut got = Vec::new();
+                    (f.read_to_end(&mut got), got.len())
+                })
+            })
+            .collect();
+        for r in readers {
+            let (result, len) = r.join().unwrap();
+            let err = result.unwrap_err();
+            assert!(is_eio(&err), "{err}");
+            assert_eq!(len, 0, "a reader was given bytes");
+        }
+    });
+    let log = m.log_text();
+    assert!(
+        log.contains("latest/a/damaged.bin") && log.contains("hash"),
+        "the problem is logged: {log}"
+    );
+}
+
+#[test]
+fn a_file_split_across_discs_is_checked_part_by_part_the_damaged_part_never_given() {
+    let s = Scratch::new();
+    s.write("big.bin", noise(5, 2_600_000));
+    let out = s.dir("out");
+    let discs = s.archive(&out, "2M");
+    assert!(discs.len() >= 2, "{discs:?}");
+    let m = Mounted::start(&s, "mnt", &["--images", &images_arg(&out)]);
+    let parts = xattr(&m.path("latest/big.bin"), "user.odarchive.disc");
+    assert!(parts.contains(','), "split: {parts}");
+    drop(m);
+    // The last part's disc damaged near the file's end.
+    let last: usize = parts.split(',').next_back().unwrap().parse().unwrap();
+    damage(&discs[last - 1], 5, 2_600_000, 2_590_000);
+    let m = Mounted::start(&s, "mnt2", &["--images", &images_arg(&out)]);
+    let path = m.path("latest/big.bin");
+    // The first part is whole and right: its bytes are given.
+    let (ok, printed) = head(&path, 100);
+    assert!(
+        ok && printed == noise(5, 2_600_000)[..100],
+        "the first part reads"
+    );
+    // The damaged part's bytes never are.
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = fs::File::open(&path).unwrap();
+    f.seek(SeekFrom::Start(2_590_000)).unwrap();
+    let mut got = [0u8; 100];
+    let err = f.read_exact(&mut got).unwrap_err();
+    assert!(is_eio(&err), "{err}");
+    let err = fs::read(&path).unwrap_err();
+    assert!(is_eio(&err), "{err}");
 }

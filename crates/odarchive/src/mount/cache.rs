@@ -1,29 +1,31 @@
-//! `--cache DIR`: files read whole once are kept, so that a disc (a jukebox's, a slow drive's)
-//! is not asked for them twice, within a mount or in a later one.
+//! `--cache DIR`: files read once are kept, so that a disc (a jukebox's, a slow drive's) is
+//! not asked for them twice, within a mount or in a later one.
 //!
 //! - An entry is a file named by its content's hash (lower-case hex: 64 digits for SHA-256,
 //!   128 for SHA-512), holding exactly that content: duplicates share it, and a folder may
 //!   serve several catalogues.
-//! - It is written while the file is read from its disc, in file order, under a temporary
-//!   name (`HASH.PID.N.partial`: no two writers, in one mount or two, share one), and renamed
-//!   to its hash's name only once the whole file has been read and its hash is the
-//!   catalogue's (synced first): a crash leaves a `.partial`, never a short or wrong entry.
-//!   A mount opening the folder removes the `.partial` files of processes no longer running.
-//! - An entry is checked before it serves anything: its size every time it is opened, its
-//!   whole hash the first time it is used in a mount (the read of a whole file is checked
-//!   against the hash again, as from a disc). A damaged entry is removed, logged, and the file
-//!   read from its disc: never wrong bytes.
+//! - It is written by the check of the content ([`super::verified`]: the first read of any
+//!   byte of a content the cache can hold reads the whole content from its discs, in order)
+//!   under a temporary name (`HASH.PID.N.partial`: no two writers, in one mount or two, share
+//!   one), and renamed to its hash's name only once the whole content has been read and its
+//!   hash is the catalogue's (synced first): a crash leaves a `.partial`, never a short or
+//!   wrong entry. A mount opening the folder removes the `.partial` files of processes no
+//!   longer running.
+//! - An entry is checked before it serves anything: its size and its whole hash each time a
+//!   mount takes it up (then the mount serves the file from the entry it checked, held open,
+//!   until it drops it). A damaged entry is removed, logged, and the file read from
+//!   its disc: never wrong bytes.
 //! - The folder holds at most the bound's bytes of entries (`--cache-size`): the least
-//!   recently used go first. An entry's mtime is when it was last used, so the order lasts
-//!   across mounts. A file larger than the bound is not kept.
-//! - The folder is the index: nothing is kept in memory per entry but the names checked in
-//!   this mount (a bounded set), and a count of the bytes held, made by listing the folder
+//!   recently used go first. An entry's mtime is when it was last used (opened), so the order
+//!   lasts across mounts. A file larger than the bound is not kept.
+//! - The folder is the index: nothing is kept in memory per entry, only a count of the
+//!   bytes held, made by listing the folder
 //!   when a mount opens it and again whenever the count passes the bound (which also takes
 //!   in what another mount sharing the folder added or removed).
 //! - A folder that cannot be made, listed or written (read-only, full) costs the cache, not
-//!   the reads: each failure is a logged problem and the file is read from its disc.
+//!   the reads: each failure is a logged problem and the file is checked and kept by the
+//!   mount alone.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -33,10 +35,6 @@ use crate::atomic::AtomicFile;
 use crate::hash::{ContentHash, HashAlgorithm};
 use crate::problem::{Problem, ProblemKind};
 
-/// How many names checked in this mount are remembered; past that the set starts again
-/// (an entry is then checked once more when next used).
-const CHECKED_KEPT: usize = 4096;
-
 /// A cache folder.
 #[derive(Debug)]
 pub(super) struct Cache {
@@ -44,8 +42,6 @@ pub(super) struct Cache {
     bound: u64,
     /// The bytes its entries hold, as last counted and added to since.
     used: u64,
-    /// Entries whose whole hash was checked in this mount (at most [`CHECKED_KEPT`]).
-    checked: HashSet<String>,
     /// Numbers the temporary names of this process's fills.
     fills: u64,
 }
@@ -73,7 +69,7 @@ impl Fill {
     }
 }
 
-/// An entry found for a content, opened; [`Cache::checked`] says whether it must be hashed
+/// An entry found for a content, opened; its whole hash is to be checked ([`Cache::verdict`])
 /// before it serves (then [`Cache::verdict`] with what the hash was).
 #[derive(Debug)]
 pub(super) struct Found {
@@ -115,7 +111,6 @@ impl Cache {
             dir: dir.to_owned(),
             bound,
             used: 0,
-            checked: HashSet::new(),
             fills: 0,
         };
         let listed = cache.list(true)?;
@@ -157,13 +152,22 @@ impl Cache {
         &self.dir
     }
 
+    /// The most bytes it holds.
+    pub(super) fn bound(&self) -> u64 {
+        self.bound
+    }
+
+    /// The entry of content `hash`, opened (after [`Cache::keep`]).
+    pub(super) fn open_entry(&self, hash: &ContentHash) -> io::Result<File> {
+        File::open(self.path_of(&crate::hex(hash.as_bytes())))
+    }
+
     fn path_of(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
     /// Removes entry `name` (its file too).
     fn remove(&mut self, name: &str, size: u64) {
-        self.checked.remove(name);
         if std::fs::remove_file(self.path_of(name)).is_ok() {
             self.used = self.used.saturating_sub(size);
         }
@@ -182,7 +186,7 @@ impl Cache {
 
     /// The entry holding content `hash` of `size` bytes, opened, if the cache has one of the
     /// right size; a damaged one is removed and reported in `problems`. Its whole hash is
-    /// still to be checked unless [`Cache::checked`] says it was.
+    /// still to be checked ([`Cache::verdict`]).
     pub(super) fn find(
         &mut self,
         hash: &ContentHash,
@@ -214,11 +218,6 @@ impl Cache {
         Some(Found { file, name })
     }
 
-    /// Whether `found`'s whole hash was checked in this mount (else [`Cache::verdict`]).
-    pub(super) fn checked(&self, found: &Found) -> bool {
-        self.checked.contains(&found.name)
-    }
-
     /// Takes what the check of `found`'s whole hash gave (`hashed`, against `want`): the
     /// entry, to serve from, if right; else it is removed and reported in `problems`.
     pub(super) fn verdict(
@@ -231,13 +230,7 @@ impl Cache {
         let path = self.path_of(&found.name);
         let size = found.file.metadata().map_or(0, |m| m.len());
         match hashed {
-            Ok(h) if h == *want => {
-                if self.checked.len() >= CHECKED_KEPT {
-                    self.checked.clear();
-                }
-                self.checked.insert(found.name.clone());
-                Some(found.file)
-            }
+            Ok(h) if h == *want => Some(found.file),
             Ok(_) => {
                 problems.push(Problem::new(
                     &path,
@@ -290,10 +283,6 @@ impl Cache {
             let _ = f.set_modified(SystemTime::now());
         }
         self.used = self.used - was.min(self.used) + size;
-        if self.checked.len() >= CHECKED_KEPT {
-            self.checked.clear();
-        }
-        self.checked.insert(name);
         if self.used > self.bound {
             // Counted again from the folder, which another mount may share.
             let listed = self.list(false)?;
@@ -335,7 +324,7 @@ mod tests {
         hash
     }
 
-    /// The entry of `hash` as a read takes it: found, its hash checked once in a mount.
+    /// The entry of `hash` as a read takes it: found, its hash checked.
     fn get(
         cache: &mut Cache,
         hash: &ContentHash,
@@ -343,12 +332,8 @@ mod tests {
         problems: &mut Vec<Problem>,
     ) -> Option<File> {
         let found = cache.find(hash, size, problems)?;
-        let file = if cache.checked(&found) {
-            found.file
-        } else {
-            let hashed = hash_of(&found.file, HashAlgorithm::Sha256);
-            cache.verdict(found, hashed, hash, problems)?
-        };
+        let hashed = hash_of(&found.file, HashAlgorithm::Sha256);
+        let file = cache.verdict(found, hashed, hash, problems)?;
         cache.used(&file);
         Some(file)
     }

@@ -6,21 +6,23 @@
 //! [`ArchiveFs`] answers in the domain's words, with no file system binding's types: look a
 //! name up, get a node's attributes, list a folder a page at a time, read a symlink, open
 //! and read a file, get its extended attributes. Listing and attributes come from the
-//! catalogue alone; only reading a file touches a disc, the one that holds it ([`read`]).
+//! catalogue alone; only reading a file touches a disc, the one that holds it ([`read`]),
+//! and no byte read is answered before the hash of the whole content (or part) it belongs
+//! to is checked ([`verified`]).
 
 mod cache;
 mod discs;
-mod hashing;
 pub mod nodes;
 mod read;
 mod snapshots;
+mod verified;
 pub mod xattr;
 
 #[cfg(test)]
 mod tests;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 pub use discs::{MountState, WantedDisc, mount_state, state_path};
 use nodes::{LATEST, Node};
@@ -132,6 +134,8 @@ pub const END_COOKIE: u64 = u64::MAX;
 /// The archive as a tree of nodes.
 pub struct ArchiveFs {
     state: Mutex<State>,
+    /// Woken when the check of a unit ends (see [`verified`]).
+    checking: Condvar,
     snapshots: Vec<Snapshot>,
     /// Each snapshot's date alias in `snapshots/` (see [`snapshots`]).
     aliases: Vec<String>,
@@ -158,6 +162,8 @@ struct State {
     discs: Vec<crate::catalogue::DiscRecord>,
     shelf: discs::Shelf,
     files: read::OpenFiles,
+    /// Each content's (or part's) check (see [`verified`]).
+    units: verified::Units,
     cache: Option<cache::Cache>,
 }
 
@@ -220,8 +226,10 @@ impl ArchiveFs {
                 catalogue,
                 shelf,
                 files: read::OpenFiles::default(),
+                units: verified::Units::default(),
                 cache,
             }),
+            checking: Condvar::new(),
             snapshots,
             latest,
             single,

@@ -1,20 +1,17 @@
-//! Reading a file of the mounted tree: its bytes from its cache entry (`--cache`, see
-//! [`super::cache`]) or else from the disc that holds each part of it, through
-//! [`crate::reader`] ([`ArchiveFs::read`]). A file read whole from its start to its end
-//! (pieces read ahead out of order included) is checked against the catalogue's hash
-//! ([`super::hashing`]): on a mismatch the read that ends it fails (an I/O error, a logged
-//! problem) and so does every later read of that content from that disc: never wrong bytes
-//! for a file read whole. Read whole from a disc with its hash right, it is kept in the cache.
+//! Reading a file of the mounted tree ([`ArchiveFs::read`]): every byte answered is a byte of
+//! a unit (a content, or a part of a split one) whose whole hash was checked first
+//! ([`super::verified`]), read from its cache entry (`--cache`, see [`super::cache`]) or else
+//! from the disc that holds it, through [`crate::reader`]. A mismatch fails every read of the
+//! unit (an I/O error, a logged problem): never wrong bytes, whatever the order of the reads.
+//! A content checked whole from its disc is kept in the cache.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::cache::hash_of;
-use super::hashing::{FileHash, Hashed};
 use super::nodes::Node;
+use super::verified::{self, CheckFail, Look, Piece, Sink, Source, Store, Unit, UnitKey};
 use super::{ArchiveFs, FsError, State, WantedDisc, shown_path};
 use crate::catalogue::{DiscState, Entry, EntryKind, Placement};
 use crate::problem::{Problem, ProblemKind};
@@ -23,78 +20,18 @@ use crate::reader::{Expected, FileBytes};
 /// How often a read waiting for a disc (`--wait`) looks for it again.
 const WAIT_POLL: Duration = Duration::from_secs(1);
 
-/// The files open, and the contents found damaged.
+/// The files open.
 #[derive(Debug, Default)]
 pub(super) struct OpenFiles {
     next: u64,
     open: HashMap<u64, OpenFile>,
-    /// Contents whose bytes did not match their hash: not given again.
-    bad: HashSet<i64>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct OpenFile {
     view: u64,
     entry: Entry,
     placements: Vec<Placement>,
-    /// The hash of bytes `0..hashed` (and the cache entry written from them), while the file
-    /// is read whole.
-    hash: Option<FileHash>,
-    hashed: u64,
-    /// Pieces read ahead of `hashed` (the kernel's read-ahead, served by several threads,
-    /// can come out of order), by offset, hashed once the bytes before them are.
-    ahead: BTreeMap<u64, Arc<Vec<u8>>>,
-    ahead_bytes: usize,
-    /// Its cache entry, when the file is read from the cache (`--cache`).
-    cached: Option<File>,
-}
-
-/// How many bytes read ahead of the hash are kept for it; past that, a file is taken as
-/// read out of order and its hash is not checked.
-const AHEAD_LIMIT: usize = 32 << 20;
-
-impl OpenFile {
-    /// Feeds `bytes` read at `offset` to the hash, in file order.
-    fn hash_piece(&mut self, offset: u64, bytes: &Arc<Vec<u8>>) {
-        if self.hash.is_none() {
-            return;
-        }
-        let end = offset + bytes.len() as u64;
-        if offset > self.hashed {
-            if self.ahead_bytes + bytes.len() > AHEAD_LIMIT {
-                self.hash = None;
-                self.ahead.clear();
-            } else if !self.ahead.contains_key(&offset) {
-                self.ahead_bytes += bytes.len();
-                self.ahead.insert(offset, Arc::clone(bytes));
-            }
-            return;
-        }
-        if end > self.hashed {
-            self.take_in(bytes, (self.hashed - offset) as usize);
-            self.hashed = end;
-        }
-        while let Some(entry) = self.ahead.first_entry() {
-            if *entry.key() > self.hashed {
-                break;
-            }
-            let (at, piece) = entry.remove_entry();
-            self.ahead_bytes -= piece.len();
-            let piece_end = at + piece.len() as u64;
-            if piece_end > self.hashed {
-                self.take_in(&piece, (self.hashed - at) as usize);
-                self.hashed = piece_end;
-            }
-        }
-    }
-
-    /// The next bytes of the file in order, `bytes[start..]`: to the hash, and to its cache
-    /// entry if one is being written (a write that fails ends the entry, not the read).
-    fn take_in(&mut self, bytes: &Arc<Vec<u8>>, start: usize) {
-        if let Some(hash) = self.hash.as_mut() {
-            hash.take_in(bytes, start);
-        }
-    }
 }
 
 /// Why a range could not be read.
@@ -103,6 +40,20 @@ enum ReadFail {
     Wanted(WantedDisc),
     /// It cannot be read right.
     Problem(Problem),
+}
+
+/// Ends the check of a unit that a read began, if the read leaves without a verdict (an
+/// error, a panic): the readers waiting for it are woken to check it themselves.
+struct Checking<'a> {
+    fs: &'a ArchiveFs,
+    key: UnitKey,
+}
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        self.fs.lock().units.abandon(&self.key);
+        self.fs.checking.notify_all();
+    }
 }
 
 impl ArchiveFs {
@@ -126,43 +77,13 @@ impl ArchiveFs {
             };
             Ok((entry, placements))
         })?;
-        let shown = shown_path(view, &entry);
-        let mut problems = Vec::new();
-        let mut cached = None;
-        if let (Some(cache), Some(hash)) = (state.cache.as_mut(), entry.hash.as_ref()) {
-            if let Some(found) = cache.find(hash, entry.size, &mut problems) {
-                if cache.checked(&found) {
-                    cached = Some(found.file);
-                } else {
-                    // Its whole hash is checked without holding up the other requests.
-                    drop(state);
-                    let hashed = hash_of(&found.file, self.algorithm);
-                    state = self.lock();
-                    if let Some(cache) = state.cache.as_mut() {
-                        cached = cache.verdict(found, hashed, hash, &mut problems);
-                    }
-                }
+        if let Some(c) = entry.content_id {
+            state.units.opened(c);
+            // Kept in its cache entry: the entry is used now (the order the cache drops in).
+            if let (Some(cache), Some(file)) = (state.cache.as_ref(), state.units.cache_entry(c)) {
+                cache.used(file);
             }
         }
-        let fill = match (&cached, state.cache.as_mut(), entry.hash.as_ref()) {
-            (None, Some(cache), Some(hash)) => cache.fill(hash, entry.size).unwrap_or_else(|e| {
-                problems.push(Problem::new(
-                    &shown,
-                    ProblemKind::Unwritable,
-                    format!(
-                        "making its cache entry in {}: {e}; read from its disc only",
-                        cache.dir().display()
-                    ),
-                ));
-                None
-            }),
-            (Some(file), Some(cache), _) => {
-                cache.used(file);
-                None
-            }
-            _ => None,
-        };
-        let hash = FileHash::new(self.algorithm.hasher(), fill, entry.size);
         let files = &mut state.files;
         files.next += 1;
         let handle = files.next;
@@ -172,53 +93,19 @@ impl ArchiveFs {
                 view,
                 entry,
                 placements,
-                hash: Some(hash),
-                hashed: 0,
-                ahead: BTreeMap::new(),
-                ahead_bytes: 0,
-                cached,
             },
         );
-        drop(state);
-        for p in &problems {
-            self.log.problem(p);
-        }
         Ok(handle)
-    }
-
-    /// Bytes `offset..end` of open file `handle` from its cache entry, if it is read from
-    /// one; an entry that cannot be read is dropped (and reported), and the file read from
-    /// its disc from then on.
-    fn read_cached(
-        &self,
-        state: &mut State,
-        handle: u64,
-        shown: &str,
-        offset: u64,
-        end: u64,
-    ) -> Option<Vec<u8>> {
-        let file = state.files.open.get_mut(&handle)?;
-        let mut out = vec![0u8; (end - offset) as usize];
-        match file.cached.as_ref()?.read_exact_at(&mut out, offset) {
-            Ok(()) => Some(out),
-            Err(e) => {
-                file.cached = None;
-                if let (Some(cache), Some(hash)) = (state.cache.as_mut(), file.entry.hash) {
-                    cache.discard(&hash);
-                }
-                self.log.problem(&Problem::new(
-                    shown,
-                    ProblemKind::Unreadable,
-                    format!("its cache entry: {e}; read from its disc instead"),
-                ));
-                None
-            }
-        }
     }
 
     /// Closes a handle of [`ArchiveFs::open`].
     pub fn release(&self, handle: u64) {
-        self.lock().files.open.remove(&handle);
+        let mut state = self.lock();
+        if let Some(file) = state.files.open.remove(&handle) {
+            if let Some(c) = file.entry.content_id {
+                state.units.closed(c);
+            }
+        }
     }
 
     /// Up to `size` bytes of the open file `handle` from `offset` (fewer only at its end).
@@ -232,8 +119,7 @@ impl ArchiveFs {
         Ok(Arc::try_unwrap(bytes).unwrap_or_else(|shared| shared.to_vec()))
     }
 
-    /// [`ArchiveFs::read`], its bytes shared with the thread that hashes them (the reply
-    /// to a read of a large file needs no copy of them).
+    /// [`ArchiveFs::read`], its bytes shared.
     pub fn read_shared(
         &self,
         handle: u64,
@@ -241,8 +127,7 @@ impl ArchiveFs {
         size: u32,
     ) -> std::result::Result<Arc<Vec<u8>>, FsError> {
         loop {
-            let mut state = self.lock();
-            let result = self.read_once(&mut state, handle, offset, size);
+            let result = self.read_once(handle, offset, size);
             let mut problems = Vec::new();
             let outcome = match result {
                 Ok(bytes) => Ok(bytes),
@@ -251,13 +136,12 @@ impl ArchiveFs {
                     Err(FsError::Unreadable(p))
                 }
                 Err(ReadFail::Wanted(w)) => {
-                    if state.shelf.want(w.clone(), &mut problems) {
+                    if self.lock().shelf.want(w.clone(), &mut problems) {
                         self.log.disc_wanted(&w);
                     }
                     Err(FsError::DiscWanted(w))
                 }
             };
-            drop(state);
             for p in &problems {
                 self.log.problem(p);
             }
@@ -270,167 +154,317 @@ impl ArchiveFs {
 
     fn read_once(
         &self,
-        state: &mut State,
         handle: u64,
         offset: u64,
         size: u32,
     ) -> std::result::Result<Arc<Vec<u8>>, ReadFail> {
-        let file = state.files.open.get(&handle).ok_or_else(|| {
-            ReadFail::Problem(Problem::new("?", ProblemKind::Missing, "not an open file"))
-        })?;
-        let (view, entry) = (file.view, file.entry.clone());
-        let shown = shown_path(view, &entry);
-        if entry
-            .content_id
-            .is_some_and(|c| state.files.bad.contains(&c))
-        {
-            return Err(ReadFail::Problem(Problem::new(
-                &shown,
-                ProblemKind::Corrupt,
-                "its bytes on the disc do not match the catalogue's hash",
-            )));
-        }
+        let (file, whole) = {
+            let state = self.lock();
+            let file = state.files.open.get(&handle).cloned().ok_or_else(|| {
+                ReadFail::Problem(Problem::new("?", ProblemKind::Missing, "not an open file"))
+            })?;
+            // A content the cache can keep is checked whole, into its entry.
+            let whole = state.cache.as_ref().is_some_and(|c| {
+                file.entry.hash.is_some() && file.entry.size > 0 && file.entry.size <= c.bound()
+            });
+            (file, whole)
+        };
+        let entry = &file.entry;
+        let shown = shown_path(file.view, entry);
         let end = (offset + u64::from(size)).min(entry.size);
-        let bytes = if offset >= end {
-            Vec::new()
-        } else if let Some(bytes) = self.read_cached(state, handle, &shown, offset, end) {
-            bytes
-        } else {
-            let file = &state.files.open[&handle];
-            let placements = file.placements.clone();
-            self.read_range(state, &shown, &entry, &placements, offset, end)?
-        };
-        let bytes = Arc::new(bytes);
-        self.check_hash(state, handle, &shown, offset, &bytes)?;
-        Ok(bytes)
-    }
-
-    /// Feeds the bytes read at `offset` to the open file's hash while it is read in order;
-    /// when the whole file has been, its hash must be the catalogue's.
-    fn check_hash(
-        &self,
-        state: &mut State,
-        handle: u64,
-        shown: &str,
-        offset: u64,
-        bytes: &Arc<Vec<u8>>,
-    ) -> std::result::Result<(), ReadFail> {
-        let Some(file) = state.files.open.get_mut(&handle) else {
-            return Ok(());
-        };
-        file.hash_piece(offset, bytes);
-        if file.hash.is_none() || file.hashed < file.entry.size {
-            return Ok(());
-        }
-        let Some(Hashed {
-            hash,
-            fill,
-            fill_failed,
-        }) = file.hash.take().and_then(FileHash::finish)
-        else {
-            return Err(ReadFail::Problem(Problem::new(
-                shown,
-                ProblemKind::Unreadable,
-                "its hash could not be computed (the hashing thread failed)",
-            )));
-        };
-        if let Some(p) = fill_failed {
-            self.log.problem(&p);
-        }
-        if Some(hash) == file.entry.hash {
-            if let (Some(fill), Some(cache)) = (fill, state.cache.as_mut()) {
-                if let Err(e) = cache.keep(fill) {
-                    self.log.problem(&Problem::new(
-                        shown,
-                        ProblemKind::Unwritable,
-                        format!("keeping its cache entry: {e}"),
-                    ));
-                }
-            }
-            return Ok(());
-        }
-        if file.cached.take().is_some() {
-            // The cache entry went bad after it was checked: it goes, the disc stays trusted.
-            if let (Some(cache), Some(hash)) = (state.cache.as_mut(), file.entry.hash) {
-                cache.discard(&hash);
-            }
-            return Err(ReadFail::Problem(Problem::new(
-                shown,
-                ProblemKind::Corrupt,
-                "its bytes in the cache do not match the catalogue's hash (the entry is removed)",
-            )));
-        }
-        if let Some(c) = file.entry.content_id {
-            state.files.bad.insert(c);
-        }
-        let discs: Vec<String> = file.placements.iter().map(|p| p.disc.to_string()).collect();
-        Err(ReadFail::Problem(Problem::new(
-            shown,
-            ProblemKind::Corrupt,
-            format!(
-                "its bytes read from disc {} do not match the catalogue's hash",
-                discs.join(", ")
-            ),
-        )))
-    }
-
-    /// Bytes `offset..end` of the content of `entry`, from the parts that hold them.
-    fn read_range(
-        &self,
-        state: &mut State,
-        shown: &str,
-        entry: &Entry,
-        placements: &[Placement],
-        offset: u64,
-        end: u64,
-    ) -> std::result::Result<Vec<u8>, ReadFail> {
-        if placements.is_empty() {
-            let why = if entry.content_id.is_none() {
-                "it could not be read when it was scanned, so no disc holds it"
-            } else {
-                "no disc of this catalogue holds it"
-            };
-            return Err(ReadFail::Problem(Problem::new(
-                shown,
-                ProblemKind::Missing,
-                why,
-            )));
+        if offset >= end {
+            return Ok(Arc::new(Vec::new()));
         }
         let mut out = Vec::new();
         let mut at = offset;
         while at < end {
-            let holding: Vec<&Placement> = placements
-                .iter()
-                .filter(|p| p.offset <= at && at < p.offset + p.length)
-                .collect();
-            let Some(&first) = holding.first() else {
-                return Err(ReadFail::Problem(Problem::new(
-                    shown,
-                    ProblemKind::Missing,
-                    format!("no part holds bytes from {at}"),
-                )));
-            };
-            let p = self
-                .given_placement(state, shown, &holding)?
-                .unwrap_or(first);
-            let piece_end = end.min(p.offset + p.length);
-            let bytes = self.read_part(state, shown, p, at - p.offset, piece_end - at)?;
+            let unit = Unit::at(entry, &file.placements, at, whole).map_err(|why| {
+                ReadFail::Problem(Problem::new(&shown, ProblemKind::Missing, why))
+            })?;
+            let store = self.checked(&unit, &shown, entry)?;
+            let piece_end = end.min(unit.start + unit.len);
+            let bytes = store.read(at - unit.start, piece_end - at).map_err(|e| {
+                // Checked again from its disc by the next read.
+                let mut state = self.lock();
+                if state.units.forget(&unit.key) {
+                    if let (Some(cache), Some(hash)) = (state.cache.as_mut(), entry.hash) {
+                        cache.discard(&hash);
+                    }
+                }
+                ReadFail::Problem(Problem::new(
+                    &shown,
+                    ProblemKind::Unreadable,
+                    format!("its checked bytes, kept by the mount: {e}"),
+                ))
+            })?;
             if at == offset && piece_end == end {
-                return Ok(bytes); // one part holds it all: not copied again
+                return Ok(Arc::new(bytes));
             }
             out.extend_from_slice(&bytes);
             at = piece_end;
         }
-        Ok(out)
+        Ok(Arc::new(out))
     }
 
-    /// The placement of `holding` whose disc is given; `Err(Wanted)` if none is.
-    fn given_placement<'p>(
+    /// The checked bytes of `unit`: kept from an earlier check, or checked now (other reads
+    /// of it wait meanwhile).
+    fn checked(
+        &self,
+        unit: &Unit,
+        shown: &str,
+        entry: &Entry,
+    ) -> std::result::Result<Store, ReadFail> {
+        let mut state = self.lock();
+        loop {
+            match state.units.look(&unit.key) {
+                Look::Checked(store) => return Ok(store),
+                Look::Bad(why) => {
+                    return Err(ReadFail::Problem(Problem::new(
+                        shown,
+                        ProblemKind::Corrupt,
+                        why,
+                    )));
+                }
+                Look::Checking => {
+                    state = self.checking.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+                Look::Unchecked => break,
+            }
+        }
+        state.units.begin(unit.key);
+        drop(state);
+        let guard = Checking {
+            fs: self,
+            key: unit.key,
+        };
+        let result = self.check(unit, shown, entry);
+        drop(guard);
+        result
+    }
+
+    /// Checks `unit` (this read began its check): from its cache entry if it has a right
+    /// one, else from its discs, keeping the bytes read.
+    fn check(
+        &self,
+        unit: &Unit,
+        shown: &str,
+        entry: &Entry,
+    ) -> std::result::Result<Store, ReadFail> {
+        let mut problems = Vec::new();
+        let mut use_cache = true;
+        let result = loop {
+            match self.check_once(unit, shown, entry, use_cache, &mut problems) {
+                // The cache entry could not be written: checked again, kept by the mount alone.
+                Err(None) if use_cache => use_cache = false,
+                Err(None) => unreachable!("only a cache entry is written again"),
+                Err(Some(fail)) => break Err(fail),
+                Ok(store) => break Ok(store),
+            }
+        };
+        for p in &problems {
+            self.log.problem(p);
+        }
+        result
+    }
+
+    /// One attempt of [`ArchiveFs::check`]; `Err(None)`: the cache entry could not be kept.
+    fn check_once(
+        &self,
+        unit: &Unit,
+        shown: &str,
+        entry: &Entry,
+        use_cache: bool,
+        problems: &mut Vec<Problem>,
+    ) -> std::result::Result<Store, Option<ReadFail>> {
+        let cache_hash = match (unit.key, entry.hash) {
+            (UnitKey::Whole(_), Some(h)) if use_cache => Some(h),
+            _ => None,
+        };
+        let mut state = self.lock();
+        if let (Some(hash), Some(cache)) = (cache_hash, state.cache.as_mut()) {
+            if let Some(found) = cache.find(&hash, entry.size, problems) {
+                // Its whole hash is checked (each time the mount takes it up: it may have
+                // changed since) without holding up the other requests.
+                drop(state);
+                let hashed = hash_of(&found.file, self.algorithm);
+                state = self.lock();
+                let file = state
+                    .cache
+                    .as_mut()
+                    .and_then(|cache| cache.verdict(found, hashed, &hash, problems));
+                if let Some(file) = file {
+                    if let Some(cache) = state.cache.as_ref() {
+                        cache.used(&file);
+                    }
+                    let store = Store::File(Arc::new(file));
+                    state.units.checked(unit.key, store.clone(), unit.len, true);
+                    return Ok(store);
+                }
+            }
+        }
+        let pieces = self.pieces(&mut state, shown, unit).map_err(Some)?;
+        let fill = match (cache_hash, state.cache.as_mut()) {
+            (Some(hash), Some(cache)) => cache.fill(&hash, entry.size).unwrap_or_else(|e| {
+                problems.push(Problem::new(
+                    shown,
+                    ProblemKind::Unwritable,
+                    format!(
+                        "making its cache entry in {}: {e}; kept by the mount alone",
+                        cache.dir().display()
+                    ),
+                ));
+                None
+            }),
+            _ => None,
+        };
+        let spool_dir = state.cache.as_ref().map(|c| c.dir().to_owned());
+        drop(state);
+        let mut sink = match fill {
+            Some(fill) => Sink::Fill(fill),
+            None => Sink::new(unit.len, spool_dir.as_deref()).map_err(|e| {
+                Some(ReadFail::Problem(Problem::new(
+                    shown,
+                    ProblemKind::Unwritable,
+                    format!(
+                        "no room to keep its bytes while they are checked ({} bytes, in {}): {e}",
+                        unit.len,
+                        spool_dir.unwrap_or_else(verified::spool_dir).display()
+                    ),
+                )))
+            })?,
+        };
+        let checked = verified::check(&pieces, unit.whole, self.algorithm, unit.len, &mut sink);
+        let mut state = self.lock();
+        match checked {
+            Ok(()) => {}
+            Err(CheckFail::Mismatch(why)) => {
+                state.units.bad(unit.key, why.clone());
+                return Err(Some(ReadFail::Problem(Problem::new(
+                    shown,
+                    ProblemKind::Corrupt,
+                    why,
+                ))));
+            }
+            Err(CheckFail::Unreadable(why)) => {
+                return Err(Some(ReadFail::Problem(Problem::new(
+                    shown,
+                    ProblemKind::Unreadable,
+                    why,
+                ))));
+            }
+            Err(CheckFail::Keep(at, e)) => {
+                let writing = format!("writing the cache entry {at}: {e}");
+                if matches!(sink, Sink::Fill(_)) {
+                    problems.push(Problem::new(shown, ProblemKind::Unwritable, writing));
+                    return Err(None);
+                }
+                return Err(Some(ReadFail::Problem(Problem::new(
+                    shown,
+                    ProblemKind::Unwritable,
+                    format!("no room to keep its bytes while they are checked: {e} ({at})"),
+                ))));
+            }
+        }
+        let (store, cache_entry) = match sink {
+            Sink::Memory(bytes) => (Store::Memory(Arc::new(bytes)), false),
+            Sink::Spool(file, _) => (Store::File(Arc::new(file)), false),
+            Sink::Fill(fill) => {
+                let hash = cache_hash.expect("a fill is of a hash");
+                let kept = state.cache.as_mut().map(|cache| {
+                    cache
+                        .keep(fill)
+                        .and_then(|()| cache.open_entry(&hash))
+                        .map_err(|e| (e, cache.dir().to_owned()))
+                });
+                match kept {
+                    Some(Ok(file)) => (Store::File(Arc::new(file)), true),
+                    Some(Err((e, dir))) => {
+                        problems.push(Problem::new(
+                            shown,
+                            ProblemKind::Unwritable,
+                            format!("keeping its cache entry in {}: {e}", dir.display()),
+                        ));
+                        return Err(None);
+                    }
+                    None => return Err(None),
+                }
+            }
+        };
+        state
+            .units
+            .checked(unit.key, store.clone(), unit.len, cache_entry);
+        Ok(store)
+    }
+
+    /// Where each stored file of `unit` is read from: a copy on a disc that is given.
+    fn pieces(
         &self,
         state: &mut State,
         shown: &str,
-        holding: &[&'p Placement],
-    ) -> std::result::Result<Option<&'p Placement>, ReadFail> {
+        unit: &Unit,
+    ) -> std::result::Result<Vec<Piece>, ReadFail> {
+        let mut pieces = Vec::new();
+        for copies in &unit.pieces {
+            let refs: Vec<&Placement> = copies.iter().collect();
+            let p = self
+                .given_placement(state, shown, &refs)?
+                .unwrap_or(copies[0].clone());
+            let unreadable = |detail: String| {
+                ReadFail::Problem(Problem::new(shown, ProblemKind::Unreadable, detail))
+            };
+            let located = state
+                .shelf
+                .locate(&p, Expected::of(&p, self.algorithm))
+                .map_err(|e| unreadable(format!("disc {}: {e}", p.disc)))?
+                .clone();
+            let source = match located {
+                FileBytes::Embedded(bytes) => Source::Embedded(bytes),
+                FileBytes::Mounted(path) => Source::Runs {
+                    file: self.opened(state, &path, shown)?,
+                    runs: vec![(0, p.length)],
+                    path,
+                },
+                FileBytes::Image { image, runs } => Source::Runs {
+                    file: self.opened(state, &image, shown)?,
+                    path: image,
+                    runs,
+                },
+            };
+            pieces.push(Piece {
+                source,
+                placement: p,
+            });
+        }
+        Ok(pieces)
+    }
+
+    /// The image or disc file at `path`, opened for a check of its own.
+    fn opened(
+        &self,
+        state: &mut State,
+        path: &std::path::Path,
+        shown: &str,
+    ) -> std::result::Result<std::fs::File, ReadFail> {
+        state
+            .shelf
+            .file(path)
+            .and_then(|f| f.try_clone())
+            .map_err(|e| {
+                ReadFail::Problem(Problem::new(
+                    shown,
+                    ProblemKind::Unreadable,
+                    format!("{}: {e}", path.display()),
+                ))
+            })
+    }
+
+    /// The placement of `holding` whose disc is given; `Err(Wanted)` if none is.
+    fn given_placement(
+        &self,
+        state: &mut State,
+        shown: &str,
+        holding: &[&Placement],
+    ) -> std::result::Result<Option<Placement>, ReadFail> {
         let mut problems = Vec::new();
         let mut found = None;
         for p in holding {
@@ -441,7 +475,7 @@ impl ArchiveFs {
                     ReadFail::Problem(Problem::new(shown, ProblemKind::Unreadable, e.to_string()))
                 })?;
             if has {
-                found = Some(*p);
+                found = Some((*p).clone());
                 break;
             }
         }
@@ -467,106 +501,5 @@ impl ArchiveFs {
             file: shown.to_owned(),
             since_ns: crate::time::now_ns(),
         }))
-    }
-
-    /// `len` bytes from `offset` of the file placement `p` stores (its disc is given).
-    fn read_part(
-        &self,
-        state: &mut State,
-        shown: &str,
-        p: &Placement,
-        offset: u64,
-        len: u64,
-    ) -> std::result::Result<Vec<u8>, ReadFail> {
-        let unreadable = |detail: String| {
-            ReadFail::Problem(Problem::new(shown, ProblemKind::Unreadable, detail))
-        };
-        let expected = Expected::of(p, self.algorithm);
-        let located = state
-            .shelf
-            .locate(p, expected)
-            .map_err(|e| unreadable(format!("disc {}: {e}", p.disc)))?
-            .clone();
-        let mut out = vec![0u8; len as usize];
-        let (path, runs) = match located {
-            FileBytes::Embedded(bytes) => {
-                let from = (offset as usize).min(bytes.len());
-                let to = (from + len as usize).min(bytes.len());
-                if to - from != len as usize {
-                    return Err(unreadable(format!("disc {}: the file is short", p.disc)));
-                }
-                return Ok(bytes[from..to].to_vec());
-            }
-            FileBytes::Mounted(path) => (path, vec![(0, p.length)]),
-            FileBytes::Image { image, runs } => (image, runs),
-        };
-        let io_err = |e: std::io::Error| unreadable(format!("{}: {e}", path.display()));
-        let file = state.shelf.file(&path).map_err(io_err)?;
-        let mut run_start = 0u64;
-        let mut filled = 0usize;
-        for (at, n) in runs {
-            let want_from = offset + filled as u64;
-            if filled == out.len() {
-                break;
-            }
-            if want_from < run_start + n {
-                let inside = want_from - run_start;
-                let take = ((n - inside) as usize).min(out.len() - filled);
-                file.read_exact_at(&mut out[filled..filled + take], at + inside)
-                    .map_err(io_err)?;
-                filled += take;
-            }
-            run_start += n;
-        }
-        if filled != out.len() {
-            return Err(unreadable(format!(
-                "disc {}: {} holds fewer bytes than the catalogue records",
-                p.disc, p.disc_path
-            )));
-        }
-        Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::hash::HashAlgorithm;
-
-    fn open_file(size: u64) -> OpenFile {
-        OpenFile {
-            view: 1,
-            entry: crate::fixtures::file_entry(1, b"f", size, None),
-            placements: Vec::new(),
-            hash: Some(FileHash::new(HashAlgorithm::Sha256.hasher(), None, size)),
-            hashed: 0,
-            ahead: BTreeMap::new(),
-            ahead_bytes: 0,
-            cached: None,
-        }
-    }
-
-    #[test]
-    fn pieces_read_ahead_out_of_order_or_twice_hash_as_the_whole_file() {
-        let bytes: Vec<u8> = (0..100u8).collect();
-        let want = HashAlgorithm::Sha256.digest(&bytes);
-        let orders: [&[(usize, usize)]; 3] = [
-            &[(0, 30), (30, 60), (60, 100)],
-            &[(60, 100), (30, 60), (0, 30)],
-            &[(0, 30), (0, 30), (50, 100), (20, 60)],
-        ];
-        for order in orders {
-            let mut f = open_file(100);
-            for &(a, b) in order {
-                f.hash_piece(a as u64, &Arc::new(bytes[a..b].to_vec()));
-            }
-            assert_eq!(f.hashed, 100, "{order:?}");
-            let hashed = f.hash.take().and_then(FileHash::finish).unwrap();
-            assert_eq!(hashed.hash, want);
-        }
-        // A gap never filled: the hash is never complete.
-        let mut f = open_file(100);
-        f.hash_piece(50, &Arc::new(bytes[50..].to_vec()));
-        assert_eq!(f.hashed, 0);
     }
 }
