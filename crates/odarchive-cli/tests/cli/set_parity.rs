@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -271,4 +272,163 @@ fn archive_takes_set_parity_and_a_lost_member_is_rebuilt() {
     let member = named(&images, "_002.iso");
     let lost = lose(&s, &[member]);
     rebuilt(&s, member, &lost[0].1);
+}
+
+/// What a group's accumulator state file (`OUT/.odarchive-set-parity/group-<g>.state`) says,
+/// read with its documented layout rather than through the library: the members folded
+/// whole, and the step in progress (member index, its first column sector), if any.
+fn fold_state(path: &Path) -> Option<(Vec<u32>, Option<(u32, u64)>)> {
+    let b = fs::read(path).ok()?;
+    if !b.starts_with(b"ODARCHIVE SETACC") {
+        return None;
+    }
+    let u32_at = |at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
+    let count = u32_at(16 + 16)? as usize;
+    let folded = (0..count)
+        .map(|i| u32_at(36 + 4 * i))
+        .collect::<Option<Vec<_>>>()?;
+    let at = 36 + 4 * count;
+    let step = match u32_at(at)? {
+        0 => None,
+        _ => Some((
+            u32_at(at + 4)?,
+            u64::from_le_bytes(b.get(at + 8..at + 16)?.try_into().ok()?),
+        )),
+    };
+    Some((folded, step))
+}
+
+/// `(disc, folded_ns)` of every fold the catalogue records, read with plain SQL.
+fn recorded_folds(s: &Scratch) -> Vec<(u32, i64)> {
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT disc_number, folded_ns FROM set_fold ORDER BY disc_number")
+        .unwrap();
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// The images in `out` with their inode and modification time: a file written again is
+/// another inode (images are renamed into place) or a later time.
+fn image_stamps(out: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    images(out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "iso"))
+        .map(|p| {
+            let m = fs::metadata(&p).unwrap();
+            (p, m.ino(), m.modified().unwrap())
+        })
+        .collect()
+}
+
+/// A real `odarchive write` killed (SIGKILL) while it folds a member into its group's parity,
+/// again and again, each time in a later member's second fold step (members are larger than
+/// one 16 MiB step, so the kill lands with that member's fold half done): every following
+/// run resumes, leaves the images and folds already done alone, folds each member exactly
+/// once (a step folded twice would cancel it out of the parity), and the parity disc it
+/// finally writes rebuilds each member byte for byte.
+#[test]
+fn a_write_killed_in_the_middle_of_a_fold_resumes_and_folds_each_member_once() {
+    let s = Scratch::new();
+    for i in 0..3 {
+        s.write(format!("d{i}/f.bin"), noise(500 + i, 36_000_000));
+    }
+    s.scan().ok();
+    s.run(&[
+        "plan",
+        "--media",
+        "40M",
+        "--parity",
+        "5",
+        "--set-parity",
+        "1",
+        "--set-group",
+        "3",
+    ])
+    .ok();
+    let out = s.dir("out");
+    let state = out.join(".odarchive-set-parity").join("group-1.state");
+    let mut landed = Vec::new();
+    let mut finished = false;
+    for _ in 0..6 {
+        let before_images = image_stamps_or_none(&out);
+        let before_folds = recorded_folds(&s);
+        let mut child = s
+            .command(&["write", "--out", out.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Kill as soon as a member not killed yet is in its second step.
+        let start = std::time::Instant::now();
+        let exited = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if let Some((_, Some((j, first)))) = fold_state(&state)
+                && first > 0
+                && !landed.contains(&j)
+            {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break None;
+            }
+            assert!(start.elapsed() < Duration::from_secs(300), "write hangs");
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        // What the earlier runs did is left alone.
+        let after_images = image_stamps(&out);
+        for (path, ino, time) in &before_images {
+            assert!(
+                after_images.contains(&(path.clone(), *ino, *time)),
+                "{} was written again",
+                path.display()
+            );
+        }
+        let after_folds = recorded_folds(&s);
+        for fold in &before_folds {
+            assert!(after_folds.contains(fold), "fold {fold:?} was done again");
+        }
+        if let Some(status) = exited {
+            assert!(status.success(), "write failed after a resume");
+            finished = true;
+            break;
+        }
+        let (_, step) = fold_state(&state).expect("the state file survives the kill");
+        if let Some((j, _)) = step {
+            landed.push(j);
+        }
+    }
+    assert!(finished, "write finished within six runs");
+    assert!(
+        !landed.is_empty(),
+        "at least one kill landed in the middle of a fold"
+    );
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    assert!(
+        !state.exists(),
+        "the accumulator is removed once the parity disc is written"
+    );
+    // Each member whose fold was cut, and the first, is rebuilt from the others and the
+    // parity disc, byte for byte.
+    let mut targets: Vec<u32> = landed.iter().map(|j| j + 1).collect();
+    targets.push(1);
+    targets.sort_unstable();
+    targets.dedup();
+    for n in targets {
+        let member = named(&images, &format!("_{n:03}.iso")).clone();
+        let lost = lose(&s, &[&member]);
+        rebuilt(&s, &member, &lost[0].1);
+        fs::write(&member, &lost[0].1).unwrap();
+    }
+}
+
+/// [`image_stamps`], or nothing before the folder exists.
+fn image_stamps_or_none(out: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    if out.exists() {
+        image_stamps(out)
+    } else {
+        Vec::new()
+    }
 }
