@@ -432,3 +432,55 @@ fn image_stamps_or_none(out: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)
         Vec::new()
     }
 }
+
+/// With no catalogue at all, only the surviving images of the group: a lost member and a lost
+/// parity disc both come back byte for byte, the parity disc from the header and time stamp
+/// the other parity disc records (its own SHA-256 only the catalogue knows, and the output
+/// does not claim it).
+#[test]
+fn a_lost_member_and_a_lost_parity_disc_are_rebuilt_without_the_catalogue() {
+    let s = Scratch::new();
+    let images = written(&s, "2", "3");
+    let member = named(&images, "_003.iso").clone();
+    let parity = named(&images, "_P001_2.iso").clone();
+    let lost = lose(&s, &[&member, &parity]);
+    fs::rename(&s.catalogue, s.dir("elsewhere.db")).unwrap();
+    let out = rebuilt(&s, &member, &lost[0].1);
+    assert!(out.contains("matches the one recorded"), "{out}");
+    let out = rebuilt(&s, &parity, &lost[1].1);
+    assert!(!out.contains("matches the one recorded"), "{out}");
+    assert!(
+        out.contains("no catalogue records a parity disc's SHA-256"),
+        "{out}"
+    );
+    assert!(!s.catalogue.exists(), "no catalogue was made");
+}
+
+/// A group's only parity disc lost, and no catalogue: nothing left says what the group was,
+/// and the error says so rather than that the disc is unknown.
+#[test]
+fn the_only_parity_disc_of_a_group_is_not_rebuilt_without_the_catalogue_and_says_why() {
+    let s = Scratch::new();
+    let images = written(&s, "1", "3");
+    let parity = named(&images, "_P001_1.iso").clone();
+    lose(&s, &[&parity]);
+    fs::rename(&s.catalogue, s.dir("elsewhere.db")).unwrap();
+    let fixed = s.dir("fixed.iso");
+    let run = s.run(&[
+        "repair",
+        "--disc",
+        &label(&parity),
+        "--from",
+        s.dir("out").to_str().unwrap(),
+        "--out",
+        fixed.to_str().unwrap(),
+    ]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("a lost parity disc is rebuilt only when another parity disc"),
+        "{}",
+        run.stderr
+    );
+    assert!(!fixed.exists());
+}

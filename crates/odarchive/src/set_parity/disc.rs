@@ -161,6 +161,7 @@ pub fn parity_disc_size(
                 sha256: [0; 32],
             })
             .collect(),
+        created_ns: 0,
     };
     let label = parity_disc_label(set_id, group, 0);
     // Laid out only, never read.
@@ -228,6 +229,7 @@ pub(super) fn header_of(
         parity: group.parity,
         columns: members.iter().map(|m| m.covered).max().unwrap_or(0),
         members,
+        created_ns: group.created_ns,
     })
 }
 

@@ -93,8 +93,24 @@ pub enum SetParityError {
         source: SetError,
     },
     /// The disc asked for is in no group.
-    #[error("{target} is no disc of a set-parity group{}", if *.catalogue { "" } else { " among the parity files given" })]
+    #[error(
+        "{target} is no disc of a set-parity group{}",
+        if *.catalogue {
+            ""
+        } else {
+            " among the parity files given (without the catalogue, a group is known only \
+             from its parity discs: a lost parity disc is rebuilt only when another parity \
+             disc of its group is given)"
+        }
+    )]
     NotInGroup { target: String, catalogue: bool },
+    /// A parity disc to rebuild without the catalogue, from parity files that do not record
+    /// the parity discs' time stamp.
+    #[error(
+        "{label}: the parity files given do not record when the parity discs were made \
+         (written by an older odarchive): rebuilding this parity disc needs the catalogue"
+    )]
+    NoParityTime { label: String },
     /// Fewer than K discs of the group are left.
     #[error(
         "group {group}: {target} cannot be rebuilt: {present} of the {needed} discs needed are \
