@@ -484,3 +484,127 @@ fn the_only_parity_disc_of_a_group_is_not_rebuilt_without_the_catalogue_and_says
     );
     assert!(!fixed.exists());
 }
+
+/// `(number, first_disc, last_disc, pending parity discs)` of every group, read with plain SQL.
+fn groups(s: &Scratch) -> Vec<(u32, u32, u32, u32)> {
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT number, first_disc, last_disc, (SELECT count(*) FROM set_parity_disc p \
+             WHERE p.group_id = g.id AND p.state = 'pending') FROM set_group g ORDER BY number",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn plan_set_parity(s: &Scratch, replan: bool) -> Run {
+    let mut args = vec![
+        "plan",
+        "--media",
+        "8M",
+        "--parity",
+        "20",
+        "--set-parity",
+        "1",
+        "--set-group",
+        "3",
+    ];
+    if replan {
+        args.push("--replan");
+    }
+    s.run(&args)
+}
+
+/// Planning again before anything is written replaces the groups with the plan's own.
+#[test]
+fn planning_again_before_any_write_replaces_the_groups() {
+    let s = Scratch::new();
+    for i in 0..4 {
+        s.write(format!("d{i}/f.bin"), noise(600 + i, 2_900_000));
+    }
+    s.scan().ok();
+    plan_set_parity(&s, false).ok();
+    let first = groups(&s);
+    assert_eq!(first[0], (1, 1, 3, 1), "{first:?}");
+    plan_set_parity(&s, false).ok();
+    assert_eq!(groups(&s), first, "the same groups again, numbered from 1");
+    let out = s.dir("out");
+    s.run(&["write", "--out", out.to_str().unwrap()]).ok();
+    assert!(groups(&s).iter().all(|g| g.3 == 0), "{:?}", groups(&s));
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    let member = named(&images, "_002.iso").clone();
+    let lost = lose(&s, &[&member]);
+    rebuilt(&s, &member, &lost[0].1);
+}
+
+/// A replan after the first disc of a group is written closes that group at it: its parity
+/// disc is made from it at the next write (rather than never, the group waiting for discs
+/// that no longer exist), the discs planned again form groups of their own, and a lost disc
+/// of either is rebuilt byte for byte.
+#[test]
+fn a_replan_closes_a_group_at_its_written_discs_and_both_groups_rebuild() {
+    let s = Scratch::new();
+    for i in 0..4 {
+        s.write(format!("d{i}/f.bin"), noise(700 + i, 2_900_000));
+    }
+    s.scan().ok();
+    plan_set_parity(&s, false).ok();
+    let out = s.dir("out");
+    s.run(&["write", "1", "--out", out.to_str().unwrap()]).ok();
+    s.write("d9/late.bin", noise(799, 2_900_000));
+    s.scan().ok();
+    let run = plan_set_parity(&s, true);
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("group 1 closed at its written discs 1..1"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(groups(&s)[0], (1, 1, 1, 1), "{:?}", groups(&s));
+    s.run(&["write", "--out", out.to_str().unwrap()]).ok();
+    let all = groups(&s);
+    assert!(
+        all.iter().all(|g| g.3 == 0),
+        "every parity disc written: {all:?}"
+    );
+    // Each disc in exactly one group.
+    for n in 1..=all.iter().map(|g| g.2).max().unwrap() {
+        let of = all.iter().filter(|g| (g.1..=g.2).contains(&n)).count();
+        assert_eq!(of, 1, "disc {n} in {of} groups: {all:?}");
+    }
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    for n in [1, 2] {
+        let member = named(&images, &format!("_{n:03}.iso")).clone();
+        let lost = lose(&s, &[&member]);
+        rebuilt(&s, &member, &lost[0].1);
+        fs::write(&member, &lost[0].1).unwrap();
+    }
+}
+
+/// A replan that would replace a disc of a group before a written one is refused, naming
+/// them, and changes nothing.
+#[test]
+fn a_replan_that_would_leave_a_hole_in_a_group_is_refused() {
+    let s = Scratch::new();
+    for i in 0..4 {
+        s.write(format!("d{i}/f.bin"), noise(800 + i, 2_900_000));
+    }
+    s.scan().ok();
+    plan_set_parity(&s, false).ok();
+    let out = s.dir("out");
+    s.run(&["write", "2", "--out", out.to_str().unwrap()]).ok();
+    let before = groups(&s);
+    let run = plan_set_parity(&s, true);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("group 1: disc(s) 2 are written but disc(s) 1 before them are not"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(groups(&s), before);
+}

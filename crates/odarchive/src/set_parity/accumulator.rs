@@ -454,7 +454,9 @@ fn parse_state(b: &[u8], group: u32, members: usize, parity: usize) -> Option<St
         Some(v)
     };
     let head = [u32_()?, u32_()?, u32_()?, u32_()?, u32_()?];
-    if head[..4] != [VERSION, group, members as u32, parity as u32] {
+    // A group closed at its first members by a new plan keeps its accumulator: a member's
+    // coefficient depends on its place, not on how many follow it.
+    if head[..2] != [VERSION, group] || head[3] != parity as u32 || head[2] < members as u32 {
         return None;
     }
     let folded = (0..head[4]).map(|_| u32_()).collect::<Option<Vec<_>>>()?;
@@ -486,7 +488,9 @@ fn parse_state(b: &[u8], group: u32, members: usize, parity: usize) -> Option<St
     } else {
         None
     };
-    Some(State { folded, step })
+    let within = |j: &u32| (*j as usize) < members;
+    (folded.iter().all(within) && step.as_ref().is_none_or(|s| within(&s.member)))
+        .then_some(State { folded, step })
 }
 
 #[cfg(test)]
@@ -574,6 +578,25 @@ mod tests {
             assert_eq!(acc.folded(), [0, 1, 2]);
             assert!(shards(&acc, 2, 30) == want, "{point:?}: shards differ");
         }
+    }
+
+    #[test]
+    fn a_group_closed_at_its_first_members_keeps_their_folds() {
+        let members = [member(0, 12), member(1, 7)];
+        let dir = tempfile::tempdir().unwrap();
+        let mut acc = Accumulator::open(dir.path(), 4, 5, 2).unwrap();
+        for (j, (m, b)) in members.iter().enumerate() {
+            acc.fold(j as u32, m, &mut Cursor::new(b)).unwrap();
+        }
+        drop(acc);
+        // Reopened as a group of its two folded members: the parity of that group.
+        let acc = Accumulator::open(dir.path(), 4, 2, 2).unwrap();
+        assert_eq!(acc.folded(), [0, 1]);
+        assert!(shards(&acc, 2, 12) == expected(&members, 2));
+        drop(acc);
+        // A group smaller than what was folded into it is refused, not cut.
+        let e = Accumulator::open(dir.path(), 4, 1, 2).unwrap_err();
+        assert!(matches!(e, SetParityError::Accumulator { .. }), "{e}");
     }
 
     #[test]
