@@ -276,7 +276,10 @@ fn archive_takes_set_parity_and_a_lost_member_is_rebuilt() {
 
 /// What a group's accumulator state file (`OUT/.odarchive-set-parity/group-<g>.state`) says,
 /// read with its documented layout rather than through the library: the members folded
-/// whole, and the step in progress (member index, its first column sector), if any.
+/// whole, and the step in progress (member index, its first column sector), if any. After
+/// the magic: version, group, K, N and the count of folded members (u32 each), then each
+/// folded member (u32) with its image's SHA-256; then 1 if a step is in progress, and its
+/// member (u32), its image's SHA-256 and its first column sector (u64).
 fn fold_state(path: &Path) -> Option<(Vec<u32>, Option<(u32, u64)>)> {
     let b = fs::read(path).ok()?;
     if !b.starts_with(b"ODARCHIVE SETACC") {
@@ -285,14 +288,14 @@ fn fold_state(path: &Path) -> Option<(Vec<u32>, Option<(u32, u64)>)> {
     let u32_at = |at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
     let count = u32_at(16 + 16)? as usize;
     let folded = (0..count)
-        .map(|i| u32_at(36 + 4 * i))
+        .map(|i| u32_at(36 + 36 * i))
         .collect::<Option<Vec<_>>>()?;
-    let at = 36 + 4 * count;
+    let at = 36 + 36 * count;
     let step = match u32_at(at)? {
         0 => None,
         _ => Some((
             u32_at(at + 4)?,
-            u64::from_le_bytes(b.get(at + 8..at + 16)?.try_into().ok()?),
+            u64::from_le_bytes(b.get(at + 40..at + 48)?.try_into().ok()?),
         )),
     };
     Some((folded, step))
@@ -607,4 +610,37 @@ fn a_replan_that_would_leave_a_hole_in_a_group_is_refused() {
         run.stderr
     );
     assert_eq!(groups(&s), before);
+}
+
+/// An accumulator left in the output folder by another archive (another catalogue, the first
+/// disc of its group written) is not taken for this archive's: its folded member is another
+/// image, so the group is folded again from this archive's images and its parity disc
+/// rebuilds them.
+#[test]
+fn an_accumulator_left_by_another_archive_in_the_folder_is_not_trusted() {
+    let s = Scratch::new();
+    for i in 0..4 {
+        s.write(format!("d{i}/f.bin"), noise(900 + i, 2_900_000));
+    }
+    s.scan().ok();
+    plan_set_parity(&s, false).ok();
+    let out = s.dir("out");
+    s.run(&["write", "1", "--out", out.to_str().unwrap()]).ok();
+    let state = out.join(".odarchive-set-parity").join("group-1.state");
+    assert_eq!(fold_state(&state).unwrap().0, [0], "disc 1 folded");
+    // Start over: another catalogue and other contents, the same output folder.
+    for p in images(&out).into_iter().filter(|p| p.is_file()) {
+        fs::remove_file(p).unwrap();
+    }
+    fs::rename(&s.catalogue, s.dir("old.db")).unwrap();
+    for i in 0..4 {
+        s.write(format!("d{i}/f.bin"), noise(950 + i, 2_900_000));
+    }
+    s.scan().ok();
+    plan_set_parity(&s, false).ok();
+    s.run(&["write", "--out", out.to_str().unwrap()]).ok();
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    let member = named(&images, "_001.iso").clone();
+    let lost = lose(&s, &[&member]);
+    rebuilt(&s, &member, &lost[0].1);
 }
