@@ -274,13 +274,16 @@ fn archive_takes_set_parity_and_a_lost_member_is_rebuilt() {
     rebuilt(&s, member, &lost[0].1);
 }
 
+/// Members folded whole, and the step in progress (member index, first column sector).
+type FoldState = (Vec<u32>, Option<(u32, u64)>);
+
 /// What a group's accumulator state file (`OUT/.odarchive-set-parity/group-<g>.state`) says,
 /// read with its documented layout rather than through the library: the members folded
 /// whole, and the step in progress (member index, its first column sector), if any. After
 /// the magic: version, group, K, N and the count of folded members (u32 each), then each
 /// folded member (u32) with its image's SHA-256; then 1 if a step is in progress, and its
 /// member (u32), its image's SHA-256 and its first column sector (u64).
-fn fold_state(path: &Path) -> Option<(Vec<u32>, Option<(u32, u64)>)> {
+fn fold_state(path: &Path) -> Option<FoldState> {
     let b = fs::read(path).ok()?;
     if !b.starts_with(b"ODARCHIVE SETACC") {
         return None;

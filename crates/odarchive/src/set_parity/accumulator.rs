@@ -5,7 +5,9 @@
 //! a fold step touches one contiguous range. Bytes past its end are zeros.
 //!
 //! `group-<g>.state` (replaced whole, through a temporary name, at every change) says which
-//! members are folded and, while a fold runs, the *step* being written: member j, column
+//! members are folded, each with the SHA-256 of the image it was folded from (so that an
+//! accumulator is never taken for another disc's: [`Accumulator::images`]), and, while a fold
+//! runs, the *step* being written: member j and its image's SHA-256, column
 //! sectors c0..c1, and for every sector of the range its CRC32C before and after the step,
 //! with the first byte at which the two differ and that byte's value before. A fold writes
 //! the state first, then the range; a fold that resumes reads the range back and, sector by

@@ -8,7 +8,10 @@
 //!   member of a group is folded writes its N parity discs (`disc`): ordinary UDF + ISO 9660
 //!   images holding `/README.md` and `/Parity/SET-<g>-<i>.ODS` (discfs's `parity::set`).
 //! - [`rebuild`] (`odarchive repair --disc D --from …`) rebuilds a lost member or parity disc
-//!   from any K others of its group, proven by the recorded SHA-256.
+//!   from any K others of its group, proven by the recorded SHA-256 (a parity disc without
+//!   the catalogue: from another parity disc's header, proven by its inputs).
+//! - [`settle_groups_before_plan`] (called by `plan`) forgets the groups of the discs a new
+//!   plan replaces, or closes a group at its written first members.
 //!
 //! The set code covers each member's sectors except its own `/Parity/PARITY.ODP`, which is
 //! encoded again after a rebuild: a parity disc then holds about a member's size less its
