@@ -363,7 +363,7 @@ fn a_write_killed_in_the_middle_of_a_fold_resumes_and_folds_each_member_once() {
         let mut child = s
             .command(&["write", "--out", out.to_str().unwrap()])
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
+            .stderr(fs::File::create(s.dir("write.err")).unwrap())
             .spawn()
             .unwrap();
         // Kill as soon as a member not killed yet is in its second step.
@@ -397,7 +397,11 @@ fn a_write_killed_in_the_middle_of_a_fold_resumes_and_folds_each_member_once() {
             assert!(after_folds.contains(fold), "fold {fold:?} was done again");
         }
         if let Some(status) = exited {
-            assert!(status.success(), "write failed after a resume");
+            assert!(
+                status.success(),
+                "write failed after a resume: {}",
+                fs::read_to_string(s.dir("write.err")).unwrap()
+            );
             finished = true;
             break;
         }
