@@ -104,6 +104,7 @@ fn header(columns: u64) -> SetHeader {
                 sha256: [j as u8; 32],
             })
             .collect(),
+        created_ns: 1_700_000_000_123_456_789,
     }
 }
 
@@ -140,6 +141,8 @@ fn a_header_with_a_flipped_bit_is_refused() {
     let h = header(10);
     let mut b = h.to_bytes().unwrap();
     assert_eq!(SetHeader::parse(&b).unwrap(), h);
+    // The parity discs' time stamp, at bytes 120–127 as documented.
+    assert_eq!(b[120..128], 1_700_000_000_123_456_789i64.to_le_bytes());
     b[200] ^= 1;
     assert!(matches!(SetHeader::parse(&b), Err(SetError::Header(_))));
 }

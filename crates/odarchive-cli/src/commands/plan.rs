@@ -142,6 +142,12 @@ pub fn human(s: &PlanSummary) -> String {
             count(s.unhashed_files)
         ));
     }
+    for (g, first, last) in &s.set_parity_closed {
+        out.push_str(&format!(
+            "set parity: group {g} closed at its written discs {first}..{last} (its parity \
+             discs are made from them at the next write)\n"
+        ));
+    }
     for g in &s.set_parity_groups {
         out.push_str(&format!(
             "set parity: group {}: discs {}..{} and {} parity disc{}\n",

@@ -55,9 +55,15 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
                     done.bad_parity_sectors
                 )?;
             }
+            let proof = if done.sha256_recorded {
+                "matches the one recorded"
+            } else {
+                "(no catalogue records a parity disc's SHA-256: its parity is computed from \
+                 the discs above, each proven by its recorded SHA-256 or CRC32C)"
+            };
             writeln!(
                 text,
-                "{}: rebuilt from group {} ({}); SHA-256 {} matches the one recorded",
+                "{}: rebuilt from group {} ({}); SHA-256 {} {proof}",
                 done.label,
                 done.group,
                 done.used.join(", "),

@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -271,4 +272,382 @@ fn archive_takes_set_parity_and_a_lost_member_is_rebuilt() {
     let member = named(&images, "_002.iso");
     let lost = lose(&s, &[member]);
     rebuilt(&s, member, &lost[0].1);
+}
+
+/// Members folded whole, and the step in progress (member index, first column sector).
+type FoldState = (Vec<u32>, Option<(u32, u64)>);
+
+/// What a group's accumulator state file (`OUT/.odarchive-set-parity/group-<g>.state`) says,
+/// read with its documented layout rather than through the library: the members folded
+/// whole, and the step in progress (member index, its first column sector), if any. After
+/// the magic: version, group, K, N and the count of folded members (u32 each), then each
+/// folded member (u32) with its image's SHA-256; then 1 if a step is in progress, and its
+/// member (u32), its image's SHA-256 and its first column sector (u64).
+fn fold_state(path: &Path) -> Option<FoldState> {
+    let b = fs::read(path).ok()?;
+    if !b.starts_with(b"ODARCHIVE SETACC") {
+        return None;
+    }
+    let u32_at = |at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
+    let count = u32_at(16 + 16)? as usize;
+    let folded = (0..count)
+        .map(|i| u32_at(36 + 36 * i))
+        .collect::<Option<Vec<_>>>()?;
+    let at = 36 + 36 * count;
+    let step = match u32_at(at)? {
+        0 => None,
+        _ => Some((
+            u32_at(at + 4)?,
+            u64::from_le_bytes(b.get(at + 40..at + 48)?.try_into().ok()?),
+        )),
+    };
+    Some((folded, step))
+}
+
+/// `(disc, folded_ns)` of every fold the catalogue records, read with plain SQL.
+fn recorded_folds(s: &Scratch) -> Vec<(u32, i64)> {
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT disc_number, folded_ns FROM set_fold ORDER BY disc_number")
+        .unwrap();
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// The images in `out` with their inode and modification time: a file written again is
+/// another inode (images are renamed into place) or a later time.
+fn image_stamps(out: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    images(out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "iso"))
+        .map(|p| {
+            let m = fs::metadata(&p).unwrap();
+            (p, m.ino(), m.modified().unwrap())
+        })
+        .collect()
+}
+
+/// A real `odarchive write` killed (SIGKILL) while it folds a member into its group's parity,
+/// again and again, each time in a later member's second fold step (members are larger than
+/// one 16 MiB step, so the kill lands with that member's fold half done): every following
+/// run resumes, leaves the images and folds already done alone, folds each member exactly
+/// once (a step folded twice would cancel it out of the parity), and the parity disc it
+/// finally writes rebuilds each member byte for byte.
+#[test]
+fn a_write_killed_in_the_middle_of_a_fold_resumes_and_folds_each_member_once() {
+    let s = Scratch::new();
+    for i in 0..3 {
+        s.write(format!("d{i}/f.bin"), noise(500 + i, 36_000_000));
+    }
+    s.scan().ok();
+    s.run(&[
+        "plan",
+        "--media",
+        "40M",
+        "--parity",
+        "5",
+        "--set-parity",
+        "1",
+        "--set-group",
+        "3",
+    ])
+    .ok();
+    let out = s.dir("out");
+    let state = out.join(".odarchive-set-parity").join("group-1.state");
+    let mut landed = Vec::new();
+    let mut finished = false;
+    for _ in 0..6 {
+        let before_images = image_stamps_or_none(&out);
+        let before_folds = recorded_folds(&s);
+        let mut child = s
+            .command(&["write", "--out", out.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(fs::File::create(s.dir("write.err")).unwrap())
+            .spawn()
+            .unwrap();
+        // Kill as soon as a member not killed yet is in its second step.
+        let start = std::time::Instant::now();
+        let exited = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if let Some((_, Some((j, first)))) = fold_state(&state)
+                && first > 0
+                && !landed.contains(&j)
+            {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break None;
+            }
+            assert!(start.elapsed() < Duration::from_secs(300), "write hangs");
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        // What the earlier runs did is left alone.
+        let after_images = image_stamps(&out);
+        for (path, ino, time) in &before_images {
+            assert!(
+                after_images.contains(&(path.clone(), *ino, *time)),
+                "{} was written again",
+                path.display()
+            );
+        }
+        let after_folds = recorded_folds(&s);
+        for fold in &before_folds {
+            assert!(after_folds.contains(fold), "fold {fold:?} was done again");
+        }
+        if let Some(status) = exited {
+            assert!(
+                status.success(),
+                "write failed after a resume: {}",
+                fs::read_to_string(s.dir("write.err")).unwrap()
+            );
+            finished = true;
+            break;
+        }
+        let (_, step) = fold_state(&state).expect("the state file survives the kill");
+        if let Some((j, _)) = step {
+            landed.push(j);
+        }
+    }
+    assert!(finished, "write finished within six runs");
+    assert!(
+        !landed.is_empty(),
+        "at least one kill landed in the middle of a fold"
+    );
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    assert!(
+        !state.exists(),
+        "the accumulator is removed once the parity disc is written"
+    );
+    // Each member whose fold was cut, and the first, is rebuilt from the others and the
+    // parity disc, byte for byte.
+    let mut targets: Vec<u32> = landed.iter().map(|j| j + 1).collect();
+    targets.push(1);
+    targets.sort_unstable();
+    targets.dedup();
+    for n in targets {
+        let member = named(&images, &format!("_{n:03}.iso")).clone();
+        let lost = lose(&s, &[&member]);
+        rebuilt(&s, &member, &lost[0].1);
+        fs::write(&member, &lost[0].1).unwrap();
+    }
+}
+
+/// [`image_stamps`], or nothing before the folder exists.
+fn image_stamps_or_none(out: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    if out.exists() {
+        image_stamps(out)
+    } else {
+        Vec::new()
+    }
+}
+
+/// With no catalogue at all, only the surviving images of the group: a lost member and a lost
+/// parity disc both come back byte for byte, the parity disc from the header and time stamp
+/// the other parity disc records (its own SHA-256 only the catalogue knows, and the output
+/// does not claim it).
+#[test]
+fn a_lost_member_and_a_lost_parity_disc_are_rebuilt_without_the_catalogue() {
+    let s = Scratch::new();
+    let images = written(&s, "2", "3");
+    let member = named(&images, "_003.iso").clone();
+    let parity = named(&images, "_P001_2.iso").clone();
+    let lost = lose(&s, &[&member, &parity]);
+    fs::rename(&s.catalogue, s.dir("elsewhere.db")).unwrap();
+    let out = rebuilt(&s, &member, &lost[0].1);
+    assert!(out.contains("matches the one recorded"), "{out}");
+    let out = rebuilt(&s, &parity, &lost[1].1);
+    assert!(!out.contains("matches the one recorded"), "{out}");
+    assert!(
+        out.contains("no catalogue records a parity disc's SHA-256"),
+        "{out}"
+    );
+    assert!(!s.catalogue.exists(), "no catalogue was made");
+}
+
+/// A group's only parity disc lost, and no catalogue: nothing left says what the group was,
+/// and the error says so rather than that the disc is unknown.
+#[test]
+fn the_only_parity_disc_of_a_group_is_not_rebuilt_without_the_catalogue_and_says_why() {
+    let s = Scratch::new();
+    let images = written(&s, "1", "3");
+    let parity = named(&images, "_P001_1.iso").clone();
+    lose(&s, &[&parity]);
+    fs::rename(&s.catalogue, s.dir("elsewhere.db")).unwrap();
+    let fixed = s.dir("fixed.iso");
+    let run = s.run(&[
+        "repair",
+        "--disc",
+        &label(&parity),
+        "--from",
+        s.dir("out").to_str().unwrap(),
+        "--out",
+        fixed.to_str().unwrap(),
+    ]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("a lost parity disc is rebuilt only when another parity disc"),
+        "{}",
+        run.stderr
+    );
+    assert!(!fixed.exists());
+}
+
+/// `(number, first_disc, last_disc, pending parity discs)` of every group, read with plain SQL.
+fn groups(s: &Scratch) -> Vec<(u32, u32, u32, u32)> {
+    let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT number, first_disc, last_disc, (SELECT count(*) FROM set_parity_disc p \
+             WHERE p.group_id = g.id AND p.state = 'pending') FROM set_group g ORDER BY number",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn plan_set_parity(s: &Scratch, replan: bool) -> Run {
+    let mut args = vec![
+        "plan",
+        "--media",
+        "8M",
+        "--parity",
+        "20",
+        "--set-parity",
+        "1",
+        "--set-group",
+        "3",
+    ];
+    if replan {
+        args.push("--replan");
+    }
+    s.run(&args)
+}
+
+/// Planning again before anything is written replaces the groups with the plan's own.
+#[test]
+fn planning_again_before_any_write_replaces_the_groups() {
+    let s = Scratch::new();
+    for i in 0..4 {
+        s.write(format!("d{i}/f.bin"), noise(600 + i, 2_900_000));
+    }
+    s.scan().ok();
+    plan_set_parity(&s, false).ok();
+    let first = groups(&s);
+    assert_eq!(first[0], (1, 1, 3, 1), "{first:?}");
+    plan_set_parity(&s, false).ok();
+    assert_eq!(groups(&s), first, "the same groups again, numbered from 1");
+    let out = s.dir("out");
+    s.run(&["write", "--out", out.to_str().unwrap()]).ok();
+    assert!(groups(&s).iter().all(|g| g.3 == 0), "{:?}", groups(&s));
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    let member = named(&images, "_002.iso").clone();
+    let lost = lose(&s, &[&member]);
+    rebuilt(&s, &member, &lost[0].1);
+}
+
+/// A replan after the first disc of a group is written closes that group at it: its parity
+/// disc is made from it at the next write (rather than never, the group waiting for discs
+/// that no longer exist), the discs planned again form groups of their own, and a lost disc
+/// of either is rebuilt byte for byte.
+#[test]
+fn a_replan_closes_a_group_at_its_written_discs_and_both_groups_rebuild() {
+    let s = Scratch::new();
+    for i in 0..4 {
+        s.write(format!("d{i}/f.bin"), noise(700 + i, 2_900_000));
+    }
+    s.scan().ok();
+    plan_set_parity(&s, false).ok();
+    let out = s.dir("out");
+    s.run(&["write", "1", "--out", out.to_str().unwrap()]).ok();
+    s.write("d9/late.bin", noise(799, 2_900_000));
+    s.scan().ok();
+    let run = plan_set_parity(&s, true);
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("group 1 closed at its written discs 1..1"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(groups(&s)[0], (1, 1, 1, 1), "{:?}", groups(&s));
+    s.run(&["write", "--out", out.to_str().unwrap()]).ok();
+    let all = groups(&s);
+    assert!(
+        all.iter().all(|g| g.3 == 0),
+        "every parity disc written: {all:?}"
+    );
+    // Each disc in exactly one group.
+    for n in 1..=all.iter().map(|g| g.2).max().unwrap() {
+        let of = all.iter().filter(|g| (g.1..=g.2).contains(&n)).count();
+        assert_eq!(of, 1, "disc {n} in {of} groups: {all:?}");
+    }
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    for n in [1, 2] {
+        let member = named(&images, &format!("_{n:03}.iso")).clone();
+        let lost = lose(&s, &[&member]);
+        rebuilt(&s, &member, &lost[0].1);
+        fs::write(&member, &lost[0].1).unwrap();
+    }
+}
+
+/// A replan that would replace a disc of a group before a written one is refused, naming
+/// them, and changes nothing.
+#[test]
+fn a_replan_that_would_leave_a_hole_in_a_group_is_refused() {
+    let s = Scratch::new();
+    for i in 0..4 {
+        s.write(format!("d{i}/f.bin"), noise(800 + i, 2_900_000));
+    }
+    s.scan().ok();
+    plan_set_parity(&s, false).ok();
+    let out = s.dir("out");
+    s.run(&["write", "2", "--out", out.to_str().unwrap()]).ok();
+    let before = groups(&s);
+    let run = plan_set_parity(&s, true);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("group 1: disc(s) 2 are written but disc(s) 1 before them are not"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(groups(&s), before);
+}
+
+/// An accumulator left in the output folder by another archive (another catalogue, the first
+/// disc of its group written) is not taken for this archive's: its folded member is another
+/// image, so the group is folded again from this archive's images and its parity disc
+/// rebuilds them.
+#[test]
+fn an_accumulator_left_by_another_archive_in_the_folder_is_not_trusted() {
+    let s = Scratch::new();
+    for i in 0..4 {
+        s.write(format!("d{i}/f.bin"), noise(900 + i, 2_900_000));
+    }
+    s.scan().ok();
+    plan_set_parity(&s, false).ok();
+    let out = s.dir("out");
+    s.run(&["write", "1", "--out", out.to_str().unwrap()]).ok();
+    let state = out.join(".odarchive-set-parity").join("group-1.state");
+    assert_eq!(fold_state(&state).unwrap().0, [0], "disc 1 folded");
+    // Start over: another catalogue and other contents, the same output folder.
+    for p in images(&out).into_iter().filter(|p| p.is_file()) {
+        fs::remove_file(p).unwrap();
+    }
+    fs::rename(&s.catalogue, s.dir("old.db")).unwrap();
+    for i in 0..4 {
+        s.write(format!("d{i}/f.bin"), noise(950 + i, 2_900_000));
+    }
+    s.scan().ok();
+    plan_set_parity(&s, false).ok();
+    s.run(&["write", "--out", out.to_str().unwrap()]).ok();
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    let member = named(&images, "_001.iso").clone();
+    let lost = lose(&s, &[&member]);
+    rebuilt(&s, &member, &lost[0].1);
 }

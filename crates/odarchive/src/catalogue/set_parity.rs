@@ -277,3 +277,32 @@ impl Catalogue {
         Ok(())
     }
 }
+
+/// What a new plan does to the groups of the discs it replaces ([`Catalogue::settle_set_groups`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupSettlement {
+    /// Groups to forget: none of their members or parity discs is written.
+    pub dropped: Vec<i64>,
+    /// Groups to close at their written members: (row id, new last disc).
+    pub closed: Vec<(i64, u32)>,
+}
+
+impl Catalogue {
+    /// Applies `settlement` in one transaction.
+    pub fn settle_set_groups(&mut self, settlement: &GroupSettlement) -> Result<()> {
+        let tx = self.conn.transaction().in_catalogue(&self.path)?;
+        for id in &settlement.dropped {
+            tx.execute("DELETE FROM set_group WHERE id = ?1", [id])
+                .in_catalogue(&self.path)?;
+        }
+        for (id, last) in &settlement.closed {
+            tx.execute(
+                "UPDATE set_group SET last_disc = ?2 WHERE id = ?1",
+                params![id, last],
+            )
+            .in_catalogue(&self.path)?;
+        }
+        tx.commit().in_catalogue(&self.path)?;
+        Ok(())
+    }
+}

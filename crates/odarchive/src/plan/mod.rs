@@ -204,6 +204,10 @@ pub struct PlanSummary {
     /// Its set-parity groups (none without `set_parity`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub set_parity_groups: Vec<crate::catalogue::SetGroup>,
+    /// Set-parity groups of earlier plans closed at their written members, as (group, first
+    /// disc, last disc): the discs that followed them are planned again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_parity_closed: Vec<(u32, u32, u32)>,
 }
 
 /// Plans discs for everything in the latest complete snapshot that no written disc holds yet,
@@ -270,6 +274,8 @@ pub fn plan(
         bytes: gathered.items.iter().map(|i| i.size).sum(),
     });
 
+    // The groups of the discs this plan replaces are settled first (see set_parity).
+    let closed = crate::set_parity::settle_groups_before_plan(catalogue)?;
     let created_ns = now_ns();
     let set_id = catalogue.archive()?.set_id;
     let hash = catalogue.hash_algorithm()?;
@@ -323,6 +329,7 @@ pub fn plan(
                     (&record, &discs),
                     capacity,
                 );
+                summary.set_parity_closed = closed;
                 if set.parity > 0 {
                     summary.set_parity_groups =
                         crate::set_parity::configure(catalogue, plan_id, set.parity, set.group)?;
@@ -390,5 +397,6 @@ fn summary(
         unhashed_files: gathered.unhashed,
         discs,
         set_parity_groups: Vec::new(),
+        set_parity_closed: Vec::new(),
     }
 }

@@ -5,7 +5,9 @@
 //! a fold step touches one contiguous range. Bytes past its end are zeros.
 //!
 //! `group-<g>.state` (replaced whole, through a temporary name, at every change) says which
-//! members are folded and, while a fold runs, the *step* being written: member j, column
+//! members are folded, each with the SHA-256 of the image it was folded from (so that an
+//! accumulator is never taken for another disc's: [`Accumulator::images`]), and, while a fold
+//! runs, the *step* being written: member j and its image's SHA-256, column
 //! sectors c0..c1, and for every sector of the range its CRC32C before and after the step,
 //! with the first byte at which the two differ and that byte's value before. A fold writes
 //! the state first, then the range; a fold that resumes reads the range back and, sector by
@@ -25,7 +27,7 @@ use super::SetParityError;
 use crate::atomic::AtomicFile;
 
 const MAGIC: &[u8; 16] = b"ODARCHIVE SETACC";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const S: u64 = SHARD_BYTES as u64;
 /// Column sectors folded per step (16 MiB of a member).
 pub const STEP_SECTORS: u64 = 8192;
@@ -81,6 +83,8 @@ impl SectorChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Step {
     member: u32,
+    /// SHA-256 of the member's image.
+    image: [u8; 32],
     first: u64,
     end: u64,
     /// (c − first)·N + i order.
@@ -89,7 +93,8 @@ struct Step {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct State {
-    folded: Vec<u32>,
+    /// Members folded whole, each with its image's SHA-256.
+    folded: Vec<(u32, [u8; 32])>,
     step: Option<Step>,
 }
 
@@ -152,8 +157,16 @@ impl Accumulator {
     }
 
     /// The members (indexes in the group) folded whole.
-    pub fn folded(&self) -> &[u32] {
-        &self.state.folded
+    pub fn folded(&self) -> Vec<u32> {
+        self.state.folded.iter().map(|(j, _)| *j).collect()
+    }
+
+    /// Each member folded or being folded, with the SHA-256 of the image it was folded from:
+    /// what a caller checks against the discs it means before it trusts the accumulator.
+    pub fn images(&self) -> Vec<(u32, [u8; 32])> {
+        let mut v = self.state.folded.clone();
+        v.extend(self.state.step.as_ref().map(|s| (s.member, s.image)));
+        v
     }
 
     /// The member whose fold was cut short, if any: it must be folded before any other.
@@ -187,8 +200,21 @@ impl Accumulator {
         step: u64,
         stop: &mut dyn FnMut(FoldPoint) -> bool,
     ) -> Result<(), SetParityError> {
-        if self.state.folded.contains(&j) {
-            return Ok(());
+        let other_image = |what: &str| SetParityError::Accumulator {
+            path: self.state_path.clone(),
+            reason: format!(
+                "member {} {what} from another image than {} (remove the folder to start \
+                 again from the members' images)",
+                j + 1,
+                member.label
+            ),
+        };
+        if let Some((_, image)) = self.state.folded.iter().find(|(f, _)| *f == j) {
+            return if *image == member.sha256 {
+                Ok(())
+            } else {
+                Err(other_image("was folded"))
+            };
         }
         let n = self.code.parity() as u64;
         let mut acc = OpenOptions::new()
@@ -208,6 +234,9 @@ impl Accumulator {
                         s.member + 1
                     ),
                 });
+            }
+            if s.image != member.sha256 {
+                return Err(other_image("was being folded"));
             }
             // Resume: finish the step that was being written, sector by sector.
             let mut range = self.read_range(&mut acc, s.first, s.end)?;
@@ -262,6 +291,7 @@ impl Accumulator {
                 .collect();
             self.state.step = Some(Step {
                 member: j,
+                image: member.sha256,
                 first: c0,
                 end: c1,
                 changes,
@@ -282,7 +312,7 @@ impl Accumulator {
             c0 = c1;
         }
         self.state.step = None;
-        self.state.folded.push(j);
+        self.state.folded.push((j, member.sha256));
         self.state.folded.sort_unstable();
         self.save()
     }
@@ -418,14 +448,16 @@ fn state_bytes(state: &State, group: u32, members: usize, parity: usize) -> Vec<
     ] {
         b.extend_from_slice(&v.to_le_bytes());
     }
-    for f in &state.folded {
-        b.extend_from_slice(&f.to_le_bytes());
+    for (j, image) in &state.folded {
+        b.extend_from_slice(&j.to_le_bytes());
+        b.extend_from_slice(image);
     }
     match &state.step {
         None => b.extend_from_slice(&0u32.to_le_bytes()),
         Some(s) => {
             b.extend_from_slice(&1u32.to_le_bytes());
             b.extend_from_slice(&s.member.to_le_bytes());
+            b.extend_from_slice(&s.image);
             b.extend_from_slice(&s.first.to_le_bytes());
             b.extend_from_slice(&s.end.to_le_bytes());
             for c in &s.changes {
@@ -447,24 +479,31 @@ fn parse_state(b: &[u8], group: u32, members: usize, parity: usize) -> Option<St
     if crc32c(body).to_le_bytes() != crc || !body.starts_with(MAGIC) {
         return None;
     }
-    let mut at = MAGIC.len();
-    let mut u32_ = || {
-        let v = u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?);
-        at += 4;
-        Some(v)
-    };
-    let head = [u32_()?, u32_()?, u32_()?, u32_()?, u32_()?];
-    if head[..4] != [VERSION, group, members as u32, parity as u32] {
+    let u32_at = |at: usize| Some(u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?));
+    let mut head = [0u32; 5];
+    for (k, v) in head.iter_mut().enumerate() {
+        *v = u32_at(MAGIC.len() + 4 * k)?;
+    }
+    let mut at = MAGIC.len() + 20;
+    // A group closed at its first members by a new plan keeps its accumulator: a member's
+    // coefficient depends on its place, not on how many follow it.
+    if head[..2] != [VERSION, group] || head[3] != parity as u32 || head[2] < members as u32 {
         return None;
     }
-    let folded = (0..head[4]).map(|_| u32_()).collect::<Option<Vec<_>>>()?;
-    let has_step = u32_()?;
+    let image_at = |at: usize| -> Option<[u8; 32]> { body.get(at..at + 32)?.try_into().ok() };
+    let mut folded = Vec::new();
+    for _ in 0..head[4] {
+        folded.push((u32_at(at)?, image_at(at + 4)?));
+        at += 36;
+    }
+    let has_step = u32_at(at)?;
     let step = if has_step == 1 {
-        let member = u32_()?;
+        let member = u32_at(at + 4)?;
+        let image = image_at(at + 8)?;
         let u64_at = |at: usize| Some(u64::from_le_bytes(body.get(at..at + 8)?.try_into().ok()?));
-        let first = u64_at(at)?;
-        let end = u64_at(at + 8)?;
-        let mut at = at + 16;
+        let first = u64_at(at + 40)?;
+        let end = u64_at(at + 48)?;
+        let mut at = at + 56;
         let count = (end.checked_sub(first)? * parity as u64) as usize;
         let mut changes = Vec::with_capacity(count);
         for _ in 0..count {
@@ -479,6 +518,7 @@ fn parse_state(b: &[u8], group: u32, members: usize, parity: usize) -> Option<St
         }
         Some(Step {
             member,
+            image,
             first,
             end,
             changes,
@@ -486,7 +526,9 @@ fn parse_state(b: &[u8], group: u32, members: usize, parity: usize) -> Option<St
     } else {
         None
     };
-    Some(State { folded, step })
+    let within = |j: &u32| (*j as usize) < members;
+    (folded.iter().all(|(j, _)| within(j)) && step.as_ref().is_none_or(|s| within(&s.member)))
+        .then_some(State { folded, step })
 }
 
 #[cfg(test)]
@@ -574,6 +616,52 @@ mod tests {
             assert_eq!(acc.folded(), [0, 1, 2]);
             assert!(shards(&acc, 2, 30) == want, "{point:?}: shards differ");
         }
+    }
+
+    #[test]
+    fn a_group_closed_at_its_first_members_keeps_their_folds() {
+        let members = [member(0, 12), member(1, 7)];
+        let dir = tempfile::tempdir().unwrap();
+        let mut acc = Accumulator::open(dir.path(), 4, 5, 2).unwrap();
+        for (j, (m, b)) in members.iter().enumerate() {
+            acc.fold(j as u32, m, &mut Cursor::new(b)).unwrap();
+        }
+        drop(acc);
+        // Reopened as a group of its two folded members: the parity of that group.
+        let acc = Accumulator::open(dir.path(), 4, 2, 2).unwrap();
+        assert_eq!(acc.folded(), [0, 1]);
+        assert!(shards(&acc, 2, 12) == expected(&members, 2));
+        drop(acc);
+        // A group smaller than what was folded into it is refused, not cut.
+        let e = Accumulator::open(dir.path(), 4, 1, 2).unwrap_err();
+        assert!(matches!(e, SetParityError::Accumulator { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_member_folded_from_another_image_is_refused_not_skipped() {
+        let (m, b) = member(0, 8);
+        let dir = tempfile::tempdir().unwrap();
+        let mut acc = Accumulator::open(dir.path(), 3, 2, 1).unwrap();
+        acc.fold(0, &m, &mut Cursor::new(&b)).unwrap();
+        assert_eq!(acc.images(), [(0, m.sha256)]);
+        let other = Member {
+            sha256: [7; 32],
+            ..m.clone()
+        };
+        let e = acc.fold(0, &other, &mut Cursor::new(&b)).unwrap_err();
+        assert!(matches!(e, SetParityError::Accumulator { .. }), "{e}");
+        // A fold cut short resumes only with the image it began with.
+        let (m1, b1) = member(1, 8);
+        let stopped = acc.fold_stopping(1, &m1, &mut Cursor::new(&b1), 4, &mut |p| {
+            p == FoldPoint::HalfWritten
+        });
+        assert!(matches!(stopped, Err(SetParityError::Stopped)));
+        let other = Member {
+            sha256: [9; 32],
+            ..m1.clone()
+        };
+        let e = acc.fold(1, &other, &mut Cursor::new(&b1)).unwrap_err();
+        assert!(matches!(e, SetParityError::Accumulator { .. }), "{e}");
     }
 
     #[test]

@@ -161,6 +161,7 @@ pub fn parity_disc_size(
                 sha256: [0; 32],
             })
             .collect(),
+        created_ns: 0,
     };
     let label = parity_disc_label(set_id, group, 0);
     // Laid out only, never read.
@@ -228,6 +229,7 @@ pub(super) fn header_of(
         parity: group.parity,
         columns: members.iter().map(|m| m.covered).max().unwrap_or(0),
         members,
+        created_ns: group.created_ns,
     })
 }
 
@@ -303,21 +305,61 @@ pub fn fold_written(
             continue;
         }
         let k = group.member_count();
-        let mut acc = Accumulator::open(&dir, group.number, k, group.parity as usize)?;
-        let mut folds = catalogue.set_folds(group.id)?;
-        let in_acc = |acc: &Accumulator, n: u32| acc.folded().contains(&(n - group.first_disc));
-        if folds.iter().any(|f| !in_acc(&acc, f.disc)) {
-            // The catalogue knows folds this accumulator lacks (another --out, or the folder
-            // was removed): start the group again from its members' images.
-            drop(acc);
-            let (a, s) = Accumulator::paths(&dir, group.number);
-            let _ = fs::remove_file(s);
-            let _ = fs::remove_file(a);
-            acc = Accumulator::open(&dir, group.number, k, group.parity as usize)?;
-            catalogue.clear_set_folds(group.id)?;
-            folds.clear();
-        }
         let discs = catalogue.discs()?;
+        let mut folds = catalogue.set_folds(group.id)?;
+        // The accumulator is trusted only if it holds every fold the catalogue records and
+        // each member it holds was folded from the image written for that disc: one left by
+        // another archive or catalogue in this folder, or by a group numbered otherwise, or
+        // one whose state cannot be read, is started again from the members' images.
+        let trusted = match Accumulator::open(&dir, group.number, k, group.parity as usize) {
+            Ok(acc) => {
+                let images = acc.images();
+                let image_of = |n: u32| {
+                    images
+                        .iter()
+                        .find(|(j, _)| group.first_disc + j == n)
+                        .map(|(_, sha)| *sha)
+                };
+                let written = |n: u32, sha: &[u8; 32]| {
+                    discs.iter().any(|d| {
+                        d.number == n
+                            && d.state != DiscState::Planned
+                            && d.image_sha256.as_ref() == Some(sha)
+                    })
+                };
+                let ok = folds
+                    .iter()
+                    .all(|f| image_of(f.disc) == Some(f.image_sha256))
+                    && images
+                        .iter()
+                        .all(|(j, sha)| written(group.first_disc + j, sha));
+                ok.then_some(acc)
+            }
+            Err(SetParityError::Accumulator { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let mut acc = match trusted {
+            Some(acc) => acc,
+            None => {
+                let (a, s) = Accumulator::paths(&dir, group.number);
+                for p in [&s, &a] {
+                    match fs::remove_file(p) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(source) => {
+                            return Err(SetParityError::Io {
+                                path: p.clone(),
+                                source,
+                            }
+                            .into());
+                        }
+                    }
+                }
+                catalogue.clear_set_folds(group.id)?;
+                folds.clear();
+                Accumulator::open(&dir, group.number, k, group.parity as usize)?
+            }
+        };
         if discs
             .iter()
             .any(|d| group.members().contains(&d.number) && d.plan_id != group.plan_id)

@@ -8,7 +8,10 @@
 //!   member of a group is folded writes its N parity discs (`disc`): ordinary UDF + ISO 9660
 //!   images holding `/README.md` and `/Parity/SET-<g>-<i>.ODS` (discfs's `parity::set`).
 //! - [`rebuild`] (`odarchive repair --disc D --from …`) rebuilds a lost member or parity disc
-//!   from any K others of its group, proven by the recorded SHA-256.
+//!   from any K others of its group, proven by the recorded SHA-256 (a parity disc without
+//!   the catalogue: from another parity disc's header, proven by its inputs).
+//! - [`settle_groups_before_plan`] (called by `plan`) forgets the groups of the discs a new
+//!   plan replaces, or closes a group at its written first members.
 //!
 //! The set code covers each member's sectors except its own `/Parity/PARITY.ODP`, which is
 //! encoded again after a rebuild: a parity disc then holds about a member's size less its
@@ -93,8 +96,24 @@ pub enum SetParityError {
         source: SetError,
     },
     /// The disc asked for is in no group.
-    #[error("{target} is no disc of a set-parity group{}", if *.catalogue { "" } else { " among the parity files given" })]
+    #[error(
+        "{target} is no disc of a set-parity group{}",
+        if *.catalogue {
+            ""
+        } else {
+            " among the parity files given (without the catalogue, a group is known only \
+             from its parity discs: a lost parity disc is rebuilt only when another parity \
+             disc of its group is given)"
+        }
+    )]
     NotInGroup { target: String, catalogue: bool },
+    /// A parity disc to rebuild without the catalogue, from parity files that do not record
+    /// the parity discs' time stamp.
+    #[error(
+        "{label}: the parity files given do not record when the parity discs were made \
+         (written by an older odarchive): rebuilding this parity disc needs the catalogue"
+    )]
+    NoParityTime { label: String },
     /// Fewer than K discs of the group are left.
     #[error(
         "group {group}: {target} cannot be rebuilt: {present} of the {needed} discs needed are \
@@ -107,6 +126,17 @@ pub enum SetParityError {
         needed: usize,
         present: usize,
         missing: Vec<String>,
+    },
+    /// A new plan would replace discs of a group between written ones.
+    #[error(
+        "group {group}: disc(s) {written} are written but disc(s) {unwritten} before them are \
+         not; a new plan replaces every unwritten disc, and would leave the group with holes \
+         its parity cannot be made for: write those discs first (odarchive write --discs …)"
+    )]
+    ReplanSplitsGroup {
+        group: u32,
+        written: String,
+        unwritten: String,
     },
     /// The rebuilt image is not the one written.
     #[error("{label}: the rebuilt image's SHA-256 {got} is not the recorded {expected}")]
@@ -176,6 +206,61 @@ pub fn configure(
     }
     let label = |g: u32, i: u32| parity_disc_label(&set_id, g, i);
     catalogue.add_set_groups(plan_id, parity, &ranges, &label)
+}
+
+/// Before a new plan replaces the unwritten discs: forgets the groups none of whose discs
+/// is written (their numbers and labels are used again), and closes each group whose parity
+/// discs are not all written at its written members, which must be its first ones (refused
+/// otherwise, before anything changes). The parity already folded stays right: a member's
+/// coefficient depends on its place in the group, not on the group's size. Returns the
+/// groups closed, as (group number, discs first..=last).
+pub fn settle_groups_before_plan(catalogue: &mut Catalogue) -> Result<Vec<(u32, u32, u32)>> {
+    let discs = catalogue.discs()?;
+    let mut settlement = crate::catalogue::GroupSettlement::default();
+    let mut closed = Vec::new();
+    for g in catalogue.set_groups()? {
+        let parity = catalogue.set_parity_discs(g.id)?;
+        if parity.iter().all(|p| p.written) {
+            continue;
+        }
+        let written: Vec<u32> = g
+            .members()
+            .filter(|&n| {
+                discs.iter().any(|d| {
+                    d.number == n
+                        && d.plan_id == g.plan_id
+                        && d.state != crate::catalogue::DiscState::Planned
+                })
+            })
+            .collect();
+        if written.is_empty() && !parity.iter().any(|p| p.written) {
+            settlement.dropped.push(g.id);
+            continue;
+        }
+        let Some(&last) = written.last() else {
+            continue;
+        };
+        if written.len() == g.member_count() {
+            continue;
+        }
+        if last - g.first_disc + 1 != written.len() as u32 {
+            let list = |v: Vec<u32>| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+            return Err(SetParityError::ReplanSplitsGroup {
+                group: g.number,
+                written: list(written.clone()),
+                unwritten: list(
+                    (g.first_disc..last)
+                        .filter(|n| !written.contains(n))
+                        .collect(),
+                ),
+            }
+            .into());
+        }
+        settlement.closed.push((g.id, last));
+        closed.push((g.number, g.first_disc, last));
+    }
+    catalogue.settle_set_groups(&settlement)?;
+    Ok(closed)
 }
 
 /// The accumulators' folder for images written to `out`.

@@ -24,7 +24,7 @@ use discfs::parity::{BadSectors, SHARD_BYTES};
 use discfs::udf::read::UdfVolume;
 
 use super::SetParityError;
-use super::disc::{header_of, write_parity_disc};
+use super::disc::{header_of, parity_disc_label, write_parity_disc};
 use crate::atomic::{TempPath, with_suffix};
 use crate::catalogue::Catalogue;
 use crate::error::Result;
@@ -44,8 +44,14 @@ pub struct GroupRepair {
     /// The image written.
     #[serde(serialize_with = "crate::progress::lossy")]
     pub image: PathBuf,
-    /// Its SHA-256 (the one recorded), hex.
+    /// Its SHA-256, hex: the one recorded when `sha256_recorded`.
     pub image_sha256: String,
+    /// Whether the image's SHA-256 was recorded and matched. It is not for a parity disc
+    /// rebuilt without the catalogue (only the catalogue records a parity disc's SHA-256):
+    /// its parity file is then computed from K shards each proven (a member by the SHA-256
+    /// the parity files record, a parity sector by its CRC32C), its file systems from the
+    /// header and time stamp the other parity discs record.
+    pub sha256_recorded: bool,
     /// The discs read (labels; parity discs as `P<i>` when their label is not known).
     pub used: Vec<String>,
     /// Members whose image was damaged and first repaired by their own parity.
@@ -180,11 +186,23 @@ pub fn rebuild(
                     .any(|m| m.label == target || m.number.to_string() == target)
             })
             .map(|p| p.header.group);
+        if group_no.is_none() {
+            // A lost parity disc: another parity disc of its group names the group and,
+            // through the set id, every parity disc's label.
+            parity_target = parity.iter().find_map(|p| {
+                let h = &p.header;
+                (0..h.parity)
+                    .find(|&i| parity_disc_label(&h.set_id, h.group, i) == target)
+                    .map(|i| (h.group, i, target.to_owned()))
+            });
+            group_no = parity_target.as_ref().map(|(g, _, _)| *g);
+        }
     }
     let group_no = group_no.ok_or_else(not_in_group)?;
     parity.retain(|p| p.header.group == group_no);
     parity.sort_by_key(|p| p.header.index);
     parity.dedup_by_key(|p| p.header.index);
+    let from_catalogue = parity.is_empty();
     let header: SetHeader = match (parity.first(), catalogue) {
         (Some(p), _) => p.header.clone(),
         (None, Some(c)) => {
@@ -391,8 +409,49 @@ pub fn rebuild(
         file.sync_all().map_err(io_err(image.path()))?;
         (member.sha256, image)
     } else {
-        let (Some(c), Some((_, i, label))) = (catalogue, &parity_target) else {
+        let Some((_, i, label)) = &parity_target else {
             return Err(not_in_group().into());
+        };
+        let Some(c) = catalogue else {
+            // No catalogue: the other parity discs' header is this one's but for its index,
+            // and records the time stamp the parity discs were made with.
+            let mut h = header.clone();
+            h.index = *i;
+            if h.created_ns == 0 {
+                return Err(SetParityError::NoParityTime {
+                    label: label.clone(),
+                }
+                .into());
+            }
+            column_file
+                .seek(SeekFrom::Start(0))
+                .map_err(io_err(column_temp.path()))?;
+            let image = TempPath::beside(out, ".partial", &[]);
+            let ods = with_suffix(out, ".ods");
+            write_parity_disc(
+                &h,
+                &mut column_file,
+                &ods,
+                label,
+                h.created_ns,
+                image.path(),
+            )?;
+            let _ = fs::remove_file(&ods);
+            drop(column_file);
+            drop(column_temp);
+            let got =
+                hash_file(HashAlgorithm::Sha256, image.path()).map_err(io_err(image.path()))?;
+            image.persist().map_err(io_err(out))?;
+            return Ok(GroupRepair {
+                group: group_no,
+                label: label.clone(),
+                image: out.to_owned(),
+                image_sha256: got.to_string(),
+                sha256_recorded: false,
+                used,
+                repaired_first,
+                bad_parity_sectors,
+            });
         };
         let g = c
             .set_groups()?
@@ -408,7 +467,12 @@ pub fn rebuild(
             return Err(not_in_group().into());
         };
         let folds = c.set_folds(g.id)?;
-        let h = header_of(c, &g, &folds, *i)?;
+        let mut h = header_of(c, &g, &folds, *i)?;
+        if !from_catalogue {
+            // The surviving parity discs say what the lost one holds: 0 when they were
+            // written before parity files recorded their time stamp.
+            h.created_ns = header.created_ns;
+        }
         column_file
             .seek(SeekFrom::Start(0))
             .map_err(io_err(column_temp.path()))?;
@@ -443,6 +507,7 @@ pub fn rebuild(
         label: target_label,
         image: out.to_owned(),
         image_sha256: crate::hex(&expected),
+        sha256_recorded: true,
         used,
         repaired_first,
         bad_parity_sectors,

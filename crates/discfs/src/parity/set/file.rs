@@ -22,7 +22,7 @@
 //! 40–47    column sectors L (the longest member's covered sectors)
 //! 48–55    sectors of the whole file F
 //! 56–119   the archive set id, ASCII, zero-padded
-//! 120–127  zero
+//! 120–127  the parity discs' time stamp, Unix nanoseconds (0: not recorded)
 //! 128 + 128·j   member j (0 ≤ j < K), 128 bytes:
 //!     0–7    image bytes
 //!     8–15   covered sectors (image sectors less the excluded range)
@@ -114,6 +114,10 @@ pub struct SetHeader {
     pub columns: u64,
     /// The members, in code order (K).
     pub members: Vec<Member>,
+    /// When the group's parity discs were made (Unix nanoseconds; their file systems' time
+    /// stamps), so that a lost one can be made again byte for byte from another; 0 when not
+    /// recorded.
+    pub created_ns: i64,
 }
 
 impl SetHeader {
@@ -168,6 +172,7 @@ impl SetHeader {
             )));
         }
         b[56..56 + id.len()].copy_from_slice(id);
+        b[120..128].copy_from_slice(&self.created_ns.to_le_bytes());
         for (j, m) in self.members.iter().enumerate() {
             let r = &mut b[FIXED_BYTES + j * MEMBER_BYTES..][..MEMBER_BYTES];
             r[0..8].copy_from_slice(&m.image_bytes.to_le_bytes());
@@ -244,6 +249,7 @@ impl SetHeader {
             parity: u32_at(32),
             columns: u64_at(40),
             members,
+            created_ns: u64_at(120) as i64,
         };
         if header.file_sectors() != u64_at(48) || header.index >= header.parity {
             return Err(bad("file size or parity index disagree with the header"));
