@@ -239,6 +239,40 @@ fn set_parity_without_disc_parity_is_refused_before_planning() {
     );
 }
 
+/// A parity disc too large for the medium is found before the plan is stored: the plan is
+/// refused whole. (Its groups were made after the plan was stored, so the refusal left a plan
+/// of eight discs without the parity discs asked for, which `write` then wrote as they were.)
+#[test]
+fn a_plan_whose_parity_discs_would_not_fit_is_not_stored() {
+    let s = Scratch::new();
+    for i in 0..4 {
+        s.write(format!("f{i}"), noise(700 + i, 1_700_000));
+    }
+    s.scan().ok();
+    let run = s.run(&[
+        "plan",
+        "--media",
+        "2M",
+        "--set-parity",
+        "1",
+        "--set-group",
+        "2",
+    ]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("its parity discs would be"),
+        "{}",
+        run.stderr
+    );
+    let discs = s.run(&["discs", "--json"]);
+    assert!(
+        !discs.stdout.contains("\"label\""),
+        "nothing planned: {}",
+        discs.stdout
+    );
+    assert!(groups(&s).is_empty(), "{:?}", groups(&s));
+}
+
 #[test]
 fn archive_takes_set_parity_and_a_lost_member_is_rebuilt() {
     let s = Scratch::new();

@@ -49,7 +49,7 @@ pub(crate) use paths::RecordedVersion;
 pub use placements::{DiscExtent, Placement, WrittenExtent};
 pub use plans::{PlacementSource, PlanRecord};
 pub use restore_set::{ContentState, DiscShare, FirstName, RestoreSet};
-pub use set_parity::{GroupSettlement, SetFold, SetGroup, SetParityDisc};
+pub use set_parity::{GroupSettlement, NewSetGroups, SetFold, SetGroup, SetParityDisc};
 pub(crate) use snapshot_writer::{NewEntry, SnapshotWriter};
 pub use values::DatabaseError;
 

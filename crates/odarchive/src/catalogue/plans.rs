@@ -88,22 +88,26 @@ impl Catalogue {
             .in_catalogue(&self.path)
     }
 
-    /// Replaces every disc still `planned` (and its placements, and plans left without discs)
-    /// by a new plan with `discs`, in one transaction; written discs are never touched. The
-    /// placements are made while they are stored: `fill` is called once, inside the
-    /// transaction, and hands each placement to the function it is given, so a plan's
-    /// placements never need to be in memory at once.
+    /// Replaces every disc still `planned` (and its placements, and plans left without discs,
+    /// with their set-parity groups) by a new plan with `discs` and its set-parity `groups`,
+    /// in one transaction; written discs are never touched. The placements are made while
+    /// they are stored: `fill` is called once, inside the transaction, and hands each
+    /// placement to the function it is given, so a plan's placements never need to be in
+    /// memory at once.
     pub fn store_plan_with(
         &mut self,
         plan: &PlanRecord,
         discs: &[DiscRecord],
+        groups: Option<&super::NewSetGroups<'_>>,
         fill: PlacementSource<'_>,
     ) -> Result<i64> {
         let path = self.path.clone();
         let tx = self.conn.transaction().in_catalogue(&path)?;
+        // A plan left without discs has none written, so nothing of its groups is either.
         tx.execute_batch(
             "DELETE FROM placement WHERE disc_id IN (SELECT id FROM disc WHERE state = 'planned');
              DELETE FROM disc WHERE state = 'planned';
+             DELETE FROM set_group WHERE plan_id NOT IN (SELECT plan_id FROM disc);
              DELETE FROM plan WHERE id NOT IN (SELECT plan_id FROM disc);",
         )
         .in_catalogue(&path)?;
@@ -133,6 +137,9 @@ impl Catalogue {
                 .in_catalogue(&path)?;
         }
         drop(stmt);
+        if let Some(groups) = groups {
+            super::set_parity::insert_set_groups(&tx, plan_id, groups).in_catalogue(&path)?;
+        }
         tx.commit().in_catalogue(&path)?;
         Ok(plan_id)
     }

@@ -93,6 +93,66 @@ fn sha(blob: Option<Vec<u8>>) -> Option<[u8; 32]> {
     blob.and_then(|b| b.try_into().ok())
 }
 
+/// Set-parity groups to make for a plan: consecutive discs `members` (first, last disc), each
+/// group with `parity` parity discs labelled by `label(group number, index)`. Recorded with
+/// the plan itself ([`Catalogue::store_plan_with`]), so that a plan asked for with parity discs
+/// never stands without them.
+pub struct NewSetGroups<'a> {
+    /// Parity discs a group (N).
+    pub parity: u32,
+    /// Each group's first and last disc.
+    pub members: Vec<(u32, u32)>,
+    /// The label of a group's parity disc.
+    pub label: &'a dyn Fn(u32, u32) -> String,
+}
+
+impl std::fmt::Debug for NewSetGroups<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSetGroups")
+            .field("parity", &self.parity)
+            .field("members", &self.members)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Inserts `groups` for plan `plan_id` in `tx`. Groups of no written member and no written
+/// parity disc whose discs are gone (a replan) are dropped first, so their numbers are used
+/// again.
+pub(super) fn insert_set_groups(
+    tx: &rusqlite::Transaction<'_>,
+    plan_id: i64,
+    groups: &NewSetGroups<'_>,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM set_group WHERE NOT EXISTS \
+           (SELECT 1 FROM disc WHERE disc.number BETWEEN first_disc AND last_disc) \
+         AND NOT EXISTS (SELECT 1 FROM set_parity_disc p \
+           WHERE p.group_id = set_group.id AND p.state = 'written')",
+        [],
+    )?;
+    let first_number: u32 = tx.query_row(
+        "SELECT coalesce(max(number), 0) + 1 FROM set_group",
+        [],
+        |r| r.get(0),
+    )?;
+    let created = now_ns();
+    for (next, &(first, last)) in (first_number..).zip(&groups.members) {
+        tx.execute(
+            "INSERT INTO set_group (number, plan_id, parity, first_disc, last_disc, \
+             created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![next, plan_id, groups.parity, first, last, created],
+        )?;
+        let id = tx.last_insert_rowid();
+        for i in 0..groups.parity {
+            tx.execute(
+                "INSERT INTO set_parity_disc (group_id, idx, label) VALUES (?1, ?2, ?3)",
+                params![id, i, (groups.label)(next, i)],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 impl Catalogue {
     /// Every set-parity group, by number.
     pub fn set_groups(&self) -> Result<Vec<SetGroup>> {
@@ -116,57 +176,26 @@ impl Catalogue {
             .in_catalogue(&self.path)
     }
 
-    /// Makes groups of `members` (first, last disc) for plan `plan_id`, each with `parity`
-    /// parity discs labelled by `label(group number, index)`, in one transaction. Groups of
-    /// no written member and no written parity disc whose discs are gone (a replan) are
-    /// dropped first, so their numbers are used again.
+    /// Makes the groups `groups` describes for plan `plan_id`, in one transaction (see
+    /// [`NewSetGroups`]); returns the plan's groups.
     pub fn add_set_groups(
         &mut self,
         plan_id: i64,
-        parity: u32,
-        members: &[(u32, u32)],
-        label: &dyn Fn(u32, u32) -> String,
+        groups: &NewSetGroups<'_>,
     ) -> Result<Vec<SetGroup>> {
         let tx = self.conn.transaction().in_catalogue(&self.path)?;
-        tx.execute(
-            "DELETE FROM set_group WHERE NOT EXISTS \
-               (SELECT 1 FROM disc WHERE disc.number BETWEEN first_disc AND last_disc) \
-             AND NOT EXISTS (SELECT 1 FROM set_parity_disc p \
-               WHERE p.group_id = set_group.id AND p.state = 'written')",
-            [],
-        )
-        .in_catalogue(&self.path)?;
-        let first_number: u32 = tx
-            .query_row(
-                "SELECT coalesce(max(number), 0) + 1 FROM set_group",
-                [],
-                |r| r.get(0),
-            )
-            .in_catalogue(&self.path)?;
-        let created = now_ns();
-        for (next, &(first, last)) in (first_number..).zip(members) {
-            tx.execute(
-                "INSERT INTO set_group (number, plan_id, parity, first_disc, last_disc, \
-                 created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![next, plan_id, parity, first, last, created],
-            )
-            .in_catalogue(&self.path)?;
-            let id = tx.last_insert_rowid();
-            for i in 0..parity {
-                tx.execute(
-                    "INSERT INTO set_parity_disc (group_id, idx, label) VALUES (?1, ?2, ?3)",
-                    params![id, i, label(next, i)],
-                )
-                .in_catalogue(&self.path)?;
-            }
-        }
+        insert_set_groups(&tx, plan_id, groups).in_catalogue(&self.path)?;
         tx.commit().in_catalogue(&self.path)?;
-        let plan_groups = self
+        self.plan_set_groups(plan_id)
+    }
+
+    /// The groups of plan `plan_id`.
+    pub fn plan_set_groups(&self, plan_id: i64) -> Result<Vec<SetGroup>> {
+        Ok(self
             .set_groups()?
             .into_iter()
             .filter(|g| g.plan_id == plan_id)
-            .collect();
-        Ok(plan_groups)
+            .collect())
     }
 
     /// The members folded into group `group_id`'s accumulator.

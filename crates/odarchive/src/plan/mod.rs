@@ -288,6 +288,7 @@ pub fn plan(
         parity: options.parity,
         created_ns,
     };
+    let parity_label = |g: u32, i: u32| crate::set_parity::parity_disc_label(&set_id, g, i);
     let mut reserve = sizer.estimate(catalogue, first_number)?;
     // Split parts keep their hashes from one packing to the next: most parts stay the same.
     let mut part_hashes = store::PartHashes::default();
@@ -303,7 +304,21 @@ pub fn plan(
             hash,
         };
         let (record, discs) = store::records(&snapshot, &gathered.items, &packed, &facts);
-        let plan_id = catalogue.store_plan_with(&record, &discs, &mut |put| {
+        // Set-parity groups are stored with the plan, in its transaction: a plan asked for
+        // with parity discs is never stored without them.
+        let groups = (set.parity > 0)
+            .then(|| {
+                crate::set_parity::groups_of(
+                    &record,
+                    &discs,
+                    set.parity,
+                    set.group,
+                    &parity_label,
+                    &set_id,
+                )
+            })
+            .transpose()?;
+        let plan_id = catalogue.store_plan_with(&record, &discs, groups.as_ref(), &mut |put| {
             store::placements(
                 &snapshot,
                 &gathered.items,
@@ -330,10 +345,7 @@ pub fn plan(
                     capacity,
                 );
                 summary.set_parity_closed = closed;
-                if set.parity > 0 {
-                    summary.set_parity_groups =
-                        crate::set_parity::configure(catalogue, plan_id, set.parity, set.group)?;
-                }
+                summary.set_parity_groups = catalogue.plan_set_groups(plan_id)?;
                 return Ok(summary);
             }
         }

@@ -1,7 +1,7 @@
 //! Parity discs across a set (`plan --set-parity N`): lose any N discs of a group and lose
 //! nothing.
 //!
-//! - [`configure`] cuts a plan's discs into groups of K consecutive discs (the last group may
+//! - [`groups_of`] cuts a plan's discs into groups of K consecutive discs (the last group may
 //!   be smaller), each with N parity discs, and records them in the catalogue.
 //! - [`fold_written`] (called by `write` after each image) folds a written member into its
 //!   group's accumulator in `OUT/.odarchive-set-parity/` (see `accumulator`), and once every
@@ -16,7 +16,7 @@
 //! The set code covers each member's sectors except its own `/Parity/PARITY.ODP`, which is
 //! encoded again after a rebuild: a parity disc then holds about a member's size less its
 //! disc parity, so it fits on the same medium. That is why `--set-parity` needs `--parity` of
-//! 1 % or more: [`configure`] refuses otherwise (and checks each parity disc's exact size
+//! 1 % or more: [`groups_of`] refuses otherwise (and checks each parity disc's exact size
 //! against the medium), rather than have the planner keep room on every disc.
 
 pub mod accumulator;
@@ -31,7 +31,7 @@ pub use accumulator::{Accumulator, FoldPoint};
 pub use disc::{parity_disc_label, parity_file_name};
 pub use rebuild::{GroupRepair, ParityDiscCheck, check_parity_disc, rebuild};
 
-use crate::catalogue::{Catalogue, SetGroup};
+use crate::catalogue::{Catalogue, DiscRecord, NewSetGroups, PlanRecord};
 use crate::error::Result;
 
 /// The folder, under the images' output folder, that holds the accumulators.
@@ -159,25 +159,20 @@ pub fn check_options(percent: u8, parity: u32, members: u32) -> Result<()> {
     Ok(())
 }
 
-/// Cuts plan `plan_id`'s discs (in number order) into groups of `members` discs, each with
-/// `parity` parity discs, and records them. Refused without disc parity, or when a parity
-/// disc would not fit the plan's medium.
-pub fn configure(
-    catalogue: &mut Catalogue,
-    plan_id: i64,
+/// Cuts the discs of a plan about to be stored (`plan`, its `discs` in number order) into
+/// groups of `members` discs, each with `parity` parity discs: what
+/// [`Catalogue::store_plan_with`] records with the plan. Refused without disc parity, or when
+/// a parity disc would not fit the plan's medium.
+pub fn groups_of<'a>(
+    plan: &PlanRecord,
+    discs: &[DiscRecord],
     parity: u32,
     members: u32,
-) -> Result<Vec<SetGroup>> {
-    let plan = catalogue
-        .plan_record(plan_id)?
-        .ok_or_else(|| catalogue.corrupt(format!("no plan {plan_id}")))?;
+    label: &'a dyn Fn(u32, u32) -> String,
+    set_id: &str,
+) -> Result<NewSetGroups<'a>> {
     check_options(plan.parity_percent, parity, members)?;
-    let discs: Vec<_> = catalogue
-        .discs()?
-        .into_iter()
-        .filter(|d| d.plan_id == plan_id)
-        .collect();
-    let set_id = catalogue.archive()?.set_id;
+    let capacity = plan.capacity.saturating_sub(plan.margin);
     let mut ranges = Vec::new();
     for chunk in discs.chunks(members as usize) {
         let (first, last) = (chunk[0].number, chunk[chunk.len() - 1].number);
@@ -187,25 +182,23 @@ pub fn configure(
             .map(|d| disc::planned_covered(d.image_size, plan.parity_percent))
             .max()
             .unwrap_or(0);
-        let bytes = disc::parity_disc_size(
-            &set_id,
-            ranges.len() as u32 + 1,
-            chunk.len(),
-            parity,
-            columns,
-        )?;
-        if bytes > plan.capacity.saturating_sub(plan.margin) {
+        let group = ranges.len() as u32 + 1;
+        let bytes = disc::parity_disc_size(set_id, group, chunk.len(), parity, columns)?;
+        if bytes > capacity {
             return Err(SetParityError::TooLarge {
-                group: ranges.len() as u32 + 1,
+                group,
                 bytes,
-                capacity: plan.capacity.saturating_sub(plan.margin),
+                capacity,
             }
             .into());
         }
         ranges.push((first, last));
     }
-    let label = |g: u32, i: u32| parity_disc_label(&set_id, g, i);
-    catalogue.add_set_groups(plan_id, parity, &ranges, &label)
+    Ok(NewSetGroups {
+        parity,
+        members: ranges,
+        label,
+    })
 }
 
 /// Before a new plan replaces the unwritten discs: forgets the groups none of whose discs
