@@ -407,107 +407,83 @@ pub fn rebuild(
             .into_inner()
             .map_err(|e| io_err(image.path())(e.into_error()))?;
         file.sync_all().map_err(io_err(image.path()))?;
-        (member.sha256, image)
+        (Some(member.sha256), image)
     } else {
         let Some((_, i, label)) = &parity_target else {
             return Err(not_in_group().into());
         };
-        let Some(c) = catalogue else {
-            // No catalogue: the other parity discs' header is this one's but for its index,
-            // and records the time stamp the parity discs were made with.
-            let mut h = header.clone();
-            h.index = *i;
-            if h.created_ns == 0 {
-                return Err(SetParityError::NoParityTime {
-                    label: label.clone(),
+        // The lost parity disc's header, its time stamp, and its SHA-256 as recorded (none
+        // without a catalogue: the image is then proven by its inputs alone, the members by
+        // their recorded SHA-256 and the parity sectors by their CRC32C).
+        let (h, created_ns, recorded) = match catalogue {
+            None => {
+                // The other parity discs' header is this one's but for its index, and
+                // records the time stamp the parity discs were made with.
+                let mut h = header.clone();
+                h.index = *i;
+                if h.created_ns == 0 {
+                    return Err(SetParityError::NoParityTime {
+                        label: label.clone(),
+                    }
+                    .into());
                 }
-                .into());
+                let created_ns = h.created_ns;
+                (h, created_ns, None)
             }
-            column_file
-                .seek(SeekFrom::Start(0))
-                .map_err(io_err(column_temp.path()))?;
-            let image = TempPath::beside(out, ".partial", &[]);
-            let ods = with_suffix(out, ".ods");
-            write_parity_disc(
-                &h,
-                &mut column_file,
-                &ods,
-                label,
-                h.created_ns,
-                image.path(),
-            )?;
-            let _ = fs::remove_file(&ods);
-            drop(column_file);
-            drop(column_temp);
-            let got =
-                hash_file(HashAlgorithm::Sha256, image.path()).map_err(io_err(image.path()))?;
-            image.persist().map_err(io_err(out))?;
-            return Ok(GroupRepair {
-                group: group_no,
-                label: label.clone(),
-                image: out.to_owned(),
-                image_sha256: got.to_string(),
-                sha256_recorded: false,
-                used,
-                repaired_first,
-                bad_parity_sectors,
-            });
+            Some(c) => {
+                let g = c
+                    .set_groups()?
+                    .into_iter()
+                    .find(|g| g.number == group_no)
+                    .ok_or_else(not_in_group)?;
+                let disc = c
+                    .set_parity_discs(g.id)?
+                    .into_iter()
+                    .find(|p| p.index == *i)
+                    .ok_or_else(not_in_group)?;
+                let Some(sha) = disc.image_sha256 else {
+                    return Err(not_in_group().into());
+                };
+                let folds = c.set_folds(g.id)?;
+                let mut h = header_of(c, &g, &folds, *i)?;
+                if !from_catalogue {
+                    // The surviving parity discs say what the lost one holds: 0 when they
+                    // were written before parity files recorded their time stamp.
+                    h.created_ns = header.created_ns;
+                }
+                (h, g.created_ns, Some(sha))
+            }
         };
-        let g = c
-            .set_groups()?
-            .into_iter()
-            .find(|g| g.number == group_no)
-            .ok_or_else(not_in_group)?;
-        let disc = c
-            .set_parity_discs(g.id)?
-            .into_iter()
-            .find(|p| p.index == *i)
-            .ok_or_else(not_in_group)?;
-        let Some(sha) = disc.image_sha256 else {
-            return Err(not_in_group().into());
-        };
-        let folds = c.set_folds(g.id)?;
-        let mut h = header_of(c, &g, &folds, *i)?;
-        if !from_catalogue {
-            // The surviving parity discs say what the lost one holds: 0 when they were
-            // written before parity files recorded their time stamp.
-            h.created_ns = header.created_ns;
-        }
         column_file
             .seek(SeekFrom::Start(0))
             .map_err(io_err(column_temp.path()))?;
         let image = TempPath::beside(out, ".partial", &[]);
         let ods = with_suffix(out, ".ods");
-        write_parity_disc(
-            &h,
-            &mut column_file,
-            &ods,
-            label,
-            g.created_ns,
-            image.path(),
-        )?;
+        write_parity_disc(&h, &mut column_file, &ods, label, created_ns, image.path())?;
         let _ = fs::remove_file(&ods);
-        (sha, image)
+        (recorded, image)
     };
     drop(column_file);
     drop(column_temp);
     let got =
         hash_file(HashAlgorithm::Sha256, image_path.path()).map_err(io_err(image_path.path()))?;
-    if got.as_bytes() != expected {
-        return Err(SetParityError::NotProven {
-            label: target_label,
-            got: got.to_string(),
-            expected: crate::hex(&expected),
+    if let Some(expected) = expected {
+        if got.as_bytes() != expected {
+            return Err(SetParityError::NotProven {
+                label: target_label,
+                got: got.to_string(),
+                expected: crate::hex(&expected),
+            }
+            .into());
         }
-        .into());
     }
     image_path.persist().map_err(io_err(out))?;
     Ok(GroupRepair {
         group: group_no,
         label: target_label,
         image: out.to_owned(),
-        image_sha256: crate::hex(&expected),
-        sha256_recorded: true,
+        image_sha256: got.to_string(),
+        sha256_recorded: expected.is_some(),
         used,
         repaired_first,
         bad_parity_sectors,
