@@ -19,24 +19,16 @@ use crate::error::{Error, Result};
 pub fn disc_catalogue_json(
     source: &mut DiscSource,
 ) -> std::result::Result<Option<Vec<u8>>, DiscError> {
-    for gzip in [true, false] {
-        let name = disc::catalogue_name(gzip);
-        if let Some(bytes) = source.read_root_file(name, &root_iso_name(name))? {
-            if !gzip {
-                return Ok(Some(bytes));
-            }
-            let mut out = Vec::new();
-            disc::gzip::decoder(bytes.as_slice())
-                .and_then(|mut gz| gz.read_to_end(&mut out))
-                .map_err(|e| DiscError::Read {
-                    disc: source.origin().to_owned(),
-                    file: name.to_owned(),
-                    reason: format!("not a valid gzip file: {e}"),
-                })?;
-            return Ok(Some(out));
-        }
-    }
-    Ok(None)
+    let Some((mut json, name)) = open_disc_catalogue(source)? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    json.read_to_end(&mut out).map_err(|e| DiscError::Read {
+        disc: source.origin().to_owned(),
+        file: name.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(Some(out))
 }
 
 /// A disc's catalogue JSON as it is read, with the name of its file on the disc.
@@ -194,24 +186,27 @@ pub fn catalogue_from_discs_in_zone(
     file: &Path,
     timezone: Option<&str>,
 ) -> Result<Catalogue> {
-    let mut best: Option<(usize, PathBuf)> = None;
+    // The newest disc so far stays open: its catalogue is read from it again, as a stream,
+    // without opening and indexing the disc a second time.
+    let mut best: Option<(usize, PathBuf, DiscSource)> = None;
     let mut last_problem = None;
     for path in super::given_discs(discs) {
         let head = path.and_then(|path| {
-            let head = DiscSource::open(&path).and_then(|mut s| disc_catalogue_head(&mut s))?;
-            Ok(head.map(|head| (head, path)))
+            let mut source = DiscSource::open(&path)?;
+            let head = disc_catalogue_head(&mut source)?;
+            Ok(head.map(|head| (head, path, source)))
         });
         match head {
-            Ok(Some((head, path))) => {
-                if best.as_ref().is_none_or(|(n, _)| head.discs > *n) {
-                    best = Some((head.discs, path));
+            Ok(Some((head, path, source))) => {
+                if best.as_ref().is_none_or(|(n, _, _)| head.discs > *n) {
+                    best = Some((head.discs, path, source));
                 }
             }
             Ok(None) => {}
             Err(e) => last_problem = Some(e),
         }
     }
-    let Some((_, from)) = best else {
+    let Some((_, from, mut source)) = best else {
         return Err(match last_problem {
             Some(e) => e.into(),
             None => Error::NoCatalogue {
@@ -219,7 +214,6 @@ pub fn catalogue_from_discs_in_zone(
             },
         });
     };
-    let mut source = DiscSource::open(&from)?;
     let Some((json, _)) = open_disc_catalogue(&mut source)? else {
         return Err(Error::NoCatalogue {
             path: file.to_owned(),
