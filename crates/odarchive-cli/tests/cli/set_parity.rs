@@ -562,15 +562,22 @@ fn plan_set_parity(s: &Scratch, replan: bool) -> Run {
     s.run(&args)
 }
 
-/// Planning again before anything is written replaces the groups with the plan's own.
-#[test]
-fn planning_again_before_any_write_replaces_the_groups() {
+/// Four folders of a 2.9 MB file each (contents from `seed`), scanned and planned with
+/// [`plan_set_parity`]: three 8 MB discs in group 1, the fourth in group 2.
+fn planned_in_groups(seed: u64) -> Scratch {
     let s = Scratch::new();
     for i in 0..4 {
-        s.write(format!("d{i}/f.bin"), noise(600 + i, 2_900_000));
+        s.write(format!("d{i}/f.bin"), noise(seed + i, 2_900_000));
     }
     s.scan().ok();
     plan_set_parity(&s, false).ok();
+    s
+}
+
+/// Planning again before anything is written replaces the groups with the plan's own.
+#[test]
+fn planning_again_before_any_write_replaces_the_groups() {
+    let s = planned_in_groups(600);
     let first = groups(&s);
     assert_eq!(first[0], (1, 1, 3, 1), "{first:?}");
     plan_set_parity(&s, false).ok();
@@ -590,12 +597,7 @@ fn planning_again_before_any_write_replaces_the_groups() {
 /// of either is rebuilt byte for byte.
 #[test]
 fn a_replan_closes_a_group_at_its_written_discs_and_both_groups_rebuild() {
-    let s = Scratch::new();
-    for i in 0..4 {
-        s.write(format!("d{i}/f.bin"), noise(700 + i, 2_900_000));
-    }
-    s.scan().ok();
-    plan_set_parity(&s, false).ok();
+    let s = planned_in_groups(700);
     let out = s.dir("out");
     s.run(&["write", "1", "--out", out.to_str().unwrap()]).ok();
     s.write("d9/late.bin", noise(799, 2_900_000));
@@ -633,12 +635,7 @@ fn a_replan_closes_a_group_at_its_written_discs_and_both_groups_rebuild() {
 /// them, and changes nothing.
 #[test]
 fn a_replan_that_would_leave_a_hole_in_a_group_is_refused() {
-    let s = Scratch::new();
-    for i in 0..4 {
-        s.write(format!("d{i}/f.bin"), noise(800 + i, 2_900_000));
-    }
-    s.scan().ok();
-    plan_set_parity(&s, false).ok();
+    let s = planned_in_groups(800);
     let out = s.dir("out");
     s.run(&["write", "2", "--out", out.to_str().unwrap()]).ok();
     let before = groups(&s);
@@ -659,12 +656,7 @@ fn a_replan_that_would_leave_a_hole_in_a_group_is_refused() {
 /// rebuilds them.
 #[test]
 fn an_accumulator_left_by_another_archive_in_the_folder_is_not_trusted() {
-    let s = Scratch::new();
-    for i in 0..4 {
-        s.write(format!("d{i}/f.bin"), noise(900 + i, 2_900_000));
-    }
-    s.scan().ok();
-    plan_set_parity(&s, false).ok();
+    let s = planned_in_groups(900);
     let out = s.dir("out");
     s.run(&["write", "1", "--out", out.to_str().unwrap()]).ok();
     let state = out.join(".odarchive-set-parity").join("group-1.state");
