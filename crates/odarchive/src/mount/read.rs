@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::cache::hash_of;
 use super::nodes::Node;
-use super::verified::{self, CheckFail, Look, Piece, Sink, Source, Store, Unit, UnitKey};
+use super::verified::{self, CheckFail, KeptFile, Look, Piece, Sink, Source, Store, Unit, UnitKey};
 use super::{ArchiveFs, FsError, State, WantedDisc, shown_path};
 use crate::catalogue::{DiscState, Entry, EntryKind, Placement};
 use crate::problem::{Problem, ProblemKind};
@@ -296,7 +296,7 @@ impl ArchiveFs {
                     if let Some(cache) = state.cache.as_ref() {
                         cache.used(&file);
                     }
-                    let store = Store::File(Arc::new(file));
+                    let store = Store::File(Arc::new(KeptFile::new(file)));
                     state.units.checked(unit.key, store.clone(), unit.len, true);
                     return Ok(store);
                 }
@@ -367,7 +367,7 @@ impl ArchiveFs {
         }
         let (store, cache_entry) = match sink {
             Sink::Memory(bytes) => (Store::Memory(Arc::new(bytes)), false),
-            Sink::Spool(file, _) => (Store::File(Arc::new(file)), false),
+            Sink::Spool(spool) => (Store::File(Arc::new(KeptFile::new(spool.file))), false),
             Sink::Fill(fill) => {
                 let hash = cache_hash.expect("a fill is of a hash");
                 let kept = state.cache.as_mut().map(|cache| {
@@ -377,7 +377,7 @@ impl ArchiveFs {
                         .map_err(|e| (e, cache.dir().to_owned()))
                 });
                 match kept {
-                    Some(Ok(file)) => (Store::File(Arc::new(file)), true),
+                    Some(Ok(file)) => (Store::File(Arc::new(KeptFile::new(file))), true),
                     Some(Err((e, dir))) => {
                         problems.push(Problem::new(
                             shown,

@@ -13,7 +13,9 @@
 //!   for the check; a mismatch makes every read of the unit fail for the rest of the mount.
 //! - The kept bytes: in memory for a unit up to [`IN_MEMORY`]; else the `--cache` entry (a
 //!   whole content the cache keeps) or an unnamed temporary file, in the cache folder if there
-//!   is one, else in [`spool_dir`], gone when the mount drops it.
+//!   is one, else in [`spool_dir`], gone when the mount drops it. A temporary file is
+//!   written and read past the page cache where its file system allows ([`Spool`]), and a
+//!   kept file is read a window at a time, the next window read meanwhile ([`KeptFile`]).
 //! - Units are dropped, least recently used first, past [`KEPT_BYTES`] (and [`KEPT_MEMORY`],
 //!   [`KEPT_UNITS`]); a unit of a file that is open is kept while it is. A unit dropped is
 //!   checked again, from its disc, when next read (the kernel's pages of it, all checked,
@@ -27,11 +29,11 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
 
 use super::cache::Fill;
 use crate::catalogue::{Entry, Placement};
@@ -153,7 +155,7 @@ impl Unit {
 #[derive(Debug, Clone)]
 pub(super) enum Store {
     Memory(Arc<Vec<u8>>),
-    File(Arc<File>),
+    File(Arc<KeptFile>),
 }
 
 impl Store {
@@ -168,11 +170,7 @@ impl Store {
                 }
                 Ok(bytes[from..to].to_vec())
             }
-            Store::File(file) => {
-                let mut out = vec![0u8; len as usize];
-                file.read_exact_at(&mut out, offset)?;
-                Ok(out)
-            }
+            Store::File(kept) => kept.read(offset, len),
         }
     }
 
@@ -188,7 +186,7 @@ pub(super) enum Sink {
     Fill(Fill),
     Memory(Vec<u8>),
     /// An unnamed temporary file.
-    Spool(File, PathBuf),
+    Spool(Spool),
 }
 
 impl Sink {
@@ -199,7 +197,7 @@ impl Sink {
             return Ok(Sink::Memory(Vec::with_capacity(len as usize)));
         }
         let dir = dir.map_or_else(spool_dir, Path::to_owned);
-        Ok(Sink::Spool(tempfile::tempfile_in(&dir)?, dir))
+        Ok(Sink::Spool(Spool::new(dir)?))
     }
 
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -209,7 +207,15 @@ impl Sink {
                 v.extend_from_slice(bytes);
                 Ok(())
             }
-            Sink::Spool(f, _) => f.write_all(bytes),
+            Sink::Spool(s) => s.write(bytes),
+        }
+    }
+
+    /// Every byte given is written (a temporary file's last block too).
+    fn end(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Spool(s) => s.end(),
+            Sink::Fill(_) | Sink::Memory(_) => Ok(()),
         }
     }
 
@@ -218,8 +224,261 @@ impl Sink {
         match self {
             Sink::Fill(f) => f.path().display().to_string(),
             Sink::Memory(_) => "memory".into(),
-            Sink::Spool(_, dir) => format!("a temporary file in {}", dir.display()),
+            Sink::Spool(s) => format!("a temporary file in {}", s.dir.display()),
         }
+    }
+}
+
+/// The alignment of the reads and writes of a temporary file written past the page cache
+/// (`O_DIRECT`): a multiple of the logical block size of the disks in use.
+const ALIGN: usize = 4096;
+
+/// A zeroed buffer of `len` bytes whose first byte's address is a multiple of [`ALIGN`]: the
+/// vector, and where in it that first byte is.
+fn aligned(len: usize) -> (Vec<u8>, usize) {
+    let buf = vec![0u8; len + ALIGN];
+    let start = (ALIGN - buf.as_ptr() as usize % ALIGN) % ALIGN;
+    (buf, start)
+}
+
+/// Whether `file` is read and written past the page cache (`O_DIRECT`), set to `on`.
+fn set_direct(file: &File, on: bool) -> io::Result<()> {
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    let flags = fcntl_getfl(file)?;
+    let flags = if on {
+        flags | OFlags::DIRECT
+    } else {
+        flags - OFlags::DIRECT
+    };
+    fcntl_setfl(file, flags)?;
+    Ok(())
+}
+
+/// The bytes a read of a kept file reads at least, to answer the reads after it (the kernel
+/// asks for a few hundred KiB at a time, several at once, of a file read in order).
+const WINDOW: usize = 4 << 20;
+
+/// A file of checked bytes (a unit's temporary file, or its cache entry), read a window of
+/// [`WINDOW`] bytes at a time, in blocks aligned to [`ALIGN`] into an aligned buffer, as a
+/// file written past the page cache must be (any other file may be).
+#[derive(Debug)]
+pub(super) struct KeptFile {
+    pub(super) file: File,
+    /// The bytes read last, kept while the file is open ([`KeptFile::close`]).
+    window: Mutex<Window>,
+}
+
+/// The window of a kept file: the bytes read last, and the block after them being read
+/// meanwhile (a file is mostly read in order).
+#[derive(Debug, Default)]
+struct Window {
+    block: Option<Block>,
+    next: Option<(u64, std::thread::JoinHandle<io::Result<Block>>)>,
+}
+
+/// Bytes `from..from + len` of a file, in `buf[start..start + len]`.
+#[derive(Debug)]
+struct Block {
+    from: u64,
+    len: usize,
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl Block {
+    /// Up to `span` bytes of `file` from `from` (both aligned to [`ALIGN`]).
+    fn read(file: &File, from: u64, span: usize) -> io::Result<Block> {
+        let (mut buf, start) = aligned(span);
+        let len = read_full(file, &mut buf[start..start + span], from)?;
+        Ok(Block {
+            from,
+            len,
+            buf,
+            start,
+        })
+    }
+
+    fn holds(&self, offset: u64, len: u64) -> bool {
+        offset >= self.from && offset + len <= self.from + self.len as u64
+    }
+}
+
+impl KeptFile {
+    pub(super) fn new(file: File) -> KeptFile {
+        KeptFile {
+            file,
+            window: Mutex::new(Window::default()),
+        }
+    }
+
+    /// `len` bytes from `offset`.
+    fn read(&self, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+        let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        if !w.block.as_ref().is_some_and(|b| b.holds(offset, len)) {
+            let from = offset - offset % ALIGN as u64;
+            let want = (offset + len - from) as usize;
+            let span = want.max(WINDOW).next_multiple_of(ALIGN);
+            // The block read ahead, if it starts at or before `offset` (else it is left to
+            // end on its own).
+            let ahead = match w.next.take() {
+                Some((at, reading)) if at <= offset && offset < at + WINDOW as u64 => {
+                    reading.join().ok().and_then(Result::ok)
+                }
+                _ => None,
+            };
+            let block = match ahead.filter(|b| b.holds(offset, len)) {
+                Some(b) => b,
+                None => Block::read(&self.file, from, span)?,
+            };
+            if !block.holds(offset, len) {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short"));
+            }
+            // Not at the file's end: the next block is read while this one is answered.
+            let end = block.from + block.len as u64;
+            if block.len % ALIGN == 0 && block.len >= WINDOW {
+                // No thread to be had: the next block is read when it is asked for.
+                let reading = self.file.try_clone().and_then(|file| {
+                    std::thread::Builder::new()
+                        .name("odarchive-ahead".into())
+                        .spawn(move || Block::read(&file, end, WINDOW))
+                });
+                if let Ok(reading) = reading {
+                    w.next = Some((end, reading));
+                }
+            }
+            w.block = Some(block);
+        }
+        let b = w.block.as_ref().expect("read just now");
+        let at = b.start + (offset - b.from) as usize;
+        Ok(b.buf[at..at + len as usize].to_vec())
+    }
+
+    /// Its file is closed: the window's memory is given back.
+    fn close(&self) {
+        *self.window.lock().unwrap_or_else(|e| e.into_inner()) = Window::default();
+    }
+}
+
+/// Reads `buf.len()` bytes of `file` from `offset`, fewer at its end: how many.
+fn read_full(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(n) => {
+                got += n;
+                // Short only at the file's end.
+                if n == 0 || got % ALIGN != 0 {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// An unnamed temporary file keeping a unit's bytes while they are checked, and after.
+///
+/// Written and read past the page cache (`O_DIRECT`) where its file system allows: the
+/// kernel keeps the pages it was answered with already (the mount tells it to), so a copy of
+/// them in the page cache would be a second one; and writing a unit through the page cache
+/// costs the check more than the hash (a fresh page for every 4 KiB: measured on a 500 MB
+/// file, see BENCHMARKS.md, issue 17). Its bytes go through an aligned block ([`BLOCK`]
+/// bytes), the last one padded, the file cut to the bytes given at the end.
+#[derive(Debug)]
+pub(super) struct Spool {
+    pub(super) file: File,
+    dir: PathBuf,
+    /// Written past the page cache.
+    direct: bool,
+    /// The aligned block of bytes given and not written yet: `block[start..start + filled]`.
+    block: Vec<u8>,
+    start: usize,
+    filled: usize,
+    /// The bytes written to the file.
+    written: u64,
+}
+
+impl Spool {
+    fn new(dir: PathBuf) -> io::Result<Spool> {
+        let file = tempfile::tempfile_in(&dir)?;
+        // A file system that does not take the flag (tmpfs before Linux 6.6): the page cache.
+        let direct = set_direct(&file, true).is_ok();
+        let (block, start) = if direct {
+            aligned(BLOCK)
+        } else {
+            (Vec::new(), 0)
+        };
+        Ok(Spool {
+            file,
+            dir,
+            direct,
+            block,
+            start,
+            filled: 0,
+            written: 0,
+        })
+    }
+
+    /// Whether it is written past the page cache.
+    #[cfg(test)]
+    fn direct(&self) -> bool {
+        self.direct
+    }
+
+    fn write(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        if !self.direct {
+            self.file.write_all_at(bytes, self.written)?;
+            self.written += bytes.len() as u64;
+            return Ok(());
+        }
+        while !bytes.is_empty() {
+            let k = (BLOCK - self.filled).min(bytes.len());
+            let at = self.start + self.filled;
+            self.block[at..at + k].copy_from_slice(&bytes[..k]);
+            self.filled += k;
+            bytes = &bytes[k..];
+            if self.filled == BLOCK {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the block (a last one padded to [`ALIGN`]).
+    fn flush(&mut self) -> io::Result<()> {
+        if self.filled == 0 {
+            return Ok(());
+        }
+        let padded = self.filled.next_multiple_of(ALIGN);
+        self.block[self.start + self.filled..self.start + padded].fill(0);
+        let given = self.start..self.start + self.filled;
+        match self
+            .file
+            .write_all_at(&self.block[self.start..self.start + padded], self.written)
+        {
+            Ok(()) => {}
+            // A file system that takes the flag but not the writes: the page cache.
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput && self.written == 0 => {
+                set_direct(&self.file, false)?;
+                self.direct = false;
+                self.file.write_all_at(&self.block[given], self.written)?;
+            }
+            Err(e) => return Err(e),
+        }
+        self.written += self.filled as u64;
+        self.filled = 0;
+        Ok(())
+    }
+
+    /// Writes what is left; the file holds the bytes given, no padding.
+    fn end(&mut self) -> io::Result<()> {
+        self.flush()?;
+        if self.file.metadata()?.len() != self.written {
+            self.file.set_len(self.written)?;
+        }
+        Ok(())
     }
 }
 
@@ -446,7 +705,7 @@ fn read_pieces(pieces: &[Piece], sink: &mut Sink, feed: &mut dyn Feed) -> Result
         }
         feed.feed(None);
     }
-    Ok(())
+    sink.end().map_err(|e| CheckFail::Keep(sink.shown(), e))
 }
 
 /// The hash of each piece, and of all of them.
@@ -647,6 +906,17 @@ impl Units {
             *n -= 1;
             if *n == 0 {
                 self.open.remove(&content);
+                for (key, state) in &self.states {
+                    if let UnitState::Checked(Kept {
+                        store: Store::File(kept),
+                        ..
+                    }) = state
+                    {
+                        if content_of(key) == content {
+                            kept.close();
+                        }
+                    }
+                }
                 self.drop_past_bounds();
             }
         }
@@ -659,7 +929,7 @@ impl Units {
                 store: Store::File(f),
                 cache_entry: true,
                 ..
-            })) => Some(f),
+            })) => Some(&f.file),
             _ => None,
         }
     }
@@ -751,7 +1021,9 @@ mod tests {
             check(&right, whole, ALG, size as u64, &mut sink).unwrap();
             let kept = match sink {
                 Sink::Memory(v) => v,
-                Sink::Spool(f, _) => Store::File(Arc::new(f)).read(0, size as u64).unwrap(),
+                Sink::Spool(s) => Store::File(Arc::new(KeptFile::new(s.file)))
+                    .read(0, size as u64)
+                    .unwrap(),
                 Sink::Fill(_) => unreachable!(),
             };
             assert!(kept == bytes, "{size}: the bytes kept are the bytes read");
@@ -775,6 +1047,79 @@ mod tests {
                 check(&short, whole, ALG, size as u64, &mut sink),
                 Err(CheckFail::Unreadable(_))
             ));
+        }
+    }
+
+    #[test]
+    fn a_temporary_file_keeps_the_bytes_given_past_the_page_cache_where_it_can() {
+        let dir = spool_dir();
+        let bytes: Vec<u8> = (0..3 * BLOCK + 2048 + 5)
+            .map(|i| (i * 13 % 251) as u8)
+            .collect();
+        let mut spool = Spool::new(dir.clone()).unwrap();
+        // Where the spool folder's file system takes `O_DIRECT` (ext4, xfs; tmpfs from Linux
+        // 6.6), the spool is written past the page cache.
+        let probe = tempfile::tempfile_in(&dir).unwrap();
+        let takes_direct = set_direct(&probe, true).is_ok();
+        assert_eq!(spool.direct(), takes_direct, "in {}", dir.display());
+        // Given in pieces of any size (a disc's runs are of 2048-byte sectors, an embedded
+        // file of any length).
+        for chunk in bytes.chunks(3 * 2048 + 1) {
+            spool.write(chunk).unwrap();
+        }
+        spool.end().unwrap();
+        let flags = rustix::fs::fcntl_getfl(&spool.file).unwrap();
+        assert_eq!(flags.contains(rustix::fs::OFlags::DIRECT), spool.direct());
+        assert_eq!(spool.file.metadata().unwrap().len(), bytes.len() as u64);
+        let store = Store::File(Arc::new(KeptFile::new(spool.file)));
+        let n = bytes.len();
+        for (offset, len) in [
+            (0, n),
+            (1, 4095),
+            (4095, 2),
+            (BLOCK - 3, 4100),
+            (4096, 256 << 10),
+            (n - 7, 7),
+        ] {
+            let got = store.read(offset as u64, len as u64).unwrap();
+            assert!(
+                got == bytes[offset..offset + len],
+                "{len} bytes from {offset}"
+            );
+        }
+        assert!(store.read(n as u64 - 2, 3).is_err(), "past the end");
+    }
+
+    #[test]
+    fn a_kept_file_read_in_order_or_not_gives_its_bytes() {
+        let n = 2 * WINDOW + 5000;
+        let bytes: Vec<u8> = (0..n).map(|i| (i * 31 % 253) as u8).collect();
+        let mut spool = Spool::new(spool_dir()).unwrap();
+        spool.write(&bytes).unwrap();
+        spool.end().unwrap();
+        let store = Store::File(Arc::new(KeptFile::new(spool.file)));
+        // In order, a kernel's request at a time (the block after each window read ahead),
+        // then out of order and across the windows' ends.
+        let piece = 256 << 10;
+        let mut ranges: Vec<(usize, usize)> = (0..n)
+            .step_by(piece)
+            .map(|o| (o, piece.min(n - o)))
+            .collect();
+        ranges.extend([
+            (WINDOW - 10, 20),
+            (3, 5),
+            (WINDOW + piece, piece),
+            (WINDOW - 4096, 8192),
+            (2 * WINDOW, 5000),
+            (n - 1, 1),
+            (0, n),
+        ]);
+        for (offset, len) in ranges {
+            let got = store.read(offset as u64, len as u64).unwrap();
+            assert!(
+                got == bytes[offset..offset + len],
+                "{len} bytes from {offset}"
+            );
         }
     }
 
