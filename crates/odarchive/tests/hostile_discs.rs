@@ -143,3 +143,41 @@ fn verify_of_a_disc_claiming_a_giant_file_ends_quickly() {
         "{verdict:?}"
     );
 }
+
+/// A disc's root files (its catalogue, README) are found in its root directory alone: with
+/// the directory under `Data/` unreadable in both views, reading the catalogue's head notes no
+/// damage (nothing below the root was read), and listing the disc's files then does.
+#[test]
+fn a_root_file_is_read_without_walking_the_disc() {
+    let work = tempfile::tempdir().unwrap();
+    let (catalogue, image) = one_disc(work.path());
+    let mut bytes = std::fs::read(&image).unwrap();
+    let icb = UdfVolume::open(Cursor::new(&bytes))
+        .unwrap()
+        .lookup("Data/Photos")
+        .unwrap()
+        .icb;
+    let udf_at = (partition_start(&catalogue) + u64::from(icb)) as usize * SECTOR;
+    let iso_dir = discfs::iso9660::IsoImage::open(Cursor::new(&bytes))
+        .unwrap()
+        .lookup("DATA/PHOTOS")
+        .unwrap();
+    let iso_at = iso_dir.extents[0].0 as usize * SECTOR;
+    for at in [udf_at, iso_at] {
+        bytes[at..at + SECTOR].fill(0xA5);
+    }
+    std::fs::write(&image, &bytes).unwrap();
+
+    let mut source = DiscSource::open(&image).unwrap();
+    let head = odarchive::reader::disc_catalogue_head(&mut source)
+        .unwrap()
+        .expect("the catalogue file is at the root");
+    assert_eq!(head.discs, 1);
+    assert_eq!(source.damage(), [], "nothing below the root was read");
+    source.files().unwrap();
+    let damage: Vec<String> = source.damage().iter().map(|p| p.to_string()).collect();
+    assert!(
+        damage.iter().any(|d| d.contains("UDF")) && damage.iter().any(|d| d.contains("ISO 9660")),
+        "walking the disc finds both damaged directories: {damage:?}"
+    );
+}

@@ -280,7 +280,15 @@ impl ImageDisc {
         expected: Option<Expected>,
     ) -> Vec<Pick> {
         let mut out = Vec::new();
-        let udf_entry = self.udf_index().and_then(|f| f.get(path).cloned());
+        let udf_entry = match self.udf_files.is_none() && is_root_file(path) {
+            // A file at the root (the disc's README, catalogue, checksums) is looked up in
+            // the root directory alone: identifying a disc must not walk all its files.
+            true => {
+                let found = self.udf.as_mut().map(|u| u.lookup(path));
+                found.and_then(|f| root_entry(f, |e| e.is_dir, path, "UDF", &mut self.damage))
+            }
+            false => self.udf_index().and_then(|f| f.get(path).cloned()),
+        };
         if let (Some(entry), Some(udf)) = (udf_entry, &self.udf) {
             let sector = udf.entry_sector(&entry);
             let size_ok = expected.is_none_or(|x| x.length == entry.size);
@@ -294,7 +302,14 @@ impl ImageDisc {
                 Ok(()) => out.push(Pick::Udf(entry)),
             }
         }
-        let iso_entry = iso_path.and_then(|p| self.iso_index().and_then(|f| f.get(p).cloned()));
+        let iso_entry = iso_path.and_then(|p| {
+            if self.iso_files.is_none() && is_root_file(p) {
+                let found = self.iso.as_mut()?.lookup(p);
+                root_entry(found, |e| e.is_dir, p, "ISO 9660", &mut self.damage)
+            } else {
+                self.iso_index().and_then(|f| f.get(p).cloned())
+            }
+        });
         if let Some(entry) = iso_entry {
             if expected.is_none_or(|x| x.length == entry.size) {
                 out.push(Pick::Iso(entry));
@@ -423,4 +438,30 @@ impl Write for CountingSink<'_> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// A root file's entry as `view` looked it up in the root directory alone: none for a folder
+/// or a name not there; a root directory that cannot be read is noted in `damage`, and the
+/// file is then not given by that view.
+fn root_entry<E>(
+    found: Result<E, ReadError>,
+    is_dir: impl Fn(&E) -> bool,
+    name: &str,
+    view: &str,
+    damage: &mut Vec<String>,
+) -> Option<E> {
+    match found {
+        Ok(e) if is_dir(&e) => None,
+        Ok(e) => Some(e),
+        Err(ReadError::NoSuchPath(_)) => None,
+        Err(e) => {
+            damage.push(format!("{name}: {view} root directory unreadable: {e}"));
+            None
+        }
+    }
+}
+
+/// Whether `path` names a file at the disc root.
+fn is_root_file(path: &str) -> bool {
+    !path.is_empty() && !path.contains('/')
 }
