@@ -590,3 +590,50 @@ fn a_plan_sized_from_a_sample_holds_its_real_catalogue_and_index() {
         .unwrap();
     assert_eq!(lines.lines().count(), 20_001, "a header and a line a file");
 }
+
+/// The planner reads a snapshot's entries a page at a time (4,096 rows): across pages it
+/// gives every content once, under its first name in path order, as one read of every
+/// entry does.
+#[test]
+fn items_read_page_by_page_are_the_first_names_of_every_content() {
+    let s = scanned(|d| {
+        for i in 0..10_000u32 {
+            let dir = d.join(format!("f{:02}", i / 300));
+            if i % 300 == 0 {
+                std::fs::create_dir_all(&dir).unwrap();
+            }
+            // Names that are escaped on the disc, and contents that repeat across pages.
+            let name: Vec<u8> = match i % 50 {
+                0 => format!("100% {i}").into_bytes(),
+                1 => [b"raw\xff".as_slice(), i.to_string().as_bytes()].concat(),
+                _ => format!("n{i:05}").into_bytes(),
+            };
+            let content = if i % 9 == 0 {
+                (i % 97).to_string()
+            } else {
+                i.to_string()
+            };
+            std::fs::write(dir.join(std::ffi::OsStr::from_bytes(&name)), content).unwrap();
+        }
+    });
+    let snapshot = s.catalogue.latest_complete_snapshot().unwrap().unwrap().id;
+    let mut want: Vec<(i64, Vec<u8>)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    s.catalogue
+        .for_each_entry(snapshot, |e| {
+            if let Some(id) = e.content_id.filter(|&id| seen.insert(id)) {
+                want.push((id, e.path));
+            }
+            Ok(())
+        })
+        .unwrap();
+    let placed = HashMap::new();
+    let got: Vec<(i64, Vec<u8>)> =
+        odarchive::plan::input::Items::new(&s.catalogue, snapshot, &placed)
+            .unwrap()
+            .map(|item| item.map(|i| (i.content_id, i.raw_path().to_vec())))
+            .collect::<Result<_, _>>()
+            .unwrap();
+    assert!(want.len() > 2 * 4096, "{} contents", want.len());
+    assert_eq!(got, want);
+}

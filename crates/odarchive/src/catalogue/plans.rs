@@ -40,11 +40,6 @@ pub struct PlanRecord {
     pub index_size: u64,
 }
 
-/// Makes the placements of a plan being stored, handing each to the function it is given
-/// ([`Catalogue::store_plan_with`]).
-pub type PlacementSource<'a> =
-    &'a mut dyn FnMut(&mut dyn FnMut(&Placement) -> Result<()>) -> Result<()>;
-
 const PLAN_COLUMNS: &str = "id, created_ns, snapshot, media, capacity, margin, first_paths, \
      folders_split, catalogue_size, catalogue_gzip, parity_percent, index_size";
 
@@ -87,62 +82,165 @@ impl Catalogue {
         rows.collect::<rusqlite::Result<_>>()
             .in_catalogue(&self.path)
     }
+}
 
-    /// Replaces every disc still `planned` (and its placements, and plans left without discs,
-    /// with their set-parity groups) by a new plan with `discs` and its set-parity `groups`,
-    /// in one transaction; written discs are never touched. The placements are made while
-    /// they are stored: `fill` is called once, inside the transaction, and hands each
-    /// placement to the function it is given, so a plan's placements never need to be in
-    /// memory at once.
-    pub fn store_plan_with(
-        &mut self,
-        plan: &PlanRecord,
-        discs: &[DiscRecord],
-        groups: Option<&super::NewSetGroups<'_>>,
-        fill: PlacementSource<'_>,
-    ) -> Result<i64> {
-        let path = self.path.clone();
-        let tx = self.conn.transaction().in_catalogue(&path)?;
-        // A plan left without discs has none written, so nothing of its groups is either.
+/// A plan being stored, disc by disc, in one transaction ([`Catalogue::begin_plan`]):
+/// nothing of it is seen by others, nor kept, until [`PlanWriter::finish`].
+pub struct PlanWriter<'c> {
+    tx: rusqlite::Transaction<'c>,
+    path: &'c Path,
+    plan_id: i64,
+    disc_ids: HashMap<u32, i64>,
+}
+
+impl Catalogue {
+    /// Starts replacing every disc still `planned` (and its placements, and plans left
+    /// without discs, with their set-parity groups) by the new plan `plan`; written discs are
+    /// never touched. Its discs and placements follow with [`PlanWriter::disc`] and
+    /// [`PlanWriter::placement`] as they are packed. The catalogue stays readable meanwhile
+    /// (on the same connection, inside the transaction), so that the planner reads its
+    /// entries while it stores.
+    pub fn begin_plan(&self, plan: &PlanRecord) -> Result<PlanWriter<'_>> {
+        let path = self.path.as_path();
+        let tx = self.conn.unchecked_transaction().in_catalogue(path)?;
+        // A plan left without discs has none written, so nothing of its groups is either;
+        // but a group it continued from an earlier plan's written discs (see
+        // set_parity::settle_groups_before_plan) goes back to that plan, at those discs.
         tx.execute_batch(
             "DELETE FROM placement WHERE disc_id IN (SELECT id FROM disc WHERE state = 'planned');
              DELETE FROM disc WHERE state = 'planned';
+             UPDATE set_group SET
+                 last_disc = (SELECT max(number) FROM disc
+                              WHERE number BETWEEN set_group.first_disc AND set_group.last_disc),
+                 plan_id = (SELECT plan_id FROM disc WHERE number = set_group.first_disc)
+             WHERE plan_id NOT IN (SELECT plan_id FROM disc)
+               AND EXISTS (SELECT 1 FROM disc WHERE number = set_group.first_disc);
              DELETE FROM set_group WHERE plan_id NOT IN (SELECT plan_id FROM disc);
              DELETE FROM plan WHERE id NOT IN (SELECT plan_id FROM disc);",
         )
-        .in_catalogue(&path)?;
-        let plan_id = insert_plan(&tx, plan).in_catalogue(&path)?;
-        let mut disc_ids = HashMap::new();
-        for d in discs {
-            let planned = DiscRecord {
-                plan_id,
-                state: DiscState::Planned,
-                image_name: None,
-                image_sha256: None,
-                written_ns: None,
-                verified_ns: None,
-                ..d.clone()
-            };
-            let id = insert_disc(&tx, &planned, None).in_catalogue(&path)?;
-            disc_ids.insert(d.number, id);
-        }
-        let continued = store_placements(&tx, &path, &disc_ids, fill)?;
-        // Contents whose split continues from written discs: every part row, old and new,
-        // gets the final number of parts.
-        let mut stmt = tx
-            .prepare("UPDATE placement SET parts = ?2 WHERE content_id = ?1")
-            .in_catalogue(&path)?;
-        for (content_id, parts) in continued {
-            stmt.execute(params![content_id, parts])
-                .in_catalogue(&path)?;
-        }
-        drop(stmt);
-        if let Some(groups) = groups {
-            super::set_parity::insert_set_groups(&tx, plan_id, groups).in_catalogue(&path)?;
-        }
-        tx.commit().in_catalogue(&path)?;
-        Ok(plan_id)
+        .in_catalogue(path)?;
+        let plan_id = insert_plan(&tx, plan).in_catalogue(path)?;
+        Ok(PlanWriter {
+            tx,
+            path,
+            plan_id,
+            disc_ids: HashMap::new(),
+        })
     }
+}
+
+impl std::fmt::Debug for PlanWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanWriter")
+            .field("plan_id", &self.plan_id)
+            .field("discs", &self.disc_ids.len())
+            .finish()
+    }
+}
+
+impl PlanWriter<'_> {
+    /// Adds a disc of the plan (its `plan_id` and state are the plan's).
+    pub fn disc(&mut self, d: &DiscRecord) -> Result<()> {
+        let planned = DiscRecord {
+            plan_id: self.plan_id,
+            state: DiscState::Planned,
+            image_name: None,
+            image_sha256: None,
+            written_ns: None,
+            verified_ns: None,
+            ..d.clone()
+        };
+        let id = insert_disc(&self.tx, &planned, None).in_catalogue(self.path)?;
+        self.disc_ids.insert(d.number, id);
+        Ok(())
+    }
+
+    /// Adds a placement on a disc added before.
+    pub fn placement(&mut self, pl: &Placement) -> Result<()> {
+        insert_placement(&self.tx, self.path, &self.disc_ids, pl)
+    }
+
+    /// Stores the plan's last facts and commits: the folders whose files span discs, the
+    /// final number of parts of every content it split as `(content, parts, continued)` (its
+    /// placements on the new discs, and those on written discs too where `continued`: the
+    /// plan continues a split begun there), and its set-parity groups. Returns the plan's id.
+    pub fn finish(
+        self,
+        folders_split: u64,
+        splits: &[(i64, u32, bool)],
+        groups: Option<&super::NewSetGroups<'_>>,
+    ) -> Result<i64> {
+        let path = self.path;
+        self.tx
+            .execute(
+                "UPDATE plan SET folders_split = ?2 WHERE id = ?1",
+                params![self.plan_id, folders_split as i64],
+            )
+            .in_catalogue(path)?;
+        {
+            let mut all = self
+                .tx
+                .prepare("UPDATE placement SET parts = ?2 WHERE content_id = ?1")
+                .in_catalogue(path)?;
+            let mut new = self
+                .tx
+                .prepare(
+                    "UPDATE placement SET parts = ?2 WHERE content_id = ?1 \
+                     AND disc_id IN (SELECT id FROM disc WHERE plan_id = ?3)",
+                )
+                .in_catalogue(path)?;
+            for &(content_id, parts, continued) in splits {
+                if continued {
+                    all.execute(params![content_id, parts]).in_catalogue(path)?;
+                } else {
+                    new.execute(params![content_id, parts, self.plan_id])
+                        .in_catalogue(path)?;
+                }
+            }
+        }
+        if let Some(groups) = groups {
+            super::set_parity::insert_set_groups(&self.tx, self.plan_id, groups)
+                .in_catalogue(path)?;
+        }
+        self.tx.commit().in_catalogue(path)?;
+        Ok(self.plan_id)
+    }
+}
+
+fn insert_placement(
+    conn: &Connection,
+    path: &Path,
+    disc_ids: &HashMap<u32, i64>,
+    pl: &Placement,
+) -> Result<()> {
+    let disc_id = disc_ids.get(&pl.disc).copied().ok_or_else(|| {
+        Error::Internal(format!(
+            "a placement of {} is on disc {}, which the plan does not have",
+            pl.disc_path, pl.disc
+        ))
+    })?;
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO placement (content_id, disc_id, part, parts, offset, length, \
+             part_hash, disc_path, iso_path, entry_path, name_path) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .in_catalogue(path)?;
+    stmt.execute(params![
+        pl.content_id,
+        disc_id,
+        pl.part,
+        pl.parts,
+        pl.offset as i64,
+        pl.length as i64,
+        pl.part_hash,
+        pl.disc_path,
+        pl.iso_path,
+        pl.entry_path,
+        pl.name_path,
+    ])
+    .in_catalogue(path)?;
+    Ok(())
 }
 
 /// Inserts plan `p` (its `id` ignored); returns the new row's id.
@@ -166,50 +264,4 @@ fn insert_plan(conn: &Connection, p: &PlanRecord) -> rusqlite::Result<i64> {
         ],
     )?;
     Ok(conn.last_insert_rowid())
-}
-
-/// Stores the placements `fill` makes, on the discs `disc_ids` (number → row id) of a new
-/// plan. Returns the contents whose last part is on these discs after earlier parts on written
-/// ones, with their number of parts.
-fn store_placements(
-    conn: &Connection,
-    path: &Path,
-    disc_ids: &HashMap<u32, i64>,
-    fill: PlacementSource<'_>,
-) -> Result<Vec<(i64, u32)>> {
-    let mut continued = Vec::new();
-    let mut stmt = conn
-        .prepare(
-            "INSERT INTO placement (content_id, disc_id, part, parts, offset, length, \
-             part_hash, disc_path, iso_path, entry_path, name_path) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )
-        .in_catalogue(path)?;
-    fill(&mut |pl: &Placement| {
-        let disc_id = disc_ids.get(&pl.disc).copied().ok_or_else(|| {
-            Error::Internal(format!(
-                "a placement of {} is on disc {}, which the plan does not have",
-                pl.disc_path, pl.disc
-            ))
-        })?;
-        stmt.execute(params![
-            pl.content_id,
-            disc_id,
-            pl.part,
-            pl.parts,
-            pl.offset as i64,
-            pl.length as i64,
-            pl.part_hash,
-            pl.disc_path,
-            pl.iso_path,
-            pl.entry_path,
-            pl.name_path,
-        ])
-        .in_catalogue(path)?;
-        if pl.part > 1 && pl.part == pl.parts {
-            continued.push((pl.content_id, pl.parts));
-        }
-        Ok(())
-    })?;
-    Ok(continued)
 }

@@ -4,6 +4,8 @@
 //!
 //! Pure: items and parameters in, a layout out; no I/O.
 
+use std::ops::Index;
+
 use discfs::VolumeInfo;
 
 use super::{Item, Piece};
@@ -55,8 +57,8 @@ pub(crate) fn piece_path(item: &Item, piece: &Piece, capacity: u64) -> String {
 ///
 /// The checksum file lists the UDF paths as written; where UDF shortens a name over 255 bytes the
 /// list is sized again with the shortened names.
-pub fn sizing_layout(
-    items: &[Item],
+pub fn sizing_layout<I: Index<usize, Output = Item> + ?Sized>(
+    items: &I,
     pieces: &[Piece],
     p: &PackParams,
     number: u32,
@@ -142,13 +144,18 @@ pub fn udf_path(tree: &discfs::Tree, layout: &discfs::Layout, mut id: discfs::No
 }
 
 /// The exact image size of a disc holding `pieces`.
-pub fn exact_size(items: &[Item], pieces: &[Piece], p: &PackParams, number: u32) -> Result<u64> {
+pub fn exact_size<I: Index<usize, Output = Item> + ?Sized>(
+    items: &I,
+    pieces: &[Piece],
+    p: &PackParams,
+    number: u32,
+) -> Result<u64> {
     Ok(exact_sizes(items, pieces, p, number)?.0)
 }
 
 /// The exact image size of a disc holding `pieces`, and the bytes of its parity area in it.
-pub fn exact_sizes(
-    items: &[Item],
+pub fn exact_sizes<I: Index<usize, Output = Item> + ?Sized>(
+    items: &I,
     pieces: &[Piece],
     p: &PackParams,
     number: u32,

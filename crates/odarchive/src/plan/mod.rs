@@ -1,9 +1,14 @@
 //! Planning discs: which content goes on which disc, with every image's exact size.
 //!
-//! [`plan()`] reads the latest complete snapshot, [`gather`]s the contents that no written disc
-//! holds yet, packs them with [`pack()`] (a pure function: items and capacity in, discs out, each disc's
-//! size computed with [`discfs::layout()`] on its real tree), computes the hash of every split
-//! part (in the catalogue's algorithm), and stores plan, discs and placements in one transaction.
+//! [`plan()`] reads the latest complete snapshot and packs the contents that no written disc
+//! holds yet with a [`Packer`] (pure: items and parameters in, discs out, each disc's size
+//! computed with [`discfs::layout()`] on its real tree), computes the hash of every split
+//! part (in the catalogue's algorithm), and stores plan, discs and placements in one
+//! transaction. It streams: the items come from the catalogue a page of entries at a time
+//! ([`input::Items`], in plan order, each content under its first name), the packer holds
+//! only its look-ahead and the disc it fills, and each disc is stored as soon as it is
+//! packed, so memory does not grow with the number of files. (With `--first` the items are
+//! [`gather`]ed whole first: a content's first name then depends on every group.)
 //!
 //! The catalogue file and `INDEX.tsv.gz` ([`crate::disc::index`]) on each disc describe the
 //! whole plan, so their sizes depend on the plan. Both are reserved (the files written later
@@ -53,9 +58,9 @@ mod store;
 
 pub use input::{Gathered, gather};
 pub use layout::{PackParams, exact_size};
-pub use pack::{PackedDisc, pack};
+pub use pack::{PackedDisc, Packer, Window, pack};
 
-use crate::catalogue::{Catalogue, DiscState};
+use crate::catalogue::{Catalogue, DiscState, PlanRecord};
 use crate::error::{Error, Result};
 use crate::hash::ContentHash;
 use crate::media::{Media, SECTOR};
@@ -208,6 +213,10 @@ pub struct PlanSummary {
     /// disc, last disc): the discs that followed them are planned again.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub set_parity_closed: Vec<(u32, u32, u32)>,
+    /// The set-parity group an interrupted write left open that this plan's first discs
+    /// complete, as (group, first disc, last disc of this plan in it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_parity_continued: Option<(u32, u32, u32)>,
 }
 
 /// Plans discs for everything in the latest complete snapshot that no written disc holds yet,
@@ -259,8 +268,24 @@ pub fn plan(
         .collect();
     input::check_first(catalogue, snapshot.id, &options.first, &first_raw)?;
     let placed = catalogue.written_extents()?;
-    let gathered = gather(catalogue, snapshot.id, &first_raw, &placed)?;
-    if gathered.items.is_empty() {
+    // With `--first`, a content's first name depends on every group, so the items are
+    // gathered whole; without, they are read from the catalogue as packing takes them, once
+    // for the census below and once a packing.
+    let gathered = if first_raw.is_empty() {
+        None
+    } else {
+        Some(gather(catalogue, snapshot.id, &first_raw, &placed)?)
+    };
+    let mut census = match &gathered {
+        Some(g) => Census::of(g.items.iter().cloned().map(Ok), g.unhashed)?,
+        None => {
+            let mut items = input::Items::new(catalogue, snapshot.id, &placed)?;
+            let mut census = Census::of(items.by_ref(), 0)?;
+            census.unhashed = items.unhashed();
+            census
+        }
+    };
+    if census.contents == 0 {
         return Err(Error::NothingToPlan {
             reason: if placed.is_empty() {
                 format!("snapshot {} holds no readable files", snapshot.id)
@@ -270,18 +295,29 @@ pub fn plan(
         });
     }
     progress.event(&Event::PlanStarted {
-        contents: gathered.items.len() as u64,
-        bytes: gathered.items.iter().map(|i| i.size).sum(),
+        contents: census.contents as u64,
+        bytes: census.bytes,
     });
 
     // The groups of the discs this plan replaces are settled first (see set_parity).
-    let closed = crate::set_parity::settle_groups_before_plan(catalogue)?;
+    let next = (set.parity > 0).then_some(crate::set_parity::NextPlan {
+        parity_percent: options.parity,
+        capacity: options.media.capacity,
+        margin: options.margin,
+        parity: set.parity,
+        members: set.group,
+    });
+    let settled = crate::set_parity::settle_groups_before_plan(catalogue, next.as_ref())?;
+    let catalogue: &Catalogue = catalogue;
     let created_ns = now_ns();
     let set_id = catalogue.archive()?.set_id;
     let hash = catalogue.hash_algorithm()?;
     let sizer = sizing::Sizer {
         snapshot: snapshot.id,
-        items: &gathered.items,
+        contents: census.contents,
+        bytes: census.bytes,
+        items: &[],
+        content_ids: &[],
         set_id: &set_id,
         capacity,
         hash,
@@ -289,12 +325,19 @@ pub fn plan(
         created_ns,
     };
     let parity_label = |g: u32, i: u32| crate::set_parity::parity_disc_label(&set_id, g, i);
-    let mut reserve = sizer.estimate(catalogue, first_number)?;
+    // Only the estimate needs the sample and the list of contents.
+    let mut reserve = sizing::Sizer {
+        items: &census.sample,
+        content_ids: &census.content_ids,
+        ..sizer
+    }
+    .estimate(catalogue, first_number)?;
+    census.sample = Vec::new();
+    census.content_ids = Vec::new();
     // Split parts keep their hashes from one packing to the next: most parts stay the same.
     let mut part_hashes = store::PartHashes::default();
     for _ in 0..MAX_ROUNDS {
         let params = reserve.params(capacity, first_number, hash, options.parity);
-        let packed = pack(&gathered.items, gathered.first_count, &params)?;
         let facts = store::PlanFacts {
             options,
             capacity,
@@ -303,7 +346,47 @@ pub fn plan(
             set_id: &set_id,
             hash,
         };
-        let (record, discs) = store::records(&snapshot, &gathered.items, &packed, &facts);
+        let record = store::plan_record(&snapshot, &facts);
+        let mut writer = catalogue.begin_plan(&record)?;
+        let source: Box<dyn Iterator<Item = Result<Item>> + '_> = match &gathered {
+            Some(g) => Box::new(g.items.iter().cloned().map(Ok)),
+            None => Box::new(input::Items::new(catalogue, snapshot.id, &placed)?),
+        };
+        let first_count = gathered.as_ref().map_or(0, |g| g.first_count);
+        let mut packer = pack::Packer::new(source, first_count, &params);
+        let mut folders = store::Folders::default();
+        let mut discs = Vec::new();
+        let mut summaries = Vec::new();
+        let mut split_contents = 0;
+        // Each disc is stored as it is packed: only its items and the look-ahead are held.
+        while let Some(d) = packer.next_disc()? {
+            let items = packer.items();
+            let disc = store::disc_record(&snapshot, &d, &facts);
+            writer.disc(&disc)?;
+            folders.add(items, &d, capacity);
+            store::placements(
+                &snapshot,
+                items,
+                &d,
+                &params,
+                &facts,
+                &mut part_hashes,
+                &mut |pl| writer.placement(pl),
+            )?;
+            split_contents += d.pieces.iter().filter(|p| p.part == 1).count() as u64;
+            summaries.push(disc_summary(items, &d, &disc, options, capacity));
+            discs.push(disc);
+        }
+        let splits: Vec<(i64, u32, bool)> = packer
+            .take_splits()
+            .iter()
+            .map(|s| (s.content_id, s.parts, s.continued))
+            .collect();
+        drop(packer);
+        let record = PlanRecord {
+            folders_split: folders.split(),
+            ..record
+        };
         // Set-parity groups are stored with the plan, in its transaction: a plan asked for
         // with parity discs is never stored without them.
         let groups = (set.parity > 0)
@@ -315,19 +398,11 @@ pub fn plan(
                     set.group,
                     &parity_label,
                     &set_id,
+                    (settled.open.as_ref(), settled.numbered_after),
                 )
             })
             .transpose()?;
-        let plan_id = catalogue.store_plan_with(&record, &discs, groups.as_ref(), &mut |put| {
-            store::placements(
-                &snapshot,
-                &gathered.items,
-                &packed,
-                &facts,
-                &mut part_hashes,
-                put,
-            )
-        })?;
+        let plan_id = writer.finish(record.folders_split, &splits, groups.as_ref())?;
         // The real catalogue file and index (real hashes and ISO 9660 paths) must fit their
         // reserves; the estimate's slack makes that all but certain, and if not the plan is
         // packed again with larger ones.
@@ -335,18 +410,25 @@ pub fn plan(
         match sizer.grown(reserve, need) {
             Some(larger) => reserve = larger,
             None => {
-                let mut summary = summary(
+                return Ok(PlanSummary {
                     plan_id,
-                    snapshot.id,
-                    options,
-                    &gathered,
-                    &packed,
-                    (&record, &discs),
-                    capacity,
-                );
-                summary.set_parity_closed = closed;
-                summary.set_parity_groups = catalogue.plan_set_groups(plan_id)?;
-                return Ok(summary);
+                    snapshot: snapshot.id,
+                    media: options.media.clone(),
+                    margin: options.margin,
+                    contents: census.contents as u64,
+                    bytes: census.bytes,
+                    split_contents,
+                    folders_split: record.folders_split,
+                    unhashed_files: census.unhashed,
+                    discs: summaries,
+                    set_parity_groups: catalogue.plan_set_groups(plan_id)?,
+                    set_parity_continued: groups
+                        .as_ref()
+                        .and_then(|g| g.extend)
+                        .zip(settled.open)
+                        .map(|((_, last), open)| (open.number, open.written_last + 1, last)),
+                    set_parity_closed: settled.closed,
+                });
             }
         }
     }
@@ -356,59 +438,76 @@ pub fn plan(
     ))
 }
 
+/// What the estimate of the disc files needs of the items, read once before packing.
+#[derive(Debug, Default)]
+struct Census {
+    /// Items (unique contents) to plan.
+    contents: usize,
+    /// Their bytes.
+    bytes: u64,
+    /// The sample the estimate measures ([`sizing::sample_below`]).
+    sample: Vec<Item>,
+    /// Every item's content, sorted.
+    content_ids: Vec<i64>,
+    /// Files without content.
+    unhashed: u64,
+}
+
+impl Census {
+    fn of(items: impl Iterator<Item = Result<Item>>, unhashed: u64) -> Result<Census> {
+        let mut c = Census {
+            unhashed,
+            ..Census::default()
+        };
+        let below =
+            |n: usize, item: &Item| u16::from(item.hash.as_bytes()[0]) < sizing::sample_below(n);
+        // The threshold only falls as items come, so the sample is what it keeps, cut down to
+        // the final threshold; cut down as it goes too, to stay near its final size.
+        let mut cut_at = 2 * sizing::SAMPLE;
+        for item in items {
+            let item = item?;
+            c.contents += 1;
+            c.bytes += item.size;
+            c.content_ids.push(item.content_id);
+            if below(c.contents, &item) {
+                c.sample.push(item);
+                if c.sample.len() >= cut_at {
+                    let n = c.contents;
+                    c.sample.retain(|i| below(n, i));
+                    cut_at = cut_at.max(2 * c.sample.len());
+                }
+            }
+        }
+        let n = c.contents;
+        c.sample.retain(|i| below(n, i));
+        c.content_ids.sort_unstable();
+        Ok(c)
+    }
+}
+
 /// Rounds of packing before giving up (the reserves only grow, so two suffice in practice).
 const MAX_ROUNDS: usize = 6;
 
-fn summary(
-    plan_id: i64,
-    snapshot: i64,
+fn disc_summary(
+    items: &pack::Window<Item>,
+    p: &PackedDisc,
+    d: &crate::catalogue::DiscRecord,
     options: &PlanOptions,
-    gathered: &Gathered,
-    packed: &[PackedDisc],
-    (record, records): (
-        &crate::catalogue::PlanRecord,
-        &[crate::catalogue::DiscRecord],
-    ),
     capacity: u64,
-) -> PlanSummary {
-    let items = &gathered.items;
-    let discs = packed
-        .iter()
-        .zip(records)
-        .map(|(p, d)| {
-            let path = |piece: Option<&Piece>| {
-                piece.map_or_else(String::new, |pc| {
-                    layout::piece_path(&items[pc.item], pc, capacity)
-                })
-            };
-            DiscSummary {
-                number: p.number,
-                label: d.label.clone(),
-                files: d.files,
-                bytes: d.bytes,
-                image_size: p.image_size,
-                fill_percent: p.image_size as f64 * 100.0 / options.media.capacity.max(1) as f64,
-                first_path: path(p.pieces.first()),
-                last_path: path(p.pieces.last()),
-            }
+) -> DiscSummary {
+    let path = |piece: Option<&Piece>| {
+        piece.map_or_else(String::new, |pc| {
+            layout::piece_path(&items[pc.item], pc, capacity)
         })
-        .collect();
-    PlanSummary {
-        plan_id,
-        snapshot,
-        media: options.media.clone(),
-        margin: options.margin,
-        contents: items.len() as u64,
-        bytes: items.iter().map(|i| i.size).sum(),
-        split_contents: packed
-            .iter()
-            .flat_map(|d| &d.pieces)
-            .filter(|p| p.part == 1)
-            .count() as u64,
-        folders_split: record.folders_split,
-        unhashed_files: gathered.unhashed,
-        discs,
-        set_parity_groups: Vec::new(),
-        set_parity_closed: Vec::new(),
+    };
+    DiscSummary {
+        number: p.number,
+        label: d.label.clone(),
+        files: d.files,
+        bytes: d.bytes,
+        image_size: p.image_size,
+        fill_percent: p.image_size as f64 * 100.0 / options.media.capacity.max(1) as f64,
+        first_path: path(p.pieces.first()),
+        last_path: path(p.pieces.last()),
     }
 }

@@ -23,7 +23,18 @@ use crate::hash::HashAlgorithm;
 
 /// Contents (and folders of the index) measured for an estimate: enough that the sample's
 /// share of the whole is known to within about 1 %.
-const SAMPLE: usize = 16_384;
+pub(super) const SAMPLE: usize = 16_384;
+
+/// The first hash byte below which the contents of a plan of `n` are sampled (above
+/// [`SAMPLE`]): at least 1 of 256 hash prefixes, about [`SAMPLE`] contents; 256 (all) for
+/// fewer.
+pub(super) fn sample_below(n: usize) -> u16 {
+    if n <= SAMPLE {
+        256
+    } else {
+        (256 * SAMPLE / n).clamp(1, 255) as u16
+    }
+}
 
 /// The bytes set aside for the catalogue file on every disc of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +72,14 @@ impl Reserve {
 
 pub(super) struct Sizer<'a> {
     pub snapshot: i64,
+    /// The contents to plan, and their bytes.
+    pub contents: usize,
+    pub bytes: u64,
+    /// The items of the sample: every item when there are at most [`SAMPLE`], else those
+    /// whose hash starts below [`sample_below`] (at least).
     pub items: &'a [Item],
+    /// The contents to plan, sorted.
+    pub content_ids: &'a [i64],
     pub set_id: &'a str,
     pub capacity: u64,
     pub hash: HashAlgorithm,
@@ -107,11 +125,10 @@ impl Sizer<'_> {
     /// numbers differ from file to file, so its catalogue compresses less well (by about 6 %
     /// on the synthetic 1 M-file library, 3 % for the index).
     pub fn estimate(&self, catalogue: &Catalogue, first_number: u32) -> Result<Reserve> {
-        let n = self.items.len();
+        let n = self.contents;
         let sampled = n > SAMPLE;
         let (plain, gzipped) = if sampled {
-            // At least 1 of 256 hash prefixes, about SAMPLE contents.
-            let below = (256 * SAMPLE / n).clamp(1, 255) as u8;
+            let below = sample_below(n) as u8;
             let (p0, g0) = self.json_estimate(catalogue, first_number, Some(0))?;
             let (ps, gs) = self.json_estimate(catalogue, first_number, Some(below))?;
             let scale = |whole: u64, none: u64| {
@@ -175,7 +192,7 @@ impl Sizer<'_> {
         sample_below: Option<u8>,
     ) -> Result<(u64, u64)> {
         let items = self.items;
-        let total: u64 = items.iter().map(|i| i.size).sum();
+        let total = self.bytes;
         let discs: Vec<JsonDisc> = (0..=(total / self.capacity.max(1) + 1))
             .map(|n| placeholder_disc(self.set_id, first_number + n as u32, 0, 0))
             .collect();
@@ -214,13 +231,11 @@ impl Sizer<'_> {
     /// The index's gzipped size with every content on the first disc of the plan, measured
     /// on the files of about one folder in `every`.
     fn index_estimate(&self, catalogue: &Catalogue, first_number: u32, every: u64) -> Result<u64> {
-        let mut new: Vec<(i64, u32)> = self
-            .items
+        let new: Vec<(i64, u32)> = self
+            .content_ids
             .iter()
-            .map(|i| (i.content_id, first_number))
+            .map(|&id| (id, first_number))
             .collect();
-        new.sort_unstable();
-        new.dedup();
         let scope = IndexScope {
             snapshot: self.snapshot,
             stored: StoredDiscs {
@@ -379,7 +394,10 @@ mod tests {
     fn sizer() -> Sizer<'static> {
         Sizer {
             snapshot: 1,
+            contents: 0,
+            bytes: 0,
             items: &[],
+            content_ids: &[],
             set_id: "0123456789abcdef0123456789abcdef",
             capacity: 1 << 30,
             hash: HashAlgorithm::Sha256,

@@ -1,7 +1,7 @@
 //! Turning packed discs into catalogue rows: labels, each file's UDF and ISO 9660 path from
 //! the real layout, and the hash of every split part (read from the drive, in the catalogue's
-//! algorithm). Placements are made one disc at a time and stored as they come, never all held
-//! at once.
+//! algorithm). Each disc's rows are made as it is packed and stored as they come, never all
+//! held at once.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -9,8 +9,8 @@ use std::io::{Read, Seek, SeekFrom};
 
 use discfs::NodeId;
 
-use super::layout::{piece_path, sizing_layout, udf_path};
-use super::pack::PackedDisc;
+use super::layout::{PackParams, piece_path, sizing_layout, udf_path};
+use super::pack::{PackedDisc, Window};
 use super::sizing::Reserve;
 use super::{Item, PlanOptions};
 use crate::Snapshot;
@@ -57,48 +57,10 @@ pub(crate) fn hash_region(
     Ok(hash)
 }
 
-/// The plan row and disc rows of a new plan (the placements follow with [`placements`]).
-pub(super) fn records(
-    snapshot: &Snapshot,
-    items: &[Item],
-    packed: &[PackedDisc],
-    facts: &PlanFacts<'_>,
-) -> (PlanRecord, Vec<DiscRecord>) {
-    // Folder (under /Data) → the first disc seen with it, and whether it spans discs.
-    let mut folders: HashMap<String, (u32, bool)> = HashMap::new();
-    let mut discs = Vec::with_capacity(packed.len());
-    for d in packed {
-        for piece in &d.pieces {
-            let path = piece_path(&items[piece.item], piece, facts.capacity);
-            let folder = path.rfind('/').map_or("", |i| &path[..i]);
-            match folders.get_mut(folder) {
-                Some(seen) => seen.1 |= seen.0 != d.number,
-                None => {
-                    folders.insert(folder.to_owned(), (d.number, false));
-                }
-            }
-        }
-        discs.push(DiscRecord {
-            id: 0,
-            number: d.number,
-            plan_id: 0,
-            snapshot: snapshot.id,
-            capacity: facts.options.media.capacity,
-            margin: facts.options.margin,
-            media: facts.options.media.name.clone(),
-            label: disc::label(facts.set_id, d.number),
-            state: DiscState::Planned,
-            image_size: d.image_size,
-            files: d.pieces.len() as u64,
-            bytes: d.pieces.iter().map(|p| p.length).sum(),
-            image_name: None,
-            image_sha256: None,
-            written_ns: None,
-            verified_ns: None,
-            set_id: facts.set_id.to_owned(),
-        });
-    }
-    let plan = PlanRecord {
+/// The plan row of a new plan, before its discs are packed: `folders_split` is known once
+/// they are (see [`Folders`]).
+pub(super) fn plan_record(snapshot: &Snapshot, facts: &PlanFacts<'_>) -> PlanRecord {
+    PlanRecord {
         id: 0,
         created_ns: facts.created_ns,
         snapshot: snapshot.id,
@@ -106,86 +68,130 @@ pub(super) fn records(
         capacity: facts.options.media.capacity,
         margin: facts.options.margin,
         first_paths: facts.options.first.clone(),
-        folders_split: folders.values().filter(|(_, split)| *split).count() as u64,
+        folders_split: 0,
         catalogue_size: facts.reserve.size,
         catalogue_gzip: facts.reserve.gzip,
         parity_percent: facts.options.parity,
         index_size: facts.reserve.index,
-    };
-    (plan, discs)
+    }
+}
+
+/// The disc row of a packed disc.
+pub(super) fn disc_record(
+    snapshot: &Snapshot,
+    d: &PackedDisc,
+    facts: &PlanFacts<'_>,
+) -> DiscRecord {
+    DiscRecord {
+        id: 0,
+        number: d.number,
+        plan_id: 0,
+        snapshot: snapshot.id,
+        capacity: facts.options.media.capacity,
+        margin: facts.options.margin,
+        media: facts.options.media.name.clone(),
+        label: disc::label(facts.set_id, d.number),
+        state: DiscState::Planned,
+        image_size: d.image_size,
+        files: d.pieces.len() as u64,
+        bytes: d.pieces.iter().map(|p| p.length).sum(),
+        image_name: None,
+        image_sha256: None,
+        written_ns: None,
+        verified_ns: None,
+        set_id: facts.set_id.to_owned(),
+    }
+}
+
+/// The folders (under /Data) of the discs packed so far: the first disc seen with each, and
+/// whether it spans discs.
+#[derive(Debug, Default)]
+pub(super) struct Folders(HashMap<String, (u32, bool)>);
+
+impl Folders {
+    /// Adds the folders of disc `d`.
+    pub fn add(&mut self, items: &Window<Item>, d: &PackedDisc, capacity: u64) {
+        for piece in &d.pieces {
+            let path = piece_path(&items[piece.item], piece, capacity);
+            let folder = path.rfind('/').map_or("", |i| &path[..i]);
+            match self.0.get_mut(folder) {
+                Some(seen) => seen.1 |= seen.0 != d.number,
+                None => {
+                    self.0.insert(folder.to_owned(), (d.number, false));
+                }
+            }
+        }
+    }
+
+    /// Folders whose files span more than one disc.
+    pub fn split(&self) -> u64 {
+        self.0.values().filter(|(_, split)| *split).count() as u64
+    }
 }
 
 /// The hashes of split parts made so far: `(content, offset, length)` → hash.
 pub(super) type PartHashes = HashMap<(i64, u64, u64), ContentHash>;
 
-/// Makes the placements of `packed`, one disc at a time, and hands each to `put`: its UDF and
-/// ISO 9660 paths from the disc's real layout, and the hash of every split part.
+/// Makes the placements of the packed disc `d` and hands each to `put`: its UDF and ISO 9660
+/// paths from the disc's real layout, and the hash of every split part.
 pub(super) fn placements(
     snapshot: &Snapshot,
-    items: &[Item],
-    packed: &[PackedDisc],
+    items: &Window<Item>,
+    d: &PackedDisc,
+    params: &PackParams,
     facts: &PlanFacts<'_>,
     part_hashes: &mut PartHashes,
     put: &mut dyn FnMut(&Placement) -> Result<()>,
 ) -> Result<()> {
-    let first_number = packed.first().map_or(1, |d| d.number);
-    let params = facts.reserve.params(
-        facts.capacity,
-        first_number,
-        facts.hash,
-        facts.options.parity,
-    );
-    for d in packed {
-        let (tree, layout) = sizing_layout(items, &d.pieces, &params, d.number)?;
-        let iso: HashMap<NodeId, String> = layout.iso_paths(&tree).map(|(p, id)| (id, p)).collect();
-        let mut by_path: HashMap<String, NodeId> = HashMap::new();
-        for id in tree.ids() {
-            if !tree.is_dir(id) {
-                by_path.insert(tree.path(id), id);
-            }
+    let (tree, layout) = sizing_layout(items, &d.pieces, params, d.number)?;
+    let iso: HashMap<NodeId, String> = layout.iso_paths(&tree).map(|(p, id)| (id, p)).collect();
+    let mut by_path: HashMap<String, NodeId> = HashMap::new();
+    for id in tree.ids() {
+        if !tree.is_dir(id) {
+            by_path.insert(tree.path(id), id);
         }
-        for piece in &d.pieces {
-            let item = &items[piece.item];
-            let path = piece_path(item, piece, facts.capacity);
-            let name_path = format!("{DATA_DIR}/{path}");
-            let id = by_path.get(&name_path).copied().ok_or_else(|| {
-                Error::Internal(format!(
-                    "{name_path} is missing from the tree of disc {}",
-                    d.number
-                ))
-            })?;
-            let part_hash = if piece.part == 0 {
-                None
-            } else {
-                let (offset, length) = (piece.offset, piece.length);
-                let key = (item.content_id, offset, length);
-                let hash = match part_hashes.get(&key) {
-                    Some(&hash) => hash,
-                    None => {
-                        let source = snapshot_path(snapshot, item.raw_path());
-                        let hash = hash_region(facts.hash, &source, offset, length, d.number)?;
-                        part_hashes.insert(key, hash);
-                        hash
-                    }
-                };
-                Some(hash)
+    }
+    for piece in &d.pieces {
+        let item = &items[piece.item];
+        let path = piece_path(item, piece, facts.capacity);
+        let name_path = format!("{DATA_DIR}/{path}");
+        let id = by_path.get(&name_path).copied().ok_or_else(|| {
+            Error::Internal(format!(
+                "{name_path} is missing from the tree of disc {}",
+                d.number
+            ))
+        })?;
+        let part_hash = if piece.part == 0 {
+            None
+        } else {
+            let (offset, length) = (piece.offset, piece.length);
+            let key = (item.content_id, offset, length);
+            let hash = match part_hashes.get(&key) {
+                Some(&hash) => hash,
+                None => {
+                    let source = snapshot_path(snapshot, item.raw_path());
+                    let hash = hash_region(facts.hash, &source, offset, length, d.number)?;
+                    part_hashes.insert(key, hash);
+                    hash
+                }
             };
-            put(&Placement {
-                content_id: item.content_id,
-                content_hash: item.hash,
-                content_size: item.size,
-                disc: d.number,
-                part: piece.part,
-                parts: piece.parts,
-                offset: piece.offset,
-                length: piece.length,
-                part_hash,
-                entry_path: item.raw_path().to_vec(),
-                disc_path: udf_path(&tree, &layout, id),
-                iso_path: iso.get(&id).cloned().unwrap_or_default(),
-                name_path,
-            })?;
-        }
+            Some(hash)
+        };
+        put(&Placement {
+            content_id: item.content_id,
+            content_hash: item.hash,
+            content_size: item.size,
+            disc: d.number,
+            part: piece.part,
+            parts: piece.parts,
+            offset: piece.offset,
+            length: piece.length,
+            part_hash,
+            entry_path: item.raw_path().to_vec(),
+            disc_path: udf_path(&tree, &layout, id),
+            iso_path: iso.get(&id).cloned().unwrap_or_default(),
+            name_path,
+        })?;
     }
     Ok(())
 }
