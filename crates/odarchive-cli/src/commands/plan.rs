@@ -148,6 +148,12 @@ pub fn human(s: &PlanSummary) -> String {
              discs are made from them at the next write)\n"
         ));
     }
+    if let Some((g, first, last)) = s.set_parity_continued {
+        out.push_str(&format!(
+            "set parity: group {g}, left open by an interrupted write, continues with discs \
+             {first}..{last}\n"
+        ));
+    }
     for g in &s.set_parity_groups {
         out.push_str(&format!(
             "set parity: group {}: discs {}..{} and {} parity disc{}\n",

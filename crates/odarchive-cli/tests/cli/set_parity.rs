@@ -591,10 +591,10 @@ fn planning_again_before_any_write_replaces_the_groups() {
     rebuilt(&s, &member, &lost[0].1);
 }
 
-/// A replan after the first disc of a group is written closes that group at it: its parity
-/// disc is made from it at the next write (rather than never, the group waiting for discs
-/// that no longer exist), the discs planned again form groups of their own, and a lost disc
-/// of either is rebuilt byte for byte.
+/// A replan of another shape (here more disc parity) after the first disc of a group is
+/// written closes that group at it: its parity disc is made from it at the next write (rather
+/// than never, the group waiting for discs that no longer exist), the discs planned again
+/// form groups of their own, and a lost disc of either is rebuilt byte for byte.
 #[test]
 fn a_replan_closes_a_group_at_its_written_discs_and_both_groups_rebuild() {
     let s = planned_in_groups(700);
@@ -602,7 +602,18 @@ fn a_replan_closes_a_group_at_its_written_discs_and_both_groups_rebuild() {
     s.run(&["write", "1", "--out", out.to_str().unwrap()]).ok();
     s.write("d9/late.bin", noise(799, 2_900_000));
     s.scan().ok();
-    let run = plan_set_parity(&s, true);
+    let run = s.run(&[
+        "plan",
+        "--media",
+        "8M",
+        "--parity",
+        "25",
+        "--set-parity",
+        "1",
+        "--set-group",
+        "3",
+        "--replan",
+    ]);
     run.ok();
     assert!(
         run.stdout
@@ -629,6 +640,67 @@ fn a_replan_closes_a_group_at_its_written_discs_and_both_groups_rebuild() {
         rebuilt(&s, &member, &lost[0].1);
         fs::write(&member, &lost[0].1).unwrap();
     }
+}
+
+/// A write stopped after the first disc of a group (as an interrupted `archive` leaves it)
+/// leaves the group open: a replan of the same shape completes it with its own first discs,
+/// so the interruption costs no parity disc, and a lost disc of either plan is rebuilt byte
+/// for byte from the group's parity disc.
+#[test]
+fn a_replan_of_the_same_shape_completes_a_group_left_open() {
+    let s = planned_in_groups(650);
+    let out = s.dir("out");
+    s.run(&["write", "1", "--out", out.to_str().unwrap()]).ok();
+    s.write("d9/late.bin", noise(699, 2_900_000));
+    s.scan().ok();
+    let run = plan_set_parity(&s, true);
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("group 1, left open by an interrupted write, continues with discs 2..3"),
+        "{}",
+        run.stdout
+    );
+    // Two files a disc: disc 1 written, the second plan's discs 2 and 3 complete group 1.
+    let discs = s.run(&["discs"]);
+    assert_eq!(groups(&s), [(1, 1, 3, 1)], "{}", discs.stdout);
+    s.run(&["write", "--out", out.to_str().unwrap()]).ok();
+    assert_eq!(groups(&s), [(1, 1, 3, 0)], "its parity disc written");
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    // Closed at disc 1, the group would have cost a parity disc of its own: 3 + 2.
+    assert_eq!(
+        images.len(),
+        3 + 1,
+        "three discs and one parity disc: {images:?}"
+    );
+    // Disc 1 was written by the first plan, disc 3 by the second: one group rebuilds both.
+    for n in [1, 3] {
+        let member = named(&images, &format!("_{n:03}.iso")).clone();
+        let lost = lose(&s, &[&member]);
+        rebuilt(&s, &member, &lost[0].1);
+        fs::write(&member, &lost[0].1).unwrap();
+    }
+}
+
+/// A group continued by a plan goes back to its written discs when that plan is replaced
+/// before any of its discs is written (by a plan of another shape): it is closed there, not
+/// forgotten with the plan, and its parity disc protects the disc written.
+#[test]
+fn a_continued_group_replanned_again_is_closed_at_its_written_discs() {
+    let s = planned_in_groups(660);
+    let out = s.dir("out");
+    s.run(&["write", "1", "--out", out.to_str().unwrap()]).ok();
+    plan_set_parity(&s, true).ok();
+    assert_eq!(groups(&s)[0], (1, 1, 3, 1), "{:?}", groups(&s));
+    s.run(&["plan", "--media", "8M", "--parity", "25", "--replan"])
+        .ok();
+    assert_eq!(groups(&s), [(1, 1, 1, 1)], "closed at disc 1, kept");
+    s.run(&["write", "--out", out.to_str().unwrap()]).ok();
+    assert_eq!(groups(&s), [(1, 1, 1, 0)]);
+    let images: Vec<PathBuf> = images(&out).into_iter().filter(|p| p.is_file()).collect();
+    let member = named(&images, "_001.iso").clone();
+    let lost = lose(&s, &[&member]);
+    rebuilt(&s, &member, &lost[0].1);
 }
 
 /// A replan that would replace a disc of a group before a written one is refused, naming

@@ -95,13 +95,17 @@ fn sha(blob: Option<Vec<u8>>) -> Option<[u8; 32]> {
 
 /// Set-parity groups to make for a plan: consecutive discs `members` (first, last disc), each
 /// group with `parity` parity discs labelled by `label(group number, index)`. Recorded with
-/// the plan itself ([`Catalogue::store_plan_with`]), so that a plan asked for with parity discs
+/// the plan itself ([`Catalogue::begin_plan`]), so that a plan asked for with parity discs
 /// never stands without them.
 pub struct NewSetGroups<'a> {
     /// Parity discs a group (N).
     pub parity: u32,
     /// Each group's first and last disc.
     pub members: Vec<(u32, u32)>,
+    /// A group left open by an interrupted write that this plan's first discs complete: its
+    /// row id and its new last disc. It becomes a group of this plan (its written members
+    /// stay those of the plan that wrote them).
+    pub extend: Option<(i64, u32)>,
     /// The label of a group's parity disc.
     pub label: &'a dyn Fn(u32, u32) -> String,
 }
@@ -111,6 +115,7 @@ impl std::fmt::Debug for NewSetGroups<'_> {
         f.debug_struct("NewSetGroups")
             .field("parity", &self.parity)
             .field("members", &self.members)
+            .field("extend", &self.extend)
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +135,12 @@ pub(super) fn insert_set_groups(
            WHERE p.group_id = set_group.id AND p.state = 'written')",
         [],
     )?;
+    if let Some((id, last)) = groups.extend {
+        tx.execute(
+            "UPDATE set_group SET last_disc = ?2, plan_id = ?3 WHERE id = ?1",
+            params![id, last, plan_id],
+        )?;
+    }
     let first_number: u32 = tx.query_row(
         "SELECT coalesce(max(number), 0) + 1 FROM set_group",
         [],

@@ -360,11 +360,14 @@ pub fn fold_written(
                 Accumulator::open(&dir, group.number, k, group.parity as usize)?
             }
         };
-        if discs
-            .iter()
-            .any(|d| group.members().contains(&d.number) && d.plan_id != group.plan_id)
-        {
-            // A group of a plan whose discs were planned again without --set-parity.
+        if discs.iter().any(|d| {
+            group.members().contains(&d.number)
+                && d.state == DiscState::Planned
+                && d.plan_id != group.plan_id
+        }) {
+            // A group of a plan whose unwritten discs were planned again without
+            // --set-parity (written members of an earlier plan are a group's continued by
+            // this one: see settle_groups_before_plan).
             continue;
         }
         let mut order: Vec<u32> = group.members().collect();

@@ -11,7 +11,8 @@
 //!   from any K others of its group, proven by the recorded SHA-256 (a parity disc without
 //!   the catalogue: from another parity disc's header, proven by its inputs).
 //! - [`settle_groups_before_plan`] (called by `plan`) forgets the groups of the discs a new
-//!   plan replaces, or closes a group at its written first members.
+//!   plan replaces, or closes a group at its written first members; a group left open by an
+//!   interrupted write is completed by the new plan's first discs when the plan has its shape.
 //!
 //! The set code covers each member's sectors except its own `/Parity/PARITY.ODP`, which is
 //! encoded again after a rebuild: a parity disc then holds about a member's size less its
@@ -161,8 +162,10 @@ pub fn check_options(percent: u8, parity: u32, members: u32) -> Result<()> {
 
 /// Cuts the discs of a plan about to be stored (`plan`, its `discs` in number order) into
 /// groups of `members` discs, each with `parity` parity discs: what
-/// [`Catalogue::store_plan_with`] records with the plan. Refused without disc parity, or when
-/// a parity disc would not fit the plan's medium.
+/// [`Catalogue::begin_plan`] records with the plan, numbered after `numbered_after`. A
+/// group an interrupted write left open (`open`, both from [`settle_groups_before_plan`])
+/// takes the plan's first discs until it has its members. Refused without disc parity, or when a parity disc would not fit the
+/// plan's medium.
 pub fn groups_of<'a>(
     plan: &PlanRecord,
     discs: &[DiscRecord],
@@ -170,20 +173,12 @@ pub fn groups_of<'a>(
     members: u32,
     label: &'a dyn Fn(u32, u32) -> String,
     set_id: &str,
+    (open, numbered_after): (Option<&OpenGroup>, u32),
 ) -> Result<NewSetGroups<'a>> {
     check_options(plan.parity_percent, parity, members)?;
     let capacity = plan.capacity.saturating_sub(plan.margin);
-    let mut ranges = Vec::new();
-    for chunk in discs.chunks(members as usize) {
-        let (first, last) = (chunk[0].number, chunk[chunk.len() - 1].number);
-        // The parity disc's exact size, from the members' planned images.
-        let columns = chunk
-            .iter()
-            .map(|d| disc::planned_covered(d.image_size, plan.parity_percent))
-            .max()
-            .unwrap_or(0);
-        let group = ranges.len() as u32 + 1;
-        let bytes = disc::parity_disc_size(set_id, group, chunk.len(), parity, columns)?;
+    let fits = |group: u32, count: usize, columns: u64| -> Result<()> {
+        let bytes = disc::parity_disc_size(set_id, group, count, parity, columns)?;
         if bytes > capacity {
             return Err(SetParityError::TooLarge {
                 group,
@@ -192,42 +187,130 @@ pub fn groups_of<'a>(
             }
             .into());
         }
+        Ok(())
+    };
+    let covered = |chunk: &[DiscRecord]| {
+        chunk
+            .iter()
+            .map(|d| disc::planned_covered(d.image_size, plan.parity_percent))
+            .max()
+            .unwrap_or(0)
+    };
+    let mut rest = discs;
+    let mut extend = None;
+    if let Some(open) = open.filter(|o| discs.first().map(|d| d.number) == Some(o.written_last + 1))
+    {
+        let take = (open.last_disc - open.written_last) as usize;
+        let (joining, after) = discs.split_at(take.min(discs.len()));
+        let last = joining[joining.len() - 1].number;
+        let count = (last - open.first_disc + 1) as usize;
+        fits(open.number, count, covered(joining).max(open.columns))?;
+        extend = Some((open.id, last));
+        rest = after;
+    }
+    let mut ranges = Vec::new();
+    for chunk in rest.chunks(members as usize) {
+        let (first, last) = (chunk[0].number, chunk[chunk.len() - 1].number);
+        // The parity disc's exact size, from the members' planned images; the new groups
+        // are numbered after every group there is.
+        let group = numbered_after + ranges.len() as u32 + 1;
+        fits(group, chunk.len(), covered(chunk))?;
         ranges.push((first, last));
     }
     Ok(NewSetGroups {
         parity,
         members: ranges,
+        extend,
         label,
     })
+}
+
+/// The set-parity shape of the plan about to be made, which a group left open may continue
+/// into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextPlan {
+    /// `--parity` of every disc, in percent.
+    pub parity_percent: u8,
+    /// The medium's capacity in bytes.
+    pub capacity: u64,
+    /// The margin kept free on each disc.
+    pub margin: u64,
+    /// Parity discs a group (`--set-parity`).
+    pub parity: u32,
+    /// Members a group (`--set-group`).
+    pub members: u32,
+}
+
+/// A group whose first members are written and the rest are not (a write, or an `archive`,
+/// stopped in the middle of it): the next plan's first discs complete it, when that plan has
+/// the same medium, disc parity and group shape, rather than the group being closed early
+/// and costing its parity discs again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenGroup {
+    /// Its row id.
+    pub id: i64,
+    /// Its number.
+    pub number: u32,
+    /// Its first member.
+    pub first_disc: u32,
+    /// Its last written member: the new plan's first disc must follow it.
+    pub written_last: u32,
+    /// The last member it may reach (its members: the smaller of what it had and
+    /// `--set-group`).
+    pub last_disc: u32,
+    /// The largest number of covered sectors of its written members.
+    pub columns: u64,
+}
+
+/// What [`settle_groups_before_plan`] did.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// Groups closed at their written members, as (group number, first disc, last disc).
+    pub closed: Vec<(u32, u32, u32)>,
+    /// The group the new plan continues, if any (closed at its written members until the
+    /// plan that extends it is stored, in the plan's transaction).
+    pub open: Option<OpenGroup>,
+    /// The largest number of the groups kept: the new plan's groups are numbered after it.
+    pub numbered_after: u32,
 }
 
 /// Before a new plan replaces the unwritten discs: forgets the groups none of whose discs
 /// is written (their numbers and labels are used again), and closes each group whose parity
 /// discs are not all written at its written members, which must be its first ones (refused
 /// otherwise, before anything changes). The parity already folded stays right: a member's
-/// coefficient depends on its place in the group, not on the group's size. Returns the
-/// groups closed, as (group number, discs first..=last).
-pub fn settle_groups_before_plan(catalogue: &mut Catalogue) -> Result<Vec<(u32, u32, u32)>> {
+/// coefficient depends on its place in the group, not on the group's size.
+///
+/// When `next` (the new plan's set-parity shape) matches the shape of the group holding the
+/// last written disc, with room left in it, that group is the [`Settled::open`] one: the new
+/// plan's first discs complete it ([`groups_of`]), so an interrupted `archive` costs no
+/// parity disc of its own.
+pub fn settle_groups_before_plan(
+    catalogue: &mut Catalogue,
+    next: Option<&NextPlan>,
+) -> Result<Settled> {
     let discs = catalogue.discs()?;
+    let written_at = |n: u32| {
+        discs
+            .iter()
+            .any(|d| d.number == n && d.state != crate::catalogue::DiscState::Planned)
+    };
+    let last_written = discs
+        .iter()
+        .filter(|d| d.state != crate::catalogue::DiscState::Planned)
+        .map(|d| d.number)
+        .max();
+    let groups = catalogue.set_groups()?;
     let mut settlement = crate::catalogue::GroupSettlement::default();
-    let mut closed = Vec::new();
-    for g in catalogue.set_groups()? {
+    let mut settled = Settled::default();
+    for g in groups {
         let parity = catalogue.set_parity_discs(g.id)?;
-        if parity.iter().all(|p| p.written) {
-            continue;
-        }
-        let written: Vec<u32> = g
-            .members()
-            .filter(|&n| {
-                discs.iter().any(|d| {
-                    d.number == n
-                        && d.plan_id == g.plan_id
-                        && d.state != crate::catalogue::DiscState::Planned
-                })
-            })
-            .collect();
+        let written: Vec<u32> = g.members().filter(|&n| written_at(n)).collect();
         if written.is_empty() && !parity.iter().any(|p| p.written) {
             settlement.dropped.push(g.id);
+            continue;
+        }
+        settled.numbered_after = settled.numbered_after.max(g.number);
+        if parity.iter().all(|p| p.written) {
             continue;
         }
         let Some(&last) = written.last() else {
@@ -250,10 +333,38 @@ pub fn settle_groups_before_plan(catalogue: &mut Catalogue) -> Result<Vec<(u32, 
             .into());
         }
         settlement.closed.push((g.id, last));
-        closed.push((g.number, g.first_disc, last));
+        let plan = catalogue.plan_record(g.plan_id)?;
+        let continues = |next: &NextPlan| {
+            let plan = plan.as_ref()?;
+            let same = plan.parity_percent == next.parity_percent
+                && plan.capacity == next.capacity
+                && plan.margin == next.margin
+                && g.parity == next.parity;
+            let last_disc = g.last_disc.min(g.first_disc + next.members - 1);
+            (same && Some(last) == last_written && last_disc > last).then(|| {
+                let columns = discs
+                    .iter()
+                    .filter(|d| (g.first_disc..=last).contains(&d.number))
+                    .map(|d| disc::planned_covered(d.image_size, plan.parity_percent))
+                    .max()
+                    .unwrap_or(0);
+                OpenGroup {
+                    id: g.id,
+                    number: g.number,
+                    first_disc: g.first_disc,
+                    written_last: last,
+                    last_disc,
+                    columns,
+                }
+            })
+        };
+        match next.and_then(continues) {
+            Some(open) => settled.open = Some(open),
+            None => settled.closed.push((g.number, g.first_disc, last)),
+        }
     }
     catalogue.settle_set_groups(&settlement)?;
-    Ok(closed)
+    Ok(settled)
 }
 
 /// The accumulators' folder for images written to `out`.
