@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::folders::Folders;
-use crate::jobs::{DiscCheck, Jobs};
+use crate::jobs::Jobs;
 use crate::wire::{ApiError, Params, WirePath};
+use odarchive::catalogue::disc_checks::DiscCheck;
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -36,8 +37,10 @@ pub struct AppState {
     pub jobs: Arc<Jobs>,
     /// Folders a restore may write into.
     pub restore_to: Folders,
-    /// Folders of disc images (what a restore reads).
+    /// Folders of disc images (what a restore and a verify read, where an archive writes).
     pub images: Folders,
+    /// The drive an archive rescans (`--drive`), canonicalised.
+    pub drive: Option<PathBuf>,
 }
 
 /// Handles kept open for reuse.
@@ -51,13 +54,19 @@ const MAX_BASKET: usize = 10_000;
 
 impl AppState {
     /// State over the catalogue at `catalogue`.
-    pub fn new(catalogue: PathBuf, restore_to: Folders, images: Folders) -> AppState {
+    pub fn new(
+        catalogue: PathBuf,
+        restore_to: Folders,
+        images: Folders,
+        drive: Option<PathBuf>,
+    ) -> AppState {
         AppState {
             catalogue,
             pool: Mutex::new(Vec::new()),
             jobs: Arc::default(),
             restore_to,
             images,
+            drive,
         }
     }
 
@@ -341,7 +350,7 @@ pub async fn versions(State(state): State<Arc<AppState>>, uri: Uri) -> Answer {
 }
 
 /// A disc as the API shows it: the CLI's `discs --json` object, its fill, and what the
-/// last verify of this server found on it.
+/// last verify that checked it found (the CLI's or this server's, kept in the catalogue).
 #[derive(Debug, Serialize)]
 pub struct DiscJson {
     /// The record.
@@ -349,14 +358,14 @@ pub struct DiscJson {
     pub disc: DiscRecord,
     /// Image size in percent of the capacity.
     pub fill_percent: f64,
-    /// The last check of it by a verify of this server (`null`: none since it started; the
-    /// record's `state` and `verified_ns` say what the catalogue knows).
+    /// The last check of it by a verify (`null`: never checked whole).
     pub last_check: Option<DiscCheck>,
 }
 
 /// Every disc with its fill and last check.
-pub fn disc_list(c: &Catalogue, jobs: &Jobs) -> Result<Vec<DiscJson>, ApiError> {
-    let mut checks = jobs.checks();
+pub fn disc_list(c: &Catalogue) -> Result<Vec<DiscJson>, ApiError> {
+    let mut checks: HashMap<u32, DiscCheck> =
+        c.disc_checks()?.into_iter().map(|k| (k.disc, k)).collect();
     Ok(c.discs()?
         .into_iter()
         .map(|d| DiscJson {
@@ -373,8 +382,7 @@ pub fn disc_list(c: &Catalogue, jobs: &Jobs) -> Result<Vec<DiscJson>, ApiError> 
 
 /// `GET /api/discs`.
 pub async fn discs(State(state): State<Arc<AppState>>) -> Answer {
-    let jobs = Arc::clone(&state.jobs);
-    json_of(state.read(move |c| disc_list(c, &jobs)).await?)
+    json_of(state.read(disc_list).await?)
 }
 
 /// A page of search results.

@@ -1,12 +1,12 @@
-//! Jobs the server runs itself (a restore, a verify), one at a time: each on a thread of its
+//! Jobs the server runs itself (a restore, a verify, an archive), one at a time: each on a thread of its
 //! own through the same library calls as the CLI, its state kept here for `/api/status` and
 //! `/api/events`, and recorded in the catalogue's job table like the CLI's jobs (so that the
 //! CLI refuses to start a job while one runs here, and the other way round, and the table
 //! keeps the history). A running job can be cancelled: a restore stops between files and
-//! inside a large file's copy, a verify between discs. Jobs of other processes (a scan
+//! inside a large file's copy, a verify between discs and inside a disc's check, an archive inside its scan and its
+//! write and between its steps ([`crate::archive`]). Jobs of other processes (a scan
 //! started by the CLI) are seen in the catalogue's job table.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,7 +43,7 @@ pub enum ServerJobState {
 pub struct ServerJob {
     /// Its number in the catalogue's job table (`/api/jobs`).
     pub id: i64,
-    /// What it does: `restore` or `verify`.
+    /// What it does: `restore`, `verify` or `archive`.
     pub kind: &'static str,
     /// Where it is.
     pub state: ServerJobState,
@@ -71,21 +71,16 @@ pub struct ServerJob {
     pub report: Option<RestoreReport>,
     /// A verify's verdicts, one per disc checked so far (the shape of `verify --json`).
     pub verdicts: Vec<DiscVerdict>,
+    /// A verify's checks of the parity discs of set-parity groups found among the images
+    /// (they hold no files: `verify`'s `parity_disc` objects).
+    pub parity_discs: Vec<odarchive::set_parity::ParityDiscCheck>,
     /// The error that stopped it.
     pub error: Option<String>,
-}
-
-/// The last check of one disc by a verify of this server.
-#[derive(Debug, Clone, Serialize)]
-pub struct DiscCheck {
-    /// The verify job.
-    pub job: i64,
-    /// When it was checked, ns since the epoch.
-    pub checked_ns: i64,
-    /// Whether it passed every check (then the catalogue marks it verified).
-    pub ok: bool,
-    /// What was found, in words.
-    pub summary: String,
+    /// Once it ended: what it did, as the job table keeps it.
+    pub message: Option<String>,
+    /// An archive's drive, settings, counters and the discs it wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<crate::archive::ArchiveJob>,
 }
 
 #[derive(Debug, Default)]
@@ -94,19 +89,18 @@ struct Slot {
     cancel: Arc<AtomicBool>,
 }
 
-/// The server's job slot, and what its verifies found per disc.
+/// The server's job slot.
 #[derive(Debug, Default)]
 pub struct Jobs {
     slot: Mutex<Slot>,
-    checks: Mutex<BTreeMap<u32, DiscCheck>>,
 }
 
 /// What a job's thread ends with: its state, the message kept in the job table, and the
 /// error (if one stopped it).
-struct Ending {
-    state: ServerJobState,
-    message: String,
-    error: Option<String>,
+pub(crate) struct Ending {
+    pub(crate) state: ServerJobState,
+    pub(crate) message: String,
+    pub(crate) error: Option<String>,
 }
 
 /// What a restore is asked to do.
@@ -122,7 +116,7 @@ pub struct RestoreJob {
     pub snapshot: i64,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A thread that panicked while holding the lock left a usable record.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -131,11 +125,6 @@ impl Jobs {
     /// The current or last job.
     pub fn current(&self) -> Option<ServerJob> {
         lock(&self.slot).job.clone()
-    }
-
-    /// The last check of each disc by a verify of this server, by disc number.
-    pub fn checks(&self) -> BTreeMap<u32, DiscCheck> {
-        lock(&self.checks).clone()
     }
 
     /// Asks job `id` to stop. `Ok(job)` when it runs here; otherwise `Err` with what to say
@@ -210,12 +199,14 @@ impl Jobs {
         )
     }
 
-    fn start(
+    pub(crate) fn start(
         self: &Arc<Self>,
         catalogue: &Path,
         kind: &'static str,
         fill: impl FnOnce(&mut ServerJob),
-        run: impl FnOnce(&Arc<Jobs>, &Mutex<Catalogue>, i64, &AtomicBool) -> Ending + Send + 'static,
+        run: impl FnOnce(&Arc<Jobs>, &Mutex<Catalogue>, i64, &Arc<AtomicBool>) -> Ending
+        + Send
+        + 'static,
     ) -> Result<ServerJob, ApiError> {
         let mut slot = lock(&self.slot);
         if let Some(job) = slot
@@ -251,7 +242,10 @@ impl Jobs {
             discs: Vec::new(),
             report: None,
             verdicts: Vec::new(),
+            parity_discs: Vec::new(),
             error: None,
+            message: None,
+            archive: None,
         };
         fill(&mut job);
         let cancel = Arc::new(AtomicBool::new(false));
@@ -287,7 +281,7 @@ impl Jobs {
     }
 
     /// Changes the running job `id`.
-    fn update(&self, id: i64, f: impl FnOnce(&mut ServerJob)) {
+    pub(crate) fn update(&self, id: i64, f: impl FnOnce(&mut ServerJob)) {
         let mut slot = lock(&self.slot);
         if let Some(job) = slot.job.as_mut().filter(|j| j.id == id) {
             job.updated_ns = odarchive::time::now_ns();
@@ -311,6 +305,7 @@ impl Jobs {
             job.phase = "done".into();
             job.state = ending.state;
             job.error = ending.error;
+            job.message = Some(ending.message);
             if let Err(e) = recorded {
                 job.error = Some(format!("the job table was not updated: {e}"));
             }
@@ -318,7 +313,7 @@ impl Jobs {
     }
 }
 
-fn failed(error: impl ToString) -> Ending {
+pub(crate) fn failed(error: impl ToString) -> Ending {
     let message = error.to_string();
     Ending {
         state: ServerJobState::Failed,
@@ -340,10 +335,19 @@ fn run_restore(
         Ok(c) => c,
         Err(e) => return failed(e),
     };
+    // The parity discs of set-parity groups in the folders hold no files to restore.
+    let mut options = restore.options.clone();
+    match split_parity_images(&catalogue, &options.from) {
+        // (With no data disc at all the folders are given as they are: the restore says
+        // which discs it needs.)
+        Ok((data, _)) if !data.is_empty() => options.from = data,
+        Ok(_) => {}
+        Err(e) => return failed(e),
+    }
     let selection = odarchive::restore::Selection::new(&restore.options.patterns)
         .map(|s| s.with_paths(restore.raw_paths.clone()));
     let plan = match selection
-        .and_then(|s| odarchive::restore::prepare_selected(&catalogue, &restore.options, s))
+        .and_then(|s| odarchive::restore::prepare_selected(&catalogue, &options, s))
     {
         Ok(p) => p,
         Err(e) => return failed(e),
@@ -440,29 +444,37 @@ impl Progress for RestoreProgress<'_> {
     }
 }
 
-/// In words, what a verdict found.
-fn summary(v: &DiscVerdict) -> String {
-    if v.ok() {
-        return format!("ok: {} files ({} bytes) intact", v.files_ok, v.bytes_ok);
-    }
-    let mut parts = Vec::new();
-    if let Some(p) = &v.problem {
-        parts.push(p.to_string());
-    }
-    if v.image_sha256_ok == Some(false) {
-        parts.push("image SHA-256 differs from the one recorded".to_owned());
-    }
-    for (n, what) in [
-        (v.missing.len(), "missing"),
-        (v.corrupt.len(), "corrupt"),
-        (v.unexpected.len(), "unexpected"),
-        (v.damage.len(), "damaged structures"),
-    ] {
-        if n > 0 {
-            parts.push(format!("{n} {what}"));
+/// The images in `folders` (as a verify takes them) split into data discs and the parity
+/// discs of set-parity groups: those whose file name the catalogue records for one.
+fn split_parity_images(
+    catalogue: &Catalogue,
+    folders: &[PathBuf],
+) -> odarchive::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut names = Vec::new();
+    for group in catalogue.set_groups()? {
+        for disc in catalogue.set_parity_discs(group.id)? {
+            names.extend(disc.image_name);
         }
     }
-    format!("FAILED: {}", parts.join(", "))
+    let (mut data, mut parity) = (Vec::new(), Vec::new());
+    for folder in folders {
+        for given in odarchive::reader::given_discs(std::slice::from_ref(folder)) {
+            match given {
+                Ok(path)
+                    if path.is_file()
+                        && path
+                            .file_name()
+                            .is_some_and(|n| names.iter().any(|m| n == m.as_str())) =>
+                {
+                    parity.push(path)
+                }
+                Ok(path) => data.push(path),
+                // Given as it is, the verify's plan says what it is not.
+                Err(_) => data.push(folder.clone()),
+            }
+        }
+    }
+    Ok((data, parity))
 }
 
 fn run_verify(
@@ -479,7 +491,18 @@ fn run_verify(
         Err(e) => return failed(e),
     };
     jobs.update(id, |job| job.phase = "identifying the images".into());
-    let plan = match odarchive::verify::prepare(&catalogue, images, &VerifyOptions::default()) {
+    // The parity discs of set-parity groups hold no files of the catalogue: they are checked
+    // as what they are (after the data discs, and only when every image is checked).
+    let (sources, parity_images) = match split_parity_images(&catalogue, images) {
+        Ok(split) => split,
+        Err(e) => return failed(e),
+    };
+    let parity_images = if discs.is_empty() {
+        parity_images
+    } else {
+        Vec::new()
+    };
+    let plan = match odarchive::verify::prepare(&catalogue, &sources, &VerifyOptions::default()) {
         Ok(p) => p,
         Err(e) => return failed(e),
     };
@@ -493,7 +516,7 @@ fn run_verify(
         .copied()
         .filter(|d| !checks.iter().any(|c| c.verdict.disc == Some(*d)))
         .collect();
-    let total = checks.len() as u64;
+    let total = (checks.len() + parity_images.len()) as u64;
     let (mut passed, mut lines) = (0u64, Vec::new());
     let mut cancelled = false;
     for (k, check) in checks.into_iter().enumerate() {
@@ -522,26 +545,60 @@ fn run_verify(
             checks: vec![check],
             missing_discs: Vec::new(),
         };
-        let report = match odarchive::verify::execute(&mut catalogue, &one) {
+        let report = match odarchive::verify::execute_cancellable(&mut catalogue, &one, cancel) {
             Ok(r) => r,
             Err(e) => return failed(e),
         };
+        if report.cancelled {
+            // Stopped inside this disc: it has no verdict.
+            cancelled = true;
+            break;
+        }
         for verdict in report.discs {
-            let said = summary(&verdict);
+            let said = verdict.summary();
             lines.push(format!("{which}: {said}"));
             passed += u64::from(verdict.ok());
-            if let Some(number) = verdict.disc {
-                lock(&jobs.checks).insert(
-                    number,
-                    DiscCheck {
-                        job: id,
-                        checked_ns: odarchive::time::now_ns(),
-                        ok: verdict.ok(),
-                        summary: said,
-                    },
-                );
-            }
             jobs.update(id, |job| job.verdicts.push(verdict));
+        }
+    }
+    let data_discs = lines.len() as u64;
+    for (k, image) in parity_images.iter().enumerate() {
+        if cancelled || cancel.load(Ordering::SeqCst) {
+            cancelled = true;
+            break;
+        }
+        let name = image.file_name().unwrap_or_default().to_string_lossy();
+        let phase = format!(
+            "checking the parity disc {name}: {} of {total}",
+            data_discs + k as u64 + 1
+        );
+        let _ = lock(recorder).note_job(id, &phase, JobProgress::default());
+        jobs.update(id, |job| job.phase = phase);
+        match odarchive::set_parity::check_parity_disc(Some(&catalogue), image) {
+            Ok(Some(check)) => {
+                let ok = check.ok();
+                lines.push(format!(
+                    "{name}: parity disc {} of set-parity group {} ({} discs): {}, {} bad \
+                     sectors{}",
+                    check.index,
+                    check.group,
+                    check.members,
+                    if ok { "ok" } else { "FAILED" },
+                    check.bad_sectors,
+                    match check.image_sha256_ok {
+                        Some(true) => ", image SHA-256 as recorded",
+                        Some(false) => ", image SHA-256 differs from the one recorded",
+                        None => "",
+                    }
+                ));
+                passed += u64::from(ok);
+                jobs.update(id, |job| job.parity_discs.push(check));
+            }
+            Ok(None) => lines.push(format!(
+                "{name}: FAILED: the catalogue records it as a set-parity disc, but it holds no \
+                 readable parity file"
+            )),
+            Err(e) => lines.push(format!("{name}: FAILED: {e}")),
         }
     }
     let checked = lines.len() as u64;

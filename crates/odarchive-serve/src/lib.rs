@@ -1,15 +1,16 @@
 //! `odarchive serve`: a local web page and JSON API over a catalogue — the status of the
 //! running job (started here or by the CLI in another process), the snapshots folder by
 //! folder, path search, a file's versions and the discs holding each, the disc map, and
-//! restores of a basket of paths (and the discs it needs), verifies of the disc images, the
-//! cancel of a running job, and the history of jobs.
+//! restores of a basket of paths (and the discs it needs), verifies of the disc images, a
+//! rescan + plan + write of the drive, the cancel of a running job, and the history of jobs.
 //!
 //! - [`ServeOptions`] and [`Server::start`]: bind, print where, serve until dropped (or
 //!   [`Server::run_until_ctrl_c`]).
 //! - [`access`]: loopback Host check, token, CSRF guard; [`folders`]: the only folders a
 //!   request may name; [`wire`]: errors and raw paths over HTTP.
 //! - [`api`]: the JSON API (described by `openapi.json`, served at `/api/openapi.json`);
-//!   [`pages`]: the HTML pages over it; [`jobs`]: the job the server runs itself.
+//!   [`pages`]: the HTML pages over it; [`jobs`]: the job the server runs itself;
+//!   [`archive`]: the rescan + plan + write job.
 //!
 //! Everything the pages show comes from the library (`odarchive::status`, the catalogue's
 //! folder pages and path search, `odarchive::restore`); nothing is computed here that the
@@ -17,6 +18,7 @@
 
 pub mod access;
 pub mod api;
+pub mod archive;
 pub mod folders;
 pub mod jobs;
 pub mod pages;
@@ -48,8 +50,10 @@ pub struct ServeOptions {
     pub token: Option<String>,
     /// Folders restores may write into.
     pub restore_to: Vec<PathBuf>,
-    /// Folders of disc images restores read.
+    /// Folders of disc images restores and verifies read, and archives write into.
     pub images: Vec<PathBuf>,
+    /// The drive an archive (`POST /api/archive`) rescans.
+    pub drive: Option<PathBuf>,
 }
 
 /// What stops the server from starting.
@@ -102,6 +106,8 @@ pub fn router(state: Arc<AppState>, access: Arc<Access>) -> Router {
         .route("/api/restore", post(api::restore))
         .route("/api/basket/discs", post(api::basket))
         .route("/api/verify", post(api::verify))
+        .route("/api/archive", get(archive::settings))
+        .route("/api/archive", post(archive::start))
         .route("/api/jobs", get(api::jobs))
         .route("/api/jobs/{id}/cancel", post(api::cancel))
         .route("/api/openapi.json", get(api::openapi))
@@ -141,7 +147,30 @@ impl Server {
             token: token.clone(),
             loopback,
         });
-        let state = Arc::new(AppState::new(options.catalogue.clone(), restore_to, images));
+        let drive = match &options.drive {
+            None => None,
+            Some(d) => {
+                let canonical = d.canonicalize().map_err(|e| {
+                    ServeError::Folder(std::io::Error::new(
+                        e.kind(),
+                        format!("--drive {}: {e}", d.display()),
+                    ))
+                })?;
+                if !canonical.is_dir() {
+                    return Err(ServeError::Folder(std::io::Error::other(format!(
+                        "--drive {}: not a folder",
+                        d.display()
+                    ))));
+                }
+                Some(canonical)
+            }
+        };
+        let state = Arc::new(AppState::new(
+            options.catalogue.clone(),
+            restore_to,
+            images,
+            drive,
+        ));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("odarchive-serve")

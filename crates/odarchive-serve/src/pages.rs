@@ -73,6 +73,12 @@ async function verifyDiscs(discs){let m=document.getElementById('verify-result')
 if(!r.ok){m.textContent=j.error;return}m.textContent='verify started (job '+j.job.id+')';
 for(;;){await new Promise(f=>setTimeout(f,300));let s=await (await fetch('/api/status')).json();let k=s.server_job;
 if(k&&k.id==j.job.id){m.textContent=k.phase;if(k.state!='running'){location.reload();return}}}}
+async function archiveNow(){let m=document.getElementById('archive-result');let body={};
+for(const[id,key,num]of[['media','media',0],['margin','margin',0],['parity','parity',1],['set-parity','set_parity',1],['set-group','set_group',1],['out','out',0]]){
+let v=document.getElementById(id).value.trim();if(v!=='')body[key]=num?Number(v):v}
+let[r,j]=await act('/api/archive',body);if(!r.ok){m.textContent=j.error;return}m.textContent='archive started (job '+j.job.id+')';
+for(;;){await new Promise(f=>setTimeout(f,300));let s=await (await fetch('/api/status')).json();let k=s.server_job;
+if(k&&k.id==j.job.id){m.textContent=k.phase;if(k.state!='running'){location.reload();return}}}}
 document.addEventListener('DOMContentLoaded',()=>{let b=basket();
 document.querySelectorAll('input[data-path]').forEach(x=>{x.checked=b.some(y=>same(y,x))});count()});
 "#;
@@ -238,6 +244,42 @@ fn status_html(v: &Value) -> String {
                     "problems (see /discs)".to_owned()
                 }
             );
+        }
+        for p in server["parity_discs"].as_array().into_iter().flatten() {
+            let _ = write!(
+                out,
+                "<p>parity disc {} of set-parity group {}: {}</p>",
+                p["index"],
+                p["group"],
+                if p["bad_sectors"] == 0 && p["image_sha256_ok"] != false {
+                    "intact"
+                } else {
+                    "problems (see the history)"
+                }
+            );
+        }
+        if let Some(a) = server["archive"].as_object() {
+            let written: Vec<String> = a["written"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(Value::to_string)
+                .collect();
+            let _ = write!(
+                out,
+                "<table id=archive><tr><th>drive</th><td><code>{}</code></td></tr>                 <tr><th>images into</th><td><code>{}</code></td></tr>                 <tr><th>step</th><td>{}</td></tr><tr><th>files</th><td>{} of {}</td></tr>                 <tr><th>bytes</th><td>{} of {}</td></tr><tr><th>discs written</th><td>{}</td></tr>                 </table>",
+                escape(a["drive"].as_str().unwrap_or("")),
+                escape(a["out"].as_str().unwrap_or("")),
+                escape(a["step"].as_str().unwrap_or("")),
+                a["files_done"],
+                a["files_total"],
+                a["bytes_done"],
+                a["bytes_total"],
+                escape(&written.join(", "))
+            );
+            if let Some(m) = server["message"].as_str() {
+                let _ = write!(out, "<p id=archive-message>{}</p>", escape(m));
+            }
         }
         if let Some(e) = server["error"].as_str() {
             let _ = write!(out, "<p class=err>{}</p>", escape(e));
@@ -450,15 +492,62 @@ pub async fn versions(State(state): State<Arc<AppState>>, uri: Uri) -> Response 
     )
 }
 
-/// `GET /discs`: the disc map, with a verify of every image or of one disc.
+/// The form that starts a rescan + plan + write, filled with the stored settings.
+fn archive_form(state: &AppState, stored: Option<&crate::archive::ArchiveSettings>) -> String {
+    let Some(drive) = &state.drive else {
+        return "<p>Started without <code>--drive</code>: no rescan from here.</p>".to_owned();
+    };
+    let roots: Vec<String> = state
+        .images
+        .roots()
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    let field = |id: &str, label: &str, value: String, size: u32| {
+        format!(
+            "<label>{label} <input id={id} size={size} value=\"{}\"></label> ",
+            escape(&value)
+        )
+    };
+    let (media, margin, parity, set_parity, set_group) = match stored {
+        Some(s) => (
+            s.media.clone(),
+            s.margin.to_string(),
+            s.parity.to_string(),
+            s.set_parity.to_string(),
+            s.set_group.to_string(),
+        ),
+        None => Default::default(),
+    };
+    format!(
+        "<h2>Rescan, plan and write</h2><p>Rescans <code>{}</code>, plans what changed and \
+         writes the new discs into a folder under <code>{}</code>.</p><p>{}{}{}{}{}{}\
+         <button id=archive onclick='archiveNow()'>Rescan and write</button> \
+         <span id=archive-result></span></p>",
+        escape(&drive.display().to_string()),
+        escape(&roots.join(", ")),
+        field("media", "medium", media, 6),
+        field("margin", "margin", margin, 6),
+        field("parity", "parity %", parity, 3),
+        field("set-parity", "set parity discs", set_parity, 3),
+        field("set-group", "per group of", set_group, 3),
+        field("out", "folder", String::new(), 12),
+    )
+}
+
+/// `GET /discs`: the disc map, with a verify of every image or of one disc, and a rescan +
+/// plan + write.
 pub async fn discs(State(state): State<Arc<AppState>>) -> Response {
-    let jobs = Arc::clone(&state.jobs);
-    done(state.read(move |c| api::disc_list(c, &jobs)).await.map(|discs| {
-        let mut body = String::from(
-            "<p><button id=verify-all onclick='verifyDiscs([])'>Verify all images</button> \
+    let read = state
+        .read(|c| Ok((api::disc_list(c)?, crate::archive::stored_settings(c)?)))
+        .await;
+    done(read.map(|(discs, stored)| {
+        let mut body = archive_form(&state, stored.as_ref());
+        body.push_str(
+            "<h2>Discs</h2><p><button id=verify-all onclick='verifyDiscs([])'>Verify all images</button> \
              <span id=verify-result></span></p>\
              <table><tr><th>disc</th><th>label</th><th>state</th><th>fill</th><th>files</th>\
-             <th>bytes</th><th>written</th><th>verified</th><th>last check here</th><th></th></tr>",
+             <th>bytes</th><th>written</th><th>verified</th><th>last check</th><th></th></tr>",
         );
         for d in &discs {
             let check = match &d.last_check {

@@ -7,17 +7,20 @@
 //! re-read and re-hashed with the catalogue's algorithm. Problems are reported by path —
 //! missing, corrupt, unexpected — never only counted, each a [`Problem`] (its path is the
 //! path on the disc; a problem of the whole disc or its damaged structures names the image
-//! or mount point). A disc that passes is marked verified.
+//! or mount point). A disc that passes is marked verified; the verdict of every disc checked
+//! whole is kept in the catalogue as its last check ([`Catalogue::disc_checks`]).
 
 use std::collections::HashSet;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Serialize, Serializer};
 
 use crate::catalogue::{Catalogue, DiscRecord, Placement};
 use crate::disc::{self, README_NAME};
 use crate::error::{Error, Result};
-use crate::hash::{HashAlgorithm, hash_file};
+use crate::hash::{HashAlgorithm, hash_reader};
 use crate::problem::{Problem, ProblemKind};
 use crate::reader::{COPY_BUFFER, DiscError, DiscSource, Expected, View, identify, root_iso_name};
 use crate::restore::NeededDisc;
@@ -85,6 +88,34 @@ impl DiscVerdict {
             && self.damage.is_empty()
     }
 
+    /// What it found, in words: `ok: N files (B bytes) intact`, or `FAILED: ` and what.
+    pub fn summary(&self) -> String {
+        if self.ok() {
+            return format!(
+                "ok: {} files ({} bytes) intact",
+                self.files_ok, self.bytes_ok
+            );
+        }
+        let mut parts = Vec::new();
+        if let Some(p) = &self.problem {
+            parts.push(p.to_string());
+        }
+        if self.image_sha256_ok == Some(false) {
+            parts.push("image SHA-256 differs from the one recorded".to_owned());
+        }
+        for (n, what) in [
+            (self.missing.len(), "missing"),
+            (self.corrupt.len(), "corrupt"),
+            (self.unexpected.len(), "unexpected"),
+            (self.damage.len(), "damaged structures"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        format!("FAILED: {}", parts.join(", "))
+    }
+
     fn new(source: &Path) -> DiscVerdict {
         DiscVerdict {
             source: source.to_owned(),
@@ -143,6 +174,10 @@ pub struct VerifyReport {
     pub discs: Vec<DiscVerdict>,
     /// With a snapshot: the discs holding part of it that were not given.
     pub missing_discs: Vec<NeededDisc>,
+    /// Whether a cancel stopped it ([`execute_cancellable`]): the disc being checked then
+    /// has no verdict and is neither marked nor recorded; the ones before it are.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
 }
 
 impl VerifyReport {
@@ -272,20 +307,42 @@ fn discs_not_given(
     Ok(out)
 }
 
-/// Checks every disc of `plan` and marks the ones that pass as verified (not when only one
-/// snapshot was checked).
+/// Checks every disc of `plan` and marks the ones that pass as verified, recording each
+/// disc's verdict as its last check (neither when only one snapshot was checked).
 pub fn execute(catalogue: &mut Catalogue, plan: &VerifyPlan) -> Result<VerifyReport> {
+    execute_cancellable(catalogue, plan, &AtomicBool::new(false))
+}
+
+/// [`execute`], stopped when `cancel` is set: between discs, between the files of a disc
+/// and inside the read of a file or of the whole image. The disc being checked then gets no
+/// verdict (it is neither marked verified nor recorded) and the report says `cancelled`.
+pub fn execute_cancellable(
+    catalogue: &mut Catalogue,
+    plan: &VerifyPlan,
+    cancel: &AtomicBool,
+) -> Result<VerifyReport> {
     let hash = catalogue.hash_algorithm()?;
     let mut buf = vec![0u8; COPY_BUFFER];
     let mut discs = Vec::with_capacity(plan.checks.len());
+    let mut cancelled = false;
     for check in &plan.checks {
+        if cancel.load(Ordering::SeqCst) {
+            cancelled = true;
+            break;
+        }
         let verdict = match &check.disc {
-            Some(disc) => check_disc(catalogue, plan, check, disc, hash, &mut buf)?,
+            Some(disc) => match check_disc(catalogue, plan, check, disc, hash, &mut buf, cancel)? {
+                Some(v) => v,
+                None => {
+                    cancelled = true;
+                    break;
+                }
+            },
             None => check.verdict.clone(),
         };
-        if verdict.ok() && plan.snapshot.is_none() {
+        if plan.snapshot.is_none() {
             if let Some(number) = verdict.disc {
-                catalogue.mark_verified(number)?;
+                catalogue.record_disc_check(number, verdict.ok(), &verdict.summary(), true)?;
             }
         }
         discs.push(verdict);
@@ -294,10 +351,47 @@ pub fn execute(catalogue: &mut Catalogue, plan: &VerifyPlan) -> Result<VerifyRep
         snapshot: plan.snapshot,
         discs,
         missing_discs: plan.missing_discs.clone(),
+        cancelled,
     })
 }
 
-/// The checks of one identified disc: its image hash, its files, what else is on it.
+/// A reader, or a writer, that fails once `cancel` is set (with an error that is not
+/// `Interrupted`, which readers retry).
+struct UntilCancelled<'a, T> {
+    inner: T,
+    cancel: &'a AtomicBool,
+}
+
+impl<T> UntilCancelled<'_, T> {
+    fn check(&self) -> io::Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            Err(io::Error::other("cancelled"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<T: Read> Read for UntilCancelled<'_, T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.check()?;
+        self.inner.read(buf)
+    }
+}
+
+impl<T: Write> Write for UntilCancelled<'_, T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check()?;
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The checks of one identified disc: its image hash, its files, what else is on it;
+/// `None` when `cancel` was set before they were done.
 fn check_disc(
     catalogue: &Catalogue,
     plan: &VerifyPlan,
@@ -305,23 +399,37 @@ fn check_disc(
     disc: &DiscRecord,
     hash: HashAlgorithm,
     buf: &mut [u8],
-) -> Result<DiscVerdict> {
+    cancel: &AtomicBool,
+) -> Result<Option<DiscVerdict>> {
     let mut verdict = check.verdict.clone();
     let path = check.source.as_path();
     let mut source = match DiscSource::open_with(path, plan.iso9660_only) {
         Ok(s) => s,
         Err(e) => {
             verdict.problem = Some(Problem::from(&e));
-            return Ok(verdict);
+            return Ok(Some(verdict));
         }
     };
+    let cancelled = || cancel.load(Ordering::SeqCst);
     if source.view() != View::Mounted {
         if let Some(expected) = disc.image_sha256 {
             // The image's own hash is SHA-256 whatever the contents are hashed with.
-            let image = hash_file(HashAlgorithm::Sha256, path).map_err(|source| Error::Io {
+            let io_error = |source| Error::Io {
                 path: path.to_owned(),
                 source,
-            })?;
+            };
+            let file = std::fs::File::open(path).map_err(io_error)?;
+            let read = hash_reader(
+                HashAlgorithm::Sha256,
+                UntilCancelled {
+                    inner: file,
+                    cancel,
+                },
+            );
+            let image = match read {
+                Err(_) if cancelled() => return Ok(None),
+                r => r.map_err(io_error)?.0,
+            };
             verdict.image_sha256_ok = Some(image.as_bytes() == expected);
         }
         verdict.parity = crate::repair::margin(path, verdict.image_sha256_ok == Some(true));
@@ -333,8 +441,15 @@ fn check_disc(
     };
     let iso = source.view() == View::Iso9660;
     for p in &placements {
+        if cancelled() {
+            return Ok(None);
+        }
         if wanted.as_ref().is_none_or(|w| w.contains(&p.content_id)) {
-            let failed = check_file(&mut source, p, iso, hash, buf, &mut verdict);
+            let failed = check_file(&mut source, p, iso, hash, buf, &mut verdict, cancel);
+            if failed && cancelled() {
+                // What failed was the cancel, not the file.
+                return Ok(None);
+            }
             if failed && verdict.parity.is_some() {
                 let extent = catalogue.extent_of(disc.number, &p.disc_path)?;
                 let extent = extent.map(|e| (u64::from(e.sector), e.length));
@@ -364,7 +479,7 @@ fn check_disc(
             verdict.damage.push(damage);
         }
     }
-    Ok(verdict)
+    Ok(Some(verdict))
 }
 
 /// Re-reads and re-hashes the file of placement `p`.
@@ -376,12 +491,16 @@ fn check_file(
     hash: HashAlgorithm,
     buf: &mut [u8],
     verdict: &mut DiscVerdict,
+    cancel: &AtomicBool,
 ) -> bool {
     let shown = if iso { &p.iso_path } else { &p.disc_path };
-    let mut sink = hash.hasher();
+    let mut sink = UntilCancelled {
+        inner: hash.hasher(),
+        cancel,
+    };
     let want = Some(Expected::of(p, hash));
     match source.copy_file(&p.disc_path, Some(&p.iso_path), want, &mut sink, buf) {
-        Ok(n) if n == p.length && sink.finish() == p.stored_hash() => {
+        Ok(n) if n == p.length && sink.inner.finish() == p.stored_hash() => {
             verdict.files_ok += 1;
             verdict.bytes_ok += n;
             return false;

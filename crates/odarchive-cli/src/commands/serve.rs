@@ -20,9 +20,13 @@ pub struct Args {
     /// A folder restores may write into (and folders below it); repeatable.
     #[arg(long, value_name = "DIR")]
     restore_to: Vec<PathBuf>,
-    /// A folder of disc images that restores read; repeatable.
+    /// A folder of disc images that restores and verifies read, and that a rescan from the
+    /// page writes new discs into; repeatable.
     #[arg(long, value_name = "DIR")]
     images: Vec<PathBuf>,
+    /// The drive a rescan from the page (`POST /api/archive`) scans, plans and writes.
+    #[arg(long, value_name = "DIR")]
+    drive: Option<PathBuf>,
 }
 
 pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
@@ -46,6 +50,7 @@ pub fn run(args: &Args, global: &Global) -> Result<Outcome> {
         token,
         restore_to: args.restore_to.clone(),
         images: args.images.clone(),
+        drive: args.drive.clone(),
     })?;
     if server.token.is_some() && args.token_file.is_none() {
         eprintln!(

@@ -5,24 +5,10 @@
 //   node cancel.mjs BASE_URL OUT FOLDER
 //
 // Exits non-zero, saying what was not seen, on any failure.
-import { chromium } from 'playwright-core';
 import { join } from 'node:path';
+import { start } from './common.mjs';
 
-const [base, out, folder] = process.argv.slice(2);
-if (!base || !out || !folder) {
-  console.error('usage: node cancel.mjs BASE_URL OUT FOLDER');
-  process.exit(2);
-}
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const fail = async (what) => {
-  console.error(`not seen: ${what}`);
-  await browser.close();
-  process.exit(1);
-};
+const { args: [base, out, folder], browser, fail } = await start('cancel.mjs', ['BASE_URL', 'OUT', 'FOLDER']);
 try {
   const page = await browser.newPage();
 

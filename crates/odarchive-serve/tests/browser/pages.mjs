@@ -7,24 +7,10 @@
 //   node pages.mjs BASE_URL OUT
 //
 // Exits non-zero, saying what was not seen, on any failure.
-import { chromium } from 'playwright-core';
 import { join } from 'node:path';
+import { start } from './common.mjs';
 
-const [base, out] = process.argv.slice(2);
-if (!base || !out) {
-  console.error('usage: node pages.mjs BASE_URL OUT');
-  process.exit(2);
-}
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const fail = async (what) => {
-  console.error(`not seen: ${what}`);
-  await browser.close();
-  process.exit(1);
-};
+const { args: [base, out], browser, fail } = await start('pages.mjs', ['BASE_URL', 'OUT']);
 try {
   const page = await browser.newPage();
   const shot = (name) => page.screenshot({ path: join(out, `${name}.png`), fullPage: true });

@@ -1,7 +1,9 @@
 //! The pages in a real browser (Debian's chromium, driven headless by playwright-core from
-//! tests/browser/pages.mjs and cancel.mjs): status, a deep folder, search showing a file's
-//! disc, three files into the basket (one named in bytes that are not UTF-8) with the discs they need, and restored, the disc map before
-//! and after a verify, the history; and a long restore cancelled with the Cancel button. The
+//! tests/browser/pages.mjs, cancel.mjs and archive.mjs): status, a deep folder, search showing
+//! a file's disc, three files into the basket (one named in bytes that are not UTF-8) with the
+//! discs they need, and restored, the disc map before and after a verify, the history; a long
+//! restore cancelled with the Cancel button; and a rescan + plan + write of new files started
+//! from the disc map, its new discs then shown written. The
 //! restored bytes are compared here, and the screenshots of each page are kept in
 //! target/serve-screenshots/ as test artifacts.
 //!
@@ -12,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{Archive, files, huge_files, job_ended, tree};
+use crate::support::{Archive, files, get, huge_files, job_ended, tree};
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -114,6 +116,48 @@ fn a_person_cancels_a_long_restore_in_chromium() {
         assert!(whole, "{} is not a whole file of the drive", rel.display());
     }
     for name in ["status-cancelling", "status-cancelled"] {
+        let png = std::fs::read(shots_dir().join(format!("{name}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{name}.png");
+    }
+}
+
+#[test]
+fn a_person_rescans_the_drive_from_the_disc_map_and_sees_the_new_discs_written_in_chromium() {
+    let archive = Archive::new();
+    let fresh = archive.path("drive/fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    for i in 0..3u64 {
+        std::fs::write(
+            fresh.join(format!("f{i}.bin")),
+            testkit::noise(900 + i, 800_000),
+        )
+        .unwrap();
+    }
+    let server = archive.serve();
+    let before = get(server.address, "/api/discs").json();
+    run("archive.mjs", &server, &[]);
+    let job = job_ended(server.address);
+    assert_eq!(job["kind"], "archive", "{job}");
+    assert_eq!(job["state"], "completed", "{job}");
+    // Each new disc is written and its image is in the --images folder.
+    let discs = get(server.address, "/api/discs").json();
+    let (before, discs) = (before.as_array().unwrap(), discs.as_array().unwrap());
+    assert!(discs.len() > before.len());
+    for d in &discs[before.len()..] {
+        assert_eq!(d["state"], "written", "{d}");
+        assert!(
+            archive
+                .images
+                .join(d["image_name"].as_str().unwrap())
+                .is_file(),
+            "{d}"
+        );
+    }
+    for name in [
+        "discs-before-archive",
+        "discs-after-archive",
+        "status-after-archive",
+    ] {
         let png = std::fs::read(shots_dir().join(format!("{name}.png"))).unwrap();
         assert!(png.starts_with(b"\x89PNG"), "{name}.png");
     }

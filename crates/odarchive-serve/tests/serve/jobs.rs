@@ -400,6 +400,7 @@ fn hostile_requests_to_the_job_endpoints_are_refused_and_change_nothing() {
         token: None,
         restore_to: vec![archive.restore_to.clone()],
         images: Vec::new(),
+        drive: None,
     })
     .unwrap();
     let r = post(no_images.address, "/api/verify", json!({}));
@@ -596,4 +597,171 @@ fn a_cancelled_verify_stops_between_discs() {
             .starts_with(&format!("cancelled; {checked} of {checked} discs passed")),
         "{row}"
     );
+}
+
+#[test]
+fn the_last_check_of_each_disc_is_kept_across_a_restart_and_the_cli_verify_records_it_too() {
+    let archive = Archive::new();
+    let server = archive.serve();
+    let a = server.address;
+    let started = post(a, "/api/verify", json!({"discs": [1]}));
+    assert_eq!(started.status, 202, "{}", started.text());
+    let id = job_ended(a)["id"].clone();
+    drop(server);
+
+    // A new server on the same catalogue shows the check of disc 1, and none of the others.
+    let server = archive.serve();
+    let a = server.address;
+    let map = disc_map(a);
+    assert_eq!(map[0].0, "verified");
+    assert_eq!(map[0].1["ok"], true, "{:?}", map[0]);
+    assert_eq!(map[0].1["job"], id, "{:?}", map[0]);
+    assert!(
+        map[0].1["summary"].as_str().unwrap().starts_with("ok: "),
+        "{:?}",
+        map[0]
+    );
+    assert!(map[1..].iter().all(|(s, c)| s == "written" && c.is_null()));
+    assert!(get(a, "/discs").text().contains("ok: "));
+    drop(server);
+
+    // The library's verify (what the CLI's `verify` runs) records a damaged disc's verdict.
+    let mut images: Vec<PathBuf> = std::fs::read_dir(&archive.images)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "iso"))
+        .collect();
+    images.sort();
+    let mut bytes = std::fs::read(&images[1]).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 4096] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&images[1], bytes).unwrap();
+    let mut catalogue = odarchive::Catalogue::open(&archive.catalogue).unwrap();
+    let verdicts = odarchive::verify::verify(
+        &mut catalogue,
+        &images[1..2],
+        &odarchive::verify::VerifyOptions::default(),
+    )
+    .unwrap();
+    assert!(!verdicts[0].ok());
+    drop(catalogue);
+    let server = archive.serve();
+    let map = disc_map(server.address);
+    assert_eq!(map[1].0, "written");
+    assert_eq!(map[1].1["ok"], false, "{:?}", map[1]);
+    assert!(map[1].1["job"].is_null(), "{:?}", map[1]);
+    let summary = map[1].1["summary"].as_str().unwrap();
+    assert!(summary.starts_with("FAILED"), "{summary}");
+    assert_eq!(map[0].1["ok"], true, "disc 1 keeps its check");
+}
+
+#[test]
+fn a_cancel_stops_the_verify_of_one_large_disc_inside_it() {
+    let archive = Archive::one_large_disc();
+    let server = archive.serve();
+    let a = server.address;
+    assert_eq!(disc_map(a).len(), 1);
+    let started = post(a, "/api/verify", json!({}));
+    assert_eq!(started.status, 202, "{}", started.text());
+    let id = started.json()["job"]["id"].as_i64().unwrap();
+    crate::support::wait_for(a, |s| {
+        s["server_job"]["phase"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("checking disc 1"))
+    });
+    let asked = Instant::now();
+    let r = post(a, &format!("/api/jobs/{id}/cancel"), json!({}));
+    assert_eq!(r.status, 202, "{}", r.text());
+    let job = job_ended(a);
+    let took = asked.elapsed();
+    // With one disc, a cancel checked only between discs would let it finish.
+    assert_eq!(job["state"], "cancelled", "{job}");
+    assert_eq!(job["verdicts"], json!([]), "{job}");
+    assert!(took < Duration::from_secs(5), "the cancel took {took:?}");
+    // The disc is as it was: not verified, no check recorded.
+    let map = disc_map(a);
+    assert_eq!(map[0].0, "written");
+    assert!(map[0].1.is_null(), "{:?}", map[0]);
+    let row = &get(a, "/api/jobs?limit=1").json()["jobs"][0];
+    assert_eq!(row["state"], "interrupted", "{row}");
+}
+
+#[test]
+fn set_parity_discs_in_the_images_folder_are_checked_as_what_they_are() {
+    let archive = Archive::with_set_parity();
+    let parity_images: Vec<PathBuf> = std::fs::read_dir(&archive.images)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("_P0"))
+        .collect();
+    assert!(!parity_images.is_empty(), "no parity disc was written");
+    let server = archive.serve();
+    let a = server.address;
+    let started = post(a, "/api/verify", json!({}));
+    assert_eq!(started.status, 202, "{}", started.text());
+    let job = job_ended(a);
+    assert_eq!(job["state"], "completed", "{job}");
+    // Each data disc has its verdict; each parity disc its own check, saying what it is.
+    let data = disc_map(a);
+    assert_eq!(
+        job["verdicts"].as_array().unwrap().len(),
+        data.len(),
+        "{job}"
+    );
+    assert!(data.iter().all(|(s, c)| s == "verified" && c["ok"] == true));
+    let parity = job["parity_discs"].as_array().unwrap();
+    assert_eq!(parity.len(), parity_images.len(), "{job}");
+    assert!(
+        parity
+            .iter()
+            .all(|p| p["bad_sectors"] == 0 && p["group"] == 1)
+    );
+    let message = job["message"].as_str().unwrap();
+    let all = data.len() + parity.len();
+    assert!(
+        message.starts_with(&format!("{all} of {all} discs passed")),
+        "{message}"
+    );
+    assert!(
+        message.contains("parity disc 1 of set-parity group 1"),
+        "{message}"
+    );
+
+    // A damaged parity disc is said to be one, and to have failed.
+    let mut bytes = std::fs::read(&parity_images[0]).unwrap();
+    let at = bytes.len() - 100_000;
+    for b in &mut bytes[at..at + 8192] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&parity_images[0], bytes).unwrap();
+    let started = post(a, "/api/verify", json!({}));
+    assert_eq!(started.status, 202, "{}", started.text());
+    let job = job_ended(a);
+    assert_eq!(job["state"], "completed_with_errors", "{job}");
+    let message = job["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "parity disc 1 of set-parity group 1 ({} discs): FAILED",
+            data.len()
+        )),
+        "{message}"
+    );
+    // Verifying one data disc leaves the parity discs alone.
+    let started = post(a, "/api/verify", json!({"discs": [1]}));
+    assert_eq!(started.status, 202, "{}", started.text());
+    let job = job_ended(a);
+    assert_eq!(job["state"], "completed", "{job}");
+    assert_eq!(job["parity_discs"], json!([]));
+    // A restore reads the data discs of the folder; its parity disc is no problem.
+    let r = post(
+        a,
+        "/api/restore",
+        json!({"paths": ["docs/notes.txt"], "to": "beside-parity"}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let job = job_ended(a);
+    assert_eq!(job["state"], "completed", "{job}");
+    assert_eq!(job["report"]["problems"], json!([]), "{job}");
 }

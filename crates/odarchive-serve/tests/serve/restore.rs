@@ -134,6 +134,7 @@ fn without_restore_to_nothing_can_be_restored() {
         token: None,
         restore_to: Vec::new(),
         images: vec![archive.images.clone()],
+        drive: None,
     })
     .unwrap();
     let r = restore(

@@ -86,7 +86,29 @@ impl Archive {
         Archive::of(huge_files(), "320M")
     }
 
+    /// 256 MB in sixteen files on one disc of 300 MB: a disc whose check takes long enough
+    /// to be cancelled inside it.
+    pub fn one_large_disc() -> Archive {
+        Archive::of(sixteen_files(16_000_000), "300M")
+    }
+
+    /// The files of [`Archive::new`] on 4 MB discs with 40 % parity (room for a parity
+    /// disc's file system) and one set-parity disc for every two discs: its images folder
+    /// holds parity discs beside the data discs.
+    pub fn with_set_parity() -> Archive {
+        Archive::planned(files(), "4M", 40, 1)
+    }
+
     fn of(files: Vec<(Vec<u8>, Vec<u8>)>, media: &str) -> Archive {
+        Archive::planned(files, media, 0, 0)
+    }
+
+    fn planned(
+        files: Vec<(Vec<u8>, Vec<u8>)>,
+        media: &str,
+        parity: u8,
+        set_parity: u32,
+    ) -> Archive {
         let dir = tempfile::tempdir().unwrap();
         let drive = dir.path().join("drive");
         for (path, data) in files {
@@ -110,8 +132,11 @@ impl Archive {
                     margin: 0,
                     first: Vec::new(),
                     replan: false,
-                    parity: 0,
-                    set_parity: Default::default(),
+                    parity,
+                    set_parity: odarchive::SetParityOptions {
+                        parity: set_parity,
+                        group: 2,
+                    },
                 },
                 out: images.clone(),
             },
@@ -138,6 +163,7 @@ impl Archive {
             token,
             restore_to: vec![self.restore_to.clone()],
             images: vec![self.images.clone()],
+            drive: Some(self.path("drive")),
         })
         .unwrap()
     }

@@ -146,6 +146,13 @@ impl Catalogue {
             rows.collect::<rusqlite::Result<_>>().in_catalogue(&path)?
         };
         for job in running {
+            // A job this process holds open ([`Catalogue::begin_job`]) may run others inside
+            // it (a server's archive job runs a scan, then a write).
+            if job.pid == i64::from(std::process::id())
+                && super::job_history::held_here(&path, job.id)
+            {
+                continue;
+            }
             let alive = job.hostname != me
                 || host::job_process_alive(job.pid, job.started_ns).unwrap_or(true);
             if alive && job.pid != i64::from(std::process::id()) {

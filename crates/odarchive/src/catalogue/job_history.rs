@@ -6,6 +6,9 @@
 //! live process runs a job on the catalogue ([`crate::Error::Busy`]), so the CLI and a server
 //! never run two jobs on one catalogue at once.
 
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
 use rusqlite::OptionalExtension;
 
 use super::job::{JOB_COLUMNS, JobCounters, finish_job, job_from_row, update_job};
@@ -29,8 +32,14 @@ impl Catalogue {
     /// Records the start of a job of `kind` (`restore`, `verify`) and returns its id; refuses
     /// while a live process runs a job on this catalogue (a row of a dead one is marked
     /// interrupted).
+    ///
+    /// Until it is closed with [`Catalogue::end_job`], jobs that the library starts in this
+    /// process on this catalogue (a scan, a write) run inside it: they are neither refused
+    /// nor take it for the row of a dead process.
     pub fn begin_job(&mut self, kind: &str) -> Result<i64> {
-        self.start_job(kind)
+        let id = self.start_job(kind)?;
+        held().push((self.path.clone(), id));
+        Ok(id)
     }
 
     /// Records what job `job` does now and how far it got.
@@ -46,6 +55,7 @@ impl Catalogue {
 
     /// Closes job `job` with its final state and a message (what it did, its problems).
     pub fn end_job(&self, job: i64, state: JobState, message: Option<&str>) -> Result<()> {
+        held().retain(|(path, id)| !(*id == job && *path == self.path));
         finish_job(&self.conn, job, state, message).in_catalogue(&self.path)
     }
 
@@ -77,9 +87,49 @@ impl Catalogue {
     }
 }
 
+/// The jobs this process began with [`Catalogue::begin_job`] and has not ended: (catalogue
+/// path as opened, job id).
+static HELD: Mutex<Vec<(PathBuf, i64)>> = Mutex::new(Vec::new());
+
+fn held() -> std::sync::MutexGuard<'static, Vec<(PathBuf, i64)>> {
+    HELD.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether this process holds job `id` of the catalogue at `path` open.
+pub(super) fn held_here(path: &Path, id: i64) -> bool {
+    held().iter().any(|(p, j)| *j == id && p == path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_begun_here_holds_the_library_jobs_run_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let mut outer = Catalogue::create_or_open(&path).unwrap();
+        let archive = outer.begin_job("archive").unwrap();
+        let mut inner = Catalogue::open(&path).unwrap();
+        let scan = inner.start_job("scan").unwrap();
+        inner.finish_job(scan, JobState::Completed, None).unwrap();
+        let row = outer.job(archive).unwrap().unwrap();
+        assert_eq!(row.state, JobState::Running, "{row:?}");
+        outer.end_job(archive, JobState::Completed, None).unwrap();
+        // Once ended it holds nothing: a row left running by this process is taken for a
+        // dead one's, as before.
+        let left = inner.start_job("scan").unwrap();
+        let next = inner.start_job("write").unwrap();
+        assert_eq!(
+            inner.job(left).unwrap().unwrap().state,
+            JobState::Interrupted
+        );
+        inner.finish_job(next, JobState::Completed, None).unwrap();
+        assert_eq!(
+            outer.job(archive).unwrap().unwrap().state,
+            JobState::Completed
+        );
+    }
 
     #[test]
     fn jobs_begun_here_are_kept_and_listed_newest_first_a_page_at_a_time() {

@@ -15,6 +15,7 @@
 
 mod browse;
 mod diff;
+pub mod disc_checks;
 mod discs;
 mod entries;
 pub mod import;

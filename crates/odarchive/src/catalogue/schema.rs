@@ -104,6 +104,13 @@
 //!   (`pending` until written, then `written`), and once written its image's name, size and
 //!   SHA-256.
 //!
+//! ## Version 11: the last check of each disc
+//!
+//! - `disc_check`: per disc number, the last verify that checked the whole disc (the CLI's or
+//!   a server's): when (`checked_ns`), whether it passed (`ok`), what it found in words
+//!   (`summary`) and the job that ran it (`job`, NULL when none was recorded). Removed with
+//!   its disc. See [`crate::catalogue::disc_checks`].
+//!
 //! Foreign keys are enforced (the bundled SQLite turns `PRAGMA foreign_keys` on by default);
 //! an import that resolves references at its end defers them to its commit.
 
@@ -119,6 +126,7 @@ pub const MIGRATIONS: &[&str] = &[
     V8_PLACEMENT_SECTOR,
     V9_INFO_COUNTERS,
     V10_SET_PARITY,
+    V11_DISC_CHECK,
 ];
 
 /// The newest schema version this build knows.
@@ -333,6 +341,17 @@ CREATE TABLE IF NOT EXISTS set_parity_disc (
 );
 "#;
 
+/// Version 11: the last check of each disc, kept across restarts.
+const V11_DISC_CHECK: &str = r#"
+CREATE TABLE IF NOT EXISTS disc_check (
+    disc_number  INTEGER PRIMARY KEY REFERENCES disc(number) ON DELETE CASCADE,
+    job          INTEGER,
+    checked_ns   INTEGER NOT NULL,
+    ok           INTEGER NOT NULL,
+    summary      TEXT NOT NULL
+);
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,7 +370,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 12);
+        assert_eq!(tables, 13);
     }
 
     #[test]

@@ -518,12 +518,24 @@ pub struct ArchiveSummary {
 
 /// Scans, plans and writes in one call: the whole job for a drive. Running it again after an
 /// interruption rescans (reading only what changed), keeps written discs, and finishes.
+/// `options.scan.cancel` stops it inside the scan and the write, and between the steps.
 pub fn archive(
     catalogue: &mut Catalogue,
     options: &ArchiveOptions,
     progress: &dyn Progress,
 ) -> Result<ArchiveSummary> {
+    // A cancel between the steps stops before the next one.
+    let cancelled = || {
+        options
+            .scan
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
+    };
     let scan = crate::scan(catalogue, &options.drive, &options.scan, progress)?;
+    if cancelled() {
+        return Err(Error::Interrupted);
+    }
     let plan_options = PlanOptions {
         replan: true,
         ..options.plan.clone()
@@ -533,6 +545,9 @@ pub fn archive(
         Err(Error::NothingToPlan { .. }) if !catalogue.discs()?.is_empty() => None,
         Err(e) => return Err(e),
     };
+    if cancelled() {
+        return Err(Error::Interrupted);
+    }
     let written = write(
         catalogue,
         &WriteOptions {
@@ -547,4 +562,53 @@ pub fn archive(
         plan,
         written,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::Media;
+
+    /// Sets the cancel flag when the plan starts, as a person's cancel during the plan.
+    struct CancelAtPlan(Arc<AtomicBool>);
+
+    impl Progress for CancelAtPlan {
+        fn event(&self, event: &Event) {
+            if matches!(event, Event::PlanStarted { .. }) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[test]
+    fn a_cancel_during_the_plan_stops_an_archive_before_its_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let drive = dir.path().join("drive");
+        fs::create_dir_all(&drive).unwrap();
+        fs::write(drive.join("a.txt"), "a").unwrap();
+        let mut catalogue = Catalogue::create_or_open(dir.path().join("c.db")).unwrap();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let options = ArchiveOptions {
+            drive,
+            scan: ScanOptions {
+                cancel: Some(Arc::clone(&cancel)),
+                ..ScanOptions::default()
+            },
+            plan: PlanOptions {
+                media: Media::parse("2M").unwrap(),
+                margin: 0,
+                first: Vec::new(),
+                replan: false,
+                parity: 0,
+                set_parity: Default::default(),
+            },
+            out: dir.path().join("images"),
+        };
+        let result = archive(&mut catalogue, &options, &CancelAtPlan(cancel));
+        assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
+        // The plan is kept; no write was started.
+        assert_eq!(catalogue.discs().unwrap().len(), 1);
+        assert_eq!(catalogue.latest_job().unwrap().unwrap().kind, "scan");
+        assert!(!options.out.exists());
+    }
 }
