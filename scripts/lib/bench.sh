@@ -198,6 +198,27 @@ print(f"{statistics.median(r[0] for r in runs):.2f}",
     rm -f "$log" "$out" "$runs"
 }
 
+# measure_pair PREP_A SNIPPET_A PREP_B SNIPPET_B: like `measure`, for two commands run in turn
+# (A, B, A, B, ...: a change in the machine's load falls on both); prints A's medians
+# "seconds cpu_seconds peak_rss_kib" on one line and B's on the next.
+measure_pair() {
+    local a b i
+    a=$(mktemp) b=$(mktemp)
+    for ((i = 0; i < BENCH_RUNS; i++)); do
+        BENCH_RUNS=1 measure "$1" "$2" >>"$a" || { rm -f "$a" "$b"; return 1; }
+        BENCH_RUNS=1 measure "$3" "$4" >>"$b" || { rm -f "$a" "$b"; return 1; }
+    done
+    python3 -c '
+import statistics, sys
+def medians(path):
+    runs = [[float(x) for x in line.split()] for line in open(path)]
+    return (f"{statistics.median(r[0] for r in runs):.2f}", f"{statistics.median(r[1] for r in runs):.2f}",
+            str(int(statistics.median(r[2] for r in runs))))
+print(" ".join(medians(sys.argv[1])))
+print(" ".join(medians(sys.argv[2])))' "$a" "$b"
+    rm -f "$a" "$b"
+}
+
 # shown SNIPPET: the snippet as the table shows it (variables by name: TREE, IMG, ...).
 shown() { printf '%s' "$1" | sed -e 's/"\$\([A-Z]*\)"/\1/g' -e 's/\$\([A-Z]*\)/\1/g'; }
 
