@@ -217,11 +217,8 @@ pub fn settings_of(
             }),
         1..=255,
     )? as u32;
-    if set_parity > 0 && parity == 0 {
-        return Err(ApiError::bad_request(
-            "`set_parity` needs `parity` 1 or more (parity discs are made from the discs' own \
-             parity)",
-        ));
+    if set_parity > 0 {
+        set_parity_shape(parity, set_parity, set_group)?;
     }
     Ok(ArchiveSettings {
         media,
@@ -232,6 +229,28 @@ pub fn settings_of(
         set_parity,
         set_group,
     })
+}
+
+/// The library's check of a set-parity shape (the one `plan` makes), said in the request's
+/// field names.
+fn set_parity_shape(parity: u8, set_parity: u32, set_group: u32) -> Result<(), ApiError> {
+    use odarchive::set_parity::SetParityError;
+    match odarchive::set_parity::check_options(parity, set_parity, set_group) {
+        Ok(()) => Ok(()),
+        Err(odarchive::Error::SetParity(SetParityError::NoDiscParity)) => {
+            Err(ApiError::bad_request(
+                "`set_parity` needs `parity` 1 or more (parity discs are made from the discs' \
+                 own parity)",
+            ))
+        }
+        Err(odarchive::Error::SetParity(SetParityError::Shape { members, parity })) => {
+            Err(ApiError::bad_request(format!(
+                "`set_parity` {parity} with `set_group` {members}: a group holds at most 256 \
+                 discs, its members and its parity discs together"
+            )))
+        }
+        Err(e) => Err(ApiError::bad_request(format!("`set_parity`: {e}"))),
+    }
 }
 
 fn plan_options(s: &ArchiveSettings) -> PlanOptions {
@@ -614,6 +633,15 @@ mod tests {
                 },
                 Some(stored()),
                 "`set_parity` needs",
+            ),
+            (
+                ArchiveRequest {
+                    set_parity: Some(2),
+                    set_group: Some(255),
+                    ..ArchiveRequest::default()
+                },
+                Some(stored()),
+                "`set_parity` 2 with `set_group` 255",
             ),
             (
                 ArchiveRequest {
