@@ -107,19 +107,29 @@ pub fn stored_settings(c: &Catalogue) -> Result<Option<ArchiveSettings>, ApiErro
     let Some(plan) = c.plans_up_to(i64::MAX)?.pop() else {
         return Ok(None);
     };
-    let groups = c.plan_set_groups(plan.id)?;
+    // A plan made before schema 12 did not record its set-parity shape: its groups say
+    // what they hold (the asked group size when one is full).
+    let (set_parity, set_group) = if plan.set_group > 0 {
+        (plan.set_parity, plan.set_group)
+    } else {
+        let groups = c.plan_set_groups(plan.id)?;
+        (
+            groups.first().map_or(0, |g| g.parity),
+            groups
+                .iter()
+                .map(|g| g.member_count() as u32)
+                .max()
+                .unwrap_or(odarchive::set_parity::DEFAULT_GROUP),
+        )
+    };
     Ok(Some(ArchiveSettings {
         media: plan.media,
         capacity: plan.capacity,
         margin: plan.margin,
         first: plan.first_paths,
         parity: plan.parity_percent,
-        set_parity: groups.first().map_or(0, |g| g.parity),
-        set_group: groups
-            .iter()
-            .map(|g| g.member_count() as u32)
-            .max()
-            .unwrap_or(odarchive::set_parity::DEFAULT_GROUP),
+        set_parity,
+        set_group,
     }))
 }
 

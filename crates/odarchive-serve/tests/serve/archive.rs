@@ -58,6 +58,19 @@ fn kinds_of_jobs(a: SocketAddr, limit: usize) -> Vec<(String, String)> {
 }
 
 #[test]
+fn the_stored_settings_keep_the_group_size_asked_for_when_the_plan_fills_less() {
+    let archive = Archive::with_a_short_group();
+    let server = archive.serve();
+    let a = server.address;
+    let discs = discs(a).len();
+    assert!(discs < 10, "{discs} discs: the group is not short");
+    let shown = get(a, "/api/archive").json();
+    assert_eq!(shown["settings"]["set_parity"], 1, "{shown}");
+    assert_eq!(shown["settings"]["set_group"], 10, "{shown}");
+    assert_eq!(shown["settings"]["parity"], 40, "{shown}");
+}
+
+#[test]
 fn a_rescan_from_the_api_writes_the_new_files_on_new_discs_with_the_stored_settings() {
     let archive = Archive::new();
     let server = archive.serve();

@@ -96,18 +96,24 @@ impl Archive {
     /// disc's file system) and one set-parity disc for every two discs: its images folder
     /// holds parity discs beside the data discs.
     pub fn with_set_parity() -> Archive {
-        Archive::planned(files(), "4M", 40, 1)
+        Archive::planned(files(), "4M", 40, (1, 2))
+    }
+
+    /// As [`Archive::with_set_parity`], but asked for groups of ten discs: its one group
+    /// holds fewer.
+    pub fn with_a_short_group() -> Archive {
+        Archive::planned(files(), "4M", 40, (1, 10))
     }
 
     fn of(files: Vec<(Vec<u8>, Vec<u8>)>, media: &str) -> Archive {
-        Archive::planned(files, media, 0, 0)
+        Archive::planned(files, media, 0, (0, 2))
     }
 
     fn planned(
         files: Vec<(Vec<u8>, Vec<u8>)>,
         media: &str,
         parity: u8,
-        set_parity: u32,
+        (set_parity, group): (u32, u32),
     ) -> Archive {
         let dir = tempfile::tempdir().unwrap();
         let drive = dir.path().join("drive");
@@ -135,7 +141,7 @@ impl Archive {
                     parity,
                     set_parity: odarchive::SetParityOptions {
                         parity: set_parity,
-                        group: 2,
+                        group,
                     },
                 },
                 out: images.clone(),

@@ -38,10 +38,16 @@ pub struct PlanRecord {
     /// Exact size of `INDEX.tsv.gz` on each disc of the plan (0: none; plans made before
     /// schema 8).
     pub index_size: u64,
+    /// Parity discs a set-parity group, as asked (0: none, or a plan made before schema 12).
+    pub set_parity: u32,
+    /// Discs a set-parity group, as asked (0: no set parity, or a plan made before schema 12;
+    /// its groups then say what they hold, which for a plan of fewer discs is less).
+    pub set_group: u32,
 }
 
 const PLAN_COLUMNS: &str = "id, created_ns, snapshot, media, capacity, margin, first_paths, \
-     folders_split, catalogue_size, catalogue_gzip, parity_percent, index_size";
+     folders_split, catalogue_size, catalogue_gzip, parity_percent, index_size, set_parity, \
+     set_group";
 
 fn plan_from_row(r: &Row<'_>) -> rusqlite::Result<PlanRecord> {
     let first: String = r.get(6)?;
@@ -59,6 +65,8 @@ fn plan_from_row(r: &Row<'_>) -> rusqlite::Result<PlanRecord> {
         catalogue_gzip: r.get(9)?,
         parity_percent: r.get(10)?,
         index_size: r.get::<_, i64>(11)? as u64,
+        set_parity: r.get(12)?,
+        set_group: r.get(13)?,
     })
 }
 
@@ -247,8 +255,8 @@ fn insert_placement(
 fn insert_plan(conn: &Connection, p: &PlanRecord) -> rusqlite::Result<i64> {
     conn.execute(
         "INSERT INTO plan (created_ns, snapshot, media, capacity, margin, first_paths, \
-         folders_split, catalogue_size, catalogue_gzip, parity_percent, index_size) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         folders_split, catalogue_size, catalogue_gzip, parity_percent, index_size, set_parity, \
+         set_group) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             p.created_ns,
             p.snapshot,
@@ -261,6 +269,8 @@ fn insert_plan(conn: &Connection, p: &PlanRecord) -> rusqlite::Result<i64> {
             p.catalogue_gzip,
             p.parity_percent,
             p.index_size as i64,
+            p.set_parity,
+            p.set_group,
         ],
     )?;
     Ok(conn.last_insert_rowid())

@@ -111,6 +111,12 @@
 //!   (`summary`) and the job that ran it (`job`, NULL when none was recorded). Removed with
 //!   its disc. See [`crate::catalogue::disc_checks`].
 //!
+//! ## Version 12: a plan's set-parity shape
+//!
+//! - `plan.set_parity`, `plan.set_group`: the parity discs a group and the discs a group the
+//!   plan was asked for (0 and 0 without set parity, and for plans made before version 12,
+//!   whose shape is known only from their groups).
+//!
 //! Foreign keys are enforced (the bundled SQLite turns `PRAGMA foreign_keys` on by default);
 //! an import that resolves references at its end defers them to its commit.
 
@@ -127,6 +133,7 @@ pub const MIGRATIONS: &[&str] = &[
     V9_INFO_COUNTERS,
     V10_SET_PARITY,
     V11_DISC_CHECK,
+    V12_PLAN_SET_SHAPE,
 ];
 
 /// The newest schema version this build knows.
@@ -350,6 +357,13 @@ CREATE TABLE IF NOT EXISTS disc_check (
     ok           INTEGER NOT NULL,
     summary      TEXT NOT NULL
 );
+"#;
+
+/// Version 12: the set-parity shape a plan was asked for, which its groups do not say when the
+/// plan's discs fill less than one group.
+const V12_PLAN_SET_SHAPE: &str = r#"
+ALTER TABLE plan ADD COLUMN set_parity INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE plan ADD COLUMN set_group INTEGER NOT NULL DEFAULT 0;
 "#;
 
 #[cfg(test)]

@@ -73,6 +73,12 @@ pub(super) fn plan_record(snapshot: &Snapshot, facts: &PlanFacts<'_>) -> PlanRec
         catalogue_gzip: facts.reserve.gzip,
         parity_percent: facts.options.parity,
         index_size: facts.reserve.index,
+        set_parity: facts.options.set_parity.parity,
+        set_group: if facts.options.set_parity.parity > 0 {
+            facts.options.set_parity.group
+        } else {
+            0
+        },
     }
 }
 
