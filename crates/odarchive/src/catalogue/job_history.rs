@@ -38,7 +38,7 @@ impl Catalogue {
     /// nor take it for the row of a dead process.
     pub fn begin_job(&mut self, kind: &str) -> Result<i64> {
         let id = self.start_job(kind)?;
-        held().push((self.path.clone(), id));
+        held().push((file_key(&self.path), id));
         Ok(id)
     }
 
@@ -55,7 +55,8 @@ impl Catalogue {
 
     /// Closes job `job` with its final state and a message (what it did, its problems).
     pub fn end_job(&self, job: i64, state: JobState, message: Option<&str>) -> Result<()> {
-        held().retain(|(path, id)| !(*id == job && *path == self.path));
+        let key = file_key(&self.path);
+        held().retain(|(path, id)| !(*id == job && *path == key));
         finish_job(&self.conn, job, state, message).in_catalogue(&self.path)
     }
 
@@ -88,16 +89,23 @@ impl Catalogue {
 }
 
 /// The jobs this process began with [`Catalogue::begin_job`] and has not ended: (catalogue
-/// path as opened, job id).
+/// file, as [`file_key`] names it, job id).
 static HELD: Mutex<Vec<(PathBuf, i64)>> = Mutex::new(Vec::new());
 
 fn held() -> std::sync::MutexGuard<'static, Vec<(PathBuf, i64)>> {
     HELD.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The catalogue file at `path` however it is spelt (`cat.db`, `./cat.db`, through a
+/// symbolic link): its canonical path, or `path` itself if that cannot be had.
+fn file_key(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// Whether this process holds job `id` of the catalogue at `path` open.
 pub(super) fn held_here(path: &Path, id: i64) -> bool {
-    held().iter().any(|(p, j)| *j == id && p == path)
+    let key = file_key(path);
+    held().iter().any(|(p, j)| *j == id && *p == key)
 }
 
 #[cfg(test)]
@@ -129,6 +137,23 @@ mod tests {
             outer.job(archive).unwrap().unwrap().state,
             JobState::Completed
         );
+    }
+
+    #[test]
+    fn a_job_begun_here_holds_jobs_on_the_same_file_under_another_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let mut outer = Catalogue::create_or_open(&path).unwrap();
+        let archive = outer.begin_job("archive").unwrap();
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("link")).unwrap();
+        let spelt = dir.path().join("link").join(".").join("c.db");
+        let mut inner = Catalogue::open(&spelt).unwrap();
+        let scan = inner.start_job("scan").unwrap();
+        inner.finish_job(scan, JobState::Completed, None).unwrap();
+        let row = outer.job(archive).unwrap().unwrap();
+        assert_eq!(row.state, JobState::Running, "{row:?}");
+        outer.end_job(archive, JobState::Completed, None).unwrap();
+        assert!(!held_here(&spelt, archive));
     }
 
     #[test]
