@@ -244,12 +244,9 @@ fn bad_archive_requests_are_refused_and_start_nothing() {
 
     // Without --drive there is nothing to rescan.
     let no_drive = odarchive_serve::Server::start(odarchive_serve::ServeOptions {
-        catalogue: archive.catalogue.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        token: None,
         restore_to: Vec::new(),
-        images: vec![archive.images.clone()],
         drive: None,
+        ..archive.options()
     })
     .unwrap();
     let r = post(no_drive.address, "/api/archive", json!({}));
@@ -262,12 +259,10 @@ fn bad_archive_requests_are_refused_and_start_nothing() {
     );
     // A --drive that is no folder stops the server from starting.
     let e = odarchive_serve::Server::start(odarchive_serve::ServeOptions {
-        catalogue: archive.catalogue.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        token: None,
         restore_to: Vec::new(),
         images: Vec::new(),
         drive: Some(Path::new("/nonexistent/drive").to_owned()),
+        ..archive.options()
     })
     .unwrap_err();
     assert!(e.to_string().contains("--drive /nonexistent/drive"), "{e}");

@@ -395,12 +395,9 @@ fn hostile_requests_to_the_job_endpoints_are_refused_and_change_nothing() {
 
     // Without --images there is nothing to verify.
     let no_images = odarchive_serve::Server::start(odarchive_serve::ServeOptions {
-        catalogue: archive.catalogue.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        token: None,
-        restore_to: vec![archive.restore_to.clone()],
         images: Vec::new(),
         drive: None,
+        ..archive.options()
     })
     .unwrap();
     let r = post(no_images.address, "/api/verify", json!({}));

@@ -129,12 +129,9 @@ fn folders_outside_restore_to_are_refused_and_nothing_is_written() {
 fn without_restore_to_nothing_can_be_restored() {
     let archive = Archive::new();
     let server = odarchive_serve::Server::start(odarchive_serve::ServeOptions {
-        catalogue: archive.catalogue.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        token: None,
         restore_to: Vec::new(),
-        images: vec![archive.images.clone()],
         drive: None,
+        ..archive.options()
     })
     .unwrap();
     let r = restore(

@@ -164,14 +164,24 @@ impl Archive {
 
     pub fn serve_on(&self, listen: SocketAddr, token: Option<String>) -> Server {
         Server::start(ServeOptions {
-            catalogue: self.catalogue.clone(),
             listen,
             token,
+            ..self.options()
+        })
+        .unwrap()
+    }
+
+    /// The options [`Archive::serve`] starts a server with: its catalogue on a free port of
+    /// loopback, no token, restores into `restore/`, its images, its drive.
+    pub fn options(&self) -> ServeOptions {
+        ServeOptions {
+            catalogue: self.catalogue.clone(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            token: None,
             restore_to: vec![self.restore_to.clone()],
             images: vec![self.images.clone()],
             drive: Some(self.path("drive")),
-        })
-        .unwrap()
+        }
     }
 
     /// `name` beside the drive.
