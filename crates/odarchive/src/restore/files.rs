@@ -292,7 +292,7 @@ impl Destination {
     /// entry's hash on the way.
     fn copy_local(&self, from: &Path, to: &Path, entry: &Entry) -> io::Result<()> {
         let mut reader = open_for_reading(from)?;
-        let sparse = SparseFile::new(File::create(to)?, 0)?;
+        let sparse = SparseFile::created(File::create(to)?, entry.size);
         let mut sink = HashingWriter::new(sparse, self.hash);
         io::copy(&mut reader, &mut sink)?;
         let (hash, sparse) = sink.finish();
@@ -349,8 +349,8 @@ impl Destination {
 /// length, the same for the same final name (a later run replaces what a killed one left).
 pub(super) fn temp_name(path: &Path) -> PathBuf {
     let name = path.file_name().unwrap_or_default().as_bytes();
-    let digest = HashAlgorithm::Sha256.digest(name).to_string();
-    path.with_file_name(format!(".oda-{}.tmp", &digest[..16]))
+    let digest = HashAlgorithm::Sha256.digest(name);
+    path.with_file_name(format!(".oda-{}.tmp", crate::hex(&digest.as_bytes()[..8])))
 }
 
 #[cfg(test)]

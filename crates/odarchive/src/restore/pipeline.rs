@@ -468,7 +468,7 @@ impl Target {
         let temp = TempPath::named(temp_name(final_path), final_path);
         let path = temp.path().to_owned();
         let sink = File::create(&path)
-            .and_then(|f| SparseFile::new(f, 0))
+            .map(|f| SparseFile::created(f, p.length))
             .map_err(|e| failure(&path, e))?;
         Ok(Target {
             sink,

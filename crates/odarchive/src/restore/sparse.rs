@@ -26,31 +26,55 @@ pub(super) struct SparseFile {
     /// Where the bytes of this write end, at most: the file is extended to the end of what
     /// was written, zeros skipped included, in [`SparseFile::finish`].
     start: u64,
+    /// The file's length as far as this write knows it (what it had, then what was written).
+    file_len: u64,
 }
 
 impl SparseFile {
     /// Writes into `file` from `start`. Zero blocks become holes only at or past the file's
     /// current length, where skipping them leaves zeros (nothing is there to overwrite).
     pub(super) fn new(file: File, start: u64) -> io::Result<SparseFile> {
-        let holes = start >= file.metadata()?.len();
+        let file_len = file.metadata()?.len();
         Ok(SparseFile {
-            file,
             at: start,
-            len: 0,
-            buf: Vec::with_capacity(BUFFER),
-            holes,
             start,
+            holes: start >= file_len,
+            file_len,
+            ..SparseFile::created(file, BUFFER as u64)
         })
+    }
+
+    /// Writes into `file`, just created empty, from its start, about `expected` bytes (the
+    /// buffer is no larger than that needs: most restored files are small).
+    pub(super) fn created(file: File, expected: u64) -> SparseFile {
+        SparseFile {
+            file,
+            at: 0,
+            len: 0,
+            buf: Vec::with_capacity(expected.min(BUFFER as u64) as usize),
+            holes: true,
+            start: 0,
+            file_len: 0,
+        }
     }
 
     /// Writes what is buffered, extends the file over trailing holes, and returns the file.
     pub(super) fn finish(mut self) -> io::Result<File> {
         self.write_out(self.buf.len())?;
         let end = self.start + self.len;
-        if self.file.metadata()?.len() < end {
+        if self.file_len < end {
             self.file.set_len(end)?;
         }
         Ok(self.file)
+    }
+
+    /// Writes `buf[from..to]` at `at`, keeping the file's length up to date.
+    fn write_at(&mut self, from: usize, to: usize, at: u64) -> io::Result<()> {
+        if from < to {
+            self.file.write_all_at(&self.buf[from..to], at)?;
+            self.file_len = self.file_len.max(at + (to - from) as u64);
+        }
+        Ok(())
     }
 
     /// Writes the first `upto` bytes of `buf` at `at`, leaving out the all-zero blocks of the
@@ -67,14 +91,12 @@ impl SparseFile {
             let block = &self.buf[done..end];
             let whole_block = block.len() as u64 == HOLE_BLOCK;
             if self.holes && whole_block && is_zero(block) {
-                self.file
-                    .write_all_at(&self.buf[run..done], self.at + run as u64)?;
+                self.write_at(run, done, self.at + run as u64)?;
                 run = end;
             }
             done = end;
         }
-        self.file
-            .write_all_at(&self.buf[run..upto], self.at + run as u64)?;
+        self.write_at(run, upto, self.at + run as u64)?;
         self.at += upto as u64;
         self.buf.drain(..upto);
         Ok(())
