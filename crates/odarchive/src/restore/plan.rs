@@ -3,7 +3,7 @@
 //! which discs given are which, and which discs are missing. `odarchive restore --dry-run`
 //! shows it; [`super::execute`] carries it out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -184,6 +184,7 @@ fn check_first_names(
     problems: &mut Vec<Problem>,
 ) -> Result<u64> {
     let mut already = 0;
+    let mut absent = AbsentFolders::default();
     set.for_each_first_name(|e, on_disc| {
         let Some(content) = e.content_id else {
             return Ok(());
@@ -199,12 +200,16 @@ fn check_first_names(
             }
             return Ok(());
         }
+        let path = dest.path(&e.path);
+        if absent.holds(&path) {
+            return Ok(());
+        }
         match dest.already_restored(&e.path, e) {
             Ok(true) => {
                 already += 1;
                 set.set_state(content, ContentState::Done)?;
             }
-            Ok(false) => {}
+            Ok(false) => absent.note(&path),
             Err(problem) => {
                 problems.push(problem);
                 set.set_state(content, ContentState::Failed)?;
@@ -213,6 +218,44 @@ fn check_first_names(
         Ok(())
     })?;
     Ok(already)
+}
+
+/// Folders of the destination found missing while checking what is in place: nothing under
+/// them is, so the files there are not looked up one by one (a restore into a new folder
+/// looks up its first file and that file's folders, then nothing more).
+#[derive(Default)]
+struct AbsentFolders {
+    folders: HashSet<PathBuf>,
+    /// The last folder found present (files come folder by folder).
+    present: Option<PathBuf>,
+}
+
+impl AbsentFolders {
+    /// Whether a folder above `path` is known missing.
+    fn holds(&self, path: &Path) -> bool {
+        !self.folders.is_empty() && path.ancestors().skip(1).any(|a| self.folders.contains(a))
+    }
+
+    /// `path` is not in place: notes the highest of its missing folders, if any is.
+    fn note(&mut self, path: &Path) {
+        let Some(parent) = path.parent() else { return };
+        if self.present.as_deref() == Some(parent) {
+            return;
+        }
+        let mut missing = None;
+        for folder in path.ancestors().skip(1) {
+            if std::fs::symlink_metadata(folder).is_ok() {
+                break;
+            }
+            missing = Some(folder);
+        }
+        match missing {
+            Some(folder) => {
+                self.folders.insert(folder.to_owned());
+            }
+            None => self.present = Some(parent.to_owned()),
+        }
+    }
 }
 
 /// Discs given that the plan keeps open for the restore. An open image holds its buffers and
@@ -263,4 +306,36 @@ fn identify_given(
         }
     }
     Ok((given, opened))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_folder_answers_for_everything_below_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("dest");
+        std::fs::create_dir_all(dest.join("a/b")).unwrap();
+        let mut absent = AbsentFolders::default();
+        // A file missing in a folder that is there: nothing is known missing.
+        absent.note(&dest.join("a/b/f1"));
+        assert!(!absent.holds(&dest.join("a/b/f2")));
+        // A file below two missing folders: the higher one answers for all below it.
+        absent.note(&dest.join("x/y/f"));
+        assert!(
+            absent.folders.contains(&dest.join("x")),
+            "{:?}",
+            absent.folders
+        );
+        assert!(absent.holds(&dest.join("x/z/g")));
+        assert!(absent.holds(&dest.join("x/y/f2")));
+        assert!(!absent.holds(&dest.join("a/b/f3")));
+        assert!(!absent.holds(&dest.join("x")));
+        // A destination that is not there at all.
+        let mut fresh = AbsentFolders::default();
+        fresh.note(&dir.path().join("new/d/s/f"));
+        assert!(fresh.holds(&dir.path().join("new/e/f")));
+        assert!(!fresh.holds(&dest.join("a/b/f1")));
+    }
 }
