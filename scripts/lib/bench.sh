@@ -81,6 +81,7 @@ BENCH_MANY_BYTES=${BENCH_MANY_BYTES:-$((1 << 30))}
 BENCH_BIG_FILES=${BENCH_BIG_FILES:-3}
 BENCH_BIG_BYTES=${BENCH_BIG_BYTES:-1000000000}
 BENCH_MEDIA=${BENCH_MEDIA:-bd}
+BENCH_FRESH_FS=${BENCH_FRESH_FS:-0}
 
 # need_tools COMMAND...: fails naming every missing command and the Debian package holding it.
 need_tools() {
