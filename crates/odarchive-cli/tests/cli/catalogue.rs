@@ -120,12 +120,15 @@ fn a_catalogue_of_the_previous_schema_is_upgraded_by_a_reading_command() {
     s.write("a/one", "1");
     s.write("a/big", "a larger file");
     assert_eq!(s.run(&["scan", s.drive.to_str().unwrap()]).code, 0);
-    // As odarchive 0.2 before schema 9 left it: no stored `info` counters of its own.
+    // As odarchive 0.2 before schema 9 left it: no stored `info` counters of its own (nor
+    // the columns of later versions).
     let conn = rusqlite::Connection::open(&s.catalogue).unwrap();
     conn.execute_batch(
         "ALTER TABLE snapshot DROP COLUMN unhashed_files;
          ALTER TABLE snapshot DROP COLUMN largest_path;
          ALTER TABLE snapshot DROP COLUMN largest_size;
+         ALTER TABLE plan DROP COLUMN set_parity;
+         ALTER TABLE plan DROP COLUMN set_group;
          PRAGMA user_version = 8;",
     )
     .unwrap();

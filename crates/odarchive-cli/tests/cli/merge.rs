@@ -185,6 +185,7 @@ fn a_catalogue_of_an_older_odarchive_is_brought_up_to_date_and_merged() {
          ALTER TABLE snapshot DROP COLUMN unhashed_files; \
          ALTER TABLE snapshot DROP COLUMN largest_path; \
          ALTER TABLE snapshot DROP COLUMN largest_size; \
+         ALTER TABLE plan DROP COLUMN set_parity; ALTER TABLE plan DROP COLUMN set_group; \
          PRAGMA user_version = 2;",
     )
     .unwrap();

@@ -313,13 +313,15 @@ mod tests {
         let (dir, c) = with_placements(&[("planned", 0, 1, 0, 100)]);
         drop(c);
         let path = dir.path().join("c.db");
-        // The same catalogue as version 7 wrote it: no sector column (nor version 9's).
+        // The same catalogue as version 7 wrote it: no sector column (nor those of versions 9
+        // and 12).
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(
             "ALTER TABLE placement DROP COLUMN sector; ALTER TABLE plan DROP COLUMN index_size;
              ALTER TABLE snapshot DROP COLUMN unhashed_files;
              ALTER TABLE snapshot DROP COLUMN largest_path;
              ALTER TABLE snapshot DROP COLUMN largest_size;
+             ALTER TABLE plan DROP COLUMN set_parity; ALTER TABLE plan DROP COLUMN set_group;
              PRAGMA user_version = 7;",
         )
         .unwrap();
