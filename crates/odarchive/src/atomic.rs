@@ -12,11 +12,13 @@
 //!   a panic), the temporary file is removed, with its companions (`-wal`, `-shm` of SQLite).
 //!
 //! [`TempPath`] is the name alone, for files another library writes (SQLite);
-//! [`AtomicFile`] is that name opened for writing.
+//! [`AtomicFile`] is that name opened for writing. [`DropBehind`] writes a large file that
+//! nothing reads back soon (a disc image) without filling the page cache with it.
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 /// A temporary name beside a final one, removed (with its companions) when dropped unless it
@@ -159,6 +161,74 @@ impl Write for AtomicFile {
 
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
+    }
+}
+
+/// Bytes written between two of [`DropBehind`]'s hints.
+pub const DROP_STEP: u64 = 64 << 20;
+
+/// A large file written once and not read back soon (a disc image `write` makes, hashed as it
+/// is written): every `step` bytes written, the kernel is told that it may drop the file's
+/// cached pages (`POSIX_FADV_DONTNEED`). That starts writing the dirty ones out without
+/// waiting for them, and drops those already written, so the file's pages in memory stay
+/// about two steps whatever its size: a 25 GB image does not push everything else out of the
+/// page cache, and the sync at its end has little left to do. On a virtual machine that
+/// gives freed memory back to its host, where a page touched for the first time costs a fault
+/// in the host, it is also much faster (BENCHMARKS.md, issue 14). Not for a file read back
+/// at once (a repaired image, hashed after it is written): that read would go to the disk.
+/// The hint is only a hint: a file system that ignores it loses nothing, and what was
+/// written is the same.
+#[derive(Debug)]
+pub struct DropBehind<F> {
+    file: F,
+    step: u64,
+    since: u64,
+}
+
+impl<F: AsFd> DropBehind<F> {
+    /// Writes to `file`, hinting every [`DROP_STEP`] bytes.
+    pub fn new(file: F) -> DropBehind<F> {
+        DropBehind::with_step(file, DROP_STEP)
+    }
+
+    /// Writes to `file`, hinting every `step` bytes.
+    pub fn with_step(file: F, step: u64) -> DropBehind<F> {
+        DropBehind {
+            file,
+            step: step.max(1),
+            since: 0,
+        }
+    }
+
+    /// The file written to.
+    pub fn into_inner(self) -> F {
+        self.file
+    }
+
+    fn wrote(&mut self, n: usize) {
+        self.since += n as u64;
+        if self.since >= self.step {
+            self.since = 0;
+            let _ = rustix::fs::fadvise(&self.file, 0, None, rustix::fs::Advice::DontNeed);
+        }
+    }
+}
+
+impl<F: Write + AsFd> Write for DropBehind<F> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.wrote(n);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl<F: Seek> Seek for DropBehind<F> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.file.seek(pos)
     }
 }
 

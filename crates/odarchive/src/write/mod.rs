@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use discfs::{NodeId, Refusal, Tree, WriteError};
 
-use crate::atomic::{AtomicFile, with_suffix};
+use crate::atomic::{AtomicFile, DropBehind, with_suffix};
 use crate::catalogue::{Catalogue, DiscRecord, DiscState, JobCounters, JobState};
 use crate::disc::contents::{DiscContents, ExpectedSource, PlanFiles, disc_contents, plan_files};
 use crate::error::{Error, Result};
@@ -294,7 +294,7 @@ fn write_image(
     // The image's SHA-256 is taken on a thread of its own, beside the one writing.
     let mut sink = HashedBeside::new(
         Cancellable {
-            file: image.file(),
+            file: DropBehind::new(image.file()),
             cancel: cancel.cloned(),
         },
         HashAlgorithm::Sha256,
@@ -366,7 +366,7 @@ fn image_error(
 
 /// The image file; writes fail once `cancel` is set.
 struct Cancellable<'a> {
-    file: &'a mut File,
+    file: DropBehind<&'a mut File>,
     cancel: Option<Arc<AtomicBool>>,
 }
 
