@@ -622,7 +622,9 @@ fn run_verify(
     );
     Ending {
         state,
-        message: if lines.is_empty() {
+        message: if lines.is_empty() && cancelled {
+            format!("{head}; cancelled before the check of a disc ended")
+        } else if lines.is_empty() {
             format!("{head}; no disc image found in the --images folders")
         } else {
             format!("{head}; {}", lines.join("; "))

@@ -676,6 +676,12 @@ fn a_cancel_stops_the_verify_of_one_large_disc_inside_it() {
     // With one disc, a cancel checked only between discs would let it finish.
     assert_eq!(job["state"], "cancelled", "{job}");
     assert_eq!(job["verdicts"], json!([]), "{job}");
+    // It says it was cancelled, not that the folder held no image.
+    let message = job["message"].as_str().unwrap();
+    assert!(
+        message.contains("cancelled before the check of a disc ended"),
+        "{message}"
+    );
     assert!(took < Duration::from_secs(5), "the cancel took {took:?}");
     // The disc is as it was: not verified, no check recorded.
     let map = disc_map(a);
