@@ -760,13 +760,7 @@ pub async fn verify(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body = body.map_err(|e| ApiError::new(e.status(), format!("cannot read the body: {e}")))?;
-    let request: VerifyRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        VerifyRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("the body is not a verify request: {e}")))?
-    };
+    let request: VerifyRequest = crate::wire::optional_body(body, "a verify request")?;
     if state.images.roots().is_empty() {
         return Err(ApiError::forbidden(
             "`odarchive serve` was started without --images: there are no disc images to verify",

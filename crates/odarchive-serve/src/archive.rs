@@ -284,15 +284,9 @@ fn plan_options(s: &ArchiveSettings) -> PlanOptions {
 /// to, and the settings of the catalogue's last plan (`null` if it has none).
 pub async fn settings(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let stored = state.read(stored_settings).await?;
-    let out: Vec<String> = state
-        .images
-        .roots()
-        .iter()
-        .map(|r| r.display().to_string())
-        .collect();
     Ok(Json(json!({
         "drive": state.drive.as_ref().map(|d| d.display().to_string()),
-        "out_folders": out,
+        "out_folders": state.images.shown(),
         "settings": stored,
     })))
 }
@@ -303,14 +297,7 @@ pub async fn start(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body = body.map_err(|e| ApiError::new(e.status(), format!("cannot read the body: {e}")))?;
-    let request: ArchiveRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ArchiveRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request(format!("the body is not an archive request: {e}"))
-        })?
-    };
+    let request: ArchiveRequest = crate::wire::optional_body(body, "an archive request")?;
     let Some(drive) = state.drive.clone() else {
         return Err(ApiError::forbidden(
             "`odarchive serve` was started without --drive: there is no drive to rescan",

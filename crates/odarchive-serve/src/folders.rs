@@ -45,6 +45,11 @@ impl Folders {
         &self.roots
     }
 
+    /// The folders as a page or an answer shows them.
+    pub fn shown(&self) -> Vec<String> {
+        self.roots.iter().map(|r| r.display().to_string()).collect()
+    }
+
     /// The folder `requested` (raw bytes; relative to the first folder, or absolute),
     /// resolved, if it lies under one of the folders; else 403 (or 400 for what is no path).
     pub fn resolve(&self, requested: &[u8]) -> Result<PathBuf, ApiError> {

@@ -497,12 +497,7 @@ fn archive_form(state: &AppState, stored: Option<&crate::archive::ArchiveSetting
     let Some(drive) = &state.drive else {
         return "<p>Started without <code>--drive</code>: no rescan from here.</p>".to_owned();
     };
-    let roots: Vec<String> = state
-        .images
-        .roots()
-        .iter()
-        .map(|r| r.display().to_string())
-        .collect();
+    let roots = state.images.shown();
     let field = |id: &str, label: &str, value: String, size: u32| {
         format!(
             "<label>{label} <input id={id} size={size} value=\"{}\"></label> ",
@@ -679,12 +674,7 @@ pub async fn diff(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
 
 /// `GET /basket`: the paths chosen, and a restore of them.
 pub async fn basket(State(state): State<Arc<AppState>>) -> Response {
-    let roots: Vec<String> = state
-        .restore_to
-        .roots()
-        .iter()
-        .map(|r| r.display().to_string())
-        .collect();
+    let roots = state.restore_to.shown();
     let body = format!(
         "<ul id=items></ul><h2>Discs needed</h2><ul id=discs></ul><p id=discs-result></p>\
          <p>Restore into a folder under <code>{}</code>: \

@@ -10,9 +10,12 @@
 use std::collections::HashMap;
 
 use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// An error answered as `{"error": message}` with `status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +196,20 @@ impl Params {
         }
         Ok(n)
     }
+}
+
+/// The JSON body of an action that may be sent empty (all defaults): `what` names it in the
+/// error when it is not one ("an archive request").
+pub fn optional_body<T: DeserializeOwned + Default>(
+    body: Result<Bytes, BytesRejection>,
+    what: &str,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| ApiError::new(e.status(), format!("cannot read the body: {e}")))?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not {what}: {e}")))
 }
 
 /// `text` with `%XX` escapes turned into bytes and `+` into spaces; a `%` not followed by two
